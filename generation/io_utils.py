@@ -1,0 +1,77 @@
+"""File helpers: atomic writes (temp file + rename) and JSONL reading with file:line errors."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from generation.errors import MoudError
+
+
+@contextlib.contextmanager
+def atomic_open(path: str | Path, mode: str = "w", encoding: str | None = "utf-8"):
+    """Write to a temp file beside ``path``; rename over it only if the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, mode, encoding=None if "b" in mode else encoding) as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    with atomic_open(path, "w") as fh:
+        fh.write(text)
+
+
+def write_jsonl_atomic(path: str | Path, rows) -> int:
+    n = 0
+    with atomic_open(path, "w") as fh:
+        for row in rows:
+            fh.write(json.dumps(row, ensure_ascii=False, separators=(",", ":")))
+            fh.write("\n")
+            n += 1
+    return n
+
+
+class JsonlError(MoudError):
+    def __init__(self, path, lineno: int, problem: str):
+        super().__init__(f"{path}:{lineno}: {problem}")
+        self.path, self.lineno, self.problem = str(path), lineno, problem
+
+
+def iter_jsonl(path: str | Path, skip_invalid: bool = False, errors: list | None = None) -> Iterator[tuple[int, dict]]:
+    """Yield (line number, object). Invalid lines raise JsonlError(file:line), or with ``skip_invalid``
+    are appended to ``errors`` as JsonlError and skipped. Blank lines are ignored."""
+    with open(path, encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                err = JsonlError(path, lineno, f"invalid JSON ({exc.msg} at column {exc.colno})")
+                if not skip_invalid:
+                    raise err from None
+                if errors is not None:
+                    errors.append(err)
+                continue
+            if not isinstance(obj, dict):
+                err = JsonlError(path, lineno, "expected a JSON object")
+                if not skip_invalid:
+                    raise err
+                if errors is not None:
+                    errors.append(err)
+                continue
+            yield lineno, obj

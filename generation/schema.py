@@ -1,0 +1,157 @@
+"""The MOUD dialogue row: the one format every stage reads and writes (JSONL shards, Parquet, loaders).
+
+A row (one JSON object per line in ``shards/<lang>/shard-NNNNN.jsonl``)::
+
+    {
+      "id": "fr-0000042",                 # "<language>-<7-digit dialogue index>", unique per run
+      "language": "fr",                   # registry code
+      "speech_event": "making_plans",     # id from data/speech_events.yaml
+      "persona_a": ["Je suis ...", ...],  # first-person sentences
+      "persona_b": [...],
+      "common_ground": "...",             # the narrator's premise
+      "turns": [{"speaker": "A", "text": "..."}, ...],   # speakers alternate, A or B may start
+      "split_group": "3f2a...",           # rows sharing it must land in the same split
+      "metadata": {...}                   # provenance, see METADATA_FIELDS
+    }
+
+Every key in ``METADATA_FIELDS`` is always present so the Parquet schema is fixed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+SAMPLING_FIELDS = {
+    "temperature": float,
+    "top_p": float,
+    "max_tokens": int,
+    "repetition_penalty": float,
+    "frequency_penalty": float,
+    "presence_penalty": float,
+}
+
+STEPS = ("persona", "common_ground", "dialogue")
+
+METADATA_FIELDS: dict[str, Any] = {
+    "generator_model": str,       # model name/path as given to the backend
+    "backend": str,               # openai | transformers | vllm
+    "prompt_version": str,        # e.g. "moud-prompts-v1"
+    "library_version": str,       # moud package version
+    "run_fingerprint": str,       # sha256 prefix of the run config that produced the row
+    "seed": int,                  # run seed
+    "dialogue_seed": int,         # seed derived from (run seed, language, index)
+    "first_speaker": str,         # "A" or "B"
+    "persona_a_categories": list,  # sampled "category/subcategory" guides
+    "persona_b_categories": list,
+    "sampling": dict,             # {step: {SAMPLING_FIELDS}} for step in STEPS
+    "prompt_tokens": int,
+    "completion_tokens": int,
+    "num_requests": int,
+    "generation_seconds": float,  # wall time spent waiting on the backend for this row
+    "stop_reason": str,           # max_turns | empty | loop
+    "lid_scores": list,           # per-turn probability of the target language (filled by `moud filter`)
+}
+
+ROW_FIELDS: dict[str, Any] = {
+    "id": str,
+    "language": str,
+    "speech_event": str,
+    "persona_a": list,
+    "persona_b": list,
+    "common_ground": str,
+    "turns": list,
+    "split_group": str,
+    "metadata": dict,
+}
+
+
+def make_row_id(language: str, index: int) -> str:
+    return f"{language}-{index:07d}"
+
+
+def split_group_for(language: str, persona_a: list[str], persona_b: list[str]) -> str:
+    """Rows with the same persona pair (in any order) share a split group."""
+    pair = sorted(["\n".join(persona_a), "\n".join(persona_b)])
+    return hashlib.sha256(("\x1f".join([language, *pair])).encode("utf-8")).hexdigest()[:16]
+
+
+def _type_name(t) -> str:
+    return {str: "string", int: "integer", float: "number", list: "list", dict: "object"}[t]
+
+
+def _check_type(value, expected) -> bool:
+    if expected is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if expected is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, expected)
+
+
+def validate_row(row: Any) -> list[str]:
+    """Return a list of problems as 'field: what was expected' (empty when the row is valid)."""
+    if not isinstance(row, dict):
+        return ["row: expected a JSON object"]
+    errors: list[str] = []
+    for name, typ in ROW_FIELDS.items():
+        if name not in row:
+            errors.append(f"{name}: missing")
+        elif not _check_type(row[name], typ):
+            errors.append(f"{name}: expected {_type_name(typ)}, got {type(row[name]).__name__}")
+    if errors:
+        return errors
+    for key in ("persona_a", "persona_b"):
+        if not row[key] or not all(isinstance(s, str) and s.strip() for s in row[key]):
+            errors.append(f"{key}: expected a non-empty list of non-empty strings")
+    if not row["turns"]:
+        errors.append("turns: expected at least one turn")
+    for i, turn in enumerate(row["turns"]):
+        if not isinstance(turn, dict) or set(turn) != {"speaker", "text"}:
+            errors.append(f"turns[{i}]: expected an object with exactly 'speaker' and 'text'")
+        elif turn["speaker"] not in ("A", "B"):
+            errors.append(f"turns[{i}].speaker: expected 'A' or 'B', got {turn['speaker']!r}")
+        elif not isinstance(turn["text"], str):
+            errors.append(f"turns[{i}].text: expected string")
+    meta = row["metadata"]
+    for name, typ in METADATA_FIELDS.items():
+        if name not in meta:
+            errors.append(f"metadata.{name}: missing")
+        elif not _check_type(meta[name], typ):
+            errors.append(f"metadata.{name}: expected {_type_name(typ)}, got {type(meta[name]).__name__}")
+    if isinstance(meta.get("sampling"), dict):
+        for step in STEPS:
+            params = meta["sampling"].get(step)
+            if not isinstance(params, dict):
+                errors.append(f"metadata.sampling.{step}: missing")
+                continue
+            for pname, ptyp in SAMPLING_FIELDS.items():
+                if pname not in params or not _check_type(params[pname], ptyp):
+                    errors.append(f"metadata.sampling.{step}.{pname}: expected {_type_name(ptyp)}")
+    return errors
+
+
+def example_row(language: str = "fr", index: int = 0, turns: list[tuple[str, str]] | None = None) -> dict:
+    """A valid row for tests and docs (content is illustrative, not generated)."""
+    persona_a = ["J'habite à Lyon.", "Je suis boulanger.", "J'adore le vélo."]
+    persona_b = ["Je suis étudiante à Lille.", "J'ai un chat qui s'appelle Moka."]
+    turns = turns or [("A", "Salut ! Tu viens souvent à ce marché ?"), ("B", "Oui, tous les samedis matin.")]
+    sampling = {s: {"temperature": 0.8, "top_p": 0.95, "max_tokens": 256, "repetition_penalty": 1.0,
+                    "frequency_penalty": 0.0, "presence_penalty": 0.0} for s in STEPS}
+    return {
+        "id": make_row_id(language, index),
+        "language": language,
+        "speech_event": "small_talk",
+        "persona_a": persona_a,
+        "persona_b": persona_b,
+        "common_ground": "Deux inconnus se rencontrent au marché de la Croix-Rousse un samedi matin.",
+        "turns": [{"speaker": s, "text": t} for s, t in turns],
+        "split_group": split_group_for(language, persona_a, persona_b),
+        "metadata": {
+            "generator_model": "example-model", "backend": "openai", "prompt_version": "moud-prompts-v1",
+            "library_version": "0.1.0", "run_fingerprint": "0" * 16, "seed": 0, "dialogue_seed": 0,
+            "first_speaker": turns[0][0], "persona_a_categories": ["places_lived/current city"],
+            "persona_b_categories": ["pets/cat"], "sampling": sampling, "prompt_tokens": 0,
+            "completion_tokens": 0, "num_requests": 0, "generation_seconds": 0.0, "stop_reason": "max_turns",
+            "lid_scores": [],
+        },
+    }

@@ -1,0 +1,1 @@
+"""Test utilities shipped with the library (loopback fake servers, scripted responders)."""

@@ -1,0 +1,156 @@
+"""A loopback OpenAI-compatible chat server for tests and benchmarks (no GPU, no network).
+
+    with FakeOpenAIServer(responder=lambda body: "Bonjour !") as server:
+        backend = make_backend("openai", model="fake", base_url=server.base_url)
+
+``responder(body) -> str | Reply`` gets the parsed JSON request. ``Reply`` can script HTTP errors,
+delays, malformed JSON and dropped connections. The server binds 127.0.0.1 only, serves at most
+``max_requests`` requests and shuts itself down after ``max_seconds``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from aiohttp import web
+
+
+@dataclass
+class Reply:
+    content: str | None = None   # assistant text (ignored when raw/status set)
+    status: int = 200            # HTTP status; non-200 sends an OpenAI-style error body
+    delay: float = 0.0           # seconds to wait before answering
+    raw: bytes | None = None     # exact response body (e.g. truncated JSON)
+    drop: bool = False           # close the connection without answering
+    finish_reason: str = "stop"
+    headers: dict | None = None
+
+
+Responder = Callable[[dict], "str | Reply"]
+
+
+def echo_responder(body: dict) -> str:
+    return body["messages"][-1]["content"] if body.get("messages") else ""
+
+
+class FakeOpenAIServer:
+    def __init__(self, responder: Responder = echo_responder, model: str = "fake-model", host: str = "127.0.0.1",
+                 port: int = 0, max_requests: int = 1_000_000, max_seconds: float = 900.0, log_requests: bool = True):
+        if host not in ("127.0.0.1", "localhost", "::1"):
+            raise ValueError("FakeOpenAIServer binds loopback only")
+        self.responder, self.model, self.host, self.port = responder, model, host, port
+        self.max_requests, self.max_seconds, self.log_requests = max_requests, max_seconds, log_requests
+        self.requests: list[dict] = []
+        self.headers: list[dict] = []
+        self.count = 0
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._ready = threading.Event()
+        self._stop: asyncio.Event | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}/v1"
+
+    # -- handlers ---------------------------------------------------------------------------------
+    async def _chat(self, request: web.Request) -> web.StreamResponse:
+        self.count += 1
+        if self.count > self.max_requests:
+            return web.json_response({"error": {"message": "request budget exhausted"}}, status=503)
+        body = await request.json()
+        if self.log_requests:
+            self.requests.append(body)
+            self.headers.append(dict(request.headers))
+        reply = self.responder(body)
+        if isinstance(reply, str):
+            reply = Reply(content=reply)
+        if reply.delay:
+            await asyncio.sleep(reply.delay)
+        if reply.drop:
+            request.transport.close()
+            return web.Response(status=200)
+        if reply.raw is not None:
+            return web.Response(body=reply.raw, status=reply.status, content_type="application/json",
+                                headers=reply.headers)
+        if reply.status != 200:
+            return web.json_response({"error": {"message": f"scripted error {reply.status}"}},
+                                     status=reply.status, headers=reply.headers)
+        text = reply.content or ""
+        prompt_chars = sum(len(m.get("content") or "") for m in body.get("messages", []))
+        payload = {
+            "id": f"chatcmpl-{self.count}", "object": "chat.completion", "created": 0, "model": self.model,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
+                         "finish_reason": reply.finish_reason}],
+            "usage": {"prompt_tokens": max(1, prompt_chars // 4), "completion_tokens": max(1, len(text) // 4),
+                      "total_tokens": max(1, prompt_chars // 4) + max(1, len(text) // 4)},
+        }
+        return web.json_response(payload, dumps=lambda o: json.dumps(o, ensure_ascii=False))
+
+    async def _models(self, request: web.Request) -> web.Response:
+        return web.json_response({"object": "list", "data": [{"id": self.model, "object": "model"}]})
+
+    async def _health(self, request: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    # -- lifecycle --------------------------------------------------------------------------------
+    async def _serve(self) -> None:
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_post("/v1/chat/completions", self._chat)
+        app.router.add_get("/v1/models", self._models)
+        app.router.add_get("/health", self._health)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, self.host, self.port, backlog=1024)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]
+        self._stop = asyncio.Event()
+        self._ready.set()
+        try:
+            await asyncio.wait_for(self._stop.wait(), timeout=self.max_seconds)
+        except asyncio.TimeoutError:
+            pass
+        finally:
+            await runner.cleanup()
+
+    def start(self) -> FakeOpenAIServer:
+        def target():
+            self._loop = asyncio.new_event_loop()
+            self._loop.run_until_complete(self._serve())
+            self._loop.close()
+
+        self._thread = threading.Thread(target=target, name="fake-openai", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(30):
+            raise RuntimeError("fake OpenAI server did not start")
+        return self
+
+    def stop(self) -> None:
+        if self._loop and self._stop and self._thread and self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self._stop.set)
+            self._thread.join(10)
+
+    def __enter__(self) -> FakeOpenAIServer:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def serve_forever(responder: Responder = echo_responder, port: int = 8000, max_seconds: float = 3600) -> None:
+    """Run in the foreground (``python -m generation.testing.fake_openai``) until Ctrl-C or max_seconds."""
+    server = FakeOpenAIServer(responder, port=port, max_seconds=max_seconds, log_requests=False).start()
+    print(f"fake OpenAI server on {server.base_url}", flush=True)
+    try:
+        while server._thread.is_alive():
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        server.stop()
+
+
+if __name__ == "__main__":
+    serve_forever()

@@ -1,0 +1,73 @@
+"""The ``moud`` command: one entry point, subcommands implemented in each package's ``cli`` module.
+
+Each subcommand module exposes ``build_parser(parser: argparse.ArgumentParser) -> None`` (adds its
+arguments; the parser's description/epilog carry the help and an example) and ``run(args) -> int``.
+Modules are imported lazily so ``moud --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# name -> (module, one-line summary)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "generate": ("generation.cli", "synthesize personas, common ground and dialogues with an LLM"),
+    "filter": ("generation.filters.cli", "apply quality gates to shards; drops recorded with reasons"),
+    "merge": ("generation.merge_cli", "combine shards from sharded runs of one config"),
+    "build": ("moud_dataset.cli", "build the Hub-ready Parquet dataset (one config per language)"),
+    "judge": ("eval.judge_cli", "score personas, common grounds and dialogues with an LLM judge"),
+    "report": ("eval.report_cli", "aggregate judge scores and dataset statistics into a report"),
+    "stats": ("eval.stats_cli", "dataset statistics that need no LLM"),
+    "agreement": ("eval.agreement_cli", "agreement between the judge and human ratings"),
+    "train": ("baselines.train", "fine-tune the BLOOM multitask baseline on MOUD / XPersona / both"),
+    "evaluate": ("baselines.evaluate", "hits@1, perplexity, ROUGE-L, BERTScore per language"),
+    "upload": ("hub_upload.cli", "publish a built dataset folder to the Hugging Face Hub"),
+}
+
+
+def _top_parser() -> argparse.ArgumentParser:
+    lines = [f"  {name:<10} {summary}" for name, (_, summary) in COMMANDS.items()]
+    parser = argparse.ArgumentParser(
+        prog="moud",
+        description="MOUD: multilingual open-domain dialogues synthesized by LLM crowdworkers.",
+        epilog="commands:\n" + "\n".join(lines) + "\n\nRun 'moud COMMAND --help' for a command's options.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("command", nargs="?", help="one of: " + ", ".join(COMMANDS))
+    from generation import __version__
+
+    parser.add_argument("--version", action="version", version=f"moud {__version__}")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] not in COMMANDS:
+        parser = _top_parser()
+        if argv and not argv[0].startswith("-"):
+            parser.error(f"unknown command {argv[0]!r}; choose from {', '.join(COMMANDS)}")
+        parser.parse_args(argv)
+        parser.print_help()
+        return 0 if not argv else 2
+    name, rest = argv[0], argv[1:]
+    module = importlib.import_module(COMMANDS[name][0])
+    parser = argparse.ArgumentParser(prog=f"moud {name}", formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     description=COMMANDS[name][1])
+    module.build_parser(parser)
+    args = parser.parse_args(rest)
+    from generation.errors import MoudError
+
+    try:
+        return int(module.run(args) or 0)
+    except MoudError as exc:
+        print(f"moud {name}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"moud {name}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
