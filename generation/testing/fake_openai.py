@@ -141,9 +141,11 @@ class FakeOpenAIServer:
         self.stop()
 
 
-def serve_forever(responder: Responder = echo_responder, port: int = 8000, max_seconds: float = 3600) -> None:
+def serve_forever(responder: Responder = echo_responder, port: int = 8000, max_seconds: float = 3600,
+                  model: str = "fake-model") -> None:
     """Run in the foreground (``python -m generation.testing.fake_openai``) until Ctrl-C or max_seconds."""
-    server = FakeOpenAIServer(responder, port=port, max_seconds=max_seconds, log_requests=False).start()
+    server = FakeOpenAIServer(responder, model=model, port=port, max_seconds=max_seconds,
+                              log_requests=False).start()
     print(f"fake OpenAI server on {server.base_url}", flush=True)
     try:
         while server._thread.is_alive():
@@ -152,5 +154,25 @@ def serve_forever(responder: Responder = echo_responder, port: int = 8000, max_s
         server.stop()
 
 
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m generation.testing.fake_openai",
+        description="A loopback OpenAI-compatible chat server that echoes the last message (or answers "
+                    "--reply). For trying the pipeline without a GPU; binds 127.0.0.1 only.",
+        epilog="example:\n  python -m generation.testing.fake_openai --port 8000 --model fake-model\n"
+               "  moud generate ... --backend openai --base-url http://127.0.0.1:8000/v1 --model fake-model",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--port", type=int, default=8000, help="port (0 = any free port; printed at start)")
+    parser.add_argument("--model", default="fake-model", help="model id listed by /v1/models")
+    parser.add_argument("--reply", default=None, help="fixed answer text (default: echo the last message)")
+    parser.add_argument("--max-seconds", type=float, default=3600, help="shut down after this long")
+    args = parser.parse_args(argv)
+    responder = echo_responder if args.reply is None else (lambda body, text=args.reply: text)
+    serve_forever(responder, port=args.port, max_seconds=args.max_seconds, model=args.model)
+    return 0
+
+
 if __name__ == "__main__":
-    serve_forever()
+    raise SystemExit(main())

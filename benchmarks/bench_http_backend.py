@@ -1,0 +1,120 @@
+"""Throughput of the OpenAI HTTP backend against instant loopback servers in separate processes.
+
+For 1, 2 and 4 fake servers (each its own process) it keeps ``--in-flight`` requests in flight through one
+OpenAIBackend and measures requests/s and the client's CPU seconds per request (time.process_time of
+this process). Prints a table and writes JSON.
+
+    python benchmarks/bench_http_backend.py --requests 20000 --out bench_http.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing as mp
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from generation.backends.base import ChatRequest, SamplingParams  # noqa: E402
+from generation.backends.openai_http import OpenAIBackend  # noqa: E402
+from generation.io_utils import atomic_write_text  # noqa: E402
+
+
+def _serve(port_queue, stop_event, max_seconds: float) -> None:
+    from generation.testing.fake_openai import FakeOpenAIServer
+
+    server = FakeOpenAIServer(lambda body: "Bonjour ! Ça va très bien, merci.", log_requests=False,
+                              max_seconds=max_seconds).start()
+    port_queue.put(server.port)
+    stop_event.wait(max_seconds)
+    server.stop()
+
+
+def start_servers(n: int, max_seconds: float):
+    ctx = mp.get_context("spawn")
+    queue, stop = ctx.Queue(), ctx.Event()
+    procs = [ctx.Process(target=_serve, args=(queue, stop, max_seconds), daemon=True) for _ in range(n)]
+    for p in procs:
+        p.start()
+    ports = [queue.get(timeout=60) for _ in procs]
+    return [f"http://127.0.0.1:{port}/v1" for port in ports], stop, procs
+
+
+async def drive(backend: OpenAIBackend, n_requests: int, in_flight: int, offset: int = 0) -> int:
+    """``in_flight`` workers pull request numbers until ``n_requests`` are done; returns failures."""
+    sampling = SamplingParams(max_tokens=32)
+    counter = iter(range(offset, offset + n_requests))
+    failures = 0
+
+    async def worker():
+        nonlocal failures
+        for i in counter:
+            req = ChatRequest(messages=(("system", "You are a helpful crowdworker."),
+                                        ("user", f"Dis bonjour #{i}")), sampling=sampling, seed=i)
+            try:
+                await backend.chat(req)
+            except Exception:
+                failures += 1
+
+    await asyncio.gather(*(worker() for _ in range(in_flight)))
+    return failures
+
+
+async def measure(urls: list[str], n_requests: int, in_flight: int, warmup: int) -> dict:
+    backend = OpenAIBackend("fake-model", base_url=urls, max_concurrency=in_flight, timeout=60)
+    try:
+        await backend.check()
+        await drive(backend, warmup, in_flight, offset=10**9)
+        cpu0, t0 = time.process_time(), time.perf_counter()
+        failures = await drive(backend, n_requests, in_flight)
+        wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+        stats = backend.stats()
+    finally:
+        await backend.aclose()
+    return {"servers": len(urls), "requests": n_requests, "in_flight": in_flight, "failures": failures,
+            "wall_s": round(wall, 3), "requests_per_s": round(n_requests / wall, 1),
+            "client_cpu_ms_per_request": round(1000 * cpu / n_requests, 4),
+            "per_endpoint_requests": [ep["requests"] for ep in stats["endpoints"]]}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--requests", type=int, default=20000, help="measured requests per configuration")
+    parser.add_argument("--warmup", type=int, default=1000, help="unmeasured requests first")
+    parser.add_argument("--in-flight", type=int, default=256, help="concurrent requests")
+    parser.add_argument("--servers", default="1,2,4", help="comma-separated server counts")
+    parser.add_argument("--out", type=Path, default=None, help="write results as JSON here")
+    args = parser.parse_args(argv)
+    results = []
+    for n in [int(x) for x in args.servers.split(",")]:
+        urls, stop, procs = start_servers(n, max_seconds=600)
+        try:
+            results.append(asyncio.run(measure(urls, args.requests, args.in_flight, args.warmup)))
+        finally:
+            stop.set()
+            for p in procs:
+                p.join(15)
+                if p.is_alive():
+                    p.terminate()
+        r = results[-1]
+        print(f"servers={r['servers']}  {r['requests_per_s']:>8.1f} req/s  "
+              f"{r['client_cpu_ms_per_request']:.3f} ms CPU/request  failures={r['failures']}  "
+              f"spread={r['per_endpoint_requests']}", flush=True)
+    report = {"machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
+                          "python": platform.python_version()}, "results": results}
+    print("\n| servers | requests/s | client CPU ms/request | failures |\n|---|---|---|---|")
+    for r in results:
+        print(f"| {r['servers']} | {r['requests_per_s']:.0f} | {r['client_cpu_ms_per_request']:.3f} | {r['failures']} |")
+    if args.out:
+        atomic_write_text(args.out, json.dumps(report, indent=2) + "\n")
+    return 0 if all(r["failures"] == 0 for r in results) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

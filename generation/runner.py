@@ -1,0 +1,336 @@
+"""Run orchestration: work units, dialogues in flight, atomic shards, manifest, resume, summary.
+
+Work is cut into units of ``shard_size`` consecutive dialogue indices per language; unit ``k`` of
+language ``L`` becomes ``shards/L/shard-{k:05d}.jsonl`` (+ ``failures/L/shard-{k:05d}.jsonl``),
+written atomically once every dialogue of the unit is made or has failed. A shard file on disk is
+therefore complete by construction; a re-run skips completed units and re-does the others, answered
+from the request cache for every request that had completed before a crash.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from generation import __version__
+from generation.backends.base import Backend
+from generation.config import RunConfig
+from generation.errors import ConfigError, MoudError
+from generation.io_utils import atomic_write_text, write_jsonl_atomic
+from generation.languages import Language
+from generation.prompts import PromptSet, load_demonstrations
+from generation.schema import make_row_id, split_group_for
+from generation.steps import DialogueFailure, StepContext, make_dialogue, plan_dialogue
+from generation.taxonomy import load_persona_taxonomy, load_speech_events
+
+MANIFEST = "manifest.json"
+
+
+@dataclass(frozen=True)
+class WorkUnit:
+    language: str
+    shard: int
+    start: int
+    stop: int
+
+    @property
+    def name(self) -> str:
+        return f"shard-{self.shard:05d}.jsonl"
+
+
+def plan_units(languages: list[str], per_language: int, shard_size: int) -> list[WorkUnit]:
+    units = []
+    for lang in languages:
+        for k in range(math.ceil(per_language / shard_size)):
+            units.append(WorkUnit(lang, k, k * shard_size, min(per_language, (k + 1) * shard_size)))
+    return units
+
+
+def select_units(units: list[WorkUnit], num_shards: int = 1, shard_index: int = 0) -> list[WorkUnit]:
+    """Deterministic partition for independent workers (Slurm arrays, Kubernetes jobs, Ray tasks)."""
+    if num_shards < 1 or not 0 <= shard_index < num_shards:
+        raise ConfigError(f"--shard-index must be in [0, {num_shards - 1}] (got {shard_index})")
+    return [u for i, u in enumerate(units) if i % num_shards == shard_index]
+
+
+@dataclass
+class RunSummary:
+    made: int = 0
+    failed: int = 0
+    skipped_units: int = 0
+    failure_reasons: Counter = field(default_factory=Counter)
+    requests: int = 0
+    cache_hits: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    wall_seconds: float = 0.0
+    per_language: dict = field(default_factory=lambda: defaultdict(lambda: {"made": 0, "failed": 0}))
+
+    def to_dict(self) -> dict:
+        return {"made": self.made, "failed": self.failed, "skipped_units": self.skipped_units,
+                "failure_reasons": dict(self.failure_reasons), "requests": self.requests,
+                "cache_hits": self.cache_hits, "prompt_tokens": self.prompt_tokens,
+                "completion_tokens": self.completion_tokens, "wall_seconds": round(self.wall_seconds, 3),
+                "per_language": {k: dict(v) for k, v in self.per_language.items()}}
+
+    def render(self) -> str:
+        lines = [f"made {self.made} dialogues, failed {self.failed}"
+                 + (f", {self.skipped_units} shard(s) already complete" if self.skipped_units else ""),
+                 f"requests {self.requests} (cache hits {self.cache_hits}), tokens {self.prompt_tokens} prompt"
+                 f" + {self.completion_tokens} completion, {self.wall_seconds:.1f}s"]
+        for reason, n in self.failure_reasons.most_common():
+            lines.append(f"  failed: {reason}: {n}")
+        return "\n".join(lines)
+
+
+def public_config(cfg: RunConfig) -> dict:
+    data = cfg.to_dict()
+    data["backend_options"] = {k: v for k, v in data.get("backend_options", {}).items()
+                               if "key" not in k.lower() and "token" not in k.lower()}
+    return data
+
+
+def prepare_output(out: Path, cfg: RunConfig, overwrite: bool = False, allow_mixed: bool = False) -> dict:
+    """Check ``out`` against the config; returns the manifest to write. Refuses to mix configs."""
+    manifest_path = out / MANIFEST
+    if overwrite and out.exists():
+        import shutil
+
+        for sub in ("shards", "failures", "drops", MANIFEST, "cache.sqlite", "cache.sqlite-wal", "cache.sqlite-shm"):
+            p = out / sub
+            if p.is_dir():
+                shutil.rmtree(p)
+            elif p.exists():
+                p.unlink()
+    fingerprints = [cfg.fingerprint]
+    if manifest_path.exists():
+        try:
+            old = json.loads(manifest_path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise MoudError(f"{manifest_path}:{exc.lineno}: invalid JSON in run manifest") from None
+        old_fps = old.get("fingerprints", [old.get("fingerprint")])
+        if cfg.fingerprint not in old_fps:
+            if not allow_mixed:
+                changed = _changed_fields(old.get("config", {}), cfg.to_dict())
+                raise ConfigError(
+                    f"{out} holds output of a different config (fingerprint {old_fps[-1]} vs {cfg.fingerprint}; "
+                    f"changed: {', '.join(changed) or 'demonstrations file'}); use another --out, --overwrite, "
+                    "or --allow-mixed-configs")
+            fingerprints = [*old_fps, cfg.fingerprint]
+        else:
+            fingerprints = old_fps
+    elif out.exists() and (out / "shards").exists():
+        raise ConfigError(f"{out} has shards but no {MANIFEST}; refusing to mix with unknown output")
+    return {"moud_version": __version__, "fingerprint": cfg.fingerprint, "fingerprints": fingerprints,
+            "config": public_config(cfg)}
+
+
+def _changed_fields(old: dict, new: dict, prefix: str = "") -> list[str]:
+    out = []
+    for key in sorted(set(old) | set(new)):
+        a, b = old.get(key), new.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            out.extend(_changed_fields(a, b, f"{prefix}{key}."))
+        elif a != b and key not in ("languages", "dialogues_per_language", "concurrency", "backend_options"):
+            out.append(prefix + key)
+    return out
+
+
+class GenerationRun:
+    def __init__(self, cfg: RunConfig, out: str | Path, backend: Backend, registry: dict[str, Language],
+                 languages: list[str], units: list[WorkUnit] | None = None, quiet: bool = False,
+                 row_filter=None, progress: bool = True):
+        self.cfg, self.out, self.backend, self.registry = cfg, Path(out), backend, registry
+        self.languages = languages
+        self.units = units if units is not None else plan_units(languages, cfg["dialogues_per_language"],
+                                                                 cfg["shard_size"])
+        self.quiet, self.progress = quiet, progress and not quiet
+        self.row_filter = row_filter  # optional callable(row) -> (kept: bool, drop_record | None)
+        self.prompts = PromptSet.load(cfg["prompt_version"])
+        self.taxonomy = load_persona_taxonomy()
+        self.events = load_speech_events()
+        self.demos = load_demonstrations(cfg["demos"])
+        self.summary = RunSummary()
+        self.backend_info = backend.describe()
+
+    def unit_done(self, unit: WorkUnit) -> bool:
+        return (self.out / "shards" / unit.language / unit.name).exists()
+
+    async def run(self) -> RunSummary:
+        t0 = time.perf_counter()
+        pending = [u for u in self.units if not self.unit_done(u)]
+        self.summary.skipped_units = len(self.units) - len(pending)
+        if pending:
+            await self.backend.check()
+        bars = self._make_bars(pending)
+        sem = asyncio.Semaphore(self.cfg["concurrency"])
+        contexts = {lang: StepContext(self.backend, self.prompts, self.cfg, self.registry[lang])
+                    for lang in {u.language for u in pending}}
+        results: dict[WorkUnit, dict[int, dict]] = {u: {} for u in pending}
+        tasks: set[asyncio.Task] = set()
+
+        async def one(unit: WorkUnit, index: int) -> None:
+            try:
+                results[unit][index] = await self._dialogue(contexts[unit.language], unit.language, index)
+            finally:
+                sem.release()
+            if len(results[unit]) == unit.stop - unit.start:
+                self._write_unit(unit, results.pop(unit))
+            if bars:
+                self._tick(bars[unit.language], contexts[unit.language])
+
+        try:
+            for unit in pending:
+                for index in range(unit.start, unit.stop):
+                    await sem.acquire()
+                    task = asyncio.create_task(one(unit, index))
+                    tasks.add(task)
+                    task.add_done_callback(tasks.discard)
+            if tasks:
+                await asyncio.gather(*list(tasks))
+        finally:
+            for task in tasks:
+                task.cancel()
+            for bar in (bars or {}).values():
+                bar.close()
+        for ctx in contexts.values():
+            s = self.summary
+            s.requests += ctx.usage.requests
+            s.cache_hits += ctx.usage.cached
+            s.prompt_tokens += ctx.usage.prompt_tokens
+            s.completion_tokens += ctx.usage.completion_tokens
+        self.summary.wall_seconds = time.perf_counter() - t0
+        return self.summary
+
+    async def _dialogue(self, ctx: StepContext, language: str, index: int) -> dict:
+        plan = plan_dialogue(self.cfg, language, index, self.taxonomy, self.events, self.demos)
+        local = StepContext(ctx.backend, ctx.prompts, ctx.cfg, ctx.language)
+        try:
+            parts = await make_dialogue(local, plan)
+        except DialogueFailure as exc:
+            self._merge_usage(ctx, local)
+            return {"failure": {"id": make_row_id(language, index), "language": language, "index": index,
+                                "step": exc.step, "reason": exc.reason, "detail": exc.detail,
+                                "dialogue_seed": plan.dialogue_seed, "generator_model": self.backend.model,
+                                "prompt_version": self.prompts.version, "run_fingerprint": self.cfg.fingerprint}}
+        self._merge_usage(ctx, local)
+        u = local.usage
+        row = {
+            "id": make_row_id(language, index),
+            "language": language,
+            "speech_event": plan.speech_event.id,
+            "persona_a": parts["persona_a"],
+            "persona_b": parts["persona_b"],
+            "common_ground": parts["common_ground"],
+            "turns": parts["turns"],
+            "split_group": split_group_for(language, parts["persona_a"], parts["persona_b"]),
+            "metadata": {
+                "generator_model": self.backend.model,
+                "backend": self.backend_info.get("backend", self.backend.name),
+                "prompt_version": self.prompts.version,
+                "library_version": __version__,
+                "run_fingerprint": self.cfg.fingerprint,
+                "seed": self.cfg["seed"],
+                "dialogue_seed": plan.dialogue_seed,
+                "first_speaker": plan.first_speaker,
+                "persona_a_categories": plan.categories_a,
+                "persona_b_categories": plan.categories_b,
+                "sampling": {step: self.cfg.sampling[step].to_dict()
+                             for step in ("persona", "common_ground", "dialogue")},
+                "prompt_tokens": u.prompt_tokens,
+                "completion_tokens": u.completion_tokens,
+                "num_requests": u.requests,
+                "generation_seconds": round(u.seconds, 3),
+                "stop_reason": parts["stop_reason"],
+                "lid_scores": [],
+            },
+        }
+        return {"row": row}
+
+    @staticmethod
+    def _merge_usage(ctx: StepContext, local: StepContext) -> None:
+        for f in ("prompt_tokens", "completion_tokens", "requests", "cached", "seconds"):
+            setattr(ctx.usage, f, getattr(ctx.usage, f) + getattr(local.usage, f))
+
+    def _write_unit(self, unit: WorkUnit, results: dict[int, dict]) -> None:
+        rows, failures, drops = [], [], []
+        for index in sorted(results):
+            item = results[index]
+            if "failure" in item:
+                failures.append(item["failure"])
+                continue
+            row = item["row"]
+            if self.row_filter is not None:
+                kept, drop = self.row_filter(row)
+                if not kept:
+                    drops.append(drop)
+                    continue
+            rows.append(row)
+        lang = unit.language
+        if self.row_filter is not None:
+            write_jsonl_atomic(self.out / "drops" / lang / unit.name, drops)
+        write_jsonl_atomic(self.out / "failures" / lang / unit.name, failures)
+        write_jsonl_atomic(self.out / "shards" / lang / unit.name, rows)  # written last: marks the unit done
+        s = self.summary
+        s.made += len(rows)
+        s.failed += len(failures)
+        s.per_language[lang]["made"] += len(rows)
+        s.per_language[lang]["failed"] += len(failures)
+        if drops:
+            s.per_language[lang]["dropped"] = s.per_language[lang].get("dropped", 0) + len(drops)
+        for f in failures:
+            s.failure_reasons[f"{f['step']}/{f['reason']}"] += 1
+
+    def _make_bars(self, pending: list[WorkUnit]):
+        if not self.progress or not pending:
+            return None
+        from tqdm.auto import tqdm
+
+        totals = Counter()
+        for u in pending:
+            totals[u.language] += u.stop - u.start
+        bars = {}
+        for pos, lang in enumerate(sorted(totals, key=self.languages.index)):
+            bars[lang] = tqdm(total=totals[lang], desc=f"{lang}", unit="dlg", position=pos, leave=True,
+                              dynamic_ncols=True)
+            bars[lang].t_start = time.perf_counter()
+        return bars
+
+    @staticmethod
+    def _tick(bar, ctx: StepContext) -> None:
+        bar.update(1)
+        elapsed = max(1e-6, time.perf_counter() - bar.t_start)
+        bar.set_postfix_str(f"{ctx.usage.completion_tokens / elapsed:.0f} tok/s", refresh=False)
+
+
+def write_manifest(out: Path, manifest: dict, summary: RunSummary | None, status: str, registry=None) -> None:
+    data = dict(manifest)
+    data["status"] = status
+    if summary is not None:
+        data["last_run"] = summary.to_dict()
+    data["languages"] = _count_outputs(out)
+    atomic_write_text(out / MANIFEST, json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+
+
+def _count_outputs(out: Path) -> dict:
+    counts: dict = {}
+    for kind in ("shards", "failures", "drops"):
+        base = out / kind
+        if not base.is_dir():
+            continue
+        for lang_dir in sorted(p for p in base.iterdir() if p.is_dir()):
+            n = 0
+            files = sorted(lang_dir.glob("shard-*.jsonl"))
+            for f in files:
+                with open(f, "rb") as fh:
+                    n += sum(1 for line in fh if line.strip())
+            entry = counts.setdefault(lang_dir.name, {})
+            entry[{"shards": "dialogues", "failures": "failed", "drops": "dropped"}[kind]] = n
+            if kind == "shards":
+                entry["shard_files"] = len(files)
+    return counts

@@ -1,0 +1,198 @@
+"""`moud build`: shards -> Hub-ready Parquet dataset folder with a generated dataset card.
+
+Per language (in parallel worker processes): pass 1 validates every row and indexes it
+(``shards.scan_language``), pass 2 streams the rows, sorted by id, into Parquet (``writer``).
+Everything is written to a temp folder beside ``--out`` and moved into place only when complete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import re
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tqdm import tqdm
+
+from generation.errors import ConfigError, MoudError
+from generation.io_utils import atomic_write_text
+from generation.languages import Language
+from moud_dataset.card import MARKER, load_filter_stats, render_card
+from moud_dataset.shards import language_dirs, resolve_source, scan_language
+from moud_dataset.splits import DEFAULT_RATIOS, SPLITS
+
+DEFAULT_ROWS_PER_FILE = 100_000
+DEFAULT_ROW_GROUP_ROWS = 1_000
+
+
+@dataclass
+class BuildOptions:
+    shards: Path
+    out: Path | None = None  # None: validate only (--check)
+    languages: str | list[str] | None = None
+    ratios: tuple[float, float, float] = DEFAULT_RATIOS
+    seed: int = 0
+    license: str = "cc-by-4.0"
+    rows_per_file: int = DEFAULT_ROWS_PER_FILE
+    row_group_rows: int = DEFAULT_ROW_GROUP_ROWS
+    workers: int = 0  # 0: one per CPU core (at most one per language)
+    progress: bool = False
+    registry: dict[str, Language] | None = None
+
+
+@dataclass
+class BuildResult:
+    summaries: list[dict]
+    errors: list[str] = field(default_factory=list)
+    out: Path | None = None
+
+
+class ShardErrors(MoudError):
+    """Bad rows in the shards; ``errors`` lists every one as 'file:line: field: problem'."""
+
+    def __init__(self, errors: list[str]):
+        super().__init__(f"{len(errors)} invalid row problem(s) in the shards; first: {errors[0]}")
+        self.errors = errors
+
+
+def _process_language(job: tuple) -> dict:
+    """Worker: validate one language and, when out_dir is given and the rows are valid, write it."""
+    lang, files, seed, ratios, lang_dir, rows_per_file, row_group_rows = job
+    scan = scan_language(lang, files, seed, ratios)
+    summary = {
+        "language": lang, "errors": scan.errors,
+        "speech_events": dict(scan.speech_events), "generator_models": dict(scan.generator_models),
+        "prompt_versions": dict(scan.prompt_versions),
+        "splits": {s: {"dialogues": len(scan.index[s]), "turns": scan.turns[s],
+                       "groups": len(scan.split_groups[s]), "num_bytes": 0, "download_bytes": 0, "files": []}
+                   for s in SPLITS},
+    }
+    if lang_dir is not None and not scan.errors:
+        from moud_dataset.writer import write_language
+
+        for split, st in write_language(scan, Path(lang_dir), rows_per_file, row_group_rows).items():
+            summary["splits"][split].update(st)
+    return summary
+
+
+def _error_key(message: str):
+    m = re.match(r"(.*?):(\d+): ", message)
+    return (m.group(1), int(m.group(2)), message) if m else (message, 0, message)
+
+
+def _run_languages(opts: BuildOptions, found: dict[str, list[Path]], data_dir: Path | None) -> list[dict]:
+    jobs = [(lang, files, opts.seed, opts.ratios, str(data_dir / lang) if data_dir else None,
+             opts.rows_per_file, opts.row_group_rows) for lang, files in found.items()]
+    # Biggest languages first so the pool stays busy to the end.
+    jobs.sort(key=lambda j: -sum(os.path.getsize(f) for f in j[1]))
+    workers = min(len(jobs), opts.workers or os.cpu_count() or 1)
+    bar = tqdm(total=len(jobs), desc="languages", unit="lang", disable=not opts.progress)
+    summaries = []
+    try:
+        if workers <= 1:
+            for job in jobs:
+                summaries.append(_process_language(job))
+                bar.update()
+        else:
+            with multiprocessing.get_context("spawn").Pool(workers) as pool:
+                for summary in pool.imap_unordered(_process_language, jobs):
+                    summaries.append(summary)
+                    bar.update()
+    finally:
+        bar.close()
+    return sorted(summaries, key=lambda s: s["language"])
+
+
+def check_shards(opts: BuildOptions) -> BuildResult:
+    """Validate every row (no output); errors are sorted by file and line."""
+    source = resolve_source(opts.shards)
+    found = language_dirs(source, opts.languages, opts.registry)
+    summaries = _run_languages(opts, found, None)
+    errors = sorted((e for s in summaries for e in s["errors"]), key=_error_key)
+    return BuildResult(summaries, errors)
+
+
+def is_moud_folder(path: Path) -> bool:
+    readme = path / "README.md"
+    if not readme.is_file():
+        return False
+    with open(readme, encoding="utf-8", errors="replace") as fh:
+        head = fh.read(1 << 20)
+    return MARKER in head
+
+
+def _check_out(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out}: exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()) and not is_moud_folder(out):
+        raise ConfigError(f"--out {out}: folder exists and is not a MOUD dataset built by `moud build` "
+                          "(no generated README.md); refusing to overwrite it")
+
+
+def build_dataset(opts: BuildOptions) -> BuildResult:
+    """Build the dataset folder at opts.out; raise ShardErrors (nothing written) if any row is invalid."""
+    out = Path(opts.out)
+    _check_out(out)
+    source = resolve_source(opts.shards)
+    found = language_dirs(source, opts.languages, opts.registry)
+    filter_stats = load_filter_stats(source.filter_stats)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        summaries = _run_languages(opts, found, tmp / "data")
+        errors = sorted((e for s in summaries for e in s["errors"]), key=_error_key)
+        if errors:
+            raise ShardErrors(errors)
+        card = render_card(summaries, ratios=opts.ratios, seed=opts.seed, license=opts.license,
+                           filter_stats=filter_stats, registry=opts.registry)
+        atomic_write_text(tmp / "README.md", card)
+        _move_into_place(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return BuildResult(summaries, [], out)
+
+
+def _move_into_place(tmp: Path, out: Path) -> None:
+    old = None
+    if out.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+        os.replace(out, old / "dataset")
+    try:
+        os.replace(tmp, out)
+    except BaseException:
+        if old is not None:
+            os.replace(old / "dataset", out)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def format_report(summaries: list[dict], ratios) -> str:
+    """Per-language split table for the terminal."""
+    header = f"{'lang':<6}" + "".join(f"{s:>12}" for s in SPLITS) + f"{'groups':>10}{'turns':>12}"
+    lines = [f"split ratios {'/'.join(f'{r:g}' for r in ratios)} (dialogues per split):", header]
+    tot = dict.fromkeys(SPLITS, 0)
+    for s in summaries:
+        sp = s["splits"]
+        for k in SPLITS:
+            tot[k] += sp[k]["dialogues"]
+        groups = sum(sp[k]["groups"] for k in SPLITS)
+        turns = sum(sp[k]["turns"] for k in SPLITS)
+        lines.append(f"{s['language']:<6}" + "".join(f"{sp[k]['dialogues']:>12,}" for k in SPLITS)
+                     + f"{groups:>10,}{turns:>12,}")
+    lines.append(f"{'total':<6}" + "".join(f"{tot[k]:>12,}" for k in SPLITS))
+    return "\n".join(lines)
+
+
+def print_errors(errors: list[str], stream=None) -> None:
+    stream = stream or sys.stderr
+    for e in errors:
+        print(e, file=stream)
+    with contextlib.suppress(Exception):
+        stream.flush()
