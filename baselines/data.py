@@ -260,12 +260,16 @@ def iter_moud(path: str | Path, language: str, split: str | None, max_history: i
 # --------------------------------------------------------------------------------- sources and mixing
 
 def parse_source(spec) -> dict:
-    """``"xpersona:DIR"`` or ``{"type": ..., "path": ..., "split": ...}`` -> normalized mapping."""
+    """``"xpersona:DIR"`` / ``"xpersona:DIR@valid"`` (fixed split) or ``{"type", "path", "split"}`` ->
+    normalized mapping."""
     if isinstance(spec, str):
         kind, sep, path = spec.partition(":")
         if not sep:
             raise ConfigError(f"source {spec!r}: expected TYPE:PATH with TYPE one of {', '.join(SOURCE_TYPES)}")
         spec = {"type": kind, "path": path}
+        base, at, split = path.rpartition("@")
+        if at and split in (*SPLITS, "valid"):
+            spec = {"type": kind, "path": base, "split": split}
     if not isinstance(spec, dict) or spec.get("type") not in SOURCE_TYPES or not spec.get("path"):
         raise ConfigError(f"source {spec!r}: expected a mapping with 'type' ({'|'.join(SOURCE_TYPES)}) and 'path'")
     out = dict(spec)

@@ -72,9 +72,15 @@ def bertscore_f1(predictions: Sequence[str], references: Sequence[str], model: s
     check_bertscore_model(model)
     if not predictions:
         return []
-    import bert_score
+    key = (model, layer, device)
+    if key not in _SCORERS:
+        import bert_score
 
-    # Empty candidates make bert_score warn and score 0; keep them but make the zero explicit.
-    _, _, f1 = bert_score.score(list(predictions), list(references), model_type=model, num_layers=layer,
-                                batch_size=batch_size, device=device, verbose=False)
+        _SCORERS.clear()
+        _SCORERS[key] = bert_score.BERTScorer(model_type=model, num_layers=layer, batch_size=batch_size,
+                                              device=device)
+    _, _, f1 = _SCORERS[key].score(list(predictions), list(references), verbose=False)
     return [float(x) for x in f1]
+
+
+_SCORERS: dict = {}

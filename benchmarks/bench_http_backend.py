@@ -66,20 +66,35 @@ async def drive(backend: OpenAIBackend, n_requests: int, in_flight: int, offset:
     return failures
 
 
-async def measure(urls: list[str], n_requests: int, in_flight: int, warmup: int) -> dict:
+def process_cpu_s(pids: list[int]) -> float | None:
+    """utime + stime of processes (Linux /proc), or None where unavailable."""
+    try:
+        total = 0
+        for pid in pids:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        return total / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+async def measure(urls: list[str], n_requests: int, in_flight: int, warmup: int, server_pids: list[int]) -> dict:
     backend = OpenAIBackend("fake-model", base_url=urls, max_concurrency=in_flight, timeout=60)
     try:
         await backend.check()
         await drive(backend, warmup, in_flight, offset=10**9)
-        cpu0, t0 = time.process_time(), time.perf_counter()
+        server0, cpu0, t0 = process_cpu_s(server_pids), time.process_time(), time.perf_counter()
         failures = await drive(backend, n_requests, in_flight)
         wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+        server1 = process_cpu_s(server_pids)
         stats = backend.stats()
     finally:
         await backend.aclose()
     return {"servers": len(urls), "requests": n_requests, "in_flight": in_flight, "failures": failures,
             "wall_s": round(wall, 3), "requests_per_s": round(n_requests / wall, 1),
             "client_cpu_ms_per_request": round(1000 * cpu / n_requests, 4),
+            "server_cpu_ms_per_request": (None if server0 is None or server1 is None
+                                          else round(1000 * (server1 - server0) / n_requests, 4)),
             "per_endpoint_requests": [ep["requests"] for ep in stats["endpoints"]]}
 
 
@@ -95,7 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     for n in [int(x) for x in args.servers.split(",")]:
         urls, stop, procs = start_servers(n, max_seconds=600)
         try:
-            results.append(asyncio.run(measure(urls, args.requests, args.in_flight, args.warmup)))
+            results.append(asyncio.run(measure(urls, args.requests, args.in_flight, args.warmup,
+                                                [p.pid for p in procs])))
         finally:
             stop.set()
             for p in procs:
@@ -104,13 +120,16 @@ def main(argv: list[str] | None = None) -> int:
                     p.terminate()
         r = results[-1]
         print(f"servers={r['servers']}  {r['requests_per_s']:>8.1f} req/s  "
-              f"{r['client_cpu_ms_per_request']:.3f} ms CPU/request  failures={r['failures']}  "
+              f"client {r['client_cpu_ms_per_request']:.3f} / servers {r['server_cpu_ms_per_request']} ms CPU/request  "
+              f"failures={r['failures']}  "
               f"spread={r['per_endpoint_requests']}", flush=True)
     report = {"machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
                           "python": platform.python_version()}, "results": results}
-    print("\n| servers | requests/s | client CPU ms/request | failures |\n|---|---|---|---|")
+    print("\n| servers | requests/s | client CPU ms/request | servers' CPU ms/request | failures |\n"
+          "|---|---|---|---|---|")
     for r in results:
-        print(f"| {r['servers']} | {r['requests_per_s']:.0f} | {r['client_cpu_ms_per_request']:.3f} | {r['failures']} |")
+        print(f"| {r['servers']} | {r['requests_per_s']:.0f} | {r['client_cpu_ms_per_request']:.3f} | "
+              f"{r['server_cpu_ms_per_request']} | {r['failures']} |")
     if args.out:
         atomic_write_text(args.out, json.dumps(report, indent=2) + "\n")
     return 0 if all(r["failures"] == 0 for r in results) else 1

@@ -152,7 +152,15 @@ class Judge:
             await flush()
 
     def judge(self, items: Iterable[Item]) -> list[dict]:
-        """Synchronous convenience: all records for ``items`` (holds them in memory)."""
+        """Synchronous convenience: all records for ``items`` (holds them in memory); runs its own event
+        loop and closes the backend's connections at the end."""
         out: list[dict] = []
-        asyncio.run(self.ajudge(items, out.extend))
+
+        async def main():
+            try:
+                await self.ajudge(items, out.extend)
+            finally:
+                await self.backend.aclose()
+
+        asyncio.run(main())
         return out

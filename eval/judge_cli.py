@@ -150,5 +150,5 @@ def run(args) -> int:
     atomic_write_text(out / MANIFEST_FILE, json.dumps(manifest, ensure_ascii=False, indent=2) + "\n")
     rate = n_failed / max(1, n_ok + n_failed)
     print(f"judged {n_ok + n_failed} item(s) in {len(langs)} language(s): {n_ok} ok, {n_failed} judge failure(s) "
-          f"({rate:.1%}); wrote {out / JUDGMENTS_FILE}" + ("" if cached else " (request cache unavailable)"))
+          f"({rate:.1%}); wrote {out / JUDGMENTS_FILE}" + ("" if cached else " (no request cache)"))
     return 0

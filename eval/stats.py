@@ -7,7 +7,6 @@ confidence distribution (``metadata.lid_scores``), speech-event and persona-cate
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections import Counter
 from collections.abc import Iterable
@@ -17,14 +16,10 @@ import numpy as np
 
 from generation.languages import load_registry
 from generation.taxonomy import load_persona_taxonomy, load_speech_events
-from generation.text import ngrams, tokenize
+from generation.text import tokenize
 
 LID_BINS = 100          # histogram of per-turn LID probabilities, width 0.01
 MAX_TURN_TOKENS = 200   # turn-length histogram: 0..199 tokens, last bin = 200 or more
-
-
-def _ngram_key(gram: tuple[str, ...]) -> int:
-    return int.from_bytes(hashlib.blake2b("\x1f".join(gram).encode("utf-8"), digest_size=8).digest(), "big")
 
 
 def hist_quantile(hist: np.ndarray, q: float, width: float) -> float:
@@ -48,6 +43,7 @@ class LanguageStats:
     tokens: int = 0
     ngram_totals: list[int] = field(default_factory=lambda: [0, 0])
     ngram_unique: list[set] = field(default_factory=lambda: [set(), set()])
+    vocab: dict[str, int] = field(default_factory=dict)   # token -> id; bigram key = id1 << 32 | id2
     lid_hist: np.ndarray = field(default_factory=lambda: np.zeros(LID_BINS, dtype=np.int64))
     lid_sum: float = 0.0
     turn_len_hist: np.ndarray = field(default_factory=lambda: np.zeros(MAX_TURN_TOKENS + 1, dtype=np.int64))
@@ -68,10 +64,11 @@ class LanguageStats:
             self.chars += len(text)
             self.tokens += len(toks)
             self.turn_len_hist[min(len(toks), MAX_TURN_TOKENS)] += 1
-            for n in (1, 2):
-                grams = ngrams(toks, n)
-                self.ngram_totals[n - 1] += len(grams)
-                self.ngram_unique[n - 1].update(_ngram_key(g) for g in grams)
+            ids = [self.vocab.setdefault(t, len(self.vocab)) for t in toks]
+            self.ngram_totals[0] += len(ids)
+            self.ngram_totals[1] += max(0, len(ids) - 1)
+            self.ngram_unique[0].update(ids)
+            self.ngram_unique[1].update((a << 32) | b for a, b in zip(ids, ids[1:]))
         meta = row["metadata"]
         for p in meta.get("lid_scores") or []:
             if isinstance(p, (int, float)) and 0.0 <= p <= 1.0:

@@ -31,7 +31,7 @@ from generation.taxonomy import load_persona_taxonomy, load_speech_events
 MANIFEST = "manifest.json"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, order=True)
 class WorkUnit:
     language: str
     shard: int

@@ -320,6 +320,11 @@ def validate_folder(folder: str | Path, include_drops: bool = False, full_check:
     if orphans:
         raise FolderError(f"{folder}/{orphans[0]}: not referenced by any config in {card.path}"
                           + (f" ({len(orphans) - 1} more)" if len(orphans) > 1 else ""))
+    names = {spec.name for spec in configs}
+    unnamed = sorted({p.split("/")[1] for p in data_paths} - names)
+    if unnamed:
+        raise FolderError(f"{folder}/data/{unnamed[0]}: no config named {unnamed[0]!r} in {card.path} "
+                          "(every data/<config>/ folder needs its own config)")
     _check_shard_sets(folder, data_paths)
     if marker is not None:
         _check_marker(marker, by_path)

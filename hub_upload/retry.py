@@ -78,6 +78,6 @@ def call_with_retries(fn: Callable[[], object], policy: RetryPolicy, what: str,
             if attempt == policy.attempts or not is_transient(exc, policy):
                 raise
             wait = policy.delay(attempt)
-            log(f"{what}: {describe(exc)}; retrying in {wait:.1f}s (attempt {attempt + 1}/{policy.attempts})")
+            log(f"{what}: {describe(exc)}; retrying in {wait:.3g}s (attempt {attempt + 1}/{policy.attempts})")
             sleep(wait)
     raise AssertionError("unreachable")

@@ -91,6 +91,7 @@ class Fault:
     path_re: str
     status: int
     times: int = 1
+    after: int = 0      # let this many matching requests through first
 
 
 GITATTRIBUTES = b"*.parquet filter=lfs diff=lfs merge=lfs -text\n"
@@ -119,8 +120,10 @@ class StandInHub:
         return f"http://127.0.0.1:{self.port}"
 
     # -- scripting / inspection -------------------------------------------------------------------
-    def fail(self, method: str, path_re: str, status: int, times: int = 1) -> None:
-        self.faults.append(Fault(method, path_re, status, times))
+    def fail(self, method: str, path_re: str, status: int, times: int = 1, after: int = 0) -> None:
+        """Answer the next ``times`` requests matching (method, path regex) with ``status``, after
+        letting ``after`` of them through."""
+        self.faults.append(Fault(method, path_re, status, times, after))
 
     def files(self, repo_id: str, revision: str = "main") -> dict[str, bytes]:
         out = {}
@@ -170,6 +173,9 @@ class StandInHub:
                 return self._err(503, "request budget exhausted")
             for fault in self.faults:
                 if fault.times > 0 and fault.method == request.method and re.search(fault.path_re, raw_path):
+                    if fault.after > 0:
+                        fault.after -= 1
+                        continue
                     fault.times -= 1
                     return self._err(fault.status, f"scripted error {fault.status}")
             return self._route(request, raw_path, body)
@@ -226,7 +232,7 @@ class StandInHub:
             repo = self.repos.get(f"{m[1]}/{m[2]}")
             if repo is None:
                 return self._err(404, "Repository not found")
-            if not self._can_write(user, repo):
+            if repo.private and not self._can_write(user, repo):
                 return self._err(403, "no write access")
             objects = []
             for obj in json.loads(body)["objects"]:
@@ -265,7 +271,7 @@ class StandInHub:
                 {"type": "file", "path": p, "size": f.size, "oid": f.oid(),
                  **({"lfs": {"oid": f.lfs_oid, "size": f.size, "pointerSize": 134}} if f.lfs_oid else {})}
                 for p, f in sorted(repo.branches[rev].items())])
-        if not self._can_write(user, repo) and not create_pr:
+        if not (self._can_write(user, repo) or create_pr or rev.startswith("refs/pr/")):
             return self._err(403, "no write access")
         if action == "preupload" and request.method == "POST":
             files = repo.branches[rev]

@@ -1,0 +1,60 @@
+"""Gate interface: each gate looks at one row and returns None (keep) or a Drop with its reason."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from generation.languages import Language
+
+
+@dataclass
+class Drop:
+    """Why a row was dropped: the gate's name, a one-line human reason and the scores that decided it."""
+
+    gate: str
+    reason: str
+    scores: dict = field(default_factory=dict)
+
+    def to_record(self, row) -> dict:
+        return {"row": row, "gate": self.gate, "reason": self.reason, "scores": self.scores}
+
+
+@dataclass
+class GateContext:
+    """What a gate gets besides the row: the language, its resolved settings and shared counters."""
+
+    lang: Language
+    params: dict
+    counters: Counter
+
+
+class Gate:
+    """Base class. Subclasses set ``name`` and implement ``check``; they must not depend on other rows
+    (stateful gates such as dedup implement ``signature``/``admit`` instead)."""
+
+    name = "gate"
+    stateful = False
+
+    def check(self, row: dict, ctx: GateContext) -> Drop | None:
+        raise NotImplementedError
+
+
+def row_texts(row: dict, persona: bool = True, common_ground: bool = True) -> list[tuple[str, str]]:
+    """(field, text) pairs to judge: turns, then unique persona sentences, then the common ground."""
+    out = [(f"turns[{i}]", t["text"]) for i, t in enumerate(row["turns"])]
+    if persona:
+        seen = set()
+        for key in ("persona_a", "persona_b"):
+            for i, s in enumerate(row[key]):
+                if s not in seen:
+                    seen.add(s)
+                    out.append((f"{key}[{i}]", s))
+    if common_ground and row["common_ground"].strip():
+        out.append(("common_ground", row["common_ground"]))
+    return out
+
+
+def clip(text: str, n: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[: n - 1] + "…"

@@ -1,0 +1,120 @@
+"""Filter configuration: packaged defaults (data/filters.yaml) merged with a user file, resolved per language."""
+
+from __future__ import annotations
+
+import copy
+import functools
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from generation.errors import ConfigError
+from generation.languages import Language
+from generation.yamlio import load_yaml
+
+DATA_DIR = Path(__file__).parent / "data"
+DEFAULT_CONFIG_PATH = DATA_DIR / "filters.yaml"
+GATE_NAMES = ("length", "script", "lid", "repetition", "leakage", "dedup")
+TOP_KEYS = {"gates", "lid_model", "lid_labels", "defaults", "scripts", "languages"}
+
+
+@functools.lru_cache(maxsize=1)
+def _packaged() -> dict:
+    return load_yaml(DEFAULT_CONFIG_PATH)
+
+
+def _merge(base: dict, over: dict, where: str, schema: dict | None) -> dict:
+    """Deep-merge ``over`` into a copy of ``base``; keys absent from ``schema`` are errors."""
+    out = copy.deepcopy(base)
+    for key, value in over.items():
+        if schema is not None and key not in schema:
+            raise ConfigError(f"{where}.{key}: unknown setting; expected one of {', '.join(sorted(schema))}")
+        sub = schema.get(key) if schema is not None else None
+        if isinstance(sub, dict):
+            if not isinstance(value, dict):
+                raise ConfigError(f"{where}.{key}: expected a mapping, got {type(value).__name__}")
+            out[key] = _merge(out.get(key, {}), value, f"{where}.{key}", sub)
+        else:
+            if sub is not None and value is not None and not _same_kind(sub, value):
+                raise ConfigError(f"{where}.{key}: expected {type(sub).__name__}, got {value!r}")
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _same_kind(example, value) -> bool:
+    if isinstance(example, bool):
+        return isinstance(value, bool)
+    if isinstance(example, (int, float)):
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(value, type(example))
+
+
+@dataclass
+class FilterConfig:
+    """The merged configuration; ``for_language`` returns the resolved per-gate settings of one language."""
+
+    raw: dict
+    source: str = str(DEFAULT_CONFIG_PATH)
+    _cache: dict = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> FilterConfig:
+        base = _packaged()
+        if path is None:
+            return cls(copy.deepcopy(base))
+        user = load_yaml(path)
+        if user is None:
+            user = {}
+        if not isinstance(user, dict):
+            raise ConfigError(f"{path}: expected a mapping with keys {', '.join(sorted(TOP_KEYS))}")
+        for key in user:
+            if key not in TOP_KEYS:
+                raise ConfigError(f"{path}: unknown key {key!r}; expected one of {', '.join(sorted(TOP_KEYS))}")
+        raw = copy.deepcopy(base)
+        schema = base["defaults"]
+        for key in ("gates", "lid_model", "lid_labels"):
+            if key in user:
+                raw[key] = user[key]
+        raw["defaults"] = _merge(base["defaults"], user.get("defaults") or {}, f"{path}: defaults", schema)
+        for section in ("scripts", "languages"):
+            entries = user.get(section) or {}
+            if not isinstance(entries, dict):
+                raise ConfigError(f"{path}: {section}: expected a mapping of code -> settings")
+            for code, over in entries.items():
+                if not isinstance(over, dict):
+                    raise ConfigError(f"{path}: {section}.{code}: expected a mapping of gate -> settings")
+                raw[section][code] = _merge(raw[section].get(code, {}), over, f"{path}: {section}.{code}", schema)
+        cfg = cls(raw, str(path))
+        cfg.validate()
+        return cfg
+
+    def validate(self) -> None:
+        gates = self.raw.get("gates")
+        if not isinstance(gates, list) or any(g not in GATE_NAMES for g in gates):
+            raise ConfigError(f"{self.source}: gates: expected a list of names from {', '.join(GATE_NAMES)}, "
+                              f"got {gates!r}")
+        if self.raw.get("lid_labels") not in ("fasttext", "glotlid"):
+            raise ConfigError(f"{self.source}: lid_labels: expected 'fasttext' or 'glotlid', "
+                              f"got {self.raw.get('lid_labels')!r}")
+
+    @property
+    def gates(self) -> list[str]:
+        return list(self.raw["gates"])
+
+    def for_language(self, lang: Language) -> dict[str, dict]:
+        """Per-gate settings: defaults < scripts[lang.script] < languages[lang.code]."""
+        if lang.code not in self._cache:
+            schema = self.raw["defaults"]
+            where = f"{self.source}"
+            merged = _merge(schema, self.raw["scripts"].get(lang.script, {}), f"{where}: scripts.{lang.script}",
+                            schema)
+            merged = _merge(merged, self.raw["languages"].get(lang.code, {}), f"{where}: languages.{lang.code}",
+                            schema)
+            dd = merged["dedup"]
+            if dd["num_perm"] % dd["bands"]:
+                raise ConfigError(f"{where}: dedup.num_perm ({dd['num_perm']}) must be divisible by dedup.bands "
+                                  f"({dd['bands']}) for language {lang.code}")
+            self._cache[lang.code] = merged
+        return self._cache[lang.code]
+
+    def to_dict(self) -> dict:
+        return copy.deepcopy(self.raw)

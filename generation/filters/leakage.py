@@ -1,0 +1,69 @@
+"""Leakage gate: role labels, stage directions, assistant boilerplate, markdown, prompt phrases, persona copies."""
+
+from __future__ import annotations
+
+import functools
+
+import regex
+
+from generation.errors import ConfigError
+from generation.filters.base import Drop, Gate, GateContext, clip
+from generation.filters.config import DATA_DIR
+from generation.text import normalize, tokenize
+from generation.yamlio import load_yaml
+
+LEAKAGE_PATH = DATA_DIR / "leakage.yaml"
+
+
+@functools.lru_cache(maxsize=1)
+def leakage_rules() -> tuple[list[tuple[str, regex.Pattern]], regex.Pattern | None]:
+    data = load_yaml(LEAKAGE_PATH)
+    rules = []
+    for i, entry in enumerate(data.get("patterns") or []):
+        try:
+            rules.append((entry["name"], regex.compile(entry["pattern"], regex.IGNORECASE | regex.MULTILINE)))
+        except (KeyError, TypeError):
+            raise ConfigError(f"{LEAKAGE_PATH}: patterns[{i}]: expected a mapping with 'name' and 'pattern'") from None
+        except regex.error as exc:
+            raise ConfigError(f"{LEAKAGE_PATH}: patterns[{i}].pattern: invalid regex ({exc})") from None
+    phrases = [p for p in data.get("english_prompt_phrases") or [] if p]
+    phrase_re = None
+    if phrases:
+        phrase_re = regex.compile(r"\b(?:" + "|".join(regex.escape(p) for p in phrases) + r")\b", regex.IGNORECASE)
+    return rules, phrase_re
+
+
+class LeakageGate(Gate):
+    name = "leakage"
+
+    def check(self, row: dict, ctx: GateContext) -> Drop | None:
+        p = ctx.params
+        rules, phrase_re = leakage_rules()
+        seg = ctx.lang.segmentation
+        persona = []
+        for s in dict.fromkeys(row["persona_a"] + row["persona_b"]):
+            tokens = tokenize(s, seg)
+            if len(tokens) >= p["persona_copy_min_tokens"]:
+                persona.append((s, " ".join(tokens)))
+        for i, turn in enumerate(row["turns"]):
+            text = turn["text"]
+            for name, pattern in rules:
+                m = pattern.search(text)
+                if m:
+                    return Drop(self.name, f"turns[{i}]: {name.replace('_', ' ')} {m.group(0).strip()!r} "
+                                f"({clip(text, 40)!r})", {"field": f"turns[{i}]", "kind": name,
+                                                            "match": m.group(0).strip()})
+            if phrase_re is not None and p["check_english_prompt_phrases"] and ctx.lang.lid_label != "en":
+                m = phrase_re.search(normalize(text))
+                if m:
+                    return Drop(self.name, f"turns[{i}]: English prompt phrase {m.group(0)!r} "
+                                f"({clip(text, 40)!r})", {"field": f"turns[{i}]", "kind": "prompt_phrase",
+                                                          "match": m.group(0)})
+            if persona:
+                joined = " " + " ".join(tokenize(text, seg)) + " "
+                for sentence, key in persona:
+                    if f" {key} " in joined:
+                        return Drop(self.name, f"turns[{i}]: persona sentence copied verbatim "
+                                    f"({clip(sentence, 40)!r})",
+                                    {"field": f"turns[{i}]", "kind": "persona_copy", "match": sentence})
+        return None

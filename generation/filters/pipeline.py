@@ -1,0 +1,121 @@
+"""FilterPipeline: runs the configured gates on one row at a time (inline in generation or in `moud filter`)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from generation.filters.base import Drop, Gate, GateContext
+from generation.filters.config import FilterConfig
+from generation.filters.dedup import DedupGate
+from generation.filters.leakage import LeakageGate
+from generation.filters.length import LengthGate
+from generation.filters.lid import LidModel
+from generation.filters.lid import LidGate
+from generation.filters.repetition import RepetitionGate
+from generation.filters.script import ScriptGate
+from generation.languages import Language, get_language, load_registry
+
+SIMPLE_GATES = {"length": LengthGate, "script": ScriptGate, "repetition": RepetitionGate, "leakage": LeakageGate}
+
+
+@dataclass
+class FilterResult:
+    kept: bool
+    row: dict
+    drop: Drop | None = None
+
+
+@dataclass
+class LanguageStats:
+    input: int = 0
+    kept: int = 0
+    dropped: Counter = field(default_factory=Counter)
+    skipped_short: int = 0
+
+    def to_dict(self) -> dict:
+        return {"input": self.input, "kept": self.kept, "dropped": dict(sorted(self.dropped.items())),
+                "skipped_short": self.skipped_short}
+
+    def add(self, other: LanguageStats) -> None:
+        self.input += other.input
+        self.kept += other.kept
+        self.dropped.update(other.dropped)
+        self.skipped_short += other.skipped_short
+
+
+class FilterPipeline:
+    """``check(row)`` -> FilterResult; ``stats`` holds per-language counts (``stats_dict()`` for JSON)."""
+
+    def __init__(self, config: FilterConfig, registry: dict[str, Language] | None = None,
+                 lid_model: LidModel | None = None):
+        self.config = config
+        self.registry = registry if registry is not None else load_registry()
+        self.gates: list[Gate] = []
+        for name in config.gates:
+            if name == "lid":
+                model = lid_model or LidModel(config.raw.get("lid_model"), config.raw.get("lid_labels", "fasttext"))
+                self.gates.append(LidGate(model))
+            elif name == "dedup":
+                self.gates.append(DedupGate())
+            else:
+                self.gates.append(SIMPLE_GATES[name]())
+        self.stats: dict[str, LanguageStats] = {}
+
+    @classmethod
+    def from_config(cls, path: str | Path | None = None, registry: dict[str, Language] | None = None,
+                    lid_model_path: str | Path | None = None) -> FilterPipeline:
+        config = FilterConfig.load(path)
+        if lid_model_path is not None:
+            config.raw["lid_model"] = str(lid_model_path)
+        return cls(config, registry)
+
+    def _context(self, row: dict, gate: str, counters: Counter) -> GateContext:
+        lang = get_language(row["language"], self.registry)
+        return GateContext(lang, self.config.for_language(lang)[gate], counters)
+
+    def _stats(self, code: str) -> LanguageStats:
+        return self.stats.setdefault(code, LanguageStats())
+
+    def check_stateless(self, row: dict) -> tuple[Drop | None, object, Counter]:
+        """Run every gate except dedup's admission; returns (drop, dedup signature or None, counters)."""
+        counters: Counter = Counter()
+        signature = None
+        for gate in self.gates:
+            ctx = self._context(row, gate.name, counters)
+            if gate.stateful:
+                signature = gate.signature(row, ctx)
+                continue
+            drop = gate.check(row, ctx)
+            if drop is not None:
+                return drop, None, counters
+        return None, signature, counters
+
+    def admit(self, row: dict, signature) -> Drop | None:
+        """Stateful step (dedup) for a row that passed ``check_stateless``."""
+        for gate in self.gates:
+            if gate.stateful and signature is not None:
+                return gate.admit(row, signature, self._context(row, gate.name, Counter()))
+        return None
+
+    def record(self, code: str, drop: Drop | None, counters: Counter | None = None) -> None:
+        st = self._stats(code)
+        st.input += 1
+        if drop is None:
+            st.kept += 1
+        else:
+            st.dropped[drop.gate] += 1
+        if counters:
+            st.skipped_short += counters.get("skipped_short", 0)
+
+    def check(self, row: dict) -> FilterResult:
+        drop, signature, counters = self.check_stateless(row)
+        if drop is None:
+            drop = self.admit(row, signature)
+        self.record(row["language"], drop, counters)
+        return FilterResult(drop is None, row, drop)
+
+    def stats_dict(self) -> dict:
+        return {"config": self.config.to_dict(),
+                "languages": {code: st.to_dict() for code, st in sorted(self.stats.items())}}

@@ -1,0 +1,62 @@
+"""Repetition gate: repeated turns, n-gram loops inside a turn, a speaker echoing the other."""
+
+from __future__ import annotations
+
+from generation.filters.base import Drop, Gate, GateContext, clip
+from generation.text import ngrams, normalize, tokenize
+
+
+def dup_ngram_frac(tokens: list[str], n: int) -> tuple[float, int]:
+    """(share of n-grams that repeat an earlier n-gram of the same text, number of n-grams)."""
+    grams = ngrams(tokens, n)
+    if not grams:
+        return 0.0, 0
+    return 1.0 - len(set(grams)) / len(grams), len(grams)
+
+
+def containment(tokens: list[str], other: list[str], n: int) -> float:
+    """Share of ``tokens``' n-grams that also occur in ``other``."""
+    grams = ngrams(tokens, n)
+    if not grams:
+        return 0.0
+    pool = set(ngrams(other, n))
+    return sum(g in pool for g in grams) / len(grams)
+
+
+class RepetitionGate(Gate):
+    name = "repetition"
+
+    def check(self, row: dict, ctx: GateContext) -> Drop | None:
+        p, seg = ctx.params, ctx.lang.segmentation
+        n = int(p["ngram_n"])
+        seen: dict[str, int] = {}
+        repeats = 0
+        prev_tokens: list[str] | None = None
+        prev_speaker = None
+        for i, turn in enumerate(row["turns"]):
+            tokens = tokenize(turn["text"], seg)
+            if len(tokens) >= p["min_tokens"]:
+                key = normalize(" ".join(tokens))
+                if key in seen:
+                    repeats += 1
+                    if repeats > p["max_repeated_turns"]:
+                        return Drop(self.name, f"turns[{i}] repeats turns[{seen[key]}] "
+                                    f"({repeats} repeated turns, at most {p['max_repeated_turns']} allowed) "
+                                    f"({clip(turn['text'], 40)!r})",
+                                    {"field": f"turns[{i}]", "kind": "repeated_turn", "repeated_turns": repeats})
+                else:
+                    seen[key] = i
+            frac, count = dup_ngram_frac(tokens, n)
+            if count >= p["min_ngrams"] and frac > p["max_dup_ngram_frac"]:
+                return Drop(self.name, f"turns[{i}]: {frac:.0%} of its {n}-grams are repeats, at most "
+                            f"{p['max_dup_ngram_frac']:.0%} allowed ({clip(turn['text'], 40)!r})",
+                            {"field": f"turns[{i}]", "kind": "ngram_loop", "dup_ngram_frac": round(frac, 4)})
+            if prev_tokens is not None and turn["speaker"] != prev_speaker and len(tokens) >= p["echo_min_tokens"]:
+                echo = containment(tokens, prev_tokens, n)
+                if echo >= p["max_echo_containment"]:
+                    return Drop(self.name, f"turns[{i}] echoes turns[{i - 1}]: {echo:.0%} of its {n}-grams "
+                                f"copied, below {p['max_echo_containment']:.0%} allowed "
+                                f"({clip(turn['text'], 40)!r})",
+                                {"field": f"turns[{i}]", "kind": "echo", "containment": round(echo, 4)})
+            prev_tokens, prev_speaker = tokens, turn["speaker"]
+        return None
