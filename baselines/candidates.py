@@ -29,6 +29,8 @@ def attach_candidates(instances: list[Instance], num_candidates: int = 20, seed:
         if key not in seen[inst.language]:
             seen[inst.language].add(key)
             pools[inst.language].append(key)
+    for pool in pools.values():
+        pool.sort()  # canonical order: the draw must not depend on the order instances were loaded in
     out = []
     for inst in instances:
         rng = random.Random(f"{seed}:{inst.language}:{inst.dialogue_id}:{inst.turn}")

@@ -57,8 +57,10 @@ class ItemScores:
     records: Counter = field(default_factory=Counter)                              # (lang, model, status)
     reasons: Counter = field(default_factory=Counter)                              # (lang, model, reason)
     repeats: dict[tuple[str, str], dict[int, dict[str, int]]] = field(default_factory=dict)
+    judge_models: Counter = field(default_factory=Counter)
 
     def add(self, rec: dict) -> None:
+        self.judge_models[rec.get("judge_model", "")] += 1
         key = (rec["generator_model"], rec["item_id"])
         lang, model = rec["language"], rec["generator_model"]
         self.records[(lang, model, rec["status"])] += 1
@@ -75,10 +77,15 @@ class ItemScores:
         return self
 
 
-def collect(records: Iterable[dict]) -> ItemScores:
+def collect(records: Iterable[dict], single_judge: bool = True) -> ItemScores:
+    """Per-item scores from judge records; with ``single_judge`` records from several judge models are
+    refused (their scores would be pooled)."""
     acc = ItemScores()
     for rec in records:
         acc.add(rec)
+    if single_judge and len(acc.judge_models) > 1:
+        names = ", ".join(sorted(m or "(unnamed)" for m in acc.judge_models))
+        raise MoudError(f"judgments come from several judge models ({names}); aggregate one judge at a time")
     return acc.finalize()
 
 

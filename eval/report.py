@@ -169,7 +169,7 @@ def judge_section(items: aggregate.ItemScores, rubric: Rubric, out: Path, seed: 
                          ", ".join(f"{k}: {v}" for k, v in f["reasons"].items()) or "–"] for f in failures]), ""]
     if consistency:
         parts += ["### Judge consistency across repeats", "",
-                  md_table(["repeat", "position-swapped", "criterion", "n", "exact agreement", "mean |Δ|",
+                  md_table(["repeat", "position-swapped", "criterion", "n", "exact agreement", "mean abs diff",
                             "quadratic κ"],
                            [[c["repeat"], "yes" if c["swapped"] else "no", c["criterion"], c["n"],
                              c["exact_agreement"], c["mean_abs_diff"], c["kappa_quadratic"]] for c in consistency]),

@@ -68,7 +68,7 @@ class LanguageStats:
             self.ngram_totals[0] += len(ids)
             self.ngram_totals[1] += max(0, len(ids) - 1)
             self.ngram_unique[0].update(ids)
-            self.ngram_unique[1].update((a << 32) | b for a, b in zip(ids, ids[1:]))
+            self.ngram_unique[1].update((a << 32) | b for a, b in zip(ids, ids[1:], strict=False))
         meta = row["metadata"]
         for p in meta.get("lid_scores") or []:
             if isinstance(p, (int, float)) and 0.0 <= p <= 1.0:

@@ -30,7 +30,9 @@ class RequestCache:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self.conn.execute("PRAGMA journal_mode=WAL")
-        self.conn.execute("PRAGMA synchronous=NORMAL")
+        # WAL + synchronous=OFF: every committed response survives a killed process (the OS holds it);
+        # only an OS crash or power loss can lose the last ones, which are then simply re-sent.
+        self.conn.execute("PRAGMA synchronous=OFF")
         self.conn.execute(_SCHEMA)
         self.hits = 0
         self.misses = 0

@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 from generation.errors import ConfigError, MoudError
 from hub_upload.folder import FolderPlan, validate_folder
 from hub_upload.local_files import LocalFile, human_size
-from hub_upload.retry import RetryPolicy, call_with_retries, describe, http_status
+from hub_upload.retry import RetryPolicy, call_with_retries, describe, http_status, is_transient
 from hub_upload.settings import load_settings
 
 REPO_TYPE = "dataset"
@@ -143,9 +143,10 @@ class Uploader:
             msg = f"{what}: {repo} or revision {self.revision or 'main'!r} not found or not visible (HTTP 404)"
         elif status is not None and status not in self.policy.status_codes:
             msg = f"{what}: the Hub refused the request ({detail})"
+        elif is_transient(exc, self.policy):
+            msg = f"{what}: network failure after {self.policy.attempts} attempt(s) ({detail})"
         else:
-            tries = f"after {self.policy.attempts} attempts" if self.policy.attempts > 1 else ""
-            msg = f"{what}: network failure {tries} ({detail})".replace("  ", " ")
+            msg = f"{what} failed ({detail})"
         if self.committed or self.pending:
             msg += "; " + self._arrival_report()
         return UploadError(self.redact(msg))
@@ -193,6 +194,11 @@ class Uploader:
         if not self.create_pr:
             self._call(f"creating dataset repo {self.repo_id}", lambda: self.api.create_repo(
                 self.repo_id, repo_type=REPO_TYPE, private=self.private, exist_ok=True))
+        if self.private and not self.create_pr:
+            info = self._call(f"reading dataset repo {self.repo_id}", lambda: self.api.dataset_info(self.repo_id))
+            if not info.private:
+                raise UploadError(f"--private: dataset repo {self.repo_id} already exists and is PUBLIC; nothing was "
+                                  "uploaded (make it private on the Hub first, or drop --private)")
         if self.revision and not self.revision.startswith("refs/") and not self.create_pr:
             self._call(f"creating branch {self.revision!r}", lambda: self.api.create_branch(
                 self.repo_id, branch=self.revision, repo_type=REPO_TYPE, exist_ok=True))

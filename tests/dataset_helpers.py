@@ -47,3 +47,22 @@ def make_shards(root: Path, languages=("fr", "zh", "ar", "hi"), rows: int = 40, 
             write_jsonl_atomic(root / "shards" / lang / f"shard-{k:05d}.jsonl", lang_rows[k * per:(k + 1) * per])
         out[lang] = copy.deepcopy(lang_rows)
     return out
+
+
+def write_filter_stats(run: Path, rows: dict[str, list[dict]]) -> None:
+    import json
+
+    stats = {"config": {}, "languages": {lang: {"input": len(r) + 5, "kept": len(r), "dropped": {"lid": 3, "script": 2}}
+                                         for lang, r in rows.items()}}
+    (run / "filter_stats.json").write_text(json.dumps(stats), encoding="utf-8")
+
+
+def normalize(row: dict) -> dict:
+    """A shard row as the dataset returns it (schema fields only, floats for float columns)."""
+    from moud_dataset.features import encode_row
+
+    return encode_row(row)
+
+
+def tree_bytes(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}

@@ -88,3 +88,10 @@ def test_report_rejects_bad_records(tmp_path, capsys):
     assert moud_cli.main(["report", "--judgments", str(bad), "--out", str(tmp_path / "r"), "--quiet"]) == 2
     err = capsys.readouterr().err
     assert "judgments.jsonl:2: judgment record missing field(s)" in err
+
+
+def test_several_judges_are_not_pooled():
+    from generation.errors import MoudError
+
+    with pytest.raises(MoudError, match="several judge models"):
+        collect([dict(RECORDS[0], judge_model="j1"), dict(RECORDS[1], judge_model="j2")])

@@ -111,7 +111,7 @@ def test_persistent_failure_reports_partial_then_resumes(built, hub, capsys):
         _upload(built, hub, max_files_per_commit=5, out=out.append)
     msg = str(err.value)
     assert "\n" not in msg and "INCOMPLETE" in msg and "arrived: 5/11" in msg and "not arrived: 6" in msg
-    assert "network failure after 3 attempts" in msg
+    assert "network failure after 3 attempt" in msg
     assert not any("Uploaded" in line for line in out)  # never claims success
     assert len(hub.files(REPO)) == 1 + 5
     puts_before = list(hub.lfs_puts)
@@ -207,7 +207,7 @@ def test_network_failure_retried_then_clear_error(built):
     port = sock.getsockname()[1]
     sock.close()  # nothing listens there any more
     waits = []
-    with pytest.raises(MoudError, match="network failure after 3 attempts") as err:
+    with pytest.raises(MoudError, match="network failure after 3 attempt") as err:
         upload_dataset(built, REPO, token=TOKEN, endpoint=f"http://127.0.0.1:{port}", retry=FAST,
                        progress=False, out=lambda _l: None, sleep=waits.append)
     assert waits == [0.01, 0.02] and TOKEN not in str(err.value)
@@ -250,3 +250,26 @@ def test_create_pr_on_someone_elses_repo(built, hub):
     pr = hub.files("alice/moud", "refs/pr/1")
     assert all(pr[p] == d for p, d in folder_bytes(built).items())
     shutil.rmtree(hub_tmp)
+
+
+def test_private_flag_on_existing_public_repo_refused(built, hub, tmp_path):
+    _upload(make_build_folder(tmp_path / "v0", langs=("fr",)), hub)
+    n = len(hub.files(REPO))
+    with pytest.raises(MoudError, match="already exists and is PUBLIC"):
+        _upload(built, hub, private=True)
+    assert len(hub.files(REPO)) == n
+
+
+def test_private_repo_created_private(built, hub):
+    result = _upload(built, hub, private=True)
+    assert result.verified and hub.repos[REPO].private
+
+
+def test_stored_login_token_used(built, hub, monkeypatch, tmp_path):
+    import huggingface_hub.constants as c
+
+    token_file = tmp_path / "login" / "token"
+    token_file.parent.mkdir()
+    token_file.write_text(TOKEN)
+    monkeypatch.setattr(c, "HF_TOKEN_PATH", str(token_file))
+    assert _upload(built, hub, token=None).verified

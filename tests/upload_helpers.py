@@ -223,6 +223,9 @@ class StandInHub:
                          [{"key": "file", "value": {"path": ".gitattributes",
                                                     "content": base64.b64encode(GITATTRIBUTES).decode()}}])
             return web.json_response({"url": f"{self.endpoint}/datasets/{repo_id}", "name": repo_id})
+        m = re.fullmatch(r"/api/datasets/([^/]+)/([^/]+)", path)
+        if m and request.method == "GET":
+            return self._repo_route(request, user, f"{unquote(m[1])}/{unquote(m[2])}", "revision", "main", body)
         m = re.fullmatch(r"/api/datasets/([^/]+)/([^/]+)/(preupload|commit|tree|revision|branch|paths-info)/([^/]+)(/.*)?",
                          path)
         if m:

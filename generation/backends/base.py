@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import json
 from abc import ABC, abstractmethod
@@ -29,7 +30,15 @@ class SamplingParams:
     presence_penalty: float = 0.0
 
     def to_dict(self) -> dict:
+        return dict(self._as_dict)
+
+    @functools.cached_property
+    def _as_dict(self) -> dict:
         return asdict(self)
+
+    @functools.cached_property
+    def key_text(self) -> str:
+        return json.dumps(self._as_dict, sort_keys=True)
 
     @classmethod
     def from_dict(cls, data: dict | None, where: str = "sampling") -> SamplingParams:
@@ -63,9 +72,16 @@ class ChatRequest:
         return [{"role": r, "content": c} for r, c in self.messages]
 
     def cache_key(self, model: str) -> str:
-        payload = json.dumps([model, self.messages, self.sampling.to_dict(), self.seed],
-                             ensure_ascii=False, separators=(",", ":"))
-        return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+        """sha256 over model, messages, sampling parameters and seed (length-prefixed, unambiguous)."""
+        h = hashlib.sha256()
+        for part in (model, self.sampling.key_text, str(self.seed)):
+            data = part.encode("utf-8")
+            h.update(len(data).to_bytes(8, "big") + data)
+        for role, content in self.messages:
+            for part in (role, content):
+                data = part.encode("utf-8")
+                h.update(len(data).to_bytes(8, "big") + data)
+        return h.hexdigest()
 
 
 @dataclass

@@ -44,6 +44,7 @@ class Endpoint:
         self.max_limit, self.min_limit = max_limit, max(1, min(min_limit, max_limit))
         self.cooldown_s, self.latency_factor, self.latency_slack_s = cooldown_s, latency_factor, latency_slack_s
         self.limit = float(max_limit)
+        self.lowest_limit = self.limit
         self.in_flight = 0
         self.healthy = True
         self.disabled = False          # e.g. does not serve the model (set by check())
@@ -119,6 +120,7 @@ class Endpoint:
         new = max(float(self.min_limit), self.limit / 2)
         if new < self.limit:
             self.limit = new
+            self.lowest_limit = min(self.lowest_limit, new)
             self.decreases[why] += 1
 
     def stats(self) -> dict:
@@ -126,6 +128,7 @@ class Endpoint:
             "url": self.url, "healthy": self.healthy, "disabled": self.disabled,
             "requests": self.requests, "successes": self.successes, "retries": self.retries,
             "errors": dict(self.errors), "limit": round(self.limit, 2), "max_limit": self.max_limit,
+            "lowest_limit": round(self.lowest_limit, 2),
             "limit_decreases": dict(self.decreases), "in_flight": self.in_flight,
             "ewma_latency_s": None if self.ewma_latency is None else round(self.ewma_latency, 4),
             "prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens,

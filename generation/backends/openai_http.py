@@ -271,7 +271,7 @@ class OpenAIBackend(Backend):
         except ValueError:
             raise AttemptFailure("bad_response", f"malformed JSON body ({len(raw)} bytes)") from None
         except (KeyError, IndexError, TypeError):
-            raise AttemptFailure("bad_response", "answer without choices") from None
+            return ChatResponse(text="")
         if not isinstance(choice, dict):
             raise AttemptFailure("bad_response", "answer without choices")
         message = choice.get("message") or {}

@@ -33,7 +33,7 @@ def minhash(shingles: list[str], num_perm: int, seed: int) -> np.ndarray:
     a, b = _PERM_CACHE[key]
     if not shingles:
         return np.full(num_perm, 0xFFFFFFFF, dtype=np.uint32)
-    h = np.fromiter((xxhash.xxh64_intdigest(s) for s in shingles), dtype=np.uint64, count=len(shingles))
+    h = np.fromiter((xxhash.xxh64_intdigest(s.encode()) for s in shingles), dtype=np.uint64, count=len(shingles))
     with np.errstate(over="ignore"):
         perm = (h[:, None] * a[None, :] + b[None, :]) >> np.uint64(32)
     return perm.min(axis=0).astype(np.uint32)
@@ -92,7 +92,7 @@ class DedupGate(Gate):
     def signature(self, row: dict, ctx: GateContext) -> tuple[np.ndarray, int]:
         p = ctx.params
         shingles = dialogue_shingles(row, ctx.lang.segmentation, int(p["shingle_n"]))
-        exact = xxhash.xxh64_intdigest("\x1e".join(" ".join(t["text"].split()) for t in row["turns"]))
+        exact = xxhash.xxh64_intdigest("\x1e".join(" ".join(t["text"].split()) for t in row["turns"]).encode())
         return minhash(shingles, int(p["num_perm"]), int(p["seed"])), exact
 
     def admit(self, row: dict, signature, ctx: GateContext) -> Drop | None:

@@ -11,8 +11,7 @@ from generation.filters.config import FilterConfig
 from generation.filters.dedup import DedupGate
 from generation.filters.leakage import LeakageGate
 from generation.filters.length import LengthGate
-from generation.filters.lid import LidModel
-from generation.filters.lid import LidGate
+from generation.filters.lid import LidGate, LidModel
 from generation.filters.repetition import RepetitionGate
 from generation.filters.script import ScriptGate
 from generation.languages import Language, get_language, load_registry

@@ -20,7 +20,7 @@ def script_table() -> dict[str, list[str]]:
     return load_yaml(DATA_DIR / "scripts.yaml")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def script_pattern(script: str) -> regex.Pattern:
     names = script_table().get(script)
     if not names:

@@ -1,0 +1,91 @@
+"""Orchestration overhead of `moud generate` against an instant loopback OpenAI-compatible server.
+
+The server (FakeOpenAIServer + ScriptedCrowdworker, answering instantly with native text) runs in a
+separate process; the client is the real runner: prompts, parsing, per-request seeds, the SQLite
+request cache, atomic shards and the aiohttp backend.
+
+    python benchmarks/bench_generate.py --dialogues 300 --concurrency 256 [--no-cache] [--out result.json]
+
+Reports requests/s (wall) and client CPU time per request.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing as mp
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+
+def _serve(port_queue, stop_event):
+    from generation.testing.crowdworker import ScriptedCrowdworker
+    from generation.testing.fake_openai import FakeOpenAIServer
+
+    server = FakeOpenAIServer(ScriptedCrowdworker(), model="bench", log_requests=False, max_seconds=1800).start()
+    port_queue.put(server.port)
+    stop_event.wait()
+    server.stop()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--dialogues", type=int, default=300, help="dialogues per language")
+    ap.add_argument("--languages", default="fr,zh")
+    ap.add_argument("--concurrency", type=int, default=256, help="dialogues in flight")
+    ap.add_argument("--no-cache", action="store_true")
+    ap.add_argument("--out", help="write results as JSON here")
+    args = ap.parse_args()
+
+    from generation.backends.factory import make_backend
+    from generation.cache import CachedBackend
+    from generation.config import load_run_config
+    from generation.languages import load_registry
+    from generation.runner import GenerationRun, prepare_output
+
+    ctx = mp.get_context("spawn")
+    port_q, stop = ctx.Queue(), ctx.Event()
+    server = ctx.Process(target=_serve, args=(port_q, stop), daemon=True)
+    server.start()
+    port = port_q.get(timeout=60)
+    tmp = Path(tempfile.mkdtemp(prefix="moud-bench-"))
+    try:
+        langs = args.languages.split(",")
+        cfg = load_run_config(None, {"languages": langs, "dialogues_per_language": args.dialogues,
+                                     "concurrency": args.concurrency, "model": "bench"})
+        prepare_output(tmp, cfg)
+        backend = make_backend("openai", "bench", base_url=f"http://127.0.0.1:{port}/v1",
+                               max_concurrency=args.concurrency * 2)
+        if not args.no_cache:
+            backend = CachedBackend(backend, tmp / "cache.sqlite")
+        run = GenerationRun(cfg, tmp, backend, load_registry(), langs, quiet=True)
+
+        async def go():
+            try:
+                return await run.run()
+            finally:
+                await backend.aclose()
+
+        cpu0, t0 = time.process_time(), time.perf_counter()
+        summary = asyncio.run(go())
+        cpu, wall = time.process_time() - cpu0, time.perf_counter() - t0
+    finally:
+        stop.set()
+        server.join(10)
+        shutil.rmtree(tmp, ignore_errors=True)
+    result = {
+        "dialogues": summary.made + summary.failed, "requests": summary.requests, "wall_s": round(wall, 2),
+        "requests_per_s": round(summary.requests / wall, 1),
+        "client_cpu_ms_per_request": round(1000 * cpu / max(1, summary.requests), 3),
+        "concurrency": args.concurrency, "cache": not args.no_cache, "cpu_count": mp.cpu_count(),
+    }
+    print(json.dumps(result, indent=2))
+    if args.out:
+        Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,96 @@
+"""Acceptance probe: XPersona dialogues as MOUD rows, and the same rows with one turn replaced by English,
+another target language or a romanization. Used by tests and benchmarks/filters_acceptance.py."""
+
+from __future__ import annotations
+
+import json
+import random
+import unicodedata
+from pathlib import Path
+
+from generation.schema import example_row, split_group_for
+
+XPERSONA_LANGS = {"fr": "Fr", "it": "It", "id": "Id", "ja": "Jp", "ko": "Ko", "zh": "Zh"}
+
+
+def xpersona_file(directory: Path, code: str, split: str = "valid") -> Path:
+    """File name of an XPersona split ({Lang}_persona_split_{valid,test}_human_annotated.json, ...)."""
+    if code == "en":
+        return Path(directory) / f"En_persona_{split}.json"
+    prefix = XPERSONA_LANGS[code]
+    if split == "train":
+        return Path(directory) / f"{prefix}_persona_train_corrected.json"
+    return Path(directory) / f"{prefix}_persona_split_{split}_human_annotated.json"
+
+
+def xpersona_rows(directory: Path, code: str, split: str = "valid") -> list[dict]:
+    """Each dialogue as a row: its persona for both speakers, the [user, response] pairs as A/B turns."""
+    data = json.loads(xpersona_file(directory, code, split).read_text(encoding="utf-8"))
+    rows = []
+    for i, item in enumerate(data):
+        turns = [(spk, text) for pair in item["dialogue"] for spk, text in zip("AB", pair, strict=False)]
+        row = example_row(code, i, turns)
+        persona = [s for s in item["persona"] if s.strip()]
+        row.update(persona_a=persona, persona_b=list(persona), common_ground="",
+                   split_group=split_group_for(code, persona, persona), speech_event="small_talk")
+        rows.append(row)
+    return rows
+
+
+def utterances(directory: Path, code: str, min_chars: int = 20) -> list[str]:
+    """Utterances of one XPersona language with at least ``min_chars`` characters."""
+    data = json.loads(xpersona_file(directory, code).read_text(encoding="utf-8"))
+    out = [" ".join(u.split()) for item in data for pair in item["dialogue"] for u in pair]
+    return [u for u in out if len(u) >= min_chars]
+
+
+# --- romanization -------------------------------------------------------------------------------------
+_L = ["g", "kk", "n", "d", "tt", "r", "m", "b", "pp", "s", "ss", "", "j", "jj", "ch", "k", "t", "p", "h"]
+_V = ["a", "ae", "ya", "yae", "eo", "e", "yeo", "ye", "o", "wa", "wae", "oe", "yo", "u", "wo", "we", "wi",
+      "yu", "eu", "ui", "i"]
+_T = ["", "k", "k", "k", "n", "n", "n", "t", "l", "k", "m", "l", "l", "l", "p", "l", "m", "p", "p", "t", "t",
+      "ng", "t", "t", "k", "t", "p", "t"]
+
+
+def romanize_hangul(text: str) -> str:
+    """Revised-Romanization-style transliteration of Hangul syllables (no sound-change rules)."""
+    out = []
+    for ch in text:
+        code = ord(ch) - 0xAC00
+        if 0 <= code < 11172:
+            out.append(_L[code // 588] + _V[(code % 588) // 28] + _T[code % 28])
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+# Hand-written romanized conversational sentences (what an LLM produces when it slips into romaji/pinyin).
+ROMANIZED = {
+    "ja": ["konnichiwa, kyou wa ii tenki desu ne.", "watashi wa inu wo nihiki katte imasu.",
+           "shumatsu wa itsumo nani wo shite imasu ka?", "sushi ga daisuki desu, anata wa?",
+           "ashita tomodachi to eiga wo mi ni ikimasu.", "shigoto wa totemo isogashii desu kedo tanoshii desu.",
+           "kinou wa ame datta node ie de hon wo yomimashita.", "nihon no ongaku wo yoku kikimasu ka?"],
+    "zh": ["ni hao, jintian tianqi zhen hao a.", "wo you liang zhi gou, tamen hen ke'ai.",
+           "ni zhoumo yiban zuo shenme?", "wo zui xihuan chi jiaozi, ni ne?",
+           "mingtian wo yao he pengyou qu kan dianying.", "wo de gongzuo hen mang, dan shi hen you yisi.",
+           "zuotian xia yu le, suoyi wo zai jia kan shu.", "ni xihuan ting zhongguo yinyue ma?"],
+    "ko": ["annyeonghaseyo, oneul nalssiga jeongmal joneyo.", "jeoneun gaereul du mari kiwoyo.",
+           "jumare boTong mwo haseyo?", "jeoneun bibimbabeul jeil joahaeyo, dangsineun?"],
+}
+
+
+def romanize(text: str, code: str, rng: random.Random) -> str:
+    if code == "ko":
+        return romanize_hangul(text)
+    if code in ROMANIZED:
+        return rng.choice(ROMANIZED[code])
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+
+
+def replace_one_turn(row: dict, text: str, rng: random.Random) -> tuple[dict, int]:
+    """A copy of ``row`` whose turn at a random position is ``text``; returns (row, position)."""
+    new = json.loads(json.dumps(row))
+    i = rng.randrange(len(new["turns"]))
+    new["turns"][i]["text"] = text
+    new["id"] = new["id"] + "-x"
+    return new, i
