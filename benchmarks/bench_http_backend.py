@@ -104,27 +104,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=1000, help="unmeasured requests first")
     parser.add_argument("--in-flight", type=int, default=256, help="concurrent requests")
     parser.add_argument("--servers", default="1,2,4", help="comma-separated server counts")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per configuration; the median is reported")
     parser.add_argument("--out", type=Path, default=None, help="write results as JSON here")
     args = parser.parse_args(argv)
+    load_at_start = os.getloadavg() if hasattr(os, "getloadavg") else None
     results = []
     for n in [int(x) for x in args.servers.split(",")]:
         urls, stop, procs = start_servers(n, max_seconds=600)
         try:
-            results.append(asyncio.run(measure(urls, args.requests, args.in_flight, args.warmup,
-                                                [p.pid for p in procs])))
+            runs = [asyncio.run(measure(urls, args.requests, args.in_flight, args.warmup, [p.pid for p in procs]))
+                    for _ in range(max(1, args.repeat))]
         finally:
             stop.set()
             for p in procs:
                 p.join(15)
                 if p.is_alive():
                     p.terminate()
-        r = results[-1]
+        runs.sort(key=lambda run: run["requests_per_s"])
+        r = dict(runs[len(runs) // 2], runs_requests_per_s=[run["requests_per_s"] for run in runs],
+                 failures=sum(run["failures"] for run in runs))
+        results.append(r)
         print(f"servers={r['servers']}  {r['requests_per_s']:>8.1f} req/s  "
               f"client {r['client_cpu_ms_per_request']:.3f} / servers {r['server_cpu_ms_per_request']} ms CPU/request  "
               f"failures={r['failures']}  "
-              f"spread={r['per_endpoint_requests']}", flush=True)
+              f"spread={r['per_endpoint_requests']}  runs={r['runs_requests_per_s']}", flush=True)
     report = {"machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
-                          "python": platform.python_version()}, "results": results}
+                          "python": platform.python_version(), "loadavg_at_start": load_at_start},
+              "results": results}
     print("\n| servers | requests/s | client CPU ms/request | servers' CPU ms/request | failures |\n"
           "|---|---|---|---|---|")
     for r in results:

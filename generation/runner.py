@@ -10,8 +10,11 @@ from the request cache for every request that had completed before a crash.
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import math
+import os
+import sqlite3
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -29,6 +32,60 @@ from generation.steps import DialogueFailure, StepContext, make_dialogue, plan_d
 from generation.taxonomy import load_persona_taxonomy, load_speech_events
 
 MANIFEST = "manifest.json"
+WORKER_MANIFEST_GLOB = "manifest-*.json"
+
+
+def manifest_name(num_shards: int = 1, shard_index: int = 0) -> str:
+    """``manifest.json`` for a whole run; ``manifest-IIIII.json`` for worker I of a sharded run, so
+    workers sharing one ``--out`` never overwrite each other's manifest."""
+    return MANIFEST if num_shards == 1 else f"manifest-{shard_index:05d}.json"
+
+
+def cache_name(num_shards: int = 1, shard_index: int = 0) -> str:
+    return "cache.sqlite" if num_shards == 1 else f"cache-{shard_index:05d}.sqlite"
+
+
+def manifest_paths(out: Path) -> list[Path]:
+    """Every manifest in a run folder: the run's own and those of sharded workers."""
+    paths = [out / MANIFEST] if (out / MANIFEST).is_file() else []
+    return paths + sorted(p for p in out.glob(WORKER_MANIFEST_GLOB) if p.is_file())
+
+
+def read_manifest(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise MoudError(f"{path}:{exc.lineno}: invalid JSON in run manifest") from None
+    except OSError as exc:
+        raise output_error(path, exc, "read") from None
+    if not isinstance(data, dict) or not (data.get("fingerprint") or data.get("fingerprints")):
+        raise MoudError(f"{path}: not a run manifest (expected an object with a 'fingerprint' field)")
+    return data
+
+
+def manifest_fingerprints(data: dict) -> list[str]:
+    return list(data.get("fingerprints") or [data.get("fingerprint")])
+
+
+def output_error(path: Path | str, exc: BaseException, action: str = "write") -> MoudError:
+    """A one-line MoudError for an OSError/sqlite3 error while reading or writing ``path``."""
+    if isinstance(exc, sqlite3.Error):
+        why = str(exc)
+        if "full" in why:
+            why += " (disk full: free space or use another --out)"
+        return MoudError(f"cannot {action} {path}: {why}")
+    code = getattr(exc, "errno", None)
+    why = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+    where = getattr(exc, "filename", None) or path
+    hints = {errno.ENOSPC: "disk full: free space or use another --out",
+             errno.EDQUOT: "disk quota exceeded: free space or use another --out",
+             errno.EROFS: "read-only file system: use another --out",
+             errno.EACCES: "permission denied: use a writable --out",
+             errno.EPERM: "permission denied: use a writable --out",
+             errno.ENOTDIR: "a component of the path is a file, not a folder",
+             errno.EEXIST: "a file is in the way of a folder"}
+    hint = hints.get(code)
+    return MoudError(f"cannot {action} {where}: {why}" + (f" ({hint})" if hint and hint != why else ""))
 
 
 @dataclass(frozen=True, order=True)
@@ -77,6 +134,24 @@ class RunSummary:
                 "cache_hits": self.cache_hits, "prompt_tokens": self.prompt_tokens,
                 "completion_tokens": self.completion_tokens, "wall_seconds": round(self.wall_seconds, 3),
                 "per_language": {k: dict(v) for k, v in self.per_language.items()}}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> RunSummary:
+        s = cls()
+        s.add(data)
+        s.wall_seconds = float(data.get("wall_seconds", 0.0))
+        return s
+
+    def add(self, data: dict) -> None:
+        """Add another run's ``to_dict()`` (e.g. one Ray task's) to this summary (wall time excepted)."""
+        for key in ("made", "failed", "skipped_units", "requests", "cache_hits", "prompt_tokens",
+                    "completion_tokens"):
+            setattr(self, key, getattr(self, key) + int(data.get(key, 0)))
+        self.failure_reasons.update(data.get("failure_reasons", {}))
+        for lang, counts in data.get("per_language", {}).items():
+            entry = self.per_language[lang]
+            for k, v in counts.items():
+                entry[k] = entry.get(k, 0) + v
 
     def render(self) -> str:
         lines = [f"made {self.made} dialogues, failed {self.failed}"

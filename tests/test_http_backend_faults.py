@@ -96,12 +96,13 @@ def test_fake_server_cli_as_subprocess():
 def test_benchmark_script_runs_and_writes_json(tmp_path):
     out = tmp_path / "bench.json"
     proc = subprocess.run([sys.executable, "benchmarks/bench_http_backend.py", "--requests", "300",
-                           "--warmup", "20", "--in-flight", "32", "--servers", "1,2", "--out", str(out)],
+                           "--warmup", "20", "--in-flight", "32", "--servers", "2", "--repeat", "1", "--out", str(out)],
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     report = json.loads(out.read_text())
-    assert [r["servers"] for r in report["results"]] == [1, 2]
+    assert [r["servers"] for r in report["results"]] == [2]
     for r in report["results"]:
         assert r["failures"] == 0 and r["requests_per_s"] > 0 and r["client_cpu_ms_per_request"] > 0
-        assert sum(r["per_endpoint_requests"]) == 300 + 20 + 0  # measured + warmup (check() is a GET)
+        assert sum(r["per_endpoint_requests"]) == 300 + 20  # measured + warmup (check() is a GET)
+        assert min(r["per_endpoint_requests"]) > 0
     assert "| servers | requests/s" in proc.stdout

@@ -271,7 +271,7 @@ class OpenAIBackend(Backend):
         except ValueError:
             raise AttemptFailure("bad_response", f"malformed JSON body ({len(raw)} bytes)") from None
         except (KeyError, IndexError, TypeError):
-            return ChatResponse(text="")
+            raise AttemptFailure("bad_response", "answer without choices") from None
         if not isinstance(choice, dict):
             raise AttemptFailure("bad_response", "answer without choices")
         message = choice.get("message") or {}

@@ -1,4 +1,10 @@
-"""Script gate: the share of letters written in the language's expected Unicode script(s)."""
+"""Script gate: the share of tokens written in the language's expected Unicode script(s).
+
+Tokens are characters for CJK-style scripts (each Han/kana letter) and letter runs otherwise, so an
+English brand name inside a Chinese sentence counts once, not once per letter. Letters of the
+Common/Inherited scripts (e.g. "ー") are neutral. Optionally a script must be present (Japanese needs
+kana: a long Han-only text is Chinese).
+"""
 
 from __future__ import annotations
 
@@ -11,44 +17,59 @@ from generation.filters.base import Drop, Gate, GateContext, clip, row_texts
 from generation.filters.config import DATA_DIR
 from generation.yamlio import load_yaml
 
-# Letters that belong to a real script (Common/Inherited letters such as "ー" are neutral).
-_LETTER = regex.compile(r"(?V1)[\p{L}--[\p{Script=Common}\p{Script=Inherited}]]")
+_SCRIPTS_PATH = DATA_DIR / "scripts.yaml"
 
 
 @functools.lru_cache(maxsize=1)
 def script_table() -> dict[str, list[str]]:
-    return load_yaml(DATA_DIR / "scripts.yaml")
+    return load_yaml(_SCRIPTS_PATH)
+
+
+def _class(names: list[str]) -> str:
+    return "".join(f"\\p{{Script={n}}}" for n in names)
 
 
 @functools.cache
-def script_pattern(script: str) -> regex.Pattern:
+def script_patterns(script: str, segmentation: str) -> tuple[regex.Pattern, regex.Pattern]:
+    """(in-script token pattern, out-of-script token pattern) for a registry script."""
     names = script_table().get(script)
     if not names:
-        raise ConfigError(f"{DATA_DIR / 'scripts.yaml'}: no Unicode scripts listed for registry script {script!r}")
-    return regex.compile("[" + "".join(f"\\p{{Script={n}}}" for n in names) + "]")
+        raise ConfigError(f"{_SCRIPTS_PATH}: no Unicode scripts listed for registry script {script!r}")
+    inside = f"[{_class(names)}]" + ("" if segmentation == "chars" else "+")
+    outside = rf"(?V1)[\p{{L}}--[{_class(names)}\p{{Script=Common}}\p{{Script=Inherited}}]]+"
+    return regex.compile(inside), regex.compile(outside)
 
 
-def script_share(text: str, script: str) -> tuple[float, int]:
-    """(share of script letters that are in ``script``, number of script letters)."""
-    letters = len(_LETTER.findall(text))
-    if not letters:
-        return 1.0, 0
-    return len(script_pattern(script).findall(text)) / letters, letters
+@functools.cache
+def presence_pattern(names: tuple[str, ...]) -> regex.Pattern:
+    return regex.compile(f"[{_class(list(names))}]")
+
+
+def script_share(text: str, script: str, segmentation: str = "words") -> tuple[float, int]:
+    """(share of letter tokens in ``script``, number of letter tokens)."""
+    inside, outside = script_patterns(script, segmentation)
+    n_in, n_out = len(inside.findall(text)), len(outside.findall(text))
+    total = n_in + n_out
+    return (n_in / total if total else 1.0), total
 
 
 class ScriptGate(Gate):
     name = "script"
 
     def check(self, row: dict, ctx: GateContext) -> Drop | None:
-        p, script = ctx.params, ctx.lang.script
+        p, script, seg = ctx.params, ctx.lang.script, ctx.lang.segmentation
+        required = tuple(p["require_any"])
         failed = []
         for where, text in row_texts(row):
-            share, letters = script_share(text, script)
-            if letters >= p["min_letters"] and share < p["min_share"]:
-                failed.append((where, text, share))
+            share, tokens = script_share(text, script, seg)
+            if tokens >= p["min_tokens"] and share < p["min_share"]:
+                failed.append((where, text, f"{share:.0%} of letter tokens in {script}, expected at least "
+                               f"{p['min_share']:.0%}", {"share": round(share, 4)}))
+            elif required and tokens >= p["require_min_tokens"] and not presence_pattern(required).search(text):
+                failed.append((where, text, f"no {'/'.join(required)} letters in {tokens} letter tokens "
+                               f"(expected for {ctx.lang.code})", {"share": round(share, 4), "missing": list(required)}))
         if len(failed) > p["max_failed"]:
-            where, text, share = failed[0]
-            return Drop(self.name, f"{where}: {share:.0%} of letters in {script}, expected at least "
-                        f"{p['min_share']:.0%} ({clip(text, 40)!r})",
-                        {"field": where, "share": round(share, 4), "failed": len(failed)})
+            where, text, reason, scores = failed[0]
+            return Drop(self.name, f"{where}: {reason} ({clip(text, 40)!r})",
+                        {"field": where, **scores, "failed": len(failed)})
         return None
