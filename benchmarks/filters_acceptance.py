@@ -11,62 +11,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import sys
-from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from generation.filters.pipeline import FilterPipeline  # noqa: E402
-from generation.filters.probe import (  # noqa: E402
-    XPERSONA_LANGS,
-    replace_one_turn,
-    romanize,
-    utterances,
-    xpersona_file,
-    xpersona_rows,
-)
+from generation.filters.probe import measure  # noqa: E402
 
 DEFAULT_DIR = ROOT.parent / "shared" / "data" / "xpersona"
-
-
-def measure(xp_dir: Path, config: str | None = None, seed: int = 0) -> dict:
-    langs = [c for c in XPERSONA_LANGS if xpersona_file(xp_dir, c).is_file()]
-    pools = {c: utterances(xp_dir, c) for c in langs}
-    pools["en"] = utterances(xp_dir, "en")
-    results: dict = {}
-    for code in langs:
-        rows = xpersona_rows(xp_dir, code)
-        pipe = FilterPipeline.from_config(config)
-        human = [pipe.check(json.loads(json.dumps(r))) for r in rows]
-        kept = sum(r.kept for r in human)
-        res = {"dialogues": len(rows), "kept": kept, "keep_rate": kept / len(rows),
-               "human_drops": dict(Counter(r.drop.gate for r in human if r.drop))}
-        rng = random.Random(f"{seed}-{code}")
-        others = [c for c in langs if c != code]
-        probes = {"english": lambda r: rng.choice(pools["en"]),
-                  "other_language": lambda r: rng.choice(pools[rng.choice(others)])}
-        if code in ("ja", "ko", "zh"):
-            probes["romanized"] = None
-        for probe, pick in probes.items():
-            gates: Counter = Counter()
-            dropped = 0
-            for row in rows:
-                if probe == "romanized":
-                    i = rng.randrange(len(row["turns"]))
-                    text = romanize(row["turns"][i]["text"], code, rng)
-                else:
-                    text = pick(row)
-                bad, _ = replace_one_turn(row, text, rng)
-                stateless_drop, _, _ = pipe.check_stateless(bad)  # dedup state is not consulted for probes
-                if stateless_drop is not None:
-                    dropped += 1
-                    gates[stateless_drop.gate] += 1
-            res[probe] = {"drop_rate": dropped / len(rows), "by_gate": dict(gates)}
-        results[code] = res
-    return results
 
 
 def main(argv=None) -> int:

@@ -10,7 +10,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from eval.aggregate import collect, iter_judgments, judgment_files
-from eval.items import iter_rows
+from eval.items import iter_rows, shard_files
 from eval.report import judge_section, stats_section, write_report
 from eval.rubric import load_rubric
 from eval.stats import compute_stats
@@ -46,6 +46,8 @@ def run(args) -> int:
     if args.bootstrap < 1:
         raise ConfigError(f"--bootstrap: expected an integer >= 1, got {args.bootstrap}")
     rubric = load_rubric(args.rubric)
+    if args.shards:
+        shard_files(args.shards)   # fail before creating anything
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     quiet = args.quiet or not sys.stderr.isatty()
@@ -66,7 +68,8 @@ def run(args) -> int:
     sections = [judge_section(items, rubric, out, args.seed, args.bootstrap, manifests)]
     if args.shards:
         with tqdm(unit="row", desc="stats", disable=quiet) as bar:
-            stats = compute_stats((row for _, row in iter_rows(args.shards)), bar)
+            several = len({model for _, model, _ in items.records}) > 1   # compare generators side by side
+            stats = compute_stats((row for _, row in iter_rows(args.shards)), bar, by_model=several)
         sections.append(stats_section(stats, out))
     path = write_report(out, sections)
     print(f"{sum(items.records.values())} judgment record(s), {len(items.scores)} scored item(s); wrote {path}")

@@ -107,8 +107,9 @@ class LanguageStats:
         }
 
 
-def compute_stats(rows: Iterable[dict], progress=None) -> dict:
-    """{"languages": {code: summary}, "taxonomy": {...}} from a stream of rows."""
+def compute_stats(rows: Iterable[dict], progress=None, by_model: bool = False) -> dict:
+    """{"languages": {code: summary}, "taxonomy": {...}} from a stream of rows; with ``by_model`` the
+    groups are ``"<code> · <generator model>"``."""
     registry = load_registry()
     events = load_speech_events()
     taxonomy = load_persona_taxonomy()
@@ -116,10 +117,11 @@ def compute_stats(rows: Iterable[dict], progress=None) -> dict:
     per_lang: dict[str, LanguageStats] = {}
     for row in rows:
         lang = row["language"]
-        if lang not in per_lang:
+        key = f"{lang} · {row['metadata']['generator_model']}" if by_model else lang
+        if key not in per_lang:
             seg = registry[lang].segmentation if lang in registry else "words"
-            per_lang[lang] = LanguageStats(lang, seg)
-        per_lang[lang].add(row)
+            per_lang[key] = LanguageStats(lang, seg)
+        per_lang[key].add(row)
         if progress is not None:
             progress.update(1)
     return {"taxonomy": {"speech_events": len(events), "persona_categories": len(taxonomy),

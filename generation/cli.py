@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-import os
 import sys
 from pathlib import Path
 
@@ -23,9 +21,16 @@ examples:
   # everything from a YAML run config, with overrides:
   moud generate --config run.yaml --set dialogue.sampling.temperature=0.7 --set persona.sentences=4
 
+  # scale out: worker 3 of 16 (Slurm array / Kubernetes indexed job), all sharing one folder:
+  moud generate --config run.yaml --out runs/big --num-shards 16 --shard-index 3
+  moud merge --inputs runs/big --out runs/big-merged
+
+  # or as Ray tasks across a cluster (pip install 'moud[ray]'):
+  moud generate --config run.yaml --out /shared/runs/big --executor ray --ray-address auto
+
 Re-running the same command resumes: finished shards are kept and completed requests come from the
 cache (RUN/cache.sqlite). Outputs: RUN/shards/<lang>/shard-NNNNN.jsonl, RUN/failures/<lang>/...,
-RUN/manifest.json."""
+RUN/manifest.json (RUN/manifest-IIIII.json for worker I of a sharded run). See docs/scale.md."""
 
 
 def build_parser(parser: argparse.ArgumentParser) -> None:
@@ -66,8 +71,17 @@ def build_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--overwrite", action="store_true", help="delete previous output in --out first")
     parser.add_argument("--allow-mixed-configs", action="store_true",
                         help="allow adding output of a changed config to an existing run folder")
-    parser.add_argument("--num-shards", type=int, default=1, help="split the work into N independent parts")
-    parser.add_argument("--shard-index", type=int, default=0, help="which part (0..N-1) this process makes")
+    parser.add_argument("--num-shards", type=int, default=1,
+                        help="split the work into N independent parts (by language and dialogue index)")
+    parser.add_argument("--shard-index", type=int, default=0,
+                        help="which part (0..N-1) this process makes; workers may share --out")
+    parser.add_argument("--executor", choices=["local", "ray"], default="local",
+                        help="local: this process (default); ray: work units as Ray tasks (pip install 'moud[ray]')")
+    parser.add_argument("--ray-address", help="ray: cluster address ('auto', ray://HOST:10001); default starts "
+                                              "a local Ray instance")
+    parser.add_argument("--ray-tasks", type=int, help="ray: number of tasks (default: the cluster's CPUs)")
+    parser.add_argument("--ray-max-retries", type=int, default=3,
+                        help="ray: retries of a task whose worker died or hit a transient error (default 3)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -119,74 +133,73 @@ def overrides_from_args(args) -> dict:
 
 
 def backend_options(cfg, args) -> dict:
-    opts = dict(cfg["backend_options"])
-    for forbidden in ("api_key", "token"):
-        if forbidden in opts:
-            raise ConfigError(f"{cfg.source}: backend_options.{forbidden}: do not put secrets in config files; "
-                              "set MOUD_API_KEY (or --api-key-env NAME)")
-    if cfg["backend"] == "openai":
-        env_name = getattr(args, "api_key_env", None)
-        if env_name:
-            if env_name not in os.environ:
-                raise ConfigError(f"--api-key-env {env_name}: environment variable is not set")
-            opts["api_key"] = os.environ[env_name]
-    else:
-        model_path = cfg["model"]
-        if cfg["backend"] == "transformers" and not Path(model_path).exists() and "/" not in model_path:
-            raise ConfigError(f"model {model_path!r}: no such directory (transformers backend needs a local "
-                              "model folder or a Hub id already in the local cache)")
-        opts.pop("base_url", None)
-        opts.pop("max_concurrency", None)
-        opts.pop("timeout", None)
-    return opts
+    from generation.executors.local import backend_options as options
+
+    return options(cfg, getattr(args, "api_key_env", None))
 
 
 def run(args) -> int:
-    from generation.backends.factory import make_backend
-    from generation.cache import CachedBackend
+    import sqlite3
+
     from generation.config import load_run_config
-    from generation.languages import load_registry, parse_language_list
-    from generation.runner import GenerationRun, plan_units, prepare_output, select_units, write_manifest
+    from generation.runner import output_error
 
     cfg = load_run_config(args.config, overrides_from_args(args))
+    out = Path(args.out)
+    try:
+        return _run(args, cfg, out)
+    except (OSError, sqlite3.Error) as exc:
+        raise output_error(out, exc) from None
+
+
+def _run(args, cfg, out: Path) -> int:
+    from generation.executors.local import RunSpec, backend_options, execute_units, inline_filter
+    from generation.languages import load_registry, parse_language_list
+    from generation.runner import (
+        RunSummary,
+        cache_name,
+        manifest_name,
+        plan_units,
+        prepare_output,
+        select_units,
+        write_manifest,
+    )
+
     registry = load_registry([cfg["languages_file"]] if cfg["languages_file"] else [])
     languages = parse_language_list(cfg["languages"], registry)
-    out = Path(args.out)
-    manifest = prepare_output(out, cfg, overwrite=args.overwrite, allow_mixed=args.allow_mixed_configs)
+    all_units = plan_units(languages, cfg["dialogues_per_language"], cfg["shard_size"])
+    units = select_units(all_units, args.num_shards, args.shard_index)
+    name = manifest_name(args.num_shards, args.shard_index)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out}: is a file, expected a folder")
+    manifest = prepare_output(out, cfg, overwrite=args.overwrite, allow_mixed=args.allow_mixed_configs,
+                              name=name, units=units)
+    backend_options(cfg, getattr(args, "api_key_env", None))  # refuse secrets / missing key env up front
+    row_filter = inline_filter(cfg, registry) if cfg["filter"] else None  # bad filter config fails early
     out.mkdir(parents=True, exist_ok=True)
-    units = select_units(plan_units(languages, cfg["dialogues_per_language"], cfg["shard_size"]),
-                         args.num_shards, args.shard_index)
-    row_filter = _inline_filter(cfg, registry) if cfg["filter"] else None
-    backend = make_backend(cfg["backend"], cfg["model"], **backend_options(cfg, args))
-    if cfg["cache"]:
-        cache_name = "cache.sqlite" if args.num_shards == 1 else f"cache-{args.shard_index:05d}.sqlite"
-        backend = CachedBackend(backend, out / cache_name)
-    write_manifest(out, manifest, None, "running")
-    gen = GenerationRun(cfg, out, backend, registry, languages, units=units, quiet=args.quiet,
-                        row_filter=row_filter)
+    worker = {"num_shards": args.num_shards, "shard_index": args.shard_index, "units": len(units),
+              "executor": args.executor}
+    spec = RunSpec(config=cfg.to_dict(), fingerprint=cfg.fingerprint, out=str(out), languages=languages,
+                   cache_file=cache_name(args.num_shards, args.shard_index) if cfg["cache"] else None,
+                   api_key_env=getattr(args, "api_key_env", None), quiet=args.quiet)
+    write_manifest(out, manifest, None, "running", name=name, extra={"worker": worker})
+    if args.executor == "ray":
+        from generation.executors.ray_executor import RayExecutor
 
-    async def main():
-        try:
-            return await gen.run()
-        finally:
-            await backend.aclose()
-
-    summary = asyncio.run(main())
-    complete = all(gen.unit_done(u) for u in plan_units(languages, cfg["dialogues_per_language"], cfg["shard_size"]))
-    write_manifest(out, manifest, summary, "complete" if complete else "partial")
+        executor = RayExecutor(address=args.ray_address, tasks=args.ray_tasks, max_retries=args.ray_max_retries,
+                               progress=not args.quiet)
+        summary = executor.run(spec, units)
+    else:
+        summary = execute_units(spec, units, cfg=cfg, row_filter=row_filter) if units else RunSummary()
+    done = [u for u in all_units if (out / "shards" / u.language / u.name).exists()]
+    mine = set(units)
+    complete = all(u in set(done) for u in mine)
+    worker["run_units_done"] = f"{len(done)}/{len(all_units)}"
+    write_manifest(out, manifest, summary, "complete" if complete else "partial", name=name,
+                   extra={"worker": worker})
     print(summary.render(), file=sys.stderr)
+    if args.num_shards > 1:
+        print(f"worker {args.shard_index}/{args.num_shards}: {len(units)} unit(s); whole run {len(done)}/"
+              f"{len(all_units)} units done; combine with `moud merge --inputs {out} --out MERGED`",
+              file=sys.stderr)
     return 0
-
-
-def _inline_filter(cfg, registry):
-    try:
-        from generation.filters.pipeline import FilterPipeline
-    except ImportError as exc:  # pragma: no cover - filters are part of the package
-        raise ConfigError(f"--filter: quality gates unavailable ({exc})") from None
-    pipeline = FilterPipeline.from_config(cfg["filter_config"], registry=registry, inline=True)
-
-    def check(row):
-        result = pipeline.check(row)
-        return result.kept, (None if result.kept else result.drop_record())
-
-    return check

@@ -37,7 +37,7 @@ def parse_persona(text: str, num_sentences: int, min_sentences: int | None = Non
         raise ParseFailure("empty_output")
     sentences = _from_json(raw)
     if sentences is None:
-        lines = [ln for ln in (l.strip() for l in raw.splitlines()) if ln]
+        lines = [ln for ln in (line.strip() for line in raw.splitlines()) if ln]
         items = []
         for ln in lines:
             if _HEADER.match(ln) and not _LIST_MARK.match(ln):

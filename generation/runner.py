@@ -13,7 +13,6 @@ import asyncio
 import errno
 import json
 import math
-import os
 import sqlite3
 import time
 from collections import Counter, defaultdict
@@ -170,39 +169,52 @@ def public_config(cfg: RunConfig) -> dict:
     return data
 
 
-def prepare_output(out: Path, cfg: RunConfig, overwrite: bool = False, allow_mixed: bool = False) -> dict:
-    """Check ``out`` against the config; returns the manifest to write. Refuses to mix configs."""
-    manifest_path = out / MANIFEST
-    if overwrite and out.exists():
-        import shutil
+def prepare_output(out: Path, cfg: RunConfig, overwrite: bool = False, allow_mixed: bool = False,
+                   name: str = MANIFEST, units: list[WorkUnit] | None = None) -> dict:
+    """Check ``out`` against the config; returns the manifest to write (as ``out/name``).
 
-        for sub in ("shards", "failures", "drops", MANIFEST, "cache.sqlite", "cache.sqlite-wal", "cache.sqlite-shm"):
-            p = out / sub
-            if p.is_dir():
-                shutil.rmtree(p)
-            elif p.exists():
-                p.unlink()
+    Refuses to mix configs: every manifest in the folder (``manifest.json`` and the per-worker
+    ``manifest-IIIII.json`` of sharded runs) must list this config's fingerprint. ``overwrite`` deletes
+    previous output first: everything for a whole run; for a sharded worker (``name`` is not
+    ``manifest.json``) only its own ``units``, manifest and cache, so workers sharing a folder are safe."""
+    out = Path(out)
+    if overwrite and out.is_dir():
+        _remove_previous(out, name, units)
     fingerprints = [cfg.fingerprint]
-    if manifest_path.exists():
-        try:
-            old = json.loads(manifest_path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise MoudError(f"{manifest_path}:{exc.lineno}: invalid JSON in run manifest") from None
-        old_fps = old.get("fingerprints", [old.get("fingerprint")])
-        if cfg.fingerprint not in old_fps:
-            if not allow_mixed:
-                changed = _changed_fields(old.get("config", {}), cfg.to_dict())
-                raise ConfigError(
-                    f"{out} holds output of a different config (fingerprint {old_fps[-1]} vs {cfg.fingerprint}; "
-                    f"changed: {', '.join(changed) or 'demonstrations file'}); use another --out, --overwrite, "
-                    "or --allow-mixed-configs")
-            fingerprints = [*old_fps, cfg.fingerprint]
-        else:
-            fingerprints = old_fps
-    elif out.exists() and (out / "shards").exists():
+    paths = manifest_paths(out) if out.is_dir() else []
+    for path in paths:
+        old = read_manifest(path)
+        old_fps = manifest_fingerprints(old)
+        if cfg.fingerprint not in old_fps and not allow_mixed:
+            changed = _changed_fields(old.get("config", {}), cfg.to_dict())
+            raise ConfigError(
+                f"{out} holds output of a different config ({path.name}: fingerprint {old_fps[-1]} vs "
+                f"{cfg.fingerprint}; changed: {', '.join(changed) or 'demonstrations file'}); use another --out, "
+                "--overwrite, or --allow-mixed-configs")
+        if path.name == name:
+            fingerprints = old_fps if cfg.fingerprint in old_fps else [*old_fps, cfg.fingerprint]
+    if not paths and out.is_dir() and (out / "shards").exists():
         raise ConfigError(f"{out} has shards but no {MANIFEST}; refusing to mix with unknown output")
     return {"moud_version": __version__, "fingerprint": cfg.fingerprint, "fingerprints": fingerprints,
             "config": public_config(cfg)}
+
+
+def _remove_previous(out: Path, name: str, units: list[WorkUnit] | None) -> None:
+    import shutil
+
+    if name == MANIFEST:
+        victims = [out / sub for sub in ("shards", "failures", "drops", MANIFEST)]
+        victims += list(out.glob(WORKER_MANIFEST_GLOB)) + list(out.glob("cache*.sqlite*"))
+    else:
+        worker = name[len("manifest-"):-len(".json")]
+        victims = [out / name, *out.glob(f"cache-{worker}.sqlite*")]
+        for u in units or []:
+            victims += [out / kind / u.language / u.name for kind in ("shards", "failures", "drops")]
+    for p in victims:
+        if p.is_dir():
+            shutil.rmtree(p)
+        elif p.exists():
+            p.unlink()
 
 
 def _changed_fields(old: dict, new: dict, prefix: str = "") -> list[str]:
@@ -237,6 +249,9 @@ class GenerationRun:
         return (self.out / "shards" / unit.language / unit.name).exists()
 
     async def run(self) -> RunSummary:
+        """Make every pending unit. The first fatal error (output folder unwritable, disk full, request
+        cache broken, a bug) stops the run: no new dialogues start, those in flight are cancelled, no
+        partial shard is left, and the error is raised (OSError/sqlite3 errors as a one-line MoudError)."""
         t0 = time.perf_counter()
         pending = [u for u in self.units if not self.unit_done(u)]
         self.summary.skipped_units = len(self.units) - len(pending)
@@ -248,29 +263,52 @@ class GenerationRun:
                     for lang in {u.language for u in pending}}
         results: dict[WorkUnit, dict[int, dict]] = {u: {} for u in pending}
         tasks: set[asyncio.Task] = set()
+        fatal: list[BaseException] = []
+        finished = asyncio.Event()
+        scheduling = True
 
         async def one(unit: WorkUnit, index: int) -> None:
             try:
-                results[unit][index] = await self._dialogue(contexts[unit.language], unit.language, index)
-            finally:
-                sem.release()
-            if len(results[unit]) == unit.stop - unit.start:
-                self._write_unit(unit, results.pop(unit))
-            if bars:
-                self._tick(bars[unit.language], contexts[unit.language])
+                try:
+                    item = await self._dialogue(contexts[unit.language], unit.language, index)
+                finally:
+                    sem.release()
+                results[unit][index] = item
+                if len(results[unit]) == unit.stop - unit.start:
+                    self._write_unit(unit, results.pop(unit))
+                if bars:
+                    self._tick(bars[unit.language], contexts[unit.language])
+            except asyncio.CancelledError:
+                raise
+            except BaseException as exc:  # noqa: B036 - recorded and re-raised by run()
+                if not fatal:
+                    fatal.append(self._fatal(exc))
+                finished.set()
+
+        def done(task: asyncio.Task) -> None:
+            tasks.discard(task)
+            if not tasks and not scheduling:
+                finished.set()
 
         try:
             for unit in pending:
                 for index in range(unit.start, unit.stop):
                     await sem.acquire()
+                    if fatal:
+                        break
                     task = asyncio.create_task(one(unit, index))
                     tasks.add(task)
-                    task.add_done_callback(tasks.discard)
-            if tasks:
-                await asyncio.gather(*list(tasks))
+                    task.add_done_callback(done)
+                if fatal:
+                    break
+            scheduling = False
+            if tasks and not fatal:
+                await finished.wait()
         finally:
             for task in tasks:
                 task.cancel()
+            if tasks:
+                await asyncio.gather(*list(tasks), return_exceptions=True)
             for bar in (bars or {}).values():
                 bar.close()
         for ctx in contexts.values():
@@ -280,7 +318,17 @@ class GenerationRun:
             s.prompt_tokens += ctx.usage.prompt_tokens
             s.completion_tokens += ctx.usage.completion_tokens
         self.summary.wall_seconds = time.perf_counter() - t0
+        if fatal:
+            raise fatal[0]
         return self.summary
+
+    def _fatal(self, exc: BaseException) -> BaseException:
+        if isinstance(exc, sqlite3.Error):
+            cache = getattr(getattr(self.backend, "cache", None), "path", "the request cache")
+            return output_error(cache, exc)
+        if isinstance(exc, OSError) and not isinstance(exc, MoudError):
+            return output_error(self.out, exc)
+        return exc
 
     async def _dialogue(self, ctx: StepContext, language: str, index: int) -> dict:
         plan = plan_dialogue(self.cfg, language, index, self.taxonomy, self.events, self.demos)
@@ -348,9 +396,9 @@ class GenerationRun:
             rows.append(row)
         lang = unit.language
         if self.row_filter is not None:
-            write_jsonl_atomic(self.out / "drops" / lang / unit.name, drops)
-        write_jsonl_atomic(self.out / "failures" / lang / unit.name, failures)
-        write_jsonl_atomic(self.out / "shards" / lang / unit.name, rows)  # written last: marks the unit done
+            _write_jsonl(self.out / "drops" / lang / unit.name, drops)
+        _write_jsonl(self.out / "failures" / lang / unit.name, failures)
+        _write_jsonl(self.out / "shards" / lang / unit.name, rows)  # written last: marks the unit done
         s = self.summary
         s.made += len(rows)
         s.failed += len(failures)
@@ -383,13 +431,29 @@ class GenerationRun:
         bar.set_postfix_str(f"{ctx.usage.completion_tokens / elapsed:.0f} tok/s", refresh=False)
 
 
-def write_manifest(out: Path, manifest: dict, summary: RunSummary | None, status: str, registry=None) -> None:
+def _write_jsonl(path: Path, rows: list) -> None:
+    try:
+        write_jsonl_atomic(path, rows)
+    except OSError as exc:
+        raise output_error(path, exc) from None
+
+
+def write_manifest(out: Path, manifest: dict, summary: RunSummary | None, status: str, registry=None,
+                   name: str = MANIFEST, extra: dict | None = None) -> None:
+    """Write ``out/name`` atomically: the manifest, its status, the last run's summary and the
+    per-language counts of what is in the folder now."""
     data = dict(manifest)
     data["status"] = status
+    if extra:
+        data.update(extra)
     if summary is not None:
         data["last_run"] = summary.to_dict()
     data["languages"] = _count_outputs(out)
-    atomic_write_text(out / MANIFEST, json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+    path = out / name
+    try:
+        atomic_write_text(path, json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+    except OSError as exc:
+        raise output_error(path, exc) from None
 
 
 def _count_outputs(out: Path) -> dict:

@@ -16,7 +16,13 @@ from generation.backends.base import Backend, ChatRequest, ChatResponse, Samplin
 from generation.config import RunConfig
 from generation.errors import BackendError
 from generation.languages import Language
-from generation.parsing import ParseFailure, clean_common_ground, clean_utterance, normalized_for_loop, parse_persona
+from generation.parsing import (
+    ParseFailure,
+    clean_common_ground,
+    clean_utterance,
+    normalized_for_loop,
+    parse_persona,
+)
 from generation.prompts import PromptSet, sample_demonstrations
 from generation.taxonomy import SpeechEvent, sample_persona_categories, sample_speech_event
 

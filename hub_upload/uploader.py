@@ -180,8 +180,8 @@ class Uploader:
         role = ((info.get("auth") or {}).get("accessToken") or {}).get("role")
         if role == "read":
             raise UploadError("the token is read-only (role 'read'); create a token with write access")
-        if self.create_pr:
-            return  # anyone may open a pull request on a public repo; the Hub decides
+        if self.create_pr or (self.revision or "").startswith("refs/pr/"):
+            return  # anyone may open (and push to their) pull request on a public repo; the Hub decides
         user = info.get("name")
         writable = {user} | {o.get("name") for o in info.get("orgs") or [] if o.get("roleInOrg") != "read"}
         if self.owner not in writable:

@@ -126,13 +126,14 @@ def scan_language(language: str, files: list[Path], seed: int, ratios) -> Langua
                         "invalid UTF-8"
                     scan.errors.append(f"{where}: {problem}")
                     continue
-                problems = validate_row(row) or feature_problems(row)
+                problems = validate_row(row)
+                if not problems:
+                    problems = feature_problems(row)
+                    if row["language"] != language:
+                        problems.append(f"language: expected {language!r} (the shard folder), "
+                                        f"got {row['language']!r}")
                 if problems:
                     scan.errors.extend(f"{where}: {p}" for p in problems)
-                    continue
-                if row["language"] != language:
-                    scan.errors.append(f"{where}: language: expected {language!r} (the shard folder), "
-                                       f"got {row['language']!r}")
                     continue
                 split = assign_split(row["split_group"], seed, ratios)
                 scan.index[split].append((row["id"], file_idx, lineno, start, length))

@@ -39,7 +39,7 @@ def test_shared_prefix_scores_equal_independent(request, fixture):
         assert torch.equal(shared["ntok"], ref["ntok"])
     # the cache really carries the context: another prefix gives other scores
     other = score_shared_prefix(model, prefix[:3] + prefix[8:], suffixes, tok.pad_token_id)
-    assert not torch.allclose(other["lm_mean"], shared["lm_mean"])
+    assert (other["lm_mean"] - shared["lm_mean"]).abs().max() > 1e-5
 
 
 def test_encoder_truncates_history_from_the_left(tiny_bloom):

@@ -75,7 +75,7 @@ def test_report_cli_writes_one_folder(tmp_path):
                           "--bootstrap", "200", "--quiet"]) == 0
     text = (out / "report.md").read_text(encoding="utf-8")
     assert "### Mean scores" in text and "4.00 [" in text and "Pairwise win rates" in text
-    assert "Dataset statistics" in text and "| zh |" in text
+    assert "Dataset statistics" in text and "| zh · model-a |" in text   # several generators: per model
     for name in ("heatmap_0.png", "heatmap_2.png", "score_distribution.png", "lid_confidence.png",
                  "turn_lengths.png", "means.csv", "win_rates.csv", "failure_rates.csv", "stats.json"):
         assert (out / name).stat().st_size > 0, name

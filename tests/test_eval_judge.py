@@ -137,3 +137,27 @@ def test_bad_shard_row_is_a_one_line_error(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert code == 2 and "shard-00000.jsonl:2: invalid row" in err and len(err.splitlines()) == 1
     assert list((tmp_path / "o").iterdir()) == []   # nothing half-written
+
+
+def test_http_errors_become_judge_failures_not_scores(shards):
+    from generation.testing.fake_openai import Reply
+
+    scripted = ScriptedJudge()
+
+    def responder(body):
+        ids, _ = prompt_ids(body)
+        if ids == ["fr-0000000/dialogue"]:
+            return Reply(status=400)
+        if ids == ["fr-0000001/dialogue"]:
+            return Reply(raw=b'{"choices": [{"message": ')
+        return scripted(body)
+
+    with FakeOpenAIServer(responder, max_requests=50, max_seconds=60) as server:
+        backend = make_backend("openai", server.model, base_url=server.base_url, max_retries=0)
+        judge = Judge(backend, JudgeConfig(server.model, load_rubric(), max_attempts=2))
+        recs = {r["item_id"]: r for r in judge.judge(iter_items(shards, kinds=["dialogue"]))}
+    assert recs["zh-0000000/dialogue"]["status"] == "ok"
+    for item_id in ("fr-0000000/dialogue", "fr-0000001/dialogue"):
+        r = recs[item_id]
+        assert r["status"] == "failed" and r["scores"] is None and r["attempts"] == 2
+        assert r["failure_reason"] not in ("", "unparsable", "out_of_range"), r["failure_reason"]

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from eval_helpers import make_row, write_shards
 
+import moud_cli
 from eval.stats import compute_stats
 from generation.taxonomy import load_speech_events
 
@@ -38,6 +39,8 @@ def test_words_languages_and_counts():
     assert s["speech_events"] == {"gossip": 1, "small_talk": 1}
     assert s["speech_event_coverage"] == pytest.approx(2 / len(load_speech_events()))
     assert s["persona_categories"] == {"food": 2, "hobbies": 1, "pets": 2}
+    by_model = compute_stats([*rows, make_row("fr", 2, model="model-b")], by_model=True)["languages"]
+    assert sorted(by_model) == ["fr · model-a", "fr · model-b"] and by_model["fr · model-a"]["dialogues"] == 2
 
 
 def test_stats_cli_subprocess(tmp_path):
@@ -53,8 +56,8 @@ def test_stats_cli_subprocess(tmp_path):
     assert "| ja |" in text and (out / "lid_confidence.png").exists() and (out / "coverage.png").exists()
 
 
-def test_stats_missing_folder_is_one_line_error(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "moud_cli", "stats", "--shards", str(tmp_path / "nope"),
-                           "--out", str(tmp_path / "o")], cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 2 and "no such file or folder" in proc.stderr
-    assert len(proc.stderr.strip().splitlines()) == 1
+def test_stats_missing_folder_is_one_line_error(tmp_path, capsys):
+    assert moud_cli.main(["stats", "--shards", str(tmp_path / "nope"), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "nope: no such file or folder" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "o").exists()

@@ -12,13 +12,12 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
+from generation_helpers import read_rows, without_timings
 
 import moud_cli
 from generation.schema import validate_row
 from generation.testing.crowdworker import ScriptedCrowdworker
 from generation.testing.fake_openai import FakeOpenAIServer, Reply
-from generation_helpers import read_rows, without_timings
 
 ROOT = Path(__file__).resolve().parents[1]
 

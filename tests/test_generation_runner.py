@@ -6,6 +6,7 @@ import asyncio
 import json
 
 import pytest
+from generation_helpers import read_rows
 
 from generation.cache import CachedBackend
 from generation.config import load_run_config
@@ -15,7 +16,6 @@ from generation.runner import GenerationRun, plan_units, prepare_output, select_
 from generation.schema import validate_row
 from generation.testing.crowdworker import ScriptedCrowdworker
 from generation.testing.local_backend import ResponderBackend
-from generation_helpers import read_rows
 
 
 def run_once(out, overrides, responder=None, cache=False, units=None):

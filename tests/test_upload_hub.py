@@ -249,6 +249,8 @@ def test_create_pr_on_someone_elses_repo(built, hub):
     assert hub.files("alice/moud") == main_before
     pr = hub.files("alice/moud", "refs/pr/1")
     assert all(pr[p] == d for p, d in folder_bytes(built).items())
+    resumed = _upload(built, hub, repo="alice/moud", token="hf_BobToken9876543210", revision="refs/pr/1")
+    assert resumed.sent == [] and resumed.verified and hub.repos["alice/moud"].prs == 1
     shutil.rmtree(hub_tmp)
 
 

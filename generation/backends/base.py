@@ -130,9 +130,11 @@ class Backend(ABC):
 
     async def check(self) -> None:
         """Raise BackendError with an actionable message if the backend is unusable (unreachable...)."""
+        return None
 
     async def aclose(self) -> None:
         """Release connections, threads, GPU memory."""
+        return None
 
     def describe(self) -> dict:
         return {"backend": self.name, "model": self.model}

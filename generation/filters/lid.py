@@ -6,12 +6,15 @@ import functools
 import importlib.util
 from pathlib import Path
 
+import regex
+
 from generation.errors import ConfigError
 from generation.filters.base import Drop, Gate, GateContext, clip, row_texts
 from generation.filters.config import DATA_DIR
 from generation.yamlio import load_yaml
 
 _PREFIX = "__label__"
+_LETTER = regex.compile(r"\p{L}")
 
 
 def bundled_model_path() -> Path:
@@ -83,7 +86,7 @@ class LidGate(Gate):
             target = sum(prob for lab, prob in pred[:k] if lab in targets)
             if where.startswith("turns["):
                 turn_scores.append(round(target, 4))
-            if len(" ".join(text.split())) < p["min_chars"]:
+            if len(_LETTER.findall(text)) < p["min_chars"]:
                 skipped += 1
                 continue
             if target >= p["min_prob"] and any(lab in targets for lab, _ in pred[:k]):

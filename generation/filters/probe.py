@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import random
 import unicodedata
+from collections import Counter
 from pathlib import Path
 
 from generation.schema import example_row, split_group_for
@@ -94,3 +95,42 @@ def replace_one_turn(row: dict, text: str, rng: random.Random) -> tuple[dict, in
     new["turns"][i]["text"] = text
     new["id"] = new["id"] + "-x"
     return new, i
+
+
+def measure(xp_dir: Path, config: str | None = None, seed: int = 0, languages=None) -> dict:
+    """Keep rate on real dialogues and drop rates of the one-turn probes, per language."""
+    from generation.filters.pipeline import FilterPipeline
+
+    langs = [c for c in XPERSONA_LANGS if xpersona_file(xp_dir, c).is_file()]
+    todo = [c for c in langs if languages is None or c in languages]
+    pools = {c: utterances(xp_dir, c) for c in langs}
+    pools["en"] = utterances(xp_dir, "en")
+    results: dict = {}
+    for code in todo:
+        rows = xpersona_rows(xp_dir, code)
+        pipe = FilterPipeline.from_config(config)
+        human = [pipe.check(json.loads(json.dumps(r))) for r in rows]
+        kept = sum(r.kept for r in human)
+        res = {"dialogues": len(rows), "kept": kept, "keep_rate": kept / len(rows),
+               "human_drops": dict(Counter(r.drop.gate for r in human if r.drop))}
+        rng = random.Random(f"{seed}-{code}")
+        others = [c for c in langs if c != code]
+        probes = ["english", "other_language"] + (["romanized"] if code in ("ja", "ko", "zh") else [])
+        for probe in probes:
+            gates: Counter = Counter()
+            dropped = 0
+            for row in rows:
+                if probe == "romanized":
+                    text = romanize(row["turns"][rng.randrange(len(row["turns"]))]["text"], code, rng)
+                elif probe == "english":
+                    text = rng.choice(pools["en"])
+                else:
+                    text = rng.choice(pools[rng.choice(others)])
+                bad, _ = replace_one_turn(row, text, rng)
+                stateless_drop, _, _ = pipe.check_stateless(bad)  # dedup state is not consulted for probes
+                if stateless_drop is not None:
+                    dropped += 1
+                    gates[stateless_drop.gate] += 1
+            res[probe] = {"drop_rate": dropped / len(rows), "by_gate": dict(gates)}
+        results[code] = res
+    return results

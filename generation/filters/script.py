@@ -56,19 +56,31 @@ def script_share(text: str, script: str, segmentation: str = "words") -> tuple[f
 class ScriptGate(Gate):
     name = "script"
 
+    def judge(self, text: str, ctx: GateContext) -> tuple[str, dict] | None:
+        """(reason, scores) when ``text`` fails, else None."""
+        p, script, seg, code = ctx.params, ctx.lang.script, ctx.lang.segmentation, ctx.lang.code
+        share, tokens = script_share(text, script, seg)
+        if tokens >= p["min_tokens"] and share < p["min_share"]:
+            return (f"{share:.0%} of letter tokens in {script}, expected at least {p['min_share']:.0%}",
+                    {"share": round(share, 4)})
+        required, forbidden = tuple(p["require_any"]), tuple(p["forbid_any"])
+        if required and tokens >= p["require_min_tokens"] and not presence_pattern(required).search(text):
+            return (f"no {'/'.join(required)} letters in {tokens} letter tokens (expected for {code})",
+                    {"share": round(share, 4), "missing": list(required)})
+        if forbidden:
+            found = len(presence_pattern(forbidden).findall(text))
+            if found >= p["forbid_min_letters"]:
+                return (f"{found} {'/'.join(forbidden)} letters (not used in {code})",
+                        {"share": round(share, 4), "forbidden": found})
+        return None
+
     def check(self, row: dict, ctx: GateContext) -> Drop | None:
-        p, script, seg = ctx.params, ctx.lang.script, ctx.lang.segmentation
-        required = tuple(p["require_any"])
         failed = []
         for where, text in row_texts(row):
-            share, tokens = script_share(text, script, seg)
-            if tokens >= p["min_tokens"] and share < p["min_share"]:
-                failed.append((where, text, f"{share:.0%} of letter tokens in {script}, expected at least "
-                               f"{p['min_share']:.0%}", {"share": round(share, 4)}))
-            elif required and tokens >= p["require_min_tokens"] and not presence_pattern(required).search(text):
-                failed.append((where, text, f"no {'/'.join(required)} letters in {tokens} letter tokens "
-                               f"(expected for {ctx.lang.code})", {"share": round(share, 4), "missing": list(required)}))
-        if len(failed) > p["max_failed"]:
+            verdict = self.judge(text, ctx)
+            if verdict is not None:
+                failed.append((where, text, *verdict))
+        if len(failed) > ctx.params["max_failed"]:
             where, text, reason, scores = failed[0]
             return Drop(self.name, f"{where}: {reason} ({clip(text, 40)!r})",
                         {"field": where, **scores, "failed": len(failed)})

@@ -1,0 +1,110 @@
+"""Run a list of work units in this process: config -> backend (+ request cache) -> GenerationRun.
+
+``RunSpec`` is everything a worker needs, as plain data (picklable for Ray), and never holds a
+secret: the API key is read from the worker's environment (``api_key_env``, then MOUD_API_KEY /
+OPENAI_API_KEY).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from generation.errors import ConfigError, MoudError
+from generation.runner import GenerationRun, RunSummary, WorkUnit, output_error
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    config: dict              # RunConfig.to_dict() (secrets refused before this point)
+    fingerprint: str          # the driver's config fingerprint; a worker that computes another refuses
+    out: str
+    languages: list[str]
+    cache_file: str | None    # file name inside ``out`` (None: no request cache)
+    api_key_env: str | None = None
+    quiet: bool = True
+
+
+def backend_options(cfg, api_key_env: str | None = None) -> dict:
+    """Backend constructor options from the config; the API key only ever comes from the environment."""
+    opts = dict(cfg["backend_options"])
+    for forbidden in ("api_key", "token"):
+        if forbidden in opts:
+            raise ConfigError(f"{cfg.source}: backend_options.{forbidden}: do not put secrets in config files; "
+                              "set MOUD_API_KEY (or --api-key-env NAME)")
+    if cfg["backend"] == "openai":
+        if api_key_env:
+            if api_key_env not in os.environ:
+                raise ConfigError(f"--api-key-env {api_key_env}: environment variable is not set")
+            opts["api_key"] = os.environ[api_key_env]
+    else:
+        model_path = cfg["model"]
+        if cfg["backend"] == "transformers" and not Path(model_path).exists() and "/" not in model_path:
+            raise ConfigError(f"model {model_path!r}: no such directory (transformers backend needs a local "
+                              "model folder or a Hub id already in the local cache)")
+        for key in ("base_url", "max_concurrency", "timeout"):
+            opts.pop(key, None)
+    return opts
+
+
+def load_spec_config(spec: RunSpec):
+    from generation.config import load_run_config
+
+    cfg = load_run_config(None, spec.config)
+    if cfg.fingerprint != spec.fingerprint:
+        raise ConfigError(f"config fingerprint {cfg.fingerprint} on this worker differs from the driver's "
+                          f"{spec.fingerprint} (is the demonstrations file {cfg['demos']} the same everywhere?)")
+    return cfg
+
+
+def inline_filter(cfg, registry):
+    try:
+        from generation.filters.pipeline import FilterPipeline
+    except ImportError as exc:  # pragma: no cover - filters are part of the package
+        raise ConfigError(f"--filter: quality gates unavailable ({exc})") from None
+    pipeline = FilterPipeline.from_config(cfg["filter_config"], registry=registry, inline=True)
+
+    def check(row):
+        result = pipeline.check(row)
+        return result.kept, (None if result.kept else result.drop_record())
+
+    return check
+
+
+def execute_units(spec: RunSpec, units: list[WorkUnit], cfg=None, row_filter=None) -> RunSummary:
+    """Make ``units`` into ``spec.out`` (skipping complete ones); returns the run summary. ``cfg`` and
+    ``row_filter`` may be passed when already built (else they are built from ``spec``)."""
+    import sqlite3
+
+    from generation.backends.factory import make_backend
+    from generation.cache import CachedBackend
+    from generation.languages import load_registry
+
+    cfg = cfg or load_spec_config(spec)
+    registry = load_registry([cfg["languages_file"]] if cfg["languages_file"] else [])
+    out = Path(spec.out)
+    if row_filter is None and cfg["filter"]:
+        row_filter = inline_filter(cfg, registry)
+    backend = make_backend(cfg["backend"], cfg["model"], **backend_options(cfg, spec.api_key_env))
+    if spec.cache_file:
+        try:
+            backend = CachedBackend(backend, out / spec.cache_file)
+        except (OSError, sqlite3.Error) as exc:
+            raise output_error(out / spec.cache_file, exc, "open") from None
+    gen = GenerationRun(cfg, out, backend, registry, spec.languages, units=units, quiet=spec.quiet,
+                        row_filter=row_filter)
+
+    async def main() -> RunSummary:
+        try:
+            return await gen.run()
+        finally:
+            await backend.aclose()
+
+    try:
+        return asyncio.run(main())
+    except MoudError:
+        raise
+    except (OSError, sqlite3.Error) as exc:
+        raise output_error(out, exc) from None

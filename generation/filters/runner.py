@@ -1,0 +1,173 @@
+"""Streaming `moud filter` runner: shard by shard (optionally in worker processes), dedup in id order,
+everything written into a temp folder that is renamed into place at the end."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from generation.errors import MoudError
+from generation.filters.config import FilterConfig
+from generation.filters.pipeline import FilterPipeline, LanguageStats
+from generation.filters.report import format_table, plot_stats
+from generation.io_utils import JsonlError, atomic_write_text, iter_jsonl, write_jsonl_atomic
+from generation.languages import Language, load_registry
+from generation.schema import validate_row
+
+_WORKER: FilterPipeline | None = None
+
+
+def shards_root(in_dir: Path) -> Path:
+    """A run/filtered folder (uses its shards/) or a shards/ folder itself."""
+    in_dir = Path(in_dir)
+    if (in_dir / "shards").is_dir():
+        return in_dir / "shards"
+    if in_dir.is_dir():
+        return in_dir
+    raise MoudError(f"--in {in_dir}: folder not found (expected a run folder with shards/<lang>/*.jsonl)")
+
+
+def list_shards(root: Path, registry: dict[str, Language], languages: list[str] | None) -> list[tuple[str, Path]]:
+    codes = sorted(p.name for p in root.iterdir() if p.is_dir() and p.name in registry)
+    if languages:
+        missing = [c for c in languages if c not in codes]
+        if missing:
+            raise MoudError(f"{root}: no shards for language(s) {', '.join(missing)} (found: {', '.join(codes)})")
+        codes = [c for c in codes if c in languages]
+    shards = [(c, p) for c in codes for p in sorted((root / c).glob("*.jsonl"))]
+    if not shards:
+        raise MoudError(f"{root}: no shards found (expected <lang>/shard-NNNNN.jsonl)")
+    return shards
+
+
+def _read_shard(path: Path, code: str, skip_invalid: bool):
+    """Yield ('row', row) or ('invalid', record) for each line of a shard."""
+    errors: list[JsonlError] = []
+    for lineno, obj in iter_jsonl(path, skip_invalid=skip_invalid, errors=errors):
+        for err in errors:
+            yield "invalid", {"row": None, "gate": "schema", "reason": str(err), "scores": {"line": err.lineno}}
+        errors.clear()
+        problems = validate_row(obj)
+        if not problems and obj["language"] != code:
+            problems = [f"language: expected {code!r} (the shard's folder), got {obj['language']!r}"]
+        if problems:
+            msg = f"{path}:{lineno}: {problems[0]}"
+            if not skip_invalid:
+                raise MoudError(msg)
+            yield "invalid", {"row": obj, "gate": "schema", "reason": msg, "scores": {"line": lineno}}
+            continue
+        yield "row", obj
+    for err in errors:
+        yield "invalid", {"row": None, "gate": "schema", "reason": str(err), "scores": {"line": err.lineno}}
+
+
+def _process_shard(pipe: FilterPipeline, code: str, path: Path, skip_invalid: bool) -> tuple[list, Counter]:
+    """Stateless gates over one shard: [(kind, payload, signature)], counters."""
+    out, counters = [], Counter()
+    try:
+        for kind, obj in _read_shard(path, code, skip_invalid):
+            if kind == "invalid":
+                out.append(("invalid", obj, None))
+                continue
+            drop, sig, c = pipe.check_stateless(obj)
+            counters.update(c)
+            out.append(("drop", drop.to_record(obj), None) if drop else ("row", obj, sig))
+    except MoudError as exc:  # re-raise as a plain MoudError so it pickles across processes
+        raise MoudError(str(exc)) from None
+    return out, counters
+
+
+def _init_worker(config_raw: dict, source: str) -> None:
+    global _WORKER
+    _WORKER = FilterPipeline(FilterConfig(config_raw, source))
+
+
+def _worker_task(code: str, path: str, skip_invalid: bool):
+    return _process_shard(_WORKER, code, Path(path), skip_invalid)
+
+
+def filter_run(in_dir, out_dir, config: FilterConfig | str | Path | None = None, skip_invalid: bool = False,
+               languages: list[str] | None = None, workers: int = 1, overwrite: bool = False,
+               progress: bool = False, registry: dict[str, Language] | None = None) -> dict:
+    """Filter every shard of ``in_dir`` into ``out_dir``; returns the filter_stats dict."""
+    cfg = config if isinstance(config, FilterConfig) else FilterConfig.load(config)
+    registry = registry if registry is not None else load_registry()
+    out_dir = Path(out_dir)
+    if out_dir.exists() and any(out_dir.iterdir()) and not overwrite:
+        raise MoudError(f"--out {out_dir}: folder exists and is not empty (use --overwrite)")
+    shards = list_shards(shards_root(in_dir), registry, languages)
+    pipe = FilterPipeline(cfg, registry)  # validates the config and the LID model path up front
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
+    try:
+        stats = _run(pipe, cfg, shards, tmp, skip_invalid, workers, progress)
+        stats_path = tmp / "filter_stats.json"
+        atomic_write_text(stats_path, json.dumps(stats, ensure_ascii=False, indent=2) + "\n")
+        plot_stats(stats, tmp / "filter_stats.png")
+        if out_dir.exists():
+            old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
+            os.replace(out_dir, old)
+            os.replace(tmp, out_dir)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return stats
+
+
+def _run(pipe: FilterPipeline, cfg: FilterConfig, shards, tmp: Path, skip_invalid: bool, workers: int,
+         progress: bool) -> dict:
+    from tqdm import tqdm
+
+    stats: dict[str, LanguageStats] = {}
+    bar = tqdm(total=len(shards), unit="shard", desc="filter", disable=not progress)
+
+    def consume(code: str, path: Path, result) -> None:
+        records, counters = result
+        st = stats.setdefault(code, LanguageStats())
+        st.skipped_short += counters.get("skipped_short", 0)
+        kept, drops = [], []
+        for kind, payload, sig in records:
+            st.input += 1
+            if kind == "row":
+                drop = pipe.admit(payload, sig)
+                if drop is None:
+                    kept.append(payload)
+                    st.kept += 1
+                    continue
+                payload = drop.to_record(payload)
+            st.dropped[payload["gate"]] += 1
+            drops.append(payload)
+        write_jsonl_atomic(tmp / "shards" / code / path.name, kept)
+        if drops:
+            write_jsonl_atomic(tmp / "drops" / code / path.name, drops)
+        bar.update(1)
+
+    if workers <= 1:
+        for code, path in shards:
+            consume(code, path, _process_shard(pipe, code, path, skip_invalid))
+    else:
+        with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(cfg.raw, cfg.source)) as pool:
+            window = 2 * workers  # bounded number of shards in flight: memory stays flat
+            pending = []
+            for code, path in shards:
+                pending.append((code, path, pool.submit(_worker_task, code, str(path), skip_invalid)))
+                if len(pending) >= window:
+                    c, p, fut = pending.pop(0)
+                    consume(c, p, fut.result())
+            for c, p, fut in pending:
+                consume(c, p, fut.result())
+    bar.close()
+    return {"config": cfg.to_dict(), "gates": cfg.gates,
+            "languages": {code: st.to_dict() for code, st in sorted(stats.items())}}
+
+
+def print_summary(stats: dict) -> str:
+    return format_table(stats, stats.get("gates") or [])
