@@ -64,5 +64,5 @@ def test_new_shards_invalidate_the_cache_and_bad_rows_raise(tmp_path):
     shard.write_text(shard.read_text(encoding="utf-8") + '{"id": 1}\n', encoding="utf-8")
     second = MoudBuilder(config_name="ar", data_dir=str(tmp_path / "run"), cache_dir=str(tmp_path / "c"))
     assert second.cache_dir != first.cache_dir
-    with pytest.raises(MoudError, match=r"shard-00000.jsonl:7: language: missing"):
+    with pytest.raises(MoudError, match=r"9 invalid row.*shard-00000.jsonl:7: id: expected string"):
         second.download_and_prepare()

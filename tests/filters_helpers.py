@@ -1,0 +1,52 @@
+"""Helpers for the filter tests: rows in several languages built on generation.schema.example_row."""
+
+from __future__ import annotations
+
+from generation.schema import example_row, split_group_for
+
+TEXTS = {
+    "fr": ["Salut ! Tu viens souvent à ce marché le samedi matin ?",
+           "Oui, presque tous les week-ends, j'adore les fromages du coin.",
+           "Moi aussi, surtout le comté. Tu habites dans le quartier ?",
+           "Non, j'habite à Villeurbanne mais je viens en vélo, c'est rapide.",
+           "Super, moi je suis boulanger, alors je me lève très tôt.",
+           "Ça doit être dur ! Tu commences à quelle heure le matin ?"],
+    "ja": ["こんにちは！週末はいつも何をしていますか？", "たいてい犬と一緒に公園を散歩しています。",
+           "いいですね。どんな犬を飼っているんですか？", "柴犬です。とても元気で、毎朝早く起こされます。",
+           "私は猫派ですが、柴犬はかわいいと思います。", "ありがとう。あなたの猫の名前は何ですか？"],
+    "ko": ["안녕하세요! 주말에는 보통 뭐 하세요?", "저는 보통 강아지랑 공원에서 산책해요.",
+           "좋네요. 어떤 강아지를 키우세요?", "진돗개예요. 아주 활발해서 매일 아침 일찍 깨워요.",
+           "저는 고양이를 좋아하지만 진돗개도 정말 귀여워요.", "고마워요. 고양이 이름이 뭐예요?"],
+    "zh": ["你好！你周末一般都做些什么呢？", "我通常和我的狗一起去公园散步。",
+           "真不错。你养的是什么品种的狗？", "是一只柴犬，它每天早上都很早就把我叫醒。",
+           "我更喜欢猫，不过柴犬也很可爱。", "谢谢！你的猫叫什么名字呀？"],
+    "ru": ["Привет! Что ты обычно делаешь по выходным?", "Обычно гуляю с собакой в парке у дома.",
+           "Здорово. А какая у тебя собака?", "Это сиба-ину, она будит меня каждое утро очень рано.",
+           "Я больше люблю кошек, но сиба-ину очень милые.", "Спасибо! А как зовут твою кошку?"],
+}
+PERSONAS = {
+    "fr": ["Je suis boulanger à Lyon.", "J'adore le vélo."],
+    "ja": ["私は柴犬を飼っています。", "週末は公園を散歩します。"],
+    "ko": ["저는 진돗개를 키워요.", "주말에는 공원에서 산책해요."],
+    "zh": ["我养了一只柴犬。", "我周末喜欢去公园散步。"],
+    "ru": ["Я живу в Казани.", "У меня есть собака."],
+}
+COMMON_GROUND = {"fr": "Deux voisins se croisent au marché un samedi matin.", "ja": "二人の隣人が公園で出会う。",
+                 "ko": "두 이웃이 공원에서 만난다.", "zh": "两个邻居在公园里相遇。", "ru": "Два соседа встречаются в парке."}
+
+
+def make_row(lang: str = "fr", texts: list[str] | None = None, index: int = 0) -> dict:
+    texts = texts or TEXTS[lang]
+    row = example_row(lang, index, [("AB"[i % 2], t) for i, t in enumerate(texts)])
+    persona = PERSONAS.get(lang, row["persona_a"])
+    row.update(persona_a=list(persona), persona_b=list(persona), common_ground=COMMON_GROUND.get(lang, ""),
+               split_group=split_group_for(lang, persona, persona))
+    return row
+
+
+def with_turn(row: dict, i: int, text: str) -> dict:
+    import copy
+
+    new = copy.deepcopy(row)
+    new["turns"][i]["text"] = text
+    return new
