@@ -140,9 +140,10 @@ def _tree_rss(pid: int) -> int:
     return total
 
 
-def run_measured(cmd: list[str]) -> tuple[float, int, int]:
-    """(wall seconds, peak tree RSS bytes, largest single-process maxrss bytes)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+def run_measured(cmd: list[str]) -> tuple[float, int, int, float]:
+    """(wall seconds, peak tree RSS bytes, largest single-process maxrss bytes, CPU seconds of the tree)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    before, cpu_before = usage.ru_maxrss, usage.ru_utime + usage.ru_stime
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=ROOT)
     peak = [0]
@@ -159,8 +160,8 @@ def run_measured(cmd: list[str]) -> tuple[float, int, int]:
     thread.join()
     if rc != 0:
         raise SystemExit(f"bench_build: {' '.join(cmd)} exited with {rc}")
-    maxrss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
-    return wall, peak[0], max(maxrss, before * 1024)
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, peak[0], max(usage.ru_maxrss, before) * 1024, usage.ru_utime + usage.ru_stime - cpu_before
 
 
 LOAD_SNIPPET = """
@@ -190,7 +191,7 @@ def main() -> int:
         size = sum(f.stat().st_size for f in (work / "shards").rglob("*.jsonl"))
         print(f"shards: {size / 2**30:.2f} GiB JSONL", flush=True)
         out = work / "moud"
-        wall, peak, single = run_measured([sys.executable, "-m", "moud_cli", "build", "--shards", str(work),
+        wall, peak, single, cpu = run_measured([sys.executable, "-m", "moud_cli", "build", "--shards", str(work),
                                            "--out", str(out), "--quiet"])
         parquet = sum(f.stat().st_size for f in out.rglob("*.parquet"))
         lang = "fr" if "fr" in languages else languages[0]
@@ -200,7 +201,8 @@ def main() -> int:
                               check=True, capture_output=True, text=True).stdout.split()
         results = {"dialogues": args.dialogues, "languages": len(languages), "cpus": os.cpu_count(),
                    "shards_gib": round(size / 2**30, 3), "parquet_gib": round(parquet / 2**30, 3),
-                   "build_seconds": round(wall, 1), "build_peak_rss_tree_mib": round(peak / 2**20),
+                   "build_seconds": round(wall, 1), "build_cpu_seconds": round(cpu, 1),
+                   "load_average_1min_after_build": round(os.getloadavg()[0], 2), "build_peak_rss_tree_mib": round(peak / 2**20),
                    "build_max_single_process_rss_mib": round(single / 2**20),
                    f"load_dataset_{lang}_seconds": float(load[0]), f"load_dataset_{lang}_rows": int(load[1])}
         print(json.dumps(results, indent=2))

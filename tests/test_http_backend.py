@@ -250,3 +250,5 @@ def test_factory_urls_and_config_errors():
             OpenAIBackend("m", base_url=bad)
     with pytest.raises(ConfigError, match="max_concurrency"):
         OpenAIBackend("m", max_concurrency=0)
+    with pytest.raises(ConfigError, match="unknown option.*device"):
+        make_backend("openai", "m", device="cuda")

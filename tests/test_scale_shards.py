@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 
 import pytest
+from generation_helpers import read_rows, without_timings
+from scale_helpers import SMALL, cli, leftovers, popen, shard_files
 
 import moud_cli
 from generation.merge_cli import merge
 from generation.runner import plan_units, select_units
 from generation.testing.crowdworker import ScriptedCrowdworker
 from generation.testing.fake_openai import FakeOpenAIServer
-from generation_helpers import read_rows, without_timings
-from scale_helpers import SMALL, cli, leftovers, popen, shard_files
 
 
 @pytest.fixture(scope="module")
@@ -93,10 +93,10 @@ def test_merge_refuses_duplicate_units_and_ids(runs, tmp_path):
         merge([runs / "part-0", runs / "part-0"], tmp_path / "m", progress=False)
     # the same dialogues under another shard name: caught by id
     copy = tmp_path / "copy"
-    shutil.copytree(runs / "part-1", copy)
-    for f in sorted((copy / "shards").rglob("shard-*.jsonl")):
-        f.rename(f.with_name("shard-09999.jsonl"))
-        break
+    (copy / "shards" / "fr").mkdir(parents=True)
+    shutil.copy(runs / "part-1" / "manifest-00001.json", copy / "manifest-00001.json")
+    src = next(f for f in sorted((runs / "part-1" / "shards").rglob("shard-*.jsonl")) if f.stat().st_size)
+    shutil.copy(src, copy / "shards" / "fr" / "shard-09999.jsonl")
     rc = moud_cli.main(["merge", "--inputs", str(runs / "part-0"), str(runs / "part-1"), str(runs / "part-2"),
                         str(copy), "--out", str(tmp_path / "m"), "--quiet"])
     assert rc == 2 and not (tmp_path / "m").exists()

@@ -86,8 +86,13 @@ class OpenAIBackend(Backend):
                  max_concurrency: int = 64, timeout: float = 120.0, max_retries: int = 6, system_role: bool = True,
                  extra_body: dict | None = None, *, backoff_base_s: float = 0.5, backoff_max_s: float = 30.0,
                  cooldown_s: float = 10.0, latency_factor: float = 3.0, latency_slack_s: float = 0.5,
-                 connect_timeout: float = 10.0):
+                 connect_timeout: float = 10.0, **unknown):
         super().__init__(model)
+        if unknown:
+            raise ConfigError(f"backend_options: unknown option(s) {', '.join(sorted(unknown))} for the openai "
+                              "backend; expected base_url, api_key, max_concurrency, timeout, max_retries, "
+                              "system_role, extra_body, backoff_base_s, backoff_max_s, cooldown_s, "
+                              "latency_factor, latency_slack_s, connect_timeout")
         if not model or not isinstance(model, str):
             raise ConfigError("model: expected a non-empty model name")
         try:
@@ -134,7 +139,8 @@ class OpenAIBackend(Backend):
                                              limit_per_host=self.max_concurrency + 4, keepalive_timeout=60,
                                              ttl_dns_cache=300)
             self._session = aiohttp.ClientSession(
-                connector=connector, headers=self._headers,
+                connector=connector, headers=self._headers, cookie_jar=aiohttp.DummyCookieJar(),
+                skip_auto_headers=("User-Agent",),
                 timeout=aiohttp.ClientTimeout(total=self.timeout, sock_connect=self.connect_timeout))
         return self._session
 
@@ -285,15 +291,22 @@ class OpenAIBackend(Backend):
 
     async def chat(self, request: ChatRequest) -> ChatResponse:
         session = self._ensure_session()
-        body = self._body(request)
+        body: bytes | None = None          # encoded once a slot is free (queued requests hold no body)
         totals = self._totals
         totals["requests"] += 1
-        started = time.monotonic()
+        started = 0.0
         avoid: Endpoint | None = None
         attempt = 0
         while True:
             ep = await self._acquire(avoid)
             ep.requests += 1
+            if body is None:
+                try:
+                    body = self._body(request)
+                except BaseException:
+                    self._release(ep)
+                    raise
+                started = time.monotonic()     # latency_s: first send to answer, retries included
             t0 = time.monotonic()
             try:
                 resp = await self._post(session, ep, body)

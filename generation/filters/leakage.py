@@ -16,7 +16,7 @@ LEAKAGE_PATH = DATA_DIR / "leakage.yaml"
 
 
 @functools.lru_cache(maxsize=1)
-def leakage_rules() -> tuple[list[tuple[str, regex.Pattern]], regex.Pattern | None]:
+def leakage_rules() -> tuple[regex.Pattern | None, regex.Pattern | None]:
     data = load_yaml(LEAKAGE_PATH)
     rules = []
     for i, entry in enumerate(data.get("patterns") or []):
@@ -26,11 +26,14 @@ def leakage_rules() -> tuple[list[tuple[str, regex.Pattern]], regex.Pattern | No
             raise ConfigError(f"{LEAKAGE_PATH}: patterns[{i}]: expected a mapping with 'name' and 'pattern'") from None
         except regex.error as exc:
             raise ConfigError(f"{LEAKAGE_PATH}: patterns[{i}].pattern: invalid regex ({exc})") from None
+    # one combined pattern (named groups) so each turn is scanned once
+    combined = regex.compile("|".join(f"(?P<{name}>{pat.pattern})" for name, pat in rules),
+                             regex.IGNORECASE | regex.MULTILINE) if rules else None
     phrases = [p for p in data.get("english_prompt_phrases") or [] if p]
     phrase_re = None
     if phrases:
         phrase_re = regex.compile(r"\b(?:" + "|".join(regex.escape(p) for p in phrases) + r")\b", regex.IGNORECASE)
-    return rules, phrase_re
+    return combined, phrase_re
 
 
 class LeakageGate(Gate):
@@ -38,7 +41,7 @@ class LeakageGate(Gate):
 
     def check(self, row: dict, ctx: GateContext) -> Drop | None:
         p = ctx.params
-        rules, phrase_re = leakage_rules()
+        combined, phrase_re = leakage_rules()
         seg = ctx.lang.segmentation
         persona = []
         for s in dict.fromkeys(row["persona_a"] + row["persona_b"]):
@@ -47,12 +50,12 @@ class LeakageGate(Gate):
                 persona.append((s, " ".join(tokens)))
         for i, turn in enumerate(row["turns"]):
             text = turn["text"]
-            for name, pattern in rules:
-                m = pattern.search(text)
-                if m:
-                    return Drop(self.name, f"turns[{i}]: {name.replace('_', ' ')} {m.group(0).strip()!r} "
-                                f"({clip(text, 40)!r})", {"field": f"turns[{i}]", "kind": name,
-                                                            "match": m.group(0).strip()})
+            m = combined.search(text) if combined is not None else None
+            if m:
+                name = m.lastgroup
+                return Drop(self.name, f"turns[{i}]: {name.replace('_', ' ')} {m.group(0).strip()!r} "
+                            f"({clip(text, 40)!r})", {"field": f"turns[{i}]", "kind": name,
+                                                        "match": m.group(0).strip()})
             if phrase_re is not None and p["check_english_prompt_phrases"] and ctx.lang.lid_label != "en":
                 m = phrase_re.search(normalize(text))
                 if m:

@@ -1,0 +1,122 @@
+"""Scale-out throughput of `moud generate`: 1, 2 and 4 instant loopback servers (separate processes),
+and the Ray executor, on this machine.
+
+Each server is a FakeOpenAIServer + ScriptedCrowdworker (native text, answered instantly) in its own
+process; the client is the real pipeline (prompts, parsing, per-request seeds, SQLite request cache,
+atomic shards, the multi-endpoint aiohttp backend with least-loaded routing). Reports requests/s (wall),
+client CPU per request (the generate process; for Ray the driver only), and the load average, since
+other work on the machine makes timings noisy.
+
+    python benchmarks/bench_scale.py --dialogues 150 --servers 1,2,4 --ray [--out result.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+
+def _serve(port_queue, stop_event):
+    from generation.testing.crowdworker import ScriptedCrowdworker
+    from generation.testing.fake_openai import FakeOpenAIServer
+
+    server = FakeOpenAIServer(ScriptedCrowdworker(), model="bench", log_requests=False, max_seconds=1800).start()
+    port_queue.put(server.port)
+    stop_event.wait()
+    server.stop()
+
+
+def start_servers(n: int):
+    ctx = mp.get_context("spawn")
+    stop = ctx.Event()
+    procs, ports = [], []
+    for _ in range(n):
+        q = ctx.Queue()
+        p = ctx.Process(target=_serve, args=(q, stop), daemon=True)
+        p.start()
+        procs.append(p)
+        ports.append(q.get(timeout=60))
+    return stop, procs, [f"http://127.0.0.1:{port}/v1" for port in ports]
+
+
+def one_run(urls: list[str], args, executor: str = "local") -> dict:
+    from generation.config import load_run_config
+    from generation.executors.local import RunSpec, execute_units
+    from generation.runner import plan_units, prepare_output
+
+    langs = args.languages.split(",")
+    tmp = Path(tempfile.mkdtemp(prefix="moud-bench-scale-"))
+    try:
+        cfg = load_run_config(None, {"languages": langs, "dialogues_per_language": args.dialogues, "model": "bench",
+                                     "concurrency": args.concurrency, "shard_size": args.shard_size,
+                                     "cache": not args.no_cache,
+                                     "backend_options": {"base_url": urls, "max_concurrency": args.concurrency}})
+        prepare_output(tmp, cfg)
+        spec = RunSpec(config=cfg.to_dict(), fingerprint=cfg.fingerprint, out=str(tmp), languages=langs,
+                       cache_file=None if args.no_cache else "cache.sqlite")
+        units = plan_units(langs, args.dialogues, args.shard_size)
+        load0 = os.getloadavg()[0]
+        cpu0, t0 = time.process_time(), time.perf_counter()
+        if executor == "ray":
+            from generation.executors.ray_executor import RayExecutor
+
+            summary = RayExecutor(tasks=args.ray_tasks, progress=False).run(spec, units)
+        else:
+            summary = execute_units(spec, units, cfg=cfg)
+        cpu, wall = time.process_time() - cpu0, time.perf_counter() - t0
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return {"executor": executor, "servers": len(urls), "dialogues": summary.made + summary.failed,
+            "requests": summary.requests, "wall_s": round(wall, 2),
+            "requests_per_s": round(summary.requests / wall, 1),
+            "client_cpu_ms_per_request": round(1000 * cpu / max(1, summary.requests), 3),
+            "load_avg_1m_before": round(load0, 2), "load_avg_1m_after": round(os.getloadavg()[0], 2)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--dialogues", type=int, default=150, help="dialogues per language")
+    ap.add_argument("--languages", default="fr,zh")
+    ap.add_argument("--concurrency", type=int, default=256, help="dialogues in flight (and requests per server)")
+    ap.add_argument("--shard-size", type=int, default=50)
+    ap.add_argument("--servers", default="1,2,4", help="comma-separated server counts to measure")
+    ap.add_argument("--ray", action="store_true", help="also measure the Ray executor (local Ray instance)")
+    ap.add_argument("--ray-tasks", type=int, default=2)
+    ap.add_argument("--no-cache", action="store_true")
+    ap.add_argument("--out", help="write results as JSON here")
+    args = ap.parse_args()
+
+    counts = [int(x) for x in args.servers.split(",") if x]
+    stop, procs, urls = start_servers(max(counts + ([2] if args.ray else [])))
+    results = []
+    try:
+        for n in counts:
+            results.append(one_run(urls[:n], args))
+            print(json.dumps(results[-1]), flush=True)
+        if args.ray:
+            import ray
+
+            ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False)
+            try:
+                results.append(one_run(urls[:2], args, executor="ray"))
+                print(json.dumps(results[-1]), flush=True)
+            finally:
+                ray.shutdown()
+    finally:
+        stop.set()
+        for p in procs:
+            p.join(10)
+    report = {"cpu_count": os.cpu_count(), "concurrency": args.concurrency, "cache": not args.no_cache,
+              "results": results}
+    if args.out:
+        Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
