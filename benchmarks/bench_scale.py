@@ -4,10 +4,12 @@ and the Ray executor, on this machine.
 Each server is a FakeOpenAIServer + ScriptedCrowdworker (native text, answered instantly) in its own
 process; the client is the real pipeline (prompts, parsing, per-request seeds, SQLite request cache,
 atomic shards, the multi-endpoint aiohttp backend with least-loaded routing). Reports requests/s (wall),
-client CPU per request (the generate process; for Ray the driver only), and the load average, since
+client CPU per request (the generate process; for Ray the driver only), server CPU per request, and
+the 1-minute load average, since
 other work on the machine makes timings noisy.
 
     python benchmarks/bench_scale.py --dialogues 150 --servers 1,2,4 --ray [--out result.json]
+    python benchmarks/bench_scale.py --tokens --languages fr,de,zh,ja,ar,sw --dialogues 30   # cost inputs
 """
 
 from __future__ import annotations
@@ -45,7 +47,16 @@ def start_servers(n: int):
     return stop, procs, [f"http://127.0.0.1:{port}/v1" for port in ports]
 
 
-def one_run(urls: list[str], args, executor: str = "local") -> dict:
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of processes (Linux /proc), in seconds."""
+    total = 0.0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def one_run(urls: list[str], args, executor: str = "local", server_pids: list[int] = ()) -> dict:
     from generation.config import load_run_config
     from generation.executors.local import RunSpec, execute_units
     from generation.runner import plan_units, prepare_output
@@ -62,6 +73,7 @@ def one_run(urls: list[str], args, executor: str = "local") -> dict:
                        cache_file=None if args.no_cache else "cache.sqlite")
         units = plan_units(langs, args.dialogues, args.shard_size)
         load0 = os.getloadavg()[0]
+        srv0 = cpu_seconds(server_pids)
         cpu0, t0 = time.process_time(), time.perf_counter()
         if executor == "ray":
             from generation.executors.ray_executor import RayExecutor
@@ -70,13 +82,65 @@ def one_run(urls: list[str], args, executor: str = "local") -> dict:
         else:
             summary = execute_units(spec, units, cfg=cfg)
         cpu, wall = time.process_time() - cpu0, time.perf_counter() - t0
+        srv = cpu_seconds(server_pids) - srv0
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return {"executor": executor, "servers": len(urls), "dialogues": summary.made + summary.failed,
             "requests": summary.requests, "wall_s": round(wall, 2),
             "requests_per_s": round(summary.requests / wall, 1),
             "client_cpu_ms_per_request": round(1000 * cpu / max(1, summary.requests), 3),
+            "server_cpu_ms_per_request": round(1000 * srv / max(1, summary.requests), 3),
             "load_avg_1m_before": round(load0, 2), "load_avg_1m_after": round(os.getloadavg()[0], 2)}
+
+
+def measure_dialogue_cost(languages: list[str], dialogues: int) -> dict:
+    """Requests, prompt and completion characters per dialogue with our real prompts and the scripted
+    crowdworker's native answers (in-process, one dialogue at a time), and the prompt characters a
+    prefix cache cannot reuse (each prompt minus its longest common prefix with the 3 previous prompts
+    of the same dialogue: the same speaker's previous turn shares system prompt and history)."""
+    import asyncio
+
+    from generation.backends.base import ChatResponse
+    from generation.config import load_run_config
+    from generation.languages import load_registry
+    from generation.runner import GenerationRun
+    from generation.testing.crowdworker import ScriptedCrowdworker
+    from generation.testing.local_backend import ResponderBackend
+
+    class Counting(ResponderBackend):
+        def __init__(self):
+            super().__init__(ScriptedCrowdworker())
+            self.prompt_chars = self.completion_chars = self.uncached_chars = self.n = 0
+            self.recent: list[str] = []
+
+        async def chat(self, request) -> ChatResponse:
+            resp = await super().chat(request)
+            text = "\n".join(f"{r}\x1f{c}" for r, c in request.messages)
+            shared = max((len(os.path.commonprefix([text, old])) for old in self.recent), default=0)
+            self.recent = [*self.recent[-2:], text]
+            self.n += 1
+            self.prompt_chars += len(text)
+            self.uncached_chars += len(text) - shared
+            self.completion_chars += len(resp.text)
+            return resp
+
+    per_language = {}
+    for lang in languages:
+        tmp = Path(tempfile.mkdtemp(prefix="moud-bench-tokens-"))
+        try:
+            cfg = load_run_config(None, {"languages": [lang], "dialogues_per_language": dialogues,
+                                         "concurrency": 1, "cache": False})
+            backend = Counting()
+            summary = asyncio.run(GenerationRun(cfg, tmp, backend, load_registry(), [lang], quiet=True).run())
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        d = max(1, summary.made + summary.failed)
+        per_language[lang] = {"requests": round(backend.n / d, 1),
+                              "prompt_chars": round(backend.prompt_chars / d),
+                              "uncached_prompt_chars": round(backend.uncached_chars / d),
+                              "completion_chars": round(backend.completion_chars / d),
+                              "made": summary.made, "failed": summary.failed}
+    return per_language
 
 
 def main() -> None:
@@ -89,22 +153,33 @@ def main() -> None:
     ap.add_argument("--ray", action="store_true", help="also measure the Ray executor (local Ray instance)")
     ap.add_argument("--ray-tasks", type=int, default=2)
     ap.add_argument("--no-cache", action="store_true")
+    ap.add_argument("--tokens", action="store_true",
+                    help="only measure requests/characters per dialogue (for the cost estimate) and exit")
     ap.add_argument("--out", help="write results as JSON here")
     args = ap.parse_args()
+    if args.tokens:
+        cost = measure_dialogue_cost(args.languages.split(","), args.dialogues)
+        print(json.dumps(cost, indent=2, ensure_ascii=False))
+        if args.out:
+            Path(args.out).write_text(json.dumps(cost, indent=2, ensure_ascii=False) + "\n")
+        return
 
     counts = [int(x) for x in args.servers.split(",") if x]
     stop, procs, urls = start_servers(max(counts + ([2] if args.ray else [])))
     results = []
     try:
         for n in counts:
-            results.append(one_run(urls[:n], args))
+            results.append(one_run(urls[:n], args, server_pids=[p.pid for p in procs[:n]]))
+            r = results[-1]
+            # what the client alone could do on one idle core, from its measured CPU cost per request
+            r["client_cpu_bound_requests_per_s_per_core"] = round(1000 / max(1e-9, r["client_cpu_ms_per_request"]))
             print(json.dumps(results[-1]), flush=True)
         if args.ray:
             import ray
 
             ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False)
             try:
-                results.append(one_run(urls[:2], args, executor="ray"))
+                results.append(one_run(urls[:2], args, executor="ray", server_pids=[p.pid for p in procs[:2]]))
                 print(json.dumps(results[-1]), flush=True)
             finally:
                 ray.shutdown()

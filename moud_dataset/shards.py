@@ -18,24 +18,20 @@ from generation.schema import validate_row
 from moud_dataset.features import LIST_ITEMS
 from moud_dataset.splits import SPLITS, assign_split
 
-_ITEM_CHECKS = {
-    "string": (lambda v: isinstance(v, str), "strings"),
-    "float64": (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool), "numbers"),
-}
+_ITEM_TYPES = {"string": ({str}, "strings"), "float64": ({int, float}, "numbers")}
+# (path, keys, allowed element types, what) for every list field whose element is a plain Value.
+_LIST_CHECKS = [(path, tuple(path.split(".")), *_ITEM_TYPES[item.dtype])
+                for path, item in LIST_ITEMS.items() if getattr(item, "dtype", None) in _ITEM_TYPES]
 
 
 def feature_problems(row: dict) -> list[str]:
     """Element types of list fields that validate_row leaves open (they must fit the Parquet schema)."""
     problems = []
-    for path, item in LIST_ITEMS.items():
-        dtype = getattr(item, "dtype", None)
-        if dtype not in _ITEM_CHECKS:
-            continue
+    for path, keys, allowed, what in _LIST_CHECKS:
         value = row
-        for key in path.split("."):
+        for key in keys:
             value = value[key]
-        ok, what = _ITEM_CHECKS[dtype]
-        if not all(ok(v) for v in value):
+        if not {type(v) for v in value} <= allowed:
             problems.append(f"{path}: expected a list of {what}")
     return problems
 

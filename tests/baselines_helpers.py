@@ -88,10 +88,9 @@ def write_personachat(path: Path, n_dialogues: int = 3) -> Path:
 def make_tiny_bert(directory: Path) -> Path:
     """A 2-layer BERT with a WordPiece tokenizer trained on a few sentences (for BERTScore)."""
     import torch
+    from tiny_models import CORPUS
     from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
     from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
-
-    from tiny_models import CORPUS
 
     special = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
     tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))

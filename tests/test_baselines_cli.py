@@ -8,9 +8,9 @@ import sys
 
 import pytest
 from baselines_helpers import ZH, make_tiny_bert, write_moud_shards, write_xpersona
+from conftest import ROOT
 
 import moud_cli
-from conftest import ROOT
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from generation.languages import Language
+from generation.text import tokenize
 
 
 @dataclass
@@ -22,11 +23,23 @@ class Drop:
 
 @dataclass
 class GateContext:
-    """What a gate gets besides the row: the language, its resolved settings and shared counters."""
+    """What a gate gets besides the row: the language, its resolved settings, shared counters and ``memo``,
+    a per-row dict in which gates share derived values (tokens, script counts) while the row is checked."""
 
     lang: Language
     params: dict
     counters: Counter
+    memo: dict | None = None
+
+    def tokens(self, text: str) -> list[str]:
+        """``generation.text.tokenize(text, lang.segmentation)``, computed once per row (do not mutate)."""
+        if self.memo is None:
+            return tokenize(text, self.lang.segmentation)
+        cache = self.memo.setdefault("tokens", {})
+        tokens = cache.get(text)
+        if tokens is None:
+            tokens = cache[text] = tokenize(text, self.lang.segmentation)
+        return tokens
 
 
 class Gate:

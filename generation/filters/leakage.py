@@ -9,7 +9,7 @@ import regex
 from generation.errors import ConfigError
 from generation.filters.base import Drop, Gate, GateContext, clip
 from generation.filters.config import DATA_DIR
-from generation.text import normalize, tokenize
+from generation.text import normalize
 from generation.yamlio import load_yaml
 
 LEAKAGE_PATH = DATA_DIR / "leakage.yaml"
@@ -42,10 +42,10 @@ class LeakageGate(Gate):
     def check(self, row: dict, ctx: GateContext) -> Drop | None:
         p = ctx.params
         combined, phrase_re = leakage_rules()
-        seg = ctx.lang.segmentation
+        check_phrases = phrase_re is not None and p["check_english_prompt_phrases"] and ctx.lang.lid_label != "en"
         persona = []
         for s in dict.fromkeys(row["persona_a"] + row["persona_b"]):
-            tokens = tokenize(s, seg)
+            tokens = ctx.tokens(s)
             if len(tokens) >= p["persona_copy_min_tokens"]:
                 persona.append((s, " ".join(tokens)))
         for i, turn in enumerate(row["turns"]):
@@ -56,14 +56,14 @@ class LeakageGate(Gate):
                 return Drop(self.name, f"turns[{i}]: {name.replace('_', ' ')} {m.group(0).strip()!r} "
                             f"({clip(text, 40)!r})", {"field": f"turns[{i}]", "kind": name,
                                                         "match": m.group(0).strip()})
-            if phrase_re is not None and p["check_english_prompt_phrases"] and ctx.lang.lid_label != "en":
+            if check_phrases:
                 m = phrase_re.search(normalize(text))
                 if m:
                     return Drop(self.name, f"turns[{i}]: English prompt phrase {m.group(0)!r} "
                                 f"({clip(text, 40)!r})", {"field": f"turns[{i}]", "kind": "prompt_phrase",
                                                           "match": m.group(0)})
             if persona:
-                joined = " " + " ".join(tokenize(text, seg)) + " "
+                joined = " " + " ".join(ctx.tokens(text)) + " "
                 for sentence, key in persona:
                     if f" {key} " in joined:
                         return Drop(self.name, f"turns[{i}]: persona sentence copied verbatim "

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from generation.filters.base import Drop, Gate, GateContext, clip
-from generation.text import ngrams, normalize, tokenize
+from generation.text import normalize
+
+
+def _ngrams(tokens: list[str], n: int) -> list[tuple[str, ...]]:
+    """Same n-grams as ``generation.text.ngrams`` (built with zip: several times faster)."""
+    return list(zip(*(tokens[i:] for i in range(n)))) if n > 0 else [()] * (len(tokens) + 1)
 
 
 def dup_ngram_frac(tokens: list[str], n: int) -> tuple[float, int]:
     """(share of n-grams that repeat an earlier n-gram of the same text, number of n-grams)."""
-    grams = ngrams(tokens, n)
+    grams = _ngrams(tokens, n)
     if not grams:
         return 0.0, 0
     return 1.0 - len(set(grams)) / len(grams), len(grams)
@@ -16,10 +21,10 @@ def dup_ngram_frac(tokens: list[str], n: int) -> tuple[float, int]:
 
 def containment(tokens: list[str], other: list[str], n: int) -> float:
     """Share of ``tokens``' n-grams that also occur in ``other``."""
-    grams = ngrams(tokens, n)
+    grams = _ngrams(tokens, n)
     if not grams:
         return 0.0
-    pool = set(ngrams(other, n))
+    pool = set(_ngrams(other, n))
     return sum(g in pool for g in grams) / len(grams)
 
 
@@ -27,14 +32,14 @@ class RepetitionGate(Gate):
     name = "repetition"
 
     def check(self, row: dict, ctx: GateContext) -> Drop | None:
-        p, seg = ctx.params, ctx.lang.segmentation
+        p = ctx.params
         n = int(p["ngram_n"])
         seen: dict[str, int] = {}
         repeats = 0
         prev_tokens: list[str] | None = None
         prev_speaker = None
         for i, turn in enumerate(row["turns"]):
-            tokens = tokenize(turn["text"], seg)
+            tokens = ctx.tokens(turn["text"])
             if len(tokens) >= p["min_tokens"]:
                 key = normalize(" ".join(tokens))
                 if key in seen:
