@@ -309,22 +309,36 @@ def _lm_log_probs(model: MultitaskModel, hidden: torch.Tensor, chunk: int = 4) -
 
 
 @torch.no_grad()
-def score_shared_prefix(model: MultitaskModel, prefix: list[int], suffixes: list[list[int]], pad_id: int) -> dict:
-    """Score all candidates of one turn, running the shared prefix once and reusing its KV cache."""
+def score_shared_prefix(model: MultitaskModel, prefix: list[int], suffixes: list[list[int]], pad_id: int,
+                        group_size: int = 5) -> dict:
+    """Score all candidates of one turn, running the shared prefix once and reusing its KV cache.
+
+    Candidates are sorted by length and run in groups of ``group_size`` behind a copy of the prefix cache,
+    so short candidates are not padded to the longest one."""
+    import copy
+
     dev = model.device
     out = model.backbone(input_ids=torch.tensor([prefix], device=dev), use_cache=True)
-    cache = out.past_key_values
-    n = len(suffixes)
-    cache.batch_repeat_interleave(n)
-    ids, mask = _pad(suffixes, pad_id, dev)
-    full_mask = torch.cat([torch.ones((n, len(prefix)), dtype=torch.long, device=dev), mask], dim=1)
-    out2 = model.backbone(input_ids=ids, attention_mask=full_mask, past_key_values=cache, use_cache=True)
-    hs = out2.last_hidden_state
-    lengths = mask.sum(1)
-    hidden = torch.cat([out.last_hidden_state[:, -1:].expand(n, 1, -1), hs[:, :-1]], dim=1)  # predicts suffix
-    nll_sum, ntok, mean_all = _candidate_stats(_lm_log_probs(model, hidden), ids, lengths)
-    mc = _head_scores(model, hs[torch.arange(n, device=dev), lengths - 1])
-    return {"mc": mc.cpu(), "lm_mean": mean_all.cpu(), "nll_sum": nll_sum.cpu(), "ntok": ntok.cpu()}
+    prefix_cache, last_prefix = out.past_key_values, out.last_hidden_state[:, -1:]
+    order = sorted(range(len(suffixes)), key=lambda i: len(suffixes[i]))
+    groups = [order[i:i + group_size] for i in range(0, len(order), group_size)] if group_size else [order]
+    res = {k: [None] * len(suffixes) for k in ("mc", "lm_mean", "nll_sum", "ntok")}
+    for gi, group in enumerate(groups):
+        n = len(group)
+        cache = prefix_cache if gi == len(groups) - 1 else copy.deepcopy(prefix_cache)
+        cache.batch_repeat_interleave(n)
+        ids, mask = _pad([suffixes[i] for i in group], pad_id, dev)
+        full_mask = torch.cat([torch.ones((n, len(prefix)), dtype=torch.long, device=dev), mask], dim=1)
+        hs = model.backbone(input_ids=ids, attention_mask=full_mask, past_key_values=cache,
+                            use_cache=True).last_hidden_state
+        lengths = mask.sum(1)
+        hidden = torch.cat([last_prefix.expand(n, 1, -1), hs[:, :-1]], dim=1)  # position j predicts token j
+        nll_sum, ntok, mean_all = _candidate_stats(_lm_log_probs(model, hidden), ids, lengths)
+        mc = _head_scores(model, hs[torch.arange(n, device=dev), lengths - 1])
+        for j, i in enumerate(group):
+            for k, v in (("mc", mc), ("lm_mean", mean_all), ("nll_sum", nll_sum), ("ntok", ntok)):
+                res[k][i] = v[j].cpu()
+    return {k: torch.stack(v) for k, v in res.items()}
 
 
 @torch.no_grad()

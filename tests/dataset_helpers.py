@@ -66,3 +66,13 @@ def normalize(row: dict) -> dict:
 
 def tree_bytes(root: Path) -> dict[str, bytes]:
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def isolate_hf_cache(tmp_path: Path, monkeypatch) -> Path:
+    """Point HF_DATASETS_CACHE (env and the already-imported datasets.config) at a temp folder."""
+    import datasets
+
+    cache = tmp_path / "hf-datasets-cache"
+    monkeypatch.setenv("HF_DATASETS_CACHE", str(cache))
+    monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", cache)
+    return cache

@@ -10,7 +10,7 @@ import datasets
 import pyarrow.parquet as pq
 import pytest
 import yaml
-from dataset_helpers import make_shards, normalize, tree_bytes, write_filter_stats
+from dataset_helpers import isolate_hf_cache, make_shards, normalize, tree_bytes, write_filter_stats
 
 import moud_cli
 import moud_dataset
@@ -20,6 +20,11 @@ from moud_dataset.splits import SPLITS, assign_split
 LANGS = ("fr", "zh", "ar", "hi")
 ROWS = 60
 ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def _tmp_hf_cache(tmp_path, monkeypatch):
+    isolate_hf_cache(tmp_path, monkeypatch)
 
 
 @pytest.fixture(scope="module")

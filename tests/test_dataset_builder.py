@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import datasets
 import pytest
-from dataset_helpers import make_shards, normalize
+from dataset_helpers import isolate_hf_cache, make_shards, normalize
 
 import moud_dataset
 from generation.errors import MoudError
 from moud_dataset.builder import MoudBuilder, MoudConfig
 from moud_dataset.splits import assign_split
+
+
+@pytest.fixture(autouse=True)
+def _tmp_hf_cache(tmp_path, monkeypatch):
+    isolate_hf_cache(tmp_path, monkeypatch)
 
 
 @pytest.fixture(scope="module")

@@ -46,8 +46,12 @@ def class_mask(char_class: str) -> np.ndarray:
     return table
 
 
-def _class(names) -> str:
-    return "".join(f"\\p{{Script={n}}}" for n in names)
+def _scripts_mask(names) -> np.ndarray:
+    """``[\\p{Script=A}\\p{Script=B}...]`` as the union of one cached table per script."""
+    mask = np.zeros(_NUM_CODEPOINTS, dtype=bool)
+    for name in names:
+        mask |= class_mask(f"\\p{{Script={name}}}")
+    return mask
 
 
 @functools.cache
@@ -55,17 +59,38 @@ def class_table(script_names: tuple[str, ...] = (), required: tuple[str, ...] = 
                 forbidden: tuple[str, ...] = ()) -> np.ndarray:
     """uint8 table of LETTER/INSIDE/OUTSIDE/REQUIRED/FORBIDDEN bits (script bits only when names are given).
 
-    The classes are those of ``script.script_patterns`` / ``script.presence_pattern``."""
-    table = class_mask(r"\p{L}").astype(np.uint8)  # LETTER
+    The classes are those of ``script.script_patterns`` and ``script.presence_pattern``: inside is
+    ``[\\p{Script=A}...]``, outside is ``[\\p{L}--[\\p{Script=A}...\\p{Script=Common}\\p{Script=Inherited}]]``."""
+    letters = class_mask(r"\p{L}")
+    table = letters.astype(np.uint8)  # LETTER
     if script_names:
-        table |= class_mask(f"[{_class(script_names)}]").astype(np.uint8) * INSIDE
-        outside = rf"(?V1)[\p{{L}}--[{_class(script_names)}\p{{Script=Common}}\p{{Script=Inherited}}]]"
-        table |= class_mask(outside).astype(np.uint8) * OUTSIDE
+        inside = _scripts_mask(script_names)
+        table[inside] |= INSIDE
+        table[letters & ~inside & ~_scripts_mask(("Common", "Inherited"))] |= OUTSIDE
     if required:
-        table |= class_mask(f"[{_class(required)}]").astype(np.uint8) * REQUIRED
+        table[_scripts_mask(required)] |= REQUIRED
     if forbidden:
-        table |= class_mask(f"[{_class(forbidden)}]").astype(np.uint8) * FORBIDDEN
+        table[_scripts_mask(forbidden)] |= FORBIDDEN
     return table
+
+
+_BITS = 21  # counts are packed in 21-bit fields of one int64 (texts of a row shorter than 2**21 characters)
+_FIELD = (1 << _BITS) - 1
+
+
+def _starts(mask: np.ndarray) -> np.ndarray:
+    """1 where a run of nonzero values begins."""
+    out = np.empty(len(mask), dtype=np.int64)
+    out[0] = mask[0] != 0
+    np.greater(mask[1:], mask[:-1], out=out[1:], casting="unsafe")
+    return out
+
+
+def _count_one(cls: np.ndarray, chars: bool) -> TextCounts:
+    inside = cls & INSIDE
+    return TextCounts(int(np.count_nonzero(inside) if chars else _starts(inside).sum()),
+                      int(_starts(cls & OUTSIDE).sum()), int(np.count_nonzero(cls & LETTER)),
+                      int(np.count_nonzero(cls & REQUIRED)), int(np.count_nonzero(cls & FORBIDDEN)))
 
 
 def count_texts(texts: list[str], table: np.ndarray, chars: bool) -> list[TextCounts]:
@@ -75,20 +100,36 @@ def count_texts(texts: list[str], table: np.ndarray, chars: bool) -> list[TextCo
         return []
     # "\n" after every text: a separator of no class, so runs never cross texts and no segment is empty
     cls = table[_to_codes("\n".join(texts) + "\n")]
-    inside = (cls & INSIDE) != 0
-    outside = (cls & OUTSIDE) != 0
-    feats = np.empty((5, len(cls)), dtype=np.int32)
-    if chars:
-        feats[0] = inside
-    else:
-        feats[0, 0] = inside[0]
-        np.greater(inside[1:], inside[:-1], out=feats[0, 1:])  # run starts
-    feats[1, 0] = outside[0]
-    np.greater(outside[1:], outside[:-1], out=feats[1, 1:])
-    feats[2] = cls & LETTER
-    feats[3] = (cls & REQUIRED) != 0
-    feats[4] = (cls & FORBIDDEN) != 0
+    if len(cls) > _FIELD:  # huge texts: unpacked counts, one text at a time
+        return [_count_one(table[_to_codes(t + "\n")], chars) for t in texts]
+    inside = cls & INSIDE
+    # fields: letters | in-script tokens << 21 | out-of-script tokens << 42 (one cumulative sum for all)
+    packed = (cls & LETTER).astype(np.int64)
+    packed += (inside.astype(bool).astype(np.int64) if chars else _starts(inside)) << _BITS
+    packed += _starts(cls & OUTSIDE) << (2 * _BITS)
     ends = np.cumsum([len(t) + 1 for t in texts]) - 1
-    totals = np.cumsum(feats, axis=1)[:, ends]
-    totals[:, 1:] -= totals[:, :-1].copy()
-    return [TextCounts(*c) for c in totals.T.tolist()]
+    totals = np.cumsum(packed)[ends]
+    totals[1:] -= totals[:-1].copy()
+    letters = (totals & _FIELD).tolist()
+    n_in = ((totals >> _BITS) & _FIELD).tolist()
+    n_out = (totals >> (2 * _BITS)).tolist()
+    required = forbidden = [0] * len(texts)
+    marks = cls & (REQUIRED | FORBIDDEN)
+    if marks.any():
+        rf = ((marks & REQUIRED) != 0).astype(np.int64)
+        rf += ((marks & FORBIDDEN) != 0).astype(np.int64) << _BITS
+        rf = np.cumsum(rf)[ends]
+        rf[1:] -= rf[:-1].copy()
+        required, forbidden = (rf & _FIELD).tolist(), (rf >> _BITS).tolist()
+    return [TextCounts(*c) for c in zip(n_in, n_out, letters, required, forbidden, strict=True)]
+
+
+def letter_counts(texts: list[str], memo: dict | None = None) -> list[int]:
+    """Number of letters (``\\p{L}``) in each text, reusing the counts another gate left in the row's ``memo``."""
+    known = memo.get("letters") if memo is not None else None
+    if known is None or any(t not in known for t in texts):
+        counts = count_texts(texts, class_table(), chars=True)
+        known = dict(zip(texts, (c.letters for c in counts), strict=True))
+        if memo is not None:
+            memo.setdefault("letters", {}).update(known)
+    return [known[t] for t in texts]

@@ -10,7 +10,7 @@ import numpy as np
 import xxhash
 
 from generation.filters.base import Drop, Gate, GateContext
-from generation.text import ngrams, tokenize
+from generation.text import tokenize
 
 _MASK32 = np.uint64(0xFFFFFFFF)
 
@@ -33,19 +33,26 @@ def minhash(shingles: list[str], num_perm: int, seed: int) -> np.ndarray:
     a, b = _PERM_CACHE[key]
     if not shingles:
         return np.full(num_perm, 0xFFFFFFFF, dtype=np.uint32)
-    h = np.fromiter((xxhash.xxh64_intdigest(s.encode()) for s in shingles), dtype=np.uint64, count=len(shingles))
-    with np.errstate(over="ignore"):
-        perm = (h[:, None] * a[None, :] + b[None, :]) >> np.uint64(32)
+    digest = xxhash.xxh64_intdigest
+    h = np.fromiter([digest(s.encode()) for s in shingles], dtype=np.uint64, count=len(shingles))
+    perm = np.multiply.outer(h, a)  # (h * a + b) mod 2**64, in place
+    perm += b
+    perm >>= np.uint64(32)
     return perm.min(axis=0).astype(np.uint32)
 
 
-def dialogue_shingles(row: dict, segmentation: str, n: int) -> list[str]:
+def dialogue_shingles(row: dict, segmentation: str, n: int, tokens_of=None) -> list[str]:
+    """Unique token n-grams of the dialogue (turn boundaries are a token), joined with \\x1f.
+    ``tokens_of(text)`` defaults to ``generation.text.tokenize(text, segmentation)``."""
     tokens: list[str] = []
     for turn in row["turns"]:
-        tokens.extend(tokenize(turn["text"], segmentation))
+        tokens.extend(tokens_of(turn["text"]) if tokens_of else tokenize(turn["text"], segmentation))
         tokens.append("\x1e")  # turn boundary
-    grams = ngrams(tokens, n) if len(tokens) >= n else [tuple(tokens)]
-    return list({"\x1f".join(g) for g in grams})
+    if n <= 0:
+        return [""]
+    if len(tokens) < n:
+        return ["\x1f".join(tokens)]
+    return list({"\x1f".join(g) for g in zip(*(tokens[i:] for i in range(n)))})
 
 
 class DedupIndex:
@@ -91,7 +98,7 @@ class DedupGate(Gate):
 
     def signature(self, row: dict, ctx: GateContext) -> tuple[np.ndarray, int]:
         p = ctx.params
-        shingles = dialogue_shingles(row, ctx.lang.segmentation, int(p["shingle_n"]))
+        shingles = dialogue_shingles(row, ctx.lang.segmentation, int(p["shingle_n"]), ctx.tokens)
         exact = xxhash.xxh64_intdigest("\x1e".join(" ".join(t["text"].split()) for t in row["turns"]).encode())
         return minhash(shingles, int(p["num_perm"]), int(p["seed"])), exact
 

@@ -44,9 +44,12 @@ class LeakageGate(Gate):
         combined, phrase_re = leakage_rules()
         check_phrases = phrase_re is not None and p["check_english_prompt_phrases"] and ctx.lang.lid_label != "en"
         persona = []
+        min_tokens = p["persona_copy_min_tokens"]
         for s in dict.fromkeys(row["persona_a"] + row["persona_b"]):
+            if len(normalize(s)) < min_tokens:  # at most one token per (normalized) character
+                continue
             tokens = ctx.tokens(s)
-            if len(tokens) >= p["persona_copy_min_tokens"]:
+            if len(tokens) >= min_tokens:
                 persona.append((s, " ".join(tokens)))
         for i, turn in enumerate(row["turns"]):
             text = turn["text"]

@@ -6,15 +6,14 @@ import functools
 import importlib.util
 from pathlib import Path
 
-import regex
-
 from generation.errors import ConfigError
 from generation.filters.base import Drop, Gate, GateContext, clip, row_texts
+from generation.filters.charclass import letter_counts
 from generation.filters.config import DATA_DIR
 from generation.yamlio import load_yaml
 
 _PREFIX = "__label__"
-_LETTER = regex.compile(r"\p{L}")
+_CACHE_SIZE = 16384  # predictions remembered (texts repeated across rows, e.g. shared persona sentences)
 
 
 def bundled_model_path() -> Path:
@@ -53,19 +52,34 @@ class LidModel:
         self._rename = {}
         if labels == "glotlid":
             self._rename = {f"{_PREFIX}{v}": k for k, v in glotlid_labels().items()}
+        self._labels: dict[str, str] = {}  # model label -> registry label (memo of label_of)
+        self._cache: dict[tuple[str, int], list[tuple[str, float]]] = {}
 
     def label_of(self, raw: str) -> str:
         if not raw.startswith(_PREFIX):
             return raw
         return self._rename.get(raw) or raw[len(_PREFIX):]
 
-    def predict(self, texts: list[str], k: int) -> list[list[tuple[str, float]]]:
-        pred, label_of = self._predict, self.label_of
-        out = []
-        for text in texts:
-            line = " ".join(text.split()) + "\n"  # fastText reads one line: newlines are stripped
-            out.append([(label_of(lab), prob) for prob, lab in pred(line, k, 0.0, "replace")])
+    def predict_one(self, text: str, k: int) -> list[tuple[str, float]]:
+        """Top-k (label, prob) of one text (the returned list is shared: do not mutate it)."""
+        key = (text, k)
+        out = self._cache.get(key)
+        if out is not None:
+            return out
+        line = " ".join(text.split()) + "\n"  # fastText reads one line: newlines are stripped
+        labels, out = self._labels, []
+        for prob, raw in self._predict(line, k, 0.0, "replace"):
+            label = labels.get(raw)
+            if label is None:
+                label = labels[raw] = self.label_of(raw)
+            out.append((label, prob))
+        if len(self._cache) >= _CACHE_SIZE:
+            self._cache.clear()
+        self._cache[key] = out
         return out
+
+    def predict(self, texts: list[str], k: int) -> list[list[tuple[str, float]]]:
+        return [self.predict_one(text, k) for text in texts]
 
 
 class LidGate(Gate):
@@ -78,21 +92,27 @@ class LidGate(Gate):
         p, lang = ctx.params, ctx.lang
         targets = {lang.lid_label, *p["also_accept"]}
         items = row_texts(row, p["check_persona"], p["check_common_ground"])
-        texts = [t for _, t in items]
-        k = int(p["top_k"])
-        preds = self.model.predict(texts, max(k, 3))
+        letters = letter_counts([t for _, t in items], ctx.memo)
+        k, min_chars, min_prob, min_other = int(p["top_k"]), p["min_chars"], p["min_prob"], p["min_other_prob"]
+        predict, depth = self.model.predict_one, max(k, 3)
         failed, skipped, turn_scores = [], 0, []
-        for (where, text), pred in zip(items, preds, strict=True):
-            target = sum(prob for lab, prob in pred[:k] if lab in targets)
-            if where.startswith("turns["):
-                turn_scores.append(round(target, 4))
-            if len(_LETTER.findall(text)) < p["min_chars"]:
+        for (where, text), n_letters in zip(items, letters, strict=True):
+            is_turn = where.startswith("turns[")
+            short = n_letters < min_chars  # not judged, only counted (turns still get a score)
+            if short and not is_turn:
                 skipped += 1
                 continue
-            if target >= p["min_prob"] and any(lab in targets for lab, _ in pred[:k]):
+            pred = predict(text, depth)
+            target = sum(prob for lab, prob in pred[:k] if lab in targets)
+            if is_turn:
+                turn_scores.append(round(target, 4))
+            if short:
+                skipped += 1
+                continue
+            if target >= min_prob and any(lab in targets for lab, _ in pred[:k]):
                 continue
             other = max((prob for lab, prob in pred if lab not in targets), default=0.0)
-            if other >= p["min_other_prob"]:
+            if other >= min_other:
                 failed.append((where, text, target, pred))
         ctx.counters["skipped_short"] += skipped
         row["metadata"]["lid_scores"] = turn_scores

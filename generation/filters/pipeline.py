@@ -70,9 +70,9 @@ class FilterPipeline:
             config.raw["lid_model"] = str(lid_model_path)
         return cls(config, registry)
 
-    def _context(self, row: dict, gate: str, counters: Counter) -> GateContext:
+    def _context(self, row: dict, gate: str, counters: Counter, memo: dict | None = None) -> GateContext:
         lang = get_language(row["language"], self.registry)
-        return GateContext(lang, self.config.for_language(lang)[gate], counters)
+        return GateContext(lang, self.config.for_language(lang)[gate], counters, memo)
 
     def _stats(self, code: str) -> LanguageStats:
         return self.stats.setdefault(code, LanguageStats())
@@ -80,9 +80,10 @@ class FilterPipeline:
     def check_stateless(self, row: dict) -> tuple[Drop | None, object, Counter]:
         """Run every gate except dedup's admission; returns (drop, dedup signature or None, counters)."""
         counters: Counter = Counter()
+        memo: dict = {}  # tokens and script/letter counts shared by the gates for this row
         signature = None
         for gate in self.gates:
-            ctx = self._context(row, gate.name, counters)
+            ctx = self._context(row, gate.name, counters, memo)
             if gate.stateful:
                 signature = gate.signature(row, ctx)
                 continue
