@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -108,12 +109,9 @@ class MoudBuilder(datasets.GeneratorBasedBuilder):
     def _generate_examples(self, shards: list[tuple[list[str], list[tuple]]]):
         """Rows of one split, language by language, sorted by id (the order `moud build` writes)."""
         for shard_idx, (files, entries) in enumerate(shards):
-            handles = [open(f, "rb") for f in files]  # noqa: SIM115 - closed below
-            try:
+            with ExitStack() as stack:
+                handles = [stack.enter_context(open(f, "rb")) for f in files]
                 for row_idx, (_rid, file_idx, _lineno, offset, length) in enumerate(entries):
                     fh = handles[file_idx]
                     fh.seek(offset)
                     yield Key(shard_idx, row_idx), encode_row(json.loads(fh.read(length)))
-            finally:
-                for fh in handles:
-                    fh.close()

@@ -12,9 +12,11 @@ import math
 from contextlib import ExitStack
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.json as pj
 import pyarrow.parquet as pq
 
+from generation.errors import MoudError
 from moud_dataset.features import arrow_schema
 from moud_dataset.shards import LanguageScan
 from moud_dataset.splits import SPLITS
@@ -47,14 +49,32 @@ def write_language(scan: LanguageScan, lang_dir: Path, rows_per_file: int, row_g
                 chunk = entries[k * rows_per_file:(k + 1) * rows_per_file]
                 with pq.ParquetWriter(path, schema, **WRITER_OPTIONS) as writer:
                     for start in range(0, len(chunk), row_group_rows):
-                        buf = _read_lines(handles, chunk[start:start + row_group_rows])
-                        table = pj.read_json(io.BytesIO(buf), parse_options=parse, read_options=pj.ReadOptions(
-                            use_threads=False, block_size=len(buf) + 1)).cast(schema)
+                        batch = chunk[start:start + row_group_rows]
+                        try:
+                            table = _parse(_read_lines(handles, batch), parse, schema)
+                        except pa.ArrowException:
+                            _raise_for_bad_line(scan, handles, batch, parse, schema)
+                            raise
                         writer.write_table(table, row_group_size=row_group_rows)
                         stats["num_bytes"] += table.nbytes
                 stats["files"].append(path.name)
                 stats["download_bytes"] += path.stat().st_size
     return out
+
+
+def _parse(buf: bytes, parse: pj.ParseOptions, schema: pa.Schema) -> pa.Table:
+    read = pj.ReadOptions(use_threads=False, block_size=len(buf) + 1)
+    return pj.read_json(io.BytesIO(buf), parse_options=parse, read_options=read).cast(schema)
+
+
+def _raise_for_bad_line(scan: LanguageScan, handles, entries, parse, schema) -> None:
+    """A row passed validation but does not fit the Parquet schema (e.g. an integer beyond int64)."""
+    for entry in entries:
+        try:
+            _parse(_read_lines(handles, [entry]), parse, schema)
+        except pa.ArrowException as exc:
+            detail = str(exc).splitlines()[0]
+            raise MoudError(f"{scan.files[entry[1]]}:{entry[2]}: does not fit the dataset schema ({detail})") from None
 
 
 def _read_lines(handles, entries) -> bytes:

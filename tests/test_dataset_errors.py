@@ -97,3 +97,15 @@ def test_unknown_language_folder_is_an_error(tmp_path, capsys):
     (tmp_path / "run" / "shards" / "klingon" / "shard-00000.jsonl").write_text("{}\n")
     assert moud_cli.main(["build", "--shards", str(tmp_path / "run"), "--check"]) == 2
     assert "unknown language code 'klingon'" in capsys.readouterr().err
+
+
+def test_row_that_does_not_fit_parquet_is_reported_with_file_and_line(tmp_path, capsys):
+    rows = make_shards(tmp_path / "run", ("fr",), rows=5, shards=1)
+    shard = tmp_path / "run" / "shards" / "fr" / "shard-00000.jsonl"
+    rows["fr"][3]["metadata"]["seed"] = 2**70  # a valid JSON integer, too big for int64
+    shard.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows["fr"]), encoding="utf-8")
+    out = tmp_path / "moud"
+    assert moud_cli.main(["build", "--shards", str(tmp_path / "run"), "--out", str(out), "--workers", "1"]) == 2
+    err = capsys.readouterr().err
+    assert f"{shard}:4: does not fit the dataset schema" in err
+    assert not out.exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".moud.")]

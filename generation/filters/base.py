@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from generation.languages import Language
-from generation.text import tokenize
+from generation.filters.tokens import tokenize
 
 
 @dataclass
@@ -32,7 +32,8 @@ class GateContext:
     memo: dict | None = None
 
     def tokens(self, text: str) -> list[str]:
-        """``generation.text.tokenize(text, lang.segmentation)``, computed once per row (do not mutate)."""
+        """``generation.text.tokenize(text, lang.segmentation)`` (via the faster, identical
+        ``filters.tokens.tokenize``), computed once per row; do not mutate the list."""
         if self.memo is None:
             return tokenize(text, self.lang.segmentation)
         cache = self.memo.setdefault("tokens", {})

@@ -10,7 +10,7 @@ import numpy as np
 import xxhash
 
 from generation.filters.base import Drop, Gate, GateContext
-from generation.text import tokenize
+from generation.filters.tokens import tokenize
 
 _MASK32 = np.uint64(0xFFFFFFFF)
 
@@ -43,7 +43,7 @@ def minhash(shingles: list[str], num_perm: int, seed: int) -> np.ndarray:
 
 def dialogue_shingles(row: dict, segmentation: str, n: int, tokens_of=None) -> list[str]:
     """Unique token n-grams of the dialogue (turn boundaries are a token), joined with \\x1f.
-    ``tokens_of(text)`` defaults to ``generation.text.tokenize(text, segmentation)``."""
+    ``tokens_of(text)`` defaults to ``tokenize(text, segmentation)`` (same tokens as ``generation.text``)."""
     tokens: list[str] = []
     for turn in row["turns"]:
         tokens.extend(tokens_of(turn["text"]) if tokens_of else tokenize(turn["text"], segmentation))

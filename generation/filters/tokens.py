@@ -43,11 +43,14 @@ def _patterns() -> tuple[re.Pattern, re.Pattern, re.Pattern]:
     return word_re, char_re, re.compile(f"[{cs_chars}]")
 
 
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+
+
 def tokenize(text: str, segmentation: str = "words") -> list[str]:
     """Exactly ``generation.text.tokenize(text, segmentation)``."""
     word_re, char_re, has_cs = _patterns()
     norm = normalize(text)
-    if norm and max(norm) >= "\U00010000":
+    if _ASTRAL.search(norm):
         return reference_tokenize(text, segmentation)
     pattern = char_re if segmentation == "chars" or has_cs.search(norm) else word_re
     return pattern.findall(norm)
