@@ -1,14 +1,17 @@
 """Filter throughput and memory on a synthetic corpus made here (no data needed).
 
-    python benchmarks/bench_filters.py [--dialogues 20000] [--workers 2]
+    python benchmarks/bench_filters.py [--dialogues 20000] [--workers 1,2]
 
-Reports: LID utterances/s on one core, whole-gate-stack dialogues/s through `filter_run` with N worker
-processes, and peak RSS (this process + children) for two corpus sizes (streaming: should stay flat).
+Reports: LID utterances/s on one core (unique texts, so the prediction cache never hits), and for two
+corpus sizes and each worker count the whole-gate-stack dialogues/s through `filter_run` (wall clock,
+and per CPU-second of the run's processes, which is less sensitive to other jobs on the machine) and
+the peak RSS (streaming: should stay flat). The load average is printed with every measurement.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import resource
 import subprocess
@@ -57,41 +60,62 @@ def make_corpus(root: Path, n: int, per_shard: int = 1000, seed: int = 0) -> Non
             write_jsonl_atomic(root / "shards" / lang / f"shard-{s // per_shard:05d}.jsonl", rows)
 
 
-def bench_lid(n: int = 100_000) -> float:
+def load() -> str:
+    return "load average {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
+
+
+def bench_lid(n: int = 50_000) -> tuple[float, float, float]:
+    """(utterances/s wall, utterances/s CPU time through LidModel.predict_one, raw pybind predicts/s CPU)."""
     from generation.filters.lid import LidModel
 
     rng = random.Random(1)
-    texts = [synth_row(rng.choice(["fr", "de", "es", "ja"]), 0, rng)["turns"][0]["text"] for _ in range(n // 10)] * 10
+    texts: dict[str, None] = {}
+    while len(texts) < n:
+        row = synth_row(rng.choice(["fr", "de", "es", "ja"]), 0, rng)
+        texts.update((t["text"], None) for t in row["turns"])
     model = LidModel()
-    t = time.perf_counter()
-    model.predict(texts, 3)
-    return len(texts) / (time.perf_counter() - t)
+    t, c = time.perf_counter(), time.process_time()
+    for text in texts:
+        model.predict_one(text, 3)
+    wall, cpu = time.perf_counter() - t, time.process_time() - c
+    lines = [" ".join(x.split()) + "\n" for x in texts]
+    c = time.process_time()
+    for line in lines:
+        model._predict(line, 3, 0.0, "replace")
+    raw = time.process_time() - c
+    return n / wall, n / cpu, n / raw
 
 
-def run_child(corpus: Path, workers: int) -> tuple[float, float]:
-    """Filter in a fresh process; returns (seconds, peak RSS MiB of that process and its workers)."""
+def run_child(corpus: Path, workers: int) -> tuple[float, float, float]:
+    """Filter in a fresh process: (seconds, CPU seconds of it and its workers, peak RSS MiB of any of them)."""
     code = ("import sys,time,resource,tempfile;from generation.filters.runner import filter_run;"
             "t=time.perf_counter();filter_run(sys.argv[1],tempfile.mkdtemp()+'/out',workers=int(sys.argv[2]));"
-            "dt=time.perf_counter()-t;r=resource.getrusage;"
-            "print(dt,max(r(resource.RUSAGE_SELF).ru_maxrss,r(resource.RUSAGE_CHILDREN).ru_maxrss)/1024)")
+            "dt=time.perf_counter()-t;r=resource.getrusage;s,c=r(resource.RUSAGE_SELF),r(resource.RUSAGE_CHILDREN);"
+            "print(dt,s.ru_utime+s.ru_stime+c.ru_utime+c.ru_stime,max(s.ru_maxrss,c.ru_maxrss)/1024)")
     out = subprocess.run([sys.executable, "-c", code, str(corpus), str(workers)], cwd=ROOT, check=True,
                          capture_output=True, text=True).stdout.split()
-    return float(out[0]), float(out[1])
+    return float(out[0]), float(out[1]), float(out[2])
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dialogues", type=int, default=20_000)
-    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--workers", default="1,2", help="comma-separated worker counts (default: 1,2)")
     args = ap.parse_args(argv)
-    print(f"LID (lid.176.ftz, one core): {bench_lid():,.0f} utterances/s")
+    print(f"[{load()}]")
+    wall, cpu, raw = bench_lid()
+    print(f"LID (lid.176.ftz, one core): {wall:,.0f} utterances/s wall, {cpu:,.0f}/s per CPU-second "
+          f"(the bare fastText call: {raw:,.0f}/s per CPU-second)")
     with tempfile.TemporaryDirectory() as tmp:
         for n in (args.dialogues // 4, args.dialogues):
             corpus = Path(tmp) / f"c{n}"
             make_corpus(corpus, n)
-            secs, rss = run_child(corpus, args.workers)
-            print(f"gate stack, {n:,} dialogues, {args.workers} workers: {n / secs:,.0f} dialogues/s "
-                  f"({secs:.1f} s), peak RSS {rss:,.0f} MiB")
+            for workers in [int(w) for w in args.workers.split(",")]:
+                before = load()
+                secs, cpu_s, rss = run_child(corpus, workers)
+                print(f"gate stack, {n:,} dialogues, {workers} worker(s): {n / secs:,.0f} dialogues/s "
+                      f"({secs:.1f} s; {n / cpu_s:,.0f} dialogues per CPU-second), peak RSS {rss:,.0f} MiB "
+                      f"[{before}]")
     print(f"(max RSS of this driver process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MiB)")
     return 0
 

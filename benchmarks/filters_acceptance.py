@@ -32,12 +32,12 @@ def main(argv=None) -> int:
         print(f"XPersona folder not found: {args.xpersona}", file=sys.stderr)
         return 2
     res = measure(args.xpersona, args.config)
-    print(f"{'lang':<5}{'dialogues':>10}{'kept':>8}  {'english drop':>14}{'other-lang drop':>17}{'romanized drop':>16}"
-          "  human drops by gate")
+    print(f"{'lang':<5}{'dialogues':>10}{'kept':>8}  {'english drop':>16} {'other-lang drop':>18} "
+          f"{'romanized drop':>16}  human drops by gate")
     for code, r in res.items():
         cells = [f"{r[p]['drop_rate']:.1%} " + "/".join(f"{g}" for g in sorted(r[p]['by_gate'])) if p in r else "n/a"
                  for p in ("english", "other_language", "romanized")]
-        print(f"{code:<5}{r['dialogues']:>10}{r['keep_rate']:>8.1%}  {cells[0]:>14}{cells[1]:>17}{cells[2]:>16}"
+        print(f"{code:<5}{r['dialogues']:>10}{r['keep_rate']:>8.1%}  {cells[0]:>16} {cells[1]:>18} {cells[2]:>16}"
               f"  {r['human_drops']}")
     if args.json:
         args.json.write_text(json.dumps(res, indent=2))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 
@@ -172,6 +173,12 @@ def _run(args, cfg, out: Path) -> int:
     name = manifest_name(args.num_shards, args.shard_index)
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out {out}: is a file, expected a folder")
+    executor = None
+    if args.executor == "ray":
+        from generation.executors.ray_executor import RayExecutor
+
+        executor = RayExecutor(address=args.ray_address, tasks=args.ray_tasks, max_retries=args.ray_max_retries,
+                               progress=not args.quiet)
     manifest = prepare_output(out, cfg, overwrite=args.overwrite, allow_mixed=args.allow_mixed_configs,
                               name=name, units=units)
     backend_options(cfg, getattr(args, "api_key_env", None))  # refuse secrets / missing key env up front
@@ -183,17 +190,18 @@ def _run(args, cfg, out: Path) -> int:
                    cache_file=cache_name(args.num_shards, args.shard_index) if cfg["cache"] else None,
                    api_key_env=getattr(args, "api_key_env", None), quiet=args.quiet)
     write_manifest(out, manifest, None, "running", name=name, extra={"worker": worker})
-    if args.executor == "ray":
-        from generation.executors.ray_executor import RayExecutor
-
-        executor = RayExecutor(address=args.ray_address, tasks=args.ray_tasks, max_retries=args.ray_max_retries,
-                               progress=not args.quiet)
-        summary = executor.run(spec, units)
-    else:
-        summary = execute_units(spec, units, cfg=cfg, row_filter=row_filter) if units else RunSummary()
+    try:
+        if executor is not None:
+            summary = executor.run(spec, units)
+        else:
+            summary = execute_units(spec, units, cfg=cfg, row_filter=row_filter) if units else RunSummary()
+    except BaseException as exc:
+        with contextlib.suppress(Exception):  # best effort: the disk may be full
+            write_manifest(out, manifest, None, "failed", name=name,
+                           extra={"worker": worker, "error": " ".join(str(exc).split())[:500]})
+        raise
     done = [u for u in all_units if (out / "shards" / u.language / u.name).exists()]
-    mine = set(units)
-    complete = all(u in set(done) for u in mine)
+    complete = set(units) <= set(done)
     worker["run_units_done"] = f"{len(done)}/{len(all_units)}"
     write_manifest(out, manifest, summary, "complete" if complete else "partial", name=name,
                    extra={"worker": worker})

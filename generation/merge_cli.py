@@ -148,7 +148,8 @@ def merge(inputs: list[Path], out: Path, allow_incomplete: bool = False, overwri
                         "re-run those workers (same command) or pass --allow-incomplete")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.merge-", dir=out.parent))
-    seen: dict[str, str] = {}
+    seen: dict[str, tuple[int, int]] = {}  # id -> (file number, line): small even for 500k ids
+    sources: list[Path] = []
     counts = {kind: 0 for kind in KINDS}
     bar = None
     if progress:
@@ -157,6 +158,7 @@ def merge(inputs: list[Path], out: Path, allow_incomplete: bool = False, overwri
         bar = tqdm(total=len(files), desc="merge", unit="file")
     try:
         for (kind, lang, name), src in sorted(files.items()):
+            sources.append(src)
             dest = tmp / kind / lang / name
             dest.parent.mkdir(parents=True, exist_ok=True)
             with open(dest, "w", encoding="utf-8") as fh:
@@ -167,8 +169,10 @@ def merge(inputs: list[Path], out: Path, allow_incomplete: bool = False, overwri
                         if not isinstance(rid, str) or not rid:
                             raise MoudError(f"{where}: expected an 'id' field")
                         if rid in seen:
-                            raise MoudError(f"{where}: duplicate id {rid!r} (also at {seen[rid]}); refusing to merge")
-                        seen[rid] = where
+                            first, first_line = seen[rid]
+                            raise MoudError(f"{where}: duplicate id {rid!r} (also at {sources[first]}:{first_line}); "
+                                            "refusing to merge")
+                        seen[rid] = (len(sources) - 1, lineno)
                     row = obj.get("row", obj) if kind == "drops" else obj
                     fp = row.get("run_fingerprint") if kind == "failures" else \
                         (row.get("metadata") or {}).get("run_fingerprint")

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from generation import __version__
 from generation.backends.base import Backend
-from generation.config import RunConfig
+from generation.config import _NOT_FINGERPRINTED, RunConfig
 from generation.errors import ConfigError, MoudError
 from generation.io_utils import atomic_write_text, write_jsonl_atomic
 from generation.languages import Language
@@ -221,9 +221,11 @@ def _changed_fields(old: dict, new: dict, prefix: str = "") -> list[str]:
     out = []
     for key in sorted(set(old) | set(new)):
         a, b = old.get(key), new.get(key)
+        if not prefix and key in _NOT_FINGERPRINTED:
+            continue
         if isinstance(a, dict) and isinstance(b, dict):
             out.extend(_changed_fields(a, b, f"{prefix}{key}."))
-        elif a != b and key not in ("languages", "dialogues_per_language", "concurrency", "backend_options"):
+        elif a != b:
             out.append(prefix + key)
     return out
 

@@ -14,6 +14,8 @@ import re
 import shutil
 import sys
 import tempfile
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -99,10 +101,16 @@ def _run_languages(opts: BuildOptions, found: dict[str, list[Path]], data_dir: P
                 summaries.append(_process_language(job))
                 bar.update()
         else:
-            with multiprocessing.get_context("spawn").Pool(workers) as pool:
-                for summary in pool.imap_unordered(_process_language, jobs):
-                    summaries.append(summary)
-                    bar.update()
+            # ProcessPoolExecutor (not Pool): a worker that dies raises BrokenProcessPool instead of hanging.
+            ctx = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
+                try:
+                    for summary in pool.map(_process_language, jobs):
+                        summaries.append(summary)
+                        bar.update()
+                except BrokenProcessPool as exc:
+                    raise MoudError(f"a build worker process died ({exc}); re-run with --workers 1 to see why") \
+                        from None
     finally:
         bar.close()
     return sorted(summaries, key=lambda s: s["language"])

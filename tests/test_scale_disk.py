@@ -59,6 +59,8 @@ def test_disk_full_while_writing_a_shard(tmp_path, server, monkeypatch, capsys, 
     assert "No space left on device" in line and "disk full" in line
     assert f"{out}/shards/" in line and "shard-0000" in line
     assert not list((out / "shards").rglob("*.jsonl")) and not leftovers(out)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == "failed" and "No space left on device" in manifest["error"]
     # with space again, the same command resumes and completes, answering what was sent from the cache
     monkeypatch.undo()
     sent = server.count

@@ -42,6 +42,28 @@ def _task(spec_dict: dict, unit_tuples: list[tuple], before=None) -> dict:
     return execute_units(spec, units).to_dict()
 
 
+def _probe_address(address: str, timeout: float = 5.0) -> None:
+    """Fail fast with one line when a HOST:PORT (or ray://HOST:PORT) address does not answer; Ray itself
+    would keep retrying for minutes. 'auto' and other forms are left to Ray."""
+    import socket
+    from urllib.parse import urlsplit
+
+    if address == "auto" or address.startswith("local"):
+        return
+    parts = urlsplit(address if "://" in address else f"tcp://{address}")
+    try:
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        host, port = None, None
+    if not host or not port:
+        raise ConfigError(f"--ray-address {address}: expected 'auto', HOST:PORT or ray://HOST:PORT")
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except OSError as exc:
+        raise MoudError(f"--ray-address {address}: cannot connect to a Ray cluster ({exc.strerror or exc}); "
+                        "start one with `ray start --head` or check the address") from None
+
+
 class RayExecutor:
     """``RayExecutor(address=None, tasks=None, max_retries=3).run(spec, units) -> RunSummary``.
 
@@ -61,7 +83,8 @@ class RayExecutor:
         self.address, self.tasks, self.max_retries = address, tasks, max_retries
         self.num_cpus, self.progress, self.before = num_cpus, progress, before
         self.init_kwargs = dict(init_kwargs or {})
-        self.attempts = 0
+        if address:
+            _probe_address(address)
 
     def _init(self) -> bool:
         """Connect to (or start) Ray; True when this call started it (and must shut it down)."""

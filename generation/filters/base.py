@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from generation.languages import Language
 from generation.filters.tokens import tokenize
+from generation.languages import Language
 
 
 @dataclass

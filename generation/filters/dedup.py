@@ -52,7 +52,7 @@ def dialogue_shingles(row: dict, segmentation: str, n: int, tokens_of=None) -> l
         return [""]
     if len(tokens) < n:
         return ["\x1f".join(tokens)]
-    return list({"\x1f".join(g) for g in zip(*(tokens[i:] for i in range(n)))})
+    return list({"\x1f".join(g) for g in zip(*(tokens[i:] for i in range(n)), strict=False)})
 
 
 class DedupIndex:
@@ -103,11 +103,14 @@ class DedupGate(Gate):
         return minhash(shingles, int(p["num_perm"]), int(p["seed"])), exact
 
     def admit(self, row: dict, signature, ctx: GateContext) -> Drop | None:
+        return self.admit_id(row["id"], signature, ctx)
+
+    def admit_id(self, row_id: str, signature, ctx: GateContext) -> Drop | None:
         p = ctx.params
         index = self.indexes.get(ctx.lang.code)
         if index is None:
             index = self.indexes[ctx.lang.code] = DedupIndex(int(p["bands"]), float(p["jaccard_threshold"]))
-        hit = index.admit(row["id"], *signature)
+        hit = index.admit(row_id, *signature)
         if hit is None:
             return None
         other, est, kind = hit

@@ -36,12 +36,29 @@ def leakage_rules() -> tuple[regex.Pattern | None, regex.Pattern | None]:
     return combined, phrase_re
 
 
+_PLAIN_PHRASE = regex.compile(r"[a-z0-9 '-]+")
+
+
+@functools.lru_cache(maxsize=1)
+def phrase_literals() -> tuple[str, ...] | None:
+    """The English prompt phrases as plain substrings, a cheap pre-check before the phrase regex, or None.
+
+    Sound because the regex runs on ``normalize()``d (case-folded) text, in which a case-insensitive match
+    of a lowercase ASCII phrase can only be the phrase itself (the other case variants of ASCII letters,
+    such as "K" or U+212A KELVIN SIGN, are case-folded away; tests/test_filters_fastpaths.py checks it).
+    Only used when every phrase is plain lowercase ASCII."""
+    phrases = [p for p in load_yaml(LEAKAGE_PATH).get("english_prompt_phrases") or [] if p]
+    literals = tuple(p.lower() for p in phrases)
+    return literals if all(_PLAIN_PHRASE.fullmatch(p) for p in literals) else None
+
+
 class LeakageGate(Gate):
     name = "leakage"
 
     def check(self, row: dict, ctx: GateContext) -> Drop | None:
         p = ctx.params
         combined, phrase_re = leakage_rules()
+        literals = phrase_literals()
         check_phrases = phrase_re is not None and p["check_english_prompt_phrases"] and ctx.lang.lid_label != "en"
         persona = []
         min_tokens = p["persona_copy_min_tokens"]
@@ -60,7 +77,8 @@ class LeakageGate(Gate):
                             f"({clip(text, 40)!r})", {"field": f"turns[{i}]", "kind": name,
                                                         "match": m.group(0).strip()})
             if check_phrases:
-                m = phrase_re.search(normalize(text))
+                norm = normalize(text)
+                m = phrase_re.search(norm) if literals is None or any(x in norm for x in literals) else None
                 if m:
                     return Drop(self.name, f"turns[{i}]: English prompt phrase {m.group(0)!r} "
                                 f"({clip(text, 40)!r})", {"field": f"turns[{i}]", "kind": "prompt_phrase",

@@ -103,13 +103,16 @@ class LidGate(Gate):
                 skipped += 1
                 continue
             pred = predict(text, depth)
-            target = sum(prob for lab, prob in pred[:k] if lab in targets)
+            target, in_top = 0, False  # int 0 like sum(): a text without target label scores 0
+            for lab, prob in pred[:k]:
+                if lab in targets:
+                    target, in_top = target + prob, True
             if is_turn:
                 turn_scores.append(round(target, 4))
             if short:
                 skipped += 1
                 continue
-            if target >= min_prob and any(lab in targets for lab, _ in pred[:k]):
+            if target >= min_prob and in_top:
                 continue
             other = max((prob for lab, prob in pred if lab not in targets), default=0.0)
             if other >= min_other:

@@ -7,13 +7,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from generation.filters.base import Drop, Gate, GateContext
+from generation.filters.charclass import class_table
 from generation.filters.config import FilterConfig
 from generation.filters.dedup import DedupGate
 from generation.filters.leakage import LeakageGate
 from generation.filters.length import LengthGate
 from generation.filters.lid import LidGate, LidModel
 from generation.filters.repetition import RepetitionGate
-from generation.filters.script import ScriptGate
+from generation.filters.script import ScriptGate, script_class_table
+from generation.filters.tokens import compiled_patterns
 from generation.languages import Language, get_language, load_registry
 
 SIMPLE_GATES = {"length": LengthGate, "script": ScriptGate, "repetition": RepetitionGate, "leakage": LeakageGate}
@@ -70,6 +72,17 @@ class FilterPipeline:
             config.raw["lid_model"] = str(lid_model_path)
         return cls(config, registry)
 
+    def warm(self, codes) -> None:
+        """Build the lookup tables and patterns of these languages now (the runner does it before starting
+        worker processes, which then inherit them instead of each building their own)."""
+        compiled_patterns()
+        class_table()
+        for code in codes:
+            lang = get_language(code, self.registry)
+            if "script" in self.config.gates:
+                p = self.config.for_language(lang)["script"]
+                script_class_table(lang.script, p["require_any"], p["forbid_any"])
+
     def _context(self, row: dict, gate: str, counters: Counter, memo: dict | None = None) -> GateContext:
         lang = get_language(row["language"], self.registry)
         return GateContext(lang, self.config.for_language(lang)[gate], counters, memo)
@@ -94,9 +107,15 @@ class FilterPipeline:
 
     def admit(self, row: dict, signature) -> Drop | None:
         """Stateful step (dedup) for a row that passed ``check_stateless``."""
+        return self.admit_id(row["id"], row["language"], signature)
+
+    def admit_id(self, row_id: str, code: str, signature) -> Drop | None:
+        """``admit`` given only the row's id and language (the runner's parent process keeps rows as text)."""
         for gate in self.gates:
             if gate.stateful and signature is not None:
-                return gate.admit(row, signature, self._context(row, gate.name, Counter()))
+                lang = get_language(code, self.registry)
+                ctx = GateContext(lang, self.config.for_language(lang)[gate.name], Counter())
+                return gate.admit_id(row_id, signature, ctx)
         return None
 
     def record(self, code: str, drop: Drop | None, counters: Counter | None = None) -> None:

@@ -8,7 +8,9 @@ from generation.text import normalize
 
 def _ngrams(tokens: list[str], n: int) -> list[tuple[str, ...]]:
     """Same n-grams as ``generation.text.ngrams`` (built with zip: several times faster)."""
-    return list(zip(*(tokens[i:] for i in range(n)))) if n > 0 else [()] * (len(tokens) + 1)
+    if n <= 0:
+        return [()] * (len(tokens) + 1)
+    return list(zip(*(tokens[i:] for i in range(n)), strict=False))
 
 
 def dup_ngram_frac(tokens: list[str], n: int) -> tuple[float, int]:
@@ -36,7 +38,7 @@ class RepetitionGate(Gate):
         n = int(p["ngram_n"])
         seen: dict[str, int] = {}
         repeats = 0
-        prev_tokens: list[str] | None = None
+        prev_grams: set | None = None
         prev_speaker = None
         for i, turn in enumerate(row["turns"]):
             tokens = ctx.tokens(turn["text"])
@@ -51,17 +53,21 @@ class RepetitionGate(Gate):
                                     {"field": f"turns[{i}]", "kind": "repeated_turn", "repeated_turns": repeats})
                 else:
                     seen[key] = i
-            frac, count = dup_ngram_frac(tokens, n)
+            # n-grams once per turn: dup_ngram_frac and containment inlined
+            grams = _ngrams(tokens, n)
+            gram_set = set(grams)
+            count = len(grams)
+            frac = 1.0 - len(gram_set) / count if count else 0.0
             if count >= p["min_ngrams"] and frac > p["max_dup_ngram_frac"]:
                 return Drop(self.name, f"turns[{i}]: {frac:.0%} of its {n}-grams are repeats, at most "
                             f"{p['max_dup_ngram_frac']:.0%} allowed ({clip(turn['text'], 40)!r})",
                             {"field": f"turns[{i}]", "kind": "ngram_loop", "dup_ngram_frac": round(frac, 4)})
-            if prev_tokens is not None and turn["speaker"] != prev_speaker and len(tokens) >= p["echo_min_tokens"]:
-                echo = containment(tokens, prev_tokens, n)
+            if prev_grams is not None and turn["speaker"] != prev_speaker and len(tokens) >= p["echo_min_tokens"]:
+                echo = sum(g in prev_grams for g in grams) / count if count else 0.0
                 if echo >= p["max_echo_containment"]:
                     return Drop(self.name, f"turns[{i}] echoes turns[{i - 1}]: {echo:.0%} of its {n}-grams "
                                 f"copied, below {p['max_echo_containment']:.0%} allowed "
                                 f"({clip(turn['text'], 40)!r})",
                                 {"field": f"turns[{i}]", "kind": "echo", "containment": round(echo, 4)})
-            prev_tokens, prev_speaker = tokens, turn["speaker"]
+            prev_grams, prev_speaker = gram_set, turn["speaker"]
         return None

@@ -12,10 +12,11 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from generation.errors import MoudError
+from generation.filters.base import Drop
 from generation.filters.config import FilterConfig
 from generation.filters.pipeline import FilterPipeline, LanguageStats
 from generation.filters.report import format_table, plot_stats
-from generation.io_utils import JsonlError, atomic_write_text, iter_jsonl, write_jsonl_atomic
+from generation.io_utils import JsonlError, atomic_open, atomic_write_text, iter_jsonl
 from generation.languages import Language, load_registry
 from generation.schema import validate_row
 
@@ -66,20 +67,45 @@ def _read_shard(path: Path, code: str, skip_invalid: bool):
         yield "invalid", {"row": None, "gate": "schema", "reason": str(err), "scores": {"line": err.lineno}}
 
 
+def _dumps(obj) -> str:
+    """One JSONL line, exactly as ``generation.io_utils.write_jsonl_atomic`` writes it."""
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+
+
+def drop_line(row_line: str, drop: Drop) -> str:
+    """``_dumps(drop.to_record(row))`` built around the row's already serialized line (same text)."""
+    return (f'{{"row":{row_line},"gate":{_dumps(drop.gate)},"reason":{_dumps(drop.reason)},'
+            f'"scores":{_dumps(drop.scores)}}}')
+
+
 def _process_shard(pipe: FilterPipeline, code: str, path: Path, skip_invalid: bool) -> tuple[list, Counter]:
-    """Stateless gates over one shard: [(kind, payload, signature)], counters."""
+    """Stateless gates over one shard: ([(gate or None, JSON line, row id, dedup signature)], counters).
+
+    Rows are serialized here (in the worker) so only strings travel back to the parent process, which
+    just runs the dedup admission in id order and writes the lines."""
     out, counters = [], Counter()
     try:
         for kind, obj in _read_shard(path, code, skip_invalid):
             if kind == "invalid":
-                out.append(("invalid", obj, None))
+                out.append(("schema", _dumps(obj), None, None))
                 continue
             drop, sig, c = pipe.check_stateless(obj)
-            counters.update(c)
-            out.append(("drop", drop.to_record(obj), None) if drop else ("row", obj, sig))
+            if c:
+                counters.update(c)
+            if drop is not None:
+                out.append((drop.gate, _dumps(drop.to_record(obj)), None, None))
+            else:
+                out.append((None, _dumps(obj), obj["id"], sig))
     except MoudError as exc:  # re-raise as a plain MoudError so it pickles across processes
         raise MoudError(str(exc)) from None
     return out, counters
+
+
+def _write_lines(path: Path, lines: list[str]) -> None:
+    with atomic_open(path, "w") as fh:
+        if lines:
+            fh.write("\n".join(lines))
+            fh.write("\n")
 
 
 def _init_worker(config_raw: dict, source: str) -> None:
@@ -134,26 +160,27 @@ def _run(pipe: FilterPipeline, cfg: FilterConfig, shards, tmp: Path, skip_invali
         st = stats.setdefault(code, LanguageStats())
         st.skipped_short += counters.get("skipped_short", 0)
         kept, drops = [], []
-        for kind, payload, sig in records:
+        for gate, line, row_id, sig in records:
             st.input += 1
-            if kind == "row":
-                drop = pipe.admit(payload, sig)
+            if gate is None:
+                drop = pipe.admit_id(row_id, code, sig)
                 if drop is None:
-                    kept.append(payload)
+                    kept.append(line)
                     st.kept += 1
                     continue
-                payload = drop.to_record(payload)
-            st.dropped[payload["gate"]] += 1
-            drops.append(payload)
-        write_jsonl_atomic(tmp / "shards" / code / path.name, kept)
+                gate, line = drop.gate, drop_line(line, drop)
+            st.dropped[gate] += 1
+            drops.append(line)
+        _write_lines(tmp / "shards" / code / path.name, kept)
         if drops:
-            write_jsonl_atomic(tmp / "drops" / code / path.name, drops)
+            _write_lines(tmp / "drops" / code / path.name, drops)
         bar.update(1)
 
     if workers <= 1:
         for code, path in shards:
             consume(code, path, _process_shard(pipe, code, path, skip_invalid))
     else:
+        pipe.warm(sorted({code for code, _ in shards}))  # forked workers inherit the tables
         with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(cfg.raw, cfg.source)) as pool:
             window = 2 * workers  # bounded number of shards in flight: memory stays flat
             pending = []

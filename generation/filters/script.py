@@ -54,18 +54,23 @@ def script_share(text: str, script: str, segmentation: str = "words") -> tuple[f
     return (n_in / total if total else 1.0), total
 
 
+def script_class_table(script: str, required=(), forbidden=()):
+    """The codepoint table (charclass.class_table) of a registry script and the required/forbidden scripts."""
+    names = script_table().get(script)
+    if not names:
+        raise ConfigError(f"{_SCRIPTS_PATH}: no Unicode scripts listed for registry script {script!r}")
+    return class_table(tuple(names), tuple(required), tuple(forbidden))
+
+
 def text_counts(texts: list[str], script: str, segmentation: str, required=(), forbidden=(),
                 memo: dict | None = None) -> dict[str, TextCounts]:
     """Script/letter counts of ``texts`` (one numpy pass, same numbers as ``script_share`` and
     ``presence_pattern``), memoized per row in ``memo``."""
-    names = script_table().get(script)
-    if not names:
-        raise ConfigError(f"{_SCRIPTS_PATH}: no Unicode scripts listed for registry script {script!r}")
     key = ("script_counts", script, segmentation, tuple(required), tuple(forbidden))
     cached = memo.get(key) if memo is not None else None
     if cached is not None and all(t in cached for t in texts):
         return cached
-    table = class_table(tuple(names), tuple(required), tuple(forbidden))
+    table = script_class_table(script, required, forbidden)
     counts = dict(zip(texts, count_texts(texts, table, segmentation == "chars"), strict=True))
     if memo is not None:
         memo[key] = counts

@@ -31,7 +31,7 @@ def _ranges(mask: np.ndarray) -> str:
 
 
 @functools.cache
-def _patterns() -> tuple[re.Pattern, re.Pattern, re.Pattern]:
+def compiled_patterns() -> tuple[re.Pattern, re.Pattern, re.Pattern]:
     """(word pattern, char pattern, has-char-script pattern), as in generation.text."""
     lnm = class_mask(r"[\p{L}\p{N}\p{M}]")
     cs = class_mask(f"[{_CS}]")
@@ -48,7 +48,7 @@ _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 
 def tokenize(text: str, segmentation: str = "words") -> list[str]:
     """Exactly ``generation.text.tokenize(text, segmentation)``."""
-    word_re, char_re, has_cs = _patterns()
+    word_re, char_re, has_cs = compiled_patterns()
     norm = normalize(text)
     if _ASTRAL.search(norm):
         return reference_tokenize(text, segmentation)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 from pathlib import Path
 
 import yaml
@@ -51,12 +52,13 @@ class ScriptedCrowdworker:
         if "writing personas" in everything:
             if roll < self.malformed_rate:
                 return "Sure! Here is a persona for you."
-            n = 5
-            start = key % len(bank["persona"])
-            picked = [bank["persona"][(start + 3 * i) % len(bank["persona"])] for i in range(n)]
+            picked = random.Random(key).sample(bank["persona"], k=min(5, len(bank["persona"])))
             return "\n".join(f"{i + 1}. {s}" for i, s in enumerate(picked))
         if "narrator" in everything:
             return " ".join(bank["common_ground"])
         if roll < self.empty_rate:
             return ""
-        return bank["utterance"][key % len(bank["utterance"])]
+        # like a good crowdworker, avoid saying what was already said (repeats only once exhausted)
+        said = {m.get("content") for m in messages}
+        fresh = [u for u in bank["utterance"] if u not in said] or bank["utterance"]
+        return fresh[key % len(fresh)]

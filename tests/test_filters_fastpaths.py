@@ -1,0 +1,107 @@
+"""The fast paths of the filter stack give exactly the reference results (tokens, script/letter counts,
+n-grams, serialized drop records, cached LID predictions)."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+import regex
+from filters_helpers import COMMON_GROUND, PERSONAS, TEXTS, make_row
+
+from generation.filters.base import Drop
+from generation.filters.charclass import letter_counts
+from generation.filters.lid import LidModel
+from generation.filters.repetition import _ngrams
+from generation.filters.runner import _dumps, drop_line
+from generation.filters.script import presence_pattern, script_share, script_table, text_counts
+from generation.filters.tokens import tokenize
+from generation.text import ngrams
+from generation.text import tokenize as reference_tokenize
+
+EDGE_CASES = [
+    "", " ", "l'homme qu’il a vu", "rock'n'roll", "a''b ’x’ 'quoted'", "e\u0301te\u0301 cafe\u0301", "\u0301abc",
+    "ﬁnancé ＡＢＣ ｶﾀｶﾅ ㍻", "Straße İstanbul ſ K", "I love 🐶 and 🍣!", "𠀀𠀁 漢字 𝐀𝐁", "ภาษาไทย ดีมาก", "नमस्ते दुनिया",
+    "我有一只叫biggie smalls的猫。", "snapchatとは何ですか？", "안녕하세요 123 ４５６", "\ud800 lone surrogate",
+    "مرحبا بالعالم", "Привет, мир", "tab\tnew\nline\u3000ideographic\xa0nbsp", "x" * 200,
+]
+
+
+def _random_texts(n: int, seed: int = 0) -> list[str]:
+    rng = random.Random(seed)
+    pool = [chr(c) for c in [*range(0x20, 0x250), *range(0x300, 0x370), *range(0x400, 0x460), *range(0x900, 0x960),
+                             *range(0xE00, 0xE60), *range(0x3040, 0x3100), *range(0x4E00, 0x4E40),
+                             *range(0xAC00, 0xAC40), 0x1F600, 0x200D, 0xFE0F, 0x3000, 0xA0, 0x2019, 0xFF21,
+                             0x1D400, 0x20000, 0x2160, 0x345]] + ["'", "’", " "] * 30
+    return ["".join(rng.choice(pool) for _ in range(rng.randint(0, 30))) for _ in range(n)]
+
+
+def _texts() -> list[str]:
+    real = [t for lang in TEXTS for t in TEXTS[lang] + PERSONAS[lang] + [COMMON_GROUND[lang]]]
+    return real + EDGE_CASES + _random_texts(1500)
+
+
+@pytest.mark.parametrize("segmentation", ["words", "chars"])
+def test_tokenize_matches_generation_text(segmentation):
+    mismatches = [t for t in _texts() if tokenize(t, segmentation) != reference_tokenize(t, segmentation)]
+    assert not mismatches, mismatches[:3]
+
+
+@pytest.mark.parametrize("script", sorted(script_table()))
+def test_text_counts_match_reference_regexes(script):
+    names = script_table()[script]
+    required, forbidden = names[:1], names[-1:]
+    letter = regex.compile(r"\p{L}")
+    texts = list(dict.fromkeys(_texts()))
+    for segmentation in ("words", "chars"):
+        counts = text_counts(texts, script, segmentation, required, forbidden)
+        for text in texts:
+            c = counts[text]
+            share, tokens = script_share(text, script, segmentation)
+            assert (c.inside + c.outside, c.inside / tokens if tokens else 1.0) == (tokens, share), text
+            assert bool(c.required) == bool(presence_pattern(tuple(required)).search(text)), text
+            assert c.forbidden == len(presence_pattern(tuple(forbidden)).findall(text)), text
+            assert c.letters == len(letter.findall(text)), text
+    assert letter_counts(texts) == [len(letter.findall(t)) for t in texts]
+
+
+def test_ngrams_match_generation_text():
+    for n in range(5):
+        for length in range(7):
+            tokens = [str(i % 3) for i in range(length)]
+            assert _ngrams(tokens, n) == ngrams(tokens, n)
+
+
+def test_drop_line_is_the_serialized_record():
+    row = make_row("ja")
+    drop = Drop("lid", "turns[2]: ja not in top-3 \"quoted\" 'x' ✓", {"field": "turns[2]", "target_prob": 0,
+                                                                     "top": [["zh", 0.91], ["ja", 0.0312]]})
+    line = drop_line(_dumps(row), drop)
+    assert line == json.dumps(drop.to_record(row), ensure_ascii=False, separators=(",", ":"))
+    assert json.loads(line)["row"] == row
+
+
+def test_lid_cache_returns_the_uncached_prediction():
+    model = LidModel()
+    texts = [t for lang in TEXTS for t in TEXTS[lang]]
+    first = [list(model.predict_one(t, 3)) for t in texts]
+    assert model.predict(texts, 3) == first  # served from the cache
+    model._cache.clear()
+    assert model.predict(texts, 3) == first
+    assert first[0][0][0] == "fr" and 0 < first[0][0][1] <= 1
+
+
+def test_phrase_precheck_is_sound():
+    """Every character that matches a phrase character case-insensitively, other than itself, is changed by
+    normalize(), so a match in normalized text contains the phrase literally."""
+    from generation.filters.charclass import _all_codepoints
+    from generation.filters.leakage import phrase_literals
+    from generation.text import normalize
+
+    literals = phrase_literals()
+    assert literals and "common ground" in literals
+    every = _all_codepoints()
+    for ch in sorted(set("".join(literals))):
+        variants = set(regex.findall(regex.escape(ch), every, flags=regex.IGNORECASE)) - {ch}
+        assert all(normalize(v) != v for v in variants), (ch, variants)
