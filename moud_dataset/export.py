@@ -156,6 +156,14 @@ def build_dataset(opts: BuildOptions) -> BuildResult:
         errors = sorted((e for s in summaries for e in s["errors"]), key=_error_key)
         if errors:
             raise ShardErrors(errors)
+        empty = [s["language"] for s in summaries if not sum(sp["dialogues"] for sp in s["splits"].values())]
+        for lang in empty:  # a language without rows gets no config (a config must have data files)
+            shutil.rmtree(tmp / "data" / lang, ignore_errors=True)
+            print(f"moud build: note: language {lang!r} has no rows in {opts.shards}; it gets no config",
+                  file=sys.stderr)
+        summaries = [s for s in summaries if s["language"] not in empty]
+        if not summaries:
+            raise MoudError(f"{opts.shards}: no rows to build (every language is empty)")
         card = render_card(summaries, ratios=opts.ratios, seed=opts.seed, license=opts.license,
                            filter_stats=filter_stats, registry=opts.registry)
         atomic_write_text(tmp / "README.md", card)

@@ -145,3 +145,26 @@ def test_sigkill_and_resume_gives_identical_shards(tmp_path):
     assert last["cache_hits"] > 0
     # only requests in flight at each kill may be sent twice (4 dialogues x 2 personas at most)
     assert crash_requests - ref_requests <= 2 * 8
+
+
+def test_inline_filter_records_drops_and_lid_scores(tmp_path):
+    worker = ScriptedCrowdworker()
+    english = "Well, honestly I think we should just go to the cinema tonight, what do you say?"
+
+    def sometimes_english(body):
+        text = worker(body)
+        is_turn = "role-playing" in body["messages"][0]["content"]
+        return english if is_turn and body["seed"] % 12 == 0 else text
+
+    with FakeOpenAIServer(sometimes_english, model="m") as server:
+        code = moud_cli.main(["generate", "--out", str(tmp_path / "run"), "--languages", "fr", "--dialogues", "10",
+                              "--model", "m", "--base-url", server.base_url, "--quiet", "--filter"])
+    assert code == 0
+    kept = read_rows(tmp_path / "run")["fr"]
+    drops = read_rows(tmp_path / "run", "drops")["fr"]
+    failed = read_rows(tmp_path / "run", "failures").get("fr", [])
+    assert len(kept) + len(drops) + len(failed) == 10 and kept and drops
+    assert all(english in [t["text"] for t in d["row"]["turns"]] for d in drops)
+    assert {d["gate"] for d in drops} <= {"lid", "script"} and all(d["reason"] for d in drops)
+    assert all(english not in [t["text"] for t in r["turns"]] for r in kept)
+    assert all(len(r["metadata"]["lid_scores"]) == len(r["turns"]) for r in kept)

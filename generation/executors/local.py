@@ -60,15 +60,19 @@ def load_spec_config(spec: RunSpec):
 
 
 def inline_filter(cfg, registry):
+    """The quality gates as a ``row_filter`` for the runner: every gate except dedup, whose keep-the-first
+    decision depends on the order rows arrive in (run ``moud filter`` afterwards for dedup). The LID gate
+    fills ``metadata.lid_scores`` of kept rows in place."""
     try:
         from generation.filters.pipeline import FilterPipeline
     except ImportError as exc:  # pragma: no cover - filters are part of the package
         raise ConfigError(f"--filter: quality gates unavailable ({exc})") from None
-    pipeline = FilterPipeline.from_config(cfg["filter_config"], registry=registry, inline=True)
+    pipeline = FilterPipeline.from_config(cfg["filter_config"], registry=registry)
 
     def check(row):
-        result = pipeline.check(row)
-        return result.kept, (None if result.kept else result.drop_record())
+        drop, _signature, counters = pipeline.check_stateless(row)
+        pipeline.record(row["language"], drop, counters)
+        return drop is None, (None if drop is None else drop.to_record(row))
 
     return check
 
