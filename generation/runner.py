@@ -247,6 +247,16 @@ class GenerationRun:
         self.summary = RunSummary()
         self.backend_info = backend.describe()
 
+    def _remove_stale_temp_files(self, pending: list[WorkUnit]) -> None:
+        """A process killed inside an atomic write leaves ``.shard-NNNNN.jsonl.*.tmp`` behind. Only this
+        run's own pending units are cleaned, so workers sharing the folder never touch each other's."""
+        for unit in pending:
+            for kind in ("shards", "failures", "drops"):
+                folder = self.out / kind / unit.language
+                if folder.is_dir():
+                    for stale in folder.glob(f".{unit.name}.*.tmp"):
+                        stale.unlink(missing_ok=True)
+
     def unit_done(self, unit: WorkUnit) -> bool:
         return (self.out / "shards" / unit.language / unit.name).exists()
 
@@ -257,6 +267,7 @@ class GenerationRun:
         t0 = time.perf_counter()
         pending = [u for u in self.units if not self.unit_done(u)]
         self.summary.skipped_units = len(self.units) - len(pending)
+        self._remove_stale_temp_files(pending)
         if pending:
             await self.backend.check()
         bars = self._make_bars(pending)

@@ -167,9 +167,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8000, help="port (0 = any free port; printed at start)")
     parser.add_argument("--model", default="fake-model", help="model id listed by /v1/models")
     parser.add_argument("--reply", default=None, help="fixed answer text (default: echo the last message)")
+    parser.add_argument("--crowdworker", action="store_true",
+                        help="answer MOUD's prompts with the scripted multilingual crowdworker (fr, zh, ja, ar): "
+                             "try the whole pipeline without a GPU")
     parser.add_argument("--max-seconds", type=float, default=3600, help="shut down after this long")
     args = parser.parse_args(argv)
     responder = echo_responder if args.reply is None else (lambda body, text=args.reply: text)
+    if args.crowdworker:
+        from generation.testing.crowdworker import ScriptedCrowdworker
+
+        responder = ScriptedCrowdworker()
     serve_forever(responder, port=args.port, max_seconds=args.max_seconds, model=args.model)
     return 0
 
