@@ -101,5 +101,8 @@ def clean_utterance(text: str, max_chars: int = 1000) -> str:
     return out[:max_chars].strip()
 
 
+_NOT_WORDS = regex.compile(r"[\p{P}\p{S}\s]+")
+
+
 def normalized_for_loop(text: str) -> str:
-    return regex.sub(r"[\p{P}\p{S}\s]+", "", text.casefold())
+    return _NOT_WORDS.sub("", text.casefold())

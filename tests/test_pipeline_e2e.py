@@ -11,12 +11,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from generation_helpers import read_rows
 from upload_helpers import StandInHub
 
 import moud_cli
 from generation.testing.crowdworker import ScriptedCrowdworker
 from generation.testing.fake_openai import FakeOpenAIServer
-from generation_helpers import read_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 LANGS = ("fr", "zh", "ar")

@@ -14,7 +14,8 @@ import time
 from pathlib import Path
 
 from generation.backends.base import Backend, ChatRequest, ChatResponse, fold_system_messages
-from generation.errors import BackendError, ConfigError
+from generation.backends.batching import RequestBatcher
+from generation.errors import ConfigError
 
 
 class SeededSampler:
@@ -76,10 +77,9 @@ class TransformersBackend(Backend):
         if not Path(model).exists() and model.startswith((".", "/")):
             raise ConfigError(f"model path {model!r} does not exist")
         self.device_spec, self.dtype_spec = device, dtype
-        self.max_batch_size, self.batch_wait = max_batch_size, batch_wait_ms / 1000
+        self.max_batch_size = max_batch_size
         self.system_role = system_role
-        self._queue: asyncio.Queue | None = None
-        self._worker: asyncio.Task | None = None
+        self._batcher = RequestBatcher(self._generate_batch, max_batch_size, batch_wait_ms / 1000)
         self._model = self._tok = None
         self.batches = 0
         self.batched_requests = 0
@@ -137,39 +137,7 @@ class TransformersBackend(Backend):
         await asyncio.get_running_loop().run_in_executor(None, self._load)
 
     async def chat(self, request: ChatRequest) -> ChatResponse:
-        if self._queue is None or self._worker is None or self._worker.done():
-            self._queue = asyncio.Queue()
-            self._worker = asyncio.create_task(self._batch_loop())
-        fut = asyncio.get_running_loop().create_future()
-        await self._queue.put((request, fut))
-        return await fut
-
-    async def _batch_loop(self) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            first = await self._queue.get()
-            batch = [first]
-            deadline = loop.time() + self.batch_wait
-            while len(batch) < self.max_batch_size:
-                timeout = deadline - loop.time()
-                if timeout <= 0:
-                    break
-                try:
-                    batch.append(await asyncio.wait_for(self._queue.get(), timeout))
-                except asyncio.TimeoutError:
-                    break
-            try:
-                results = await loop.run_in_executor(None, self._generate_batch, [r for r, _ in batch])
-            except Exception as exc:  # a failed batch fails its requests, not the worker
-                err = exc if isinstance(exc, BackendError) else BackendError(f"generation failed: {exc}",
-                                                                              "generation_error")
-                for _, fut in batch:
-                    if not fut.done():
-                        fut.set_exception(err)
-                continue
-            for (_, fut), res in zip(batch, results, strict=True):
-                if not fut.done():
-                    fut.set_result(res)
+        return await self._batcher.submit(request)
 
     def _generate_batch(self, requests: list[ChatRequest]) -> list[ChatResponse]:
         import torch
@@ -205,9 +173,7 @@ class TransformersBackend(Backend):
         return responses
 
     async def aclose(self) -> None:
-        if self._worker is not None:
-            self._worker.cancel()
-            self._worker = None
+        self._batcher.close()
 
     def describe(self) -> dict:
         return {"backend": self.name, "model": self.model}

@@ -12,7 +12,8 @@ import asyncio
 import time
 
 from generation.backends.base import Backend, ChatRequest, ChatResponse, fold_system_messages
-from generation.errors import BackendError, ConfigError
+from generation.backends.batching import RequestBatcher
+from generation.errors import ConfigError
 
 
 def vllm_available() -> bool:
@@ -37,11 +38,10 @@ class VLLMBackend(Backend):
                             "enable_prefix_caching": enable_prefix_caching}
         if max_model_len:
             self.engine_args["max_model_len"] = max_model_len
-        self.max_batch_size, self.batch_wait = max_batch_size, batch_wait_ms / 1000
         self.system_role = system_role
         self._llm = None
-        self._queue: asyncio.Queue | None = None
-        self._worker: asyncio.Task | None = None
+        # everything queued when a batch forms (the whole wave of next turns) goes to the engine at once
+        self._batcher = RequestBatcher(self._generate, max_batch_size, batch_wait_ms / 1000, "vLLM generation")
         self.batches = 0
 
     def _load(self):
@@ -55,30 +55,7 @@ class VLLMBackend(Backend):
         await asyncio.get_running_loop().run_in_executor(None, self._load)
 
     async def chat(self, request: ChatRequest) -> ChatResponse:
-        if self._queue is None or self._worker is None or self._worker.done():
-            self._queue = asyncio.Queue()
-            self._worker = asyncio.create_task(self._batch_loop())
-        fut = asyncio.get_running_loop().create_future()
-        await self._queue.put((request, fut))
-        return await fut
-
-    async def _batch_loop(self) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            batch = [await self._queue.get()]
-            await asyncio.sleep(self.batch_wait)  # let the rest of the wave arrive
-            while not self._queue.empty() and len(batch) < self.max_batch_size:
-                batch.append(self._queue.get_nowait())
-            try:
-                results = await loop.run_in_executor(None, self._generate, [r for r, _ in batch])
-            except Exception as exc:
-                for _, fut in batch:
-                    if not fut.done():
-                        fut.set_exception(BackendError(f"vLLM generation failed: {exc}", "generation_error"))
-                continue
-            for (_, fut), res in zip(batch, results, strict=True):
-                if not fut.done():
-                    fut.set_result(res)
+        return await self._batcher.submit(request)
 
     def _generate(self, requests: list[ChatRequest]) -> list[ChatResponse]:
         from vllm import SamplingParams as VSP
@@ -103,9 +80,7 @@ class VLLMBackend(Backend):
         return out
 
     async def aclose(self) -> None:
-        if self._worker is not None:
-            self._worker.cancel()
-            self._worker = None
+        self._batcher.close()
 
     def stats(self) -> dict:
         return {"batches": self.batches}
