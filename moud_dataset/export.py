@@ -167,11 +167,34 @@ def build_dataset(opts: BuildOptions) -> BuildResult:
         card = render_card(summaries, ratios=opts.ratios, seed=opts.seed, license=opts.license,
                            filter_stats=filter_stats, registry=opts.registry)
         atomic_write_text(tmp / "README.md", card)
+        write_build_marker(tmp)
         _move_into_place(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return BuildResult(summaries, [], out)
+
+
+BUILD_MARKER = "moud_build.json"
+
+
+def write_build_marker(folder: Path) -> None:
+    """``moud_build.json``: size and sha256 of every data file, so `moud upload` (or anyone) can verify
+    the folder was not edited after the build."""
+    import hashlib
+    import json
+
+    from generation import __version__
+
+    files = {}
+    for path in sorted((folder / "data").rglob("*.parquet")):
+        digest = hashlib.sha256()
+        with open(path, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+        files[path.relative_to(folder).as_posix()] = {"size": path.stat().st_size, "sha256": digest.hexdigest()}
+    marker = {"format": "moud-build", "version": 1, "moud_version": __version__, "files": files}
+    atomic_write_text(folder / BUILD_MARKER, json.dumps(marker, indent=1, sort_keys=True) + "\n")
 
 
 def _move_into_place(tmp: Path, out: Path) -> None:

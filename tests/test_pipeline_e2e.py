@@ -82,3 +82,17 @@ def test_manifest_and_filter_stats_agree(pipeline):
     stats = json.loads((pipeline / "filtered" / "filter_stats.json").read_text())
     for lang in LANGS:
         assert stats["languages"][lang]["input"] == manifest["languages"][lang]["dialogues"]
+
+
+def test_build_marker_lets_upload_detect_edits(pipeline, tmp_path, capsys):
+    import shutil
+
+    marker = json.loads((pipeline / "moud" / "moud_build.json").read_text())
+    parquet = sorted((pipeline / "moud" / "data").rglob("*.parquet"))
+    assert set(marker["files"]) == {p.relative_to(pipeline / "moud").as_posix() for p in parquet}
+    edited = tmp_path / "moud"
+    shutil.copytree(pipeline / "moud", edited)
+    target = sorted((edited / "data" / "fr").glob("*.parquet"))[0]
+    target.write_bytes(target.read_bytes()[:-1] + b"\0")
+    code = moud_cli.main(["upload", "--folder", str(edited), "--repo", "alice/moud", "--dry-run"])
+    assert code == 2 and "edited after the build" in capsys.readouterr().err
