@@ -40,7 +40,7 @@ def build_parser(parser: argparse.ArgumentParser) -> None:
     parser.epilog = EXAMPLE
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("--config", help="YAML run config (see docs/generation.md); flags override it")
-    parser.add_argument("--out", required=True, help="run folder (created; re-using it resumes)")
+    parser.add_argument("--out", help="run folder (created; re-using it resumes); required unless --show-prompts")
     parser.add_argument("--languages", help="comma-separated codes, or 'all' for the 29 defaults")
     parser.add_argument("--dialogues", type=int, help="dialogues per language")
     parser.add_argument("--seed", type=int, help="run seed (default 0)")
@@ -84,6 +84,8 @@ def build_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ray-max-retries", type=int, default=3,
                         help="ray: retries of a task whose worker died or hit a transient error (default 3)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("--show-prompts", action="store_true",
+                        help="print the prompts of each language's first dialogue (no LLM call, nothing written)")
 
 
 def _parse_value(text: str):
@@ -146,6 +148,10 @@ def run(args) -> int:
     from generation.runner import output_error
 
     cfg = load_run_config(args.config, overrides_from_args(args))
+    if args.show_prompts:
+        return show_prompts(cfg)
+    if not args.out:
+        raise ConfigError("--out is required: the run folder to write (or resume)")
     out = Path(args.out)
     try:
         return _run(args, cfg, out)
@@ -210,4 +216,36 @@ def _run(args, cfg, out: Path) -> int:
         print(f"worker {args.shard_index}/{args.num_shards}: {len(units)} unit(s); whole run {len(done)}/"
               f"{len(all_units)} units done; combine with `moud merge --inputs {out} --out MERGED`",
               file=sys.stderr)
+    return 0
+
+
+def show_prompts(cfg) -> int:
+    """Render the three prompts of dialogue 0 for every language, as the backend would receive them."""
+    from generation.languages import load_registry, parse_language_list
+    from generation.prompts import PromptSet, load_demonstrations
+    from generation.steps import plan_dialogue
+    from generation.taxonomy import load_persona_taxonomy, load_speech_events
+
+    registry = load_registry([cfg["languages_file"]] if cfg["languages_file"] else [])
+    prompts = PromptSet.load(cfg["prompt_version"])
+    taxonomy, events, demos = load_persona_taxonomy(), load_speech_events(), load_demonstrations(cfg["demos"])
+    placeholder = [f"<persona {w} sentence {i + 1}>" for w in "AB" for i in range(cfg["persona"]["sentences"])]
+    pa, pb = placeholder[: len(placeholder) // 2], placeholder[len(placeholder) // 2:]
+    for code in parse_language_list(cfg["languages"], registry):
+        lang = registry[code]
+        plan = plan_dialogue(cfg, code, 0, taxonomy, events, demos)
+        own = pa if plan.first_speaker == "A" else pb
+        sections = [
+            ("persona A", prompts.persona_messages(lang, plan.categories_a, cfg["persona"]["sentences"], plan.demos_a)),
+            ("common ground", prompts.common_ground_messages(lang, pa, pb, plan.speech_event)),
+            (f"dialogue, first turn (speaker {plan.first_speaker})",
+             prompts.dialogue_messages(lang, own, "<common ground>", plan.speech_event, [])),
+        ]
+        print(f"######## {code} ({lang.name}) — dialogue 0, speech event {plan.speech_event.id}, "
+              f"prompt version {prompts.version}")
+        for title, messages in sections:
+            print(f"==== {title}")
+            for m in messages:
+                print(f"--- [{m['role']}]\n{m['content']}")
+        print()
     return 0

@@ -168,3 +168,13 @@ def test_inline_filter_records_drops_and_lid_scores(tmp_path):
     assert {d["gate"] for d in drops} <= {"lid", "script"} and all(d["reason"] for d in drops)
     assert all(english not in [t["text"] for t in r["turns"]] for r in kept)
     assert all(len(r["metadata"]["lid_scores"]) == len(r["turns"]) for r in kept)
+
+
+def test_show_prompts_renders_without_a_backend(tmp_path, capsys):
+    assert moud_cli.main(["generate", "--show-prompts", "--languages", "ja,sw", "--num-demos", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "######## ja (Japanese)" in out and "######## sw (Swahili)" in out
+    assert out.count("==== persona A") == 2 and "Target language: Japanese (日本語)" in out
+    assert "Example 1:" in out and "Example 2:" not in out
+    assert moud_cli.main(["generate", "--languages", "fr"]) == 2
+    assert "--out is required" in capsys.readouterr().err
