@@ -39,6 +39,14 @@ def main(argv=None) -> int:
                  for p in ("english", "other_language", "romanized")]
         print(f"{code:<5}{r['dialogues']:>10}{r['keep_rate']:>8.1%}  {cells[0]:>16} {cells[1]:>18} {cells[2]:>16}"
               f"  {r['human_drops']}")
+    print("\nby half (dialogues with even / odd index; the thresholds were tuned on all of them):")
+    print(f"{'lang':<5}{'kept':>16}  {'english drop':>16} {'other-lang drop':>18} {'romanized drop':>16}")
+    for code, r in res.items():
+        def pair(d):
+            return f"{d['even']:.1%}/{d['odd']:.1%}"
+        cells = [pair(r[p]["drop_rate_by_parity"]) if p in r else "n/a"
+                 for p in ("english", "other_language", "romanized")]
+        print(f"{code:<5}{pair(r['keep_rate_by_parity']):>16}  {cells[0]:>16} {cells[1]:>18} {cells[2]:>16}")
     if args.json:
         args.json.write_text(json.dumps(res, indent=2))
     return 0

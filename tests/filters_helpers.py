@@ -23,6 +23,18 @@ TEXTS = {
     "ru": ["Привет! Что ты обычно делаешь по выходным?", "Обычно гуляю с собакой в парке у дома.",
            "Здорово. А какая у тебя собака?", "Это сиба-ину, она будит меня каждое утро очень рано.",
            "Я больше люблю кошек, но сиба-ину очень милые.", "Спасибо! А как зовут твою кошку?"],
+    "id": ["Halo! Apa yang biasanya kamu lakukan di akhir pekan?",
+           "Biasanya saya berjalan-jalan dengan anjing saya di taman dekat rumah.",
+           "Wah, menyenangkan sekali. Anjing kamu jenis apa?",
+           "Anjing saya seekor shiba, dia selalu membangunkan saya pagi-pagi.",
+           "Saya lebih suka kucing, tetapi shiba memang sangat lucu.",
+           "Terima kasih! Siapa nama kucing kamu?"],
+    "it": ["Ciao! Cosa fai di solito nel fine settimana?",
+           "Di solito porto il mio cane a passeggio nel parco vicino a casa.",
+           "Che bello. Che razza di cane hai?",
+           "È uno shiba, mi sveglia ogni mattina molto presto.",
+           "Io preferisco i gatti, ma gli shiba sono davvero carini.",
+           "Grazie! Come si chiama il tuo gatto?"],
 }
 PERSONAS = {
     "fr": ["Je suis boulanger à Lyon.", "J'adore le vélo."],
@@ -30,9 +42,13 @@ PERSONAS = {
     "ko": ["저는 진돗개를 키워요.", "주말에는 공원에서 산책해요."],
     "zh": ["我养了一只柴犬。", "我周末喜欢去公园散步。"],
     "ru": ["Я живу в Казани.", "У меня есть собака."],
+    "id": ["Saya tinggal di Bandung.", "Saya punya seekor anjing."],
+    "it": ["Vivo a Bologna.", "Ho un cane di nome Leo."],
 }
 COMMON_GROUND = {"fr": "Deux voisins se croisent au marché un samedi matin.", "ja": "二人の隣人が公園で出会う。",
-                 "ko": "두 이웃이 공원에서 만난다.", "zh": "两个邻居在公园里相遇。", "ru": "Два соседа встречаются в парке."}
+                 "ko": "두 이웃이 공원에서 만난다.", "zh": "两个邻居在公园里相遇。", "ru": "Два соседа встречаются в парке.",
+                 "id": "Dua tetangga bertemu di taman pada hari Sabtu pagi.",
+                 "it": "Due vicini si incontrano al parco un sabato mattina."}
 
 
 def make_row(lang: str = "fr", texts: list[str] | None = None, index: int = 0) -> dict:

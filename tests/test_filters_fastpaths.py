@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 
 import pytest
 import regex
@@ -17,6 +18,7 @@ from generation.filters.repetition import _ngrams
 from generation.filters.runner import _dumps, drop_line
 from generation.filters.script import presence_pattern, script_share, script_table, text_counts
 from generation.filters.tokens import tokenize
+from generation.languages import get_language
 from generation.text import ngrams
 from generation.text import tokenize as reference_tokenize
 
@@ -105,3 +107,81 @@ def test_phrase_precheck_is_sound():
     for ch in sorted(set("".join(literals))):
         variants = set(regex.findall(regex.escape(ch), every, flags=regex.IGNORECASE)) - {ch}
         assert all(normalize(v) != v for v in variants), (ch, variants)
+
+
+LEAKY = [
+    "A: bonjour", "  [Speaker 1] : salut", "話者A：こんにちは", "화자 1: 안녕", "Persona: je suis", "*laughs* oui",
+    "bien sûr (sourit) oui", "[pause] ok", "As an AI, I cannot", "AS A LANGUAGE MODEL", "I'm an AI", "İ am an aİ",
+    "Sure! Here is the dialogue", "ſure, here's", "certainly. HERE it is", "I hope this helps", "En tant qu'IA",
+    "voici le dialogue", "Come un'IA non posso", "ecco il dialogo", "Sebagai AI, saya", "Berikut adalah dialog",
+    "AIとして", "言語モデルとして答えます", "AI로서 말하면", "언어 모델로서", "作为一个人工智能", "以下是对话",
+    "# Titre", "- point un", "• item", "1. **gras**", "du **gras** ici", "__souligné__", "```code```",
+    "ligne\n  * puce", "Ｓpeaker 1: x", "speaker\u00a01:", "ＡＩとして",
+]
+
+
+def test_leakage_needs_are_sound():
+    """Whenever the combined leakage pattern matches a turn, the turn contains one of the ``needs``: checked
+    per pattern on leaky and random texts, and per character (re's case variants include regex's)."""
+    from generation.filters.charclass import _all_codepoints
+    from generation.filters.leakage import LEAKAGE_PATH, fold, leakage_rules, needs_found, pattern_needs
+    from generation.yamlio import load_yaml
+
+    combined, _ = leakage_rules()
+    needs = pattern_needs()
+    assert combined is not None and needs is not None
+    texts = LEAKY + [t.upper() for t in LEAKY] + _texts() + [f"x {a}{b} y" for a in "*[(#-•_`:" for b in "ab "]
+    matched = 0
+    for text in texts:
+        m = combined.search(text)
+        if m:
+            matched += 1
+            assert needs_found(text, needs), (text, m.lastgroup)
+    assert matched >= len(LEAKY)
+    assert not needs_found("Ciao, come va? Tutto bene.", (None, ("as a",)))
+    every = _all_codepoints()
+    chars = {ch for entry in load_yaml(LEAKAGE_PATH)["patterns"] for lit in entry["needs"] for ch in lit}
+    for ch in sorted(chars):
+        variants = set(regex.findall(regex.escape(ch), every, flags=regex.IGNORECASE))
+        assert {fold(v) for v in variants} == {fold(ch)} and fold(ch) == ch.lower(), (ch, variants)
+    # each pattern's own matches contain one of its own needs
+    for entry in load_yaml(LEAKAGE_PATH)["patterns"]:
+        pat = regex.compile(entry["pattern"], regex.IGNORECASE | regex.MULTILINE)
+        own = re.compile("|".join(re.escape(x) for x in entry["needs"]), re.IGNORECASE)
+        for text in texts:
+            m = pat.search(text)
+            if m:
+                assert own.search(m.group(0)), (entry["name"], text)
+
+
+def test_prefill_gives_the_same_decisions_as_row_by_row():
+    from generation.filters.pipeline import FilterPipeline
+
+    pipe = FilterPipeline.from_config(None)
+    rows = []
+    for lang in TEXTS:
+        for i, text in enumerate(LEAKY[:8] + EDGE_CASES[:12] + ["Hello there, how are you doing today my friend?"]):
+            row = make_row(lang, index=i)
+            row["turns"][i % len(row["turns"])]["text"] = text or "x"
+            rows.append(row)
+    batched = [pipe.check_stateless(json.loads(json.dumps(r)), m) for r, m in zip(rows, pipe.prefill(rows), strict=True)]
+    single = [pipe.check_stateless(json.loads(json.dumps(r))) for r in rows]
+    assert len({d.gate for d, _, _ in single if d}) >= 3
+    for (d1, s1, c1), (d2, s2, c2) in zip(batched, single, strict=True):
+        assert (d1 and d1.to_record(None)) == (d2 and d2.to_record(None)) and c1 == c2
+        assert (s1 is None) == (s2 is None) and (s1 is None or ((s1[0] == s2[0]).all() and s1[1] == s2[1]))
+
+
+def test_prefill_memo_is_what_the_script_gate_reads():
+    from generation.filters.base import row_texts
+    from generation.filters.pipeline import FilterPipeline
+
+    pipe = FilterPipeline.from_config(None)
+    rows = [make_row(lang) for lang in ("fr", "ja", "zh")]
+    for row, memo in zip(rows, pipe.prefill(rows), strict=True):
+        lang = get_language(row["language"])
+        p = pipe.config.for_language(lang)["script"]
+        key = ("script_counts", lang.script, lang.segmentation, tuple(p["require_any"]), tuple(p["forbid_any"]))
+        texts = [t for _, t in row_texts(row)]
+        assert memo[key] == text_counts(texts, lang.script, lang.segmentation, p["require_any"], p["forbid_any"])
+        assert memo["letters"] == {t: c.letters for t, c in memo[key].items()}

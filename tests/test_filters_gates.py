@@ -13,7 +13,7 @@ from generation.filters.config import FilterConfig
 from generation.filters.dedup import DedupGate
 from generation.filters.leakage import LeakageGate
 from generation.filters.length import LengthGate
-from generation.filters.lid import LidGate, LidModel
+from generation.filters.lid import LidGate, LidModel, english_share
 from generation.filters.pipeline import FilterPipeline
 from generation.filters.probe import romanize_hangul
 from generation.filters.repetition import RepetitionGate
@@ -52,6 +52,47 @@ def test_lid_drops_english_and_other_language_turns_with_reason(lid_gate):
     # Chinese inside a Japanese dialogue: same (Han) script, only LID can tell
     drop = lid_gate.check(with_turn(make_row("ja"), 3, "我通常和我的狗一起去公园散步，然后回家做饭。"), ctx("ja", "lid"))
     assert drop is not None and drop.scores["field"] == "turns[3]"
+
+
+@pytest.mark.parametrize("lang", ["id", "it"])
+def test_clean_indonesian_and_italian_rows_pass_lid(lang, lid_gate):
+    assert lid_gate.check(make_row(lang), ctx(lang, "lid")) is None
+
+
+@pytest.mark.parametrize("lang, text", [
+    # XPersona English turns that lid.176.ftz also gives some Italian/Indonesian probability
+    ("it", "oh nice ! i cannot play anymore due to having asthma though ."),
+    ("it", "we live in the age of idiocracy !"),
+    ("id", "hi ! i'm good . i love a good pepperoni pizza ."),
+    ("id", "cool . too bad i dislike tacos , i will never taste yours ."),
+])
+def test_lid_english_turn_rule(lid_gate, lang, text):
+    drop = lid_gate.check(with_turn(make_row(lang), 2, text), ctx(lang, "lid"))
+    assert drop is not None and drop.gate == "lid" and drop.scores["kind"] == "english_turn", drop
+    assert "English turn" in drop.reason and drop.scores["english_share"] >= 0.25
+    assert drop.scores["top"][0][0] == "en"
+    # the rule is data: with a share threshold above 1 the same row passes (or fails for another reason)
+    off = lid_gate.check(with_turn(make_row(lang), 2, text), ctx(lang, "lid", english_min_share=1.01))
+    assert off is None or off.scores["kind"] != "english_turn"
+
+
+def test_english_words_exclude_target_language_words():
+    assert english_share(["a", "i", "in", "so", "me"], "it") == 0.0
+    assert english_share(["a", "i", "in", "so", "me"], "ru") == 1.0
+    assert english_share(["the", "gatto"], "it") == 0.5 and english_share([], "it") == 0.0
+
+
+def test_lid_foreign_top1_rule_and_target_words(lid_gate):
+    # Chinese in an Indonesian dialogue: zh 0.93, but ms (accepted for id) 0.02 kept it above min_prob
+    text = "哇我从来没有听说过允许鹦鹉的体育馆，一定很不错！"
+    drop = lid_gate.check(with_turn(make_row("id"), 1, text), ctx("id", "lid"))
+    assert drop.scores["kind"] == "foreign_top1" and drop.scores["top"][0][0] == "zh", drop
+    assert lid_gate.check(with_turn(make_row("id"), 1, text), ctx("id", "lid", foreign_min_prob=1.01)) is None
+    # real Indonesian that lid.176 calls Italian (it 0.87) is kept thanks to common Indonesian words
+    real = "hai teman, apa kabar?"
+    assert lid_gate.check(with_turn(make_row("id"), 0, real), ctx("id", "lid")) is None
+    drop = lid_gate.check(with_turn(make_row("id"), 0, real), ctx("id", "lid", target_min_share=1.01))
+    assert drop.scores["kind"] == "not_target" and drop.scores["top"][0][0] == "it"
 
 
 def test_lid_records_scores_and_counts_short_texts(lid_gate):

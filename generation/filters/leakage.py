@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 
 import regex
 
@@ -36,6 +37,46 @@ def leakage_rules() -> tuple[regex.Pattern | None, regex.Pattern | None]:
     return combined, phrase_re
 
 
+# Characters that `regex` (simple case folding) matches case-insensitively with an ASCII letter besides its
+# two cases: İ (i), ı (i), ſ (s), Kelvin sign (k). ``fold`` maps them to the letter, then lowercases.
+_FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"})
+
+
+def fold(text: str) -> str:
+    return text.translate(_FOLD).lower()
+
+
+@functools.lru_cache(maxsize=1)
+def pattern_needs() -> tuple[re.Pattern | None, tuple[str, ...]] | None:
+    """The patterns' ``needs``: (a ``re`` class of the one-character needs, the longer needs lowercased), or
+    None when some pattern has no ``needs`` (then every turn is scanned). See ``needs_found``."""
+    chars, words = [], []
+    for i, entry in enumerate(load_yaml(LEAKAGE_PATH).get("patterns") or []):
+        got = entry.get("needs") if isinstance(entry, dict) else None
+        if not got:
+            return None
+        if not isinstance(got, list) or not all(isinstance(x, str) and x for x in got):
+            raise ConfigError(f"{LEAKAGE_PATH}: patterns[{i}].needs: expected a list of non-empty strings")
+        for x in got:
+            (chars if len(x) == 1 and x.upper() == x.lower() else words).append(fold(x))  # caseless symbol or not
+    char_re = re.compile("[" + "".join(re.escape(c) for c in dict.fromkeys(chars)) + "]") if chars else None
+    return char_re, tuple(dict.fromkeys(words))
+
+
+def needs_found(text: str, needs: tuple[re.Pattern | None, tuple[str, ...]]) -> bool:
+    """Whether ``text`` contains one of the ``needs`` case-insensitively.
+
+    Sound for the combined pattern: every case variant that `regex` matches for a needed character is
+    mapped to the character itself by ``fold`` (one-character needs are caseless symbols; both facts are
+    checked for every codepoint in tests/test_filters_fastpaths.py), so a turn in which the combined
+    pattern matches always passes this check."""
+    char_re, words = needs
+    if char_re is not None and char_re.search(text):
+        return True
+    folded = fold(text)
+    return any(w in folded for w in words)
+
+
 _PLAIN_PHRASE = regex.compile(r"[a-z0-9 '-]+")
 
 
@@ -59,6 +100,7 @@ class LeakageGate(Gate):
         p = ctx.params
         combined, phrase_re = leakage_rules()
         literals = phrase_literals()
+        needs = pattern_needs()
         check_phrases = phrase_re is not None and p["check_english_prompt_phrases"] and ctx.lang.lid_label != "en"
         persona = []
         min_tokens = p["persona_copy_min_tokens"]
@@ -70,7 +112,9 @@ class LeakageGate(Gate):
                 persona.append((s, " ".join(tokens)))
         for i, turn in enumerate(row["turns"]):
             text = turn["text"]
-            m = combined.search(text) if combined is not None else None
+            m = None
+            if combined is not None and (needs is None or needs_found(text, needs)):
+                m = combined.search(text)
             if m:
                 name = m.lastgroup
                 return Drop(self.name, f"turns[{i}]: {name.replace('_', ' ')} {m.group(0).strip()!r} "

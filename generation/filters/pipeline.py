@@ -6,8 +6,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from generation.filters.base import Drop, Gate, GateContext
-from generation.filters.charclass import class_table
+from generation.filters.base import Drop, Gate, GateContext, row_texts
+from generation.filters.charclass import _FIELD, class_table, count_texts
 from generation.filters.config import FilterConfig
 from generation.filters.dedup import DedupGate
 from generation.filters.leakage import LeakageGate
@@ -90,10 +90,45 @@ class FilterPipeline:
     def _stats(self, code: str) -> LanguageStats:
         return self.stats.setdefault(code, LanguageStats())
 
-    def check_stateless(self, row: dict) -> tuple[Drop | None, object, Counter]:
-        """Run every gate except dedup's admission; returns (drop, dedup signature or None, counters)."""
+    def prefill(self, rows: list[dict]) -> list[dict]:
+        """One memo per row (for ``check_stateless``) holding the script and letter counts of all its texts,
+        computed for many rows at once: one numpy pass per language and about 2 M characters instead of one
+        per row. The counts are those ``script.text_counts`` computes for the row alone."""
+        memos: list[dict] = [{} for _ in rows]
+        if "script" not in self.config.gates:
+            return memos
+        by_lang: dict[str, list[int]] = {}
+        for i, row in enumerate(rows):
+            by_lang.setdefault(row["language"], []).append(i)
+        for code, idx in by_lang.items():
+            lang = get_language(code, self.registry)
+            p = self.config.for_language(lang)["script"]
+            required, forbidden = tuple(p["require_any"]), tuple(p["forbid_any"])
+            key = ("script_counts", lang.script, lang.segmentation, required, forbidden)
+            table = script_class_table(lang.script, required, forbidden)
+            chars = lang.segmentation == "chars"
+            texts_of = {i: list(dict.fromkeys(t for _, t in row_texts(rows[i]))) for i in idx}
+            batch: list[int] = []
+            size = 0
+            for n, i in enumerate(idx):
+                batch.append(i)
+                size += sum(len(t) + 1 for t in texts_of[i])
+                if size > _FIELD // 2 or n == len(idx) - 1:
+                    flat = [t for j in batch for t in texts_of[j]]
+                    counts = iter(count_texts(flat, table, chars))
+                    for j in batch:
+                        got = {t: next(counts) for t in texts_of[j]}
+                        memos[j][key] = got
+                        memos[j]["letters"] = {t: c.letters for t, c in got.items()}
+                    batch, size = [], 0
+        return memos
+
+    def check_stateless(self, row: dict, memo: dict | None = None) -> tuple[Drop | None, object, Counter]:
+        """Run every gate except dedup's admission; returns (drop, dedup signature or None, counters).
+        ``memo``: from ``prefill`` (optional)."""
         counters: Counter = Counter()
-        memo: dict = {}  # tokens and script/letter counts shared by the gates for this row
+        if memo is None:
+            memo = {}  # tokens and script/letter counts shared by the gates for this row
         signature = None
         for gate in self.gates:
             ctx = self._context(row, gate.name, counters, memo)

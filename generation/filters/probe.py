@@ -97,6 +97,11 @@ def replace_one_turn(row: dict, text: str, rng: random.Random) -> tuple[dict, in
     return new, i
 
 
+def _by_parity(flags: list[bool]) -> dict[str, float]:
+    """Rate of True among even- and odd-indexed dialogues (two halves for a held-out check of tuning)."""
+    return {half: sum(flags[start::2]) / max(1, len(flags[start::2])) for half, start in (("even", 0), ("odd", 1))}
+
+
 def measure(xp_dir: Path, config: str | None = None, seed: int = 0, languages=None) -> dict:
     """Keep rate on real dialogues and drop rates of the one-turn probes, per language."""
     from generation.filters.pipeline import FilterPipeline
@@ -112,13 +117,14 @@ def measure(xp_dir: Path, config: str | None = None, seed: int = 0, languages=No
         human = [pipe.check(json.loads(json.dumps(r))) for r in rows]
         kept = sum(r.kept for r in human)
         res = {"dialogues": len(rows), "kept": kept, "keep_rate": kept / len(rows),
+               "keep_rate_by_parity": _by_parity([r.kept for r in human]),
                "human_drops": dict(Counter(r.drop.gate for r in human if r.drop))}
         rng = random.Random(f"{seed}-{code}")
         others = [c for c in langs if c != code]
         probes = ["english", "other_language"] + (["romanized"] if code in ("ja", "ko", "zh") else [])
         for probe in probes:
             gates: Counter = Counter()
-            dropped = 0
+            outcomes = []
             for row in rows:
                 if probe == "romanized":
                     text = romanize(row["turns"][rng.randrange(len(row["turns"]))]["text"], code, rng)
@@ -128,9 +134,10 @@ def measure(xp_dir: Path, config: str | None = None, seed: int = 0, languages=No
                     text = rng.choice(pools[rng.choice(others)])
                 bad, _ = replace_one_turn(row, text, rng)
                 stateless_drop, _, _ = pipe.check_stateless(bad)  # dedup state is not consulted for probes
+                outcomes.append(stateless_drop is not None)
                 if stateless_drop is not None:
-                    dropped += 1
                     gates[stateless_drop.gate] += 1
-            res[probe] = {"drop_rate": dropped / len(rows), "by_gate": dict(gates)}
+            res[probe] = {"drop_rate": sum(outcomes) / len(rows), "drop_rate_by_parity": _by_parity(outcomes),
+                          "by_gate": dict(gates)}
         results[code] = res
     return results

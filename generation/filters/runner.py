@@ -21,6 +21,7 @@ from generation.languages import Language, load_registry
 from generation.schema import validate_row
 
 _WORKER: FilterPipeline | None = None
+_CHUNK_ROWS = 256  # rows whose script/letter counts are computed in one numpy pass
 
 
 def shards_root(in_dir: Path) -> Path:
@@ -84,18 +85,30 @@ def _process_shard(pipe: FilterPipeline, code: str, path: Path, skip_invalid: bo
     Rows are serialized here (in the worker) so only strings travel back to the parent process, which
     just runs the dedup admission in id order and writes the lines."""
     out, counters = [], Counter()
-    try:
-        for kind, obj in _read_shard(path, code, skip_invalid):
+    chunk: list = []  # rows (and invalid lines, in order) checked together so prefill batches their counts
+
+    def flush() -> None:
+        rows = [obj for kind, obj in chunk if kind == "row"]
+        memos = iter(pipe.prefill(rows))
+        for kind, obj in chunk:
             if kind == "invalid":
                 out.append(("schema", _dumps(obj), None, None))
                 continue
-            drop, sig, c = pipe.check_stateless(obj)
+            drop, sig, c = pipe.check_stateless(obj, next(memos))
             if c:
                 counters.update(c)
             if drop is not None:
                 out.append((drop.gate, _dumps(drop.to_record(obj)), None, None))
             else:
                 out.append((None, _dumps(obj), obj["id"], sig))
+        chunk.clear()
+
+    try:
+        for item in _read_shard(path, code, skip_invalid):
+            chunk.append(item)
+            if len(chunk) >= _CHUNK_ROWS:
+                flush()
+        flush()
     except MoudError as exc:  # re-raise as a plain MoudError so it pickles across processes
         raise MoudError(str(exc)) from None
     return out, counters
