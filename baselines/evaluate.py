@@ -400,14 +400,10 @@ def build_defaults() -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m baselines.evaluate")
-    build_parser(parser)
-    args = parser.parse_args(argv)
-    try:
-        return run(args)
-    except MoudError as exc:
-        print(f"baselines.evaluate: error: {exc}", file=sys.stderr)
-        return 2
+    """``python -m baselines.evaluate``: the same parser and error handling as ``moud evaluate``."""
+    import moud_cli
+
+    return moud_cli.main(["evaluate", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":

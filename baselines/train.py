@@ -309,14 +309,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m baselines.train")
-    build_parser(parser)
-    args = parser.parse_args(argv)
-    try:
-        return run(args)
-    except MoudError as exc:
-        print(f"baselines.train: error: {exc}", file=sys.stderr)
-        return 2
+    """``python -m baselines.train``: the same parser and error handling as ``moud train``."""
+    import moud_cli
+
+    return moud_cli.main(["train", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":
