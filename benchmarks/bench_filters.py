@@ -2,7 +2,8 @@
 
     python benchmarks/bench_filters.py [--dialogues 20000] [--workers 1,2]
 
-Reports: LID utterances/s on one core (unique texts, so the prediction cache never hits), and for two
+Reports: LID utterances per CPU-second on one core (distinct texts, synthetic and XPersona when present;
+numpy backend batched as the runner batches it, and the fastText binding one line at a time), and for two
 corpus sizes and each worker count the whole-gate-stack dialogues/s through `filter_run` (wall clock,
 and per CPU-second of the run's processes, which is less sensitive to other jobs on the machine) and
 the peak RSS (streaming: should stay flat). The load average is printed with every measurement.
@@ -11,6 +12,7 @@ the peak RSS (streaming: should stay flat). The load average is printed with eve
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import resource
@@ -22,6 +24,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+XPERSONA = ROOT.parent / "shared" / "data" / "xpersona"
 
 from generation.io_utils import write_jsonl_atomic  # noqa: E402
 from generation.schema import example_row, split_group_for  # noqa: E402
@@ -64,26 +67,44 @@ def load() -> str:
     return "load average {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
 
 
-def bench_lid(n: int = 50_000) -> tuple[float, float, float]:
-    """(utterances/s wall, utterances/s CPU time through LidModel.predict_one, raw pybind predicts/s CPU)."""
-    from generation.filters.lid import LidModel
-
+def lid_texts(n: int) -> dict[str, list[str]]:
+    """Distinct utterances to identify: synthetic (fr/de/es/ja, small vocabularies) and, when present, the
+    XPersona validation files (real text in 7 languages)."""
     rng = random.Random(1)
     texts: dict[str, None] = {}
     while len(texts) < n:
         row = synth_row(rng.choice(["fr", "de", "es", "ja"]), 0, rng)
         texts.update((t["text"], None) for t in row["turns"])
-    model = LidModel()
-    t, c = time.perf_counter(), time.process_time()
-    for text in texts:
-        model.predict_one(text, 3)
-    wall, cpu = time.perf_counter() - t, time.process_time() - c
-    lines = [" ".join(x.split()) + "\n" for x in texts]
-    c = time.process_time()
-    for line in lines:
-        model._predict(line, 3, 0.0, "replace")
-    raw = time.process_time() - c
-    return n / wall, n / cpu, n / raw
+    out = {"synthetic": list(texts)[:n]}
+    if XPERSONA.is_dir():
+        real: dict[str, None] = {}
+        for path in sorted(XPERSONA.glob("*.json")):
+            for d in json.loads(path.read_text(encoding="utf-8")):
+                real.update((t, None) for t in d["persona"] + [u for pair in d["dialogue"] for u in pair])
+        out["xpersona"] = list(real)[:n]
+    return out
+
+
+def bench_lid(n: int = 50_000) -> list[tuple[str, str, float]]:
+    """(corpus, how, utterances per CPU-second) for the numpy backend in batches of 512 (what the runner
+    sends) and of 21 (one dialogue), each on a fresh model (cold token cache), and the fastText binding."""
+    from generation.filters.lid import LidModel
+
+    results = []
+    for name, texts in lid_texts(n).items():
+        for how, batch in (("numpy, batches of 512", 512), ("numpy, batches of 21", 21)):
+            model = LidModel(backend="numpy")
+            c = time.process_time()
+            for i in range(0, len(texts), batch):
+                model.predict(texts[i:i + batch], 3)
+            results.append((name, how, len(texts) / (time.process_time() - c)))
+        model = LidModel(backend="fasttext")
+        lines = [" ".join(x.split()) + "\n" for x in texts]
+        c = time.process_time()
+        for line in lines:
+            model._predict(line, 3, 0.0, "replace")
+        results.append((name, "fastText binding, one by one", len(texts) / (time.process_time() - c)))
+    return results
 
 
 def run_child(corpus: Path, workers: int) -> tuple[float, float, float]:
@@ -100,12 +121,12 @@ def run_child(corpus: Path, workers: int) -> tuple[float, float, float]:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dialogues", type=int, default=20_000)
+    ap.add_argument("--lid-texts", type=int, default=50_000, help="distinct utterances for the LID benchmark")
     ap.add_argument("--workers", default="1,2", help="comma-separated worker counts (default: 1,2)")
     args = ap.parse_args(argv)
     print(f"[{load()}]")
-    wall, cpu, raw = bench_lid()
-    print(f"LID (lid.176.ftz, one core): {wall:,.0f} utterances/s wall, {cpu:,.0f}/s per CPU-second "
-          f"(the bare fastText call: {raw:,.0f}/s per CPU-second)")
+    for corpus, how, rate in bench_lid(args.lid_texts):
+        print(f"LID (lid.176.ftz, one core), {corpus} distinct utterances, {how}: {rate:,.0f} per CPU-second")
     with tempfile.TemporaryDirectory() as tmp:
         for n in (args.dialogues // 4, args.dialogues):
             corpus = Path(tmp) / f"c{n}"

@@ -5,11 +5,48 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 from generation.errors import MoudError
+
+try:
+    import orjson
+except ImportError:  # optional speed-up; the json module gives the same results
+    orjson = None
+
+# Where orjson's text differs from json's: floats in [1e-9, 1e-4) (orjson: 0.000015 and 1.5e-6, json:
+# 1.5e-05 and 1.5e-06) and NaN/Infinity (orjson: null). Lines that may hold one go through json (the
+# pattern also fires on harmless text such as "0.0000" or "null": then json is merely slower).
+_ORJSON_DUMPS_DIFFERS = re.compile(r"e-\d(?!\d)|0\.0000|null")
+# orjson reads integers beyond 64 bits as floats; json keeps them exact.
+_ORJSON_LOADS_DIFFERS = re.compile(r"\d{19}")
+
+
+def dumps_line(obj) -> str:
+    """``json.dumps(obj, ensure_ascii=False, separators=(",", ":"))``, byte for byte (orjson where it
+    writes the same text: several times faster)."""
+    if orjson is not None:
+        try:
+            out = orjson.dumps(obj).decode()
+        except (TypeError, orjson.JSONEncodeError):  # big ints, non-str keys, lone surrogates...
+            pass
+        else:
+            if not _ORJSON_DUMPS_DIFFERS.search(out):
+                return out
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+
+
+def loads_line(line: str):
+    """``json.loads(line)`` (orjson first; anything it rejects goes to json, which decides)."""
+    if orjson is not None and not _ORJSON_LOADS_DIFFERS.search(line):
+        try:
+            return orjson.loads(line)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(line)
 
 
 @contextlib.contextmanager
@@ -39,7 +76,7 @@ def write_jsonl_atomic(path: str | Path, rows) -> int:
     n = 0
     with atomic_open(path, "w") as fh:
         for row in rows:
-            fh.write(json.dumps(row, ensure_ascii=False, separators=(",", ":")))
+            fh.write(dumps_line(row))
             fh.write("\n")
             n += 1
     return n
@@ -59,7 +96,7 @@ def iter_jsonl(path: str | Path, skip_invalid: bool = False, errors: list | None
             if not line.strip():
                 continue
             try:
-                obj = json.loads(line)
+                obj = loads_line(line)
             except json.JSONDecodeError as exc:
                 err = JsonlError(path, lineno, f"invalid JSON ({exc.msg} at column {exc.colno})")
                 if not skip_invalid:

@@ -88,8 +88,55 @@ def _check_type(value, expected) -> bool:
     return isinstance(value, expected)
 
 
+def _exact_types(fields: dict[str, Any]) -> tuple[tuple[str, tuple[type, ...]], ...]:
+    """(name, exact types a JSON parser produces that pass ``_check_type``) per field."""
+    return tuple((name, (int, float) if typ is float else (typ,)) for name, typ in fields.items())
+
+
+_ROW_EXACT, _META_EXACT, _SAMPLING_EXACT = (_exact_types(f) for f in (ROW_FIELDS, METADATA_FIELDS, SAMPLING_FIELDS))
+
+
+def _plainly_valid(row: Any) -> bool:
+    """A quick check with exact types (what json.loads produces): True only for rows ``validate_row``
+    accepts; False sends the row through the full check, which reports the problems."""
+    try:
+        if type(row) is not dict:
+            return False
+        for name, types in _ROW_EXACT:
+            if type(row[name]) not in types:
+                return False
+        for key in ("persona_a", "persona_b"):
+            persona = row[key]
+            if not persona or not all(type(x) is str and x.strip() for x in persona):
+                return False
+        turns = row["turns"]
+        if not turns:
+            return False
+        for turn in turns:
+            if type(turn) is not dict or len(turn) != 2 or turn.get("speaker") not in ("A", "B") \
+                    or type(turn.get("text")) is not str:
+                return False
+        meta = row["metadata"]
+        for name, types in _META_EXACT:
+            if type(meta[name]) not in types:
+                return False
+        sampling = meta["sampling"]
+        for step in STEPS:
+            params = sampling[step]
+            if type(params) is not dict:
+                return False
+            for name, types in _SAMPLING_EXACT:
+                if type(params[name]) not in types:
+                    return False
+    except (KeyError, TypeError):
+        return False
+    return True
+
+
 def validate_row(row: Any) -> list[str]:
     """Return a list of problems as 'field: what was expected' (empty when the row is valid)."""
+    if _plainly_valid(row):
+        return []
     if not isinstance(row, dict):
         return ["row: expected a JSON object"]
     errors: list[str] = []

@@ -85,7 +85,7 @@ def test_drop_line_is_the_serialized_record():
 
 
 def test_lid_cache_returns_the_uncached_prediction():
-    model = LidModel()
+    model = LidModel(backend="fasttext")
     texts = [t for lang in TEXTS for t in TEXTS[lang]]
     first = [list(model.predict_one(t, 3)) for t in texts]
     assert model.predict(texts, 3) == first  # served from the cache

@@ -54,8 +54,16 @@ class Gate:
         raise NotImplementedError
 
 
-def row_texts(row: dict, persona: bool = True, common_ground: bool = True) -> list[tuple[str, str]]:
-    """(field, text) pairs to judge: turns, then unique persona sentences, then the common ground."""
+def row_texts(row: dict, persona: bool = True, common_ground: bool = True,
+              memo: dict | None = None) -> list[tuple[str, str]]:
+    """(field, text) pairs to judge: turns, then unique persona sentences, then the common ground.
+    With ``memo`` (a row's GateContext.memo) the list is computed once per row: do not mutate it."""
+    if memo is not None:
+        key = ("row_texts", persona, common_ground)
+        got = memo.get(key)
+        if got is None:
+            got = memo[key] = row_texts(row, persona, common_ground)
+        return got
     out = [(f"turns[{i}]", t["text"]) for i, t in enumerate(row["turns"])]
     if persona:
         seen = set()

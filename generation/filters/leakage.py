@@ -43,7 +43,8 @@ _FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k
 
 
 def fold(text: str) -> str:
-    return text.translate(_FOLD).lower()
+    # str.replace per character: far faster than str.translate with a mapping
+    return text.replace("\u0130", "i").replace("\u0131", "i").replace("\u017f", "s").replace("\u212a", "k").lower()
 
 
 @functools.lru_cache(maxsize=1)
@@ -110,10 +111,23 @@ class LeakageGate(Gate):
             tokens = ctx.tokens(s)
             if len(tokens) >= min_tokens:
                 persona.append((s, " ".join(tokens)))
+        # whole-dialogue pre-checks: a turn can only fail a check whose pre-check hits the joined turns
+        texts = [turn["text"] for turn in row["turns"]]
+        joined = "\n".join(texts)
+        scan = combined is not None and (needs is None or needs_found(joined, needs))
+        if check_phrases and literals is not None:
+            folded = normalize(joined)
+            check_phrases = any(x in folded for x in literals)
+        if persona:
+            turn_keys = "\n".join(" " + " ".join(ctx.tokens(t)) + " " for t in texts)
+            if not any(f" {key} " in turn_keys for _, key in persona):
+                persona = []
+        if not (scan or check_phrases or persona):
+            return None
         for i, turn in enumerate(row["turns"]):
             text = turn["text"]
             m = None
-            if combined is not None and (needs is None or needs_found(text, needs)):
+            if scan and (needs is None or needs_found(text, needs)):
                 m = combined.search(text)
             if m:
                 name = m.lastgroup

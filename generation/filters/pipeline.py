@@ -56,7 +56,8 @@ class FilterPipeline:
         self.gates: list[Gate] = []
         for name in config.gates:
             if name == "lid":
-                model = lid_model or LidModel(config.raw.get("lid_model"), config.raw.get("lid_labels", "fasttext"))
+                model = lid_model or LidModel(config.raw.get("lid_model"), config.raw.get("lid_labels", "fasttext"),
+                                              config.raw.get("lid_backend", "auto"))
                 self.gates.append(LidGate(model))
             elif name == "dedup":
                 self.gates.append(DedupGate())
@@ -95,6 +96,10 @@ class FilterPipeline:
         computed for many rows at once: one numpy pass per language and about 2 M characters instead of one
         per row. The counts are those ``script.text_counts`` computes for the row alone."""
         memos: list[dict] = [{} for _ in rows]
+        if "lid" in self.config.gates:
+            self._prefill_lid(rows, memos)
+        if "dedup" in self.config.gates:
+            self._prefill_dedup(rows, memos)
         if "script" not in self.config.gates:
             return memos
         by_lang: dict[str, list[int]] = {}
@@ -107,7 +112,7 @@ class FilterPipeline:
             key = ("script_counts", lang.script, lang.segmentation, required, forbidden)
             table = script_class_table(lang.script, required, forbidden)
             chars = lang.segmentation == "chars"
-            texts_of = {i: list(dict.fromkeys(t for _, t in row_texts(rows[i]))) for i in idx}
+            texts_of = {i: list(dict.fromkeys(t for _, t in row_texts(rows[i], memo=memos[i]))) for i in idx}
             batch: list[int] = []
             size = 0
             for n, i in enumerate(idx):
@@ -122,6 +127,29 @@ class FilterPipeline:
                         memos[j]["letters"] = {t: c.letters for t, c in got.items()}
                     batch, size = [], 0
         return memos
+
+    def _prefill_dedup(self, rows: list[dict], memos: list[dict]) -> None:
+        """Dedup signatures of ``rows``, one batch per language (tokens land in the memos for later gates)."""
+        gate = next(g for g in self.gates if g.name == "dedup")
+        by_lang: dict[str, list[int]] = {}
+        for i, row in enumerate(rows):
+            by_lang.setdefault(row["language"], []).append(i)
+        for idx in by_lang.values():
+            gate.prefill([rows[i] for i in idx], [self._context(rows[i], "dedup", Counter(), memos[i]) for i in idx])
+
+    def _prefill_lid(self, rows: list[dict], memos: list[dict]) -> None:
+        """Language-ID results for every text of ``rows``, one batch per language (memo key ("lid", code))."""
+        gate = next(g for g in self.gates if g.name == "lid")
+        by_lang: dict[str, list[int]] = {}
+        for i, row in enumerate(rows):
+            by_lang.setdefault(row["language"], []).append(i)
+        for code, idx in by_lang.items():
+            lang = get_language(code, self.registry)
+            p = self.config.for_language(lang)["lid"]
+            pre = gate.prefill((t for i in idx for _, t in row_texts(rows[i], p["check_persona"],
+                                                                    p["check_common_ground"], memos[i])), lang, p)
+            for i in idx:
+                memos[i][("lid", code)] = pre
 
     def check_stateless(self, row: dict, memo: dict | None = None) -> tuple[Drop | None, object, Counter]:
         """Run every gate except dedup's admission; returns (drop, dedup signature or None, counters).
@@ -152,6 +180,12 @@ class FilterPipeline:
                 ctx = GateContext(lang, self.config.for_language(lang)[gate.name], Counter())
                 return gate.admit_id(row_id, signature, ctx)
         return None
+
+    def release(self, code: str) -> None:
+        """Every row of language ``code`` has been admitted: drop its dedup state."""
+        for gate in self.gates:
+            if gate.stateful:
+                gate.release(code)
 
     def record(self, code: str, drop: Drop | None, counters: Counter | None = None) -> None:
         st = self._stats(code)

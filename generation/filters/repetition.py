@@ -63,7 +63,9 @@ class RepetitionGate(Gate):
                             f"{p['max_dup_ngram_frac']:.0%} allowed ({clip(turn['text'], 40)!r})",
                             {"field": f"turns[{i}]", "kind": "ngram_loop", "dup_ngram_frac": round(frac, 4)})
             if prev_grams is not None and turn["speaker"] != prev_speaker and len(tokens) >= p["echo_min_tokens"]:
-                echo = sum(g in prev_grams for g in grams) / count if count else 0.0
+                # without repeated n-grams the positions in prev_grams are the set intersection
+                hits = len(gram_set & prev_grams) if len(gram_set) == count else sum(g in prev_grams for g in grams)
+                echo = hits / count if count else 0.0
                 if echo >= p["max_echo_containment"]:
                     return Drop(self.name, f"turns[{i}] echoes turns[{i - 1}]: {echo:.0%} of its {n}-grams "
                                 f"copied, below {p['max_echo_containment']:.0%} allowed "

@@ -16,7 +16,7 @@ from generation.filters.base import Drop
 from generation.filters.config import FilterConfig
 from generation.filters.pipeline import FilterPipeline, LanguageStats
 from generation.filters.report import format_table, plot_stats
-from generation.io_utils import JsonlError, atomic_open, atomic_write_text, iter_jsonl
+from generation.io_utils import JsonlError, atomic_open, atomic_write_text, dumps_line, iter_jsonl
 from generation.languages import Language, load_registry
 from generation.schema import validate_row
 
@@ -70,7 +70,7 @@ def _read_shard(path: Path, code: str, skip_invalid: bool):
 
 def _dumps(obj) -> str:
     """One JSONL line, exactly as ``generation.io_utils.write_jsonl_atomic`` writes it."""
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+    return dumps_line(obj)
 
 
 def drop_line(row_line: str, drop: Drop) -> str:
@@ -168,7 +168,12 @@ def _run(pipe: FilterPipeline, cfg: FilterConfig, shards, tmp: Path, skip_invali
     stats: dict[str, LanguageStats] = {}
     bar = tqdm(total=len(shards), unit="shard", desc="filter", disable=not progress)
 
+    current = [None]  # language being admitted: shards come grouped by language
+
     def consume(code: str, path: Path, result) -> None:
+        if current[0] is not None and code != current[0]:
+            pipe.release(current[0])
+        current[0] = code
         records, counters = result
         st = stats.setdefault(code, LanguageStats())
         st.skipped_short += counters.get("skipped_short", 0)

@@ -108,7 +108,7 @@ class ScriptGate(Gate):
 
     def check(self, row: dict, ctx: GateContext) -> Drop | None:
         p = ctx.params
-        items = row_texts(row)
+        items = row_texts(row, memo=ctx.memo)
         counts = text_counts([t for _, t in items], ctx.lang.script, ctx.lang.segmentation, p["require_any"],
                              p["forbid_any"], ctx.memo)
         failed = []

@@ -1,0 +1,71 @@
+"""dumps_line/loads_line (orjson where it agrees) give exactly what the json module gives."""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+
+import pytest
+
+from generation import io_utils
+from generation.io_utils import dumps_line, loads_line
+
+POOL = [chr(c) for c in [*range(0, 0x80), 0xA0, 0xE9, 0x2028, 0x2029, 0x3000, 0x4E2D, 0xFEFF, 0x1F600]] + ["\\", '"']
+
+
+def _random_value(rng: random.Random, depth: int = 0):
+    kind = rng.randrange(9 if depth < 3 else 6)
+    if kind == 0:
+        return "".join(rng.choice(POOL) for _ in range(rng.randint(0, 12)))
+    if kind == 1:
+        return rng.choice([0, -1, 7, 2**53 + 1, 2**63 - 1, -(2**63), 2**64, 10**30])
+    if kind == 2 and rng.random() < 0.5:
+        return rng.random() * 10.0 ** rng.randint(-300, 300)  # every magnitude (format switches)
+    if kind == 2:
+        return rng.choice([0.0, -0.0, 0.1, 1e-7, 1.5e-5, 1e16, 1e22, 123.456, 2.5e-300, rng.random(),
+                           rng.uniform(-1e6, 1e6), math.inf, -math.inf, math.nan])
+    if kind == 3:
+        return rng.choice([True, False, None])
+    if kind in (4, 5):
+        return round(rng.random(), 4)
+    if kind in (6, 7):
+        return {"".join(rng.choice(POOL) for _ in range(3)): _random_value(rng, depth + 1) for _ in range(3)}
+    return [_random_value(rng, depth + 1) for _ in range(rng.randint(0, 4))]
+
+
+def reference(obj) -> str:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_dumps_line_is_json_dumps_byte_for_byte(seed):
+    rng = random.Random(seed)
+    for _ in range(1500):
+        obj = {"v": _random_value(rng), "w": [_random_value(rng) for _ in range(3)]}
+        assert dumps_line(obj) == reference(obj)
+
+
+def test_loads_line_is_json_loads():
+    rng = random.Random(7)
+    for _ in range(1000):
+        obj = {"v": _random_value(rng)}
+        line = reference(obj)
+        got, expected = loads_line(line), json.loads(line)
+        assert reference(got) == reference(expected)  # NaN != NaN: compare their text
+    for bad in ['{"a": 1', "[1, 2,]", '{"a": NaN}', '"\\ud800"', "1e400", "\ufeff{}"]:
+        try:
+            expected = ("ok", reference(json.loads(bad)))
+        except json.JSONDecodeError as exc:
+            expected = ("error", exc.msg)
+        try:
+            got = ("ok", reference(loads_line(bad)))
+        except json.JSONDecodeError as exc:
+            got = ("error", exc.msg)
+        assert got == expected, bad
+
+
+def test_works_without_orjson(monkeypatch):
+    monkeypatch.setattr(io_utils, "orjson", None)
+    obj = {"a": [1, 2.5, "é", None, 1e-7]}
+    assert dumps_line(obj) == reference(obj) and loads_line(reference(obj)) == json.loads(reference(obj))
