@@ -5,8 +5,9 @@
 Reports: LID utterances per CPU-second on one core (distinct texts, synthetic and XPersona when present;
 numpy backend batched as the runner batches it, and the fastText binding one line at a time), and for two
 corpus sizes and each worker count the whole-gate-stack dialogues/s through `filter_run` (wall clock,
-and per CPU-second of the run's processes, which is less sensitive to other jobs on the machine) and
-the peak RSS (streaming: should stay flat). The load average is printed with every measurement.
+and per CPU-second of the run's processes, which is less sensitive to other jobs on the machine; best,
+median and worst of --repeat runs) and the peak RSS (streaming: should stay flat). The load average and
+a CPU check (seconds of a fixed Python loop; ~0.3 s on a quiet dev VM) are printed with every measurement.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import json
 import os
 import random
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -107,6 +109,16 @@ def bench_lid(n: int = 50_000) -> list[tuple[str, str, float]]:
     return results
 
 
+def calibrate() -> float:
+    """CPU seconds of a fixed pure-Python loop: the same machine varies by tens of percent from minute to
+    minute (shared VM), so each measurement is printed with this."""
+    c = time.process_time()
+    total = 0
+    for i in range(3_000_000):
+        total += i
+    return time.process_time() - c
+
+
 def run_child(corpus: Path, workers: int) -> tuple[float, float, float]:
     """Filter in a fresh process: (seconds, CPU seconds of it and its workers, peak RSS MiB of any of them)."""
     code = ("import sys,time,resource,tempfile;from generation.filters.runner import filter_run;"
@@ -121,10 +133,11 @@ def run_child(corpus: Path, workers: int) -> tuple[float, float, float]:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dialogues", type=int, default=20_000)
+    ap.add_argument("--repeat", type=int, default=3, help="runs per stack configuration (best/median/worst)")
     ap.add_argument("--lid-texts", type=int, default=50_000, help="distinct utterances for the LID benchmark")
     ap.add_argument("--workers", default="1,2", help="comma-separated worker counts (default: 1,2)")
     args = ap.parse_args(argv)
-    print(f"[{load()}]")
+    print(f"[{load()}; CPU check {calibrate():.2f} s]")
     for corpus, how, rate in bench_lid(args.lid_texts):
         print(f"LID (lid.176.ftz, one core), {corpus} distinct utterances, {how}: {rate:,.0f} per CPU-second")
     with tempfile.TemporaryDirectory() as tmp:
@@ -133,10 +146,14 @@ def main(argv=None) -> int:
             make_corpus(corpus, n)
             for workers in [int(w) for w in args.workers.split(",")]:
                 before = load()
-                secs, cpu_s, rss = run_child(corpus, workers)
-                print(f"gate stack, {n:,} dialogues, {workers} worker(s): {n / secs:,.0f} dialogues/s "
-                      f"({secs:.1f} s; {n / cpu_s:,.0f} dialogues per CPU-second), peak RSS {rss:,.0f} MiB "
-                      f"[{before}]")
+                runs = [run_child(corpus, workers) for _ in range(args.repeat)]
+                rates = sorted(n / secs for secs, _, _ in runs)
+                cpu_rates = sorted(n / cpu_s for _, cpu_s, _ in runs)
+                rss = max(r for _, _, r in runs)
+                print(f"gate stack, {n:,} dialogues, {workers} worker(s): best {rates[-1]:,.0f} dialogues/s, "
+                      f"median {statistics.median(rates):,.0f}, worst {rates[0]:,.0f} ({args.repeat} runs; "
+                      f"best {cpu_rates[-1]:,.0f} dialogues per CPU-second), peak RSS {rss:,.0f} MiB "
+                      f"[{before}; CPU check {calibrate():.2f} s]")
     print(f"(max RSS of this driver process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MiB)")
     return 0
 

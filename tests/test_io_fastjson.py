@@ -1,4 +1,4 @@
-"""dumps_line/loads_line (orjson where it agrees) give exactly what the json module gives."""
+"""dumps_line (orjson where it agrees) gives exactly what json.dumps gives."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import random
 import pytest
 
 from generation import io_utils
-from generation.io_utils import dumps_line, loads_line
+from generation.io_utils import dumps_line
 
 POOL = [chr(c) for c in [*range(0, 0x80), 0xA0, 0xE9, 0x2028, 0x2029, 0x3000, 0x4E2D, 0xFEFF, 0x1F600]] + ["\\", '"']
 
@@ -46,26 +46,7 @@ def test_dumps_line_is_json_dumps_byte_for_byte(seed):
         assert dumps_line(obj) == reference(obj)
 
 
-def test_loads_line_is_json_loads():
-    rng = random.Random(7)
-    for _ in range(1000):
-        obj = {"v": _random_value(rng)}
-        line = reference(obj)
-        got, expected = loads_line(line), json.loads(line)
-        assert reference(got) == reference(expected)  # NaN != NaN: compare their text
-    for bad in ['{"a": 1', "[1, 2,]", '{"a": NaN}', '"\\ud800"', "1e400", "\ufeff{}"]:
-        try:
-            expected = ("ok", reference(json.loads(bad)))
-        except json.JSONDecodeError as exc:
-            expected = ("error", exc.msg)
-        try:
-            got = ("ok", reference(loads_line(bad)))
-        except json.JSONDecodeError as exc:
-            got = ("error", exc.msg)
-        assert got == expected, bad
-
-
 def test_works_without_orjson(monkeypatch):
     monkeypatch.setattr(io_utils, "orjson", None)
     obj = {"a": [1, 2.5, "é", None, 1e-7]}
-    assert dumps_line(obj) == reference(obj) and loads_line(reference(obj)) == json.loads(reference(obj))
+    assert dumps_line(obj) == reference(obj)

@@ -24,7 +24,7 @@ def _permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 _PERM_CACHE: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
 _TOKEN_HASHES: dict[str, int] = {}  # token -> xxh64 (tokens repeat across rows: hash each once)
-_TOKEN_HASHES_MAX = 1 << 20
+_TOKEN_HASHES_MAX = 1 << 18
 _FNV64_BASIS, _FNV64_PRIME = np.uint64(0xCBF29CE484222325), np.uint64(0x100000001B3)
 TURN_BOUNDARY = "\x1e"
 

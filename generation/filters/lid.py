@@ -210,6 +210,10 @@ class LidGate(Gate):
         if pre is None or any(t not in pre["sure"] and t not in pre["preds"] for _, t in items):
             pre = self.prefill([t for _, t in items], lang, p)
         sure, preds = pre["sure"], pre["preds"]
+        if all(t in sure for _, t in items):  # the common case: every text passes on its own
+            ctx.counters["skipped_short"] += sum(n < min_chars for n in letters)
+            row["metadata"]["lid_scores"] = [round(sure[turn["text"]], 4) for turn in row["turns"]]
+            return None
         en_prob_min = p["english_min_prob"] if lang.lid_label != "en" and "en" not in targets else 2.0
         foreign_min, foreign_max_target = p["foreign_min_prob"], p["foreign_max_target"]
         native, native_min = target_words(lang.code), p["target_min_share"]

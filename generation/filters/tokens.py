@@ -43,14 +43,21 @@ def compiled_patterns() -> tuple[re.Pattern, re.Pattern, re.Pattern]:
     return word_re, char_re, re.compile(f"[{cs_chars}]")
 
 
-_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 
 
 def tokenize(text: str, segmentation: str = "words") -> list[str]:
     """Exactly ``generation.text.tokenize(text, segmentation)``."""
     word_re, char_re, has_cs = compiled_patterns()
     norm = normalize(text)
-    if _ASTRAL.search(norm):
+    top = max(norm) if norm else ""  # the largest codepoint decides most cases without a regex scan
+    if top >= "\U00010000":
         return reference_tokenize(text, segmentation)
-    pattern = char_re if segmentation == "chars" or has_cs.search(norm) else word_re
-    return pattern.findall(norm)
+    if segmentation == "chars" or (top >= _first_cs() and has_cs.search(norm)):
+        return char_re.findall(norm)
+    return word_re.findall(norm)
+
+
+@functools.cache
+def _first_cs() -> str:
+    """The smallest character of the character-segmented scripts: texts below it have none."""
+    return chr(int(np.flatnonzero(class_mask(f"[{_CS}]"))[0]))
