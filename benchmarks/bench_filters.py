@@ -87,25 +87,32 @@ def lid_texts(n: int) -> dict[str, list[str]]:
     return out
 
 
-def bench_lid(n: int = 50_000) -> list[tuple[str, str, float]]:
-    """(corpus, how, utterances per CPU-second) for the numpy backend in batches of 512 (what the runner
-    sends) and of 21 (one dialogue), each on a fresh model (cold token cache), and the fastText binding."""
+def bench_lid(n: int = 50_000, repeat: int = 3) -> list[tuple[str, str, list[float]]]:
+    """(corpus, how, utterances per CPU-second of each of ``repeat`` runs) for the numpy backend in batches
+    of 512 (what the runner sends) and of 21 (one dialogue), each run on a fresh model (cold token cache),
+    and for the fastText binding one line at a time."""
     from generation.filters.lid import LidModel
 
     results = []
     for name, texts in lid_texts(n).items():
         for how, batch in (("numpy, batches of 512", 512), ("numpy, batches of 21", 21)):
-            model = LidModel(backend="numpy")
-            c = time.process_time()
-            for i in range(0, len(texts), batch):
-                model.predict(texts[i:i + batch], 3)
-            results.append((name, how, len(texts) / (time.process_time() - c)))
+            rates = []
+            for _ in range(repeat):
+                model = LidModel(backend="numpy")
+                c = time.process_time()
+                for i in range(0, len(texts), batch):
+                    model.predict(texts[i:i + batch], 3)
+                rates.append(len(texts) / (time.process_time() - c))
+            results.append((name, how, rates))
         model = LidModel(backend="fasttext")
         lines = [" ".join(x.split()) + "\n" for x in texts]
-        c = time.process_time()
-        for line in lines:
-            model._predict(line, 3, 0.0, "replace")
-        results.append((name, "fastText binding, one by one", len(texts) / (time.process_time() - c)))
+        rates = []
+        for _ in range(repeat):
+            c = time.process_time()
+            for line in lines:
+                model._predict(line, 3, 0.0, "replace")
+            rates.append(len(texts) / (time.process_time() - c))
+        results.append((name, "fastText binding, one by one", rates))
     return results
 
 
@@ -138,8 +145,10 @@ def main(argv=None) -> int:
     ap.add_argument("--workers", default="1,2", help="comma-separated worker counts (default: 1,2)")
     args = ap.parse_args(argv)
     print(f"[{load()}; CPU check {calibrate():.2f} s]")
-    for corpus, how, rate in bench_lid(args.lid_texts):
-        print(f"LID (lid.176.ftz, one core), {corpus} distinct utterances, {how}: {rate:,.0f} per CPU-second")
+    for corpus, how, rates in bench_lid(args.lid_texts, args.repeat):
+        rates = sorted(rates)
+        print(f"LID (lid.176.ftz, one core), {len(rates)} runs over {corpus} distinct utterances, {how}: "
+              f"best {rates[-1]:,.0f}, median {statistics.median(rates):,.0f}, worst {rates[0]:,.0f} per CPU-second")
     with tempfile.TemporaryDirectory() as tmp:
         for n in (args.dialogues // 4, args.dialogues):
             corpus = Path(tmp) / f"c{n}"

@@ -257,25 +257,24 @@ class FastTextNumpy:
             size = max(need, 2 * self._sums.shape[0])
             self._sums = np.resize(self._sums, (size, self.args.dim))
             self._counts = np.resize(self._counts, size)
+        raws = [t.encode("utf-8", "surrogatepass") for t in tokens]
+        get = self.words.get
+        wids = np.fromiter((get(r, -1) for r in raws), dtype=np.int64, count=len(raws))
+        label = LABEL_PREFIX.encode()
+        # subwords for every token but </s> and unknown label tokens (which fastText ignores)
+        sub = [i for i, r in enumerate(raws) if r != b"</s>" and (wids[i] >= 0 or not r.startswith(label))] \
+            if any(r.startswith(label) for r in raws) else [i for i, r in enumerate(raws) if r != b"</s>"]
+        tok_idx, ngram_rows = self._ngram_rows([raws[i] for i in sub])
+        in_vocab = np.flatnonzero(wids >= 0)
+        owner = np.concatenate([in_vocab, np.asarray(sub, dtype=np.int64)[tok_idx]])
+        rows = np.concatenate([wids[in_vocab], ngram_rows])  # each token: its word row first, as fastText
+        order = np.argsort(owner, kind="stable")
+        owner, rows = owner[order], rows[order]
         sums = np.zeros((len(tokens), self.args.dim), dtype=np.float32)
-        counts = np.zeros(len(tokens), dtype=np.float32)
-        encoded, subword_of = [], []
-        for i, tok in enumerate(tokens):
-            raw = tok.encode("utf-8", "surrogatepass")
-            wid = self.words.get(raw)
-            if wid is not None:
-                sums[i] += self.input[wid]
-                counts[i] += 1
-            elif raw.startswith(LABEL_PREFIX.encode()):
-                continue  # an unknown label token: ignored by fastText
-            if tok != EOS:
-                encoded.append(raw)
-                subword_of.append(i)
-        tok_idx, rows = self._ngram_rows(encoded)
         if rows.size:
-            owner = np.asarray(subword_of, dtype=np.int64)[tok_idx]
-            np.add.at(sums, owner, self.input[rows])
-            counts += np.bincount(owner, minlength=len(tokens)).astype(np.float32)
+            starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
+            sums[owner[starts]] = np.add.reduceat(self.input[rows], starts, axis=0)
+        counts = np.bincount(owner, minlength=len(tokens)).astype(np.float32)
         self._sums[base:need] = sums
         self._counts[base:need] = counts
         self._token_index.update(zip(tokens, range(base, need), strict=True))
