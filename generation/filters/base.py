@@ -34,13 +34,17 @@ class GateContext:
     def tokens(self, text: str) -> list[str]:
         """``generation.text.tokenize(text, lang.segmentation)`` (via the faster, identical
         ``filters.tokens.tokenize``), computed once per row; do not mutate the list."""
-        if self.memo is None:
+        cache = self.token_cache()
+        if cache is None:
             return tokenize(text, self.lang.segmentation)
-        cache = self.memo.setdefault("tokens", {})
         tokens = cache.get(text)
         if tokens is None:
             tokens = cache[text] = tokenize(text, self.lang.segmentation)
         return tokens
+
+    def token_cache(self) -> dict | None:
+        """The row's text -> tokens dict that ``tokens`` fills (None without a memo)."""
+        return None if self.memo is None else self.memo.setdefault("tokens", {})
 
 
 class Gate:

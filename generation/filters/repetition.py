@@ -40,8 +40,11 @@ class RepetitionGate(Gate):
         repeats = 0
         prev_grams: set | None = None
         prev_speaker = None
+        cache = ctx.token_cache()
         for i, turn in enumerate(row["turns"]):
-            tokens = ctx.tokens(turn["text"])
+            tokens = cache.get(turn["text"]) if cache is not None else None
+            if tokens is None:
+                tokens = ctx.tokens(turn["text"])
             if len(tokens) >= p["min_tokens"]:
                 key = normalize(" ".join(tokens))
                 if key in seen:
@@ -54,7 +57,7 @@ class RepetitionGate(Gate):
                 else:
                     seen[key] = i
             # n-grams once per turn: dup_ngram_frac and containment inlined
-            grams = _ngrams(tokens, n)
+            grams = list(zip(tokens, tokens[1:], tokens[2:], strict=False)) if n == 3 else _ngrams(tokens, n)
             gram_set = set(grams)
             count = len(grams)
             frac = 1.0 - len(gram_set) / count if count else 0.0
