@@ -7,7 +7,6 @@ repo creation, branches, validate-yaml, preupload, the LFS batch API (+ PUT uplo
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import json
@@ -19,6 +18,8 @@ from urllib.parse import unquote
 
 import yaml
 from aiohttp import web
+
+from generation.testing.loopback import LoopbackServer
 
 LANGS = ("fr", "ja", "th")
 SPLITS = ("train", "validation", "test")
@@ -97,22 +98,21 @@ class Fault:
 GITATTRIBUTES = b"*.parquet filter=lfs diff=lfs merge=lfs -text\n"
 
 
-class StandInHub:
+class StandInHub(LoopbackServer):
     """A minimal Hub on 127.0.0.1 (bounded lifetime and request count), recording every request."""
 
+    name = "stand-in-hub"
+    client_max_size = 256 * 1024 * 1024
+
     def __init__(self, users: dict[str, dict], max_requests: int = 5000, max_seconds: float = 120.0):
+        super().__init__(max_seconds=max_seconds)
         self.users = users                   # token -> {"name": ..., "orgs": [...], "role": "write"}
-        self.max_requests, self.max_seconds = max_requests, max_seconds
+        self.max_requests = max_requests
         self.repos: dict[str, Repo] = {}
         self.lfs: dict[str, bytes] = {}
         self.requests: list[dict] = []       # {"method","path","query","headers","body"}
         self.faults: list[Fault] = []
         self.lfs_puts: list[str] = []
-        self.port = 0
-        self._ready = threading.Event()
-        self._thread = None
-        self._loop = None
-        self._stop = None
         self._lock = threading.Lock()
 
     @property
@@ -308,44 +308,6 @@ class StandInHub:
             return web.json_response(reply)
         return self._err(404, f"stand-in Hub: no route for {request.method} {action}")
 
-    # -- lifecycle --------------------------------------------------------------------------------
-    async def _serve(self) -> None:
-        app = web.Application(client_max_size=256 * 1024 * 1024)
+    # -- routes ---------------------------------------------------------------------------------
+    def add_routes(self, app: web.Application) -> None:
         app.router.add_route("*", "/{tail:.*}", self._handle)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]
-        self._stop = asyncio.Event()
-        self._ready.set()
-        try:
-            await asyncio.wait_for(self._stop.wait(), timeout=self.max_seconds)
-        except asyncio.TimeoutError:
-            pass
-        finally:
-            await runner.cleanup()
-
-    def start(self) -> StandInHub:
-        def target():
-            self._loop = asyncio.new_event_loop()
-            self._loop.run_until_complete(self._serve())
-            self._loop.close()
-
-        self._thread = threading.Thread(target=target, daemon=True, name="stand-in-hub")
-        self._thread.start()
-        if not self._ready.wait(10):
-            raise RuntimeError("stand-in Hub did not start")
-        return self
-
-    def stop(self) -> None:
-        if self._loop is not None and self._stop is not None and self._loop.is_running():
-            self._loop.call_soon_threadsafe(self._stop.set)
-        if self._thread is not None:
-            self._thread.join(10)
-
-    def __enter__(self) -> StandInHub:
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()

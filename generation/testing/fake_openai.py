@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from aiohttp import web
+
+from generation.testing.loopback import LoopbackServer
 
 
 @dataclass
@@ -38,20 +39,17 @@ def echo_responder(body: dict) -> str:
     return body["messages"][-1]["content"] if body.get("messages") else ""
 
 
-class FakeOpenAIServer:
+class FakeOpenAIServer(LoopbackServer):
+    name = "fake-openai"
+
     def __init__(self, responder: Responder = echo_responder, model: str = "fake-model", host: str = "127.0.0.1",
                  port: int = 0, max_requests: int = 1_000_000, max_seconds: float = 900.0, log_requests: bool = True):
-        if host not in ("127.0.0.1", "localhost", "::1"):
-            raise ValueError("FakeOpenAIServer binds loopback only")
-        self.responder, self.model, self.host, self.port = responder, model, host, port
-        self.max_requests, self.max_seconds, self.log_requests = max_requests, max_seconds, log_requests
+        super().__init__(host, port, max_seconds)
+        self.responder, self.model = responder, model
+        self.max_requests, self.log_requests = max_requests, log_requests
         self.requests: list[dict] = []
         self.headers: list[dict] = []
         self.count = 0
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._ready = threading.Event()
-        self._stop: asyncio.Event | None = None
 
     @property
     def base_url(self) -> str:
@@ -97,48 +95,11 @@ class FakeOpenAIServer:
     async def _health(self, request: web.Request) -> web.Response:
         return web.Response(text="ok")
 
-    # -- lifecycle --------------------------------------------------------------------------------
-    async def _serve(self) -> None:
-        app = web.Application(client_max_size=64 * 1024 * 1024)
+    # -- routes ---------------------------------------------------------------------------------
+    def add_routes(self, app: web.Application) -> None:
         app.router.add_post("/v1/chat/completions", self._chat)
         app.router.add_get("/v1/models", self._models)
         app.router.add_get("/health", self._health)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, self.host, self.port, backlog=1024)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]
-        self._stop = asyncio.Event()
-        self._ready.set()
-        try:
-            await asyncio.wait_for(self._stop.wait(), timeout=self.max_seconds)
-        except asyncio.TimeoutError:
-            pass
-        finally:
-            await runner.cleanup()
-
-    def start(self) -> FakeOpenAIServer:
-        def target():
-            self._loop = asyncio.new_event_loop()
-            self._loop.run_until_complete(self._serve())
-            self._loop.close()
-
-        self._thread = threading.Thread(target=target, name="fake-openai", daemon=True)
-        self._thread.start()
-        if not self._ready.wait(30):
-            raise RuntimeError("fake OpenAI server did not start")
-        return self
-
-    def stop(self) -> None:
-        if self._loop and self._stop and self._thread and self._thread.is_alive():
-            self._loop.call_soon_threadsafe(self._stop.set)
-            self._thread.join(10)
-
-    def __enter__(self) -> FakeOpenAIServer:
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
 
 
 def serve_forever(responder: Responder = echo_responder, port: int = 8000, max_seconds: float = 3600,
@@ -148,7 +109,7 @@ def serve_forever(responder: Responder = echo_responder, port: int = 8000, max_s
                               log_requests=False).start()
     print(f"fake OpenAI server on {server.base_url}", flush=True)
     try:
-        while server._thread.is_alive():
+        while server.running:
             time.sleep(0.5)
     except KeyboardInterrupt:
         server.stop()
