@@ -100,12 +100,21 @@ class FilterPipeline:
             self._prefill_lid(rows, memos)
         if "dedup" in self.config.gates:
             self._prefill_dedup(rows, memos)
-        if "script" not in self.config.gates:
-            return memos
+        if "script" in self.config.gates:
+            self._prefill_script(rows, memos)
+        return memos
+
+    @staticmethod
+    def _by_language(rows: list[dict]) -> dict[str, list[int]]:
+        """Row indices grouped by language, in order."""
         by_lang: dict[str, list[int]] = {}
         for i, row in enumerate(rows):
             by_lang.setdefault(row["language"], []).append(i)
-        for code, idx in by_lang.items():
+        return by_lang
+
+    def _prefill_script(self, rows: list[dict], memos: list[dict]) -> None:
+        """Script and letter counts of every text of ``rows``, one numpy pass per language and ~2 M chars."""
+        for code, idx in self._by_language(rows).items():
             lang = get_language(code, self.registry)
             p = self.config.for_language(lang)["script"]
             required, forbidden = tuple(p["require_any"]), tuple(p["forbid_any"])
@@ -126,24 +135,17 @@ class FilterPipeline:
                         memos[j][key] = got
                         memos[j]["letters"] = {t: c.letters for t, c in got.items()}
                     batch, size = [], 0
-        return memos
 
     def _prefill_dedup(self, rows: list[dict], memos: list[dict]) -> None:
         """Dedup signatures of ``rows``, one batch per language (tokens land in the memos for later gates)."""
         gate = next(g for g in self.gates if g.name == "dedup")
-        by_lang: dict[str, list[int]] = {}
-        for i, row in enumerate(rows):
-            by_lang.setdefault(row["language"], []).append(i)
-        for idx in by_lang.values():
+        for idx in self._by_language(rows).values():
             gate.prefill([rows[i] for i in idx], [self._context(rows[i], "dedup", Counter(), memos[i]) for i in idx])
 
     def _prefill_lid(self, rows: list[dict], memos: list[dict]) -> None:
         """Language-ID results for every text of ``rows``, one batch per language (memo key ("lid", code))."""
         gate = next(g for g in self.gates if g.name == "lid")
-        by_lang: dict[str, list[int]] = {}
-        for i, row in enumerate(rows):
-            by_lang.setdefault(row["language"], []).append(i)
-        for code, idx in by_lang.items():
+        for code, idx in self._by_language(rows).items():
             lang = get_language(code, self.registry)
             p = self.config.for_language(lang)["lid"]
             pre = gate.prefill((t for i in idx for _, t in row_texts(rows[i], p["check_persona"],
