@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +21,18 @@ except ImportError:  # optional speed-up; the json module gives the same results
 # pattern also fires on harmless text such as "0.0000" or "null": then json is merely slower).
 # (Reading stays with json: orjson turns integers beyond 64 bits into floats, and ruling that out costs
 # more than orjson saves.)
-_ORJSON_DUMPS_DIFFERS = re.compile(r"e-\d(?!\d)|0\.0000|null")
+def _orjson_may_differ(out: str) -> bool:
+    """Whether orjson's text ``out`` may differ from json's: ``e-`` and one digit (a float in [1e-9, 1e-4)
+    written 1.5e-6 instead of 1.5e-06), ``0.0000`` (written 0.000015 instead of 1.5e-05) or ``null``
+    (NaN/Infinity). False positives (text such as "type-1") only cost a json.dumps."""
+    if "0.0000" in out or "null" in out:
+        return True
+    i = out.find("e-")
+    while i != -1:
+        if out[i + 2:i + 3].isdigit() and not out[i + 3:i + 4].isdigit():
+            return True
+        i = out.find("e-", i + 2)
+    return False
 
 
 def dumps_line(obj) -> str:
@@ -34,8 +44,7 @@ def dumps_line(obj) -> str:
         except (TypeError, orjson.JSONEncodeError):  # big ints, non-str keys, lone surrogates...
             pass
         else:
-            # plain substring tests first: the regex alone costs more than orjson saves
-            if not ("e-" in out or "0.0000" in out or "null" in out) or not _ORJSON_DUMPS_DIFFERS.search(out):
+            if not _orjson_may_differ(out):
                 return out
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
 

@@ -74,8 +74,20 @@ def needs_found(text: str, needs: tuple[re.Pattern | None, tuple[str, ...]]) -> 
     char_re, words = needs
     if char_re is not None and char_re.search(text):
         return True
+    if not words:
+        return False
     folded = fold(text)
     return any(w in folded for w in words)
+
+
+def present_needs(text: str, needs: tuple[re.Pattern | None, tuple[str, ...]]):
+    """The part of ``needs`` that ``text`` contains (same form), or None when it contains none. A piece of
+    ``text`` (a turn of a dialogue) can only contain needs from this part."""
+    char_re, words = needs
+    chars = char_re if char_re is not None and char_re.search(text) else None
+    folded = fold(text)
+    found = tuple(w for w in words if w in folded)
+    return (chars, found) if chars is not None or found else None
 
 
 _PLAIN_PHRASE = regex.compile(r"[a-z0-9 '-]+")
@@ -114,7 +126,9 @@ class LeakageGate(Gate):
         # whole-dialogue pre-checks: a turn can only fail a check whose pre-check hits the joined turns
         texts = [turn["text"] for turn in row["turns"]]
         joined = "\n".join(texts)
-        scan = combined is not None and (needs is None or needs_found(joined, needs))
+        if needs is not None:
+            needs = present_needs(joined, needs)  # each turn is checked for these only
+        scan = combined is not None and (pattern_needs() is None or needs is not None)
         if check_phrases and literals is not None:
             folded = normalize(joined)
             check_phrases = any(x in folded for x in literals)
