@@ -352,7 +352,7 @@ class FastTextNumpy:
         score = np.zeros(len(texts), dtype=np.float32)
         for j, (_, right) in enumerate(path):  # root first, as dfs adds them
             score = score + _std_log(f[j] if right else 1.0 - f[j])
-        probs = np.exp(score.astype(np.float64))
+        probs = np.exp(score).astype(np.float64)  # float32 exp, as fastText
         probs[self._last_counts == 0] = 0.0
         return probs
 
@@ -374,7 +374,7 @@ class FastTextNumpy:
             best = scores.argmax(axis=0)
             top[j], top_scores[j] = best, scores[best, cols]
             scores[best, cols] = -np.inf
-        probs = np.exp(top_scores.astype(np.float64)).T.tolist()
+        probs = np.exp(top_scores).T.tolist()  # float32, as fastText reports exp(score)
         # fastText prunes scores below std_log(threshold 0) = log(1e-5); scores are sorted, so a prefix stays
         kept = (top_scores >= np.float32(np.log(_LOG_EPS))).sum(axis=0)
         kept[self._last_counts == 0] = 0  # no rows at all: fastText predicts nothing

@@ -23,7 +23,7 @@ from generation.languages import Language, load_registry
 from generation.schema import validate_row
 
 _WORKER: FilterPipeline | None = None
-_CHUNK_ROWS = 256  # rows whose script/letter counts are computed in one numpy pass
+_CHUNK_ROWS = 256  # rows prefilled together: LID, dedup signatures, script/letter counts
 
 
 def shards_root(in_dir: Path) -> Path:
