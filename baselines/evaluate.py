@@ -92,7 +92,10 @@ def evaluate_instances(model, tokenizer, has_head: bool, instances, opts: dict) 
         scores, labels, nll, ntok, nbytes, recs = [], [], 0.0, 0, 0, []
         for inst in tqdm(items, desc=f"score {lang}", disable=quiet):
             prefix, suffixes = encoder.encode(inst.persona, inst.history, inst.candidates)
-            s = score_shared_prefix(model, prefix, suffixes, tokenizer.pad_token_id)
+            # LM statistics over the vocabulary only where needed: the gold reply (perplexity, bits/byte),
+            # or every candidate when ranking by the LM
+            s = score_shared_prefix(model, prefix, suffixes, tokenizer.pad_token_id,
+                                    need_lm=True if rank_by == "lm" else {inst.label})
             ranking = s["mc"] if rank_by == "mc" else -s["lm_mean"]
             scores.append(ranking.tolist())
             labels.append(inst.label)
