@@ -185,3 +185,17 @@ def test_prefill_memo_is_what_the_script_gate_reads():
         texts = [t for _, t in row_texts(row)]
         assert memo[key] == text_counts(texts, lang.script, lang.segmentation, p["require_any"], p["forbid_any"])
         assert memo["letters"] == {t: c.letters for t, c in memo[key].items()}
+
+
+def test_class_tables_cached_on_disk_are_the_built_ones(tmp_path, monkeypatch):
+    from generation.filters import charclass
+
+    monkeypatch.setenv("MOUD_CACHE_DIR", str(tmp_path))
+    char_class = r"[\p{Script=Hangul}\p{N}]"
+    built = charclass.class_mask.__wrapped__(char_class)  # builds and stores
+    stored = list(tmp_path.rglob("*.npy"))
+    assert len(stored) == 1
+    assert (charclass.class_mask.__wrapped__(char_class) == built).all()  # loaded from disk
+    stored[0].write_bytes(b"not a numpy file")  # a damaged cache is rebuilt, not trusted
+    assert (charclass.class_mask.__wrapped__(char_class) == built).all()
+    assert built[ord("한")] and built[ord("7")] and not built[ord("a")]

@@ -9,10 +9,15 @@ counts are identical by construction, only computed on the UTF-32 code units wit
 from __future__ import annotations
 
 import functools
+import hashlib
+import os
+from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 import regex
+
+from generation.io_utils import atomic_open
 
 _NUM_CODEPOINTS = 0x110000
 LETTER, INSIDE, OUTSIDE, REQUIRED, FORBIDDEN = 1, 2, 4, 8, 16
@@ -37,12 +42,34 @@ def _to_codes(text: str) -> np.ndarray:
     return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")
 
 
+def _cache_file(char_class: str) -> Path | None:
+    """Where the table of ``char_class`` is kept between runs (it depends on the `regex` module's Unicode
+    data only): ``$MOUD_CACHE_DIR`` or ``~/.cache/moud``; None when neither can be used."""
+    root = os.environ.get("MOUD_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "moud")
+    key = hashlib.sha256(f"{regex.__version__}\x1f{char_class}".encode()).hexdigest()[:24]
+    return Path(root) / "charclass" / f"{key}.npy"
+
+
 @functools.cache
 def class_mask(char_class: str) -> np.ndarray:
-    """Boolean table: which codepoints the single-character `regex` class ``char_class`` matches."""
+    """Boolean table: which codepoints the single-character `regex` class ``char_class`` matches. Built once
+    per `regex` version and kept on disk (a plain cache: rebuilt when missing or unreadable)."""
+    path = _cache_file(char_class)
+    try:
+        packed = np.load(path, allow_pickle=False)
+        if packed.shape == ((_NUM_CODEPOINTS + 7) // 8,) and packed.dtype == np.uint8:
+            return np.unpackbits(packed, count=_NUM_CODEPOINTS).astype(bool)
+    except (OSError, ValueError):
+        pass
     hits = "".join(regex.findall(char_class, _all_codepoints()))
     table = np.zeros(_NUM_CODEPOINTS, dtype=bool)
     table[_to_codes(hits)] = True
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_open(path, "wb") as fh:
+            np.save(fh, np.packbits(table), allow_pickle=False)
+    except OSError:
+        pass  # read-only home: build it each run
     return table
 
 
