@@ -32,6 +32,13 @@ _FNV_BASIS, _FNV_PRIME = np.uint32(2166136261), np.uint32(16777619)
 _LOG_EPS = 1e-5  # fastText's std_log(x) = log(x + 1e-5)
 
 
+def _unsupported(model: int, loss: int, word_ngrams: int) -> str | None:
+    """Why a model with these arguments is not covered here, or None when it is."""
+    if model != MODEL_SUPERVISED or loss not in (LOSS_HS, LOSS_SOFTMAX) or word_ngrams > 1:
+        return f"model={model} loss={loss} wordNgrams={word_ngrams} (supported: supervised, hs or softmax, wordNgrams 1)"
+    return None
+
+
 class UnsupportedModel(ValueError):
     """The file is a fastText model this implementation does not cover (use the fastText binding)."""
 
@@ -135,6 +142,12 @@ def _std_log(x: np.ndarray) -> np.ndarray:
     return np.log(x.astype(np.float32, copy=False) + np.float32(_LOG_EPS))
 
 
+def _sigmoid32(logits: np.ndarray) -> np.ndarray:
+    """fastText's ``1 / (1 + exp(-f))``, rounded to float (exp overflow -> inf -> 0, as in fastText)."""
+    with np.errstate(over="ignore"):
+        return (1.0 / (1.0 + np.exp(-logits))).astype(np.float32)
+
+
 def _fnv_signed_bytes(a: np.ndarray) -> np.ndarray:
     """Bytes as fastText's hash sees them: ``uint32(int8(byte))`` (sign-extended)."""
     return a.astype(np.int8).astype(np.int32).view(np.uint32)
@@ -156,9 +169,9 @@ class FastTextNumpy:
             r.unpack("12i")
         r.unpack("d")
         self.args = Args(dim, word_ngrams, loss, model, bucket, minn, maxn)
-        if model != MODEL_SUPERVISED or loss not in (LOSS_HS, LOSS_SOFTMAX) or word_ngrams > 1:
-            raise UnsupportedModel(f"{path}: model={model} loss={loss} wordNgrams={word_ngrams} "
-                                   "(supported: supervised, hs or softmax, wordNgrams 1)")
+        why = _unsupported(model, loss, word_ngrams)
+        if why:
+            raise UnsupportedModel(f"{path}: {why}")
         size, self.nwords, nlabels = r.unpack("iii")
         _ntokens, pruneidx_size = r.unpack("qq")
         words, label_counts = {}, []
@@ -294,8 +307,9 @@ class FastTextNumpy:
             out.append(toks)
         return out
 
-    def hidden(self, texts: list[str]) -> np.ndarray:
-        """The averaged input vector of each text (Model::computeHidden), float32."""
+    def hidden(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Each text's averaged input vector (Model::computeHidden, float32) and its number of input rows
+        (0 rows: fastText predicts nothing)."""
         per_text = self._split(texts)
         flat = list(itertools.chain.from_iterable(per_text))
         index = self._token_index
@@ -313,20 +327,19 @@ class FastTextNumpy:
         starts = np.cumsum(lengths + 1) - (lengths + 1)
         sums = np.add.reduceat(self._sums[idx], starts, axis=0)
         counts = np.add.reduceat(self._counts[idx], starts)
-        self._last_counts = counts
-        return sums / np.maximum(counts, 1.0)[:, None]
+        return sums / np.maximum(counts, 1.0)[:, None], counts
 
-    def log_probs(self, texts: list[str]) -> np.ndarray:
+    def log_probs(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """fastText's score of every label (rows) for every text (columns), float32: log(p + 1e-5) summed
         from the root down the label's tree path (hs, as HierarchicalSoftmaxLoss::dfs adds them), or
         log(p + 1e-5) (softmax). Only elementwise numpy operations: a text's scores do not depend on which
-        other texts share its batch."""
-        logits = np.einsum("nd,bd->nb", self._out, self.hidden(texts))  # (labels or inner nodes) x texts
+        other texts share its batch. Also returns each text's number of input rows."""
+        hidden, counts = self.hidden(texts)
+        logits = np.einsum("nd,bd->nb", self._out, hidden)  # (labels or inner nodes) x texts
         if self.args.loss != LOSS_HS:
             z = np.exp(logits - logits.max(axis=0, keepdims=True))
-            return _std_log(z / z.sum(axis=0, keepdims=True))
-        with np.errstate(over="ignore"):  # exp overflow -> inf -> f = 0, as in fastText
-            f = (1.0 / (1.0 + np.exp(-logits))).astype(np.float32)
+            return _std_log(z / z.sum(axis=0, keepdims=True)), counts
+        f = _sigmoid32(logits)
         go_left, go_right = _std_log(1.0 - f), _std_log(f)
         osz = self._nlabels
         scores = np.zeros((2 * osz - 1, logits.shape[1]), dtype=np.float32)
@@ -334,7 +347,7 @@ class FastTextNumpy:
             parent, row = scores[nodes], nodes - osz
             scores[lefts] = parent + go_left[row]
             scores[rights] = parent + go_right[row]
-        return scores[:osz]
+        return scores[:osz], counts
 
     def label_probs(self, texts: list[str], label: int) -> np.ndarray | None:
         """The probability fastText reports for one label (index into ``labels``) for each text, computed
@@ -346,14 +359,14 @@ class FastTextNumpy:
         if not path:
             return np.ones(len(texts))
         rows = np.array([r for r, _ in path])
-        logits = np.einsum("nd,bd->nb", self._out[rows], self.hidden(texts))
-        with np.errstate(over="ignore"):
-            f = (1.0 / (1.0 + np.exp(-logits))).astype(np.float32)
+        hidden, counts = self.hidden(texts)
+        logits = np.einsum("nd,bd->nb", self._out[rows], hidden)
+        f = _sigmoid32(logits)
         score = np.zeros(len(texts), dtype=np.float32)
         for j, (_, right) in enumerate(path):  # root first, as dfs adds them
             score = score + _std_log(f[j] if right else 1.0 - f[j])
         probs = np.exp(score).astype(np.float64)  # float32 exp, as fastText
-        probs[self._last_counts == 0] = 0.0
+        probs[counts == 0] = 0.0
         return probs
 
     @property
@@ -365,7 +378,7 @@ class FastTextNumpy:
             return [p for i in range(0, len(texts), self.chunk) for p in self.predict(texts[i:i + self.chunk], k)]
         if not texts:
             return []
-        scores = self.log_probs(texts)
+        scores, counts = self.log_probs(texts)
         k = min(k, scores.shape[0])
         cols = np.arange(len(texts))
         top = np.empty((k, len(texts)), dtype=np.int64)
@@ -377,7 +390,7 @@ class FastTextNumpy:
         probs = np.exp(top_scores).T.tolist()  # float32, as fastText reports exp(score)
         # fastText prunes scores below std_log(threshold 0) = log(1e-5); scores are sorted, so a prefix stays
         kept = (top_scores >= np.float32(np.log(_LOG_EPS))).sum(axis=0)
-        kept[self._last_counts == 0] = 0  # no rows at all: fastText predicts nothing
+        kept[counts == 0] = 0  # no rows at all: fastText predicts nothing
         out = []
         for names, row_probs, n in zip(self.names[top].T.tolist(), probs, kept.tolist(), strict=True):
             pairs = list(zip(names, row_probs, strict=True))
@@ -395,4 +408,4 @@ def supported(path: str | Path) -> bool:
     if len(head) < 56 or struct.unpack_from("<ii", head) != (MAGIC, VERSION):
         return False
     _dim, _ws, _ep, _mc, _neg, word_ngrams, loss, model = struct.unpack_from("<8i", head, 8)
-    return model == MODEL_SUPERVISED and loss in (LOSS_HS, LOSS_SOFTMAX) and word_ngrams <= 1
+    return _unsupported(model, loss, word_ngrams) is None
