@@ -15,9 +15,10 @@ from generation.filters.base import Drop
 from generation.filters.charclass import letter_counts
 from generation.filters.lid import LidModel
 from generation.filters.repetition import _ngrams
-from generation.filters.runner import _dumps, drop_line
+from generation.filters.runner import drop_line
 from generation.filters.script import presence_pattern, script_share, script_table, text_counts
 from generation.filters.tokens import tokenize
+from generation.io_utils import dumps_line
 from generation.languages import get_language
 from generation.text import ngrams
 from generation.text import tokenize as reference_tokenize
@@ -79,7 +80,7 @@ def test_drop_line_is_the_serialized_record():
     row = make_row("ja")
     drop = Drop("lid", "turns[2]: ja not in top-3 \"quoted\" 'x' ✓", {"field": "turns[2]", "target_prob": 0,
                                                                      "top": [["zh", 0.91], ["ja", 0.0312]]})
-    line = drop_line(_dumps(row), drop)
+    line = drop_line(dumps_line(row), drop)
     assert line == json.dumps(drop.to_record(row), ensure_ascii=False, separators=(",", ":"))
     assert json.loads(line)["row"] == row
 

@@ -6,6 +6,8 @@ admits or rejects them in input (id) order.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import xxhash
 
@@ -15,6 +17,7 @@ from generation.filters.tokens import tokenize
 _MASK32 = np.uint64(0xFFFFFFFF)
 
 
+@functools.cache
 def _permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     a = rng.integers(1, 2**63, size=num_perm, dtype=np.uint64) | np.uint64(1)
@@ -22,7 +25,6 @@ def _permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return a, b
 
 
-_PERM_CACHE: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
 _TOKEN_HASHES: dict[str, int] = {}  # token -> xxh64 (tokens repeat across rows: hash each once)
 _TOKEN_HASHES_MAX = 1 << 18
 _FNV64_BASIS, _FNV64_PRIME = np.uint64(0xCBF29CE484222325), np.uint64(0x100000001B3)
@@ -31,10 +33,7 @@ TURN_BOUNDARY = "\x1e"
 
 def minhash(shingles: np.ndarray, num_perm: int, seed: int) -> np.ndarray:
     """uint32 MinHash signature of a set of 64-bit shingle hashes: multiply-shift hashing (top 32 bits)."""
-    key = (num_perm, seed)
-    if key not in _PERM_CACHE:
-        _PERM_CACHE[key] = _permutations(num_perm, seed)
-    a, b = _PERM_CACHE[key]
+    a, b = _permutations(num_perm, seed)
     if not len(shingles):
         return np.full(num_perm, 0xFFFFFFFF, dtype=np.uint32)
     perm = np.multiply.outer(a, shingles)  # (h * a + b) mod 2**64, in place; permutations x shingles
@@ -55,12 +54,11 @@ def token_hashes(tokens: list[str]) -> np.ndarray:
     return np.fromiter(map(cache.__getitem__, tokens), dtype=np.uint64, count=len(tokens))
 
 
-def _ngram_hashes(ids: np.ndarray, n: int) -> np.ndarray:
-    """Hash of every run of ``n`` consecutive token hashes: FNV-1a over them, then a splitmix64 finalizer."""
-    count = len(ids) - n + 1
-    h = np.full(count, _FNV64_BASIS, dtype=np.uint64)
-    for j in range(n):
-        h ^= ids[j:j + count]
+def _fnv_mix(h: np.ndarray, columns) -> np.ndarray:
+    """FNV-1a of uint64 ``columns`` (arrays shaped like ``h``, folded in order) on top of ``h`` (in place),
+    then a splitmix64 finalizer."""
+    for col in columns:
+        h ^= col
         h *= _FNV64_PRIME
     h ^= h >> np.uint64(30)
     h *= np.uint64(0xBF58476D1CE4E5B9)
@@ -68,6 +66,12 @@ def _ngram_hashes(ids: np.ndarray, n: int) -> np.ndarray:
     h *= np.uint64(0x94D049BB133111EB)
     h ^= h >> np.uint64(31)
     return h
+
+
+def _ngram_hashes(ids: np.ndarray, n: int) -> np.ndarray:
+    """Hash of every run of ``n`` consecutive token hashes."""
+    count = len(ids) - n + 1
+    return _fnv_mix(np.full(count, _FNV64_BASIS, dtype=np.uint64), (ids[j:j + count] for j in range(n)))
 
 
 def shingle_hashes(tokens: list[str], n: int) -> np.ndarray:
@@ -84,10 +88,7 @@ def minhash_many(token_lists: list[list[str]], n: int, num_perm: int, seed: int,
     operations instead of a few small ones per list (same signatures)."""
     if n <= 0 or any(len(t) < n for t in token_lists):  # rare shapes: one by one
         return [minhash(shingle_hashes(t, n), num_perm, seed) for t in token_lists]
-    key = (num_perm, seed)
-    if key not in _PERM_CACHE:
-        _PERM_CACHE[key] = _permutations(num_perm, seed)
-    a, b = _PERM_CACHE[key]
+    a, b = _permutations(num_perm, seed)
     lengths = np.fromiter(map(len, token_lists), dtype=np.int64, count=len(token_lists))
     ids = token_hashes([t for tokens in token_lists for t in tokens])
     h = _ngram_hashes(ids, n)
@@ -129,13 +130,7 @@ def band_keys(sigs: np.ndarray, bands: int) -> np.ndarray:
     parts = sigs[:, :bands * rows].reshape(n, bands, rows).astype(np.uint64)
     h = np.broadcast_to(np.arange(bands, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15) ^ _FNV64_BASIS,
                         (n, bands)).copy()
-    for j in range(rows):
-        h ^= parts[:, :, j]
-        h *= _FNV64_PRIME
-    h ^= h >> np.uint64(31)
-    h *= np.uint64(0xBF58476D1CE4E5B9)
-    h ^= h >> np.uint64(29)
-    return h
+    return _fnv_mix(h, (parts[:, :, j] for j in range(rows)))
 
 
 class DedupIndex:
@@ -175,7 +170,7 @@ class DedupIndex:
 
 def exact_key(row: dict) -> int:
     """Hash of the turns with whitespace normalised: equal keys are exact duplicates."""
-    return xxhash.xxh64_intdigest("\x1e".join(" ".join(t["text"].split()) for t in row["turns"]).encode())
+    return xxhash.xxh64_intdigest(TURN_BOUNDARY.join(" ".join(t["text"].split()) for t in row["turns"]).encode())
 
 
 class DedupGate(Gate):

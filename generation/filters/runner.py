@@ -24,6 +24,7 @@ from generation.languages import Language, load_registry
 from generation.schema import validate_row
 
 _WORKER: FilterPipeline | None = None
+_STREAMING_GC_THRESHOLD = (50_000, 50, 100)  # see few_gc_passes
 _CHUNK_ROWS = 256  # rows prefilled together: LID, dedup signatures, script/letter counts
 
 
@@ -71,15 +72,10 @@ def _read_shard(path: Path, code: str, skip_invalid: bool):
         yield "invalid", {"row": None, "gate": "schema", "reason": str(err), "scores": {"line": err.lineno}}
 
 
-def _dumps(obj) -> str:
-    """One JSONL line, exactly as ``generation.io_utils.write_jsonl_atomic`` writes it."""
-    return dumps_line(obj)
-
-
 def drop_line(row_line: str, drop: Drop) -> str:
-    """``_dumps(drop.to_record(row))`` built around the row's already serialized line (same text)."""
-    return (f'{{"row":{row_line},"gate":{_dumps(drop.gate)},"reason":{_dumps(drop.reason)},'
-            f'"scores":{_dumps(drop.scores)}}}')
+    """``dumps_line(drop.to_record(row))`` built around the row's already serialized line (same text)."""
+    return (f'{{"row":{row_line},"gate":{dumps_line(drop.gate)},"reason":{dumps_line(drop.reason)},'
+            f'"scores":{dumps_line(drop.scores)}}}')
 
 
 def _process_shard(pipe: FilterPipeline, code: str, path: Path, skip_invalid: bool) -> tuple[list, Counter]:
@@ -95,15 +91,15 @@ def _process_shard(pipe: FilterPipeline, code: str, path: Path, skip_invalid: bo
         memos = iter(pipe.prefill(rows))
         for kind, obj in chunk:
             if kind == "invalid":
-                out.append(("schema", _dumps(obj), None, None))
+                out.append(("schema", dumps_line(obj), None, None))
                 continue
             drop, sig, c = pipe.check_stateless(obj, next(memos))
             if c:
                 counters.update(c)
             if drop is not None:
-                out.append((drop.gate, _dumps(drop.to_record(obj)), None, None))
+                out.append((drop.gate, dumps_line(drop.to_record(obj)), None, None))
             else:
-                out.append((None, _dumps(obj), obj["id"], sig))
+                out.append((None, dumps_line(obj), obj["id"], sig))
         chunk.clear()
 
     try:
@@ -139,7 +135,7 @@ def few_gc_passes():
     before are frozen out of the collector's scans. The previous settings come back afterwards."""
     threshold = gc.get_threshold()
     gc.freeze()
-    gc.set_threshold(50_000, 50, 100)
+    gc.set_threshold(*_STREAMING_GC_THRESHOLD)
     try:
         yield
     finally:
@@ -151,7 +147,7 @@ def _init_worker(config_raw: dict, source: str) -> None:
     global _WORKER
     _WORKER = FilterPipeline(FilterConfig(config_raw, source))
     gc.freeze()
-    gc.set_threshold(50_000, 50, 100)  # as few_gc_passes, for the worker's whole life
+    gc.set_threshold(*_STREAMING_GC_THRESHOLD)  # as few_gc_passes, for the worker's whole life
 
 
 def _worker_task(code: str, path: str, skip_invalid: bool):
