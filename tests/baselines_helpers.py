@@ -8,6 +8,10 @@ from pathlib import Path
 
 from generation.schema import example_row
 
+# one turn's persona and history for the candidate-scoring tests
+PERSONA = ["J'habite à Lyon.", "J'adore le vélo."]
+HISTORY = ["Salut !", "Bonjour, ça va ?", "Tu fais quoi ce week-end ?"]
+
 FR = ["Salut, tu vas bien ?", "Oui, je rentre du marché.", "Qu'as-tu acheté ?", "Des fraises et du pain.",
       "J'adore les fraises !", "Moi aussi, surtout en été.", "Tu fais du vélo ?", "Oui, tous les dimanches.",
       "Où habites-tu ?", "J'habite à Lyon près de la Saône.", "Tu travailles ?", "Je suis infirmière.",

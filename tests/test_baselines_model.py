@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from baselines_helpers import write_xpersona
+from baselines_helpers import HISTORY, PERSONA, write_xpersona
 
 from baselines.model import (
     DialogueEncoder,
@@ -18,8 +18,6 @@ from baselines.model import (
 from baselines.train import DEFAULTS, MultitaskDataset, collate, train_one
 from generation.errors import MoudError
 
-PERSONA = ["J'habite à Lyon.", "J'adore le vélo."]
-HISTORY = ["Salut !", "Bonjour, ça va ?", "Tu fais quoi ce week-end ?"]
 CANDS = ["Je vais à la montagne avec mon chat.", "Rien.", "我喜欢吃火锅。", "Je travaille à l'hôpital Édouard-Herriot."]
 
 

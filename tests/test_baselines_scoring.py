@@ -9,6 +9,7 @@ import math
 
 import pytest
 import torch
+from baselines_helpers import HISTORY, PERSONA
 from conftest import ROOT
 
 from baselines.model import (
@@ -21,8 +22,6 @@ from baselines.model import (
     score_shared_prefix,
 )
 
-PERSONA = ["J'habite à Lyon.", "J'adore le vélo."]
-HISTORY = ["Salut !", "Bonjour, ça va ?", "Tu fais quoi ce week-end ?"]
 CANDS = ["Rien.", "Je vais à la montagne avec mon chat et ma sœur, on part samedi très tôt.", "我喜欢吃火锅。",
          "Oui.", "Je travaille à l'hôpital Édouard-Herriot.", "Je lis.", "On verra bien, peut-être la plage ?"]
 GOLD = 4

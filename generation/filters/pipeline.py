@@ -92,9 +92,9 @@ class FilterPipeline:
         return self.stats.setdefault(code, LanguageStats())
 
     def prefill(self, rows: list[dict]) -> list[dict]:
-        """One memo per row (for ``check_stateless``) holding the script and letter counts of all its texts,
-        computed for many rows at once: one numpy pass per language and about 2 M characters instead of one
-        per row. The counts are those ``script.text_counts`` computes for the row alone."""
+        """One memo per row (for ``check_stateless``) holding what the gates would compute for the row alone,
+        computed for many rows at once, per language: the LID results, the dedup signature (with the turns'
+        tokens) and the script and letter counts of all its texts."""
         memos: list[dict] = [{} for _ in rows]
         if "lid" in self.config.gates:
             self._prefill_lid(rows, memos)
@@ -103,6 +103,9 @@ class FilterPipeline:
         if "script" in self.config.gates:
             self._prefill_script(rows, memos)
         return memos
+
+    def _gate(self, name: str) -> Gate:
+        return next(g for g in self.gates if g.name == name)
 
     @staticmethod
     def _by_language(rows: list[dict]) -> dict[str, list[int]]:
@@ -138,13 +141,13 @@ class FilterPipeline:
 
     def _prefill_dedup(self, rows: list[dict], memos: list[dict]) -> None:
         """Dedup signatures of ``rows``, one batch per language (tokens land in the memos for later gates)."""
-        gate = next(g for g in self.gates if g.name == "dedup")
+        gate = self._gate("dedup")
         for idx in self._by_language(rows).values():
             gate.prefill([rows[i] for i in idx], [self._context(rows[i], "dedup", Counter(), memos[i]) for i in idx])
 
     def _prefill_lid(self, rows: list[dict], memos: list[dict]) -> None:
         """Language-ID results for every text of ``rows``, one batch per language (memo key ("lid", code))."""
-        gate = next(g for g in self.gates if g.name == "lid")
+        gate = self._gate("lid")
         for code, idx in self._by_language(rows).items():
             lang = get_language(code, self.registry)
             p = self.config.for_language(lang)["lid"]
