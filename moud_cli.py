@@ -36,7 +36,7 @@ def _top_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("command", nargs="?", help="one of: " + ", ".join(COMMANDS))
-    from generation import __version__
+    from moud_core import __version__
 
     parser.add_argument("--version", action="version", version=f"moud {__version__}")
     return parser
@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
                                      description=COMMANDS[name][1])
     module.build_parser(parser)
     args = parser.parse_args(rest)
-    from generation.errors import MoudError
+    from moud_core.errors import MoudError
 
     try:
         return int(module.run(args) or 0)

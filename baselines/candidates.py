@@ -9,8 +9,8 @@ from collections import defaultdict
 from pathlib import Path
 
 from baselines.data import Instance
-from generation.errors import MoudError
-from generation.io_utils import iter_jsonl, write_jsonl_atomic
+from moud_core.errors import MoudError
+from moud_core.jsonl import iter_jsonl, write_jsonl_atomic
 
 
 def attach_candidates(instances: list[Instance], num_candidates: int = 20, seed: int = 0) -> list[Instance]:

@@ -16,9 +16,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from generation.errors import ConfigError, MoudError
-from generation.io_utils import iter_jsonl
-from generation.languages import load_registry
+from moud_core.errors import ConfigError, MoudError
+from moud_core.jsonl import iter_jsonl
+from moud_core.languages import load_registry
 
 SOURCE_TYPES = ("moud", "xpersona", "personachat")
 SPLITS = ("train", "validation", "test")
@@ -190,7 +190,7 @@ def iter_moud_rows(rows: Iterable[dict], max_history: int = 2, where: str = "MOU
             personas = {"A": list(row["persona_a"]), "B": list(row["persona_b"])}
             rid, lang = row["id"], row["language"]
         except (KeyError, TypeError, ValueError):
-            raise MoudError(f"{where}: row {n}: expected a MOUD row (generation/schema.py) with id, language, "
+            raise MoudError(f"{where}: row {n}: expected a MOUD row (moud_core/schema.py) with id, language, "
                             "persona_a, persona_b and turns") from None
         texts = [t["text"].strip() for t in turns]
         for t in range(1, len(turns)):

@@ -10,9 +10,10 @@ import math
 import sys
 from pathlib import Path
 
-from generation.errors import ConfigError, MoudError
-from generation.io_utils import atomic_write_text, write_jsonl_atomic
-from generation.yamlio import load_yaml
+from moud_core.atomic import atomic_write_text
+from moud_core.errors import ConfigError, MoudError
+from moud_core.jsonl import write_jsonl_atomic
+from moud_core.yamlio import load_yaml
 
 METRICS = ("hits@1", "ppl", "bpb", "rouge_l", "bertscore_f1")
 METRIC_LABELS = {"hits@1": "hits@1", "ppl": "PPL", "bpb": "bits/byte", "rouge_l": "ROUGE-L",
@@ -64,7 +65,7 @@ def _device(name: str | None) -> str:
 
 
 def _segmentation(language: str) -> str:
-    from generation.languages import load_registry
+    from moud_core.languages import load_registry
 
     lang = load_registry().get(language)
     return lang.segmentation if lang else "words"

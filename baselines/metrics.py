@@ -6,8 +6,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from generation.errors import MoudError
-from generation.text import tokenize
+from moud_core.errors import MoudError
+from moud_core.text import tokenize
 
 DEFAULT_BERTSCORE_MODEL = "bert-base-multilingual-cased"
 DEFAULT_BERTSCORE_LAYER = 9
@@ -38,7 +38,7 @@ def utf8_len(text: str) -> int:
 
 
 class ScriptTokenizer:
-    """rouge_score tokenizer backed by generation.text.tokenize (characters for zh/ja/th)."""
+    """rouge_score tokenizer backed by moud_core.text.tokenize (characters for zh/ja/th)."""
 
     def __init__(self, segmentation: str = "words"):
         self.segmentation = segmentation

@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from generation.errors import MoudError
+from moud_core.errors import MoudError
 
 CONFIG_NAME = "multitask_config.json"
 HEAD_NAME = "mc_head.safetensors"

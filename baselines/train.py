@@ -9,8 +9,8 @@ import sys
 import time
 from pathlib import Path
 
-from generation.errors import ConfigError, MoudError
-from generation.yamlio import load_yaml
+from moud_core.errors import ConfigError, MoudError
+from moud_core.yamlio import load_yaml
 
 DEFAULTS: dict = {
     "model": "bigscience/bloom-560m",
@@ -255,7 +255,7 @@ def train_one(cfg: dict, out: Path, languages: list[str] | None, quiet: bool = F
         "total_parameters": sum(p.numel() for p in model.parameters()),
         "loss_history": history, "device": "cuda" if torch.cuda.is_available() else "cpu",
     }
-    from generation.io_utils import atomic_write_text
+    from moud_core.atomic import atomic_write_text
 
     atomic_write_text(out / "train_summary.json", json.dumps(summary, indent=2, ensure_ascii=False, default=str))
     _plot_loss(history, out / "loss.png")

@@ -31,7 +31,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
 
 XPERSONA = ROOT.parent / "shared" / "data" / "xpersona"
 # Peak dense bf16 FLOP/s used for MFU (override with --peak-tflops).
@@ -56,7 +55,7 @@ def _turns(n: int, num_candidates: int = 20):
 
 def _make_bloom(directory: Path, hidden: int, layers: int, heads: int, vocab_tok=None):
     import torch
-    from tiny_models import train_tokenizer
+    from tests.tiny_models import train_tokenizer
     from transformers import BloomConfig, BloomForCausalLM
 
     tok = vocab_tok or train_tokenizer()
@@ -273,7 +272,7 @@ def _bloom_560m(directory: Path, tiny: bool) -> Path:
     """BLOOM-560M architecture (hidden 1024, 24 layers, 16 heads, vocab 250,880: the real tokenizer's padded
     vocabulary; the trained test tokenizer only uses the first ids), or a 2 x 64 stand-in with ``tiny``."""
     import torch
-    from tiny_models import train_tokenizer
+    from tests.tiny_models import train_tokenizer
     from transformers import BloomConfig, BloomForCausalLM
 
     tok = train_tokenizer()
@@ -340,7 +339,7 @@ def main(argv=None) -> int:
                   f"({r['device_name']}, {r['dtype']})")
     print(f"load average before/after: {results['loadavg_before']} / {results['loadavg_after']}")
     if args.json:
-        from generation.io_utils import atomic_write_text
+        from moud_core.atomic import atomic_write_text
 
         atomic_write_text(args.json, json.dumps(results, indent=2))
     return 0

@@ -29,8 +29,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from generation.languages import DEFAULT_LANGUAGES, get_language  # noqa: E402
-from generation.schema import STEPS, make_row_id, split_group_for  # noqa: E402
+from moud_core.languages import DEFAULT_LANGUAGES, get_language  # noqa: E402
+from moud_core.schema import STEPS, make_row_id, split_group_for  # noqa: E402
 
 ALPHABETS = {
     "Latn": "abcdefghijklmnopqrstuvwxyzéèàüöäçñãõ", "Arab": (0x0627, 0x064A), "Beng": (0x0985, 0x09B9),

@@ -29,10 +29,11 @@ from eval.items import iter_items, iter_rows  # noqa: E402
 from eval.judge import Judge, JudgeConfig  # noqa: E402
 from eval.rubric import load_rubric  # noqa: E402
 from eval.stats import compute_stats  # noqa: E402
-from generation.backends.factory import make_backend  # noqa: E402
-from generation.io_utils import atomic_write_text, write_jsonl_atomic  # noqa: E402
-from generation.schema import example_row, make_row_id  # noqa: E402
 from generation.testing.fake_openai import FakeOpenAIServer  # noqa: E402
+from moud_core.atomic import atomic_write_text
+from moud_core.backends.factory import make_backend  # noqa: E402
+from moud_core.jsonl import write_jsonl_atomic  # noqa: E402
+from moud_core.schema import example_row, make_row_id  # noqa: E402
 
 VOCAB = {
     "fr": "le la chat chien marché samedi boulangerie vélo Lyon pain fromage aimer aller voir ami travail".split(),

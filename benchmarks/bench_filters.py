@@ -28,8 +28,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 XPERSONA = ROOT.parent / "shared" / "data" / "xpersona"
 
-from generation.io_utils import write_jsonl_atomic  # noqa: E402
-from generation.schema import example_row, split_group_for  # noqa: E402
+from moud_core.jsonl import write_jsonl_atomic  # noqa: E402
+from moud_core.schema import example_row, split_group_for  # noqa: E402
 
 WORDS = {
     "fr": ("je tu nous aime adore travaille habite chien chat musique week-end marché vélo cuisine famille "
@@ -100,7 +100,7 @@ def bench_lid(n: int = 50_000, repeat: int = 3) -> list[tuple[str, str, list[flo
     in batches of 5,376 texts (256 dialogues); and the fastText binding one line at a time."""
     from generation.filters.config import FilterConfig
     from generation.filters.lid import LidGate, LidModel
-    from generation.languages import get_language
+    from moud_core.languages import get_language
 
     cfg = FilterConfig.load(None)
     results = []

@@ -40,11 +40,11 @@ def main() -> None:
     ap.add_argument("--out", help="write results as JSON here")
     args = ap.parse_args()
 
-    from generation.backends.factory import make_backend
-    from generation.cache import CachedBackend
     from generation.config import load_run_config
-    from generation.languages import load_registry
     from generation.runner import GenerationRun, prepare_output
+    from moud_core.backends.cache import CachedBackend
+    from moud_core.backends.factory import make_backend
+    from moud_core.languages import load_registry
 
     ctx = mp.get_context("spawn")
     port_q, stop = ctx.Queue(), ctx.Event()

@@ -21,9 +21,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from generation.backends.base import ChatRequest, SamplingParams  # noqa: E402
-from generation.backends.openai_http import OpenAIBackend  # noqa: E402
-from generation.io_utils import atomic_write_text  # noqa: E402
+from moud_core.atomic import atomic_write_text  # noqa: E402
+from moud_core.backends.base import ChatRequest, SamplingParams  # noqa: E402
+from moud_core.backends.openai_http import OpenAIBackend  # noqa: E402
 
 
 def _serve(port_queue, stop_event, max_seconds: float) -> None:

@@ -100,12 +100,12 @@ def measure_dialogue_cost(languages: list[str], dialogues: int) -> dict:
     of the same dialogue: the same speaker's previous turn shares system prompt and history)."""
     import asyncio
 
-    from generation.backends.base import ChatResponse
     from generation.config import load_run_config
-    from generation.languages import load_registry
     from generation.runner import GenerationRun
     from generation.testing.crowdworker import ScriptedCrowdworker
     from generation.testing.local_backend import ResponderBackend
+    from moud_core.backends.base import ChatResponse
+    from moud_core.languages import load_registry
 
     class Counting(ResponderBackend):
         def __init__(self):

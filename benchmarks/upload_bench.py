@@ -1,4 +1,4 @@
-"""Benchmark `moud upload` against the loopback stand-in Hub (tests/upload_helpers.py).
+"""Benchmark `moud upload` against the loopback stand-in Hub (tests/hub_upload/helpers.py).
 
 Builds a synthetic `moud build` folder (LANGS configs x 3 splits x SHARDS Parquet shards), then times:
 validation (card, files, Parquet footers, streaming load_dataset of every config), a first upload
@@ -19,7 +19,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 os.environ["HF_HUB_DISABLE_XET"] = "1"
 os.environ["HF_HUB_OFFLINE"] = "0"
@@ -34,7 +33,7 @@ def main() -> int:
     parser.add_argument("--max-files-per-commit", type=int, default=100)
     args = parser.parse_args()
 
-    from upload_helpers import SPLITS, StandInHub, make_build_folder
+    from tests.hub_upload.helpers import SPLITS, StandInHub, make_build_folder
 
     from hub_upload import upload_dataset
     from hub_upload.folder import validate_folder

@@ -15,8 +15,8 @@ import numpy as np
 from eval.judge import derive_seed
 from eval.reliability import bootstrap_ci, weighted_kappa
 from eval.rubric import Rubric
-from generation.errors import MoudError
-from generation.io_utils import iter_jsonl
+from moud_core.errors import MoudError
+from moud_core.jsonl import iter_jsonl
 
 ALL_KINDS = "all"
 OVERALL = "overall"

@@ -20,7 +20,7 @@ from pathlib import Path
 from eval.aggregate import ItemScores
 from eval.reliability import correlations, krippendorff_alpha, weighted_kappa
 from eval.rubric import LEVELS, Rubric
-from generation.errors import MoudError
+from moud_core.errors import MoudError
 
 REQUIRED_COLUMNS = ("item_id", "rater", "criterion", "score")
 

@@ -10,7 +10,7 @@ from eval.aggregate import collect, iter_judgments
 from eval.agreement import agreement, read_ratings
 from eval.report import _json, md_table, write_csv
 from eval.rubric import load_rubric
-from generation.io_utils import atomic_write_text
+from moud_core.atomic import atomic_write_text
 
 EPILOG = """example:
   moud agreement --ratings human_ratings.csv --judgments judged/llama --out reports/agreement

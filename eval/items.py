@@ -1,7 +1,7 @@
 """Judge items (personas, common grounds, dialogues) streamed from MOUD shards.
 
 Accepts a run/filtered folder (uses ``DIR/shards/``), a ``shards/`` folder, a language folder or one
-JSONL file. Rows are validated against ``generation/schema.py``; a bad row raises ``file:line: ...``.
+JSONL file. Rows are validated against ``moud_core/schema.py``; a bad row raises ``file:line: ...``.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from eval.rubric import ITEM_KINDS
-from generation.errors import MoudError
-from generation.io_utils import JsonlError, iter_jsonl
-from generation.schema import validate_row
+from moud_core.errors import MoudError
+from moud_core.jsonl import JsonlError, iter_jsonl
+from moud_core.schema import validate_row
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""LLM-as-a-judge: scores items with a rubric through any ``generation.backends`` Backend.
+"""LLM-as-a-judge: scores items with a rubric through any ``moud_core.backends`` Backend.
 
 Items of the same language and kind are grouped into batches of ``batch_size`` per request. Each
 answer is parsed per item; unparsable, refused or out-of-range answers are re-asked (only the failing
@@ -20,9 +20,9 @@ from eval.items import Item
 from eval.parse import Parsed, parse_answer
 from eval.prompt import build_messages, load_templates
 from eval.rubric import Rubric
-from generation.backends.base import Backend, ChatRequest, SamplingParams
-from generation.errors import BackendError
-from generation.languages import Language, get_language, load_registry
+from moud_core.backends.base import Backend, ChatRequest, SamplingParams
+from moud_core.errors import BackendError
+from moud_core.languages import Language, get_language, load_registry
 
 
 def derive_seed(*parts) -> int:

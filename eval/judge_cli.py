@@ -15,10 +15,10 @@ from tqdm import tqdm
 from eval.items import ITEM_KINDS, iter_items, shard_files
 from eval.judge import Judge, JudgeConfig
 from eval.rubric import load_rubric
-from generation.backends.factory import BACKENDS, make_backend
-from generation.errors import ConfigError
-from generation.io_utils import atomic_open, atomic_write_text
-from generation.languages import parse_language_list
+from moud_core.atomic import atomic_open, atomic_write_text
+from moud_core.backends.factory import BACKENDS, make_backend
+from moud_core.errors import ConfigError
+from moud_core.languages import parse_language_list
 
 JUDGMENTS_FILE = "judgments.jsonl"
 MANIFEST_FILE = "judge_manifest.json"
@@ -80,8 +80,8 @@ def _backend_options(args) -> dict:
 
 def _wrap_cache(backend, path: Path):
     try:
-        from generation.cache import CachedBackend
-    except ImportError:  # generation/cache.py not available in this checkout: run uncached
+        from moud_core.backends.cache import CachedBackend
+    except ImportError:  # moud_core/backends/cache.py not available in this checkout: run uncached
         return backend, False
     return CachedBackend(backend, path), True
 

@@ -11,7 +11,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from generation.io_utils import atomic_open  # noqa: E402
+from moud_core.jsonl import atomic_open  # noqa: E402
 
 
 def _save(fig, path: Path) -> Path:

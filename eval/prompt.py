@@ -8,10 +8,10 @@ from pathlib import Path
 
 from eval.items import Item
 from eval.rubric import Criterion
-from generation.errors import ConfigError
-from generation.languages import Language
-from generation.taxonomy import load_speech_events
-from generation.yamlio import load_yaml
+from moud_core.errors import ConfigError
+from moud_core.languages import Language
+from moud_core.taxonomy import load_speech_events
+from moud_core.yamlio import load_yaml
 
 PROMPT_FILE = Path(__file__).parent / "data" / "judge_prompt.yaml"
 

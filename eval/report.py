@@ -12,7 +12,7 @@ from pathlib import Path
 
 from eval import aggregate, plots
 from eval.rubric import LEVELS, Rubric
-from generation.io_utils import atomic_write_text
+from moud_core.atomic import atomic_write_text
 
 
 def fmt(value, digits: int = 2) -> str:
@@ -60,7 +60,7 @@ def stats_section(stats: dict, out: Path) -> str:
     rows = [[lang, s["dialogues"], s["turns"], s["turns_per_dialogue"], s["chars_per_turn"], s["tokens_per_turn"],
              s["distinct_1"], s["distinct_2"], s["segmentation"]] for lang, s in langs.items()]
     parts = ["## Dataset statistics", "",
-             "Tokens are script-aware (`generation.text.tokenize`): characters for zh/ja/th, words elsewhere; "
+             "Tokens are script-aware (`moud_core.text.tokenize`): characters for zh/ja/th, words elsewhere; "
              "distinct-n = unique n-grams / all n-grams over the language's turns.", "",
              md_table(["language", "dialogues", "turns", "turns/dialogue", "chars/turn", "tokens/turn",
                        "distinct-1", "distinct-2", "tokens"], rows), ""]

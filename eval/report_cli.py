@@ -14,7 +14,7 @@ from eval.items import iter_rows, shard_files
 from eval.report import judge_section, stats_section, write_report
 from eval.rubric import load_rubric
 from eval.stats import compute_stats
-from generation.errors import ConfigError
+from moud_core.errors import ConfigError
 
 EPILOG = """example:
   moud report --judgments judged/llama judged/mistral --shards filtered/ --out reports/main

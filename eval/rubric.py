@@ -7,8 +7,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from generation.errors import ConfigError
-from generation.yamlio import load_yaml
+from moud_core.errors import ConfigError
+from moud_core.yamlio import load_yaml
 
 RUBRICS_DIR = Path(__file__).parent / "rubrics"
 DEFAULT_RUBRIC = RUBRICS_DIR / "default.yaml"

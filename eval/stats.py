@@ -1,7 +1,7 @@
 """Dataset statistics that need no LLM, computed per language while streaming the shards.
 
 Per language: dialogues, turns, characters and tokens per turn, distinct-1/2 (script-aware tokens from
-``generation.text.tokenize``: characters for zh/ja/th, never whitespace words), language-ID
+``moud_core.text.tokenize``: characters for zh/ja/th, never whitespace words), language-ID
 confidence distribution (``metadata.lid_scores``), speech-event and persona-category coverage.
 """
 
@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from generation.languages import load_registry
-from generation.taxonomy import load_persona_taxonomy, load_speech_events
-from generation.text import tokenize
+from moud_core.languages import load_registry
+from moud_core.taxonomy import load_persona_taxonomy, load_speech_events
+from moud_core.text import tokenize
 
 LID_BINS = 100          # histogram of per-turn LID probabilities, width 0.01
 MAX_TURN_TOKENS = 200   # turn-length histogram: 0..199 tokens, last bin = 200 or more

@@ -11,7 +11,7 @@ from tqdm import tqdm
 from eval.items import iter_rows, shard_files
 from eval.report import stats_section, write_report
 from eval.stats import compute_stats
-from generation.languages import parse_language_list
+from moud_core.languages import parse_language_list
 
 EPILOG = """example:
   moud stats --shards filtered/ --out reports/stats --languages fr,zh,ja

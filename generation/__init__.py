@@ -1,3 +1,1 @@
-"""MOUD generation: personas -> common ground -> dialogues, on pluggable LLM backends."""
-
-__version__ = "0.1.0"
+"""MOUD generation: personas -> common ground -> dialogues, on the core's pluggable LLM backends."""

@@ -7,7 +7,7 @@ import contextlib
 import sys
 from pathlib import Path
 
-from generation.errors import ConfigError
+from moud_core.errors import ConfigError
 
 EXAMPLE = """\
 examples:
@@ -161,7 +161,6 @@ def run(args) -> int:
 
 def _run(args, cfg, out: Path) -> int:
     from generation.executors.local import RunSpec, backend_options, execute_units, inline_filter
-    from generation.languages import load_registry, parse_language_list
     from generation.runner import (
         RunSummary,
         cache_name,
@@ -171,6 +170,7 @@ def _run(args, cfg, out: Path) -> int:
         select_units,
         write_manifest,
     )
+    from moud_core.languages import load_registry, parse_language_list
 
     registry = load_registry([cfg["languages_file"]] if cfg["languages_file"] else [])
     languages = parse_language_list(cfg["languages"], registry)
@@ -221,10 +221,10 @@ def _run(args, cfg, out: Path) -> int:
 
 def show_prompts(cfg) -> int:
     """Render the three prompts of dialogue 0 for every language, as the backend would receive them."""
-    from generation.languages import load_registry, parse_language_list
     from generation.prompts import PromptSet, load_demonstrations
     from generation.steps import plan_dialogue
-    from generation.taxonomy import load_persona_taxonomy, load_speech_events
+    from moud_core.languages import load_registry, parse_language_list
+    from moud_core.taxonomy import load_persona_taxonomy, load_speech_events
 
     registry = load_registry([cfg["languages_file"]] if cfg["languages_file"] else [])
     prompts = PromptSet.load(cfg["prompt_version"])

@@ -14,9 +14,9 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from generation.backends.base import SamplingParams
-from generation.errors import ConfigError
-from generation.yamlio import load_yaml
+from moud_core.backends.base import SamplingParams
+from moud_core.errors import ConfigError
+from moud_core.yamlio import load_yaml
 
 DEFAULTS: dict = {
     "languages": ["fr"],

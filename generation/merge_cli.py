@@ -15,7 +15,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from generation.errors import ConfigError, MoudError
+from moud_core.errors import ConfigError, MoudError
 
 KINDS = ("shards", "failures", "drops")
 
@@ -81,8 +81,8 @@ def check_fingerprints(loaded) -> tuple[list[str], dict]:
 
 def expected_units(loaded) -> list:
     """Every work unit the inputs' configs plan (union over manifests)."""
-    from generation.languages import load_registry, parse_language_list
     from generation.runner import plan_units
+    from moud_core.languages import load_registry, parse_language_list
 
     units = set()
     for _run, manifests in loaded:
@@ -124,8 +124,8 @@ def _row_id(obj: dict, kind: str):
 def merge(inputs: list[Path], out: Path, allow_incomplete: bool = False, overwrite: bool = False,
           progress: bool = True) -> dict:
     """Merge ``inputs`` into ``out``; returns a summary dict. Raises MoudError/ConfigError."""
-    from generation.io_utils import iter_jsonl
     from generation.runner import write_manifest
+    from moud_core.jsonl import iter_jsonl
 
     inputs = [Path(p) for p in inputs]
     out = Path(out)
@@ -184,7 +184,7 @@ def merge(inputs: list[Path], out: Path, allow_incomplete: bool = False, overwri
             if bar is not None:
                 bar.update(1)
         status = "partial" if missing else "complete"
-        from generation import __version__
+        from moud_core import __version__
 
         manifest = {"moud_version": __version__, "fingerprint": fingerprints[-1], "fingerprints": fingerprints,
                     "config": config}

@@ -12,11 +12,11 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-from generation.backends.base import fold_system_messages
-from generation.errors import ConfigError
-from generation.languages import Language
-from generation.taxonomy import SpeechEvent
-from generation.yamlio import load_yaml
+from moud_core.backends.base import fold_system_messages
+from moud_core.errors import ConfigError
+from moud_core.languages import Language
+from moud_core.taxonomy import SpeechEvent
+from moud_core.yamlio import load_yaml
 
 PROMPTS_DIR = Path(__file__).parent / "prompts"
 DATA = Path(__file__).parent / "data"

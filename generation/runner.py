@@ -19,16 +19,17 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from generation import __version__
-from generation.backends.base import Backend
 from generation.config import _NOT_FINGERPRINTED, RunConfig
-from generation.errors import ConfigError, MoudError
-from generation.io_utils import atomic_write_text, write_jsonl_atomic
-from generation.languages import Language
 from generation.prompts import PromptSet, load_demonstrations
-from generation.schema import make_row_id, split_group_for
 from generation.steps import DialogueFailure, StepContext, make_dialogue, plan_dialogue
-from generation.taxonomy import load_persona_taxonomy, load_speech_events
+from moud_core import __version__
+from moud_core.atomic import atomic_write_text
+from moud_core.backends.base import Backend
+from moud_core.errors import ConfigError, MoudError
+from moud_core.jsonl import write_jsonl_atomic
+from moud_core.languages import Language
+from moud_core.schema import make_row_id, split_group_for
+from moud_core.taxonomy import load_persona_taxonomy, load_speech_events
 
 MANIFEST = "manifest.json"
 WORKER_MANIFEST_GLOB = "manifest-*.json"

@@ -12,10 +12,7 @@ import hashlib
 import random
 from dataclasses import dataclass, field
 
-from generation.backends.base import Backend, ChatRequest, ChatResponse, SamplingParams
 from generation.config import RunConfig
-from generation.errors import BackendError
-from generation.languages import Language
 from generation.parsing import (
     ParseFailure,
     clean_common_ground,
@@ -24,7 +21,10 @@ from generation.parsing import (
     parse_persona,
 )
 from generation.prompts import PromptSet, sample_demonstrations
-from generation.taxonomy import SpeechEvent, sample_persona_categories, sample_speech_event
+from moud_core.backends.base import Backend, ChatRequest, ChatResponse, SamplingParams
+from moud_core.errors import BackendError
+from moud_core.languages import Language
+from moud_core.taxonomy import SpeechEvent, sample_persona_categories, sample_speech_event
 
 
 def derive_seed(*parts) -> int:

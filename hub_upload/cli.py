@@ -43,8 +43,8 @@ def build_parser(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from generation.errors import ConfigError
     from hub_upload.uploader import upload_dataset
+    from moud_core.errors import ConfigError
 
     if args.max_files_per_commit is not None and args.max_files_per_commit < 1:
         raise ConfigError("--max-files-per-commit: expected a positive integer")

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import yaml
 
-from generation.errors import MoudError
 from hub_upload.local_files import LocalFile
 from hub_upload.settings import load_settings
+from moud_core.errors import MoudError
 
 
 class FolderError(MoudError):

@@ -17,11 +17,11 @@ from urllib.parse import quote
 
 from tqdm.auto import tqdm
 
-from generation.errors import ConfigError, MoudError
 from hub_upload.folder import FolderPlan, validate_folder
 from hub_upload.local_files import LocalFile, human_size
 from hub_upload.retry import RetryPolicy, call_with_retries, describe, http_status, is_transient
 from hub_upload.settings import load_settings
+from moud_core.errors import ConfigError, MoudError
 
 REPO_TYPE = "dataset"
 DEFAULT_MESSAGE = "Upload MOUD dataset with `moud upload`"

@@ -22,12 +22,12 @@ from pathlib import Path
 import datasets
 from datasets.builder import Key
 
-from generation.errors import MoudError
-from generation.languages import DEFAULT_LANGUAGES
+from moud_core.errors import MoudError
+from moud_core.languages import DEFAULT_LANGUAGES
+from moud_core.splits import DEFAULT_RATIOS, SPLITS, parse_ratios
 from moud_dataset.card import ALL, card_text
 from moud_dataset.features import FEATURES, encode_row
 from moud_dataset.shards import language_dirs, resolve_source, scan_language
-from moud_dataset.splits import DEFAULT_RATIOS, SPLITS, parse_ratios
 
 
 def shards_fingerprint(data_dir) -> str | None:

@@ -6,8 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from generation.errors import ConfigError
-from generation.languages import load_registry
+from moud_core.errors import ConfigError
+from moud_core.languages import load_registry
+from moud_core.splits import parse_ratios
 from moud_dataset.export import (
     DEFAULT_ROW_GROUP_ROWS,
     DEFAULT_ROWS_PER_FILE,
@@ -18,7 +19,6 @@ from moud_dataset.export import (
     format_report,
     print_errors,
 )
-from moud_dataset.splits import parse_ratios
 
 EPILOG = """\
 examples:
@@ -65,7 +65,7 @@ def build_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, default=0,
                         help="worker processes across languages (default: one per CPU core)")
     parser.add_argument("--languages-file", action="append", default=[],
-                        help="extra language registry YAML (same layout as generation/data/languages.yaml)")
+                        help="extra language registry YAML (same layout as moud_core/data/languages.yaml)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar or report")
 
 

@@ -21,12 +21,12 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from generation.errors import ConfigError, MoudError
-from generation.io_utils import atomic_write_text
-from generation.languages import Language
+from moud_core.atomic import atomic_write_text
+from moud_core.errors import ConfigError, MoudError
+from moud_core.languages import Language
+from moud_core.splits import DEFAULT_RATIOS, SPLITS
 from moud_dataset.card import MARKER, load_filter_stats, render_card
 from moud_dataset.shards import language_dirs, resolve_source, scan_language
-from moud_dataset.splits import DEFAULT_RATIOS, SPLITS
 
 DEFAULT_ROWS_PER_FILE = 100_000
 DEFAULT_ROW_GROUP_ROWS = 1_000
@@ -184,7 +184,7 @@ def write_build_marker(folder: Path) -> None:
     import hashlib
     import json
 
-    from generation import __version__
+    from moud_core import __version__
 
     files = {}
     for path in sorted((folder / "data").rglob("*.parquet")):

@@ -1,4 +1,4 @@
-"""`datasets.Features` for a MOUD row, derived from generation/schema.py (the one row format).
+"""`datasets.Features` for a MOUD row, derived from moud_core/schema.py (the one row format).
 
 Python types in ``schema.ROW_FIELDS`` / ``schema.METADATA_FIELDS`` map to Arrow types; list fields
 name their element type in ``LIST_ITEMS`` (the only thing schema.py does not say). Adding a field to
@@ -10,7 +10,7 @@ from __future__ import annotations
 import datasets
 import pyarrow as pa
 
-from generation import schema
+from moud_core import schema
 
 SCALARS = {str: "string", int: "int64", float: "float64", bool: "bool"}
 

@@ -1,7 +1,7 @@
 """Find and validate generation shards (``shards/<lang>/*.jsonl``) without holding them in memory.
 
 ``scan_language`` reads one language's shards once, validates every row with
-``generation.schema.validate_row`` and keeps only a small index entry per row
+``moud_core.schema.validate_row`` and keeps only a small index entry per row
 (id, file, byte offset, length) plus the statistics the dataset card needs.
 """
 
@@ -12,11 +12,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from generation.errors import ConfigError
-from generation.languages import Language, get_language, parse_language_list
-from generation.schema import validate_row
+from moud_core.errors import ConfigError
+from moud_core.languages import Language, get_language, parse_language_list
+from moud_core.schema import validate_row
+from moud_core.splits import SPLITS, assign_split
 from moud_dataset.features import LIST_ITEMS
-from moud_dataset.splits import SPLITS, assign_split
 
 _ITEM_TYPES = {"string": ({str}, "strings"), "float64": ({int, float}, "numbers")}
 # (path, keys, allowed element types, what) for every list field whose element is a plain Value.

@@ -16,10 +16,10 @@ import pyarrow as pa
 import pyarrow.json as pj
 import pyarrow.parquet as pq
 
-from generation.errors import MoudError
+from moud_core.errors import MoudError
+from moud_core.splits import SPLITS
 from moud_dataset.features import arrow_schema
 from moud_dataset.shards import LanguageScan
-from moud_dataset.splits import SPLITS
 
 WRITER_OPTIONS = dict(compression="zstd", compression_level=3, use_dictionary=True, write_statistics=True,
                       version="2.6", data_page_version="1.0")

@@ -1,15 +1,14 @@
-"""Shared fixtures. Area-specific helpers live in tests/<area>_helpers.py modules."""
+"""Shared fixtures. Area-specific helpers live in tests/<package>/helpers.py modules."""
 
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
+from tests import ROOT
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -28,13 +27,13 @@ def xpersona_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_llama_chat(tmp_path_factory) -> Path:
-    from tiny_models import make_tiny_llama_chat
+    from tests.tiny_models import make_tiny_llama_chat
 
     return make_tiny_llama_chat(tmp_path_factory.mktemp("tiny-llama-chat"))
 
 
 @pytest.fixture(scope="session")
 def tiny_bloom(tmp_path_factory) -> Path:
-    from tiny_models import make_tiny_bloom
+    from tests.tiny_models import make_tiny_bloom
 
     return make_tiny_bloom(tmp_path_factory.mktemp("tiny-bloom"))

@@ -8,17 +8,16 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
-from generation_helpers import read_rows
-from upload_helpers import StandInHub
 
 import moud_cli
 from generation.testing.crowdworker import ScriptedCrowdworker
 from generation.testing.fake_openai import FakeOpenAIServer
+from tests import ROOT
+from tests.generation.helpers import read_rows
+from tests.hub_upload.helpers import StandInHub
 
-ROOT = Path(__file__).resolve().parents[1]
 LANGS = ("fr", "zh", "ar")
 TOKEN = "hf_PipelineStandInToken777"
 

@@ -12,8 +12,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from generation.errors import ConfigError, MoudError
 from generation.runner import GenerationRun, RunSummary, WorkUnit, output_error
+from moud_core.errors import ConfigError, MoudError
 
 
 @dataclass(frozen=True)
@@ -82,9 +82,9 @@ def execute_units(spec: RunSpec, units: list[WorkUnit], cfg=None, row_filter=Non
     ``row_filter`` may be passed when already built (else they are built from ``spec``)."""
     import sqlite3
 
-    from generation.backends.factory import make_backend
-    from generation.cache import CachedBackend
-    from generation.languages import load_registry
+    from moud_core.backends.cache import CachedBackend
+    from moud_core.backends.factory import make_backend
+    from moud_core.languages import load_registry
 
     cfg = cfg or load_spec_config(spec)
     registry = load_registry([cfg["languages_file"]] if cfg["languages_file"] else [])

@@ -14,9 +14,9 @@ from __future__ import annotations
 import time
 from dataclasses import asdict
 
-from generation.errors import BackendError, ConfigError, MoudError
 from generation.executors.local import RunSpec, execute_units
 from generation.runner import RunSummary, WorkUnit
+from moud_core.errors import BackendError, ConfigError, MoudError
 
 
 def ray_available() -> bool:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from generation.filters.tokens import tokenize
-from generation.languages import Language
+from moud_core.languages import Language
+from moud_core.text import tokenize
 
 
 @dataclass
@@ -32,7 +32,7 @@ class GateContext:
     memo: dict | None = None
 
     def tokens(self, text: str) -> list[str]:
-        """``generation.text.tokenize(text, lang.segmentation)`` (via the faster, identical
+        """``moud_core.text.tokenize(text, lang.segmentation)`` (via the faster, identical
         ``filters.tokens.tokenize``), computed once per row; do not mutate the list."""
         cache = self.token_cache()
         if cache is None:

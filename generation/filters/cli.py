@@ -8,7 +8,7 @@ import sys
 
 from generation.filters.config import DEFAULT_CONFIG_PATH, FilterConfig
 from generation.filters.runner import filter_run, print_summary
-from generation.languages import load_registry, parse_language_list
+from moud_core.languages import load_registry, parse_language_list
 
 EPILOG = f"""\
 Gates (in order): length, script, lid, repetition, leakage, dedup. The first failing gate decides;

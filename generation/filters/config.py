@@ -7,9 +7,9 @@ import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from generation.errors import ConfigError
-from generation.languages import Language
-from generation.yamlio import load_yaml
+from moud_core.errors import ConfigError
+from moud_core.languages import Language
+from moud_core.yamlio import load_yaml
 
 DATA_DIR = Path(__file__).parent / "data"
 DEFAULT_CONFIG_PATH = DATA_DIR / "filters.yaml"

@@ -12,7 +12,7 @@ import numpy as np
 import xxhash
 
 from generation.filters.base import Drop, Gate, GateContext
-from generation.filters.tokens import tokenize
+from moud_core.text import tokenize
 
 _MASK32 = np.uint64(0xFFFFFFFF)
 
@@ -114,7 +114,7 @@ def minhash_many(token_lists: list[list[str]], n: int, num_perm: int, seed: int,
 
 def dialogue_tokens(row: dict, segmentation: str, tokens_of=None) -> list[str]:
     """The tokens of every turn, each turn followed by a boundary token. ``tokens_of(text)`` defaults to
-    ``tokenize(text, segmentation)`` (same tokens as ``generation.text``)."""
+    ``tokenize(text, segmentation)`` (same tokens as ``moud_core.text``)."""
     tokens: list[str] = []
     for turn in row["turns"]:
         tokens.extend(tokens_of(turn["text"]) if tokens_of else tokenize(turn["text"], segmentation))

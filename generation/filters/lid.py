@@ -9,11 +9,11 @@ from pathlib import Path
 
 import numpy as np
 
-from generation.errors import ConfigError
 from generation.filters.base import Drop, Gate, GateContext, clip, row_texts
-from generation.filters.charclass import letter_counts
 from generation.filters.config import DATA_DIR
-from generation.yamlio import load_yaml
+from moud_core.charclass import letter_counts
+from moud_core.errors import ConfigError
+from moud_core.yamlio import load_yaml
 
 _PREFIX = "__label__"
 _CACHE_SIZE = 16384  # predictions remembered (texts repeated across rows, e.g. shared persona sentences)

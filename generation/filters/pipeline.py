@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from generation.filters.base import Drop, Gate, GateContext, row_texts
-from generation.filters.charclass import _FIELD, class_table, count_texts
 from generation.filters.config import FilterConfig
 from generation.filters.dedup import DedupGate
 from generation.filters.leakage import LeakageGate
@@ -15,8 +14,9 @@ from generation.filters.length import LengthGate
 from generation.filters.lid import LidGate, LidModel
 from generation.filters.repetition import RepetitionGate
 from generation.filters.script import ScriptGate, script_class_table
-from generation.filters.tokens import compiled_patterns
-from generation.languages import Language, get_language, load_registry
+from moud_core.charclass import _FIELD, class_table, count_texts
+from moud_core.languages import Language, get_language, load_registry
+from moud_core.text import compiled_patterns
 
 SIMPLE_GATES = {"length": LengthGate, "script": ScriptGate, "repetition": RepetitionGate, "leakage": LeakageGate}
 

@@ -9,7 +9,7 @@ import unicodedata
 from collections import Counter
 from pathlib import Path
 
-from generation.schema import example_row, split_group_for
+from moud_core.schema import example_row, split_group_for
 
 XPERSONA_LANGS = {"fr": "Fr", "it": "It", "id": "Id", "ja": "Jp", "ko": "Ko", "zh": "Zh"}
 

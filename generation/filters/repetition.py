@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from generation.filters.base import Drop, Gate, GateContext, clip
-from generation.text import normalize
+from moud_core.text import normalize
 
 
 def _ngrams(tokens: list[str], n: int) -> list[tuple[str, ...]]:
-    """Same n-grams as ``generation.text.ngrams`` (built with zip: several times faster)."""
+    """Same n-grams as ``moud_core.text.ngrams`` (built with zip: several times faster)."""
     if n <= 0:
         return [()] * (len(tokens) + 1)
     return list(zip(*(tokens[i:] for i in range(n)), strict=False))

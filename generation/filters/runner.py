@@ -14,14 +14,15 @@ from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from generation.errors import MoudError
 from generation.filters.base import Drop
 from generation.filters.config import FilterConfig
 from generation.filters.pipeline import FilterPipeline, LanguageStats
 from generation.filters.report import format_table, plot_stats
-from generation.io_utils import JsonlError, atomic_open, atomic_write_text, dumps_line, iter_jsonl
-from generation.languages import Language, load_registry
-from generation.schema import validate_row
+from moud_core.atomic import atomic_open, atomic_write_text
+from moud_core.errors import MoudError
+from moud_core.jsonl import JsonlError, dumps_line, iter_jsonl
+from moud_core.languages import Language, load_registry
+from moud_core.schema import validate_row
 
 _WORKER: FilterPipeline | None = None
 _STREAMING_GC_THRESHOLD = (50_000, 50, 100)  # see few_gc_passes

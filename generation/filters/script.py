@@ -12,11 +12,11 @@ import functools
 
 import regex
 
-from generation.errors import ConfigError
 from generation.filters.base import Drop, Gate, GateContext, clip, row_texts
-from generation.filters.charclass import TextCounts, class_table, count_texts
 from generation.filters.config import DATA_DIR
-from generation.yamlio import load_yaml
+from moud_core.charclass import TextCounts, class_table, count_texts
+from moud_core.errors import ConfigError
+from moud_core.yamlio import load_yaml
 
 _SCRIPTS_PATH = DATA_DIR / "scripts.yaml"
 

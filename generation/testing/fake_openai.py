@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from generation.testing.loopback import LoopbackServer
+from moud_core.loopback import LoopbackServer
 
 
 @dataclass

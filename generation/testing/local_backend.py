@@ -3,9 +3,9 @@ and runner, and to measure orchestration overhead alone."""
 
 from __future__ import annotations
 
-from generation.backends.base import Backend, ChatRequest, ChatResponse
-from generation.errors import BackendError
 from generation.testing.fake_openai import Reply
+from moud_core.backends.base import Backend, ChatRequest, ChatResponse
+from moud_core.errors import BackendError
 
 
 class ResponderBackend(Backend):

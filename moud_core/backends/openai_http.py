@@ -1,0 +1,433 @@
+"""OpenAI-compatible chat backend over plain aiohttp, for one or many servers (vLLM, TGI, SGLang, ...).
+
+    backend = OpenAIBackend("Qwen/Qwen2.5-7B-Instruct", base_url="http://127.0.0.1:8000/v1,http://127.0.0.1:8001/v1")
+    await backend.check()                       # GET /models on every endpoint
+    resp = await backend.chat(request)          # least-loaded healthy endpoint, retries, AIMD limits
+    backend.stats()                             # totals + per-endpoint counters for run summaries
+
+One ``aiohttp.ClientSession`` per event loop (created lazily, keep-alive connector sized to the
+concurrency). Each request goes to the healthy endpoint with the lowest in-flight/limit ratio; a
+request waits when every endpoint is at its limit. Failures (429, 5xx, 408, timeouts, connection errors,
+malformed bodies, answers without choices) are retried with exponential backoff and deterministic
+jitter, on another endpoint when one has room; Retry-After is honoured. Other 4xx fail at once. The API
+key is only ever sent as ``Authorization: Bearer``; it never appears in errors, logs, stats or describe().
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import time
+from collections import Counter, deque
+from collections.abc import Sequence
+from urllib.parse import urlsplit
+
+import aiohttp
+
+from moud_core.backends.base import Backend, ChatRequest, ChatResponse, fold_system_messages
+from moud_core.backends.http_endpoint import Endpoint
+from moud_core.backends.http_retry import (
+    OVERLOAD_STATUSES,
+    AttemptFailure,
+    backoff_delay,
+    parse_retry_after,
+    reason_for_status,
+)
+from moud_core.errors import BackendError, ConfigError
+
+log = logging.getLogger("moud.http")
+
+DEFAULT_BASE_URL = "http://localhost:8000/v1"
+
+
+def parse_base_urls(base_url: str | Sequence[str]) -> list[str]:
+    """A URL, a comma-separated string of URLs, or a list of them -> de-duplicated list (order kept)."""
+    items = base_url.split(",") if isinstance(base_url, str) else list(base_url)
+    urls: list[str] = []
+    for item in items:
+        url = str(item).strip().rstrip("/")
+        if not url:
+            continue
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigError(f"base_url: expected http(s)://HOST:PORT/v1, got {url!r}")
+        if url not in urls:
+            urls.append(url)
+    if not urls:
+        raise ConfigError("base_url: expected at least one http(s)://HOST:PORT/v1 URL")
+    return urls
+
+
+def _one_line(text: str, limit: int = 200) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _connect_problem(exc: aiohttp.ClientConnectorError) -> str:
+    err = exc.os_error
+    if isinstance(err, ConnectionRefusedError):
+        return "connection refused"
+    return _one_line(getattr(err, "strerror", None) or type(err).__name__, 80).lower()
+
+
+class OpenAIBackend(Backend):
+    """Chat completions against one or many OpenAI-compatible ``/v1`` endpoints (see module docstring).
+
+    ``max_concurrency`` is the starting (and maximum) number of requests in flight per endpoint;
+    ``timeout`` is per attempt in seconds; ``max_retries`` extra attempts per request.
+    ``system_role=False`` folds system text into the first user turn (Gemma-like chat templates).
+    ``extra_body`` is merged into every request body (e.g. ``{"top_k": 50}``)."""
+
+    name = "openai"
+
+    def __init__(self, model: str, base_url: str | Sequence[str] = DEFAULT_BASE_URL, api_key: str | None = None,
+                 max_concurrency: int = 64, timeout: float = 120.0, max_retries: int = 6, system_role: bool = True,
+                 extra_body: dict | None = None, *, backoff_base_s: float = 0.5, backoff_max_s: float = 30.0,
+                 cooldown_s: float = 10.0, latency_factor: float = 3.0, latency_slack_s: float = 0.5,
+                 connect_timeout: float = 10.0, **unknown):
+        super().__init__(model)
+        if unknown:
+            raise ConfigError(f"backend_options: unknown option(s) {', '.join(sorted(unknown))} for the openai "
+                              "backend; expected base_url, api_key, max_concurrency, timeout, max_retries, "
+                              "system_role, extra_body, backoff_base_s, backoff_max_s, cooldown_s, "
+                              "latency_factor, latency_slack_s, connect_timeout")
+        if not model or not isinstance(model, str):
+            raise ConfigError("model: expected a non-empty model name")
+        try:
+            max_concurrency, max_retries = int(max_concurrency), int(max_retries)
+            timeout, backoff_base_s, backoff_max_s = float(timeout), float(backoff_base_s), float(backoff_max_s)
+        except (TypeError, ValueError):
+            raise ConfigError("max_concurrency/max_retries must be integers and timeout a number") from None
+        if max_concurrency < 1 or max_retries < 0 or timeout <= 0:
+            raise ConfigError(f"expected max_concurrency >= 1, max_retries >= 0, timeout > 0; got "
+                              f"{max_concurrency}, {max_retries}, {timeout}")
+        if extra_body is not None and not isinstance(extra_body, dict):
+            raise ConfigError("extra_body: expected a mapping of extra JSON fields")
+        self.base_urls = parse_base_urls(base_url)
+        self._api_key = api_key or os.environ.get("MOUD_API_KEY") or os.environ.get("OPENAI_API_KEY") or None
+        self.max_concurrency, self.timeout, self.max_retries = max_concurrency, timeout, max_retries
+        self.system_role = bool(system_role)
+        self.extra_body = dict(extra_body or {})
+        self.backoff_base_s, self.backoff_max_s = backoff_base_s, backoff_max_s
+        self.connect_timeout = min(float(connect_timeout), timeout)
+        self.endpoints = [Endpoint(u, max_concurrency, cooldown_s=cooldown_s, latency_factor=latency_factor,
+                                   latency_slack_s=latency_slack_s) for u in self.base_urls]
+        self._session: aiohttp.ClientSession | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._waiters: deque[asyncio.Future] = deque()
+        self._headers = {"Content-Type": "application/json"}
+        if self._api_key:
+            self._headers["Authorization"] = f"Bearer {self._api_key}"
+        self._totals: Counter = Counter()
+        self._errors: Counter = Counter()
+
+    def __repr__(self) -> str:
+        return f"OpenAIBackend(model={self.model!r}, base_url={[e.url for e in self.endpoints]!r})"
+
+    # -- session ----------------------------------------------------------------------------------
+    def _ensure_session(self) -> aiohttp.ClientSession:
+        loop = asyncio.get_running_loop()
+        if self._session is None or self._loop is not loop or self._session.closed:
+            # A session belongs to one loop; a new loop (e.g. a second asyncio.run) gets a fresh one.
+            self._loop = loop
+            self._waiters = deque()
+            for ep in self.endpoints:
+                ep.in_flight = 0
+            connector = aiohttp.TCPConnector(limit=self.max_concurrency * len(self.endpoints) + 8,
+                                             limit_per_host=self.max_concurrency + 4, keepalive_timeout=60,
+                                             ttl_dns_cache=300)
+            self._session = aiohttp.ClientSession(
+                connector=connector, headers=self._headers, cookie_jar=aiohttp.DummyCookieJar(),
+                skip_auto_headers=("User-Agent",),
+                timeout=aiohttp.ClientTimeout(total=self.timeout, sock_connect=self.connect_timeout))
+        return self._session
+
+    async def aclose(self) -> None:
+        session, self._session = self._session, None
+        if session is not None and not session.closed:
+            try:
+                if asyncio.get_running_loop() is self._loop:
+                    await session.close()
+            except RuntimeError:
+                pass
+
+    # -- routing ----------------------------------------------------------------------------------
+    def _pick(self, avoid: Endpoint | None, now: float) -> tuple[Endpoint | None, float | None]:
+        """(endpoint with room and the lowest load, None) or (None, seconds to wait if all are blocked)."""
+        best, best_load, any_usable = None, 3.0, False
+        for ep in self.endpoints:
+            if not ep.usable(now):
+                continue
+            any_usable = True
+            if ep.in_flight >= ep.capacity():
+                continue
+            load = ep.in_flight / ep.capacity() + (1.0 if ep is avoid else 0.0)
+            if load < best_load:
+                best, best_load = ep, load
+        if best is not None or any_usable:
+            return best, None
+        # Nothing usable: every endpoint is down (cooling off) or blocked by Retry-After. Probe the
+        # down ones anyway (the retry backoff paces this); wait out Retry-After blocks.
+        live = [ep for ep in self.endpoints if not ep.disabled]
+        if not live:
+            raise BackendError("no usable endpoint: none of " + ", ".join(e.url for e in self.endpoints)
+                               + f" serves model {self.model!r}", "client_error")
+        unblocked = [ep for ep in live if now >= ep.blocked_until]
+        if not unblocked:
+            return None, min(ep.blocked_until for ep in live) - now
+        for ep in unblocked:
+            if ep.in_flight < ep.capacity():
+                load = ep.in_flight / ep.capacity() + (1.0 if ep is avoid else 0.0)
+                if load < best_load:
+                    best, best_load = ep, load
+        return best, None
+
+    async def _acquire(self, avoid: Endpoint | None) -> Endpoint:
+        loop = self._loop
+        while True:
+            ep, wait_s = self._pick(avoid, time.monotonic())
+            if ep is not None:
+                ep.in_flight += 1
+                return ep
+            fut = loop.create_future()
+            self._waiters.append(fut)
+            try:
+                if wait_s is None:
+                    await fut
+                else:
+                    await asyncio.wait_for(fut, max(0.001, wait_s))
+            except asyncio.TimeoutError:
+                pass
+            except asyncio.CancelledError:
+                if fut.done() and not fut.cancelled():
+                    self._wake(1)   # pass the wake-up on
+                raise
+
+    def _wake(self, n: int | None) -> None:
+        """Wake ``n`` waiters (all when None)."""
+        waiters = self._waiters
+        while waiters and (n is None or n > 0):
+            fut = waiters.popleft()
+            if not fut.done():
+                fut.set_result(None)
+                if n is not None:
+                    n -= 1
+
+    def _release(self, ep: Endpoint, wake_all: bool = False) -> None:
+        ep.in_flight -= 1
+        if self._waiters:
+            self._wake(None if wake_all else 1)
+
+    def _has_alternative(self, ep: Endpoint) -> bool:
+        now = time.monotonic()
+        return any(o is not ep and o.usable(now) and o.in_flight < o.capacity() for o in self.endpoints)
+
+    # -- requests ---------------------------------------------------------------------------------
+    def _body(self, request: ChatRequest) -> bytes:
+        messages = request.message_dicts()
+        if not self.system_role:
+            messages = fold_system_messages(messages)
+        s = request.sampling
+        body = {"model": self.model, "messages": messages, "temperature": s.temperature, "top_p": s.top_p,
+                "max_tokens": s.max_tokens, "seed": request.seed, "frequency_penalty": s.frequency_penalty,
+                "presence_penalty": s.presence_penalty}
+        if s.repetition_penalty != 1.0:
+            body["repetition_penalty"] = s.repetition_penalty
+        if self.extra_body:
+            body.update(self.extra_body)
+        return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+    def _scrub(self, text: str) -> str:
+        text = _one_line(text)
+        if self._api_key and self._api_key in text:
+            text = text.replace(self._api_key, "***")
+        return text
+
+    async def _post(self, session: aiohttp.ClientSession, ep: Endpoint, body: bytes) -> ChatResponse:
+        try:
+            async with session.post(ep.chat_url, data=body) as resp:
+                raw = await resp.read()
+                status = resp.status
+                retry_after = resp.headers.get("Retry-After") if status != 200 else None
+        except aiohttp.ClientConnectorError as exc:
+            raise AttemptFailure("connection_error", f"cannot connect ({_connect_problem(exc)})",
+                                 connect=True) from None
+        except (asyncio.TimeoutError, TimeoutError):
+            raise AttemptFailure("timeout", f"no answer within {self.timeout:g}s") from None
+        except (aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError):
+            raise AttemptFailure("connection_error", "connection closed before the answer was complete") from None
+        except aiohttp.ClientError as exc:
+            raise AttemptFailure("connection_error", f"{type(exc).__name__}: {exc}") from None
+        if status != 200:
+            message = raw[:500].decode("utf-8", "replace")
+            try:
+                err = json.loads(raw)
+                if isinstance(err, dict):
+                    err = err.get("error", err)
+                    message = err.get("message", message) if isinstance(err, dict) else str(err)
+            except ValueError:
+                pass
+            raise AttemptFailure(reason_for_status(status), f"HTTP {status}: {message}",
+                                 retry_after=parse_retry_after(retry_after), status=status)
+        try:
+            data = json.loads(raw)
+            choice = data["choices"][0]
+        except ValueError:
+            raise AttemptFailure("bad_response", f"malformed JSON body ({len(raw)} bytes)") from None
+        except (KeyError, IndexError, TypeError):
+            raise AttemptFailure("bad_response", "answer without choices") from None
+        if not isinstance(choice, dict):
+            raise AttemptFailure("bad_response", "answer without choices")
+        message = choice.get("message") or {}
+        text = message.get("content") if isinstance(message, dict) else None
+        if text is None:
+            text = choice.get("text") or ""
+        usage = data.get("usage") or {}
+        return ChatResponse(text=text, prompt_tokens=int(usage.get("prompt_tokens") or 0),
+                            completion_tokens=int(usage.get("completion_tokens") or 0),
+                            finish_reason=choice.get("finish_reason") or "stop")
+
+    async def chat(self, request: ChatRequest) -> ChatResponse:
+        session = self._ensure_session()
+        body: bytes | None = None          # encoded once a slot is free (queued requests hold no body)
+        totals = self._totals
+        totals["requests"] += 1
+        started = 0.0
+        avoid: Endpoint | None = None
+        attempt = 0
+        while True:
+            ep = await self._acquire(avoid)
+            ep.requests += 1
+            if body is None:
+                try:
+                    body = self._body(request)
+                except BaseException:
+                    self._release(ep)
+                    raise
+                started = time.monotonic()     # latency_s: first send to answer, retries included
+            t0 = time.monotonic()
+            try:
+                resp = await self._post(session, ep, body)
+            except AttemptFailure as failure:
+                self._release(ep)
+                self._on_failure(ep, failure, t0)
+                if not failure.retryable or attempt >= self.max_retries:
+                    totals["failures"] += 1
+                    tries = f" after {attempt + 1} attempts" if attempt else ""
+                    raise BackendError(self._scrub(f"{ep.url}/chat/completions{tries}: "
+                                                   f"{failure.detail}"), failure.reason) from None
+                ep.retries += 1
+                totals["retries"] += 1
+                if self._has_alternative(ep) and failure.retry_after is None:
+                    delay = 0.0
+                else:
+                    delay = backoff_delay(attempt, self.backoff_base_s, self.backoff_max_s,
+                                          f"{request.seed}:{len(body)}", failure.retry_after)
+                if log.isEnabledFor(logging.DEBUG):
+                    log.debug("retry %d in %.2fs after %s at %s: %s", attempt + 1, delay, failure.reason,
+                              ep.url, self._scrub(failure.detail))
+                attempt += 1
+                avoid = ep
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                continue
+            except BaseException:
+                self._release(ep)
+                raise
+            now = time.monotonic()
+            grew = ep.on_success(now - t0, resp.completion_tokens, now)
+            self._release(ep, wake_all=grew)
+            ep.prompt_tokens += resp.prompt_tokens
+            ep.completion_tokens += resp.completion_tokens
+            totals["successes"] += 1
+            totals["prompt_tokens"] += resp.prompt_tokens
+            totals["completion_tokens"] += resp.completion_tokens
+            resp.latency_s = now - started
+            return resp
+
+    def _on_failure(self, ep: Endpoint, failure: AttemptFailure, sent_at: float) -> None:
+        now = time.monotonic()
+        ep.errors[failure.reason] += 1
+        self._errors[failure.reason] += 1
+        if failure.connect:
+            was_healthy = ep.healthy
+            ep.on_connect_error(now)
+            if was_healthy:
+                log.warning("endpoint %s is down (%s); re-probing in %.0fs", ep.url, failure.detail,
+                            ep.retry_at - now)
+        elif failure.reason == "timeout" or failure.status in OVERLOAD_STATUSES:
+            ep.on_overload(now, sent_at)
+        if failure.retry_after is not None:
+            ep.block(now + failure.retry_after)
+
+    # -- health check -----------------------------------------------------------------------------
+    async def _probe(self, session: aiohttp.ClientSession, ep: Endpoint) -> tuple[str, list[str] | None]:
+        """('ok', model ids or None if the listing is unusable) or ('down', why)."""
+        try:
+            async with session.get(ep.models_url, timeout=aiohttp.ClientTimeout(
+                    total=min(self.timeout, 10.0), sock_connect=self.connect_timeout)) as resp:
+                raw = await resp.read()
+                status = resp.status
+        except aiohttp.ClientConnectorError as exc:
+            return "down", _connect_problem(exc)
+        except (asyncio.TimeoutError, TimeoutError):
+            return "down", f"no answer within {min(self.timeout, 10.0):g}s"
+        except aiohttp.ClientError as exc:
+            return "down", f"{type(exc).__name__}"
+        if status in (401, 403):
+            raise BackendError(f"{ep.url}/models answered HTTP {status}: the server rejected the API key; "
+                               "set MOUD_API_KEY (or OPENAI_API_KEY) to the server's key", "client_error")
+        if status != 200:
+            return "ok", None
+        try:
+            ids = [m["id"] for m in json.loads(raw)["data"]]
+        except (ValueError, KeyError, TypeError):
+            return "ok", None
+        return "ok", ids
+
+    async def check(self) -> None:
+        """GET /models on every endpoint. Unreachable endpoints are marked down (warned); endpoints that
+        do not list the model are disabled (warned). Raises BackendError when no endpoint is usable."""
+        session = self._ensure_session()
+        results = await asyncio.gather(*(self._probe(session, ep) for ep in self.endpoints))
+        now = time.monotonic()
+        down = [(ep, why) for ep, (state, why) in zip(self.endpoints, results, strict=True) if state == "down"]
+        for ep, _why in down:
+            ep.on_connect_error(now)
+        if len(down) == len(self.endpoints):
+            where = ", ".join(ep.url for ep, _ in down)
+            why = down[0][1]
+            port = urlsplit(self.endpoints[0].base_url).port or 8000
+            raise BackendError(f"cannot reach an OpenAI-compatible server at {where} ({why}); start one with "
+                               f"`vllm serve {self.model} --port {port}` or pass --base-url", "connection_error")
+        for ep, why in down:
+            log.warning("endpoint %s is unreachable (%s); continuing with the others", ep.url, why)
+        listed = [(ep, ids) for ep, (state, ids) in zip(self.endpoints, results, strict=True)
+                  if state == "ok" and ids is not None]
+        unknown = any(state == "ok" and ids is None for state, ids in results)
+        missing = [(ep, ids) for ep, ids in listed if self.model not in ids]
+        if missing and len(missing) == len(listed) and not unknown:
+            ep, ids = missing[0]
+            raise BackendError(f"model {self.model!r} is not served at {ep.url}; it serves: "
+                               f"{', '.join(ids) or '(nothing)'}; pass one of those as the model", "client_error")
+        for ep, ids in missing:
+            ep.disabled = True
+            log.warning("endpoint %s does not serve %r (it serves: %s); not using it", ep.url, self.model,
+                        ", ".join(ids))
+
+    # -- reporting --------------------------------------------------------------------------------
+    def describe(self) -> dict:
+        return {"backend": self.name, "model": self.model, "base_url": [ep.url for ep in self.endpoints],
+                "max_concurrency": self.max_concurrency, "timeout": self.timeout,
+                "max_retries": self.max_retries, "system_role": self.system_role,
+                "extra_body": dict(self.extra_body)}
+
+    def stats(self) -> dict:
+        """Totals (requests = chat calls) and per-endpoint counters (requests = attempts sent there)."""
+        t = self._totals
+        return {"requests": t["requests"], "successes": t["successes"], "failures": t["failures"],
+                "retries": t["retries"], "errors": dict(self._errors), "prompt_tokens": t["prompt_tokens"],
+                "completion_tokens": t["completion_tokens"],
+                "endpoints": [ep.stats() for ep in self.endpoints]}

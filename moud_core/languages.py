@@ -1,0 +1,92 @@
+"""Language registry: loads ``data/languages.yaml`` (plus optional user files) into ``Language`` records."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+
+from moud_core.errors import ConfigError
+from moud_core.yamlio import load_yaml
+
+REGISTRY_PATH = Path(__file__).parent / "data" / "languages.yaml"
+REQUIRED_FIELDS = ("code", "name", "native_name", "script", "lid_label", "segmentation", "resource")
+
+
+@dataclass(frozen=True)
+class Language:
+    code: str
+    name: str
+    native_name: str
+    script: str
+    lid_label: str
+    segmentation: str  # "words" or "chars"
+    resource: str
+    xpersona: str | None = None
+    region_hint: str = ""
+
+    @property
+    def uses_char_tokens(self) -> bool:
+        return self.segmentation == "chars"
+
+
+def _parse(entries, source: str) -> dict[str, Language]:
+    if not isinstance(entries, list):
+        raise ConfigError(f"{source}: field 'languages' must be a list of language entries")
+    out: dict[str, Language] = {}
+    for i, entry in enumerate(entries):
+        where = f"{source}: languages[{i}]"
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{where}: expected a mapping with fields {', '.join(REQUIRED_FIELDS)}")
+        missing = [f for f in REQUIRED_FIELDS if not entry.get(f)]
+        if missing:
+            raise ConfigError(f"{where}: missing field(s) {', '.join(missing)}")
+        if entry["segmentation"] not in ("words", "chars"):
+            raise ConfigError(f"{where}.segmentation: expected 'words' or 'chars', got {entry['segmentation']!r}")
+        known = set(Language.__dataclass_fields__)
+        extra = set(entry) - known
+        if extra:
+            raise ConfigError(f"{where}: unknown field(s) {', '.join(sorted(extra))}")
+        lang = Language(**{k: (str(v) if isinstance(v, (int, float)) and k != "xpersona" else v)
+                           for k, v in entry.items()})
+        out[lang.code] = lang
+    return out
+
+
+def load_registry(extra_files: tuple[str, ...] | list[str] = ()) -> dict[str, Language]:
+    """The default 29 languages, updated with entries from ``extra_files`` (same YAML layout)."""
+    reg = dict(_default_registry())
+    for path in extra_files:
+        data = load_yaml(path)
+        if not isinstance(data, dict) or "languages" not in data:
+            raise ConfigError(f"{path}: expected a mapping with a 'languages' list")
+        reg.update(_parse(data["languages"], str(path)))
+    return reg
+
+
+@functools.lru_cache(maxsize=1)
+def _default_registry() -> dict[str, Language]:
+    return _parse(load_yaml(REGISTRY_PATH)["languages"], str(REGISTRY_PATH))
+
+
+DEFAULT_LANGUAGES: tuple[str, ...] = tuple(_default_registry())
+
+
+def get_language(code: str, registry: dict[str, Language] | None = None) -> Language:
+    """Look up one language; unknown codes raise a ConfigError listing the valid ones."""
+    reg = registry if registry is not None else _default_registry()
+    if code not in reg:
+        raise ConfigError(f"unknown language code {code!r}; valid codes: {', '.join(sorted(reg))}")
+    return reg[code]
+
+
+def parse_language_list(spec: str | list[str], registry: dict[str, Language] | None = None) -> list[str]:
+    """'fr,de' / ['fr', 'de'] / 'all' -> validated list of codes (registry order for 'all')."""
+    reg = registry if registry is not None else _default_registry()
+    codes = [c.strip() for c in spec.split(",")] if isinstance(spec, str) else [str(c).strip() for c in spec]
+    codes = [c for c in codes if c]
+    if codes == ["all"]:
+        return list(reg)
+    for c in codes:
+        get_language(c, reg)
+    return list(dict.fromkeys(codes))
