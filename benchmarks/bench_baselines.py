@@ -55,8 +55,9 @@ def _turns(n: int, num_candidates: int = 20):
 
 def _make_bloom(directory: Path, hidden: int, layers: int, heads: int, vocab_tok=None):
     import torch
-    from tests.tiny_models import train_tokenizer
     from transformers import BloomConfig, BloomForCausalLM
+
+    from tests.tiny_models import train_tokenizer
 
     tok = vocab_tok or train_tokenizer()
     torch.manual_seed(0)
@@ -272,8 +273,9 @@ def _bloom_560m(directory: Path, tiny: bool) -> Path:
     """BLOOM-560M architecture (hidden 1024, 24 layers, 16 heads, vocab 250,880: the real tokenizer's padded
     vocabulary; the trained test tokenizer only uses the first ids), or a 2 x 64 stand-in with ``tiny``."""
     import torch
-    from tests.tiny_models import train_tokenizer
     from transformers import BloomConfig, BloomForCausalLM
+
+    from tests.tiny_models import train_tokenizer
 
     tok = train_tokenizer()
     torch.manual_seed(0)

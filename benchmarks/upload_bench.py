@@ -33,10 +33,9 @@ def main() -> int:
     parser.add_argument("--max-files-per-commit", type=int, default=100)
     args = parser.parse_args()
 
-    from tests.hub_upload.helpers import SPLITS, StandInHub, make_build_folder
-
     from hub_upload import upload_dataset
     from hub_upload.folder import validate_folder
+    from tests.hub_upload.helpers import SPLITS, StandInHub, make_build_folder
 
     token = "hf_BenchToken000000000000"
     langs = tuple(f"l{i:02d}" for i in range(args.langs))
