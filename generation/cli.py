@@ -66,6 +66,12 @@ def build_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--prompt-version", help="shipped prompt version or a YAML template file")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override any config field, e.g. dialogue.max_turns=20 (repeatable)")
+    parser.add_argument("--no-inline-gates", action="store_true",
+                        help="do not check each persona, common ground and turn with the quality gates as it is "
+                             "generated (on by default: a rejected output is asked again with a new seed)")
+    parser.add_argument("--on-truncated", choices=["trim", "regenerate"],
+                        help="an answer cut at max_tokens: trim to its last complete sentence (default; asked "
+                             "again when none is complete) or always ask again")
     parser.add_argument("--filter", action="store_true", help="apply the quality gates inline (drops recorded)")
     parser.add_argument("--filter-config", help="quality-gate config YAML for --filter")
     parser.add_argument("--no-cache", action="store_true", help="do not use the request cache")
@@ -112,6 +118,10 @@ def overrides_from_args(args) -> dict:
             o[key] = value
     if args.filter:
         o["filter"] = True
+    if args.no_inline_gates:
+        o["inline_gates"] = False
+    if args.on_truncated:
+        o["on_truncated"] = args.on_truncated
     if args.no_cache:
         o["cache"] = False
     bo: dict = {}
@@ -161,6 +171,7 @@ def run(args) -> int:
 
 def _run(args, cfg, out: Path) -> int:
     from generation.executors.local import RunSpec, backend_options, execute_units, inline_filter
+    from generation.output_checks import load_text_gates
     from generation.runner import (
         RunSummary,
         cache_name,
@@ -184,11 +195,12 @@ def _run(args, cfg, out: Path) -> int:
         from generation.executors.ray_executor import RayExecutor
 
         executor = RayExecutor(address=args.ray_address, tasks=args.ray_tasks, max_retries=args.ray_max_retries,
-                               progress=not args.quiet)
+                               progress=not args.quiet and sys.stderr.isatty())
     manifest = prepare_output(out, cfg, overwrite=args.overwrite, allow_mixed=args.allow_mixed_configs,
                               name=name, units=units)
     backend_options(cfg, getattr(args, "api_key_env", None))  # refuse secrets / missing key env up front
     row_filter = inline_filter(cfg, registry) if cfg["filter"] else None  # bad filter config fails early
+    text_gates = load_text_gates(cfg, registry) if executor is None else None  # (Ray tasks load their own)
     out.mkdir(parents=True, exist_ok=True)
     worker = {"num_shards": args.num_shards, "shard_index": args.shard_index, "units": len(units),
               "executor": args.executor}
@@ -200,7 +212,8 @@ def _run(args, cfg, out: Path) -> int:
         if executor is not None:
             summary = executor.run(spec, units)
         else:
-            summary = execute_units(spec, units, cfg=cfg, row_filter=row_filter) if units else RunSummary()
+            summary = (execute_units(spec, units, cfg=cfg, row_filter=row_filter, text_gates=text_gates)
+                       if units else RunSummary())
     except BaseException as exc:
         with contextlib.suppress(Exception):  # best effort: the disk may be full
             write_manifest(out, manifest, None, "failed", name=name,

@@ -1,7 +1,7 @@
 """Run configuration: YAML file + CLI overrides -> validated ``RunConfig`` with a fingerprint.
 
 The fingerprint covers every field that changes what a given dialogue index produces (seed, model,
-backend, prompts, demonstrations, step settings). It deliberately excludes what only changes *how
+backend, prompts, demonstrations, step settings, inline gates and their filter config, truncation policy). It deliberately excludes what only changes *how
 much* or *how fast* (languages, dialogues per language, concurrency, endpoints), so a run can be
 extended with more dialogues or languages and still mix safely with its earlier output.
 """
@@ -14,6 +14,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from generation.output_checks import TRUNCATION_POLICIES
 from moud_core.backends.base import SamplingParams
 from moud_core.errors import ConfigError
 from moud_core.yamlio import load_yaml
@@ -34,6 +35,8 @@ DEFAULTS: dict = {
     "cache": True,
     "filter": False,
     "filter_config": None,
+    "inline_gates": True,
+    "on_truncated": "trim",
     "persona": {"sentences": 5, "min_sentences": 4, "max_attempts": 3,
                 "sampling": {"temperature": 0.9, "top_p": 0.95, "max_tokens": 320}},
     "common_ground": {"max_attempts": 3,
@@ -56,6 +59,7 @@ class RunConfig:
     data: dict
     source: str = "<defaults>"
     demos_digest: str = ""
+    gates_digest: str = ""      # the filter config's content, when inline gates use it
     sampling: dict = field(default_factory=dict)
 
     def __getitem__(self, key):
@@ -65,6 +69,8 @@ class RunConfig:
     def fingerprint(self) -> str:
         content = {k: v for k, v in self.data.items() if k not in _NOT_FINGERPRINTED}
         content["demos"] = self.demos_digest or content.get("demos")
+        if self.data["inline_gates"] and self.data["filter_config"]:
+            content["filter_config"] = self.gates_digest  # the gate thresholds change what is accepted
         blob = json.dumps(content, sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
 
@@ -133,6 +139,8 @@ def _validate(cfg: RunConfig) -> RunConfig:
     need(isinstance(d["shard_size"], int) and d["shard_size"] >= 1, "shard_size", "an integer >= 1")
     need(isinstance(d["model"], str) and d["model"], "model", "a model name or path")
     need(isinstance(d["num_demos"], int) and d["num_demos"] >= 0, "num_demos", "an integer >= 0")
+    need(isinstance(d["inline_gates"], bool), "inline_gates", "true or false")
+    need(d["on_truncated"] in TRUNCATION_POLICIES, "on_truncated", " or ".join(TRUNCATION_POLICIES))
     p, dl = d["persona"], d["dialogue"]
     need(isinstance(p["sentences"], int) and p["sentences"] >= 1, "persona.sentences", "an integer >= 1")
     need(isinstance(p["min_sentences"], int) and 1 <= p["min_sentences"] <= p["sentences"],
@@ -149,4 +157,9 @@ def _validate(cfg: RunConfig) -> RunConfig:
         if not demos_path.is_file():
             raise ConfigError(f"{src}: field 'demos': file not found: {demos_path}")
         cfg.demos_digest = hashlib.sha256(demos_path.read_bytes()).hexdigest()[:16]
+    if d["inline_gates"] and d["filter_config"]:
+        gates_path = Path(d["filter_config"])
+        if not gates_path.is_file():
+            raise ConfigError(f"{src}: field 'filter_config': file not found: {gates_path}")
+        cfg.gates_digest = hashlib.sha256(gates_path.read_bytes()).hexdigest()[:16]
     return cfg

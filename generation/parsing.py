@@ -20,7 +20,8 @@ _FENCE = re.compile(r"^```[a-zA-Z]*\s*|\s*```$", re.MULTILINE)
 _LIST_MARK = regex.compile(r"^\s*(?:[-*•·‣▪–—]|\(?\d{1,2}[.)、:：]|\(?[a-zA-Z][.)]|[一二三四五六七八九十]+[、.．])\s*")
 _HEADER = regex.compile(r"^\s*(?:#+\s*)?[\p{L}\p{M} ]{1,40}[:：]\s*$")
 _SENTENCE_END = regex.compile(r"(?<=[。！？])\s*|(?<=[.!?।؟۔])\s+")
-_LABEL = regex.compile(r"^\s*(?:\*\*)?(?:[AB]|Person [AB]|Speaker \d|Persona [AB]|[\p{Lu}\p{Lo}][\p{L}\p{M}]{0,20})(?:\*\*)?[:：]\s*")
+_LABEL = regex.compile(r"^\s*(?:\*\*)?(?:[AB]|Person [AB]|Speaker \d|Persona [AB]|[\p{Lu}\p{Lo}][\p{L}\p{M}]{0,20})"
+                       r"(?:\*\*)?[:：](?:\*\*)?\s*")
 _CG_LABEL = regex.compile(r"^\s*(?:\*\*)?(?:common ground|premise|situation|context|setting|narrator)(?:\*\*)?\s*[:：]\s*", regex.I)
 _QUOTES = "\"'“”„«»「」『』‘’"
 
@@ -38,6 +39,8 @@ def parse_persona(text: str, num_sentences: int, min_sentences: int | None = Non
     sentences = _from_json(raw)
     if sentences is None:
         lines = [ln for ln in (line.strip() for line in raw.splitlines()) if ln]
+        if sum(1 for ln in lines if _LIST_MARK.match(ln)) >= min_sentences:
+            lines = [ln for ln in lines if _LIST_MARK.match(ln)]  # a list: lines around it are not persona
         items = []
         for ln in lines:
             if _HEADER.match(ln) and not _LIST_MARK.match(ln):

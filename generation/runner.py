@@ -14,12 +14,14 @@ import errno
 import json
 import math
 import sqlite3
+import sys
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from generation.config import _NOT_FINGERPRINTED, RunConfig
+from generation.output_checks import OutputChecker, load_text_gates
 from generation.prompts import PromptSet, load_demonstrations
 from generation.steps import DialogueFailure, StepContext, make_dialogue, plan_dialogue
 from moud_core import __version__
@@ -234,13 +236,14 @@ def _changed_fields(old: dict, new: dict, prefix: str = "") -> list[str]:
 class GenerationRun:
     def __init__(self, cfg: RunConfig, out: str | Path, backend: Backend, registry: dict[str, Language],
                  languages: list[str], units: list[WorkUnit] | None = None, quiet: bool = False,
-                 row_filter=None, progress: bool = True):
+                 row_filter=None, progress: bool = True, text_gates=None):
         self.cfg, self.out, self.backend, self.registry = cfg, Path(out), backend, registry
         self.languages = languages
         self.units = units if units is not None else plan_units(languages, cfg["dialogues_per_language"],
                                                                  cfg["shard_size"])
         self.quiet, self.progress = quiet, progress and not quiet
         self.row_filter = row_filter  # optional callable(row) -> (kept: bool, drop_record | None)
+        self.text_gates = text_gates if text_gates is not None else load_text_gates(cfg, registry)
         self.prompts = PromptSet.load(cfg["prompt_version"])
         self.taxonomy = load_persona_taxonomy()
         self.events = load_speech_events()
@@ -273,7 +276,8 @@ class GenerationRun:
             await self.backend.check()
         bars = self._make_bars(pending)
         sem = asyncio.Semaphore(self.cfg["concurrency"])
-        contexts = {lang: StepContext(self.backend, self.prompts, self.cfg, self.registry[lang])
+        contexts = {lang: StepContext(self.backend, self.prompts, self.cfg, self.registry[lang],
+                                      OutputChecker(lang, self.text_gates, self.cfg["on_truncated"]))
                     for lang in {u.language for u in pending}}
         results: dict[WorkUnit, dict[int, dict]] = {u: {} for u in pending}
         tasks: set[asyncio.Task] = set()
@@ -346,13 +350,14 @@ class GenerationRun:
 
     async def _dialogue(self, ctx: StepContext, language: str, index: int) -> dict:
         plan = plan_dialogue(self.cfg, language, index, self.taxonomy, self.events, self.demos)
-        local = StepContext(ctx.backend, ctx.prompts, ctx.cfg, ctx.language)
+        local = ctx.fork()
         try:
             parts = await make_dialogue(local, plan)
         except DialogueFailure as exc:
             self._merge_usage(ctx, local)
             return {"failure": {"id": make_row_id(language, index), "language": language, "index": index,
                                 "step": exc.step, "reason": exc.reason, "detail": exc.detail,
+                                "retryable": exc.retryable, "rejected_outputs": exc.rejected_outputs,
                                 "dialogue_seed": plan.dialogue_seed, "generator_model": self.backend.model,
                                 "prompt_version": self.prompts.version, "run_fingerprint": self.cfg.fingerprint}}
         self._merge_usage(ctx, local)
@@ -384,6 +389,10 @@ class GenerationRun:
                 "num_requests": u.requests,
                 "generation_seconds": round(u.seconds, 3),
                 "stop_reason": parts["stop_reason"],
+                "inline_gates": parts["inline_gates"],
+                "step_attempts": parts["step_attempts"],
+                "rejected_outputs": parts["rejected_outputs"],
+                "reasoning_tokens": parts["reasoning_tokens"],
                 "lid_scores": [],
             },
         }
@@ -424,7 +433,7 @@ class GenerationRun:
             s.failure_reasons[f"{f['step']}/{f['reason']}"] += 1
 
     def _make_bars(self, pending: list[WorkUnit]):
-        if not self.progress or not pending:
+        if not self.progress or not pending or not sys.stderr.isatty():  # no bars drawn into log files
             return None
         from tqdm.auto import tqdm
 

@@ -13,6 +13,7 @@ import random
 from dataclasses import dataclass, field
 
 from generation.config import RunConfig
+from generation.output_checks import OutputChecker, OutputLog, Rejected
 from generation.parsing import (
     ParseFailure,
     clean_common_ground,
@@ -65,9 +66,15 @@ def plan_dialogue(cfg: RunConfig, language: str, index: int, taxonomy: dict, eve
 
 
 class DialogueFailure(Exception):
-    def __init__(self, step: str, reason: str, detail: str = ""):
+    """A step gave up. ``retryable``: a backend failure (server down, timeouts), worth re-sending on resume;
+    output failures (the model's answers were rejected ``max_attempts`` times) are not.
+    ``rejected_outputs``: every rejected output of the dialogue (filled in by ``make_dialogue``)."""
+
+    def __init__(self, step: str, reason: str, detail: str = "", retryable: bool = False,
+                 rejected_outputs: list | None = None):
         super().__init__(f"{step}: {reason}" + (f" ({detail})" if detail else ""))
-        self.step, self.reason, self.detail = step, reason, detail
+        self.step, self.reason, self.detail, self.retryable = step, reason, detail, retryable
+        self.rejected_outputs = rejected_outputs or []
 
 
 @dataclass
@@ -88,89 +95,155 @@ class Usage:
 
 @dataclass
 class StepContext:
+    """What the steps of one dialogue share: the backend, prompts, config, language, the output checks
+    (``checker``; inline gates inside it when on), and this dialogue's usage and ``OutputLog``."""
+
     backend: Backend
     prompts: PromptSet
     cfg: RunConfig
     language: Language
+    checker: OutputChecker | None = None
     usage: Usage = field(default_factory=Usage)
+    log: OutputLog = field(default_factory=OutputLog)
+
+    def __post_init__(self):
+        if self.checker is None:
+            self.checker = OutputChecker(self.language.code, None, self.cfg.data.get("on_truncated", "trim"))
+
+    def fork(self) -> StepContext:
+        """A context for one more dialogue: same backend, prompts, config and checks; fresh usage and log."""
+        return StepContext(self.backend, self.prompts, self.cfg, self.language, self.checker)
 
     async def ask(self, messages: list[dict], sampling: SamplingParams, seed: int, step: str) -> ChatResponse:
+        self.log.step_attempts[step] += 1
         try:
             resp = await self.backend.chat(ChatRequest.from_messages(messages, sampling, seed))
         except BackendError as exc:
-            raise DialogueFailure(step, exc.reason, str(exc)) from None
+            raise DialogueFailure(step, exc.reason, str(exc), retryable=True) from None
         self.usage.add(resp)
         return resp
+
+    def give_up(self, step: str, field_name: str, attempt: int, last: Rejected, attempts: int) -> DialogueFailure:
+        self.log.note(step, field_name, attempt, last, "failed")
+        return DialogueFailure(step, last.tag, f"{field_name}: {attempts} attempt(s); last: {last.reason}")
+
+
+async def _attempts(ctx: StepContext, plan: DialoguePlan, step: str, field_name: str, seed_name: str,
+                    attempts: int, messages: list[dict], accept, *, stop_early: bool = False):
+    """Ask up to ``attempts`` times (seed derived from the dialogue seed, ``seed_name`` and the attempt);
+    ``accept(visible_text, attempt)`` returns the accepted value or raises Rejected. Returns the value, or,
+    with ``stop_early``, the last Rejected (the caller ends the dialogue there). Else raises DialogueFailure."""
+    sampling = ctx.cfg.sampling[step]
+    for attempt in range(attempts):
+        resp = await ctx.ask(messages, sampling, derive_seed(plan.dialogue_seed, seed_name, attempt), step)
+        try:
+            return accept(ctx.checker.visible(resp, ctx.log, step, field_name, attempt), attempt)
+        except Rejected as rej:
+            if attempt + 1 < attempts:
+                ctx.log.note(step, field_name, attempt, rej, "regenerated")
+            elif stop_early:
+                ctx.log.note(step, field_name, attempt, rej, "stopped")
+                return rej
+            else:
+                raise ctx.give_up(step, field_name, attempt, rej, attempts) from None
+    raise AssertionError("unreachable: attempts >= 1")
 
 
 async def make_persona(ctx: StepContext, plan: DialoguePlan, who: str) -> list[str]:
     pc = ctx.cfg["persona"]
     cats, demos = (plan.categories_a, plan.demos_a) if who == "A" else (plan.categories_b, plan.demos_b)
     messages = ctx.prompts.persona_messages(ctx.language, cats, pc["sentences"], demos)
-    last = None
-    for attempt in range(pc["max_attempts"]):
-        seed = derive_seed(plan.dialogue_seed, f"persona_{who}", attempt)
-        resp = await ctx.ask(messages, ctx.cfg.sampling["persona"], seed, "persona")
+    name = f"persona_{who.lower()}"
+
+    def accept(text: str, attempt: int) -> list[str]:
         try:
-            return parse_persona(resp.text, pc["sentences"], pc["min_sentences"])
+            sentences = parse_persona(text, pc["sentences"], pc["min_sentences"])
         except ParseFailure as exc:
-            last = exc
-    raise DialogueFailure("persona", last.reason, f"persona {who}: {last.detail}; {pc['max_attempts']} attempts")
+            raise Rejected(exc.reason, "parse", exc.detail or exc.reason) from None
+        for i, sentence in enumerate(sentences):
+            ctx.checker.gate(f"{name}[{i}]", sentence)
+        return sentences
+
+    return await _attempts(ctx, plan, "persona", name, f"persona_{who}", pc["max_attempts"], messages, accept)
 
 
 async def make_common_ground(ctx: StepContext, plan: DialoguePlan, persona_a: list[str], persona_b: list[str]) -> str:
     messages = ctx.prompts.common_ground_messages(ctx.language, persona_a, persona_b, plan.speech_event)
-    attempts = ctx.cfg["common_ground"]["max_attempts"]
-    last = None
-    for attempt in range(attempts):
-        seed = derive_seed(plan.dialogue_seed, "common_ground", attempt)
-        resp = await ctx.ask(messages, ctx.cfg.sampling["common_ground"], seed, "common_ground")
+
+    def accept(text: str, attempt: int) -> str:
         try:
-            return clean_common_ground(resp.text)
+            common_ground = clean_common_ground(text)
         except ParseFailure as exc:
-            last = exc
-    raise DialogueFailure("common_ground", last.reason, f"{last.detail}; {attempts} attempts")
+            raise Rejected(exc.reason, "parse", exc.detail or exc.reason) from None
+        ctx.checker.gate("common_ground", common_ground, personas=persona_a + persona_b)
+        return common_ground
+
+    return await _attempts(ctx, plan, "common_ground", "common_ground", "common_ground",
+                           ctx.cfg["common_ground"]["max_attempts"], messages, accept)
 
 
 async def make_turns(ctx: StepContext, plan: DialoguePlan, persona_a: list[str], persona_b: list[str],
                      common_ground: str) -> tuple[list[dict], str]:
-    """Alternate the two role-play instances. Returns (turns, stop_reason)."""
+    """Alternate the two role-play instances. Returns (turns, stop_reason). Before ``min_turns`` a
+    rejected turn is asked again (``max_attempts``); from then on it ends the dialogue (stop_reason = its
+    tag). Without inline gates, an empty turn or a verbatim repeat of the last ``loop_window`` turns is
+    what gets rejected (tags ``empty``, ``loop``)."""
     dc = ctx.cfg["dialogue"]
     other = {"A": "B", "B": "A"}
     history: list[tuple[str, str]] = []
+    said: list[str] = []
     recent: list[str] = []
+    personas = persona_a + persona_b
+    gated = ctx.checker.gates is not None
+
+    def accept(text: str, attempt: int) -> str:
+        text = clean_utterance(text)
+        if gated:
+            if not text:
+                raise Rejected("empty_output", "parse", "nothing left after removing labels and quotes")
+            ctx.checker.gate(f"turns[{len(history)}]", text, earlier_turns=said, personas=personas)
+            return text
+        key = normalized_for_loop(text)
+        if not key:
+            raise Rejected("empty", "parse", "empty turn")
+        if key in recent[-dc["loop_window"]:]:
+            raise Rejected("loop", "repetition", f"repeats one of the last {dc['loop_window']} turns")
+        return text
+
     for t in range(plan.num_turns):
         speaker = plan.first_speaker if t % 2 == 0 else other[plan.first_speaker]
         persona = persona_a if speaker == "A" else persona_b
         view = [(s == speaker, text) for s, text in history]
         messages = ctx.prompts.dialogue_messages(ctx.language, persona, common_ground, plan.speech_event, view)
         may_stop = t >= dc["min_turns"]
-        reason = ""
-        text = ""
-        for attempt in range(1 if may_stop else dc["max_attempts"]):
-            seed = derive_seed(plan.dialogue_seed, f"turn_{t}", attempt)
-            resp = await ctx.ask(messages, ctx.cfg.sampling["dialogue"], seed, "dialogue")
-            text = clean_utterance(resp.text)
-            key = normalized_for_loop(text)
-            if not key:
-                reason, text = "empty", ""
-            elif key in recent[-dc["loop_window"]:]:
-                reason, text = "loop", ""
-            else:
-                break
-        if not text:
-            if may_stop:
-                return [{"speaker": s, "text": x} for s, x in history], reason
-            raise DialogueFailure("dialogue", f"{reason}_turn", f"turn {t} after {dc['max_attempts']} attempts")
-        history.append((speaker, text))
-        recent.append(normalized_for_loop(text))
+        got = await _attempts(ctx, plan, "dialogue", f"turns[{t}]", f"turn_{t}", 1 if may_stop else dc["max_attempts"],
+                              messages, accept, stop_early=may_stop)
+        if isinstance(got, Rejected):
+            return [{"speaker": s, "text": x} for s, x in history], got.tag
+        history.append((speaker, got))
+        said.append(got)
+        if not gated:
+            recent.append(normalized_for_loop(got))
     return [{"speaker": s, "text": x} for s, x in history], "max_turns"
 
 
 async def make_dialogue(ctx: StepContext, plan: DialoguePlan) -> dict:
-    """Run all steps for one plan; returns the parts of a row (raises DialogueFailure)."""
-    persona_a, persona_b = await asyncio.gather(make_persona(ctx, plan, "A"), make_persona(ctx, plan, "B"))
-    common_ground = await make_common_ground(ctx, plan, persona_a, persona_b)
-    turns, stop_reason = await make_turns(ctx, plan, persona_a, persona_b, common_ground)
+    """Run all steps for one plan; returns the parts of a row (raises DialogueFailure, carrying every
+    rejected output of the dialogue). ``ctx`` is this dialogue's own context (``StepContext.fork``): its
+    log becomes the row's output metadata."""
+    try:
+        # both personas finish before a failure is raised (A's first): the outcome never depends on timing
+        personas = await asyncio.gather(make_persona(ctx, plan, "A"), make_persona(ctx, plan, "B"),
+                                        return_exceptions=True)
+        for result in personas:
+            if isinstance(result, BaseException):
+                raise result
+        persona_a, persona_b = personas
+        common_ground = await make_common_ground(ctx, plan, persona_a, persona_b)
+        turns, stop_reason = await make_turns(ctx, plan, persona_a, persona_b, common_ground)
+    except DialogueFailure as failure:
+        failure.rejected_outputs = ctx.log.ordered()
+        raise
     return {"persona_a": persona_a, "persona_b": persona_b, "common_ground": common_ground,
-            "turns": turns, "stop_reason": stop_reason}
+            "turns": turns, "stop_reason": stop_reason, "inline_gates": ctx.checker.gates is not None,
+            **ctx.log.metadata()}

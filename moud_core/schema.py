@@ -49,9 +49,22 @@ METADATA_FIELDS: dict[str, Any] = {
     "completion_tokens": int,
     "num_requests": int,
     "generation_seconds": float,  # wall time spent waiting on the backend for this row
-    "stop_reason": str,           # max_turns | empty | loop
+    "stop_reason": str,           # max_turns, or the tag of the rejected turn that ended it after min_turns
+                                  # (rejected_<gate> | truncated | reasoning_only | empty_output | empty | loop)
+    "inline_gates": bool,         # every persona sentence, common ground and turn passed the quality gates
+                                  # as it was generated (false with --no-inline-gates)
+    "step_attempts": dict,        # {step: requests made} for step in STEPS, rejected outputs included
+    "rejected_outputs": list,     # outputs rejected (or trimmed) while generating, REJECTION_FIELDS each
+    "reasoning_tokens": int,      # completion tokens spent on reasoning (removed before parsing, never kept)
     "lid_scores": list,           # per-turn probability of the target language (filled by `moud filter`)
 }
+
+# One entry of ``metadata.rejected_outputs``: which output (step, field such as "turns[3]" or "persona_a",
+# attempt from 0), who rejected it (a quality gate's name, or truncation / reasoning / parse), the reason
+# (one line quoting the offending text) and what followed: regenerated | stopped (the dialogue ended there)
+# | failed (the step gave up) | trimmed (a truncated output kept up to its last complete sentence).
+REJECTION_FIELDS: dict[str, Any] = {"step": str, "field": str, "attempt": int, "gate": str, "reason": str,
+                                    "action": str}
 
 ROW_FIELDS: dict[str, Any] = {
     "id": str,
@@ -77,7 +90,7 @@ def split_group_for(language: str, persona_a: list[str], persona_b: list[str]) -
 
 
 def _type_name(t) -> str:
-    return {str: "string", int: "integer", float: "number", list: "list", dict: "object"}[t]
+    return {str: "string", int: "integer", float: "number", list: "list", dict: "object", bool: "boolean"}[t]
 
 
 def _check_type(value, expected) -> bool:
@@ -93,7 +106,8 @@ def _exact_types(fields: dict[str, Any]) -> tuple[tuple[str, tuple[type, ...]], 
     return tuple((name, (int, float) if typ is float else (typ,)) for name, typ in fields.items())
 
 
-_ROW_EXACT, _META_EXACT, _SAMPLING_EXACT = (_exact_types(f) for f in (ROW_FIELDS, METADATA_FIELDS, SAMPLING_FIELDS))
+_ROW_EXACT, _META_EXACT, _SAMPLING_EXACT, _REJECTION_EXACT = (
+    _exact_types(f) for f in (ROW_FIELDS, METADATA_FIELDS, SAMPLING_FIELDS, REJECTION_FIELDS))
 
 
 def _plainly_valid(row: Any) -> bool:
@@ -120,13 +134,19 @@ def _plainly_valid(row: Any) -> bool:
         for name, types in _META_EXACT:
             if type(meta[name]) not in types:
                 return False
-        sampling = meta["sampling"]
+        sampling, attempts = meta["sampling"], meta["step_attempts"]
         for step in STEPS:
             params = sampling[step]
-            if type(params) is not dict:
+            if type(params) is not dict or type(attempts[step]) is not int:
                 return False
             for name, types in _SAMPLING_EXACT:
                 if type(params[name]) not in types:
+                    return False
+        for entry in meta["rejected_outputs"]:
+            if type(entry) is not dict:
+                return False
+            for name, types in _REJECTION_EXACT:
+                if type(entry[name]) not in types:
                     return False
     except (KeyError, TypeError):
         return False
@@ -174,6 +194,17 @@ def validate_row(row: Any) -> list[str]:
             for pname, ptyp in SAMPLING_FIELDS.items():
                 if pname not in params or not _check_type(params[pname], ptyp):
                     errors.append(f"metadata.sampling.{step}.{pname}: expected {_type_name(ptyp)}")
+    if isinstance(meta.get("step_attempts"), dict):
+        for step in STEPS:
+            if not _check_type(meta["step_attempts"].get(step), int):
+                errors.append(f"metadata.step_attempts.{step}: expected integer")
+    for i, entry in enumerate(meta.get("rejected_outputs") or []):
+        if not isinstance(entry, dict):
+            errors.append(f"metadata.rejected_outputs[{i}]: expected an object")
+            continue
+        for name, typ in REJECTION_FIELDS.items():
+            if name not in entry or not _check_type(entry[name], typ):
+                errors.append(f"metadata.rejected_outputs[{i}].{name}: expected {_type_name(typ)}")
     return errors
 
 
@@ -199,6 +230,7 @@ def example_row(language: str = "fr", index: int = 0, turns: list[tuple[str, str
             "first_speaker": turns[0][0], "persona_a_categories": ["places_lived/current city"],
             "persona_b_categories": ["pets/cat"], "sampling": sampling, "prompt_tokens": 0,
             "completion_tokens": 0, "num_requests": 0, "generation_seconds": 0.0, "stop_reason": "max_turns",
-            "lid_scores": [],
+            "inline_gates": True, "step_attempts": dict.fromkeys(STEPS, 0), "rejected_outputs": [],
+            "reasoning_tokens": 0, "lid_scores": [],
         },
     }

@@ -22,6 +22,7 @@ LIST_ITEMS: dict[str, object] = {
     "metadata.persona_a_categories": datasets.Value("string"),
     "metadata.persona_b_categories": datasets.Value("string"),
     "metadata.lid_scores": datasets.Value("float64"),
+    "metadata.rejected_outputs": {name: datasets.Value(SCALARS[typ]) for name, typ in schema.REJECTION_FIELDS.items()},
 }
 
 
@@ -30,8 +31,12 @@ def _sampling_feature() -> dict:
     return {s: dict(step) for s in schema.STEPS}
 
 
+def _step_attempts_feature() -> dict:
+    return {s: datasets.Value("int64") for s in schema.STEPS}
+
+
 # Dict-valued fields and how to build their struct.
-STRUCTS = {"metadata.sampling": _sampling_feature}
+STRUCTS = {"metadata.sampling": _sampling_feature, "metadata.step_attempts": _step_attempts_feature}
 
 
 def _feature(path: str, typ):

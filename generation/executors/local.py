@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from generation.runner import GenerationRun, RunSummary, WorkUnit, output_error
+from moud_core.backends.local_models import resolve_local_model
 from moud_core.errors import ConfigError, MoudError
 
 
@@ -41,9 +42,12 @@ def backend_options(cfg, api_key_env: str | None = None) -> dict:
             opts["api_key"] = os.environ[api_key_env]
     else:
         model_path = cfg["model"]
-        if cfg["backend"] == "transformers" and not Path(model_path).exists() and "/" not in model_path:
-            raise ConfigError(f"model {model_path!r}: no such directory (transformers backend needs a local "
-                              "model folder or a Hub id already in the local cache)")
+        if cfg["backend"] == "transformers":
+            source = resolve_local_model(model_path)  # a .gguf file or short name is checked here
+            if source.gguf_file is None and not Path(model_path).exists() and "/" not in model_path:
+                raise ConfigError(f"model {model_path!r}: no such directory (transformers backend needs a local "
+                                  "model folder, a .gguf file, a short name from moud_core/data/models.yaml "
+                                  "such as smollm2, or a Hub id already in the local cache)")
         for key in ("base_url", "max_concurrency", "timeout"):
             opts.pop(key, None)
     return opts
@@ -77,9 +81,9 @@ def inline_filter(cfg, registry):
     return check
 
 
-def execute_units(spec: RunSpec, units: list[WorkUnit], cfg=None, row_filter=None) -> RunSummary:
-    """Make ``units`` into ``spec.out`` (skipping complete ones); returns the run summary. ``cfg`` and
-    ``row_filter`` may be passed when already built (else they are built from ``spec``)."""
+def execute_units(spec: RunSpec, units: list[WorkUnit], cfg=None, row_filter=None, text_gates=None) -> RunSummary:
+    """Make ``units`` into ``spec.out`` (skipping complete ones); returns the run summary. ``cfg``,
+    ``row_filter`` and ``text_gates`` may be passed when already built (else they are built from ``spec``)."""
     import sqlite3
 
     from moud_core.backends.cache import CachedBackend
@@ -98,7 +102,7 @@ def execute_units(spec: RunSpec, units: list[WorkUnit], cfg=None, row_filter=Non
         except (OSError, sqlite3.Error) as exc:
             raise output_error(out / spec.cache_file, exc, "open") from None
     gen = GenerationRun(cfg, out, backend, registry, spec.languages, units=units, quiet=spec.quiet,
-                        row_filter=row_filter)
+                        row_filter=row_filter, text_gates=text_gates)
 
     async def main() -> RunSummary:
         try:

@@ -30,6 +30,8 @@ class Reply:
     drop: bool = False           # close the connection without answering
     finish_reason: str = "stop"
     headers: dict | None = None
+    reasoning: str | None = None  # sent as message.reasoning_content (vLLM with --reasoning-parser)
+    error: str | None = None      # the error message of a non-200 answer
 
 
 Responder = Callable[[dict], "str | Reply"]
@@ -76,16 +78,19 @@ class FakeOpenAIServer(LoopbackServer):
             return web.Response(body=reply.raw, status=reply.status, content_type="application/json",
                                 headers=reply.headers)
         if reply.status != 200:
-            return web.json_response({"error": {"message": f"scripted error {reply.status}"}},
+            return web.json_response({"error": {"message": reply.error or f"scripted error {reply.status}"}},
                                      status=reply.status, headers=reply.headers)
         text = reply.content or ""
-        prompt_chars = sum(len(m.get("content") or "") for m in body.get("messages", []))
+        message = {"role": "assistant", "content": text}
+        if reply.reasoning is not None:
+            message["reasoning_content"] = reply.reasoning
+        prompt_tokens = max(1, sum(len(m.get("content") or "") for m in body.get("messages", [])) // 4)
+        completion_tokens = max(1, (len(text) + len(reply.reasoning or "")) // 4)
         payload = {
             "id": f"chatcmpl-{self.count}", "object": "chat.completion", "created": 0, "model": self.model,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
-                         "finish_reason": reply.finish_reason}],
-            "usage": {"prompt_tokens": max(1, prompt_chars // 4), "completion_tokens": max(1, len(text) // 4),
-                      "total_tokens": max(1, prompt_chars // 4) + max(1, len(text) // 4)},
+            "choices": [{"index": 0, "message": message, "finish_reason": reply.finish_reason}],
+            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                      "total_tokens": prompt_tokens + completion_tokens},
         }
         return web.json_response(payload, dumps=lambda o: json.dumps(o, ensure_ascii=False))
 
@@ -103,16 +108,29 @@ class FakeOpenAIServer(LoopbackServer):
 
 
 def serve_forever(responder: Responder = echo_responder, port: int = 8000, max_seconds: float = 3600,
-                  model: str = "fake-model") -> None:
-    """Run in the foreground (``python -m generation.testing.fake_openai``) until Ctrl-C or max_seconds."""
+                  model: str = "fake-model", on_stop: Callable[[], None] | None = None) -> None:
+    """Run in the foreground (``python -m generation.testing.fake_openai``) until Ctrl-C, SIGTERM or
+    ``max_seconds``; says why it stopped, then calls ``on_stop``."""
+    import signal
+    import sys
+
     server = FakeOpenAIServer(responder, model=model, port=port, max_seconds=max_seconds,
                               log_requests=False).start()
-    print(f"fake OpenAI server on {server.base_url}", flush=True)
+    print(f"fake OpenAI server on {server.base_url} (model {model!r}); stops after {max_seconds:g} s "
+          "(--max-seconds) or on Ctrl-C", flush=True)
+    previous = signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    why = f"--max-seconds {max_seconds:g} reached; start it again (or pass a larger --max-seconds) to go on"
     try:
         while server.running:
-            time.sleep(0.5)
+            time.sleep(0.2)
     except KeyboardInterrupt:
+        why = "interrupted"
         server.stop()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        if on_stop is not None:
+            on_stop()
+    print(f"fake OpenAI server stopped after {server.count} request(s): {why}", file=sys.stderr, flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -120,26 +138,64 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(
         prog="python -m generation.testing.fake_openai",
-        description="A loopback OpenAI-compatible chat server that echoes the last message (or answers "
-                    "--reply). For trying the pipeline without a GPU; binds 127.0.0.1 only.",
-        epilog="example:\n  python -m generation.testing.fake_openai --port 8000 --model fake-model\n"
-               "  moud generate ... --backend openai --base-url http://127.0.0.1:8000/v1 --model fake-model",
+        description="A loopback OpenAI-compatible chat server for trying MOUD without a GPU; binds 127.0.0.1 only. "
+                    "It echoes the last message, answers --reply, or (--crowdworker) answers MOUD's prompts with "
+                    "hand-written native text, optionally with the mistakes real models make (--inject).",
+        epilog="examples:\n"
+               "  python -m generation.testing.fake_openai --crowdworker --port 8000 --model demo\n"
+               "  moud generate --languages fr,zh --dialogues 20 --out runs/demo --model demo \\\n"
+               "      --base-url http://127.0.0.1:8000/v1\n\n"
+               "  # the same, with about 20% of turns corrupted as small real models do; the inline gates\n"
+               "  # reject them (see metadata.rejected_outputs), and --no-inline-gates shows what gets through:\n"
+               "  python -m generation.testing.fake_openai --crowdworker --inject realistic --port 8000 --model demo\n"
+               "  python -m generation.testing.fake_openai --crowdworker --inject think=0.2,label=0.1 "
+               "--inject-record injected.jsonl",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--port", type=int, default=8000, help="port (0 = any free port; printed at start)")
     parser.add_argument("--model", default="fake-model", help="model id listed by /v1/models")
     parser.add_argument("--reply", default=None, help="fixed answer text (default: echo the last message)")
     parser.add_argument("--crowdworker", action="store_true",
-                        help="answer MOUD's prompts with the scripted multilingual crowdworker (fr, zh, ja, ar): "
-                             "try the whole pipeline without a GPU")
-    parser.add_argument("--max-seconds", type=float, default=3600, help="shut down after this long")
+                        help="answer MOUD's prompts with the scripted crowdworker, which writes "
+                             f"{', '.join(_crowdworker_languages())} and refuses other languages (HTTP 400)")
+    parser.add_argument("--inject", default=None, metavar="SPEC",
+                        help="with --crowdworker: corrupt answers the way real models do. 'realistic' (about 20%% "
+                             "of turns) or KIND=RATE,... with KIND one of english_turn, gloss, label, think, "
+                             "boilerplate, english_persona, truncation, near_repeat (see generation/testing/slips.py)")
+    parser.add_argument("--inject-seed", type=int, default=0, help="seed of the injection draws (default 0)")
+    parser.add_argument("--inject-record", default=None, metavar="FILE",
+                        help="write what was injected (JSON lines, with the text that marks each slip) when the "
+                             "server stops")
+    parser.add_argument("--max-seconds", type=float, default=3600,
+                        help="shut down after this many seconds (default %(default)g; it says so when it stops)")
     args = parser.parse_args(argv)
+    if args.max_seconds <= 0:
+        parser.error("--max-seconds: expected a positive number of seconds")
+    if (args.inject or args.inject_record) and not args.crowdworker:
+        parser.error("--inject and --inject-record need --crowdworker")
     responder = echo_responder if args.reply is None else (lambda body, text=args.reply: text)
+    on_stop = None
     if args.crowdworker:
         from generation.testing.crowdworker import ScriptedCrowdworker
 
         responder = ScriptedCrowdworker()
-    serve_forever(responder, port=args.port, max_seconds=args.max_seconds, model=args.model)
+        if args.inject:
+            from generation.testing.slips import SlipInjector, parse_rates
+
+            try:
+                responder = SlipInjector(responder, parse_rates(args.inject), seed=args.inject_seed)
+            except ValueError as exc:
+                parser.error(f"--inject: {exc}")
+        if args.inject_record:
+            record = args.inject_record
+            on_stop = (lambda: responder.dump(record)) if args.inject else (lambda: open(record, "w").close())
+    serve_forever(responder, port=args.port, max_seconds=args.max_seconds, model=args.model, on_stop=on_stop)
     return 0
+
+
+def _crowdworker_languages() -> list[str]:
+    from generation.testing.crowdworker import LANGUAGES
+
+    return list(LANGUAGES)
 
 
 if __name__ == "__main__":

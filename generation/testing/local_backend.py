@@ -4,7 +4,7 @@ and runner, and to measure orchestration overhead alone."""
 from __future__ import annotations
 
 from generation.testing.fake_openai import Reply
-from moud_core.backends.base import Backend, ChatRequest, ChatResponse
+from moud_core.backends.base import Backend, ChatRequest, ChatResponse, reasoning_token_share
 from moud_core.errors import BackendError
 
 
@@ -21,9 +21,13 @@ class ResponderBackend(Backend):
         body = {"model": self.model, "messages": request.message_dicts(), "seed": request.seed,
                 **request.sampling.to_dict()}
         reply = self.responder(body)
-        if isinstance(reply, Reply):
-            if reply.status != 200:
-                raise BackendError(f"scripted status {reply.status}", "server_error")
-            reply = reply.content or ""
-        prompt_chars = sum(len(c) for _, c in request.messages)
-        return ChatResponse(text=reply, prompt_tokens=prompt_chars // 4, completion_tokens=max(1, len(reply) // 4))
+        if not isinstance(reply, Reply):
+            reply = Reply(content=reply)
+        if reply.status != 200:
+            raise BackendError(reply.error or f"scripted status {reply.status}",
+                               "server_error" if reply.status >= 500 else "client_error")
+        text, reasoning = reply.content or "", reply.reasoning or ""
+        completion = max(1, (len(text) + len(reasoning)) // 4)
+        return ChatResponse(text=text, prompt_tokens=sum(len(c) for _, c in request.messages) // 4,
+                            completion_tokens=completion, finish_reason=reply.finish_reason,
+                            reasoning_tokens=reasoning_token_share(completion, len(reasoning), len(text)))

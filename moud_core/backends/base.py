@@ -89,9 +89,20 @@ class ChatResponse:
     text: str
     prompt_tokens: int = 0
     completion_tokens: int = 0
-    finish_reason: str = "stop"
+    finish_reason: str = "stop"       # "length": cut at max_tokens
     latency_s: float = 0.0
     cached: bool = False
+    reasoning_tokens: int = 0         # completion tokens spent on reasoning the server returned apart from
+                                      # the content (vLLM ``reasoning_content``); counted, never parsed
+
+
+def reasoning_token_share(completion_tokens: int, reasoning_chars: int, answer_chars: int) -> int:
+    """Completion tokens attributed to reasoning when the server does not report them: the reasoning's
+    share of the characters (at least 1 when there was any reasoning)."""
+    if reasoning_chars <= 0:
+        return 0
+    total = reasoning_chars + max(0, answer_chars)
+    return max(1, round(completion_tokens * reasoning_chars / total))
 
 
 def fold_system_messages(messages: list[dict]) -> list[dict]:

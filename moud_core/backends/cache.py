@@ -19,7 +19,8 @@ CREATE TABLE IF NOT EXISTS responses (
     prompt_tokens INTEGER NOT NULL,
     completion_tokens INTEGER NOT NULL,
     finish_reason TEXT NOT NULL,
-    latency_s REAL NOT NULL
+    latency_s REAL NOT NULL,
+    reasoning_tokens INTEGER NOT NULL DEFAULT 0
 )
 """
 
@@ -34,23 +35,26 @@ class RequestCache:
         # only an OS crash or power loss can lose the last ones, which are then simply re-sent.
         self.conn.execute("PRAGMA synchronous=OFF")
         self.conn.execute(_SCHEMA)
+        columns = {row[1] for row in self.conn.execute("PRAGMA table_info(responses)")}
+        if "reasoning_tokens" not in columns:  # a cache written before reasoning was counted
+            self.conn.execute("ALTER TABLE responses ADD COLUMN reasoning_tokens INTEGER NOT NULL DEFAULT 0")
         self.hits = 0
         self.misses = 0
 
     def get(self, key: str) -> ChatResponse | None:
         row = self.conn.execute(
-            "SELECT text, prompt_tokens, completion_tokens, finish_reason, latency_s FROM responses WHERE key=?",
-            (key,)).fetchone()
+            "SELECT text, prompt_tokens, completion_tokens, finish_reason, latency_s, reasoning_tokens FROM responses"
+            " WHERE key=?", (key,)).fetchone()
         if row is None:
             self.misses += 1
             return None
         self.hits += 1
-        return ChatResponse(row[0], row[1], row[2], row[3], row[4], cached=True)
+        return ChatResponse(row[0], row[1], row[2], row[3], row[4], cached=True, reasoning_tokens=row[5])
 
     def put(self, key: str, resp: ChatResponse) -> None:
-        self.conn.execute("INSERT OR REPLACE INTO responses VALUES (?,?,?,?,?,?)",
+        self.conn.execute("INSERT OR REPLACE INTO responses VALUES (?,?,?,?,?,?,?)",
                           (key, resp.text, resp.prompt_tokens, resp.completion_tokens, resp.finish_reason,
-                           resp.latency_s))
+                           resp.latency_s, resp.reasoning_tokens))
 
     def __len__(self) -> int:
         return self.conn.execute("SELECT COUNT(*) FROM responses").fetchone()[0]

