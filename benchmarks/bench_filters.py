@@ -95,7 +95,7 @@ def lid_texts(n: int) -> dict[str, list[tuple[str, str]]]:
 def bench_lid(n: int = 50_000, repeat: int = 3) -> list[tuple[str, str, list[float]]]:
     """(corpus, how, utterances per CPU-second of each of ``repeat`` runs), each run on a fresh model (cold
     token cache): the numpy backend's full top-k in batches of 512 (what the runner sends) and of 21 (one
-    dialogue); the LID gate's own batch step (``LidGate.prefill``: the target's probability along its tree
+    dialogue); the LID gate's own batch step (``LidGate.predict_texts``: the target's probability along its tree
     path for every text, the full top-k only for texts whose target is not certainly on top), per language
     in batches of 5,376 texts (256 dialogues); and the fastText binding one line at a time."""
     from generation.filters.config import FilterConfig
@@ -128,7 +128,7 @@ def bench_lid(n: int = 50_000, repeat: int = 3) -> list[tuple[str, str, list[flo
                 language = get_language(lang)
                 params = cfg.for_language(language)["lid"]
                 for i in range(0, len(group), 5376):
-                    gate.prefill(group[i:i + 5376], language, params)
+                    gate.predict_texts(group[i:i + 5376], language, params)
             rates.append(judged / (time.process_time() - c))
         results.append((name, "numpy as the LID gate runs it", rates))
         model = LidModel(backend="fasttext")

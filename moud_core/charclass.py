@@ -82,8 +82,9 @@ def _scripts_mask(names) -> np.ndarray:
 
 
 @functools.cache
-def class_table(script_names: tuple[str, ...] = (), required: tuple[str, ...] = (),
-                forbidden: tuple[str, ...] = ()) -> np.ndarray:
+def class_table(
+    script_names: tuple[str, ...] = (), required: tuple[str, ...] = (), forbidden: tuple[str, ...] = ()
+) -> np.ndarray:
     """uint8 table of LETTER/INSIDE/OUTSIDE/REQUIRED/FORBIDDEN bits (script bits only when names are given).
 
     The classes are those of ``script.script_patterns`` and ``script.presence_pattern``: inside is
@@ -115,14 +116,30 @@ def _starts(mask: np.ndarray) -> np.ndarray:
 
 def _count_one(cls: np.ndarray, chars: bool) -> TextCounts:
     inside = cls & INSIDE
-    return TextCounts(int(np.count_nonzero(inside) if chars else _starts(inside).sum()),
-                      int(_starts(cls & OUTSIDE).sum()), int(np.count_nonzero(cls & LETTER)),
-                      int(np.count_nonzero(cls & REQUIRED)), int(np.count_nonzero(cls & FORBIDDEN)))
+    return TextCounts(
+        int(np.count_nonzero(inside) if chars else _starts(inside).sum()),
+        int(_starts(cls & OUTSIDE).sum()),
+        int(np.count_nonzero(cls & LETTER)),
+        int(np.count_nonzero(cls & REQUIRED)),
+        int(np.count_nonzero(cls & FORBIDDEN)),
+    )
 
 
 def count_texts(texts: list[str], table: np.ndarray, chars: bool) -> list[TextCounts]:
-    """Counts for each text in one pass. In-script tokens are characters when ``chars`` (CJK-style
-    segmentation) and maximal runs otherwise; out-of-script tokens are always maximal runs."""
+    """Counts for each text, one numpy pass per ~1 M characters. In-script tokens are characters when
+    ``chars`` (CJK-style segmentation) and maximal runs otherwise; out-of-script tokens are always maximal
+    runs."""
+    out: list[TextCounts] = []
+    start, size = 0, 0
+    for i, text in enumerate(texts):
+        size += len(text) + 1
+        if size > _FIELD // 2 or i == len(texts) - 1:
+            out.extend(_count_batch(texts[start : i + 1], table, chars))
+            start, size = i + 1, 0
+    return out
+
+
+def _count_batch(texts: list[str], table: np.ndarray, chars: bool) -> list[TextCounts]:
     if not texts:
         return []
     # "\n" after every text: a separator of no class, so runs never cross texts and no segment is empty

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from generation.filters.base import Drop, Gate, GateContext, clip
+from collections.abc import Sequence
+
+from generation.filters.base import Drop, Gate, GateContext, clip, register, turn_index
 from moud_core.text import normalize
 
 
@@ -30,49 +32,123 @@ def containment(tokens: list[str], other: list[str], n: int) -> float:
     return sum(g in pool for g in grams) / len(grams)
 
 
+class History:
+    """The repetition rules' view of the turns so far: the first turn of each repeat key, how many turns
+    repeated an earlier one, and the previous turn's n-grams."""
+
+    __slots__ = ("first", "repeats", "prev_grams", "size")
+
+    def __init__(self):
+        self.first: dict[str, int] = {}
+        self.repeats = 0
+        self.prev_grams: set | None = None
+        self.size = 0
+
+    def push(self, key: str | None, grams: set | None) -> None:
+        """Add the next turn (its repeat key, its n-gram set)."""
+        if key is not None:
+            if key in self.first:
+                self.repeats += 1
+            else:
+                self.first[key] = self.size
+        self.prev_grams = grams
+        self.size += 1
+
+
+@register
 class RepetitionGate(Gate):
     name = "repetition"
+    persona = False
 
-    def check(self, row: dict, ctx: GateContext) -> Drop | None:
+    @staticmethod
+    def _key(tokens: list[str], ctx: GateContext) -> str | None:
+        """The normalized text of a turn long enough to count as a repeated utterance, else None."""
+        return normalize(" ".join(tokens)) if len(tokens) >= ctx.params["min_tokens"] else None
+
+    @staticmethod
+    def _grams(tokens: list[str], n: int) -> list:
+        return list(zip(tokens, tokens[1:], tokens[2:], strict=False)) if n == 3 else _ngrams(tokens, n)
+
+    def history(self, turns: Sequence[str], ctx: GateContext) -> History:
+        """The History after ``turns``."""
+        state = History()
+        n = int(ctx.params["ngram_n"])
+        for i, text in enumerate(turns):
+            tokens = ctx.tokens(text)
+            state.push(self._key(tokens, ctx), set(self._grams(tokens, n)) if i == len(turns) - 1 else None)
+        return state
+
+    def judge(
+        self, where: str, text: str, state: History, ctx: GateContext
+    ) -> tuple[Drop | None, str | None, set]:
+        """(drop or None, repeat key, n-gram set) of turn ``where`` after the turns in ``state``."""
         p = ctx.params
         n = int(p["ngram_n"])
-        seen: dict[str, int] = {}
-        repeats = 0
-        prev_grams: set | None = None
-        prev_speaker = None
-        cache = ctx.token_cache()
+        tokens = ctx.tokens(text)
+        key = self._key(tokens, ctx)
+        if key is not None and key in state.first and state.repeats + 1 > p["max_repeated_turns"]:
+            return (
+                Drop(
+                    self.name,
+                    f"{where} repeats turns[{state.first[key]}] "
+                    f"({state.repeats + 1} repeated turns, at most {p['max_repeated_turns']} allowed) "
+                    f"({clip(text, 40)!r})",
+                    {"field": where, "kind": "repeated_turn", "repeated_turns": state.repeats + 1},
+                ),
+                key,
+                set(),
+            )
+        grams = self._grams(tokens, n)
+        gram_set = set(grams)
+        count = len(grams)
+        frac = 1.0 - len(gram_set) / count if count else 0.0
+        if count >= p["min_ngrams"] and frac > p["max_dup_ngram_frac"]:
+            return (
+                Drop(
+                    self.name,
+                    f"{where}: {frac:.0%} of its {n}-grams are repeats, at most "
+                    f"{p['max_dup_ngram_frac']:.0%} allowed ({clip(text, 40)!r})",
+                    {"field": where, "kind": "ngram_loop", "dup_ngram_frac": round(frac, 4)},
+                ),
+                key,
+                gram_set,
+            )
+        prev = state.prev_grams
+        if prev is not None and len(tokens) >= p["echo_min_tokens"]:
+            # without repeated n-grams the positions in prev are the set intersection
+            hits = len(gram_set & prev) if len(gram_set) == count else sum(g in prev for g in grams)
+            echo = hits / count if count else 0.0
+            if echo >= p["max_echo_containment"]:
+                return (
+                    Drop(
+                        self.name,
+                        f"{where} echoes turns[{turn_index(where) - 1}]: {echo:.0%} of its "
+                        f"{n}-grams copied, below {p['max_echo_containment']:.0%} allowed "
+                        f"({clip(text, 40)!r})",
+                        {"field": where, "kind": "echo", "containment": round(echo, 4)},
+                    ),
+                    key,
+                    gram_set,
+                )
+        return None, key, gram_set
+
+    def check_text(
+        self,
+        where: str,
+        text: str,
+        ctx: GateContext,
+        earlier_turns: Sequence[str] = (),
+        personas: Sequence[str] = (),
+    ) -> Drop | None:
+        """Rules for turn ``where`` given the turns before it (the previous one is the other speaker's)."""
+        return self.judge(where, text, self.history(earlier_turns, ctx), ctx)[0]
+
+    def check(self, row: dict, ctx: GateContext) -> Drop | None:
+        """``check_text`` for each turn in order, with the History kept as the turns go."""
+        state = History()
         for i, turn in enumerate(row["turns"]):
-            tokens = cache.get(turn["text"]) if cache is not None else None
-            if tokens is None:
-                tokens = ctx.tokens(turn["text"])
-            if len(tokens) >= p["min_tokens"]:
-                key = normalize(" ".join(tokens))
-                if key in seen:
-                    repeats += 1
-                    if repeats > p["max_repeated_turns"]:
-                        return Drop(self.name, f"turns[{i}] repeats turns[{seen[key]}] "
-                                    f"({repeats} repeated turns, at most {p['max_repeated_turns']} allowed) "
-                                    f"({clip(turn['text'], 40)!r})",
-                                    {"field": f"turns[{i}]", "kind": "repeated_turn", "repeated_turns": repeats})
-                else:
-                    seen[key] = i
-            # n-grams once per turn: dup_ngram_frac and containment inlined
-            grams = list(zip(tokens, tokens[1:], tokens[2:], strict=False)) if n == 3 else _ngrams(tokens, n)
-            gram_set = set(grams)
-            count = len(grams)
-            frac = 1.0 - len(gram_set) / count if count else 0.0
-            if count >= p["min_ngrams"] and frac > p["max_dup_ngram_frac"]:
-                return Drop(self.name, f"turns[{i}]: {frac:.0%} of its {n}-grams are repeats, at most "
-                            f"{p['max_dup_ngram_frac']:.0%} allowed ({clip(turn['text'], 40)!r})",
-                            {"field": f"turns[{i}]", "kind": "ngram_loop", "dup_ngram_frac": round(frac, 4)})
-            if prev_grams is not None and turn["speaker"] != prev_speaker and len(tokens) >= p["echo_min_tokens"]:
-                # without repeated n-grams the positions in prev_grams are the set intersection
-                hits = len(gram_set & prev_grams) if len(gram_set) == count else sum(g in prev_grams for g in grams)
-                echo = hits / count if count else 0.0
-                if echo >= p["max_echo_containment"]:
-                    return Drop(self.name, f"turns[{i}] echoes turns[{i - 1}]: {echo:.0%} of its {n}-grams "
-                                f"copied, below {p['max_echo_containment']:.0%} allowed "
-                                f"({clip(turn['text'], 40)!r})",
-                                {"field": f"turns[{i}]", "kind": "echo", "containment": round(echo, 4)})
-            prev_grams, prev_speaker = gram_set, turn["speaker"]
+            drop, key, grams = self.judge(f"turns[{i}]", turn["text"], state, ctx)
+            if drop is not None:
+                return drop
+            state.push(key, grams)
         return None

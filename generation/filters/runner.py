@@ -16,7 +16,7 @@ from pathlib import Path
 
 from generation.filters.base import Drop
 from generation.filters.config import FilterConfig
-from generation.filters.pipeline import FilterPipeline, LanguageStats
+from generation.filters.pipeline import FilterPipeline
 from generation.filters.report import format_table, plot_stats
 from moud_core.atomic import atomic_open, atomic_write_text
 from moud_core.errors import MoudError
@@ -193,7 +193,6 @@ def _run(pipe: FilterPipeline, cfg: FilterConfig, shards, tmp: Path, skip_invali
          progress: bool) -> dict:
     from tqdm import tqdm
 
-    stats: dict[str, LanguageStats] = {}
     bar = tqdm(total=len(shards), unit="shard", desc="filter", disable=not progress)
 
     current = [None]  # language being admitted: shards come grouped by language
@@ -203,19 +202,17 @@ def _run(pipe: FilterPipeline, cfg: FilterConfig, shards, tmp: Path, skip_invali
             pipe.release(current[0])
         current[0] = code
         records, counters = result
-        st = stats.setdefault(code, LanguageStats())
-        st.skipped_short += counters.get("skipped_short", 0)
+        pipe.stats.add_counters(code, counters)
         kept, drops = [], []
         for gate, line, row_id, sig in records:
-            st.input += 1
             if gate is None:
                 drop = pipe.admit_id(row_id, code, sig)
                 if drop is None:
                     kept.append(line)
-                    st.kept += 1
+                    pipe.stats.record(code, None)
                     continue
                 gate, line = drop.gate, drop_line(line, drop)
-            st.dropped[gate] += 1
+            pipe.stats.record(code, gate)
             drops.append(line)
         _write_lines(tmp / "shards" / code / path.name, kept)
         if drops:
@@ -238,8 +235,7 @@ def _run(pipe: FilterPipeline, cfg: FilterConfig, shards, tmp: Path, skip_invali
             for c, p, fut in pending:
                 consume(c, p, fut.result())
     bar.close()
-    return {"config": cfg.to_dict(), "gates": cfg.gates,
-            "languages": {code: st.to_dict() for code, st in sorted(stats.items())}}
+    return pipe.stats_dict()
 
 
 def print_summary(stats: dict) -> str:

@@ -9,10 +9,11 @@ kana: a long Han-only text is Chinese).
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 
 import regex
 
-from generation.filters.base import Drop, Gate, GateContext, clip, row_texts
+from generation.filters.base import Drop, Gate, GateContext, clip, register, row_texts
 from generation.filters.config import DATA_DIR
 from moud_core.charclass import TextCounts, class_table, count_texts
 from moud_core.errors import ConfigError
@@ -62,24 +63,65 @@ def script_class_table(script: str, required=(), forbidden=()):
     return class_table(tuple(names), tuple(required), tuple(forbidden))
 
 
-def text_counts(texts: list[str], script: str, segmentation: str, required=(), forbidden=(),
-                memo: dict | None = None) -> dict[str, TextCounts]:
+@functools.cache
+def _counts_key(script: str, segmentation: str, required: tuple, forbidden: tuple) -> tuple:
+    return ("script_counts", script, segmentation, required, forbidden)
+
+
+def counts_key(lang, params: dict) -> tuple:
+    """The memo key under which ``text_counts`` keeps the counts for this language and script settings."""
+    return _counts_key(
+        lang.script, lang.segmentation, tuple(params["require_any"]), tuple(params["forbid_any"])
+    )
+
+
+def text_counts(
+    texts: list[str], script: str, segmentation: str, required=(), forbidden=(), memo: dict | None = None
+) -> dict[str, TextCounts]:
     """Script/letter counts of ``texts`` (one numpy pass, same numbers as ``script_share`` and
-    ``presence_pattern``), memoized per row in ``memo``."""
-    key = ("script_counts", script, segmentation, tuple(required), tuple(forbidden))
+    ``presence_pattern``), memoized in ``memo`` (a dict that may also hold other texts' counts)."""
+    key = _counts_key(script, segmentation, tuple(required), tuple(forbidden))
     cached = memo.get(key) if memo is not None else None
     if cached is not None and all(t in cached for t in texts):
         return cached
     table = script_class_table(script, required, forbidden)
     counts = dict(zip(texts, count_texts(texts, table, segmentation == "chars"), strict=True))
     if memo is not None:
-        memo[key] = counts
         memo.setdefault("letters", {}).update((t, c.letters) for t, c in counts.items())
+        if cached is not None:
+            cached.update(counts)
+            return cached
+        memo[key] = counts
     return counts
 
 
+@register
 class ScriptGate(Gate):
     name = "script"
+    history = False
+
+    @staticmethod
+    def _counts(texts: list[str], ctx: GateContext, memo: dict | None) -> dict[str, TextCounts]:
+        p = ctx.params
+        return text_counts(
+            texts, ctx.lang.script, ctx.lang.segmentation, p["require_any"], p["forbid_any"], memo
+        )
+
+    def warm(self, ctx: GateContext) -> None:
+        """Build the codepoint table of ``ctx.lang`` now (before worker processes fork)."""
+        script_class_table(ctx.lang.script, ctx.params["require_any"], ctx.params["forbid_any"])
+
+    def prefill(self, rows: list[dict], memos: list[dict], ctxs: list[GateContext]) -> None:
+        """Script and letter counts of every text of ``rows`` (one language), in one pass."""
+        texts = list(
+            dict.fromkeys(
+                t for row, memo in zip(rows, memos, strict=True) for _, t in row_texts(row, memo=memo)
+            )
+        )
+        shared: dict = {}  # the same count dicts for every row of the chunk
+        self._counts(texts, ctxs[0], shared)
+        for memo in memos:
+            memo.update(shared)
 
     def judge_counts(self, counts: TextCounts, ctx: GateContext) -> tuple[str, dict] | None:
         """(reason, scores) when a text with these counts fails, else None."""
@@ -87,37 +129,48 @@ class ScriptGate(Gate):
         tokens = counts.inside + counts.outside
         share = counts.inside / tokens if tokens else 1.0
         if tokens >= p["min_tokens"] and share < p["min_share"]:
-            return (f"{share:.0%} of letter tokens in {script}, expected at least {p['min_share']:.0%}",
-                    {"share": round(share, 4)})
+            return (
+                f"{share:.0%} of letter tokens in {script}, expected at least {p['min_share']:.0%}",
+                {"share": round(share, 4)},
+            )
         required, forbidden = tuple(p["require_any"]), tuple(p["forbid_any"])
         if required and tokens >= p["require_min_tokens"] and not counts.required:
-            return (f"no {'/'.join(required)} letters in {tokens} letter tokens (expected for {code})",
-                    {"share": round(share, 4), "missing": list(required)})
+            return (
+                f"no {'/'.join(required)} letters in {tokens} letter tokens (expected for {code})",
+                {"share": round(share, 4), "missing": list(required)},
+            )
         if forbidden:
             found = counts.forbidden
             if found >= p["forbid_min_letters"]:
-                return (f"{found} {'/'.join(forbidden)} letters (not used in {code})",
-                        {"share": round(share, 4), "forbidden": found})
+                return (
+                    f"{found} {'/'.join(forbidden)} letters (not used in {code})",
+                    {"share": round(share, 4), "forbidden": found},
+                )
         return None
 
     def judge(self, text: str, ctx: GateContext) -> tuple[str, dict] | None:
         """(reason, scores) when ``text`` fails, else None."""
         p = ctx.params
-        counts = text_counts([text], ctx.lang.script, ctx.lang.segmentation, p["require_any"], p["forbid_any"])
-        return self.judge_counts(counts[text], ctx)
+        known = ctx.memo.get(counts_key(ctx.lang, p)) if ctx.memo is not None else None
+        counts = known.get(text) if known is not None else None
+        if counts is None:
+            counts = self._counts([text], ctx, ctx.memo)[text]
+        return self.judge_counts(counts, ctx)
 
     def check(self, row: dict, ctx: GateContext) -> Drop | None:
-        p = ctx.params
-        items = row_texts(row, memo=ctx.memo)
-        counts = text_counts([t for _, t in items], ctx.lang.script, ctx.lang.segmentation, p["require_any"],
-                             p["forbid_any"], ctx.memo)
-        failed = []
-        for where, text in items:
-            verdict = self.judge_counts(counts[text], ctx)
-            if verdict is not None:
-                failed.append((where, text, *verdict))
-        if len(failed) > p["max_failed"]:
-            where, text, reason, scores = failed[0]
-            return Drop(self.name, f"{where}: {reason} ({clip(text, 40)!r})",
-                        {"field": where, **scores, "failed": len(failed)})
-        return None
+        self._counts([t for _, t in row_texts(row, memo=ctx.memo)], ctx, ctx.memo)  # all texts in one pass
+        return super().check(row, ctx)
+
+    def check_text(
+        self,
+        where: str,
+        text: str,
+        ctx: GateContext,
+        earlier_turns: Sequence[str] = (),
+        personas: Sequence[str] = (),
+    ) -> Drop | None:
+        verdict = self.judge(text, ctx)
+        if verdict is None:
+            return None
+        reason, scores = verdict
+        return Drop(self.name, f"{where}: {reason} ({clip(text, 40)!r})", {"field": where, **scores})
