@@ -198,7 +198,8 @@ def validate_row(row: Any) -> list[str]:
         for step in STEPS:
             if not _check_type(meta["step_attempts"].get(step), int):
                 errors.append(f"metadata.step_attempts.{step}: expected integer")
-    for i, entry in enumerate(meta.get("rejected_outputs") or []):
+    rejected = meta.get("rejected_outputs")
+    for i, entry in enumerate(rejected if isinstance(rejected, list) else []):
         if not isinstance(entry, dict):
             errors.append(f"metadata.rejected_outputs[{i}]: expected an object")
             continue

@@ -116,8 +116,8 @@ def serve_forever(responder: Responder = echo_responder, port: int = 8000, max_s
 
     server = FakeOpenAIServer(responder, model=model, port=port, max_seconds=max_seconds,
                               log_requests=False).start()
-    print(f"fake OpenAI server on {server.base_url} (model {model!r}); stops after {max_seconds:g} s "
-          "(--max-seconds) or on Ctrl-C", flush=True)
+    print(f"fake OpenAI server on {server.base_url}", flush=True)  # (the URL ends the line: scripts read it)
+    print(f"model {model!r}; stops after {max_seconds:g} s (--max-seconds) or on Ctrl-C", flush=True)
     previous = signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     why = f"--max-seconds {max_seconds:g} reached; start it again (or pass a larger --max-seconds) to go on"
     try:

@@ -62,5 +62,5 @@ def test_system_role_is_folded_for_models_without_one(tiny_llama_chat, tmp_path)
 
 
 def test_missing_model_path_is_a_clear_error(tmp_path):
-    with pytest.raises(ConfigError, match="does not exist"):
+    with pytest.raises(ConfigError, match="no such file or folder"):
         TransformersBackend(str(tmp_path / "nope"))
