@@ -37,6 +37,7 @@ def main() -> None:
     ap.add_argument("--languages", default="fr,zh")
     ap.add_argument("--concurrency", type=int, default=256, help="dialogues in flight")
     ap.add_argument("--no-cache", action="store_true")
+    ap.add_argument("--no-inline-gates", action="store_true", help="do not check each output with the quality gates")
     ap.add_argument("--out", help="write results as JSON here")
     args = ap.parse_args()
 
@@ -55,7 +56,8 @@ def main() -> None:
     try:
         langs = args.languages.split(",")
         cfg = load_run_config(None, {"languages": langs, "dialogues_per_language": args.dialogues,
-                                     "concurrency": args.concurrency, "model": "bench"})
+                                     "concurrency": args.concurrency, "model": "bench",
+                                     "inline_gates": not args.no_inline_gates})
         prepare_output(tmp, cfg)
         backend = make_backend("openai", "bench", base_url=f"http://127.0.0.1:{port}/v1",
                                max_concurrency=args.concurrency * 2)
@@ -80,7 +82,8 @@ def main() -> None:
         "dialogues": summary.made + summary.failed, "requests": summary.requests, "wall_s": round(wall, 2),
         "requests_per_s": round(summary.requests / wall, 1),
         "client_cpu_ms_per_request": round(1000 * cpu / max(1, summary.requests), 3),
-        "concurrency": args.concurrency, "cache": not args.no_cache, "cpu_count": mp.cpu_count(),
+        "concurrency": args.concurrency, "cache": not args.no_cache, "inline_gates": not args.no_inline_gates,
+        "cpu_count": mp.cpu_count(),
     }
     print(json.dumps(result, indent=2))
     if args.out:

@@ -41,7 +41,7 @@ DEFAULTS: dict = {
                 "sampling": {"temperature": 0.9, "top_p": 0.95, "max_tokens": 320}},
     "common_ground": {"max_attempts": 3,
                       "sampling": {"temperature": 0.8, "top_p": 0.95, "max_tokens": 320}},
-    "dialogue": {"min_turns": 12, "max_turns": 16, "max_attempts": 3, "loop_window": 4,
+    "dialogue": {"min_turns": 12, "max_turns": 16, "max_attempts": 5, "loop_window": 4,
                  "sampling": {"temperature": 0.8, "top_p": 0.95, "max_tokens": 160,
                               "frequency_penalty": 0.3}},
 }

@@ -112,8 +112,8 @@ class TransformersBackend(Backend):
         except Exception as exc:  # a damaged GGUF file fails in many ways inside the reader
             if gguf is None:
                 raise
-            raise ConfigError(f"cannot load model {self.model!r} from {Path(folder) / gguf}: the GGUF file is "
-                              f"damaged or unsupported ({type(exc).__name__}: {_first_line(exc)})") from None
+            raise ConfigError(f"cannot load model {self.model!r}: GGUF file {Path(folder) / gguf} is damaged or "
+                              f"unsupported ({type(exc).__name__}: {_first_line(exc)})") from None
         device = self.device_spec
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "cpu"
