@@ -1,4 +1,5 @@
-"""Leakage gate: role labels, stage directions, assistant boilerplate, markdown, prompt phrases, persona copies."""
+"""Leakage gate: speaker labels and assistant boilerplate (per language, ``labels.py``), stage directions,
+markdown, English prompt phrases, persona sentences copied into a turn."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import regex
 
 from generation.filters.base import Drop, Gate, GateContext, clip, register, row_personas
 from generation.filters.config import DATA_DIR
+from generation.filters.labels import COLONS, language_leakage, phrase_form
 from moud_core.errors import ConfigError
 from moud_core.text import normalize
 from moud_core.yamlio import load_yaml
@@ -134,6 +136,8 @@ class LeakagePlan(NamedTuple):
     needs: tuple | None
     phrases: bool
     persona: list[tuple[str, str]]
+    labels: bool  # a colon occurs: look for speaker labels
+    boilerplate: bool  # a boilerplate phrase or a meta word occurs: look for boilerplate
 
 
 @register
@@ -160,6 +164,9 @@ class LeakageGate(Gate):
             if len(tokens) >= min_tokens:
                 persona.append((s, " ".join(tokens)))
         joined = "\n".join(texts)
+        rules = language_leakage(ctx.lang.code)
+        labels = any(c in joined for c in COLONS)
+        boilerplate = rules.any_phrase(phrase_form(joined))
         if needs is not None:
             needs = present_needs(joined, needs)  # each turn is checked for these only
         scan = combined is not None and (pattern_needs() is None or needs is not None)
@@ -170,22 +177,33 @@ class LeakageGate(Gate):
             turn_keys = "\n".join(" " + " ".join(ctx.tokens(t)) + " " for t in texts)
             if not any(f" {key} " in turn_keys for _, key in persona):
                 persona = []
-        if not (scan or check_phrases or persona):
+        if not (scan or check_phrases or persona or labels or boilerplate):
             return None
-        return LeakagePlan(scan, needs, check_phrases, persona)
+        return LeakagePlan(scan, needs, check_phrases, persona, labels, boilerplate)
+
+    def _drop(self, where: str, kind: str, match: str, text: str) -> Drop:
+        return Drop(
+            self.name,
+            f"{where}: {kind.replace('_', ' ')} {match!r} ({clip(text, 40)!r})",
+            {"field": where, "kind": kind, "match": match},
+        )
 
     def judge(self, where: str, text: str, plan: LeakagePlan, ctx: GateContext) -> Drop | None:
+        """The first leakage found in ``text``: a speaker label, assistant boilerplate, a leakage pattern
+        (stage direction, markdown), an English prompt phrase, a copied persona sentence."""
         combined, phrase_re = leakage_rules()
+        rules = language_leakage(ctx.lang.code)
+        if plan.labels and (label := rules.label(text)) is not None:
+            return self._drop(where, "role_label", label, text)
+        if plan.boilerplate:
+            found = rules.boilerplate_phrase(phrase_form(text)) or rules.preamble_clause(text)
+            if found is not None:
+                return self._drop(where, "assistant_boilerplate", found, text)
         m = None
         if plan.scan and (plan.needs is None or needs_found(text, plan.needs)):
             m = combined.search(text)
         if m:
-            name = m.lastgroup
-            return Drop(
-                self.name,
-                f"{where}: {name.replace('_', ' ')} {m.group(0).strip()!r} ({clip(text, 40)!r})",
-                {"field": where, "kind": name, "match": m.group(0).strip()},
-            )
+            return self._drop(where, m.lastgroup, m.group(0).strip(), text)
         if plan.phrases:
             literals = phrase_literals()
             norm = normalize(text)

@@ -1,10 +1,14 @@
-"""Repetition gate: repeated turns, n-gram loops inside a turn, a speaker echoing the other."""
+"""Repetition gate: repeated and nearly repeated turns (loops), n-gram loops inside a turn, a speaker echoing
+the other."""
 
 from __future__ import annotations
 
+import math
+from collections import deque
 from collections.abc import Sequence
+from typing import NamedTuple
 
-from generation.filters.base import Drop, Gate, GateContext, clip, register, turn_index
+from generation.filters.base import Drop, Gate, GateContext, clip, register
 from moud_core.text import normalize
 
 
@@ -32,27 +36,57 @@ def containment(tokens: list[str], other: list[str], n: int) -> float:
     return sum(g in pool for g in grams) / len(grams)
 
 
+class Turn(NamedTuple):
+    index: int
+    tokens: list[str]
+    grams: set
+
+
 class History:
-    """The repetition rules' view of the turns so far: the first turn of each repeat key, how many turns
-    repeated an earlier one, and the previous turn's n-grams."""
+    """The repetition rules' view of the turns so far: the first turn of each exact-repeat key, how many turns
+    repeated an earlier one (exactly or nearly), and the last ``window`` turns' n-gram sets."""
 
-    __slots__ = ("first", "repeats", "prev_grams", "size")
+    __slots__ = ("first", "repeats", "recent", "size")
 
-    def __init__(self):
+    def __init__(self, window: int):
         self.first: dict[str, int] = {}
         self.repeats = 0
-        self.prev_grams: set | None = None
+        self.recent: deque[Turn] = deque(maxlen=max(window, 1))
         self.size = 0
 
-    def push(self, key: str | None, grams: set | None) -> None:
-        """Add the next turn (its repeat key, its n-gram set)."""
-        if key is not None:
-            if key in self.first:
-                self.repeats += 1
-            else:
-                self.first[key] = self.size
-        self.prev_grams = grams
+    def previous(self) -> Turn | None:
+        return self.recent[-1] if self.recent and self.recent[-1].index == self.size - 1 else None
+
+    def push(self, key: str | None, repeat: bool, tokens: list[str], grams: set) -> None:
+        """Add the next turn: its exact-repeat key, whether it repeats an earlier turn, its size and n-grams."""
+        if key is not None and key not in self.first:
+            self.first[key] = self.size
+        self.repeats += repeat
+        self.recent.append(Turn(self.size, tokens, grams))
         self.size += 1
+
+
+def common_run(a: Sequence[str], b: Sequence[str], min_tokens: int, min_share: float) -> int | None:
+    """The length L of a run of tokens that ``a`` and ``b`` have in common, when one exists with L at least
+    ``min_tokens`` and at least ``min_share`` of the longer one's tokens (the smallest such L), else None."""
+    need = max(min_tokens, math.ceil(min_share * max(len(a), len(b)) - 1e-9))
+    if min(len(a), len(b)) < need:
+        return None
+    sa, sb = set(a), set(b)
+    # a run of ``need`` tokens of a text with k repeated tokens has at least need - k distinct tokens
+    if len(sa & sb) < need - min(len(a) - len(sa), len(b) - len(sb)):
+        return None
+    runs = set(zip(*(a[i:] for i in range(need)), strict=False))
+    return need if any(r in runs for r in zip(*(b[i:] for i in range(need)), strict=False)) else None
+
+
+def near_repeat(tokens: list[str], earlier: Turn, params: dict) -> float | None:
+    """The share of the longer turn covered by a run of tokens both turns have in common, when the two are
+    near-duplicates: a common run of at least ``near_min_tokens`` tokens covering ``near_min_share`` of the
+    longer turn ("Ah, oui, j'adore le jazz !" nearly repeats "oui j'adore le jazz"). Tokens: words, or
+    characters for Han/kana/Thai; case-folded, NFKC, punctuation dropped. Else None."""
+    run = common_run(tokens, earlier.tokens, params["near_min_tokens"], params["near_min_share"])
+    return None if run is None else run / max(len(tokens), len(earlier.tokens))
 
 
 @register
@@ -70,36 +104,56 @@ class RepetitionGate(Gate):
         return list(zip(tokens, tokens[1:], tokens[2:], strict=False)) if n == 3 else _ngrams(tokens, n)
 
     def history(self, turns: Sequence[str], ctx: GateContext) -> History:
-        """The History after ``turns``."""
-        state = History()
-        n = int(ctx.params["ngram_n"])
+        """The History after ``turns`` (each judged as ``judge`` would, without failing)."""
+        state = History(int(ctx.params["near_window"]))
         for i, text in enumerate(turns):
-            tokens = ctx.tokens(text)
-            state.push(self._key(tokens, ctx), set(self._grams(tokens, n)) if i == len(turns) - 1 else None)
+            _, key, repeat, tokens, grams = self.judge(f"turns[{i}]", text, state, ctx, check=False)
+            state.push(key, repeat, tokens, grams)
         return state
 
     def judge(
-        self, where: str, text: str, state: History, ctx: GateContext
-    ) -> tuple[Drop | None, str | None, set]:
-        """(drop or None, repeat key, n-gram set) of turn ``where`` after the turns in ``state``."""
+        self, where: str, text: str, state: History, ctx: GateContext, check: bool = True
+    ) -> tuple[Drop | None, str | None, bool, list[str], set]:
+        """(drop or None, exact-repeat key, whether it repeats an earlier turn, tokens, n-gram set) of
+        turn ``where`` after the turns in ``state``; ``check=False`` only computes the last four."""
         p = ctx.params
         n = int(p["ngram_n"])
         tokens = ctx.tokens(text)
         key = self._key(tokens, ctx)
-        if key is not None and key in state.first and state.repeats + 1 > p["max_repeated_turns"]:
+        grams = self._grams(tokens, n)
+        gram_set = set(grams)
+        repeat_of, similarity = None, 1.0
+        if key is not None and key in state.first:
+            repeat_of = state.first[key]
+        else:
+            for turn in reversed(state.recent):
+                found = near_repeat(tokens, turn, p)
+                if found is not None:
+                    repeat_of, similarity = turn.index, found
+                    break
+        result = (key, repeat_of is not None, tokens, gram_set)
+        if not check:
+            return (None, *result)
+        if repeat_of is not None and state.repeats + 1 > p["max_repeated_turns"]:
+            how = (
+                "repeats"
+                if similarity == 1.0 and key in state.first
+                else f"nearly repeats ({similarity:.0%} of the longer in common)"
+            )
             return (
                 Drop(
                     self.name,
-                    f"{where} repeats turns[{state.first[key]}] "
-                    f"({state.repeats + 1} repeated turns, at most {p['max_repeated_turns']} allowed) "
-                    f"({clip(text, 40)!r})",
-                    {"field": where, "kind": "repeated_turn", "repeated_turns": state.repeats + 1},
+                    f"{where} {how} turns[{repeat_of}] ({state.repeats + 1} repeated turns, at "
+                    f"most {p['max_repeated_turns']} allowed) ({clip(text, 40)!r})",
+                    {
+                        "field": where,
+                        "kind": "repeated_turn" if key in state.first else "near_repeat",
+                        "repeats": f"turns[{repeat_of}]",
+                        "repeated_turns": state.repeats + 1,
+                    },
                 ),
-                key,
-                set(),
+                *result,
             )
-        grams = self._grams(tokens, n)
-        gram_set = set(grams)
         count = len(grams)
         frac = 1.0 - len(gram_set) / count if count else 0.0
         if count >= p["min_ngrams"] and frac > p["max_dup_ngram_frac"]:
@@ -110,27 +164,31 @@ class RepetitionGate(Gate):
                     f"{p['max_dup_ngram_frac']:.0%} allowed ({clip(text, 40)!r})",
                     {"field": where, "kind": "ngram_loop", "dup_ngram_frac": round(frac, 4)},
                 ),
-                key,
-                gram_set,
+                *result,
             )
-        prev = state.prev_grams
+        prev = state.previous()
         if prev is not None and len(tokens) >= p["echo_min_tokens"]:
             # without repeated n-grams the positions in prev are the set intersection
-            hits = len(gram_set & prev) if len(gram_set) == count else sum(g in prev for g in grams)
+            hits = (
+                len(gram_set & prev.grams) if len(gram_set) == count else sum(g in prev.grams for g in grams)
+            )
             echo = hits / count if count else 0.0
-            if echo >= p["max_echo_containment"]:
+            if echo > p["max_echo_containment"]:
                 return (
                     Drop(
                         self.name,
-                        f"{where} echoes turns[{turn_index(where) - 1}]: {echo:.0%} of its "
-                        f"{n}-grams copied, below {p['max_echo_containment']:.0%} allowed "
-                        f"({clip(text, 40)!r})",
-                        {"field": where, "kind": "echo", "containment": round(echo, 4)},
+                        f"{where} echoes turns[{prev.index}]: {echo:.0%} of its {n}-grams copied, "
+                        f"more than the {p['max_echo_containment']:.0%} allowed ({clip(text, 40)!r})",
+                        {
+                            "field": where,
+                            "kind": "echo",
+                            "repeats": f"turns[{prev.index}]",
+                            "containment": round(echo, 4),
+                        },
                     ),
-                    key,
-                    gram_set,
+                    *result,
                 )
-        return None, key, gram_set
+        return (None, *result)
 
     def check_text(
         self,
@@ -145,10 +203,10 @@ class RepetitionGate(Gate):
 
     def check(self, row: dict, ctx: GateContext) -> Drop | None:
         """``check_text`` for each turn in order, with the History kept as the turns go."""
-        state = History()
+        state = History(int(ctx.params["near_window"]))
         for i, turn in enumerate(row["turns"]):
-            drop, key, grams = self.judge(f"turns[{i}]", turn["text"], state, ctx)
+            drop, key, repeat, tokens, grams = self.judge(f"turns[{i}]", turn["text"], state, ctx)
             if drop is not None:
                 return drop
-            state.push(key, grams)
+            state.push(key, repeat, tokens, grams)
         return None

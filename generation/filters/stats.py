@@ -1,12 +1,11 @@
 """Filter statistics, kept in one place for inline use and `moud filter`: per language, the rows seen, kept,
-dropped per gate, and the texts counted but not judged (``skipped_short``)."""
+dropped per gate, the texts counted but not judged (``skipped_short``) and the texts language ID could not
+judge (``undetermined``: the model had nothing to go on)."""
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-
-COUNTERS = ("skipped_short",)  # per-text counters gates report through GateContext.counters
 
 
 @dataclass
@@ -17,6 +16,7 @@ class FilterCounts:
     kept: int = 0
     dropped: Counter = field(default_factory=Counter)
     skipped_short: int = 0
+    undetermined: int = 0
 
     def to_dict(self) -> dict:
         return {
@@ -24,6 +24,7 @@ class FilterCounts:
             "kept": self.kept,
             "dropped": dict(sorted(self.dropped.items())),
             "skipped_short": self.skipped_short,
+            "undetermined": self.undetermined,
         }
 
 
@@ -53,6 +54,7 @@ class FilterStats:
     def add_counters(self, code: str, counters: Counter) -> None:
         counts = self.of(code)
         counts.skipped_short += counters.get("skipped_short", 0)
+        counts.undetermined += counters.get("undetermined", 0)
 
     def to_dict(self) -> dict:
         return {code: counts.to_dict() for code, counts in sorted(self.languages.items())}

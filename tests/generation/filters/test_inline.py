@@ -64,6 +64,7 @@ def test_text_gates_use_earlier_turns_and_personas(pipe):
     assert drop.gate == "repetition" and drop.scores == {
         "field": "turns[7]",
         "kind": "repeated_turn",
+        "repeats": "turns[0]",
         "repeated_turns": 2,
     }
     persona = "Je travaille comme boulanger dans une petite boutique du vieux Lyon."
