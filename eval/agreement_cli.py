@@ -8,7 +8,7 @@ from pathlib import Path
 from eval import plots
 from eval.aggregate import collect, iter_judgments
 from eval.agreement import agreement, read_ratings
-from eval.report import _json, md_table, write_csv
+from eval.report import json_text, md_table, write_csv
 from eval.rubric import load_rubric
 from moud_core.atomic import atomic_write_text
 
@@ -48,7 +48,7 @@ def run(args) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     write_csv(out / "agreement.csv", rows)
-    atomic_write_text(out / "agreement.json", _json(rows))
+    atomic_write_text(out / "agreement.json", json_text(rows))
     overall = [r for r in rows if r["language"] == "all"]
     plots.bars({r["criterion"]: {"Spearman (judge)": r["spearman"], "κ judge/mean": r["kappa_judge_vs_mean"],
                                  "α interval (humans)": r["alpha_interval"]} for r in overall},

@@ -12,7 +12,6 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-from moud_core.backends.base import fold_system_messages
 from moud_core.errors import ConfigError
 from moud_core.languages import Language
 from moud_core.taxonomy import SpeechEvent
@@ -107,10 +106,6 @@ def _lang_fields(lang: Language) -> dict:
 
 def _bullets(sentences: list[str]) -> str:
     return "\n".join(f"- {s}" for s in sentences)
-
-
-def adapt_for_model(messages: list[dict], system_role: bool) -> list[dict]:
-    return messages if system_role else fold_system_messages(messages)
 
 
 # -- demonstrations ------------------------------------------------------------------------------

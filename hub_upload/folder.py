@@ -16,6 +16,7 @@ import yaml
 
 from hub_upload.local_files import LocalFile
 from hub_upload.settings import load_settings
+from moud_core.dataset_layout import BUILD_MARKER, CARD, DATA_FILE_RE, DROPS_FILE_RE
 from moud_core.errors import MoudError
 
 
@@ -152,16 +153,13 @@ def _walk(folder: Path) -> list[tuple[str, Path]]:
 
 def collect_files(folder: Path, include_drops: bool) -> tuple[list[LocalFile], LocalFile, LocalFile | None]:
     """Every file to upload; refuses stray files (caches, secrets, drops unless asked) and symlinks."""
-    settings = load_settings()
-    data_re = re.compile(settings["data_file_pattern"])
-    drops_re = re.compile(settings["drops_file_pattern"])
     keep, stray = [], []
     for rel, abs_path in _walk(folder):
         if abs_path.is_symlink():
             raise FolderError(f"{abs_path}: symbolic links are not uploaded (they may point outside the folder)")
-        if rel in (settings["card"], settings["marker"]) or data_re.match(rel):
+        if rel in (CARD, BUILD_MARKER) or DATA_FILE_RE.match(rel):
             keep.append(LocalFile(rel, abs_path, abs_path.stat().st_size))
-        elif include_drops and drops_re.match(rel):
+        elif include_drops and DROPS_FILE_RE.match(rel):
             keep.append(LocalFile(rel, abs_path, abs_path.stat().st_size))
         else:
             stray.append(rel)
@@ -169,21 +167,19 @@ def collect_files(folder: Path, include_drops: bool) -> tuple[list[LocalFile], L
         hint = " (drops/ needs --include-drops)" if any(s.startswith("drops/") for s in stray) else ""
         shown = ", ".join(stray[:5]) + (f" and {len(stray) - 5} more" if len(stray) > 5 else "")
         raise FolderError(f"{folder}: {len(stray)} file(s) are not part of a `moud build` dataset{hint}: {shown}; "
-                          f"expected only {settings['card']}, {settings['marker']} and "
+                          f"expected only {CARD}, {BUILD_MARKER} and "
                           "data/<config>/<split>-NNNNN-of-NNNNN.parquet")
     by_path = {f.path: f for f in keep}
-    card = by_path.get(settings["card"])
+    card = by_path.get(CARD)
     if card is None:
-        raise FolderError(f"{folder}: no {settings['card']} (dataset card with `configs:`); "
-                          "not a `moud build` folder")
-    return keep, card, by_path.get(settings["marker"])
+        raise FolderError(f"{folder}: no {CARD} (dataset card with `configs:`); not a `moud build` folder")
+    return keep, card, by_path.get(BUILD_MARKER)
 
 
 def _check_shard_sets(folder: Path, data_paths: list[str]) -> None:
-    data_re = re.compile(load_settings()["data_file_pattern"])
     groups: dict[tuple[str, str], list[tuple[int, int, str]]] = defaultdict(list)
     for path in data_paths:
-        m = data_re.match(path)
+        m = DATA_FILE_RE.match(path)
         groups[(m["config"], m["split"])].append((int(m["index"]), int(m["count"]), path))
     for (config, split), shards in sorted(groups.items()):
         counts = {count for _, count, _ in shards}

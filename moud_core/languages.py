@@ -25,10 +25,6 @@ class Language:
     xpersona: str | None = None
     region_hint: str = ""
 
-    @property
-    def uses_char_tokens(self) -> bool:
-        return self.segmentation == "chars"
-
 
 def _parse(entries, source: str) -> dict[str, Language]:
     if not isinstance(entries, list):
@@ -85,6 +81,9 @@ def parse_language_list(spec: str | list[str], registry: dict[str, Language] | N
     reg = registry if registry is not None else _default_registry()
     codes = [c.strip() for c in spec.split(",")] if isinstance(spec, str) else [str(c).strip() for c in spec]
     codes = [c for c in codes if c]
+    if not codes:
+        raise ConfigError(f"--languages {spec!r}: expected comma-separated language codes or 'all'; valid codes: "
+                          f"{', '.join(sorted(reg))}")
     if codes == ["all"]:
         return list(reg)
     for c in codes:

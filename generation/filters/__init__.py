@@ -8,6 +8,6 @@ leakage and near-duplicates. Inline use::
 
 from generation.filters.base import Drop
 from generation.filters.pipeline import FilterPipeline, FilterResult
-from generation.filters.runner import filter_run
+from generation.filters.stream import filter_run
 
 __all__ = ["Drop", "FilterPipeline", "FilterResult", "filter_run"]

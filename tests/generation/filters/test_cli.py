@@ -81,7 +81,7 @@ def test_bad_arguments(run_dir, tmp_path, capsys):
                           "--lid-model", str(tmp_path / "missing.bin")]) == 2
     assert "missing.bin: file not found" in capsys.readouterr().err
     assert moud_cli.main(["filter", "--in", str(tmp_path / "nope"), "--out", str(tmp_path / "o")]) == 2
-    assert "folder not found" in capsys.readouterr().err
+    assert "no such folder" in capsys.readouterr().err
     assert moud_cli.main(["filter", "--in", str(run_dir), "--out", str(tmp_path / "o"), "--languages", "de"]) == 2
     assert "no shards for language(s) de" in capsys.readouterr().err
     (tmp_path / "full").mkdir()
