@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from moud_core.errors import ConfigError, MoudError
+from moud_core.jsonl import json_problem
 from moud_core.languages import load_registry
 from moud_core.runfolder import SHARDS, RunFolder
 from moud_core.splits import DEFAULT_RATIOS, SPLITS, assign_split, parse_ratios
@@ -62,7 +63,7 @@ def _load_json(path: str | Path):
     except FileNotFoundError:
         raise MoudError(f"{path}: file not found") from None
     except json.JSONDecodeError as exc:
-        raise MoudError(f"{path}:{exc.lineno}: invalid JSON ({exc.msg})") from None
+        raise MoudError(f"{path}:{exc.lineno}: {json_problem(exc)}") from None
 
 
 def _is_str_list(value, allow_empty: bool = False) -> bool:

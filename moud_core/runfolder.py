@@ -21,7 +21,7 @@ from pathlib import Path
 
 from moud_core.atomic import atomic_write_text
 from moud_core.errors import ConfigError, MoudError, os_error
-from moud_core.jsonl import JsonlError, iter_jsonl, write_jsonl_atomic
+from moud_core.jsonl import JsonlError, iter_jsonl, json_problem, write_jsonl_atomic
 from moud_core.languages import Language, load_registry, parse_language_list
 from moud_core.schema import validate_row
 
@@ -189,7 +189,7 @@ def read_manifest(path: Path) -> dict:
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
-        raise MoudError(f"{path}:{exc.lineno}: invalid JSON in run manifest ({exc.msg})") from None
+        raise MoudError(f"{path}:{exc.lineno}: {json_problem(exc)} in run manifest") from None
     except UnicodeDecodeError:
         raise MoudError(f"{path}: not UTF-8 text; expected a run manifest (JSON)") from None
     except OSError as exc:

@@ -7,11 +7,13 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from moud_core.jsonl import json_problem
 from moud_core.languages import Language, load_registry
 from moud_core.runfolder import RunFolder, resolve_languages
 from moud_core.schema import validate_row
@@ -75,13 +77,15 @@ def scan_language(language: str, files: list[Path], seed: int, ratios) -> Langua
             for lineno, line in enumerate(fh, 1):
                 start, length = offset, len(line)
                 offset += length
+                if lineno == 1 and line.startswith(codecs.BOM_UTF8):  # allowed, as everywhere else
+                    start, length, line = start + 3, length - 3, line[3:]
                 if not line.strip():
                     continue
                 where = f"{path}:{lineno}"
                 try:
                     row = json.loads(line)
                 except ValueError as exc:
-                    problem = f"invalid JSON ({exc.msg} at column {exc.colno})" if hasattr(exc, "msg") else \
+                    problem = json_problem(exc) if isinstance(exc, json.JSONDecodeError) else \
                         "invalid UTF-8"
                     scan.errors.append(f"{where}: {problem}")
                     continue

@@ -34,7 +34,7 @@ class RunSpec:
 def backend_options(cfg, api_key_env: str | None = None) -> dict:
     """The run's backend constructor options (see ``moud_core.backends.from_flags``)."""
     return resolve_backend_options(cfg["backend"], cfg["model"], cfg["backend_options"], api_key_env,
-                                   where=f"{cfg.origin('backend_options')}: backend_options")
+                                   origin=lambda key: cfg.origin(f"backend_options.{key}"))
 
 
 def load_spec_config(spec: RunSpec):

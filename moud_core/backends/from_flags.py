@@ -60,13 +60,18 @@ def options_from_flags(args: argparse.Namespace) -> dict:
 
 
 def resolve_backend_options(backend: str, model: str, options: dict, api_key_env: str | None = None,
-                            where: str = "backend_options") -> dict:
-    """Constructor options for ``backend``: refuses secrets and unknown keys (naming ``where``), reads the
-    API key from ``api_key_env`` (which must then be set), drops server options for in-process backends."""
+                            origin=None) -> dict:
+    """Constructor options for ``backend``: refuses secrets and unknown keys, reads the API key from
+    ``api_key_env`` (which must then be set), drops server options for in-process backends. ``origin(key)``
+    names where an option came from (a config file, "command line") for the error message."""
     opts = dict(options)
+
+    def where(key: str) -> str:
+        return f"{origin(key) if origin else 'backend_options'}: backend_options.{key}"
+
     for secret in SECRET_KEYS:
         if secret in opts:
-            raise ConfigError(f"{where}.{secret}: do not put secrets in config files; set MOUD_API_KEY "
+            raise ConfigError(f"{where(secret)}: do not put secrets in config files; set MOUD_API_KEY "
                               "(or --api-key-env NAME)")
     if backend != "openai":
         for key in OPENAI_ONLY:
@@ -74,8 +79,8 @@ def resolve_backend_options(backend: str, model: str, options: dict, api_key_env
     accepted = set(accepted_options(backend)) - set(SECRET_KEYS)
     unknown = sorted(set(opts) - accepted)
     if unknown:
-        raise ConfigError(f"{where}: unknown option(s) {', '.join(unknown)} for the {backend} backend; "
-                          f"expected some of {', '.join(sorted(accepted))}")
+        raise ConfigError(f"{where(unknown[0])}: unknown option(s) {', '.join(unknown)} for the {backend} "
+                          f"backend; expected some of {', '.join(sorted(accepted))}")
     if api_key_env:
         if backend != "openai":
             raise ConfigError(f"--api-key-env {api_key_env}: only the openai backend takes an API key")

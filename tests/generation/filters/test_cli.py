@@ -99,3 +99,27 @@ def test_subprocess_help_and_run(run_dir, tmp_path):
                           text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert json.loads((tmp_path / "sp" / "filter_stats.json").read_text())["languages"]["ja"]["kept"] == 1
+
+
+def test_filter_and_build_treat_a_bom_alike(run_dir, tmp_path):
+    """A UTF-8 byte-order mark at the start of a shard is accepted by filter and by build alike."""
+    import codecs
+
+    shard = next((run_dir / "shards").rglob("*.jsonl"))
+    shard.write_bytes(codecs.BOM_UTF8 + shard.read_bytes())
+    assert moud_cli.main(["filter", "--in", str(run_dir), "--out", str(tmp_path / "f"), "--quiet",
+                          "--workers", "1"]) == 0
+    assert moud_cli.main(["build", "--shards", str(run_dir), "--check", "--quiet"]) == 0
+
+
+def test_overwrite_refuses_a_folder_that_filter_did_not_write(run_dir, tmp_path, capsys):
+    other = tmp_path / "thesis"
+    other.mkdir()
+    (other / "chapter1.tex").write_text("precious")
+    assert moud_cli.main(["filter", "--in", str(run_dir), "--out", str(other), "--overwrite", "--quiet"]) == 2
+    assert "not an output of `moud filter`" in capsys.readouterr().err
+    assert (other / "chapter1.tex").read_text() == "precious"
+    out = tmp_path / "f"
+    assert moud_cli.main(["filter", "--in", str(run_dir), "--out", str(out), "--quiet", "--workers", "1"]) == 0
+    assert moud_cli.main(["filter", "--in", str(run_dir), "--out", str(out), "--quiet", "--workers", "1",
+                          "--overwrite"]) == 0
