@@ -51,7 +51,10 @@ def _error(exc: type[web.HTTPException], message: str) -> web.HTTPException:
 
 
 class ReviewApp:
-    """Request handlers over one review folder and its store (all SQLite calls on one worker thread)."""
+    """Request handlers over one review folder and its store. All SQLite calls run on one worker thread;
+    changes that arrive while a transaction is committing are committed together in the next one (one
+    fsync per batch), and a request is answered only once its change is committed. Progress comes from an
+    in-memory mirror of each rater's scored criteria and marks, loaded at start and updated after commits."""
 
     def __init__(self, folder: ReviewFolder):
         self.folder = folder
@@ -59,16 +62,48 @@ class ReviewApp:
         self.positions = {r: {item: i for i, item in enumerate(rater.items)} for r, rater in folder.raters.items()}
         self.events = {e.id: e for e in load_speech_events()}
         self.sessions: dict[str, str] = {}
+        self.scored: dict[str, dict[str, set[str]]] = {r: {} for r in folder.raters}
+        self.marks: dict[str, dict[str, str]] = {r: {} for r in folder.raters}
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="review-store")
         self.store: Store | None = None
+        self._pending: list[tuple[list, asyncio.Future]] = []
+        self._writer: asyncio.Task | None = None
 
     async def _db(self, fn, *args):
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
 
     async def open(self, _app=None) -> None:
         self.store = await self._db(Store, self.folder.db_path)
+        for item_id, rater, criterion, _ in await self._db(self.store.all_ratings):
+            if item_id in self.positions.get(rater, ()):
+                self.scored[rater].setdefault(item_id, set()).add(criterion)
+        for item_id, rater, mark in await self._db(self.store.all_marks):
+            if item_id in self.positions.get(rater, ()):
+                self.marks[rater][item_id] = mark
+
+    async def commit(self, change: list) -> None:
+        """Queue one change and wait until the transaction holding it has committed."""
+        done = asyncio.get_running_loop().create_future()
+        self._pending.append((change, done))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_batches())
+        await done
+
+    async def _write_batches(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            try:
+                await self._db(self.store.apply, [change for change, _ in batch])
+            except Exception as exc:  # handed to every waiting request
+                for _, done in batch:
+                    done.set_exception(exc)
+            else:
+                for _, done in batch:
+                    done.set_result(None)
 
     async def close(self, _app=None) -> None:
+        if self._writer is not None:
+            await self._writer
         if self.store is not None:
             await self._db(self.store.close)
             self.store = None
@@ -111,16 +146,16 @@ class ReviewApp:
         return item_id
 
     # --- views ----------------------------------------------------------------------------------------
-    async def progress(self, rater) -> dict:
-        scored, marks = await self._db(self.store.rater_counts, rater.id)
+    def progress(self, rater) -> dict:
+        scored, marks = self.scored[rater.id], self.marks[rater.id]
         full = len(self.criteria)
-        mine = self.positions[rater.id]
-        rated = sum(1 for i, n in scored.items() if n >= full and i in mine)
-        skipped = sum(1 for i, m in marks.items() if m == "skip" and i in mine)
-        foreign = sum(1 for i, m in marks.items() if m == "not_my_language" and i in mine)
-        first_open = next((p for p, i in enumerate(rater.items) if i not in marks and scored.get(i, 0) < full), 0)
+        rated = sum(1 for names in scored.values() if len(names) >= full)
+        skipped = sum(1 for m in marks.values() if m == "skip")
+        foreign = len(marks) - skipped
+        first_open = next((p for p, i in enumerate(rater.items)
+                           if i not in marks and len(scored.get(i, ())) < full), 0)
         return {"total": len(rater.items), "done": rated + skipped + foreign, "rated": rated, "skipped": skipped,
-                "not_my_language": foreign, "partly_rated": sum(1 for i, n in scored.items() if 0 < n < full),
+                "not_my_language": foreign, "partly_rated": sum(1 for names in scored.values() if 0 < len(names) < full),
                 "first_open": first_open}
 
     def language(self, code: str) -> dict:
@@ -137,12 +172,12 @@ class ReviewApp:
                     for c in self.criteria.values()]
         return web.json_response({"rater": rater.id, "language": self.language(rater.language),
                                   "criteria": criteria, "marks": list(MARKS),
-                                  "progress": await self.progress(rater)})
+                                  "progress": self.progress(rater)})
 
     async def new_session(self, request: web.Request) -> web.Response:
         rater = self.rater(request)
         token = secrets.token_urlsafe(24)
-        await self._db(self.store.add_session, hash_token(token), rater.id)
+        await self.commit(Store.session_change(hash_token(token), rater.id))
         self.sessions[hash_token(token)] = rater.id
         return web.json_response({"session": token})
 
@@ -176,8 +211,10 @@ class ReviewApp:
         score = data.get("score")
         if type(score) is not int or score not in criterion.scale:
             raise _error(web.HTTPBadRequest, f"score must be an integer {min(criterion.scale)}-{max(criterion.scale)}")
-        await self._db(self.store.put_score, rater.id, item_id, criterion.name, score)
-        return web.json_response({"ok": True, "progress": await self.progress(rater)})
+        await self.commit(Store.score_change(rater.id, item_id, criterion.name, score))
+        self.scored[rater.id].setdefault(item_id, set()).add(criterion.name)
+        self.marks[rater.id].pop(item_id, None)
+        return web.json_response({"ok": True, "progress": self.progress(rater)})
 
     async def mark(self, request: web.Request) -> web.Response:
         rater = self.rater(request)
@@ -187,8 +224,13 @@ class ReviewApp:
         mark = data.get("mark")
         if mark is not None and mark not in MARKS:
             raise _error(web.HTTPBadRequest, f"mark must be one of {', '.join(MARKS)} or null")
-        await self._db(self.store.put_mark, rater.id, item_id, mark)
-        return web.json_response({"ok": True, "progress": await self.progress(rater)})
+        await self.commit(Store.mark_change(rater.id, item_id, mark))
+        if mark is None:
+            self.marks[rater.id].pop(item_id, None)
+        else:
+            self.marks[rater.id][item_id] = mark
+            self.scored[rater.id].pop(item_id, None)
+        return web.json_response({"ok": True, "progress": self.progress(rater)})
 
     async def page(self, _request: web.Request) -> web.FileResponse:
         return web.FileResponse(STATIC / "index.html")

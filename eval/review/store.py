@@ -4,7 +4,7 @@ Tables: ``ratings`` (rater, item, criterion -> score), ``marks`` (rater, item ->
 and ``sessions`` (hash of a per-session token -> rater). Writes are upserts, so a rating sent twice leaves
 one row. Scoring an item clears the rater's mark on it; marking an item removes the rater's scores on it,
 so a skipped or "not my language" item never contributes a score. Not thread-safe: the server calls it
-from one worker thread.
+from one worker thread, batching concurrent changes into one transaction (``apply``).
 """
 
 from __future__ import annotations
@@ -35,29 +35,41 @@ class Store:
     def close(self) -> None:
         self.db.close()
 
-    def _write(self, statements: list[tuple[str, tuple]]) -> None:
-        with self.db:                                   # one transaction
+    def apply(self, changes: list[list[tuple[str, tuple]]]) -> None:
+        """Run several changes (from ``score_change``, ``mark_change``, ``session_change``) in one
+        transaction: one fsync for a whole batch of concurrent ratings."""
+        with self.db:
             self.db.execute("BEGIN IMMEDIATE")
-            for sql, params in statements:
-                self.db.execute(sql, params)
+            for change in changes:
+                for sql, params in change:
+                    self.db.execute(sql, params)
 
-    def put_score(self, rater: str, item_id: str, criterion: str, score: int) -> None:
-        self._write([
-            ("INSERT INTO ratings VALUES (?, ?, ?, ?, ?) ON CONFLICT (rater, item_id, criterion) "
-             "DO UPDATE SET score = excluded.score, updated = excluded.updated",
-             (rater, item_id, criterion, score, time.time())),
-            ("DELETE FROM marks WHERE rater = ? AND item_id = ?", (rater, item_id))])
+    @staticmethod
+    def score_change(rater: str, item_id: str, criterion: str, score: int) -> list[tuple[str, tuple]]:
+        return [("INSERT INTO ratings VALUES (?, ?, ?, ?, ?) ON CONFLICT (rater, item_id, criterion) "
+                 "DO UPDATE SET score = excluded.score, updated = excluded.updated",
+                 (rater, item_id, criterion, score, time.time())),
+                ("DELETE FROM marks WHERE rater = ? AND item_id = ?", (rater, item_id))]
 
-    def put_mark(self, rater: str, item_id: str, mark: str | None) -> None:
+    @staticmethod
+    def mark_change(rater: str, item_id: str, mark: str | None) -> list[tuple[str, tuple]]:
         if mark is None:
-            self._write([("DELETE FROM marks WHERE rater = ? AND item_id = ?", (rater, item_id))])
-            return
+            return [("DELETE FROM marks WHERE rater = ? AND item_id = ?", (rater, item_id))]
         if mark not in MARKS:
             raise ValueError(f"unknown mark {mark!r}")
-        self._write([
-            ("DELETE FROM ratings WHERE rater = ? AND item_id = ?", (rater, item_id)),
-            ("INSERT INTO marks VALUES (?, ?, ?, ?) ON CONFLICT (rater, item_id) "
-             "DO UPDATE SET mark = excluded.mark, updated = excluded.updated", (rater, item_id, mark, time.time()))])
+        return [("DELETE FROM ratings WHERE rater = ? AND item_id = ?", (rater, item_id)),
+                ("INSERT INTO marks VALUES (?, ?, ?, ?) ON CONFLICT (rater, item_id) "
+                 "DO UPDATE SET mark = excluded.mark, updated = excluded.updated", (rater, item_id, mark, time.time()))]
+
+    @staticmethod
+    def session_change(token_sha256: str, rater: str) -> list[tuple[str, tuple]]:
+        return [("INSERT OR REPLACE INTO sessions VALUES (?, ?, ?)", (token_sha256, rater, time.time()))]
+
+    def put_score(self, rater: str, item_id: str, criterion: str, score: int) -> None:
+        self.apply([self.score_change(rater, item_id, criterion, score)])
+
+    def put_mark(self, rater: str, item_id: str, mark: str | None) -> None:
+        self.apply([self.mark_change(rater, item_id, mark)])
 
     def item_state(self, rater: str, item_id: str) -> tuple[dict[str, int], str | None]:
         """(the rater's scores on the item by criterion, the rater's mark or None)."""
@@ -66,15 +78,8 @@ class Store:
         mark = self.db.execute("SELECT mark FROM marks WHERE rater = ? AND item_id = ?", (rater, item_id)).fetchone()
         return scores, mark[0] if mark else None
 
-    def rater_counts(self, rater: str) -> tuple[dict[str, int], dict[str, str]]:
-        """(number of scored criteria per item, mark per item) for one rater."""
-        scored = dict(self.db.execute("SELECT item_id, COUNT(*) FROM ratings WHERE rater = ? GROUP BY item_id",
-                                      (rater,)))
-        marks = dict(self.db.execute("SELECT item_id, mark FROM marks WHERE rater = ?", (rater,)))
-        return scored, marks
-
     def add_session(self, token_sha256: str, rater: str) -> None:
-        self._write([("INSERT OR REPLACE INTO sessions VALUES (?, ?, ?)", (token_sha256, rater, time.time()))])
+        self.apply([self.session_change(token_sha256, rater)])
 
     def session_rater(self, token_sha256: str) -> str | None:
         row = self.db.execute("SELECT rater FROM sessions WHERE token_sha256 = ?", (token_sha256,)).fetchone()

@@ -31,6 +31,9 @@ def test_upserts_marks_and_reopen(tmp_path):
     store = Store(tmp_path / "r.sqlite")
     assert store.all_ratings() == [("fr-1/dialogue", "fr-r1", "fluency", 3), ("fr-1/dialogue", "fr-r2", "fluency", 1)]
     assert store.all_marks() == [("fr-2/dialogue", "fr-r1", "skip")]
-    assert store.rater_counts("fr-r1") == ({"fr-1/dialogue": 1}, {"fr-2/dialogue": "skip"})
+    store.apply([store.score_change("fr-r3", "fr-4/dialogue", "fluency", 2),     # a batch: one transaction
+                 store.mark_change("fr-r3", "fr-5/dialogue", "skip")])
+    assert store.item_state("fr-r3", "fr-4/dialogue") == ({"fluency": 2}, None)
+    assert store.item_state("fr-r3", "fr-5/dialogue") == ({}, "skip")
     assert store.session_rater("h1") == "fr-r1" and store.session_rater("h2") is None
     store.close()
