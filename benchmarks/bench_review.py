@@ -60,14 +60,25 @@ def write_inputs(root: Path, per_language: int, seed: int) -> tuple[Path, Path]:
         sep = "" if lang == "ja" else " "
         rows = []
         for i in range(per_language):
-            turns = [("AB"[t % 2], sep.join(rng.choices(words, k=rng.randint(6, 20)))) for t in range(rng.randint(8, 14))]
+            turns = [
+                ("AB"[t % 2], sep.join(rng.choices(words, k=rng.randint(6, 20))))
+                for t in range(rng.randint(8, 14))
+            ]
             row = copy.deepcopy(example_row(lang, i, turns))
             row["id"], row["speech_event"] = make_row_id(lang, i), EVENTS[i % len(EVENTS)]
             rows.append(row)
-            judged.append({"item_id": f"{row['id']}/dialogue", "language": lang, "kind": "dialogue",
-                           "generator_model": row["metadata"]["generator_model"], "status": "ok", "repeat": 0,
-                           "rubric_version": rubric.version,
-                           "scores": {n: rng.randint(1, 5) for n in names}})
+            judged.append(
+                {
+                    "item_id": f"{row['id']}/dialogue",
+                    "language": lang,
+                    "kind": "dialogue",
+                    "generator_model": row["metadata"]["generator_model"],
+                    "status": "ok",
+                    "repeat": 0,
+                    "rubric_version": rubric.version,
+                    "scores": {n: rng.randint(1, 5) for n in names},
+                }
+            )
         write_jsonl_atomic(root / "run" / "shards" / lang / "shard-00000.jsonl", rows)
     write_jsonl_atomic(root / "judged" / "judgments.jsonl", judged)
     return root / "run", root / "judged"
@@ -79,8 +90,17 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-async def rater(session: aiohttp.ClientSession, base: str, token: str, n_items: int, criteria: list[str],
-                lat: dict[str, list[float]], errors: list, acked: set, think: float) -> None:
+async def rater(
+    session: aiohttp.ClientSession,
+    base: str,
+    token: str,
+    n_items: int,
+    criteria: list[str],
+    lat: dict[str, list[float]],
+    errors: list,
+    acked: set,
+    think: float,
+) -> None:
     auth = {"Authorization": f"Bearer {token}"}
 
     async def timed(kind, method, path, **kw):
@@ -102,31 +122,43 @@ async def rater(session: aiohttp.ClientSession, base: str, token: str, n_items: 
         for c in criteria:
             if think:
                 await asyncio.sleep(think)
-            status, _ = await timed("POST rating", "POST", "/api/ratings", headers=headers,
-                                    json={"item_id": item_id, "criterion": c, "score": 1 + hash((item_id, c)) % 5})
+            status, _ = await timed(
+                "POST rating",
+                "POST",
+                "/api/ratings",
+                headers=headers,
+                json={"item_id": item_id, "criterion": c, "score": 1 + hash((item_id, c)) % 5},
+            )
             if status == 200:
                 acked.add((item_id, token, c))
 
 
 async def load(base: str, tokens: list[str], n_items: int, criteria: list[str], think: float):
-    lat: dict[str, list[float]] = {k: [] for k in ("GET /", "GET /api/me", "POST /api/session", "GET item",
-                                                   "POST rating")}
+    lat: dict[str, list[float]] = {
+        k: [] for k in ("GET /", "GET /api/me", "POST /api/session", "GET item", "POST rating")
+    }
     errors: list = []
     acked: set = set()
     conn = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=conn) as session:
         t0 = time.perf_counter()
-        await asyncio.gather(*(rater(session, base, t, n_items, criteria, lat, errors, acked, think) for t in tokens))
+        await asyncio.gather(
+            *(rater(session, base, t, n_items, criteria, lat, errors, acked, think) for t in tokens)
+        )
         wall = time.perf_counter() - t0
     return lat, errors, acked, wall
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--dialogues-per-language", type=int, default=2500, help="4 languages (default: 10,000 items)")
+    ap.add_argument(
+        "--dialogues-per-language", type=int, default=2500, help="4 languages (default: 10,000 items)"
+    )
     ap.add_argument("--raters-per-language", type=int, default=5, help="default 5 (20 raters)")
     ap.add_argument("--items-per-rater", type=int, default=60, help="items each rater rates (default 60)")
-    ap.add_argument("--think-ms", type=float, default=0.0, help="pause before each rating (default 0: stress)")
+    ap.add_argument(
+        "--think-ms", type=float, default=0.0, help="pause before each rating (default 0: stress)"
+    )
     ap.add_argument("--out", help="write the results as JSON here")
     args = ap.parse_args()
 
@@ -134,8 +166,17 @@ def main() -> int:
         root = Path(tmp)
         run, judged = write_inputs(root, args.dialogues_per_language, seed=0)
         t0 = time.perf_counter()
-        manifest = create_review(root / "review", run, ",".join(WORDS), args.dialogues_per_language,
-                                 args.raters_per_language, 2, 0, None, [str(judged)])
+        manifest = create_review(
+            root / "review",
+            run,
+            ",".join(WORDS),
+            args.dialogues_per_language,
+            args.raters_per_language,
+            2,
+            0,
+            None,
+            [str(judged)],
+        )
         sample_s = time.perf_counter() - t0
         n_items = sum(c["items"] for c in manifest["counts"].values())
         lines = (root / "review" / "tokens.tsv").read_text().splitlines()[1:]
@@ -143,8 +184,23 @@ def main() -> int:
         criteria = [c.name for c in load_rubric().for_kind("dialogue")]
         port = free_port()
         log = open(root / "serve.log", "wb")
-        proc = subprocess.Popen([sys.executable, "-m", "moud_cli", "review", "serve", str(root / "review"),
-                                 "--port", str(port), "--max-seconds", "900"], cwd=ROOT, stdout=log, stderr=log)
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "moud_cli",
+                "review",
+                "serve",
+                str(root / "review"),
+                "--port",
+                str(port),
+                "--max-seconds",
+                "900",
+            ],
+            cwd=ROOT,
+            stdout=log,
+            stderr=log,
+        )
         try:
             t0 = time.perf_counter()
             while True:
@@ -153,11 +209,14 @@ def main() -> int:
                     break
                 except OSError:
                     if proc.poll() is not None or time.perf_counter() - t0 > 60:
-                        raise RuntimeError("server did not start: " + (root / "serve.log").read_text()) from None
+                        raise RuntimeError(
+                            "server did not start: " + (root / "serve.log").read_text()
+                        ) from None
                     time.sleep(0.05)
             start_s = time.perf_counter() - t0
-            lat, errors, acked, wall = asyncio.run(load(f"http://127.0.0.1:{port}", tokens, args.items_per_rater,
-                                                        criteria, args.think_ms / 1000))
+            lat, errors, acked, wall = asyncio.run(
+                load(f"http://127.0.0.1:{port}", tokens, args.items_per_rater, criteria, args.think_ms / 1000)
+            )
         finally:
             proc.send_signal(signal.SIGTERM)
             code = proc.wait(30)
@@ -168,14 +227,33 @@ def main() -> int:
 
     requests = sum(len(v) for v in lat.values())
     result = {
-        "machine": {"platform": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count()},
-        "items": n_items, "raters": len(tokens), "items_per_rater": args.items_per_rater, "think_ms": args.think_ms,
-        "sample_seconds": round(sample_s, 2), "server_start_seconds": round(start_s, 2),
-        "requests": requests, "wall_seconds": round(wall, 2), "requests_per_second": round(requests / wall, 1),
-        "errors": len(errors), "ratings_acknowledged": len(acked), "ratings_in_db": stored,
+        "machine": {
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+        },
+        "items": n_items,
+        "raters": len(tokens),
+        "items_per_rater": args.items_per_rater,
+        "think_ms": args.think_ms,
+        "sample_seconds": round(sample_s, 2),
+        "server_start_seconds": round(start_s, 2),
+        "requests": requests,
+        "wall_seconds": round(wall, 2),
+        "requests_per_second": round(requests / wall, 1),
+        "errors": len(errors),
+        "ratings_acknowledged": len(acked),
+        "ratings_in_db": stored,
         "server_exit_code": code,
-        "latency_ms": {k: {"n": len(v), **{f"p{q}": round(float(np.percentile(v, q)) * 1000, 2) for q in (50, 95, 99)},
-                           "max": round(max(v) * 1000, 2)} for k, v in lat.items() if v},
+        "latency_ms": {
+            k: {
+                "n": len(v),
+                **{f"p{q}": round(float(np.percentile(v, q)) * 1000, 2) for q in (50, 95, 99)},
+                "max": round(max(v) * 1000, 2),
+            }
+            for k, v in lat.items()
+            if v
+        },
     }
     text = json.dumps(result, indent=1)
     print(text)

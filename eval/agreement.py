@@ -21,8 +21,13 @@ from pathlib import Path
 
 from eval.aggregate import ItemScores
 from eval.judge import derive_seed
-from eval.reliability import (correlations, kappa_bootstrap_ci, krippendorff_alpha, spearman_bootstrap_ci,
-                              weighted_kappa)
+from eval.reliability import (
+    correlations,
+    kappa_bootstrap_ci,
+    krippendorff_alpha,
+    spearman_bootstrap_ci,
+    weighted_kappa,
+)
 from eval.rubric import LEVELS, Rubric
 from moud_core.errors import MoudError
 

@@ -40,33 +40,45 @@ def _read_parquet(file: Path, columns: list[str] | None = None, ids: set[str] | 
     except (pa.ArrowException, OSError) as exc:
         raise MoudError(f"{file}: not a readable Parquet file ({' '.join(str(exc).split())[:160]})") from None
     except KeyError as exc:
-        raise MoudError(f"{file}: missing column {exc}; expected a MOUD dataset built by `moud build`") from None
+        raise MoudError(
+            f"{file}: missing column {exc}; expected a MOUD dataset built by `moud build`"
+        ) from None
 
 
 def _key(row: dict, where: str) -> RowKey:
     try:
         return RowKey(row["id"], row["language"], row["speech_event"], row["metadata"]["generator_model"])
     except (KeyError, TypeError):
-        raise MoudError(f"{where}: row lacks id, language, speech_event or metadata.generator_model") from None
+        raise MoudError(
+            f"{where}: row lacks id, language, speech_event or metadata.generator_model"
+        ) from None
 
 
 def check_source(path: str | Path) -> Path:
     """The dataset folder, or a one-line error when it is neither kind of folder."""
     path = Path(path)
     if not path.is_dir():
-        raise MoudError(f"--dataset {path}: no such folder; expected a folder built by `moud build` "
-                        "(data/<lang>/*.parquet) or a run/filtered folder (shards/<lang>/*.jsonl)")
+        raise MoudError(
+            f"--dataset {path}: no such folder; expected a folder built by `moud build` "
+            "(data/<lang>/*.parquet) or a run/filtered folder (shards/<lang>/*.jsonl)"
+        )
     if not is_built(path) and not any(path.glob("shards/*/*.jsonl")) and not any(path.glob("*/*.jsonl")):
-        raise MoudError(f"--dataset {path}: no dialogues: expected data/<lang>/*.parquet (moud build) or "
-                        "shards/<lang>/*.jsonl (a run or filtered folder)")
+        raise MoudError(
+            f"--dataset {path}: no dialogues: expected data/<lang>/*.parquet (moud build) or "
+            "shards/<lang>/*.jsonl (a run or filtered folder)"
+        )
     return path
 
 
 def scan_keys(path: Path, languages: list[str]) -> list[RowKey]:
     """Every row's key for ``languages`` (id order within a language is not assumed)."""
     if is_built(path):
-        return [_key(r, str(f)) for f in parquet_files(path, languages)
-                for r in _read_parquet(f, KEY_COLUMNS) if r["language"] in languages]
+        return [
+            _key(r, str(f))
+            for f in parquet_files(path, languages)
+            for r in _read_parquet(f, KEY_COLUMNS)
+            if r["language"] in languages
+        ]
     root = path / "shards" if (path / "shards").is_dir() else path
     folders = {f.parent for f in shard_files(path)}
     present = languages if root in folders else [lang for lang in languages if root / lang in folders]

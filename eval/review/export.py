@@ -27,26 +27,41 @@ def _write_csv(path: Path, header, rows) -> None:
 def export_ratings(folder: ReviewFolder, out: str | Path, marks_out: str | Path) -> dict:
     """Write both CSVs; returns counts per language: ratings, raters, items, complete items, marks."""
     if not folder.db_path.is_file():
-        raise MoudError(f"{folder.path}: no ratings yet ({folder.db_path.name} is made by `moud review serve`)")
+        raise MoudError(
+            f"{folder.path}: no ratings yet ({folder.db_path.name} is made by `moud review serve`)"
+        )
     store = Store(folder.db_path)
     try:
         ratings, marks = store.all_ratings(), store.all_marks()
     finally:
         store.close()
     items = folder.items
-    known = [r for r in ratings if r[0] in items and r[1] in items[r[0]]["raters"] and r[2] in folder.rubric.names]
-    _write_csv(Path(out), RATING_COLUMNS,
-               ((i, rater, c, s, items[i]["generator_model"], items[i]["language"]) for i, rater, c, s in known))
-    _write_csv(Path(marks_out), MARK_COLUMNS,
-               ((i, rater, m, items[i]["language"]) for i, rater, m in marks if i in items))
+    known = [
+        r for r in ratings if r[0] in items and r[1] in items[r[0]]["raters"] and r[2] in folder.rubric.names
+    ]
+    _write_csv(
+        Path(out),
+        RATING_COLUMNS,
+        ((i, rater, c, s, items[i]["generator_model"], items[i]["language"]) for i, rater, c, s in known),
+    )
+    _write_csv(
+        Path(marks_out),
+        MARK_COLUMNS,
+        ((i, rater, m, items[i]["language"]) for i, rater, m in marks if i in items),
+    )
     full = len(folder.criteria)
     per_pair = Counter((i, rater) for i, rater, _, _ in known)
     counts: dict[str, dict] = {}
     for lang in folder.manifest["languages"]:
         mine = [r for r in known if items[r[0]]["language"] == lang]
         lang_marks = Counter(m for i, _, m in marks if i in items and items[i]["language"] == lang)
-        counts[lang] = {"ratings": len(mine), "raters": len({r[1] for r in mine}),
-                        "items": len({r[0] for r in mine}),
-                        "complete": sum(1 for (i, _), n in per_pair.items() if n >= full and items[i]["language"] == lang),
-                        **{m: lang_marks.get(m, 0) for m in MARKS}}
+        counts[lang] = {
+            "ratings": len(mine),
+            "raters": len({r[1] for r in mine}),
+            "items": len({r[0] for r in mine}),
+            "complete": sum(
+                1 for (i, _), n in per_pair.items() if n >= full and items[i]["language"] == lang
+            ),
+            **{m: lang_marks.get(m, 0) for m in MARKS},
+        }
     return counts

@@ -1,11 +1,11 @@
 """The review folder that ``moud review sample`` writes and ``serve`` / ``export`` read::
 
-    review.json     manifest: source, languages, seed, rubric fingerprint, raters (token hashes), counts
-    items.jsonl     one dialogue per line with its stratum, judge scores and assigned raters, in the
-                    order raters see them
-    rubric.yaml     a copy of the judge's rubric (the page shows its criteria and 1-5 descriptors)
-    tokens.tsv      rater, language, access token: a secret for the organiser (mode 0600)
-    ratings.sqlite  the ratings, created by ``serve``
+review.json     manifest: source, languages, seed, rubric fingerprint, raters (token hashes), counts
+items.jsonl     one dialogue per line with its stratum, judge scores and assigned raters, in the
+                order raters see them
+rubric.yaml     a copy of the judge's rubric (the page shows its criteria and 1-5 descriptors)
+tokens.tsv      rater, language, access token: a secret for the organiser (mode 0600)
+ratings.sqlite  the ratings, created by ``serve``
 """
 
 from __future__ import annotations
@@ -30,7 +30,13 @@ from moud_core.jsonl import iter_jsonl, write_jsonl_atomic
 from moud_core.languages import parse_language_list
 
 FORMAT = "moud-review"
-MANIFEST, ITEMS, RUBRIC, TOKENS, DB = "review.json", "items.jsonl", "rubric.yaml", "tokens.tsv", "ratings.sqlite"
+MANIFEST, ITEMS, RUBRIC, TOKENS, DB = (
+    "review.json",
+    "items.jsonl",
+    "rubric.yaml",
+    "tokens.tsv",
+    "ratings.sqlite",
+)
 KIND = "dialogue"
 
 
@@ -53,7 +59,7 @@ class ReviewFolder:
     rubric: Rubric
     items: dict[str, dict]
     raters: dict[str, Rater]
-    by_token: dict[str, str] = field(default_factory=dict)   # token sha256 -> rater id
+    by_token: dict[str, str] = field(default_factory=dict)  # token sha256 -> rater id
 
     @property
     def criteria(self) -> list[Criterion]:
@@ -73,24 +79,34 @@ def _umask_mode(mode: int = 0o777) -> int:
 
 def _write_tokens(path: Path, raters: list[tuple[str, str, str]]) -> None:
     with atomic_open(path, "w") as fh:
-        os.fchmod(fh.fileno(), 0o600)      # a secret: owner only, whatever the umask
+        os.fchmod(fh.fileno(), 0o600)  # a secret: owner only, whatever the umask
         fh.write("rater\tlanguage\ttoken\n")
         fh.writelines(f"{r}\t{lang}\t{tok}\n" for r, lang, tok in raters)
-    os.chmod(path, 0o600)                  # again, in case the atomic writer set the umask's mode
+    os.chmod(path, 0o600)  # again, in case the atomic writer set the umask's mode
 
 
 def _judged(paths: list[Path], rubric: Rubric):
     records = list(iter_judgments(paths))
     versions = {r.get("rubric_version") for r in records if r.get("kind") == KIND}
     if versions - {rubric.version}:
-        raise MoudError(f"judgments were scored with rubric {', '.join(sorted(map(str, versions)))} but the review "
-                        f"uses {rubric.source} ({rubric.version}); pass the judge's rubric with --rubric")
+        raise MoudError(
+            f"judgments were scored with rubric {', '.join(sorted(map(str, versions)))} but the review "
+            f"uses {rubric.source} ({rubric.version}); pass the judge's rubric with --rubric"
+        )
     return collect(r for r in records if r["kind"] == KIND)
 
 
-def create_review(out: str | Path, dataset: str | Path, languages: str, per_language: int, raters: int,
-                  raters_per_item: int = 2, seed: int = 0, rubric_path: str | None = None,
-                  judgments: list[str] | None = None) -> dict:
+def create_review(
+    out: str | Path,
+    dataset: str | Path,
+    languages: str,
+    per_language: int,
+    raters: int,
+    raters_per_item: int = 2,
+    seed: int = 0,
+    rubric_path: str | None = None,
+    judgments: list[str] | None = None,
+) -> dict:
     """Sample, assign and write a new review folder at ``out``; returns the manifest."""
     out = Path(out)
     if per_language < 1:
@@ -100,13 +116,16 @@ def create_review(out: str | Path, dataset: str | Path, languages: str, per_lang
     if not 2 <= raters_per_item <= raters:
         raise MoudError(f"--raters-per-item {raters_per_item}: expected 2 to --raters ({raters})")
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise MoudError(f"--out {out}: exists and is not empty; a review folder is never overwritten "
-                        "(its tokens and ratings would be lost)")
+        raise MoudError(
+            f"--out {out}: exists and is not empty; a review folder is never overwritten "
+            "(its tokens and ratings would be lost)"
+        )
     codes = parse_language_list(languages)
     source = check_source(dataset)
     rubric = load_rubric(rubric_path)
     judgment_paths = [Path(p) for p in judgments or []] or (
-        [source] if any(source.glob("judgments*.jsonl")) else [])
+        [source] if any(source.glob("judgments*.jsonl")) else []
+    )
     judged = _judged(judgment_files(judgment_paths), rubric) if judgment_paths else None
 
     keys = defaultdict(list)
@@ -126,25 +145,50 @@ def create_review(out: str | Path, dataset: str | Path, languages: str, per_lang
         rows = fetch_rows(source, [s.key for s in sampled])
         for s, who in zip(sampled, assignment, strict=True):
             row = rows[s.key.row_id]
-            items.append({"item_id": item_id(s.key.row_id), "row_id": s.key.row_id, "language": lang,
-                          "speech_event": s.key.speech_event, "generator_model": s.key.generator_model,
-                          "judge_bucket": s.bucket, "judge_scores": s.judge_scores, "raters": list(who),
-                          "persona_a": list(row["persona_a"]), "persona_b": list(row["persona_b"]),
-                          "common_ground": row["common_ground"],
-                          "turns": [{"speaker": t["speaker"], "text": t["text"]} for t in row["turns"]]})
+            items.append(
+                {
+                    "item_id": item_id(s.key.row_id),
+                    "row_id": s.key.row_id,
+                    "language": lang,
+                    "speech_event": s.key.speech_event,
+                    "generator_model": s.key.generator_model,
+                    "judge_bucket": s.bucket,
+                    "judge_scores": s.judge_scores,
+                    "raters": list(who),
+                    "persona_a": list(row["persona_a"]),
+                    "persona_b": list(row["persona_b"]),
+                    "common_ground": row["common_ground"],
+                    "turns": [{"speaker": t["speaker"], "text": t["text"]} for t in row["turns"]],
+                }
+            )
         load = Counter(r for who in assignment for r in who)
         for r in ids:
             token = secrets.token_urlsafe(24)
             tokens.append((r, lang, token))
-            rater_rows.append({"id": r, "language": lang, "token_sha256": hash_token(token), "items": load[r]})
-        counts[lang] = {"available": len(keys[lang]), "items": len(sampled),
-                        "strata": dict(sorted(Counter(f"{s.key.speech_event}|{s.bucket}" for s in sampled).items()))}
+            rater_rows.append(
+                {"id": r, "language": lang, "token_sha256": hash_token(token), "items": load[r]}
+            )
+        counts[lang] = {
+            "available": len(keys[lang]),
+            "items": len(sampled),
+            "strata": dict(sorted(Counter(f"{s.key.speech_event}|{s.bucket}" for s in sampled).items())),
+        }
 
-    manifest = {"format": FORMAT, "version": 1, "dataset": str(source),
-                "judgments": [str(p) for p in judgment_paths], "languages": codes, "per_language": per_language,
-                "raters_per_language": raters, "raters_per_item": raters_per_item, "seed": seed, "kind": KIND,
-                "rubric": {"version": rubric.version, "fingerprint": rubric.fingerprint(), "file": RUBRIC},
-                "counts": counts, "raters": rater_rows}
+    manifest = {
+        "format": FORMAT,
+        "version": 1,
+        "dataset": str(source),
+        "judgments": [str(p) for p in judgment_paths],
+        "languages": codes,
+        "per_language": per_language,
+        "raters_per_language": raters,
+        "raters_per_item": raters_per_item,
+        "seed": seed,
+        "kind": KIND,
+        "rubric": {"version": rubric.version, "fingerprint": rubric.fingerprint(), "file": RUBRIC},
+        "counts": counts,
+        "raters": rater_rows,
+    }
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     try:
@@ -154,7 +198,7 @@ def create_review(out: str | Path, dataset: str | Path, languages: str, per_lang
         atomic_write_text(tmp / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=1) + "\n")
         os.chmod(tmp, _umask_mode())
         if out.is_dir():
-            out.rmdir()          # empty (checked above)
+            out.rmdir()  # empty (checked above)
         os.replace(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -169,8 +213,9 @@ def load_review(path: str | Path) -> ReviewFolder:
     try:
         manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        raise MoudError(f"{path}: not a review folder (no readable {MANIFEST}; make one with "
-                        "`moud review sample`)") from None
+        raise MoudError(
+            f"{path}: not a review folder (no readable {MANIFEST}; make one with `moud review sample`)"
+        ) from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise MoudError(f"{manifest_file}: not a review manifest (expected format {FORMAT!r})")
     rubric = load_rubric(path / RUBRIC)

@@ -21,7 +21,7 @@ from eval.judge import derive_seed
 from eval.review.dataset import RowKey
 from eval.rubric import Rubric
 
-BUCKETS = ("low", "mid", "high", "unjudged")   # mean judge score < 2.5, < 3.5, >= 3.5, none
+BUCKETS = ("low", "mid", "high", "unjudged")  # mean judge score < 2.5, < 3.5, >= 3.5, none
 ITEM_PART = "dialogue"
 
 
@@ -56,8 +56,9 @@ def _cycle_take(queues: list[list], n: int) -> list:
     return out
 
 
-def sample_language(language: str, keys: list[RowKey], judged: ItemScores | None, rubric: Rubric, per_language: int,
-                    seed: int) -> list[Sampled]:
+def sample_language(
+    language: str, keys: list[RowKey], judged: ItemScores | None, rubric: Rubric, per_language: int, seed: int
+) -> list[Sampled]:
     """Up to ``per_language`` rows of one language, bucket by bucket and event by event in turn."""
     strata: dict[str, dict[str, list[Sampled]]] = defaultdict(lambda: defaultdict(list))
     for k in sorted(keys, key=lambda k: k.row_id):
@@ -92,8 +93,10 @@ def assign(n_items: int, raters: list[str], per_item: int, seed: int) -> list[tu
         chosen: list[str] = []
         ties = {r: rng.random() for r in raters}
         for _ in range(per_item):
-            best = min((r for r in raters if r not in chosen),
-                       key=lambda r: (load[r], sum(shared[frozenset((r, c))] for c in chosen), ties[r]))
+            best = min(
+                (r for r in raters if r not in chosen),
+                key=lambda r: (load[r], sum(shared[frozenset((r, c))] for c in chosen), ties[r]),
+            )
             chosen.append(best)
         for r in chosen:
             load[r] += 1

@@ -29,6 +29,7 @@ from eval.review.folder import ReviewFolder, hash_token
 from eval.review.store import MARKS, Store
 from moud_core.errors import ConfigError, MoudError
 from moud_core.languages import get_language
+from moud_core.loopback import LOOPBACK
 from moud_core.taxonomy import load_speech_events
 
 STATIC = Path(__file__).parent / "static"
@@ -36,7 +37,7 @@ SESSION_HEADER = "X-Review-Session"
 MAX_BODY = 64 * 1024
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
-                               "img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    "img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "no-referrer",
@@ -59,7 +60,9 @@ class ReviewApp:
     def __init__(self, folder: ReviewFolder):
         self.folder = folder
         self.criteria = {c.name: c for c in folder.criteria}
-        self.positions = {r: {item: i for i, item in enumerate(rater.items)} for r, rater in folder.raters.items()}
+        self.positions = {
+            r: {item: i for i, item in enumerate(rater.items)} for r, rater in folder.raters.items()
+        }
         self.events = {e.id: e for e in load_speech_events()}
         self.sessions: dict[str, str] = {}
         self.scored: dict[str, dict[str, set[str]]] = {r: {} for r in folder.raters}
@@ -152,27 +155,52 @@ class ReviewApp:
         rated = sum(1 for names in scored.values() if len(names) >= full)
         skipped = sum(1 for m in marks.values() if m == "skip")
         foreign = len(marks) - skipped
-        first_open = next((p for p, i in enumerate(rater.items)
-                           if i not in marks and len(scored.get(i, ())) < full), 0)
-        return {"total": len(rater.items), "done": rated + skipped + foreign, "rated": rated, "skipped": skipped,
-                "not_my_language": foreign, "partly_rated": sum(1 for names in scored.values() if 0 < len(names) < full),
-                "first_open": first_open}
+        first_open = next(
+            (p for p, i in enumerate(rater.items) if i not in marks and len(scored.get(i, ())) < full), 0
+        )
+        return {
+            "total": len(rater.items),
+            "done": rated + skipped + foreign,
+            "rated": rated,
+            "skipped": skipped,
+            "not_my_language": foreign,
+            "partly_rated": sum(1 for names in scored.values() if 0 < len(names) < full),
+            "first_open": first_open,
+        }
 
     def language(self, code: str) -> dict:
         try:
             lang = get_language(code)
-            return {"code": code, "name": lang.name, "native_name": lang.native_name, "direction": lang.direction}
+            return {
+                "code": code,
+                "name": lang.name,
+                "native_name": lang.native_name,
+                "direction": lang.direction,
+            }
         except ConfigError:
             return {"code": code, "name": code, "native_name": code, "direction": "ltr"}
 
     async def me(self, request: web.Request) -> web.Response:
         rater = self.rater(request)
-        criteria = [{"name": c.name, "description": c.description, "focus": c.focus.get(self.folder.manifest["kind"], ""),
-                     "direction": c.direction, "scale": {str(k): v for k, v in c.scale.items()}}
-                    for c in self.criteria.values()]
-        return web.json_response({"rater": rater.id, "language": self.language(rater.language),
-                                  "criteria": criteria, "marks": list(MARKS),
-                                  "progress": self.progress(rater)})
+        criteria = [
+            {
+                "name": c.name,
+                "description": c.description,
+                "focus": c.focus.get(self.folder.manifest["kind"], ""),
+                "direction": c.direction,
+                "scale": {str(k): v for k, v in c.scale.items()},
+            }
+            for c in self.criteria.values()
+        ]
+        return web.json_response(
+            {
+                "rater": rater.id,
+                "language": self.language(rater.language),
+                "criteria": criteria,
+                "marks": list(MARKS),
+                "progress": self.progress(rater),
+            }
+        )
 
     async def new_session(self, request: web.Request) -> web.Response:
         rater = self.rater(request)
@@ -192,25 +220,42 @@ class ReviewApp:
         rec = self.folder.items[rater.items[index]]
         scores, mark = await self._db(self.store.item_state, rater.id, rec["item_id"])
         event = self.events.get(rec["speech_event"])
-        return web.json_response({
-            "index": index, "total": len(rater.items), "scores": scores, "mark": mark,
-            "item": {"item_id": rec["item_id"], "speech_event": {
-                        "id": rec["speech_event"], "name": event.name if event else rec["speech_event"],
-                        "definition": event.definition if event else ""},
-                     "persona_a": rec["persona_a"], "persona_b": rec["persona_b"],
-                     "common_ground": rec["common_ground"], "turns": rec["turns"]}})
+        return web.json_response(
+            {
+                "index": index,
+                "total": len(rater.items),
+                "scores": scores,
+                "mark": mark,
+                "item": {
+                    "item_id": rec["item_id"],
+                    "speech_event": {
+                        "id": rec["speech_event"],
+                        "name": event.name if event else rec["speech_event"],
+                        "definition": event.definition if event else "",
+                    },
+                    "persona_a": rec["persona_a"],
+                    "persona_b": rec["persona_b"],
+                    "common_ground": rec["common_ground"],
+                    "turns": rec["turns"],
+                },
+            }
+        )
 
     async def rate(self, request: web.Request) -> web.Response:
         rater = self.rater(request)
         await self.check_session(request, rater)
         data = await self.body(request)
         item_id = self.assigned(rater, data.get("item_id"))
-        criterion = self.criteria.get(data.get("criterion")) if isinstance(data.get("criterion"), str) else None
+        criterion = (
+            self.criteria.get(data.get("criterion")) if isinstance(data.get("criterion"), str) else None
+        )
         if criterion is None:
             raise _error(web.HTTPBadRequest, f"unknown criterion; expected one of {', '.join(self.criteria)}")
         score = data.get("score")
         if type(score) is not int or score not in criterion.scale:
-            raise _error(web.HTTPBadRequest, f"score must be an integer {min(criterion.scale)}-{max(criterion.scale)}")
+            raise _error(
+                web.HTTPBadRequest, f"score must be an integer {min(criterion.scale)}-{max(criterion.scale)}"
+            )
         await self.commit(Store.score_change(rater.id, item_id, criterion.name, score))
         self.scored[rater.id].setdefault(item_id, set()).add(criterion.name)
         self.marks[rater.id].pop(item_id, None)
@@ -271,8 +316,9 @@ def make_app(folder: ReviewFolder) -> web.Application:
     return app
 
 
-async def serve(folder: ReviewFolder, host: str = "127.0.0.1", port: int = 8765,
-                max_seconds: float | None = None) -> int:
+async def serve(
+    folder: ReviewFolder, host: str = "127.0.0.1", port: int = 8765, max_seconds: float | None = None
+) -> int:
     """Serve until SIGINT (returns 130), SIGTERM (143) or ``max_seconds`` (0); the store is closed cleanly."""
     runner = web.AppRunner(make_app(folder), access_log=None, handle_signals=False)
     await runner.setup()
@@ -288,9 +334,19 @@ async def serve(folder: ReviewFolder, host: str = "127.0.0.1", port: int = 8765,
     for sig, code in ((signal.SIGINT, 130), (signal.SIGTERM, 143)):
         loop.add_signal_handler(sig, lambda c=code: stop.done() or stop.set_result(c))
     shown = f"[{host}]" if ":" in host else host
-    print(f"moud review: serving {len(folder.items)} item(s) to {len(folder.raters)} rater(s) on "
-          f"http://{shown}:{port}/ ; each rater opens http://{shown}:{port}/#TOKEN with their token from "
-          f"{folder.path / 'tokens.tsv'}", file=sys.stderr, flush=True)
+    if host not in LOOPBACK:
+        print(
+            f"moud review: note: listening on {host}, reachable from other machines over plain HTTP; "
+            "tokens travel in request headers, so put an HTTPS reverse proxy in front",
+            file=sys.stderr,
+        )
+    print(
+        f"moud review: serving {len(folder.items)} item(s) to {len(folder.raters)} rater(s) on "
+        f"http://{shown}:{port}/ ; each rater opens http://{shown}:{port}/#TOKEN with their token from "
+        f"{folder.path / 'tokens.tsv'}",
+        file=sys.stderr,
+        flush=True,
+    )
     try:
         return await asyncio.wait_for(asyncio.shield(stop), max_seconds) if max_seconds else await stop
     except asyncio.TimeoutError:

@@ -46,10 +46,14 @@ class Store:
 
     @staticmethod
     def score_change(rater: str, item_id: str, criterion: str, score: int) -> list[tuple[str, tuple]]:
-        return [("INSERT INTO ratings VALUES (?, ?, ?, ?, ?) ON CONFLICT (rater, item_id, criterion) "
-                 "DO UPDATE SET score = excluded.score, updated = excluded.updated",
-                 (rater, item_id, criterion, score, time.time())),
-                ("DELETE FROM marks WHERE rater = ? AND item_id = ?", (rater, item_id))]
+        return [
+            (
+                "INSERT INTO ratings VALUES (?, ?, ?, ?, ?) ON CONFLICT (rater, item_id, criterion) "
+                "DO UPDATE SET score = excluded.score, updated = excluded.updated",
+                (rater, item_id, criterion, score, time.time()),
+            ),
+            ("DELETE FROM marks WHERE rater = ? AND item_id = ?", (rater, item_id)),
+        ]
 
     @staticmethod
     def mark_change(rater: str, item_id: str, mark: str | None) -> list[tuple[str, tuple]]:
@@ -57,9 +61,14 @@ class Store:
             return [("DELETE FROM marks WHERE rater = ? AND item_id = ?", (rater, item_id))]
         if mark not in MARKS:
             raise ValueError(f"unknown mark {mark!r}")
-        return [("DELETE FROM ratings WHERE rater = ? AND item_id = ?", (rater, item_id)),
-                ("INSERT INTO marks VALUES (?, ?, ?, ?) ON CONFLICT (rater, item_id) "
-                 "DO UPDATE SET mark = excluded.mark, updated = excluded.updated", (rater, item_id, mark, time.time()))]
+        return [
+            ("DELETE FROM ratings WHERE rater = ? AND item_id = ?", (rater, item_id)),
+            (
+                "INSERT INTO marks VALUES (?, ?, ?, ?) ON CONFLICT (rater, item_id) "
+                "DO UPDATE SET mark = excluded.mark, updated = excluded.updated",
+                (rater, item_id, mark, time.time()),
+            ),
+        ]
 
     @staticmethod
     def session_change(token_sha256: str, rater: str) -> list[tuple[str, tuple]]:
@@ -73,9 +82,14 @@ class Store:
 
     def item_state(self, rater: str, item_id: str) -> tuple[dict[str, int], str | None]:
         """(the rater's scores on the item by criterion, the rater's mark or None)."""
-        scores = dict(self.db.execute("SELECT criterion, score FROM ratings WHERE rater = ? AND item_id = ?",
-                                      (rater, item_id)))
-        mark = self.db.execute("SELECT mark FROM marks WHERE rater = ? AND item_id = ?", (rater, item_id)).fetchone()
+        scores = dict(
+            self.db.execute(
+                "SELECT criterion, score FROM ratings WHERE rater = ? AND item_id = ?", (rater, item_id)
+            )
+        )
+        mark = self.db.execute(
+            "SELECT mark FROM marks WHERE rater = ? AND item_id = ?", (rater, item_id)
+        ).fetchone()
         return scores, mark[0] if mark else None
 
     def add_session(self, token_sha256: str, rater: str) -> None:
@@ -87,8 +101,11 @@ class Store:
 
     def all_ratings(self) -> list[tuple[str, str, str, int]]:
         """(item_id, rater, criterion, score) in a stable order."""
-        return list(self.db.execute("SELECT item_id, rater, criterion, score FROM ratings "
-                                    "ORDER BY item_id, rater, criterion"))
+        return list(
+            self.db.execute(
+                "SELECT item_id, rater, criterion, score FROM ratings ORDER BY item_id, rater, criterion"
+            )
+        )
 
     def all_marks(self) -> list[tuple[str, str, str]]:
         """(item_id, rater, mark) in a stable order."""

@@ -16,8 +16,11 @@ def test_direction_defaults_to_ltr_and_rtl_is_listed():
 
 def test_unknown_direction_is_refused(tmp_path):
     extra = tmp_path / "langs.yaml"
-    extra.write_text("languages:\n  - {code: ur, name: Urdu, native_name: اردو, script: Arab, lid_label: ur, "
-                     "segmentation: words, resource: medium, direction: up}\n", encoding="utf-8")
+    extra.write_text(
+        "languages:\n  - {code: ur, name: Urdu, native_name: اردو, script: Arab, lid_label: ur, "
+        "segmentation: words, resource: medium, direction: up}\n",
+        encoding="utf-8",
+    )
     with pytest.raises(ConfigError, match=r"languages\[0\]\.direction: expected 'ltr' or 'rtl', got 'up'"):
         load_registry([str(extra)])
     extra.write_text(extra.read_text().replace("direction: up", "direction: rtl"), encoding="utf-8")

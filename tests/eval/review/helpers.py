@@ -20,19 +20,31 @@ TEXTS = {
     "fr": [("A", "Salut ! Tu viens souvent au marché ?"), ("B", "Oui, tous les samedis matin.")],
     "sw": [("A", "Habari za asubuhi? Umeenda sokoni leo?"), ("B", "Nzuri sana, nimetoka Kariakoo.")],
     "yo": [("A", "Ẹ káàárọ̀! Ṣé ẹ ti jẹun?"), ("B", "A dúpẹ́, mo ti jẹ ẹ̀bà.")],
-    "ar": [("A", "مرحبا! هل تذهب إلى السوق اليوم؟"), ("B", "نعم، سأشتري الخبز والتمر.")],
+    "ar": [
+        ("A", "صباح الخير! هل ستذهب إلى السوق اليوم؟"),
+        ("B", "نعم، سأشتري الخبز والتمر قبل صلاة الجمعة."),
+        ("A", "رائع، هل تريد أن نذهب معًا إلى البحر بعد الظهر؟"),
+        ("B", "فكرة جميلة! لكن عندي مباراة الأهلي في المساء، فلنعد قبل السادسة."),
+        ("A", "اتفقنا، سأحضر الشاي والكعك."),
+    ],
     "ja": [("A", "こんにちは、元気ですか"), ("B", "はい、元気です。市場に行きます。")],
 }
-PERSONAS = {   # (persona A, persona B, common ground) in the language, so screenshots look like real items
-    "sw": (["Naitwa Amani na ninaishi Dar es Salaam.", "Ninauza matunda sokoni."],
-           ["Mimi ni mwalimu wa shule ya msingi.", "Ninapenda kupika pilau."],
-           "Amani na mwalimu wanakutana sokoni Kariakoo asubuhi ya Jumamosi."),
-    "ar": (["اسمي ليلى وأعيش في القاهرة.", "أعمل طبيبة في مستشفى قريب من النيل.", "أحب قراءة الروايات."],
-           ["أنا طالب في جامعة الإسكندرية.", "أحب كرة القدم وأشجع الأهلي."],
-           "ليلى وجارها الطالب يلتقيان في سوق الحي صباح الجمعة ويتحدثان عن خطط نهاية الأسبوع."),
-    "ja": (["私は大阪に住んでいる会社員です。", "週末はよく料理をします。"],
-           ["私は京都の大学生です。", "猫を二匹飼っています。"],
-           "二人は京都駅の近くの喫茶店で偶然会い、週末の予定について話す。"),
+PERSONAS = {  # (persona A, persona B, common ground) in the language, so screenshots look like real items
+    "sw": (
+        ["Naitwa Amani na ninaishi Dar es Salaam.", "Ninauza matunda sokoni."],
+        ["Mimi ni mwalimu wa shule ya msingi.", "Ninapenda kupika pilau."],
+        "Amani na mwalimu wanakutana sokoni Kariakoo asubuhi ya Jumamosi.",
+    ),
+    "ar": (
+        ["اسمي ليلى وأعيش في القاهرة.", "أعمل طبيبة في مستشفى قريب من النيل.", "أحب قراءة الروايات."],
+        ["أنا طالب في جامعة الإسكندرية.", "أحب كرة القدم وأشجع الأهلي."],
+        "ليلى وجارها الطالب يلتقيان في سوق الحي صباح الجمعة ويتحدثان عن خطط نهاية الأسبوع.",
+    ),
+    "ja": (
+        ["私は大阪に住んでいる会社員です。", "週末はよく料理をします。"],
+        ["私は京都の大学生です。", "猫を二匹飼っています。"],
+        "二人は京都駅の近くの喫茶店で偶然会い、週末の予定について話す。",
+    ),
 }
 HOSTILE = '<script>window.__pwned = 1</script>"><img src=x onerror="window.__pwned = 2">'
 
@@ -57,10 +69,22 @@ def dialogue_rows(languages=("fr", "sw"), per_language=12, hostile: str | None =
 def judge_records(rows: list[dict], judge_model: str = "judge-x") -> list[dict]:
     """One ok judgment per dialogue item, scores from ``stable_score`` (spread over 1-5)."""
     names = [c.name for c in load_rubric().for_kind("dialogue")]
-    return [{"item_id": f"{r['id']}/dialogue", "row_id": r["id"], "kind": "dialogue", "language": r["language"],
-             "generator_model": r["metadata"]["generator_model"], "speech_event": r["speech_event"],
-             "repeat": 0, "status": "ok", "judge_model": judge_model, "rubric_version": load_rubric().version,
-             "scores": {n: stable_score(f"{r['id']}/dialogue", n) for n in names}} for r in rows]
+    return [
+        {
+            "item_id": f"{r['id']}/dialogue",
+            "row_id": r["id"],
+            "kind": "dialogue",
+            "language": r["language"],
+            "generator_model": r["metadata"]["generator_model"],
+            "speech_event": r["speech_event"],
+            "repeat": 0,
+            "status": "ok",
+            "judge_model": judge_model,
+            "rubric_version": load_rubric().version,
+            "scores": {n: stable_score(f"{r['id']}/dialogue", n) for n in names},
+        }
+        for r in rows
+    ]
 
 
 def write_dataset(root: Path, rows: list[dict], judged: bool = True) -> tuple[Path, Path | None]:
@@ -71,17 +95,34 @@ def write_dataset(root: Path, rows: list[dict], judged: bool = True) -> tuple[Pa
     judge_dir = root / "judged"
     judge_dir.mkdir(parents=True, exist_ok=True)
     (judge_dir / "judgments.jsonl").write_text(
-        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in judge_records(rows)), encoding="utf-8")
+        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in judge_records(rows)), encoding="utf-8"
+    )
     return root / "run", judge_dir
 
 
-def make_review(root: Path, languages=("fr", "sw"), per_language=6, raters=3, rows_per_language=12,
-                hostile: str | None = None, judged: bool = True):
+def make_review(
+    root: Path,
+    languages=("fr", "sw"),
+    per_language=6,
+    raters=3,
+    rows_per_language=12,
+    hostile: str | None = None,
+    judged: bool = True,
+):
     """(review folder path, {rater: token}) for a fresh sample."""
     run, judge_dir = write_dataset(root, dialogue_rows(languages, rows_per_language, hostile), judged)
     out = root / "review"
-    create_review(out, run, ",".join(languages), per_language, raters, 2, 0, None,
-                  [str(judge_dir)] if judge_dir else None)
+    create_review(
+        out,
+        run,
+        ",".join(languages),
+        per_language,
+        raters,
+        2,
+        0,
+        None,
+        [str(judge_dir)] if judge_dir else None,
+    )
     return out, read_tokens(out)
 
 
@@ -149,9 +190,17 @@ class Client:
 
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
-CHROME_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--window-size=1400,1000")
+CHROME_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=1400,1000",
+)
 
 
 def browser_missing() -> str | None:
@@ -212,9 +261,23 @@ class ServeProcess:
         from tests import ROOT
 
         self._err = open(self.log, "ab")
-        self.proc = subprocess.Popen([sys.executable, "-m", "moud_cli", "review", "serve", str(self.folder),
-                                      "--port", str(self.port), "--max-seconds", str(self.max_seconds)],
-                                     cwd=ROOT, stdout=self._err, stderr=self._err)
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "moud_cli",
+                "review",
+                "serve",
+                str(self.folder),
+                "--port",
+                str(self.port),
+                "--max-seconds",
+                str(self.max_seconds),
+            ],
+            cwd=ROOT,
+            stdout=self._err,
+            stderr=self._err,
+        )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             assert self.proc.poll() is None, self.log.read_text()

@@ -59,7 +59,9 @@ def _selected(driver) -> dict[str, int]:
 def _click_score(driver, criterion: str, score: int) -> None:
     from selenium.webdriver.common.by import By
 
-    driver.find_element(By.CSS_SELECTOR, f'.criterion[data-criterion="{criterion}"] button[data-score="{score}"]').click()
+    driver.find_element(
+        By.CSS_SELECTOR, f'.criterion[data-criterion="{criterion}"] button[data-score="{score}"]'
+    ).click()
 
 
 def _goto(driver, item_id: str, total: int) -> None:
@@ -83,19 +85,23 @@ def _ratings(folder: Path) -> list[tuple]:
 
 
 def test_two_raters_keyboard_mouse_reload_export_agreement(chrome, tmp_path, capsys):
-    import moud_cli
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
-    folder, tokens = make_review(tmp_path, languages=("fr",), per_language=6, raters=2, rows_per_language=6,
-                                 hostile=HOSTILE)
+    import moud_cli
+
+    folder, tokens = make_review(
+        tmp_path, languages=("fr",), per_language=6, raters=2, rows_per_language=6, hostile=HOSTILE
+    )
     server = ServeProcess(folder, free_port(), tmp_path / "serve.log").start()
     a, b = chrome(), chrome()
     try:
         _open(a, server.url, tokens["fr-r1"])
-        assert tokens["fr-r1"] not in a.current_url                      # the token left the address bar
+        assert tokens["fr-r1"] not in a.current_url  # the token left the address bar
         _open(b, server.url, tokens["fr-r2"])
-        criteria = a.execute_script("return [...document.querySelectorAll('.criterion')].map(c => c.dataset.criterion)")
+        criteria = a.execute_script(
+            "return [...document.querySelectorAll('.criterion')].map(c => c.dataset.criterion)"
+        )
         assert len(criteria) == 6
         total = int(_text(a, "position").split(" of ")[1])
 
@@ -132,7 +138,7 @@ def test_two_raters_keyboard_mouse_reload_export_agreement(chrome, tmp_path, cap
         _keys(a, Keys.ARROW_UP, Keys.ARROW_UP, "1")
         _saved(a)
         _saved(b)
-        assert _text(a, "progress-text").startswith("2 of ")             # item 3 is missing two criteria
+        assert _text(a, "progress-text").startswith("2 of ")  # item 3 is missing two criteria
         assert "1 skipped · 1 not my language" in _text(b, "progress-text")
 
         # reload: the page comes back on item 3 with its scores, and items 1-2 kept theirs
@@ -159,22 +165,52 @@ def test_two_raters_keyboard_mouse_reload_export_agreement(chrome, tmp_path, cap
     assert sorted(r for r in saved if r[1] == "fr-r1") == sorted(
         [(first, "fr-r1", c, s) for c, s in zip(criteria, [4, 5, 3, 4, 2, 1], strict=True)]
         + [(second, "fr-r1", c, s) for c, s in mouse.items()]
-        + [(third, "fr-r1", c, s) for c, s in {criteria[0]: 3, criteria[1]: 3, criteria[2]: 1, criteria[3]: 5}.items()])
+        + [
+            (third, "fr-r1", c, s)
+            for c, s in {criteria[0]: 3, criteria[1]: 3, criteria[2]: 1, criteria[3]: 5}.items()
+        ]
+    )
     assert sorted(r for r in saved if r[1] == "fr-r2") == sorted(
-        [(b_first, "fr-r2", criteria[0], 2), (b_first, "fr-r2", criteria[1], 2), (b_first, "fr-r2", criteria[3], 5)])
+        [
+            (b_first, "fr-r2", criteria[0], 2),
+            (b_first, "fr-r2", criteria[1], 2),
+            (b_first, "fr-r2", criteria[3], 5),
+        ]
+    )
 
     assert moud_cli.main(["review", "export", str(folder)]) == 0
-    assert "fr: 19 rating(s) by 2 rater(s) on 3 item(s), 2 complete; 1 skipped, 1 not my language" in capsys.readouterr().out
+    assert (
+        "fr: 19 rating(s) by 2 rater(s) on 3 item(s), 2 complete; 1 skipped, 1 not my language"
+        in capsys.readouterr().out
+    )
     with open(folder / "ratings.csv", encoding="utf-8", newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert list(rows[0]) == ["item_id", "rater", "criterion", "score", "generator_model", "language"]
     assert len(rows) == 19 and {r["item_id"] for r in rows} == {first, second, third}
     marks = (folder / "marks.csv").read_text(encoding="utf-8").splitlines()
-    assert sorted(marks[1:]) == sorted([f"{b_foreign},fr-r2,not_my_language,fr", f"{b_skipped},fr-r2,skip,fr"])
+    assert sorted(marks[1:]) == sorted(
+        [f"{b_foreign},fr-r2,not_my_language,fr", f"{b_skipped},fr-r2,skip,fr"]
+    )
     out = tmp_path / "agreement"
-    assert moud_cli.main(["agreement", "--ratings", str(folder / "ratings.csv"), "--judgments",
-                          str(tmp_path / "judged"), "--out", str(out), "--min-items", "2"]) == 0
-    assert (out / "judge_vs_human.png").stat().st_size > 1000 and "## Where the judge" in (out / "report.md").read_text()
+    assert (
+        moud_cli.main(
+            [
+                "agreement",
+                "--ratings",
+                str(folder / "ratings.csv"),
+                "--judgments",
+                str(tmp_path / "judged"),
+                "--out",
+                str(out),
+                "--min-items",
+                "2",
+            ]
+        )
+        == 0
+    )
+    assert (out / "judge_vs_human.png").stat().st_size > 1000 and "## Where the judge" in (
+        out / "report.md"
+    ).read_text()
 
 
 def _queue_ids(folder: Path, rater: str) -> list[str]:
@@ -193,7 +229,7 @@ def test_server_killed_while_rating_loses_nothing(chrome, tmp_path):
         _keys(driver, "5", "4")
         _saved(driver)
         server.stop(signal.SIGKILL)
-        _keys(driver, "3", "2", "1")                                       # rated while the server is gone
+        _keys(driver, "3", "2", "1")  # rated while the server is gone
         _wait(driver, lambda d: "unreachable" in _text(d, "save"))
         assert "3 change(s) kept" in _text(driver, "save")
         server.start()
@@ -201,7 +237,8 @@ def test_server_killed_while_rating_loses_nothing(chrome, tmp_path):
         driver.refresh()
         _wait(driver, lambda d: _item_id(d) == item)
         criteria = driver.execute_script(
-            "return [...document.querySelectorAll('.criterion')].map(c => c.dataset.criterion)")
+            "return [...document.querySelectorAll('.criterion')].map(c => c.dataset.criterion)"
+        )
         expected = dict(zip(criteria, [5, 4, 3, 2, 1], strict=False))
         assert _selected(driver) == expected
     finally:
@@ -218,7 +255,10 @@ def test_screenshot_rtl_page(chrome, tmp_path):
     try:
         _open(driver, server.url, tokens["ar-r1"])
         assert driver.execute_script("return document.getElementById('content').dir") == "rtl"
-        assert driver.execute_script("return getComputedStyle(document.getElementById('turns')).direction") == "rtl"
+        assert (
+            driver.execute_script("return getComputedStyle(document.getElementById('turns')).direction")
+            == "rtl"
+        )
         _keys(driver, "4", "5")
         _saved(driver)
         shot = tmp_path / "review-page.png"

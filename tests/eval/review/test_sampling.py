@@ -16,6 +16,13 @@ from eval.rubric import load_rubric
 from tests.eval.review.helpers import dialogue_rows, make_review, read_tokens, write_dataset
 
 
+def _sample(dataset, judged, out, languages: str, per_language: int, raters: int, *extra: str) -> int:
+    """`moud review sample` in-process; returns the exit status."""
+    argv = ["review", "sample", "--dataset", str(dataset), "--languages", languages, "--out", str(out)]
+    argv += ["--per-language", str(per_language), "--raters", str(raters), *extra]
+    return moud_cli.main(argv + (["--judgments", str(judged)] if judged else []))
+
+
 def _items(folder):
     return [json.loads(line) for line in (folder / "items.jsonl").read_text(encoding="utf-8").splitlines()]
 
@@ -30,7 +37,7 @@ def test_strata_cover_buckets_and_events(tmp_path):
         # equal allocation across the judge-score buckets present (low, mid, high), +-1
         assert set(buckets) == {"low", "mid", "high"} and max(buckets.values()) - min(buckets.values()) <= 1
         assert len({i["speech_event"] for i in mine}) == 4
-        for i in mine:   # the bucket is the judge's oriented mean score
+        for i in mine:  # the bucket is the judge's oriented mean score
             assert i["judge_bucket"] == judge_bucket(i["judge_scores"], load_rubric())
 
 
@@ -38,7 +45,7 @@ def test_bucket_edges():
     rubric = load_rubric()
     names = [c.name for c in rubric.for_kind("dialogue") if c.higher_is_better]
     assert judge_bucket(None, rubric) == "unjudged"
-    assert judge_bucket(dict.fromkeys(names, 2) | {"toxicity": 4}, rubric) == "low"      # toxicity 4 -> 2
+    assert judge_bucket(dict.fromkeys(names, 2) | {"toxicity": 4}, rubric) == "low"  # toxicity 4 -> 2
     assert judge_bucket(dict.fromkeys(names, 3) | {"toxicity": 3}, rubric) == "mid"
     assert judge_bucket(dict.fromkeys(names, 4) | {"toxicity": 1}, rubric) == "high"
 
@@ -50,7 +57,9 @@ def test_assignments_overlap_and_balance(tmp_path):
     load = Counter(r for i in items for r in i["raters"])
     assert set(load) == set(tokens) and max(load.values()) - min(load.values()) <= 1
     pairs = Counter(frozenset(i["raters"]) for i in items)
-    assert len(pairs) == 6 and max(pairs.values()) - min(pairs.values()) <= 1   # every pair of 4 raters shares items
+    assert (
+        len(pairs) == 6 and max(pairs.values()) - min(pairs.values()) <= 1
+    )  # every pair of 4 raters shares items
     review = load_review(folder)
     assert sum(len(r.items) for r in review.raters.values()) == 60
 
@@ -63,26 +72,25 @@ def test_assign_three_per_item():
 
 def test_same_seed_same_sample_other_seed_differs(tmp_path):
     run, judged = write_dataset(tmp_path, dialogue_rows(("fr", "sw"), 30))
-    base = ["review", "sample", "--dataset", str(run), "--judgments", str(judged), "--languages", "fr,sw",
-            "--per-language", "8", "--raters", "3"]
     for name, seed in (("a", "0"), ("b", "0"), ("c", "5")):
-        assert moud_cli.main([*base, "--seed", seed, "--out", str(tmp_path / name)]) == 0
+        assert _sample(run, judged, tmp_path / name, "fr,sw", 8, 3, "--seed", seed) == 0
     a, b, c = ((tmp_path / n / "items.jsonl").read_bytes() for n in "abc")
     assert a == b and a != c
-    assert read_tokens(tmp_path / "a") != read_tokens(tmp_path / "b")      # tokens are never derived from the seed
+    assert read_tokens(tmp_path / "a") != read_tokens(tmp_path / "b")  # tokens never derive from the seed
 
 
 def test_tokens_secret_and_hashed(tmp_path, capsys):
     run, judged = write_dataset(tmp_path, dialogue_rows(("fr",), 10))
     out = tmp_path / "review"
-    assert moud_cli.main(["review", "sample", "--dataset", str(run), "--judgments", str(judged), "--languages", "fr",
-                          "--per-language", "5", "--raters", "3", "--out", str(out)]) == 0
+    assert _sample(run, judged, out, "fr", 5, 3) == 0
     printed = capsys.readouterr()
     tokens = read_tokens(out)
     assert stat.S_IMODE((out / "tokens.tsv").stat().st_mode) == 0o600
     assert len(set(tokens.values())) == 3 and all(len(t) >= 32 for t in tokens.values())
     manifest = json.loads((out / "review.json").read_text())
-    assert {r["id"]: r["token_sha256"] for r in manifest["raters"]} == {r: hash_token(t) for r, t in tokens.items()}
+    assert {r["id"]: r["token_sha256"] for r in manifest["raters"]} == {
+        r: hash_token(t) for r, t in tokens.items()
+    }
     for path in out.iterdir():
         if path.name != "tokens.tsv":
             assert not any(t in path.read_text(encoding="utf-8") for t in tokens.values()), path
@@ -94,9 +102,7 @@ def test_built_parquet_folder_gives_the_same_sample(tmp_path):
     run, judged = write_dataset(tmp_path, dialogue_rows(("fr", "ar"), 20))
     assert moud_cli.main(["build", "--shards", str(run), "--out", str(tmp_path / "built")]) == 0
     for name, source in (("from-run", run), ("from-built", tmp_path / "built")):
-        assert moud_cli.main(["review", "sample", "--dataset", str(source), "--judgments", str(judged),
-                              "--languages", "fr,ar", "--per-language", "7", "--raters", "2",
-                              "--out", str(tmp_path / name)]) == 0
+        assert _sample(source, judged, tmp_path / name, "fr,ar", 7, 2) == 0
     assert _items(tmp_path / "from-run") == _items(tmp_path / "from-built")
 
 
@@ -115,8 +121,14 @@ def test_fewer_rows_than_asked_takes_all(tmp_path):
 def _bad(tmp_path, capsys, extra, dataset=None):
     run, judged = write_dataset(tmp_path / "data", dialogue_rows(("fr",), 6))
     out = tmp_path / "out"
-    args = {"--dataset": str(dataset or run), "--languages": "fr", "--per-language": "3", "--raters": "2",
-            "--out": str(out), **extra}
+    args = {
+        "--dataset": str(dataset or run),
+        "--languages": "fr",
+        "--per-language": "3",
+        "--raters": "2",
+        "--out": str(out),
+        **extra,
+    }
     argv = ["review", "sample", *itertools.chain.from_iterable(args.items())]
     assert moud_cli.main(argv) == 2
     err = capsys.readouterr().err.strip()
@@ -124,13 +136,16 @@ def _bad(tmp_path, capsys, extra, dataset=None):
     return err, out
 
 
-@pytest.mark.parametrize("extra, expected", [
-    ({"--languages": "xx"}, "unknown language code 'xx'"),
-    ({"--languages": "ja"}, "no dialogues in language 'ja'"),
-    ({"--per-language": "0"}, "--per-language 0: expected at least 1"),
-    ({"--raters": "1"}, "--raters 1: expected at least 2 raters"),
-    ({"--raters-per-item": "3"}, "--raters-per-item 3: expected 2 to --raters (2)"),
-])
+@pytest.mark.parametrize(
+    "extra, expected",
+    [
+        ({"--languages": "xx"}, "unknown language code 'xx'"),
+        ({"--languages": "ja"}, "no dialogues in language 'ja'"),
+        ({"--per-language": "0"}, "--per-language 0: expected at least 1"),
+        ({"--raters": "1"}, "--raters 1: expected at least 2 raters"),
+        ({"--raters-per-item": "3"}, "--raters-per-item 3: expected 2 to --raters (2)"),
+    ],
+)
 def test_bad_arguments_exit_2(tmp_path, capsys, extra, expected):
     err, out = _bad(tmp_path, capsys, extra)
     assert expected in err and not out.exists() and not list(tmp_path.glob(".out.tmp-*"))
