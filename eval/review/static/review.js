@@ -5,7 +5,7 @@
 "use strict";
 
 const KEY = { token: "moud-review-token", session: "moud-review-session", index: "moud-review-index", queue: "moud-review-queue" };
-const S = { token: null, session: null, me: null, index: 0, item: null, scores: {}, mark: null, current: 0, queue: [], sending: false, retry: 0 };
+const S = { error: null, token: null, session: null, me: null, index: 0, item: null, scores: {}, mark: null, current: 0, queue: [], sending: false, retry: 0 };
 const $ = (id) => document.getElementById(id);
 
 function el(tag, cls, text) {
@@ -36,9 +36,9 @@ function saveQueue() { sessionStorage.setItem(KEY.queue, JSON.stringify(S.queue)
 function setSave() {
   const pending = S.queue.length;
   const box = $("save");
-  box.classList.toggle("offline", S.retry > 0);
+  box.classList.toggle("offline", S.retry > 0 || S.error !== null);
   box.textContent = S.retry > 0 ? `Server unreachable: ${pending} change(s) kept, retrying…`
-    : pending ? "Saving…" : "All changes saved";
+    : S.error ? `Not saved: ${S.error}` : pending ? "Saving…" : "All changes saved";
 }
 
 function setProgress(p) {
@@ -81,8 +81,8 @@ async function flush() {
       S.retry = 0;
       S.queue.shift();
       saveQueue();
+      S.error = r.status === 200 ? null : String((r.data && r.data.error) || r.status);
       if (r.status === 200) setProgress(r.data.progress);
-      else $("save").textContent = "Not saved: " + ((r.data && r.data.error) || r.status);
     }
   } finally {
     S.sending = false;
