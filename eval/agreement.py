@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from eval.aggregate import ItemScores
-from eval.judge import derive_seed
 from eval.reliability import (
     correlations,
     kappa_bootstrap_ci,
@@ -30,6 +29,7 @@ from eval.reliability import (
 )
 from eval.rubric import LEVELS, Rubric
 from moud_core.errors import MoudError
+from moud_core.seeds import derive_seed
 
 REQUIRED_COLUMNS = ("item_id", "rater", "criterion", "score")
 TRUST = ("trusted", "uncertain", "not trusted", "too few items")

@@ -1,6 +1,6 @@
-"""Dialogue rows from a built dataset folder (``data/<lang>/*.parquet``, from ``moud build``) or a run /
-filtered folder (``shards/<lang>/*.jsonl``), read in two passes: light keys for sampling, then the
-chosen rows in full."""
+"""Dialogue rows from a built dataset folder (``data/<lang>/*.parquet``, from ``moud build``;
+``moud_core.dataset_layout``) or a run / filtered folder (``shards/<lang>/*.jsonl``; ``moud_core.runfolder``),
+read in two passes: light keys for sampling, then the chosen rows in full."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from eval.items import iter_rows, shard_files
+from moud_core.dataset_layout import DATA_DIR
 from moud_core.errors import MoudError
+from moud_core.languages import load_registry
+from moud_core.runfolder import RunFolder
 
 KEY_COLUMNS = ["id", "language", "speech_event", "metadata"]
 
@@ -23,11 +25,11 @@ class RowKey:
 
 
 def parquet_files(path: Path, languages: Iterable[str]) -> list[Path]:
-    return [f for lang in languages for f in sorted((path / "data" / lang).glob("*.parquet"))]
+    return [f for lang in languages for f in sorted((path / DATA_DIR / lang).glob("*.parquet"))]
 
 
 def is_built(path: Path) -> bool:
-    return (path / "data").is_dir() and any((path / "data").glob("*/*.parquet"))
+    return (path / DATA_DIR).is_dir() and any((path / DATA_DIR).glob("*/*.parquet"))
 
 
 def _read_parquet(file: Path, columns: list[str] | None = None, ids: set[str] | None = None) -> list[dict]:
@@ -70,6 +72,13 @@ def check_source(path: str | Path) -> Path:
     return path
 
 
+def _run_rows(path: Path, languages: Iterable[str]):
+    """(``file:line``, row) of the languages among ``languages`` that the run folder holds."""
+    run, registry = RunFolder.open(path, "--dataset"), load_registry()
+    present = list(run.language_files(registry, languages, required=False))
+    return run.iter_rows(registry, present) if present else iter(())
+
+
 def scan_keys(path: Path, languages: list[str]) -> list[RowKey]:
     """Every row's key for ``languages`` (id order within a language is not assumed)."""
     if is_built(path):
@@ -79,10 +88,7 @@ def scan_keys(path: Path, languages: list[str]) -> list[RowKey]:
             for r in _read_parquet(f, KEY_COLUMNS)
             if r["language"] in languages
         ]
-    root = path / "shards" if (path / "shards").is_dir() else path
-    folders = {f.parent for f in shard_files(path)}
-    present = languages if root in folders else [lang for lang in languages if root / lang in folders]
-    return [_key(row, where) for where, row in iter_rows(path, present)] if present else []
+    return [_key(row, where) for where, row in _run_rows(path, languages)]
 
 
 def fetch_rows(path: Path, keys: Iterable[RowKey]) -> dict[str, dict]:
@@ -96,7 +102,7 @@ def fetch_rows(path: Path, keys: Iterable[RowKey]) -> dict[str, dict]:
             for f in parquet_files(path, [lang]):
                 found.update((r["id"], r) for r in _read_parquet(f, ids=ids))
     else:
-        for _, row in iter_rows(path, list(wanted)):
-            if row["id"] in wanted.get(row["language"], ()):
+        for _, row in _run_rows(path, wanted):
+            if row["id"] in wanted[row["language"]]:
                 found[row["id"]] = row
     return found

@@ -12,10 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import secrets
-import shutil
-import tempfile
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +21,7 @@ from eval.aggregate import collect, iter_judgments, judgment_files
 from eval.review.dataset import check_source, fetch_rows, scan_keys
 from eval.review.sampling import assign, item_id, rater_ids, sample_language
 from eval.rubric import Criterion, Rubric, load_rubric
-from moud_core.atomic import atomic_open, atomic_write_text
+from moud_core.atomic import atomic_write_text, staged_folder
 from moud_core.errors import MoudError
 from moud_core.jsonl import iter_jsonl, write_jsonl_atomic
 from moud_core.languages import parse_language_list
@@ -70,19 +67,10 @@ class ReviewFolder:
         return self.path / DB
 
 
-def _umask_mode(mode: int = 0o777) -> int:
-    """``mode`` less the process umask. Local stand-in until moud_core.atomic follows the umask itself."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return mode & ~mask
-
-
 def _write_tokens(path: Path, raters: list[tuple[str, str, str]]) -> None:
-    with atomic_open(path, "w") as fh:
-        os.fchmod(fh.fileno(), 0o600)  # a secret: owner only, whatever the umask
-        fh.write("rater\tlanguage\ttoken\n")
-        fh.writelines(f"{r}\t{lang}\t{tok}\n" for r, lang, tok in raters)
-    os.chmod(path, 0o600)  # again, in case the atomic writer set the umask's mode
+    """The organiser's secret: mode 0600 whatever the umask."""
+    text = "rater\tlanguage\ttoken\n" + "".join(f"{r}\t{lang}\t{tok}\n" for r, lang, tok in raters)
+    atomic_write_text(path, text, private=True)
 
 
 def _judged(paths: list[Path], rubric: Rubric):
@@ -189,20 +177,11 @@ def create_review(
         "counts": counts,
         "raters": rater_rows,
     }
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    try:
+    with staged_folder(out) as tmp:
         write_jsonl_atomic(tmp / ITEMS, items)
         atomic_write_text(tmp / RUBRIC, Path(rubric.source).read_text(encoding="utf-8"))
         _write_tokens(tmp / TOKENS, tokens)
         atomic_write_text(tmp / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=1) + "\n")
-        os.chmod(tmp, _umask_mode())
-        if out.is_dir():
-            out.rmdir()  # empty (checked above)
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return manifest
 
 

@@ -17,9 +17,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from eval.aggregate import ItemScores, _overall
-from eval.judge import derive_seed
 from eval.review.dataset import RowKey
 from eval.rubric import Rubric
+from moud_core.seeds import derive_seed
 
 BUCKETS = ("low", "mid", "high", "unjudged")  # mean judge score < 2.5, < 3.5, >= 3.5, none
 ITEM_PART = "dialogue"

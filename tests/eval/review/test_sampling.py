@@ -95,7 +95,7 @@ def test_tokens_secret_and_hashed(tmp_path, capsys):
         if path.name != "tokens.tsv":
             assert not any(t in path.read_text(encoding="utf-8") for t in tokens.values()), path
     assert not any(t in printed.out + printed.err for t in tokens.values())
-    assert "tokens.tsv" in printed.out and not list(tmp_path.glob(".review.tmp-*"))
+    assert "tokens.tsv" in printed.out and not list(tmp_path.glob(".review.*"))
 
 
 def test_built_parquet_folder_gives_the_same_sample(tmp_path):
@@ -148,7 +148,7 @@ def _bad(tmp_path, capsys, extra, dataset=None):
 )
 def test_bad_arguments_exit_2(tmp_path, capsys, extra, expected):
     err, out = _bad(tmp_path, capsys, extra)
-    assert expected in err and not out.exists() and not list(tmp_path.glob(".out.tmp-*"))
+    assert expected in err and not out.exists() and not list(tmp_path.glob(".out.*"))
 
 
 def test_bad_datasets_exit_2(tmp_path, capsys):
