@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("eval.report_cli", "aggregate judge scores and dataset statistics into a report"),
     "stats": ("eval.stats_cli", "dataset statistics that need no LLM"),
     "agreement": ("eval.agreement_cli", "agreement between the judge and human ratings"),
+    "review": ("eval.review.cli", "native speakers rate a sample in the browser (sample, serve, export)"),
     "train": ("baselines.train", "fine-tune the BLOOM multitask baseline on MOUD / XPersona / both"),
     "evaluate": ("baselines.evaluate", "hits@1, perplexity, ROUGE-L, BERTScore per language"),
     "upload": ("hub_upload.cli", "publish a built dataset folder to the Hugging Face Hub"),

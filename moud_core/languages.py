@@ -24,6 +24,7 @@ class Language:
     resource: str
     xpersona: str | None = None
     region_hint: str = ""
+    direction: str = "ltr"  # "ltr" or "rtl"
 
 
 def _parse(entries, source: str) -> dict[str, Language]:
@@ -39,6 +40,8 @@ def _parse(entries, source: str) -> dict[str, Language]:
             raise ConfigError(f"{where}: missing field(s) {', '.join(missing)}")
         if entry["segmentation"] not in ("words", "chars"):
             raise ConfigError(f"{where}.segmentation: expected 'words' or 'chars', got {entry['segmentation']!r}")
+        if entry.get("direction", "ltr") not in ("ltr", "rtl"):
+            raise ConfigError(f"{where}.direction: expected 'ltr' or 'rtl', got {entry['direction']!r}")
         known = set(Language.__dataclass_fields__)
         extra = set(entry) - known
         if extra:
