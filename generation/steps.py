@@ -8,7 +8,6 @@ derived from the dialogue seed, the step and the attempt number.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import random
 from dataclasses import dataclass, field
 
@@ -25,13 +24,8 @@ from generation.prompts import PromptSet, sample_demonstrations
 from moud_core.backends.base import Backend, ChatRequest, ChatResponse, SamplingParams
 from moud_core.errors import BackendError
 from moud_core.languages import Language
+from moud_core.seeds import derive_seed
 from moud_core.taxonomy import SpeechEvent, sample_persona_categories, sample_speech_event
-
-
-def derive_seed(*parts) -> int:
-    """A 31-bit seed from any parts (stable across processes and Python versions)."""
-    digest = hashlib.sha256("\x1f".join(str(p) for p in parts).encode("utf-8")).digest()
-    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
 
 
 @dataclass(frozen=True)
@@ -66,15 +60,14 @@ def plan_dialogue(cfg: RunConfig, language: str, index: int, taxonomy: dict, eve
 
 
 class DialogueFailure(Exception):
-    """A step gave up. ``retryable``: a backend failure (server down, timeouts), worth re-sending on resume;
-    output failures (the model's answers were rejected ``max_attempts`` times) are not.
+    """A step gave up: a backend failure (its ``BackendError.reason``; a re-run retries it) or rejected
+    output (the step's outputs were rejected ``max_attempts`` times; final unless --retry-failed).
     ``rejected_outputs``: every rejected output of the dialogue (filled in by ``make_dialogue``)."""
 
-    def __init__(self, step: str, reason: str, detail: str = "", retryable: bool = False,
-                 rejected_outputs: list | None = None):
+    def __init__(self, step: str, reason: str, detail: str = ""):
         super().__init__(f"{step}: {reason}" + (f" ({detail})" if detail else ""))
-        self.step, self.reason, self.detail, self.retryable = step, reason, detail, retryable
-        self.rejected_outputs = rejected_outputs or []
+        self.step, self.reason, self.detail = step, reason, detail
+        self.rejected_outputs: list[dict] = []
 
 
 @dataclass
@@ -91,6 +84,10 @@ class Usage:
         self.requests += 1
         self.cached += int(r.cached)
         self.seconds += r.latency_s
+
+    def merge(self, other: Usage) -> None:
+        for name in ("prompt_tokens", "completion_tokens", "requests", "cached", "seconds"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
 @dataclass
@@ -119,7 +116,7 @@ class StepContext:
         try:
             resp = await self.backend.chat(ChatRequest.from_messages(messages, sampling, seed))
         except BackendError as exc:
-            raise DialogueFailure(step, exc.reason, str(exc), retryable=True) from None
+            raise DialogueFailure(step, exc.reason, str(exc)) from None
         self.usage.add(resp)
         return resp
 

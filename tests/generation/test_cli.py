@@ -89,11 +89,12 @@ def test_transformers_backend_end_to_end(tmp_path, tiny_llama_chat):
             "--set", "persona.min_sentences=1", "--set", "persona.sampling.max_tokens=24",
             "--set", "common_ground.sampling.max_tokens=40", "--set", "dialogue.sampling.max_tokens=16",
             "--set", "dialogue.min_turns=2", "--set", "dialogue.max_turns=3"]
-    assert moud_cli.main([*args, "--out", str(tmp_path / "a")]) == 0
+    rc = moud_cli.main([*args, "--out", str(tmp_path / "a")])
     rows = read_rows(tmp_path / "a")
     failures = read_rows(tmp_path / "a", "failures")
     made = sum(len(r) for r in rows.values())
     failed = sum(len(r) for r in failures.values())
+    assert rc == (0 if made else 2)   # "no dialogue was made" is an error
     # a random-weight model writes no sentence and is cut at max_tokens: its dialogues may all fail
     # (a real model's rows: test_real_model.py), but never silently
     assert made + failed == 4
@@ -103,7 +104,7 @@ def test_transformers_backend_end_to_end(tmp_path, tiny_llama_chat):
             assert validate_row(r) == [] and r["metadata"]["backend"] == "transformers"
             assert r["metadata"]["completion_tokens"] > 0
     # same seed -> same output, with a different batch composition
-    assert moud_cli.main([*args, "--out", str(tmp_path / "b"), "--max-batch-size", "3"]) == 0
+    assert moud_cli.main([*args, "--out", str(tmp_path / "b"), "--max-batch-size", "3"]) == rc
     assert without_timings(read_rows(tmp_path / "b")) == without_timings(rows)
     assert read_rows(tmp_path / "b", "failures") == failures
 
@@ -148,7 +149,7 @@ def test_sigkill_and_resume_gives_identical_shards(tmp_path):
     assert crash_requests - ref_requests <= 2 * 8
 
 
-def test_inline_filter_records_drops_and_lid_scores(tmp_path):
+def test_inline_filter_records_drops_and_lid_scores(tmp_path, capsys):
     worker = ScriptedCrowdworker()
     english = "Well, honestly I think we should just go to the cinema tonight, what do you say?"
 
@@ -170,6 +171,7 @@ def test_inline_filter_records_drops_and_lid_scores(tmp_path):
     assert {d["gate"] for d in drops} <= {"lid", "script"} and all(d["reason"] for d in drops)
     assert all(english not in [t["text"] for t in r["turns"]] for r in kept)
     assert all(len(r["metadata"]["lid_scores"]) == len(r["turns"]) for r in kept)
+    assert f"made {len(kept)} dialogues, failed {len(failed)}, dropped {len(drops)} (--filter)" in capsys.readouterr().err
 
 
 def test_show_prompts_renders_without_a_backend(tmp_path, capsys):

@@ -20,6 +20,7 @@ from generation.testing.local_backend import ResponderBackend
 from moud_core.backends.base import ChatResponse
 from moud_core.errors import ConfigError
 from moud_core.languages import get_language
+from moud_core.records import BACKEND_FAILURE_REASONS
 from moud_core.schema import validate_row
 from moud_core.taxonomy import load_persona_taxonomy, load_speech_events
 
@@ -152,7 +153,8 @@ def test_a_step_that_gives_up_fails_the_dialogue_with_its_rejections():
         dialogue(scripted({"persona": dict.fromkeys(range(6), "1. Sure!\n2. Here\n3. is\n4. a persona")}),
                  Banned("Sure"), persona={"max_attempts": 2})
     fail = err.value
-    assert fail.step == "persona" and fail.reason == "rejected_leakage" and not fail.retryable
+    assert fail.step == "persona" and fail.reason == "rejected_leakage"
+    assert fail.reason not in BACKEND_FAILURE_REASONS   # output failures are final (unless --retry-failed)
     assert [(r["field"], r["action"]) for r in fail.rejected_outputs] == [
         ("persona_a", "regenerated"), ("persona_a", "failed"), ("persona_b", "regenerated"), ("persona_b", "failed")]
 
@@ -160,7 +162,7 @@ def test_a_step_that_gives_up_fails_the_dialogue_with_its_rejections():
 def test_backend_failures_are_retryable():
     with pytest.raises(DialogueFailure) as err:
         dialogue(lambda body: Reply(status=500))
-    assert err.value.retryable and err.value.reason == "server_error"
+    assert err.value.reason == "server_error" and err.value.reason in BACKEND_FAILURE_REASONS
 
 
 def test_after_min_turns_a_rejected_turn_ends_the_dialogue():

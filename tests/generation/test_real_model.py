@@ -29,11 +29,11 @@ pytestmark = pytest.mark.skipif(
 ENGLISH = ("languages:\n  - {code: en, name: English, native_name: English, script: Latn, lid_label: en, "
            "segmentation: words, resource: high, region_hint: \"the United States and the United Kingdom\"}\n")
 # one request per output (no retries), short answers: about a minute of CPU on 2 cores
-SMALL = ["--set", "num_demos=0", "--set", "persona.sentences=3", "--set", "persona.min_sentences=2",
+SMALL = ["--set", "num_demos=0", "--set", "persona.sentences=2", "--set", "persona.min_sentences=1",
          "--set", "persona.max_attempts=1", "--set", "common_ground.max_attempts=1",
          "--set", "dialogue.max_attempts=1", "--set", "dialogue.min_turns=2", "--set", "dialogue.max_turns=2",
          "--set", "persona.sampling.max_tokens=40", "--set", "common_ground.sampling.max_tokens=32",
-         "--set", "dialogue.sampling.max_tokens=20"]
+         "--set", "dialogue.sampling.max_tokens=24"]
 
 
 @pytest.fixture(scope="module")
@@ -75,13 +75,12 @@ def test_generate_filter_build_on_a_real_model(tmp_path, smollm2, monkeypatch):
     langs = tmp_path / "en.yaml"
     langs.write_text(ENGLISH, encoding="utf-8")
     run = tmp_path / "run"
-    assert moud_cli.main(["generate", "--backend", "transformers", "--model", "smollm2", "--languages", "fr,en",
-                          "--languages-file", str(langs), "--dialogues", "1", "--out", str(run), "--quiet",
-                          *SMALL]) == 0
+    rc = moud_cli.main(["generate", "--backend", "transformers", "--model", "smollm2", "--languages", "fr,en",
+                        "--languages-file", str(langs), "--dialogues", "1", "--out", str(run), "--quiet", *SMALL])
     rows, failures = read_rows(run), read_rows(run, "failures")
     made = [r for rs in rows.values() for r in rs]
     failed = [f for fs in failures.values() for f in fs]
-    assert len(made) + len(failed) == 2
+    assert len(made) + len(failed) == 2 and rc == (0 if made else 2)   # nothing made is an error
     for f in failed:   # an output failure, with what was rejected and why
         assert f["reason"] and not f["retryable"] and f["rejected_outputs"]
         assert all(r["gate"] and r["reason"] for r in f["rejected_outputs"])
@@ -94,12 +93,13 @@ def test_generate_filter_build_on_a_real_model(tmp_path, smollm2, monkeypatch):
     with sqlite3.connect(run / "cache.sqlite") as db:
         responses = db.execute("SELECT text, completion_tokens, finish_reason FROM responses").fetchall()
     assert sum(r[1] for r in responses) == manifest["last_run"]["completion_tokens"] > 0
-    caps = {40, 32, 20}
+    caps = {40, 32, 24}
     for text, tokens, finish in responses:
         assert finish in ("stop", "length") and "<|im_end|>" not in text
         assert (tokens in caps) if finish == "length" else tokens < max(caps)
     filtered, built = tmp_path / "filtered", tmp_path / "built"
-    assert moud_cli.main(["filter", "--in", str(run), "--out", str(filtered), "--quiet"]) == 0
+    assert moud_cli.main(["filter", "--in", str(run), "--out", str(filtered), "--quiet",
+                          "--languages-file", str(langs)]) == 0
     stats = json.loads((filtered / "filter_stats.json").read_text())["languages"]
     kept = read_rows(filtered)
     drops = read_rows(filtered, "drops")
@@ -107,7 +107,9 @@ def test_generate_filter_build_on_a_real_model(tmp_path, smollm2, monkeypatch):
         assert st["input"] == len(rows.get(lang, [])) == len(kept.get(lang, [])) + len(drops.get(lang, []))
     assert all(d["gate"] and d["reason"] for ds in drops.values() for d in ds)
     if any(kept.values()):
-        assert moud_cli.main(["build", "--shards", str(filtered), "--out", str(built), "--quiet"]) == 0
+        assert moud_cli.main(["build", "--shards", str(filtered), "--out", str(built), "--quiet",
+                              "--languages-file", str(langs)]) == 0
         assert (built / "README.md").is_file()
     else:   # nothing survived: build refuses with one line, exit 2
-        assert moud_cli.main(["build", "--shards", str(filtered), "--out", str(built), "--quiet"]) == 2
+        assert moud_cli.main(["build", "--shards", str(filtered), "--out", str(built), "--quiet",
+                              "--languages-file", str(langs)]) == 2

@@ -109,7 +109,7 @@ def test_reasoning_content_is_counted_never_parsed_and_reasoning_only_fails(tmp_
     assert not any("think" in t["text"] for t in row["turns"])
     with FakeOpenAIServer(lambda body: Reply(content="", reasoning="Hmm. I am still thinking."), model="m") as server:
         assert moud_cli.main(["generate", "--out", str(tmp_path / "b"), "--languages", "fr", "--dialogues", "1",
-                              "--model", "m", "--base-url", server.base_url, "--quiet", "--no-inline-gates"]) == 0
+                              "--model", "m", "--base-url", server.base_url, "--quiet", "--no-inline-gates"]) == 2
     assert not read_rows(tmp_path / "b")["fr"]
     failure = read_rows(tmp_path / "b", "failures")["fr"][0]
     assert failure["step"] == "persona" and failure["reason"] == "reasoning_only" and not failure["retryable"]

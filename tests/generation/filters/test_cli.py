@@ -81,7 +81,7 @@ def test_bad_arguments(run_dir, tmp_path, capsys):
                           "--lid-model", str(tmp_path / "missing.bin")]) == 2
     assert "missing.bin: file not found" in capsys.readouterr().err
     assert moud_cli.main(["filter", "--in", str(tmp_path / "nope"), "--out", str(tmp_path / "o")]) == 2
-    assert "folder not found" in capsys.readouterr().err
+    assert "no such folder" in capsys.readouterr().err
     assert moud_cli.main(["filter", "--in", str(run_dir), "--out", str(tmp_path / "o"), "--languages", "de"]) == 2
     assert "no shards for language(s) de" in capsys.readouterr().err
     (tmp_path / "full").mkdir()
@@ -99,3 +99,45 @@ def test_subprocess_help_and_run(run_dir, tmp_path):
                           text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert json.loads((tmp_path / "sp" / "filter_stats.json").read_text())["languages"]["ja"]["kept"] == 1
+
+
+def test_filter_and_build_treat_a_bom_alike(run_dir, tmp_path):
+    """A UTF-8 byte-order mark at the start of a shard is accepted by filter and by build alike."""
+    import codecs
+
+    shard = next((run_dir / "shards").rglob("*.jsonl"))
+    shard.write_bytes(codecs.BOM_UTF8 + shard.read_bytes())
+    assert moud_cli.main(["filter", "--in", str(run_dir), "--out", str(tmp_path / "f"), "--quiet",
+                          "--workers", "1"]) == 0
+    assert moud_cli.main(["build", "--shards", str(run_dir), "--check", "--quiet"]) == 0
+
+
+def test_overwrite_refuses_a_folder_that_filter_did_not_write(run_dir, tmp_path, capsys):
+    other = tmp_path / "thesis"
+    other.mkdir()
+    (other / "chapter1.tex").write_text("precious")
+    assert moud_cli.main(["filter", "--in", str(run_dir), "--out", str(other), "--overwrite", "--quiet"]) == 2
+    assert "not an output of `moud filter`" in capsys.readouterr().err
+    assert (other / "chapter1.tex").read_text() == "precious"
+    out = tmp_path / "f"
+    assert moud_cli.main(["filter", "--in", str(run_dir), "--out", str(out), "--quiet", "--workers", "1"]) == 0
+    assert moud_cli.main(["filter", "--in", str(run_dir), "--out", str(out), "--quiet", "--workers", "1",
+                          "--overwrite"]) == 0
+
+
+def test_languages_file_reaches_the_worker_processes(tmp_path):
+    """A language added with --languages-file is known to every worker, not only to the parent process."""
+    langs = tmp_path / "langs.yaml"
+    langs.write_text("languages:\n  - {code: xfr, name: French-test, native_name: Français, script: Latn, "
+                     "lid_label: fr, segmentation: words, resource: high}\n", encoding="utf-8")
+    rows = []
+    for i in range(2):
+        row = make_row("fr", index=i)
+        row["language"], row["id"] = "xfr", f"xfr-{i:07d}"
+        rows.append(row)
+    write_jsonl_atomic(tmp_path / "run" / "shards" / "xfr" / "shard-00000.jsonl", rows[:1])
+    write_jsonl_atomic(tmp_path / "run" / "shards" / "xfr" / "shard-00001.jsonl", rows[1:])
+    out = tmp_path / "out"
+    assert moud_cli.main(["filter", "--in", str(tmp_path / "run"), "--out", str(out), "--workers", "2", "--quiet",
+                          "--languages-file", str(langs)]) == 0
+    assert json.loads((out / "filter_stats.json").read_text())["languages"]["xfr"]["input"] == 2
