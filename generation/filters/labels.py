@@ -8,20 +8,20 @@ or at most four letters of a caseless one) before a colon at the start of a turn
 from __future__ import annotations
 
 import functools
-import unicodedata
+import re
 from dataclasses import dataclass
 
 import regex
 
 from generation.filters.config import DATA_DIR
 from moud_core.errors import ConfigError
+from moud_core.text import tokenize
 from moud_core.yamlio import load_yaml
 
 LANGUAGES_PATH = DATA_DIR / "leakage_languages.yaml"
 FIELDS = ("labels", "boilerplate", "preamble", "meta")
 COLONS = (":", "：", "﹕", "︓")  # every label ends with one of these (the pre-check's needs)
-_CHAR_SCRIPT = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}]")
-_SEPARATORS = regex.compile(r"[^\p{L}\p{N}\p{M}']+")
+has_colon = re.compile("[" + "".join(COLONS) + "]").search
 # what may wrap a label: markdown emphasis, brackets, quotes
 _OPEN, _CLOSE = r"[\[(*_\"'«“「【]*", r"[\])*_\"'»”」】]*"
 # an ASCII colon ends a label when a space, the end or a non-ASCII letter (CJK, Hangul) follows ("A:안녕")
@@ -32,19 +32,43 @@ _NAME = r"(?-i:\p{Lu}[\p{Ll}\p{M}'’-]{1,15}(?:[^\S\n]\p{Lu}[\p{Ll}\p{M}'’-]{
 _SPEAKER_MENTION = regex.compile(r"(?<![\p{L}\p{N}])[AB](?!\p{Latin})")
 
 
-def phrase_form(text: str) -> str:
-    """NFKC, case-folded, every run of characters other than letters, digits, marks and apostrophes as one
-    space, padded with a space at both ends: the form in which words and phrases are compared."""
-    text = unicodedata.normalize("NFKC", text).casefold().replace("’", "'")
-    return " " + " ".join(_SEPARATORS.sub(" ", text).split()) + " "
+def phrase_form(tokens: list[str]) -> str:
+    """Tokens (``moud_core.text.tokenize``: NFKC, case-folded, words, characters for Han/kana/Thai) joined by
+    spaces and padded with a space at both ends: the form in which phrases are compared, whole tokens only."""
+    return " " + " ".join(tokens).replace("’", "'") + " "
 
 
-def _needle(phrase: str) -> str:
-    """A phrase as searched for in ``phrase_form`` text: whole words, except around char-script letters."""
-    core = phrase_form(phrase).strip()
-    left = "" if _CHAR_SCRIPT.match(core[:1]) else " "
-    right = "" if _CHAR_SCRIPT.match(core[-1:]) else " "
-    return f"{left}{core}{right}"
+class Needles:
+    """Phrases in ``phrase_form``, looked up by their first token (a text can only hold a phrase whose first
+    token it has)."""
+
+    def __init__(self, phrases):
+        self.by_first: dict[str, list[str]] = {}
+        for phrase in phrases:
+            tokens = tokenize(phrase.replace("’", "'"))
+            if tokens:
+                needle = phrase_form(tokens)
+                group = self.by_first.setdefault(tokens[0].replace("’", "'"), [])
+                if needle not in group:
+                    group.append(needle)
+
+    def find(self, form: str | list[str], tokens: set[str]) -> str | None:
+        """The first phrase found in ``form`` (the phrase_form of a text whose token set is ``tokens``; or
+        the text's tokens, joined only when a phrase's first token is among them)."""
+        firsts = tokens & self.by_first.keys()
+        if not firsts:
+            return None
+        if isinstance(form, list):
+            form = phrase_form(form)
+        for first in firsts:
+            for needle in self.by_first[first]:
+                if needle in form:
+                    return needle.strip()
+        return None
+
+
+def _token_set(tokens: list[str]) -> set[str]:
+    return {t.replace("’", "'") for t in tokens}
 
 
 @dataclass(frozen=True)
@@ -52,20 +76,20 @@ class LanguageLeakage:
     """The compiled rules of one language (with English)."""
 
     label_re: regex.Pattern
-    boilerplate: tuple[str, ...]  # needles in phrase_form
-    preamble: tuple[str, ...]
-    meta: tuple[str, ...]
+    boilerplate: Needles
+    preamble: Needles
+    meta: Needles
 
     def label(self, text: str) -> str | None:
         """The speaker label at the start of the text or of one of its lines, or None."""
-        if not any(c in text for c in COLONS):
+        if not has_colon(text):
             return None
         m = self.label_re.search(text)
         return m.group(0).strip() if m else None
 
-    def boilerplate_phrase(self, form: str) -> str | None:
-        """The first boilerplate phrase found in ``form`` (a ``phrase_form``), or None."""
-        return next((p.strip() for p in self.boilerplate if p in form), None)
+    def boilerplate_phrase(self, tokens: list[str]) -> str | None:
+        """The first boilerplate phrase found in a text with these tokens, or None."""
+        return self.boilerplate.find(tokens, _token_set(tokens))
 
     def preamble_clause(self, text: str) -> str | None:
         """The opening clause up to a colon when it reads as an assistant preamble ("Voici la réponse de
@@ -74,16 +98,22 @@ class LanguageLeakage:
         if cut < 0:
             return None
         clause = text[:cut]
-        form = phrase_form(clause)
-        if not any(w in form for w in self.meta):
+        tokens = tokenize(clause)
+        form, token_set = phrase_form(tokens), _token_set(tokens)
+        if self.meta.find(form, token_set) is None:
             return None
-        if any(w in form for w in self.preamble) or _SPEAKER_MENTION.search(clause):
+        if self.preamble.find(form, token_set) is not None or _SPEAKER_MENTION.search(clause):
             return clause.strip() + text[cut]
         return None
 
-    def any_phrase(self, form: str) -> bool:
-        """Whether ``form`` (joined turns) may hold boilerplate or a preamble clause (a pre-check)."""
-        return any(p in form for p in self.boilerplate) or any(w in form for w in self.meta)
+    def any_phrase(self, tokens: list[str]) -> bool:
+        """Whether a text with these tokens (all the turns of a dialogue) may hold boilerplate or a preamble
+        clause (a pre-check: a turn can only hold a phrase whose tokens the whole dialogue holds)."""
+        token_set = _token_set(tokens)
+        return (
+            self.boilerplate.find(tokens, token_set) is not None
+            or self.meta.find(tokens, token_set) is not None
+        )
 
 
 @functools.lru_cache(maxsize=1)
@@ -118,10 +148,9 @@ def language_leakage(code: str) -> LanguageLeakage:
     words_part = rf"(?:{spoken})(?:{_SPACE}*{_DESIGNATOR})?|" if spoken else ""
     label = rf"(?:{words_part}{_NAME}(?:{_SPACE}+(?-i:[AB12]))?|(?-i:[AB]))"
     pattern = rf"^{_SPACE}*{_OPEN}{_SPACE}*{label}{_SPACE}*{_CLOSE}{_SPACE}*{_COLON}"
-    needles = tuple(dict.fromkeys(_needle(p) for p in words("boilerplate")))
     return LanguageLeakage(
         regex.compile(pattern, regex.IGNORECASE | regex.MULTILINE),
-        needles,
-        tuple(dict.fromkeys(_needle(p) for p in words("preamble"))),
-        tuple(dict.fromkeys(_needle(p) for p in words("meta"))),
+        Needles(words("boilerplate")),
+        Needles(words("preamble")),
+        Needles(words("meta")),
     )

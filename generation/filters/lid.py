@@ -21,10 +21,10 @@ from generation.filters.lid_words import (
     english_words,
     plausible,
     target_words,
-    text_scripts,
     word_share,
 )
-from generation.filters.script import segments_of, with_segments
+from generation.filters.script import with_segments
+from generation.filters.segments import split_segments
 from moud_core.charclass import letter_counts
 
 __all__ = [
@@ -108,7 +108,7 @@ class LidGate(Gate):
         texts = [
             t
             for row, c in zip(rows, ctxs, strict=True)
-            for t in with_segments((t for _, t in self.texts(row, c)), c.memo)
+            for t in with_segments(t for _, t in self.texts(row, c))
         ]
         pre = self.predict_texts(texts, ctx.lang, ctx.params)
         for memo in memos:
@@ -117,7 +117,7 @@ class LidGate(Gate):
     def _predictions(self, texts: list[str], ctx: GateContext) -> dict:
         """The prefilled results when they cover ``texts`` and their segments, else computed now."""
         key = ("lid", ctx.lang.code)
-        texts = with_segments(texts, ctx.memo)
+        texts = with_segments(texts)
         pre = ctx.memo.get(key) if ctx.memo is not None else None
         if pre is None or any(t not in pre["sure"] and t not in pre["preds"] for t in texts):
             pre = self.predict_texts(texts, ctx.lang, ctx.params)
@@ -130,13 +130,8 @@ class LidGate(Gate):
         nothing to go on (its prior, or no plausible label left)."""
         if not pred or pred == self.model.prior(len(pred)):
             return None
-        if ctx.memo is not None:
-            scripts = ctx.memo.setdefault("text_scripts", {}).get(text)
-            if scripts is None:
-                scripts = ctx.memo["text_scripts"][text] = text_scripts(text)
-        else:
-            scripts = text_scripts(text)
-        kept = [(lab, prob) for lab, prob in pred if plausible(lab, scripts)]
+        seen = ctx.memo.setdefault("text_scripts", {}).setdefault(text, {}) if ctx.memo is not None else {}
+        kept = [(lab, prob) for lab, prob in pred if plausible(lab, text, seen)]
         return kept or None
 
     def _target(self, pred: list, ctx: GateContext) -> tuple[float, bool]:
@@ -257,7 +252,7 @@ class LidGate(Gate):
                 return LidVerdict(score, short, False, failure)
             failure = self.judge_whole(text, pred, ctx)
         if failure is None and not short:
-            for seg in segments_of(text, ctx.memo):
+            for seg in split_segments(text):
                 failure = self.judge_segment(seg.kind, seg.text, pre, ctx)
                 if failure is not None:
                     break
@@ -315,6 +310,12 @@ class LidGate(Gate):
         texts = [t for _, t in items]
         letters = letter_counts(texts, ctx.memo)
         pre = self._predictions(texts, ctx)
+        sure = pre["sure"]
+        if all(t in sure and all(seg.text in sure for seg in split_segments(t)) for t in texts):
+            # the common case: every text and segment is certainly in the target language
+            ctx.counters["skipped_short"] += sum(n < p["min_chars"] for n in letters)
+            row["metadata"]["lid_scores"] = [round(sure[turn["text"]], 4) for turn in row["turns"]]
+            return None
         failed, skipped, undetermined, turn_scores = [], 0, 0, []
         for (where, text), n_letters in zip(items, letters, strict=True):
             verdict = self.judge(text, n_letters, pre, ctx)

@@ -102,22 +102,14 @@ def text_counts(
     return counts
 
 
-def segments_of(text: str, memo: dict | None) -> tuple:
-    """``split_segments(text)``, remembered in the row's memo."""
-    if memo is None:
-        return split_segments(text)
-    cache = memo.setdefault("segments", {})
-    got = cache.get(text)
-    if got is None:
-        got = cache[text] = split_segments(text)
-    return got
-
-
-def with_segments(texts, memo: dict | None) -> list[str]:
+def with_segments(texts) -> list[str]:
     """``texts`` and their segments' texts, each once."""
-    return list(
-        dict.fromkeys(t for text in texts for t in (text, *(s.text for s in segments_of(text, memo))))
-    )
+    out: dict[str, None] = {}
+    for text in texts:
+        out[text] = None
+        for seg in split_segments(text):
+            out[seg.text] = None
+    return list(out)
 
 
 @register
@@ -140,7 +132,7 @@ class ScriptGate(Gate):
             dict.fromkeys(
                 t
                 for row, memo in zip(rows, memos, strict=True)
-                for t in with_segments((t for _, t in row_texts(row, memo=memo)), memo)
+                for t in with_segments(t for _, t in row_texts(row, memo=memo))
             )
         )
         shared: dict = {}  # the same count dicts for every row of the chunk
@@ -169,7 +161,8 @@ class ScriptGate(Gate):
                 {"share": round(share, 4)},
             )
         required, forbidden = tuple(p["require_any"]), tuple(p["forbid_any"])
-        if required and tokens >= p["require_min_tokens"] and not counts.required:
+        least = p["segment_require_min_tokens"] if segment else p["require_min_tokens"]
+        if required and tokens >= least and not counts.required:
             return (
                 f"no {'/'.join(required)} letters in {tokens} letter tokens (expected for {code})",
                 {"share": round(share, 4), "missing": list(required)},
@@ -186,7 +179,7 @@ class ScriptGate(Gate):
     def judge(self, text: str, ctx: GateContext) -> tuple[str, dict, str | None] | None:
         """(reason, scores, the failing segment or None for the whole text) when ``text`` or one of its
         segments fails, else None."""
-        segments = segments_of(text, ctx.memo)
+        segments = split_segments(text)
         parts = [text, *(seg.text for seg in segments)]
         known = ctx.memo.get(counts_key(ctx.lang, ctx.params)) if ctx.memo is not None else None
         if known is None or any(t not in known for t in parts):
@@ -202,7 +195,7 @@ class ScriptGate(Gate):
         return None
 
     def check(self, row: dict, ctx: GateContext) -> Drop | None:
-        texts = with_segments((t for _, t in row_texts(row, memo=ctx.memo)), ctx.memo)
+        texts = with_segments(t for _, t in row_texts(row, memo=ctx.memo))
         self._counts(texts, ctx, ctx.memo)  # all texts and segments in one pass
         return super().check(row, ctx)
 
