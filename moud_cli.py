@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
+import threading
 
 # name -> (module, one-line summary)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -21,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("eval.report_cli", "aggregate judge scores and dataset statistics into a report"),
     "stats": ("eval.stats_cli", "dataset statistics that need no LLM"),
     "agreement": ("eval.agreement_cli", "agreement between the judge and human ratings"),
+    "review": ("eval.review.cli", "native speakers rate a sample in the browser (sample, serve, export)"),
     "train": ("baselines.train", "fine-tune the BLOOM multitask baseline on MOUD / XPersona / both"),
     "evaluate": ("baselines.evaluate", "hits@1, perplexity, ROUGE-L, BERTScore per language"),
     "upload": ("hub_upload.cli", "publish a built dataset folder to the Hugging Face Hub"),
@@ -57,16 +60,47 @@ def main(argv: list[str] | None = None) -> int:
                                      description=COMMANDS[name][1])
     module.build_parser(parser)
     args = parser.parse_args(rest)
-    from moud_core.errors import MoudError
+    from moud_core.errors import Interrupted, MoudError, os_error
 
+    previous = _raise_on_signals(Interrupted)
     try:
         return int(module.run(args) or 0)
     except MoudError as exc:
         print(f"moud {name}: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a file or folder the command could not read or write, named in the message
+        print(f"moud {name}: error: {os_error(exc.filename or '?', exc, 'use')}", file=sys.stderr)
+        return 2
+    except Interrupted as exc:
+        print(f"moud {name}: interrupted by {signal.Signals(exc.signum).name}; nothing half-written is left",
+              file=sys.stderr)
+        return exc.exit_code
     except KeyboardInterrupt:
         print(f"moud {name}: interrupted", file=sys.stderr)
         return 130
+    finally:
+        _restore_signals(previous)
+
+
+def _raise_on_signals(exc_type) -> dict:
+    """SIGINT and SIGTERM (what Slurm and Kubernetes send) both unwind the command like Ctrl-C: clean-up
+    handlers remove temp files, worker processes are stopped, manifests say "interrupted". Returns the
+    previous handlers (only the main thread can set them; elsewhere nothing changes)."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+
+    def handler(signum, _frame):
+        raise exc_type(signum)
+
+    previous = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        previous[sig] = signal.signal(sig, handler)
+    return previous
+
+
+def _restore_signals(previous: dict) -> None:
+    for sig, old in previous.items():
+        signal.signal(sig, old)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,6 @@ Sources are named by a spec mapping ``{"type": "moud"|"xpersona"|"personachat", 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import random
 from collections import defaultdict
@@ -17,12 +16,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from moud_core.errors import ConfigError, MoudError
-from moud_core.jsonl import iter_jsonl
+from moud_core.jsonl import json_problem
 from moud_core.languages import load_registry
+from moud_core.runfolder import SHARDS, RunFolder
+from moud_core.splits import DEFAULT_RATIOS, SPLITS, assign_split, parse_ratios
+from moud_core.xpersona import xpersona_file, xpersona_languages, xpersona_prefixes
 
 SOURCE_TYPES = ("moud", "xpersona", "personachat")
-SPLITS = ("train", "validation", "test")
-_XP_SPLIT = {"train": "train", "validation": "valid", "valid": "valid", "test": "test"}
 
 
 @dataclass
@@ -56,44 +56,6 @@ class Instance:
 
 # ----------------------------------------------------------------------------------------- XPersona
 
-def xpersona_prefixes() -> dict[str, str]:
-    """XPersona file prefix -> language code (``Jp`` -> ``ja``; English is ``En`` -> ``en``)."""
-    out = {lang.xpersona: lang.code for lang in load_registry().values() if lang.xpersona}
-    out["En"] = "en"
-    return out
-
-
-def xpersona_file_candidates(directory: str | Path, language: str, split: str) -> list[Path]:
-    """Possible file names for ``language`` and ``split`` (train/valid/test) in an XPersona folder."""
-    prefix = {v: k for k, v in xpersona_prefixes().items()}.get(language)
-    if prefix is None:
-        raise ConfigError(f"language {language!r} is not in XPersona; XPersona languages: "
-                          f"{', '.join(sorted(xpersona_prefixes().values()))}")
-    split = _XP_SPLIT.get(split, split)
-    d = Path(directory)
-    if prefix == "En":
-        return [d / f"En_persona_{split}.json"]
-    if split == "train":
-        return [d / f"{prefix}_persona_train_corrected.json", d / f"{prefix}_persona_train.json"]
-    return [d / f"{prefix}_persona_split_{split}_human_annotated.json", d / f"{prefix}_persona_{split}.json"]
-
-
-def xpersona_languages(directory: str | Path, split: str) -> list[str]:
-    """Languages with a file for ``split`` in ``directory``."""
-    return sorted(code for code in xpersona_prefixes().values()
-                  if any(p.is_file() for p in xpersona_file_candidates(directory, code, split)))
-
-
-def xpersona_file(directory: str | Path, language: str, split: str) -> Path:
-    for path in xpersona_file_candidates(directory, language, split):
-        if path.is_file():
-            return path
-    present = xpersona_languages(directory, split)
-    raise MoudError(f"{directory}: no XPersona {split} file for language {language!r} "
-                    f"(looked for {xpersona_file_candidates(directory, language, split)[0].name}); "
-                    f"languages present for {split}: {', '.join(present) or 'none'}")
-
-
 def _load_json(path: str | Path):
     try:
         with open(path, encoding="utf-8") as fh:
@@ -101,7 +63,7 @@ def _load_json(path: str | Path):
     except FileNotFoundError:
         raise MoudError(f"{path}: file not found") from None
     except json.JSONDecodeError as exc:
-        raise MoudError(f"{path}:{exc.lineno}: invalid JSON ({exc.msg})") from None
+        raise MoudError(f"{path}:{exc.lineno}: {json_problem(exc)}") from None
 
 
 def _is_str_list(value, allow_empty: bool = False) -> bool:
@@ -199,26 +161,18 @@ def iter_moud_rows(rows: Iterable[dict], max_history: int = 2, where: str = "MOU
                                rid, t, "moud")
 
 
-def _hash_split(split_group: str, fractions: tuple[float, float, float]) -> str:
-    x = int(hashlib.sha256(split_group.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
-    if x < fractions[0]:
-        return "train"
-    return "validation" if x < fractions[0] + fractions[1] else "test"
-
-
-def _shard_root(path: Path) -> Path | None:
-    if (path / "shards").is_dir():
-        return path / "shards"
-    if path.is_dir() and any(path.glob("*/*.jsonl")):
-        return path
+def _run_folder(path: Path) -> RunFolder | None:
+    """The run folder when ``path`` holds JSONL shards (a run folder or its shards/), else None."""
+    if (path / SHARDS).is_dir() or (path.is_dir() and any(path.glob("*/*.jsonl"))):
+        return RunFolder.open(path)
     return None
 
 
 def moud_languages(path: str | Path) -> list[str]:
     path = Path(path)
-    shards = _shard_root(path)
-    if shards is not None:
-        return sorted(p.name for p in shards.iterdir() if p.is_dir() and any(p.glob("*.jsonl")))
+    folder = _run_folder(path)
+    if folder is not None:
+        return sorted(folder.language_files(load_registry()))
     import datasets
 
     try:
@@ -227,26 +181,23 @@ def moud_languages(path: str | Path) -> list[str]:
         raise MoudError(f"{path}: not a MOUD dataset folder or shards folder ({type(exc).__name__})") from None
 
 
-def iter_moud(path: str | Path, language: str, split: str | None, max_history: int = 2,
-              shard_fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)) -> Iterator[Instance]:
+def iter_moud(path: str | Path, language: str, split: str | None, max_history: int = 2, split_seed: int = 0,
+              split_ratios: tuple[float, float, float] = DEFAULT_RATIOS) -> Iterator[Instance]:
     """MOUD instances for ``language``: from a built dataset folder (``load_dataset(folder, lang,
-    split=...)``) or from JSONL shards (``RUN/shards/<lang>/*.jsonl``; shards have no split, so rows are
-    assigned by a hash of ``split_group`` with ``shard_fractions``; ``split=None`` keeps all)."""
+    split=...)``) or from JSONL shards (``RUN/shards/<lang>/*.jsonl``). Shards have no split column: rows
+    get the split ``moud build --seed split_seed --split-ratios ...`` gives them (``moud_core.splits``), so a
+    dialogue is never in train on one side and in validation/test on the other; ``split=None`` keeps all."""
     path = Path(path)
     if not path.exists():
         raise MoudError(f"{path}: MOUD folder not found")
     present = moud_languages(path)
     if language not in present:
         raise MoudError(f"{path}: language {language!r} absent; languages present: {', '.join(present) or 'none'}")
-    shards = _shard_root(path)
-    if shards is not None:
-        for shard in sorted((shards / language).glob("*.jsonl")):
-            def rows(shard=shard):
-                for _, row in iter_jsonl(shard):
-                    if split is None or _hash_split(str(row.get("split_group", row.get("id"))),
-                                                    shard_fractions) == split:
-                        yield row
-            yield from iter_moud_rows(rows(), max_history, where=str(shard))
+    folder = _run_folder(path)
+    if folder is not None:
+        rows = (row for _, row in folder.iter_rows(load_registry(), [language])
+                if split is None or assign_split(row["split_group"], split_seed, split_ratios) == split)
+        yield from iter_moud_rows(rows, max_history, where=str(folder.shards / language))
         return
     import datasets
 
@@ -303,7 +254,8 @@ def load_instances(source, languages: list[str] | None, split: str, max_history:
         if kind == "xpersona":
             out.extend(iter_xpersona(xpersona_file(path, lang, split), lang, max_history))
         elif kind == "moud":
-            out.extend(iter_moud(path, lang, split, max_history))
+            out.extend(iter_moud(path, lang, split, max_history, int(source.get("split_seed", 0)),
+                                 parse_ratios(source.get("split_ratios", DEFAULT_RATIOS))))
         else:
             out.extend(iter_personachat(path, split, lang, max_history))
     return out

@@ -401,14 +401,3 @@ def build_defaults() -> dict:
     p = argparse.ArgumentParser()
     build_parser(p)
     return {a.dest: a.default for a in p._actions}
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m baselines.evaluate``: the same parser and error handling as ``moud evaluate``."""
-    import moud_cli
-
-    return moud_cli.main(["evaluate", *(sys.argv[1:] if argv is None else argv)])
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -306,14 +306,3 @@ def run(args: argparse.Namespace) -> int:
         print(f"{','.join(s['languages'])}: {s['instances']} instances, {s['steps']} steps, "
               f"loss {s['train_loss']:.4f}, {s['tokens_per_second']:.0f} tokens/s -> {out}")
     return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m baselines.train``: the same parser and error handling as ``moud train``."""
-    import moud_cli
-
-    return moud_cli.main(["train", *(sys.argv[1:] if argv is None else argv)])
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -156,7 +156,7 @@ def calibrate() -> float:
 
 def run_child(corpus: Path, workers: int) -> tuple[float, float, float]:
     """Filter in a fresh process: (seconds, CPU seconds of it and its workers, peak RSS MiB of any of them)."""
-    code = ("import sys,time,resource,tempfile;from generation.filters.runner import filter_run;"
+    code = ("import sys,time,resource,tempfile;from generation.filters.stream import filter_run;"
             "t=time.perf_counter();filter_run(sys.argv[1],tempfile.mkdtemp()+'/out',workers=int(sys.argv[2]));"
             "dt=time.perf_counter()-t;r=resource.getrusage;s,c=r(resource.RUSAGE_SELF),r(resource.RUSAGE_CHILDREN);"
             "print(dt,s.ru_utime+s.ru_stime+c.ru_utime+c.ru_stime,max(s.ru_maxrss,c.ru_maxrss)/1024)")

@@ -41,7 +41,8 @@ def main() -> None:
     args = ap.parse_args()
 
     from generation.config import load_run_config
-    from generation.runner import GenerationRun, prepare_output
+    from generation.run_output import prepare_output
+    from generation.scheduler import GenerationRun
     from moud_core.backends.cache import CachedBackend
     from moud_core.backends.factory import make_backend
     from moud_core.languages import load_registry

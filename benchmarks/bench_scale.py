@@ -59,7 +59,8 @@ def cpu_seconds(pids: list[int]) -> float:
 def one_run(urls: list[str], args, executor: str = "local", server_pids: list[int] = ()) -> dict:
     from generation.config import load_run_config
     from generation.executors.local import RunSpec, execute_units
-    from generation.runner import plan_units, prepare_output
+    from generation.run_output import prepare_output
+    from generation.units import plan_units
 
     langs = args.languages.split(",")
     tmp = Path(tempfile.mkdtemp(prefix="moud-bench-scale-"))
@@ -101,7 +102,7 @@ def measure_dialogue_cost(languages: list[str], dialogues: int) -> dict:
     import asyncio
 
     from generation.config import load_run_config
-    from generation.runner import GenerationRun
+    from generation.scheduler import GenerationRun
     from generation.testing.crowdworker import ScriptedCrowdworker
     from generation.testing.local_backend import ResponderBackend
     from moud_core.backends.base import ChatResponse

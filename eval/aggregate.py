@@ -12,11 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
-from eval.judge import derive_seed
 from eval.reliability import bootstrap_ci, weighted_kappa
 from eval.rubric import Rubric
 from moud_core.errors import MoudError
 from moud_core.jsonl import iter_jsonl
+from moud_core.seeds import derive_seed
 
 ALL_KINDS = "all"
 OVERALL = "overall"

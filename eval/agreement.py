@@ -5,6 +5,8 @@ Human ratings CSV: columns ``item_id, rater, criterion, score`` (extra columns i
 (and ``all``): Pearson and Spearman between the judge and the mean human score; quadratically weighted
 Cohen's kappa of the judge against the rounded mean and the majority human score, and between pairs of
 raters; Krippendorff's alpha (interval and ordinal) among human raters; each with its number of items.
+The judge-vs-mean kappa and the Spearman correlation come with seeded percentile bootstrap CIs (items
+resampled), and ``judge_trust`` turns them into a verdict per language and criterion.
 """
 
 from __future__ import annotations
@@ -18,11 +20,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from eval.aggregate import ItemScores
-from eval.reliability import correlations, krippendorff_alpha, weighted_kappa
+from eval.reliability import (
+    correlations,
+    kappa_bootstrap_ci,
+    krippendorff_alpha,
+    spearman_bootstrap_ci,
+    weighted_kappa,
+)
 from eval.rubric import LEVELS, Rubric
 from moud_core.errors import MoudError
+from moud_core.seeds import derive_seed
 
 REQUIRED_COLUMNS = ("item_id", "rater", "criterion", "score")
+TRUST = ("trusted", "uncertain", "not trusted", "too few items")
 
 
 @dataclass(frozen=True)
@@ -100,14 +110,18 @@ def read_ratings(path: str | Path, items: ItemScores, rubric: Rubric) -> list[Ra
     return ratings
 
 
-def _figures(judge: dict[tuple, float], humans: dict[tuple, dict[str, int]]) -> dict:
+def _figures(judge: dict[tuple, float], humans: dict[tuple, dict[str, int]], seed: int, n_boot: int) -> dict:
     keys = sorted(humans)
     both = [k for k in keys if k in judge]
     j = [judge[k] for k in both]
     h_mean = [statistics.fmean(humans[k].values()) for k in both]
     pearson, spearman = correlations(j, h_mean)
     j_round = [min(LEVELS[-1], max(LEVELS[0], round_half_up(x))) for x in j]
-    kappa_mean = weighted_kappa(j_round, [round_half_up(x) for x in h_mean]) if both else math.nan
+    h_round = [round_half_up(x) for x in h_mean]
+    kappa_mean = weighted_kappa(j_round, h_round) if both else math.nan
+    kappa_ci = kappa_bootstrap_ci(j_round, h_round, derive_seed(seed, "kappa"), n_boot)
+    spearman_ci = (math.nan, math.nan) if math.isnan(spearman) else \
+        spearman_bootstrap_ci(j, h_mean, derive_seed(seed, "spearman"), n_boot)
     kappa_major = weighted_kappa(j_round, [majority(list(humans[k].values())) for k in both]) if both else math.nan
     raters = sorted({r for k in keys for r in humans[k]})
     pair_kappas, pair_items = [], 0
@@ -121,7 +135,9 @@ def _figures(judge: dict[tuple, float], humans: dict[tuple, dict[str, int]]) -> 
     units = [[humans[k].get(r) for r in raters] for k in keys]
     multi = sum(1 for k in keys if len(humans[k]) >= 2)
     return {"n_items_judge_human": len(both), "pearson": pearson, "spearman": spearman,
-            "kappa_judge_vs_mean": kappa_mean, "kappa_judge_vs_majority": kappa_major,
+            "spearman_ci_low": spearman_ci[0], "spearman_ci_high": spearman_ci[1],
+            "kappa_judge_vs_mean": kappa_mean, "kappa_ci_low": kappa_ci[0], "kappa_ci_high": kappa_ci[1],
+            "kappa_judge_vs_majority": kappa_major,
             "n_raters": len(raters), "n_rater_pairs": len(pair_kappas),
             "kappa_raters_pairwise_mean": statistics.fmean(pair_kappas) if pair_kappas else math.nan,
             "n_items_rater_pairs": pair_items, "n_items_multi_rated": multi,
@@ -129,15 +145,44 @@ def _figures(judge: dict[tuple, float], humans: dict[tuple, dict[str, int]]) -> 
             "alpha_ordinal": krippendorff_alpha(units, "ordinal")}
 
 
-def agreement(ratings: list[Rating], items: ItemScores) -> list[dict]:
-    """One row per (criterion, language) plus language "all"."""
+def human_scores(ratings: list[Rating]) -> dict[tuple[str, str], dict[tuple, dict[str, int]]]:
+    """(criterion, language or "all") -> item key -> rater -> score."""
     humans: dict[tuple[str, str], dict[tuple, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
     for r in ratings:
         for lang in (r.language, "all"):
             humans[(r.criterion, lang)][r.key][r.rater] = r.score
+    return humans
+
+
+def judge_vs_human(ratings: list[Rating], items: ItemScores) -> dict[str, dict[str, tuple[list, list]]]:
+    """language -> criterion -> (judge scores, mean human scores) over the items both scored."""
+    out: dict[str, dict[str, tuple[list, list]]] = defaultdict(dict)
+    for (criterion, lang), per_item in sorted(human_scores(ratings).items()):
+        both = [k for k in sorted(per_item) if criterion in items.scores.get(k, {})]
+        if lang != "all" and both:
+            out[lang][criterion] = ([items.scores[k][criterion] for k in both],
+                                    [statistics.fmean(per_item[k].values()) for k in both])
+    return dict(out)
+
+
+def agreement(ratings: list[Rating], items: ItemScores, seed: int = 0, n_boot: int = 1000) -> list[dict]:
+    """One row per (criterion, language) plus language "all"."""
     rows = []
-    for (criterion, lang), per_item in sorted(humans.items(), key=lambda kv: (kv[0][0], kv[0][1] == "all", kv[0][1])):
+    for (criterion, lang), per_item in sorted(human_scores(ratings).items(),
+                                              key=lambda kv: (kv[0][0], kv[0][1] == "all", kv[0][1])):
         judge = {k: items.scores[k][criterion] for k in per_item if criterion in items.scores.get(k, {})}
         rows.append({"criterion": criterion, "language": lang, "n_items_rated": len(per_item),
-                     **_figures(judge, per_item)})
+                     **_figures(judge, per_item, derive_seed(seed, criterion, lang), n_boot)})
     return rows
+
+
+def judge_trust(row: dict, kappa_min: float = 0.4, min_items: int = 10) -> str:
+    """Whether the judge can stand in for native speakers on one (criterion, language) row: "trusted" when
+    the whole kappa CI is at or above ``kappa_min``, "not trusted" when the kappa itself is below it,
+    "uncertain" in between, "too few items" under ``min_items`` items scored by both or without a kappa."""
+    kappa = row["kappa_judge_vs_mean"]
+    if row["n_items_judge_human"] < min_items or math.isnan(kappa):
+        return TRUST[3]
+    if kappa < kappa_min:
+        return TRUST[2]
+    return TRUST[0] if row["kappa_ci_low"] >= kappa_min else TRUST[1]

@@ -1,7 +1,7 @@
 """Judge items (personas, common grounds, dialogues) streamed from MOUD shards.
 
-Accepts a run/filtered folder (uses ``DIR/shards/``), a ``shards/`` folder, a language folder or one
-JSONL file. Rows are validated against ``moud_core/schema.py``; a bad row raises ``file:line: ...``.
+Accepts a run/filtered folder or its ``shards/`` folder (``moud_core.runfolder``). Rows are validated
+against ``moud_core/schema.py``; a bad row raises ``file:line: ...``.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from pathlib import Path
 
 from eval.rubric import ITEM_KINDS
 from moud_core.errors import MoudError
-from moud_core.jsonl import JsonlError, iter_jsonl
-from moud_core.schema import validate_row
+from moud_core.languages import load_registry
+from moud_core.runfolder import RunFolder
 
 
 @dataclass(frozen=True)
@@ -35,32 +35,17 @@ class Item:
 
 
 def shard_files(path: str | Path, languages: Iterable[str] | None = None) -> list[Path]:
-    """JSONL shard files under ``path`` in (language, file name) order."""
-    path = Path(path)
-    if not path.exists():
-        raise MoudError(f"{path}: no such file or folder; expected a run folder, a shards/ folder or a .jsonl file")
-    if path.is_file():
-        return [path]
-    root = path / "shards" if (path / "shards").is_dir() else path
-    files = sorted(root.glob("*.jsonl")) + sorted(root.glob("*/*.jsonl"))
-    wanted = set(languages) if languages else None
-    if wanted is not None:
-        files = [f for f in files if f.parent.name in wanted or f.parent == root]
-    if not files:
-        raise MoudError(f"{path}: no shard files (*.jsonl or <lang>/*.jsonl) found")
-    return files
+    """Shard files of a run folder (or its shards/ folder) in (language, file name) order."""
+    return [f for _, f in RunFolder.open(path, "--shards").files(load_registry(), _ordered(languages))]
 
 
 def iter_rows(path: str | Path, languages: Iterable[str] | None = None) -> Iterator[tuple[str, dict]]:
     """Yield (``file:line``, row) for every valid row; invalid rows raise a one-line MoudError."""
-    wanted = set(languages) if languages else None
-    for file in shard_files(path, wanted):
-        for lineno, row in iter_jsonl(file):
-            problems = validate_row(row)
-            if problems:
-                raise JsonlError(file, lineno, f"invalid row: {problems[0]}")
-            if wanted is None or row["language"] in wanted:
-                yield f"{file}:{lineno}", row
+    yield from RunFolder.open(path, "--shards").iter_rows(load_registry(), _ordered(languages))
+
+
+def _ordered(languages: Iterable[str] | None) -> list[str] | None:
+    return None if languages is None else list(dict.fromkeys(languages))
 
 
 def items_from_row(row: dict, kinds: Iterable[str] = ITEM_KINDS) -> list[Item]:

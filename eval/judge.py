@@ -12,7 +12,6 @@ attempt, item ids): same inputs and seed -> same requests.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -23,11 +22,7 @@ from eval.rubric import Rubric
 from moud_core.backends.base import Backend, ChatRequest, SamplingParams
 from moud_core.errors import BackendError
 from moud_core.languages import Language, get_language, load_registry
-
-
-def derive_seed(*parts) -> int:
-    digest = hashlib.sha256("\x1f".join(str(p) for p in parts).encode("utf-8")).digest()
-    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
+from moud_core.seeds import derive_seed
 
 
 @dataclass

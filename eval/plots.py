@@ -97,3 +97,37 @@ def bars(values: dict[str, dict[str, float]], title: str, ylabel: str, path: Pat
     ax.set_title(title)
     ax.legend(fontsize=8)
     return _save(fig, path)
+
+
+def judge_vs_human(panels: dict[str, dict[str, tuple[list, list]]], path: Path, seed: int = 0) -> Path:
+    """One panel per language: judge score (x) against the mean human score (y), one colour per criterion,
+    points jittered (seeded) so that equal scores stay visible; the diagonal marks perfect agreement."""
+    langs = list(panels)
+    cols = min(4, max(1, len(langs)))
+    rows = math.ceil(len(langs) / cols) if langs else 1
+    names = sorted({c for p in panels.values() for c in p})
+    colours = {c: plt.cm.tab10(i % 10) for i, c in enumerate(names)}
+    rng = np.random.default_rng(seed)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols + 1.9, 3.1 * rows), squeeze=False)
+    for ax, lang in zip(axes.flat, langs, strict=False):
+        n = 0
+        for crit, (judge, human) in sorted(panels[lang].items()):
+            x = np.asarray(judge, dtype=float) + rng.uniform(-0.12, 0.12, len(judge))
+            y = np.asarray(human, dtype=float) + rng.uniform(-0.12, 0.12, len(human))
+            ax.scatter(x, y, s=12, alpha=0.55, color=colours[crit], label=crit, linewidths=0)
+            n = max(n, len(judge))
+        ax.plot([0.6, 5.4], [0.6, 5.4], color="0.5", linewidth=0.8, linestyle="--")
+        ax.set(xlim=(0.6, 5.4), ylim=(0.6, 5.4), xticks=range(1, 6), yticks=range(1, 6), aspect="equal")
+        ax.set_title(f"{lang} ({n} items)", fontsize=10)
+        ax.set_xlabel("judge score", fontsize=8)
+        ax.set_ylabel("mean human score", fontsize=8)
+    for ax in list(axes.flat)[len(langs):]:
+        ax.axis("off")
+    handles = [plt.Line2D([], [], marker="o", linestyle="", color=colours[c], label=c) for c in names]
+    fig.legend(handles=handles, loc="center right", fontsize=8, title="criterion", frameon=False)
+    fig.suptitle("Judge against native speakers, per language", fontsize=11)
+    fig.tight_layout(rect=(0, 0, 1 - 1.8 / (3.2 * cols + 1.9), 1))
+    with atomic_open(path, "wb") as fh:
+        fig.savefig(fh, format="png", dpi=110)
+    plt.close(fig)
+    return path

@@ -105,3 +105,67 @@ def bootstrap_ci(values: Sequence[float], seed: int, n_boot: int = 1000, confide
     tail = (1 - confidence) / 2 * 100
     lo, hi = np.percentile(means, [tail, 100 - tail])
     return float(lo), float(hi)
+
+
+def _resamples(n: int, seed: int, n_boot: int, chunk: int = 200):
+    """Seeded bootstrap index arrays (``chunk`` x ``n`` at a time, to bound memory)."""
+    rng = np.random.default_rng(seed)
+    for start in range(0, n_boot, chunk):
+        yield rng.integers(0, n, size=(min(chunk, n_boot - start), n))
+
+
+def _percentiles(stats: np.ndarray, confidence: float) -> tuple[float, float]:
+    """Percentile interval of the defined (finite) replicates; NaN when none is defined."""
+    stats = stats[np.isfinite(stats)]
+    if stats.size == 0:
+        return math.nan, math.nan
+    tail = (1 - confidence) / 2 * 100
+    lo, hi = np.percentile(stats, [tail, 100 - tail])
+    return float(lo), float(hi)
+
+
+def kappa_bootstrap_ci(a: Sequence[int], b: Sequence[int], seed: int, n_boot: int = 1000,
+                       confidence: float = 0.95, levels: Sequence[int] = LEVELS) -> tuple[float, float]:
+    """Percentile bootstrap CI (items resampled) of the quadratically weighted kappa of paired ratings;
+    the same figure as ``weighted_kappa`` on every replicate, computed for all replicates at once."""
+    if len(a) != len(b):
+        raise ValueError("kappa_bootstrap_ci: rating lists differ in length")
+    n, k = len(a), len(levels)
+    if n < 2:
+        return math.nan, math.nan
+    index = {v: i for i, v in enumerate(levels)}
+    cell = np.array([index[x] * k + index[y] for x, y in zip(a, b, strict=True)])
+    i, j = np.indices((k, k))
+    w = ((i - j) / (k - 1)) ** 2
+    out = []
+    for idx in _resamples(n, seed, n_boot):
+        m = idx.shape[0]
+        flat = (cell[idx] + np.arange(m)[:, None] * k * k).ravel()
+        observed = np.bincount(flat, minlength=m * k * k).reshape(m, k, k).astype(float)
+        expected = observed.sum(2)[:, :, None] * observed.sum(1)[:, None, :] / n
+        denom = (w * expected).sum((1, 2))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out.append(np.where(denom > 0, 1 - (w * observed).sum((1, 2)) / denom, np.nan))
+    return _percentiles(np.concatenate(out), confidence)
+
+
+def spearman_bootstrap_ci(x: Sequence[float], y: Sequence[float], seed: int, n_boot: int = 1000,
+                          confidence: float = 0.95) -> tuple[float, float]:
+    """Percentile bootstrap CI (pairs resampled) of Spearman's rho; replicates with a constant side are
+    undefined and left out."""
+    if len(x) != len(y):
+        raise ValueError("spearman_bootstrap_ci: lists differ in length")
+    if len(x) < 3:
+        return math.nan, math.nan
+    from scipy.stats import rankdata
+
+    xa, ya = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    out = []
+    for idx in _resamples(len(xa), seed, n_boot):
+        rx, ry = rankdata(xa[idx], axis=1), rankdata(ya[idx], axis=1)
+        rx -= rx.mean(1, keepdims=True)
+        ry -= ry.mean(1, keepdims=True)
+        denom = np.sqrt((rx * rx).sum(1) * (ry * ry).sum(1))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out.append(np.where(denom > 0, (rx * ry).sum(1) / denom, np.nan))
+    return _percentiles(np.concatenate(out), confidence)

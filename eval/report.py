@@ -39,7 +39,8 @@ def write_csv(path: Path, rows: list[dict]) -> None:
     atomic_write_text(path, buf.getvalue())
 
 
-def _json(obj) -> str:
+def json_text(obj) -> str:
+    """Indented JSON of report figures, NaN written as null."""
     def clean(o):
         if isinstance(o, float) and math.isnan(o):
             return None
@@ -56,7 +57,7 @@ def _json(obj) -> str:
 def stats_section(stats: dict, out: Path) -> str:
     """Write stats.json and the statistics plots; return the markdown section."""
     langs = stats["languages"]
-    atomic_write_text(out / "stats.json", _json(stats))
+    atomic_write_text(out / "stats.json", json_text(stats))
     rows = [[lang, s["dialogues"], s["turns"], s["turns_per_dialogue"], s["chars_per_turn"], s["tokens_per_turn"],
              s["distinct_1"], s["distinct_2"], s["segmentation"]] for lang, s in langs.items()]
     parts = ["## Dataset statistics", "",
@@ -104,7 +105,7 @@ def judge_section(items: aggregate.ItemScores, rubric: Rubric, out: Path, seed: 
     write_csv(out / "win_rates.csv", wins)
     write_csv(out / "failure_rates.csv", failures)
     write_csv(out / "consistency.csv", consistency)
-    atomic_write_text(out / "aggregate.json", _json({"means": mean_rows, "win_rates": wins, "failures": failures,
+    atomic_write_text(out / "aggregate.json", json_text({"means": mean_rows, "win_rates": wins, "failures": failures,
                                                      "consistency": consistency}))
     parts = ["## LLM judge", ""]
     for m in manifests:

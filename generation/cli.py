@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
-from pathlib import Path
 
+from generation.config import DEFAULTS
+from moud_core.backends.from_flags import add_backend_arguments, options_from_flags
+from moud_core.config_merge import set_dotted
 from moud_core.errors import ConfigError
 
 EXAMPLE = """\
@@ -41,34 +42,29 @@ def build_parser(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("--config", help="YAML run config (see docs/generation.md); flags override it")
     parser.add_argument("--out", help="run folder (created; re-using it resumes); required unless --show-prompts")
-    parser.add_argument("--languages", help="comma-separated codes, or 'all' for the 29 defaults")
-    parser.add_argument("--dialogues", type=int, help="dialogues per language")
-    parser.add_argument("--seed", type=int, help="run seed (default 0)")
-    parser.add_argument("--backend", choices=["openai", "transformers", "vllm"], help="LLM backend (default openai)")
-    parser.add_argument("--model", help="model name (served name for openai) or local path")
-    parser.add_argument("--base-url", action="append",
-                        help="OpenAI-compatible base URL, e.g. http://localhost:8000/v1 (repeat or comma-separate "
-                             "for several servers)")
-    parser.add_argument("--api-key-env", default=None,
-                        help="name of the environment variable holding the API key (default MOUD_API_KEY, then "
-                             "OPENAI_API_KEY); keys are never written to disk")
-    parser.add_argument("--max-concurrency", type=int, help="openai: requests in flight per server")
-    parser.add_argument("--timeout", type=float, help="openai: seconds per request")
-    parser.add_argument("--no-system-role", action="store_true",
-                        help="fold system prompts into the first user turn (models like Gemma)")
-    parser.add_argument("--device", help="transformers: cpu, cuda, cuda:1, auto")
-    parser.add_argument("--dtype", help="transformers: auto, float32, bfloat16, float16")
-    parser.add_argument("--max-batch-size", type=int, help="transformers/vllm: requests per batch")
-    parser.add_argument("--concurrency", type=int, help="dialogues in flight (default 256)")
+    parser.add_argument("--languages", help="comma-separated codes, or 'all' for the 29 defaults (default "
+                                            f"{','.join(DEFAULTS['languages'])})")
+    parser.add_argument("--dialogues", type=int, help=f"dialogues per language (default "
+                                                      f"{DEFAULTS['dialogues_per_language']})")
+    parser.add_argument("--seed", type=int, help=f"run seed (default {DEFAULTS['seed']})")
+    add_backend_arguments(parser, default_backend=None)
+    parser.add_argument("--model", help="model name (served name for openai) or local path (default "
+                                        f"{DEFAULTS['model']})")
+    parser.add_argument("--concurrency", type=int, help=f"dialogues in flight (default {DEFAULTS['concurrency']})")
     parser.add_argument("--demos", help="PersonaChat or XPersona-English JSON with English demonstration personas")
-    parser.add_argument("--num-demos", type=int, help="demonstrations per persona prompt (default 3)")
+    parser.add_argument("--num-demos", type=int, help=f"demonstrations per persona prompt (default "
+                                                      f"{DEFAULTS['num_demos']})")
     parser.add_argument("--languages-file", help="YAML adding or overriding languages (same fields as the registry)")
-    parser.add_argument("--prompt-version", help="shipped prompt version or a YAML template file")
+    parser.add_argument("--prompt-version", help="shipped prompt version or a YAML template file (default "
+                                                 f"{DEFAULTS['prompt_version']})")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override any config field, e.g. dialogue.max_turns=20 (repeatable)")
     parser.add_argument("--filter", action="store_true", help="apply the quality gates inline (drops recorded)")
     parser.add_argument("--filter-config", help="quality-gate config YAML for --filter")
     parser.add_argument("--no-cache", action="store_true", help="do not use the request cache")
+    parser.add_argument("--retry-failed", action="store_true",
+                        help="also make again dialogues whose output failed (parse or gate failures); backend "
+                             "failures (server down, timeouts) are always retried on a re-run")
     parser.add_argument("--overwrite", action="store_true", help="delete previous output in --out first")
     parser.add_argument("--allow-mixed-configs", action="store_true",
                         help="allow adding output of a changed config to an existing run folder")
@@ -82,7 +78,7 @@ def build_parser(parser: argparse.ArgumentParser) -> None:
                                               "a local Ray instance")
     parser.add_argument("--ray-tasks", type=int, help="ray: number of tasks (default: the cluster's CPUs)")
     parser.add_argument("--ray-max-retries", type=int, default=3,
-                        help="ray: retries of a task whose worker died or hit a transient error (default 3)")
+                        help="ray: retries of a task whose worker died or hit a transient error (default %(default)s)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.add_argument("--show-prompts", action="store_true",
                         help="print the prompts of each language's first dialogue (no LLM call, nothing written)")
@@ -98,10 +94,8 @@ def _parse_value(text: str):
 
 
 def overrides_from_args(args) -> dict:
-    from generation.config import set_dotted
-
     o: dict = {}
-    if args.languages:
+    if args.languages is not None:
         o["languages"] = args.languages
     for key, attr in (("dialogues_per_language", "dialogues"), ("seed", "seed"), ("backend", "backend"),
                       ("model", "model"), ("concurrency", "concurrency"), ("demos", "demos"),
@@ -114,17 +108,7 @@ def overrides_from_args(args) -> dict:
         o["filter"] = True
     if args.no_cache:
         o["cache"] = False
-    bo: dict = {}
-    if args.base_url:
-        urls = [u.strip() for part in args.base_url for u in part.split(",") if u.strip()]
-        bo["base_url"] = urls if len(urls) > 1 else urls[0]
-    for key, attr in (("max_concurrency", "max_concurrency"), ("timeout", "timeout"), ("device", "device"),
-                      ("dtype", "dtype"), ("max_batch_size", "max_batch_size")):
-        value = getattr(args, attr, None)
-        if value is not None:
-            bo[key] = value
-    if args.no_system_role:
-        bo["system_role"] = False
+    bo = options_from_flags(args)
     if bo:
         o["backend_options"] = bo
     for item in args.set:
@@ -135,117 +119,32 @@ def overrides_from_args(args) -> dict:
     return o
 
 
-def backend_options(cfg, args) -> dict:
-    from generation.executors.local import backend_options as options
-
-    return options(cfg, getattr(args, "api_key_env", None))
-
-
 def run(args) -> int:
-    import sqlite3
-
     from generation.config import load_run_config
-    from generation.runner import output_error
+    from generation.generate import Sharding, generate
 
     cfg = load_run_config(args.config, overrides_from_args(args))
     if args.show_prompts:
+        from generation.show_prompts import show_prompts
+
         return show_prompts(cfg)
     if not args.out:
         raise ConfigError("--out is required: the run folder to write (or resume)")
-    out = Path(args.out)
-    try:
-        return _run(args, cfg, out)
-    except (OSError, sqlite3.Error) as exc:
-        raise output_error(out, exc) from None
-
-
-def _run(args, cfg, out: Path) -> int:
-    from generation.executors.local import RunSpec, backend_options, execute_units, inline_filter
-    from generation.runner import (
-        RunSummary,
-        cache_name,
-        manifest_name,
-        plan_units,
-        prepare_output,
-        select_units,
-        write_manifest,
-    )
-    from moud_core.languages import load_registry, parse_language_list
-
-    registry = load_registry([cfg["languages_file"]] if cfg["languages_file"] else [])
-    languages = parse_language_list(cfg["languages"], registry)
-    all_units = plan_units(languages, cfg["dialogues_per_language"], cfg["shard_size"])
-    units = select_units(all_units, args.num_shards, args.shard_index)
-    name = manifest_name(args.num_shards, args.shard_index)
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"--out {out}: is a file, expected a folder")
     executor = None
     if args.executor == "ray":
         from generation.executors.ray_executor import RayExecutor
 
         executor = RayExecutor(address=args.ray_address, tasks=args.ray_tasks, max_retries=args.ray_max_retries,
                                progress=not args.quiet)
-    manifest = prepare_output(out, cfg, overwrite=args.overwrite, allow_mixed=args.allow_mixed_configs,
-                              name=name, units=units)
-    backend_options(cfg, getattr(args, "api_key_env", None))  # refuse secrets / missing key env up front
-    row_filter = inline_filter(cfg, registry) if cfg["filter"] else None  # bad filter config fails early
-    out.mkdir(parents=True, exist_ok=True)
-    worker = {"num_shards": args.num_shards, "shard_index": args.shard_index, "units": len(units),
-              "executor": args.executor}
-    spec = RunSpec(config=cfg.to_dict(), fingerprint=cfg.fingerprint, out=str(out), languages=languages,
-                   cache_file=cache_name(args.num_shards, args.shard_index) if cfg["cache"] else None,
-                   api_key_env=getattr(args, "api_key_env", None), quiet=args.quiet)
-    write_manifest(out, manifest, None, "running", name=name, extra={"worker": worker})
-    try:
-        if executor is not None:
-            summary = executor.run(spec, units)
-        else:
-            summary = execute_units(spec, units, cfg=cfg, row_filter=row_filter) if units else RunSummary()
-    except BaseException as exc:
-        with contextlib.suppress(Exception):  # best effort: the disk may be full
-            write_manifest(out, manifest, None, "failed", name=name,
-                           extra={"worker": worker, "error": " ".join(str(exc).split())[:500]})
-        raise
-    done = [u for u in all_units if (out / "shards" / u.language / u.name).exists()]
-    complete = set(units) <= set(done)
-    worker["run_units_done"] = f"{len(done)}/{len(all_units)}"
-    write_manifest(out, manifest, summary, "complete" if complete else "partial", name=name,
-                   extra={"worker": worker})
-    print(summary.render(), file=sys.stderr)
+    result = generate(cfg, args.out, sharding=Sharding(args.num_shards, args.shard_index), executor=executor,
+                      overwrite=args.overwrite, allow_mixed=args.allow_mixed_configs, api_key_env=args.api_key_env,
+                      quiet=args.quiet, retry_failed=args.retry_failed)
+    print(result.summary.render(), file=sys.stderr)
+    if result.status == "partial":
+        print(f"some dialogues are still to make (e.g. the server failed): re-run the same command to resume "
+              f"{args.out}", file=sys.stderr)
     if args.num_shards > 1:
-        print(f"worker {args.shard_index}/{args.num_shards}: {len(units)} unit(s); whole run {len(done)}/"
-              f"{len(all_units)} units done; combine with `moud merge --inputs {out} --out MERGED`",
-              file=sys.stderr)
-    return 0
-
-
-def show_prompts(cfg) -> int:
-    """Render the three prompts of dialogue 0 for every language, as the backend would receive them."""
-    from generation.prompts import PromptSet, load_demonstrations
-    from generation.steps import plan_dialogue
-    from moud_core.languages import load_registry, parse_language_list
-    from moud_core.taxonomy import load_persona_taxonomy, load_speech_events
-
-    registry = load_registry([cfg["languages_file"]] if cfg["languages_file"] else [])
-    prompts = PromptSet.load(cfg["prompt_version"])
-    taxonomy, events, demos = load_persona_taxonomy(), load_speech_events(), load_demonstrations(cfg["demos"])
-    placeholder = [f"<persona {w} sentence {i + 1}>" for w in "AB" for i in range(cfg["persona"]["sentences"])]
-    pa, pb = placeholder[: len(placeholder) // 2], placeholder[len(placeholder) // 2:]
-    for code in parse_language_list(cfg["languages"], registry):
-        lang = registry[code]
-        plan = plan_dialogue(cfg, code, 0, taxonomy, events, demos)
-        own = pa if plan.first_speaker == "A" else pb
-        sections = [
-            ("persona A", prompts.persona_messages(lang, plan.categories_a, cfg["persona"]["sentences"], plan.demos_a)),
-            ("common ground", prompts.common_ground_messages(lang, pa, pb, plan.speech_event)),
-            (f"dialogue, first turn (speaker {plan.first_speaker})",
-             prompts.dialogue_messages(lang, own, "<common ground>", plan.speech_event, [])),
-        ]
-        print(f"######## {code} ({lang.name}) — dialogue 0, speech event {plan.speech_event.id}, "
-              f"prompt version {prompts.version}")
-        for title, messages in sections:
-            print(f"==== {title}")
-            for m in messages:
-                print(f"--- [{m['role']}]\n{m['content']}")
-        print()
+        print(f"worker {args.shard_index}/{args.num_shards}: {result.units} unit(s); whole run "
+              f"{result.units_done}/{result.units_planned} units done; combine with `moud merge --inputs "
+              f"{args.out} --out MERGED`", file=sys.stderr)
     return 0

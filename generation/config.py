@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from moud_core.backends.base import SamplingParams
+from moud_core.config_merge import merge_settings
 from moud_core.errors import ConfigError
 from moud_core.yamlio import load_yaml
 
@@ -44,11 +45,10 @@ DEFAULTS: dict = {
 }
 
 # Keys that do not change the content of dialogue i (see module docstring).
-_NOT_FINGERPRINTED = {"languages", "dialogues_per_language", "concurrency", "backend_options", "cache",
-                      "filter", "filter_config", "languages_file"}
-_STEP_KEYS = {"persona": {"sentences", "min_sentences", "max_attempts", "sampling"},
-              "common_ground": {"max_attempts", "sampling"},
-              "dialogue": {"min_turns", "max_turns", "max_attempts", "loop_window", "sampling"}}
+NOT_FINGERPRINTED = frozenset({"languages", "dialogues_per_language", "concurrency", "backend_options", "cache",
+                               "filter", "filter_config", "languages_file"})
+OPEN_KEYS = ("backend_options", "sampling")  # free-form mappings, checked by their owners
+_SCHEMA = {**DEFAULTS, "languages": None}     # a list or a comma-separated string
 
 
 @dataclass
@@ -57,13 +57,22 @@ class RunConfig:
     source: str = "<defaults>"
     demos_digest: str = ""
     sampling: dict = field(default_factory=dict)
+    origins: dict = field(default_factory=dict)  # dotted field -> the file or "command line" that set it
 
     def __getitem__(self, key):
         return self.data[key]
 
+    def origin(self, dotted: str) -> str:
+        """Where a field's value came from (the most specific source that set it or a parent of it)."""
+        while dotted:
+            if dotted in self.origins:
+                return self.origins[dotted]
+            dotted = dotted.rpartition(".")[0]
+        return "defaults"
+
     @property
     def fingerprint(self) -> str:
-        content = {k: v for k, v in self.data.items() if k not in _NOT_FINGERPRINTED}
+        content = {k: v for k, v in self.data.items() if k not in NOT_FINGERPRINTED}
         content["demos"] = self.demos_digest or content.get("demos")
         blob = json.dumps(content, sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
@@ -72,39 +81,23 @@ class RunConfig:
         return copy.deepcopy(self.data)
 
 
-def _merge(base: dict, override: dict, where: str) -> dict:
-    out = copy.deepcopy(base)
-    for key, value in override.items():
-        if key not in base:
-            raise ConfigError(f"{where}: unknown field {key!r}; expected one of {', '.join(sorted(base))}")
-        if isinstance(base[key], dict) and key != "backend_options" and isinstance(value, dict):
-            if key in _STEP_KEYS:
-                extra = set(value) - _STEP_KEYS[key]
-                if extra:
-                    raise ConfigError(f"{where}: unknown field {key}.{sorted(extra)[0]}; expected one of "
-                                      f"{', '.join(sorted(_STEP_KEYS[key]))}")
-            merged = dict(out[key])
-            for k, v in value.items():
-                merged[k] = ({**merged.get(k, {}), **v} if k == "sampling" and isinstance(v, dict) else v)
-            out[key] = merged
-        elif isinstance(base[key], dict) and not isinstance(value, dict):
-            raise ConfigError(f"{where}: field {key!r} must be a mapping")
-        else:
-            out[key] = value
+def changed_fields(old: dict, new: dict, prefix: str = "") -> list[str]:
+    """Dotted names of the fingerprinted fields that differ between two config dicts."""
+    out = []
+    for key in sorted(set(old) | set(new)):
+        a, b = old.get(key), new.get(key)
+        if not prefix and key in NOT_FINGERPRINTED:
+            continue
+        if isinstance(a, dict) and isinstance(b, dict):
+            out.extend(changed_fields(a, b, f"{prefix}{key}."))
+        elif a != b:
+            out.append(prefix + key)
     return out
 
 
-def set_dotted(overrides: dict, dotted: str, value) -> None:
-    """``set_dotted(o, "dialogue.sampling.temperature", 0.7)``."""
-    node = overrides
-    parts = dotted.split(".")
-    for p in parts[:-1]:
-        node = node.setdefault(p, {})
-    node[parts[-1]] = value
-
-
 def load_run_config(path: str | None = None, overrides: dict | None = None) -> RunConfig:
-    data = copy.deepcopy(DEFAULTS)
+    """Defaults, then the YAML file, then command-line overrides, each laid over field by field."""
+    data, origins = copy.deepcopy(DEFAULTS), {}
     source = "<defaults>"
     if path:
         loaded = load_yaml(path)
@@ -112,19 +105,22 @@ def load_run_config(path: str | None = None, overrides: dict | None = None) -> R
             loaded = {}
         if not isinstance(loaded, dict):
             raise ConfigError(f"{path}: expected a mapping of run settings at the top level")
-        data = _merge(data, loaded, str(path))
+        data = merge_settings(data, loaded, str(path), _SCHEMA, OPEN_KEYS, origins=origins)
         source = str(path)
     if overrides:
-        data = _merge(data, overrides, "command line")
-    return _validate(RunConfig(data, source))
+        data = merge_settings(data, overrides, "command line", _SCHEMA, OPEN_KEYS, origins=origins)
+    return _validate(RunConfig(data, source, origins=origins))
 
 
 def _validate(cfg: RunConfig) -> RunConfig:
-    d, src = cfg.data, cfg.source
+    d = cfg.data
 
     def need(cond: bool, field_name: str, expected: str):
         if not cond:
-            raise ConfigError(f"{src}: field {field_name!r}: expected {expected}")
+            value = d
+            for part in field_name.split("."):
+                value = value.get(part) if isinstance(value, dict) else None
+            raise ConfigError(f"{cfg.origin(field_name)}: field {field_name!r}: expected {expected}, got {value!r}")
 
     need(isinstance(d["dialogues_per_language"], int) and d["dialogues_per_language"] >= 0,
          "dialogues_per_language", "an integer >= 0")
@@ -143,10 +139,11 @@ def _validate(cfg: RunConfig) -> RunConfig:
     for step in ("persona", "common_ground", "dialogue"):
         need(isinstance(d[step]["max_attempts"], int) and d[step]["max_attempts"] >= 1,
              f"{step}.max_attempts", "an integer >= 1")
-        cfg.sampling[step] = SamplingParams.from_dict(d[step]["sampling"], f"{src}: {step}.sampling")
+        cfg.sampling[step] = SamplingParams.from_dict(d[step]["sampling"],
+                                                      f"{cfg.origin(step + '.sampling')}: {step}.sampling")
     if d["demos"]:
         demos_path = Path(d["demos"])
         if not demos_path.is_file():
-            raise ConfigError(f"{src}: field 'demos': file not found: {demos_path}")
+            raise ConfigError(f"{cfg.origin('demos')}: field 'demos': file not found: {demos_path}")
         cfg.demos_digest = hashlib.sha256(demos_path.read_bytes()).hexdigest()[:16]
     return cfg

@@ -12,8 +12,8 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-from moud_core.backends.base import fold_system_messages
 from moud_core.errors import ConfigError
+from moud_core.jsonl import json_problem
 from moud_core.languages import Language
 from moud_core.taxonomy import SpeechEvent
 from moud_core.yamlio import load_yaml
@@ -109,10 +109,6 @@ def _bullets(sentences: list[str]) -> str:
     return "\n".join(f"- {s}" for s in sentences)
 
 
-def adapt_for_model(messages: list[dict], system_role: bool) -> list[dict]:
-    return messages if system_role else fold_system_messages(messages)
-
-
 # -- demonstrations ------------------------------------------------------------------------------
 
 def load_demonstrations(path: str | None = None) -> list[list[str]]:
@@ -134,7 +130,7 @@ def load_demonstrations(path: str | None = None) -> list[list[str]]:
         except FileNotFoundError:
             raise ConfigError(f"{p}: demonstrations file not found") from None
         except json.JSONDecodeError as exc:
-            raise ConfigError(f"{p}:{exc.lineno}: invalid JSON ({exc.msg})") from None
+            raise ConfigError(f"{p}:{exc.lineno}: {json_problem(exc)}") from None
         personas = _personas_from_json(data, p)
     if not personas:
         raise ConfigError(f"{p}: no personas found (expected XPersona, PersonaChat or {{personas: [...]}} layout)")
@@ -146,7 +142,25 @@ def load_demonstrations(path: str | None = None) -> list[list[str]]:
         if key and key not in seen:
             seen.add(key)
             out.append([s.strip() for s in persona if s.strip()])
+    check_english(out, p)
     return out
+
+
+def check_english(personas: list[list[str]], path: Path, sample: int = 200, max_other: float = 0.1) -> None:
+    """The method shows English-only demonstrations: refuse a file whose personas are mostly in another
+    language (language ID of each persona's joined sentences, over a fixed sample)."""
+    from generation.filters.lid import LidModel
+
+    texts = [" ".join(p) for p in personas[:sample] if p]
+    if not texts:
+        return
+    preds = LidModel().predict(texts, 1)
+    other = [(i, pred[0]) for i, pred in enumerate(preds) if pred and pred[0][0] != "en"]
+    if len(other) > max_other * len(texts):
+        i, (label, prob) = other[0]
+        raise ConfigError(f"{path}: demonstrations must be English PersonaChat personas, but {len(other)} of the "
+                          f"first {len(texts)} are not (persona {i} looks like {label!r}, p={prob:.2f}: "
+                          f"{texts[i][:60]!r}); use PersonaChat or XPersona's En_persona_*.json")
 
 
 def _personas_from_json(data, path: Path) -> list:

@@ -8,7 +8,6 @@ derived from the dialogue seed, the step and the attempt number.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import random
 from dataclasses import dataclass, field
 
@@ -24,13 +23,8 @@ from generation.prompts import PromptSet, sample_demonstrations
 from moud_core.backends.base import Backend, ChatRequest, ChatResponse, SamplingParams
 from moud_core.errors import BackendError
 from moud_core.languages import Language
+from moud_core.seeds import derive_seed
 from moud_core.taxonomy import SpeechEvent, sample_persona_categories, sample_speech_event
-
-
-def derive_seed(*parts) -> int:
-    """A 31-bit seed from any parts (stable across processes and Python versions)."""
-    digest = hashlib.sha256("\x1f".join(str(p) for p in parts).encode("utf-8")).digest()
-    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
 
 
 @dataclass(frozen=True)
@@ -84,6 +78,10 @@ class Usage:
         self.requests += 1
         self.cached += int(r.cached)
         self.seconds += r.latency_s
+
+    def merge(self, other: Usage) -> None:
+        for name in ("prompt_tokens", "completion_tokens", "requests", "cached", "seconds"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
 @dataclass

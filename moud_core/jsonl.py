@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import codecs
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 from moud_core.atomic import atomic_open
-from moud_core.errors import MoudError
+from moud_core.errors import MoudError, os_error
 
 try:
     import orjson
@@ -57,6 +59,13 @@ def write_jsonl_atomic(path: str | Path, rows) -> int:
     return n
 
 
+def json_problem(exc: json.JSONDecodeError, with_line: bool = False) -> str:
+    """``invalid JSON at column 7 (Expecting ',' delimiter)``: json's message without its dangling "at"."""
+    what = re.sub(r"\s+(?:starting\s+)?at$", "", exc.msg)
+    where = f"line {exc.lineno} column {exc.colno}" if with_line else f"column {exc.colno}"
+    return f"invalid JSON at {where} ({what})"
+
+
 class JsonlError(MoudError):
     def __init__(self, path, lineno: int, problem: str):
         super().__init__(f"{path}:{lineno}: {problem}")
@@ -64,26 +73,35 @@ class JsonlError(MoudError):
 
 
 def iter_jsonl(path: str | Path, skip_invalid: bool = False, errors: list | None = None) -> Iterator[tuple[int, dict]]:
-    """Yield (line number, object). Invalid lines raise JsonlError(file:line), or with ``skip_invalid``
-    are appended to ``errors`` as JsonlError and skipped. Blank lines are ignored."""
-    with open(path, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
+    """Yield (line number, object). Invalid lines (not UTF-8, not JSON, not an object) raise
+    JsonlError(file:line), or with ``skip_invalid`` are appended to ``errors`` and skipped. Blank lines are
+    ignored; a UTF-8 byte-order mark at the start of the file is allowed."""
+    try:
+        fh = open(path, "rb")
+    except OSError as exc:
+        raise os_error(path, exc, "read") from None
+    with fh:
+        for lineno, raw in enumerate(fh, 1):
+            if lineno == 1 and raw.startswith(codecs.BOM_UTF8):
+                raw = raw[3:]
+            problem = None
             try:
-                obj = json.loads(line)
+                line = raw.decode("utf-8")
+                obj = json.loads(line) if line.strip() else None
+            except UnicodeDecodeError as exc:
+                problem = f"not UTF-8 text (byte {exc.start + 1})"
             except json.JSONDecodeError as exc:
-                err = JsonlError(path, lineno, f"invalid JSON ({exc.msg} at column {exc.colno})")
-                if not skip_invalid:
-                    raise err from None
-                if errors is not None:
-                    errors.append(err)
+                problem = json_problem(exc)
+            else:
+                if obj is None and not line.strip():
+                    continue
+                if not isinstance(obj, dict):
+                    problem = "expected a JSON object"
+            if problem is None:
+                yield lineno, obj
                 continue
-            if not isinstance(obj, dict):
-                err = JsonlError(path, lineno, "expected a JSON object")
-                if not skip_invalid:
-                    raise err
-                if errors is not None:
-                    errors.append(err)
-                continue
-            yield lineno, obj
+            err = JsonlError(path, lineno, problem)
+            if not skip_invalid:
+                raise err from None
+            if errors is not None:
+                errors.append(err)

@@ -24,10 +24,7 @@ class Language:
     resource: str
     xpersona: str | None = None
     region_hint: str = ""
-
-    @property
-    def uses_char_tokens(self) -> bool:
-        return self.segmentation == "chars"
+    direction: str = "ltr"  # "ltr" or "rtl"
 
 
 def _parse(entries, source: str) -> dict[str, Language]:
@@ -43,6 +40,8 @@ def _parse(entries, source: str) -> dict[str, Language]:
             raise ConfigError(f"{where}: missing field(s) {', '.join(missing)}")
         if entry["segmentation"] not in ("words", "chars"):
             raise ConfigError(f"{where}.segmentation: expected 'words' or 'chars', got {entry['segmentation']!r}")
+        if entry.get("direction", "ltr") not in ("ltr", "rtl"):
+            raise ConfigError(f"{where}.direction: expected 'ltr' or 'rtl', got {entry['direction']!r}")
         known = set(Language.__dataclass_fields__)
         extra = set(entry) - known
         if extra:
@@ -85,6 +84,9 @@ def parse_language_list(spec: str | list[str], registry: dict[str, Language] | N
     reg = registry if registry is not None else _default_registry()
     codes = [c.strip() for c in spec.split(",")] if isinstance(spec, str) else [str(c).strip() for c in spec]
     codes = [c for c in codes if c]
+    if not codes:
+        raise ConfigError(f"--languages {spec!r}: expected comma-separated language codes or 'all'; valid codes: "
+                          f"{', '.join(sorted(reg))}")
     if codes == ["all"]:
         return list(reg)
     for c in codes:

@@ -17,7 +17,7 @@ def load(language: str = "all", data_dir: str | Path = "moud", **kwargs):
 
     path = Path(data_dir)
     if path.is_dir() and not (path / "README.md").is_file():
-        from moud_dataset.builder import MoudBuilder
+        from moud_dataset.loader import MoudBuilder
 
         streaming = kwargs.pop("streaming", False)
         split = kwargs.pop("split", None)

@@ -9,7 +9,7 @@ from pathlib import Path
 from moud_core.errors import ConfigError
 from moud_core.languages import load_registry
 from moud_core.splits import parse_ratios
-from moud_dataset.export import (
+from moud_dataset.build import (
     DEFAULT_ROW_GROUP_ROWS,
     DEFAULT_ROWS_PER_FILE,
     BuildOptions,

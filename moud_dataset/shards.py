@@ -1,4 +1,4 @@
-"""Find and validate generation shards (``shards/<lang>/*.jsonl``) without holding them in memory.
+"""Validate generation shards (``shards/<lang>/*.jsonl``) without holding them in memory.
 
 ``scan_language`` reads one language's shards once, validates every row with
 ``moud_core.schema.validate_row`` and keeps only a small index entry per row
@@ -7,13 +7,15 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from moud_core.errors import ConfigError
-from moud_core.languages import Language, get_language, parse_language_list
+from moud_core.jsonl import json_problem
+from moud_core.languages import Language, load_registry
+from moud_core.runfolder import RunFolder, resolve_languages
 from moud_core.schema import validate_row
 from moud_core.splits import SPLITS, assign_split
 from moud_dataset.features import LIST_ITEMS
@@ -36,48 +38,11 @@ def feature_problems(row: dict) -> list[str]:
     return problems
 
 
-@dataclass(frozen=True)
-class ShardSource:
-    """Where the shards are: ``shards_dir/<lang>/*.jsonl`` and, when present, filter_stats.json."""
-
-    shards_dir: Path
-    filter_stats: Path | None
-    manifest: Path | None
-
-
-def resolve_source(path: str | Path) -> ShardSource:
-    """Accept a run/filtered folder (uses DIR/shards/) or a shards/ folder itself."""
-    root = Path(path)
-    if not root.is_dir():
-        raise ConfigError(f"--shards {root}: not a folder (expected a run folder or its shards/ folder)")
-    if (root / "shards").is_dir():
-        shards, run = root / "shards", root
-    else:
-        shards, run = root, root.parent
-    if not any(p.is_dir() and any(p.glob("*.jsonl")) for p in shards.iterdir()):
-        raise ConfigError(f"--shards {root}: no <lang>/*.jsonl shard files found under {shards}")
-    stats = run / "filter_stats.json"
-    manifest = run / "manifest.json"
-    return ShardSource(shards, stats if stats.is_file() else None, manifest if manifest.is_file() else None)
-
-
-def language_dirs(source: ShardSource, languages: str | list[str] | None = None,
-                  registry: dict[str, Language] | None = None) -> dict[str, list[Path]]:
+def language_files(source: RunFolder, languages: str | list[str] | None = None,
+                   registry: dict[str, Language] | None = None) -> dict[str, list[Path]]:
     """{code: sorted shard files} for the languages present (optionally restricted to ``languages``)."""
-    found: dict[str, list[Path]] = {}
-    for sub in sorted(p for p in source.shards_dir.iterdir() if p.is_dir()):
-        files = sorted(sub.glob("*.jsonl"))
-        if not files:
-            continue
-        get_language(sub.name, registry)  # unknown folder names are an error, not silently skipped
-        found[sub.name] = files
-    if languages:
-        wanted = parse_language_list(languages, registry)
-        missing = [c for c in wanted if c not in found]
-        if missing and wanted != parse_language_list("all", registry):
-            raise ConfigError(f"--languages: no shards for {', '.join(missing)} under {source.shards_dir}")
-        found = {c: found[c] for c in wanted if c in found}
-    return found
+    registry = registry if registry is not None else load_registry()
+    return source.language_files(registry, resolve_languages(languages, registry))
 
 
 @dataclass
@@ -112,13 +77,15 @@ def scan_language(language: str, files: list[Path], seed: int, ratios) -> Langua
             for lineno, line in enumerate(fh, 1):
                 start, length = offset, len(line)
                 offset += length
+                if lineno == 1 and line.startswith(codecs.BOM_UTF8):  # allowed, as everywhere else
+                    start, length, line = start + 3, length - 3, line[3:]
                 if not line.strip():
                     continue
                 where = f"{path}:{lineno}"
                 try:
                     row = json.loads(line)
                 except ValueError as exc:
-                    problem = f"invalid JSON ({exc.msg} at column {exc.colno})" if hasattr(exc, "msg") else \
+                    problem = json_problem(exc) if isinstance(exc, json.JSONDecodeError) else \
                         "invalid UTF-8"
                     scan.errors.append(f"{where}: {problem}")
                     continue

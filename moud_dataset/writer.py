@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.json as pj
 import pyarrow.parquet as pq
 
+from moud_core.dataset_layout import data_file_name
 from moud_core.errors import MoudError
 from moud_core.splits import SPLITS
 from moud_dataset.features import arrow_schema
@@ -23,10 +24,6 @@ from moud_dataset.shards import LanguageScan
 
 WRITER_OPTIONS = dict(compression="zstd", compression_level=3, use_dictionary=True, write_statistics=True,
                       version="2.6", data_page_version="1.0")
-
-
-def file_name(split: str, index: int, total: int) -> str:
-    return f"{split}-{index:05d}-of-{total:05d}.parquet"
 
 
 def write_language(scan: LanguageScan, lang_dir: Path, rows_per_file: int, row_group_rows: int) -> dict:
@@ -45,7 +42,7 @@ def write_language(scan: LanguageScan, lang_dir: Path, rows_per_file: int, row_g
                 continue
             total = math.ceil(len(entries) / rows_per_file)
             for k in range(total):
-                path = lang_dir / file_name(split, k, total)
+                path = lang_dir / data_file_name(split, k, total)
                 chunk = entries[k * rows_per_file:(k + 1) * rows_per_file]
                 with pq.ParquetWriter(path, schema, **WRITER_OPTIONS) as writer:
                     for start in range(0, len(chunk), row_group_rows):

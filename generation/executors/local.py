@@ -8,12 +8,15 @@ OPENAI_API_KEY).
 from __future__ import annotations
 
 import asyncio
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from generation.runner import GenerationRun, RunSummary, WorkUnit, output_error
-from moud_core.errors import ConfigError, MoudError
+from generation.scheduler import GenerationRun
+from generation.summary import RunSummary
+from generation.units import WorkUnit
+from moud_core.backends.from_flags import resolve_backend_options
+from moud_core.errors import ConfigError, MoudError, os_error
+from moud_core.records import drop_record
 
 
 @dataclass(frozen=True)
@@ -25,28 +28,13 @@ class RunSpec:
     cache_file: str | None    # file name inside ``out`` (None: no request cache)
     api_key_env: str | None = None
     quiet: bool = True
+    retry_failed: bool = False
 
 
 def backend_options(cfg, api_key_env: str | None = None) -> dict:
-    """Backend constructor options from the config; the API key only ever comes from the environment."""
-    opts = dict(cfg["backend_options"])
-    for forbidden in ("api_key", "token"):
-        if forbidden in opts:
-            raise ConfigError(f"{cfg.source}: backend_options.{forbidden}: do not put secrets in config files; "
-                              "set MOUD_API_KEY (or --api-key-env NAME)")
-    if cfg["backend"] == "openai":
-        if api_key_env:
-            if api_key_env not in os.environ:
-                raise ConfigError(f"--api-key-env {api_key_env}: environment variable is not set")
-            opts["api_key"] = os.environ[api_key_env]
-    else:
-        model_path = cfg["model"]
-        if cfg["backend"] == "transformers" and not Path(model_path).exists() and "/" not in model_path:
-            raise ConfigError(f"model {model_path!r}: no such directory (transformers backend needs a local "
-                              "model folder or a Hub id already in the local cache)")
-        for key in ("base_url", "max_concurrency", "timeout"):
-            opts.pop(key, None)
-    return opts
+    """The run's backend constructor options (see ``moud_core.backends.from_flags``)."""
+    return resolve_backend_options(cfg["backend"], cfg["model"], cfg["backend_options"], api_key_env,
+                                   origin=lambda key: cfg.origin(f"backend_options.{key}"))
 
 
 def load_spec_config(spec: RunSpec):
@@ -72,7 +60,7 @@ def inline_filter(cfg, registry):
     def check(row):
         drop, _signature, counters = pipeline.check_stateless(row)
         pipeline.record(row["language"], drop, counters)
-        return drop is None, (None if drop is None else drop.to_record(row))
+        return drop is None, (None if drop is None else drop_record(row, drop.gate, drop.reason, drop.scores))
 
     return check
 
@@ -96,9 +84,9 @@ def execute_units(spec: RunSpec, units: list[WorkUnit], cfg=None, row_filter=Non
         try:
             backend = CachedBackend(backend, out / spec.cache_file)
         except (OSError, sqlite3.Error) as exc:
-            raise output_error(out / spec.cache_file, exc, "open") from None
+            raise os_error(out / spec.cache_file, exc, "open") from None
     gen = GenerationRun(cfg, out, backend, registry, spec.languages, units=units, quiet=spec.quiet,
-                        row_filter=row_filter)
+                        row_filter=row_filter, retry_failed=spec.retry_failed)
 
     async def main() -> RunSummary:
         try:
@@ -111,4 +99,4 @@ def execute_units(spec: RunSpec, units: list[WorkUnit], cfg=None, row_filter=Non
     except MoudError:
         raise
     except (OSError, sqlite3.Error) as exc:
-        raise output_error(out, exc) from None
+        raise os_error(out, exc) from None

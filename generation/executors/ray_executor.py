@@ -15,7 +15,8 @@ import time
 from dataclasses import asdict
 
 from generation.executors.local import RunSpec, execute_units
-from generation.runner import RunSummary, WorkUnit
+from generation.summary import RunSummary
+from generation.units import WorkUnit
 from moud_core.errors import BackendError, ConfigError, MoudError
 
 
@@ -65,6 +66,8 @@ def _probe_address(address: str, timeout: float = 5.0) -> None:
 
 
 class RayExecutor:
+    name = "ray"
+
     """``RayExecutor(address=None, tasks=None, max_retries=3).run(spec, units) -> RunSummary``.
 
     ``address``: a Ray cluster ("auto", "ray://head:10001"); None starts a local Ray instance for

@@ -14,6 +14,6 @@ Per text, as soon as generation produces it (the same per-text checks)::
 from generation.filters.base import Drop
 from generation.filters.inline import TextGates
 from generation.filters.pipeline import FilterPipeline, FilterResult
-from generation.filters.runner import filter_run
+from generation.filters.stream import filter_run
 
 __all__ = ["Drop", "FilterPipeline", "FilterResult", "TextGates", "filter_run"]

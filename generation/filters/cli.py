@@ -7,7 +7,7 @@ import os
 import sys
 
 from generation.filters.config import DEFAULT_CONFIG_PATH, FilterConfig
-from generation.filters.runner import filter_run, print_summary
+from generation.filters.stream import filter_run, format_summary
 from moud_core.languages import load_registry, parse_language_list
 
 EPILOG = f"""\
@@ -60,6 +60,6 @@ def run(args: argparse.Namespace) -> int:
                        workers=max(1, args.workers), overwrite=args.overwrite,
                        progress=not args.quiet and sys.stderr.isatty(), registry=registry)
     if not args.quiet:
-        print(print_summary(stats))
+        print(format_summary(stats))
         print(f"wrote {args.out}/shards, drops, filter_stats.json, filter_stats.png")
     return 0

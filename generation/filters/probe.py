@@ -11,18 +11,15 @@ from pathlib import Path
 
 from generation.filters.corruptions import CLASSES, SHORT_CJK, Corruptor, Texts
 from moud_core.schema import example_row, split_group_for
+from moud_core.xpersona import xpersona_file_candidates, xpersona_prefixes
 
-XPERSONA_LANGS = {"fr": "Fr", "it": "It", "id": "Id", "ja": "Jp", "ko": "Ko", "zh": "Zh"}
+XPERSONA_LANGS = tuple(sorted(code for code in xpersona_prefixes().values() if code != "en"))
 
 
 def xpersona_file(directory: Path, code: str, split: str = "valid") -> Path:
-    """File name of an XPersona split ({Lang}_persona_split_{valid,test}_human_annotated.json, ...)."""
-    if code == "en":
-        return Path(directory) / f"En_persona_{split}.json"
-    prefix = XPERSONA_LANGS[code]
-    if split == "train":
-        return Path(directory) / f"{prefix}_persona_train_corrected.json"
-    return Path(directory) / f"{prefix}_persona_split_{split}_human_annotated.json"
+    """The XPersona file of ``code`` and ``split`` (the first candidate name when none exists)."""
+    candidates = xpersona_file_candidates(directory, code, split)
+    return next((p for p in candidates if p.is_file()), candidates[0])
 
 
 def xpersona_rows(directory: Path, code: str, split: str = "valid") -> list[dict]:

@@ -156,18 +156,9 @@ class OpenAIBackend(Backend):
     # -- routing ----------------------------------------------------------------------------------
     def _pick(self, avoid: Endpoint | None, now: float) -> tuple[Endpoint | None, float | None]:
         """(endpoint with room and the lowest load, None) or (None, seconds to wait if all are blocked)."""
-        best, best_load, any_usable = None, 3.0, False
-        for ep in self.endpoints:
-            if not ep.usable(now):
-                continue
-            any_usable = True
-            if ep.in_flight >= ep.capacity():
-                continue
-            load = ep.in_flight / ep.capacity() + (1.0 if ep is avoid else 0.0)
-            if load < best_load:
-                best, best_load = ep, load
-        if best is not None or any_usable:
-            return best, None
+        usable = [ep for ep in self.endpoints if ep.usable(now)]
+        if usable:
+            return self._least_loaded(usable, avoid), None
         # Nothing usable: every endpoint is down (cooling off) or blocked by Retry-After. Probe the
         # down ones anyway (the retry backoff paces this); wait out Retry-After blocks.
         live = [ep for ep in self.endpoints if not ep.disabled]
@@ -177,12 +168,18 @@ class OpenAIBackend(Backend):
         unblocked = [ep for ep in live if now >= ep.blocked_until]
         if not unblocked:
             return None, min(ep.blocked_until for ep in live) - now
-        for ep in unblocked:
-            if ep.in_flight < ep.capacity():
-                load = ep.in_flight / ep.capacity() + (1.0 if ep is avoid else 0.0)
+        return self._least_loaded(unblocked, avoid), None
+
+    @staticmethod
+    def _least_loaded(endpoints: list[Endpoint], avoid: Endpoint | None) -> Endpoint | None:
+        """The endpoint with room and the lowest load (the one to avoid counts one full load more)."""
+        best, best_load = None, 3.0
+        for ep in endpoints:
+            if ep.has_room():
+                load = ep.load() + (1.0 if ep is avoid else 0.0)
                 if load < best_load:
                     best, best_load = ep, load
-        return best, None
+        return best
 
     async def _acquire(self, avoid: Endpoint | None) -> Endpoint:
         loop = self._loop
@@ -222,7 +219,7 @@ class OpenAIBackend(Backend):
 
     def _has_alternative(self, ep: Endpoint) -> bool:
         now = time.monotonic()
-        return any(o is not ep and o.usable(now) and o.in_flight < o.capacity() for o in self.endpoints)
+        return any(o is not ep and o.usable(now) and o.has_room() for o in self.endpoints)
 
     # -- requests ---------------------------------------------------------------------------------
     def _body(self, request: ChatRequest) -> bytes:

@@ -91,6 +91,6 @@ def test_cli_errors_and_help_as_subprocess(setup, tmp_path):
     assert not (tmp_path / "o").exists()
     assert moud_cli.main(["evaluate", "--model", str(setup["model"]), "--test", f"xpersona:{setup['xp']}",
                           "--languages", "ko", "--no-bertscore", "--out", str(tmp_path / "o2")]) == 2
-    help_ = subprocess.run([sys.executable, "-m", "baselines.train", "--help"], capture_output=True, text=True,
+    help_ = subprocess.run([sys.executable, "-m", "moud_cli", "train", "--help"], capture_output=True, text=True,
                            cwd=ROOT, timeout=120)
     assert help_.returncode == 0 and "example:" in help_.stdout and "--lora" in help_.stdout

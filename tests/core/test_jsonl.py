@@ -50,3 +50,26 @@ def test_works_without_orjson(monkeypatch):
     monkeypatch.setattr(jsonl, "orjson", None)
     obj = {"a": [1, 2.5, "é", None, 1e-7]}
     assert dumps_line(obj) == reference(obj)
+
+
+def test_bom_is_allowed_and_errors_read_cleanly(tmp_path):
+    import codecs
+
+    import pytest
+
+    from moud_core.jsonl import JsonlError, iter_jsonl
+
+    path = tmp_path / "a.jsonl"
+    path.write_bytes(codecs.BOM_UTF8 + b'{"a": 1}\n\n{"b": 2}\n')
+    assert list(iter_jsonl(path)) == [(1, {"a": 1}), (3, {"b": 2})]
+    path.write_bytes(b'{"a": 1}\n{"b": "unterminated')
+    with pytest.raises(JsonlError) as err:
+        list(iter_jsonl(path))
+    assert str(err.value) == f"{path}:2: invalid JSON at column 7 (Unterminated string)"
+    assert " at at" not in str(err.value)
+    path.write_bytes(b'{"a": 1}\n{"b": "\xff"}\n')
+    with pytest.raises(JsonlError, match=r":2: not UTF-8 text"):
+        list(iter_jsonl(path))
+    path.write_bytes(b'[1, 2]\n')
+    with pytest.raises(JsonlError, match=r":1: expected a JSON object"):
+        list(iter_jsonl(path))

@@ -57,5 +57,5 @@ def test_stats_cli_subprocess(tmp_path):
 def test_stats_missing_folder_is_one_line_error(tmp_path, capsys):
     assert moud_cli.main(["stats", "--shards", str(tmp_path / "nope"), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err.strip()
-    assert "nope: no such file or folder" in err and len(err.splitlines()) == 1
+    assert "nope: no such folder" in err and len(err.splitlines()) == 1
     assert not (tmp_path / "o").exists()

@@ -144,7 +144,7 @@ def test_sigkill_and_resume_gives_identical_shards(tmp_path):
     assert crash_requests - ref_requests <= 2 * 8
 
 
-def test_inline_filter_records_drops_and_lid_scores(tmp_path):
+def test_inline_filter_records_drops_and_lid_scores(tmp_path, capsys):
     worker = ScriptedCrowdworker()
     english = "Well, honestly I think we should just go to the cinema tonight, what do you say?"
 
@@ -165,6 +165,7 @@ def test_inline_filter_records_drops_and_lid_scores(tmp_path):
     assert {d["gate"] for d in drops} <= {"lid", "script"} and all(d["reason"] for d in drops)
     assert all(english not in [t["text"] for t in r["turns"]] for r in kept)
     assert all(len(r["metadata"]["lid_scores"]) == len(r["turns"]) for r in kept)
+    assert f"made {len(kept)} dialogues, failed {len(failed)}, dropped {len(drops)} (--filter)" in capsys.readouterr().err
 
 
 def test_show_prompts_renders_without_a_backend(tmp_path, capsys):

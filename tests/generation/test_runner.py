@@ -8,12 +8,15 @@ import json
 import pytest
 
 from generation.config import load_run_config
-from generation.runner import GenerationRun, plan_units, prepare_output, select_units, write_manifest
+from generation.run_output import prepare_output
+from generation.scheduler import GenerationRun
 from generation.testing.crowdworker import ScriptedCrowdworker
 from generation.testing.local_backend import ResponderBackend
+from generation.units import plan_units, select_units
 from moud_core.backends.cache import CachedBackend
 from moud_core.errors import ConfigError
 from moud_core.languages import load_registry
+from moud_core.runfolder import RunFolder
 from moud_core.schema import validate_row
 from tests.generation.helpers import read_rows
 
@@ -35,7 +38,7 @@ def run_once(out, overrides, responder=None, cache=False, units=None):
             await backend.aclose()
 
     summary = asyncio.run(go())
-    write_manifest(out, manifest, summary, "complete")
+    RunFolder(out, out / "shards").write_manifest(manifest, "complete", extra={"last_run": summary.to_dict()})
     return summary, backend
 
 

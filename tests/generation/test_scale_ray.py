@@ -11,9 +11,9 @@ import moud_cli  # noqa: E402
 from generation.config import load_run_config  # noqa: E402
 from generation.executors.local import RunSpec  # noqa: E402
 from generation.executors.ray_executor import RayExecutor, split_units  # noqa: E402
-from generation.runner import plan_units  # noqa: E402
 from generation.testing.crowdworker import ScriptedCrowdworker  # noqa: E402
 from generation.testing.fake_openai import FakeOpenAIServer  # noqa: E402
+from generation.units import plan_units  # noqa: E402
 from moud_core.errors import MoudError  # noqa: E402
 from tests.generation.helpers import read_rows, without_timings  # noqa: E402
 from tests.generation.scale_helpers import SMALL, leftovers  # noqa: E402

@@ -7,10 +7,10 @@ import json
 import pytest
 
 import moud_cli
-from generation.merge_cli import merge
-from generation.runner import plan_units, select_units
+from generation.merge import merge
 from generation.testing.crowdworker import ScriptedCrowdworker
 from generation.testing.fake_openai import FakeOpenAIServer
+from generation.units import plan_units, select_units
 from tests.generation.helpers import read_rows, without_timings
 from tests.generation.scale_helpers import SMALL, cli, leftovers, popen, shard_files
 

@@ -11,8 +11,8 @@ import pytest
 
 from hub_upload.folder import FolderError, validate_folder
 from hub_upload.local_files import LocalFile
+from hub_upload.repo import plan_batches, validate_repo_id
 from hub_upload.retry import RetryPolicy, call_with_retries, is_transient
-from hub_upload.uploader import plan_batches, validate_repo_id
 from moud_core.errors import MoudError
 from tests.hub_upload.helpers import make_build_folder
 

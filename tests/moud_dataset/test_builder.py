@@ -8,7 +8,7 @@ import pytest
 import moud_dataset
 from moud_core.errors import MoudError
 from moud_core.splits import assign_split
-from moud_dataset.builder import MoudBuilder, MoudConfig
+from moud_dataset.loader import MoudBuilder, MoudConfig
 from tests.moud_dataset.helpers import isolate_hf_cache, make_shards, normalize
 
 

@@ -74,8 +74,8 @@ def test_existing_dataset_is_kept_when_a_rebuild_fails(corrupt_run, tmp_path):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--shards", "{missing}", "--out", "{out}"], "not a folder"),
-    (["--shards", "{run}", "--out", "{out}", "--languages", "de"], "no shards for de"),
+    (["--shards", "{missing}", "--out", "{out}"], "no such folder"),
+    (["--shards", "{run}", "--out", "{out}", "--languages", "de"], "no shards for language(s) de"),
     (["--shards", "{run}", "--out", "{out}", "--languages", "xx"], "unknown language code 'xx'"),
     (["--shards", "{run}", "--out", "{out}", "--split-ratios", "0.9,0.2,0.1"], "--split-ratios"),
     (["--shards", "{run}"], "--out: required unless --check"),
@@ -94,7 +94,8 @@ def test_unknown_language_folder_is_an_error(tmp_path, capsys):
     (tmp_path / "run" / "shards" / "klingon").mkdir()
     (tmp_path / "run" / "shards" / "klingon" / "shard-00000.jsonl").write_text("{}\n")
     assert moud_cli.main(["build", "--shards", str(tmp_path / "run"), "--check"]) == 2
-    assert "unknown language code 'klingon'" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "shards/klingon: folder name 'klingon' is not a language code of the registry" in err
 
 
 def test_row_that_does_not_fit_parquet_is_reported_with_file_and_line(tmp_path, capsys):

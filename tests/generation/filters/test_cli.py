@@ -81,7 +81,7 @@ def test_bad_arguments(run_dir, tmp_path, capsys):
                           "--lid-model", str(tmp_path / "missing.bin")]) == 2
     assert "missing.bin: file not found" in capsys.readouterr().err
     assert moud_cli.main(["filter", "--in", str(tmp_path / "nope"), "--out", str(tmp_path / "o")]) == 2
-    assert "folder not found" in capsys.readouterr().err
+    assert "no such folder" in capsys.readouterr().err
     assert moud_cli.main(["filter", "--in", str(run_dir), "--out", str(tmp_path / "o"), "--languages", "de"]) == 2
     assert "no shards for language(s) de" in capsys.readouterr().err
     (tmp_path / "full").mkdir()
@@ -99,3 +99,50 @@ def test_subprocess_help_and_run(run_dir, tmp_path):
                           text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert json.loads((tmp_path / "sp" / "filter_stats.json").read_text())["languages"]["ja"]["kept"] == 1
+
+
+def test_filter_and_build_treat_a_bom_alike(run_dir, tmp_path):
+    """A UTF-8 byte-order mark at the start of a shard is accepted by filter and by build alike."""
+    import codecs
+
+    shard = next((run_dir / "shards").rglob("*.jsonl"))
+    shard.write_bytes(codecs.BOM_UTF8 + shard.read_bytes())
+    assert moud_cli.main(["filter", "--in", str(run_dir), "--out", str(tmp_path / "f"), "--quiet",
+                          "--workers", "1"]) == 0
+    assert moud_cli.main(["build", "--shards", str(run_dir), "--check", "--quiet"]) == 0
+
+
+def test_overwrite_refuses_a_folder_that_filter_did_not_write(run_dir, tmp_path, capsys):
+    other = tmp_path / "thesis"
+    other.mkdir()
+    (other / "chapter1.tex").write_text("precious")
+    assert moud_cli.main(["filter", "--in", str(run_dir), "--out", str(other), "--overwrite", "--quiet"]) == 2
+    assert "not an output of `moud filter`" in capsys.readouterr().err
+    assert (other / "chapter1.tex").read_text() == "precious"
+    out = tmp_path / "f"
+    assert moud_cli.main(["filter", "--in", str(run_dir), "--out", str(out), "--quiet", "--workers", "1"]) == 0
+    assert moud_cli.main(["filter", "--in", str(run_dir), "--out", str(out), "--quiet", "--workers", "1",
+                          "--overwrite"]) == 0
+
+
+def test_unregistered_language_folder_is_an_error_naming_it(run_dir, tmp_path, capsys):
+    # XPersona's "Jp" spelling, and a language added with --languages-file at generation time only
+    write_jsonl_atomic(run_dir / "shards" / "jp" / "shard-00000.jsonl", [make_row("ja", index=7)])
+    out = tmp_path / "o"
+    assert moud_cli.main(["filter", "--in", str(run_dir), "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "jp" in err and "not a language code of the registry" in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()
+    (run_dir / "shards" / "jp" / "shard-00000.jsonl").unlink()
+    (run_dir / "shards" / "jp").rmdir()
+    extra = make_row("fr", index=8)
+    extra["language"] = "xx"
+    write_jsonl_atomic(run_dir / "shards" / "xx" / "shard-00000.jsonl", [extra])
+    assert moud_cli.main(["filter", "--in", str(run_dir), "--out", str(out), "--quiet"]) == 2
+    assert "'xx' is not a language code of the registry" in capsys.readouterr().err
+    langs = tmp_path / "langs.yaml"
+    langs.write_text("languages:\n  - {code: xx, name: Xish, native_name: Xish, script: Latn, lid_label: fr, "
+                     "segmentation: words, resource: low}\n")
+    assert moud_cli.main(["filter", "--in", str(run_dir), "--out", str(out), "--quiet",
+                          "--languages-file", str(langs)]) == 0
+    assert json.loads((out / "filter_stats.json").read_text())["languages"]["xx"]["input"] == 1

@@ -9,13 +9,10 @@ import re
 import pytest
 import regex
 
-from generation.filters.base import Drop
 from generation.filters.lid import LidModel
 from generation.filters.repetition import _ngrams
-from generation.filters.runner import drop_line
 from generation.filters.script import counts_key, presence_pattern, script_share, script_table, text_counts
 from moud_core.charclass import letter_counts
-from moud_core.jsonl import dumps_line
 from moud_core.languages import get_language
 from moud_core.text import ngrams, reference_tokenize, tokenize
 from tests.generation.filters.helpers import (
@@ -61,15 +58,6 @@ def test_ngrams_match_generation_text():
         for length in range(7):
             tokens = [str(i % 3) for i in range(length)]
             assert _ngrams(tokens, n) == ngrams(tokens, n)
-
-
-def test_drop_line_is_the_serialized_record():
-    row = make_row("ja")
-    drop = Drop("lid", "turns[2]: ja not in top-3 \"quoted\" 'x' ✓", {"field": "turns[2]", "target_prob": 0,
-                                                                     "top": [["zh", 0.91], ["ja", 0.0312]]})
-    line = drop_line(dumps_line(row), drop)
-    assert line == json.dumps(drop.to_record(row), ensure_ascii=False, separators=(",", ":"))
-    assert json.loads(line)["row"] == row
 
 
 def test_lid_cache_returns_the_uncached_prediction():

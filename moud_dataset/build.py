@@ -1,4 +1,4 @@
-"""`moud build`: shards -> Hub-ready Parquet dataset folder with a generated dataset card.
+"""``build_dataset``: shards -> Hub-ready Parquet dataset folder with a generated dataset card (`moud build`).
 
 Per language (in parallel worker processes): pass 1 validates every row and indexes it
 (``shards.scan_language``), pass 2 streams the rows, sorted by id, into Parquet (``writer``).
@@ -13,20 +13,21 @@ import os
 import re
 import shutil
 import sys
-import tempfile
-from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tqdm import tqdm
 
-from moud_core.atomic import atomic_write_text
+from moud_core.atomic import atomic_write_text, staged_folder
+from moud_core.dataset_layout import BUILD_MARKER, CARD, DATA_DIR
 from moud_core.errors import ConfigError, MoudError
 from moud_core.languages import Language
+from moud_core.runfolder import RunFolder
 from moud_core.splits import DEFAULT_RATIOS, SPLITS
+from moud_core.workers import process_pool
 from moud_dataset.card import MARKER, load_filter_stats, render_card
-from moud_dataset.shards import language_dirs, resolve_source, scan_language
+from moud_dataset.shards import language_files, scan_language
 
 DEFAULT_ROWS_PER_FILE = 100_000
 DEFAULT_ROW_GROUP_ROWS = 1_000
@@ -101,9 +102,8 @@ def _run_languages(opts: BuildOptions, found: dict[str, list[Path]], data_dir: P
                 summaries.append(_process_language(job))
                 bar.update()
         else:
-            # ProcessPoolExecutor (not Pool): a worker that dies raises BrokenProcessPool instead of hanging.
-            ctx = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
+            # a worker that dies raises BrokenProcessPool instead of hanging; interrupts kill the workers
+            with process_pool(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
                 try:
                     for summary in pool.map(_process_language, jobs):
                         summaries.append(summary)
@@ -118,15 +118,14 @@ def _run_languages(opts: BuildOptions, found: dict[str, list[Path]], data_dir: P
 
 def check_shards(opts: BuildOptions) -> BuildResult:
     """Validate every row (no output); errors are sorted by file and line."""
-    source = resolve_source(opts.shards)
-    found = language_dirs(source, opts.languages, opts.registry)
+    found = language_files(RunFolder.open(opts.shards, "--shards"), opts.languages, opts.registry)
     summaries = _run_languages(opts, found, None)
     errors = sorted((e for s in summaries for e in s["errors"]), key=_error_key)
     return BuildResult(summaries, errors)
 
 
 def is_moud_folder(path: Path) -> bool:
-    readme = path / "README.md"
+    readme = path / CARD
     if not readme.is_file():
         return False
     with open(readme, encoding="utf-8", errors="replace") as fh:
@@ -146,19 +145,17 @@ def build_dataset(opts: BuildOptions) -> BuildResult:
     """Build the dataset folder at opts.out; raise ShardErrors (nothing written) if any row is invalid."""
     out = Path(opts.out)
     _check_out(out)
-    source = resolve_source(opts.shards)
-    found = language_dirs(source, opts.languages, opts.registry)
+    source = RunFolder.open(opts.shards, "--shards")
+    found = language_files(source, opts.languages, opts.registry)
     filter_stats = load_filter_stats(source.filter_stats)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    try:
-        summaries = _run_languages(opts, found, tmp / "data")
+    with staged_folder(out) as tmp:
+        summaries = _run_languages(opts, found, tmp / DATA_DIR)
         errors = sorted((e for s in summaries for e in s["errors"]), key=_error_key)
         if errors:
             raise ShardErrors(errors)
         empty = [s["language"] for s in summaries if not sum(sp["dialogues"] for sp in s["splits"].values())]
         for lang in empty:  # a language without rows gets no config (a config must have data files)
-            shutil.rmtree(tmp / "data" / lang, ignore_errors=True)
+            shutil.rmtree(tmp / DATA_DIR / lang, ignore_errors=True)
             print(f"moud build: note: language {lang!r} has no rows in {opts.shards}; it gets no config",
                   file=sys.stderr)
         summaries = [s for s in summaries if s["language"] not in empty]
@@ -166,16 +163,9 @@ def build_dataset(opts: BuildOptions) -> BuildResult:
             raise MoudError(f"{opts.shards}: no rows to build (every language is empty)")
         card = render_card(summaries, ratios=opts.ratios, seed=opts.seed, license=opts.license,
                            filter_stats=filter_stats, registry=opts.registry)
-        atomic_write_text(tmp / "README.md", card)
+        atomic_write_text(tmp / CARD, card)
         write_build_marker(tmp)
-        _move_into_place(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return BuildResult(summaries, [], out)
-
-
-BUILD_MARKER = "moud_build.json"
 
 
 def write_build_marker(folder: Path) -> None:
@@ -187,7 +177,7 @@ def write_build_marker(folder: Path) -> None:
     from moud_core import __version__
 
     files = {}
-    for path in sorted((folder / "data").rglob("*.parquet")):
+    for path in sorted((folder / DATA_DIR).rglob("*.parquet")):
         digest = hashlib.sha256()
         with open(path, "rb") as fh:
             for chunk in iter(lambda: fh.read(1 << 20), b""):
@@ -195,21 +185,6 @@ def write_build_marker(folder: Path) -> None:
         files[path.relative_to(folder).as_posix()] = {"size": path.stat().st_size, "sha256": digest.hexdigest()}
     marker = {"format": "moud-build", "version": 1, "moud_version": __version__, "files": files}
     atomic_write_text(folder / BUILD_MARKER, json.dumps(marker, indent=1, sort_keys=True) + "\n")
-
-
-def _move_into_place(tmp: Path, out: Path) -> None:
-    old = None
-    if out.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-        os.replace(out, old / "dataset")
-    try:
-        os.replace(tmp, out)
-    except BaseException:
-        if old is not None:
-            os.replace(old / "dataset", out)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def format_report(summaries: list[dict], ratios) -> str:

@@ -2,7 +2,7 @@
 
 `datasets` >= 4 has no loading scripts, so the builder is instantiated directly::
 
-    from moud_dataset.builder import MoudBuilder
+    from moud_dataset.loader import MoudBuilder
     builder = MoudBuilder(config_name="fr", data_dir="runs/filtered", cache_dir="/tmp/hf")
     builder.download_and_prepare()
     ds = builder.as_dataset()                  # DatasetDict: train / validation / test
@@ -24,10 +24,11 @@ from datasets.builder import Key
 
 from moud_core.errors import MoudError
 from moud_core.languages import DEFAULT_LANGUAGES
+from moud_core.runfolder import RunFolder
 from moud_core.splits import DEFAULT_RATIOS, SPLITS, parse_ratios
 from moud_dataset.card import ALL, card_text
 from moud_dataset.features import FEATURES, encode_row
-from moud_dataset.shards import language_dirs, resolve_source, scan_language
+from moud_dataset.shards import language_files, scan_language
 
 
 def shards_fingerprint(data_dir) -> str | None:
@@ -94,8 +95,8 @@ class MoudBuilder(datasets.GeneratorBasedBuilder):
         splits with no rows are left out."""
         if not self.config.data_dir:
             raise MoudError("MoudBuilder: data_dir: expected a generation run folder or its shards/ folder")
-        source = resolve_source(self.config.data_dir)
-        found = language_dirs(source, list(self.config.languages) if self.config.languages else None)
+        source = RunFolder.open(self.config.data_dir, "data_dir")
+        found = language_files(source, list(self.config.languages) if self.config.languages else None)
         scans = [scan_language(lang, files, self.config.seed, self.config.split_ratios)
                  for lang, files in found.items()]
         errors = [e for scan in scans for e in scan.errors]

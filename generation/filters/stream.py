@@ -1,55 +1,30 @@
-"""Streaming `moud filter` runner: shard by shard (optionally in worker processes), dedup in id order,
-everything written into a temp folder that is renamed into place at the end."""
+"""``filter_run``: `moud filter` over a run folder, streamed shard by shard (optionally in worker processes),
+dedup admitted in id order, everything staged beside ``--out`` and moved into place at the end."""
 
 from __future__ import annotations
 
 import contextlib
 import gc
 import json
-import os
-import shutil
-import tempfile
 import threading
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from generation.filters.base import Drop
 from generation.filters.config import FilterConfig
 from generation.filters.pipeline import FilterPipeline
 from generation.filters.report import format_table, plot_stats
-from moud_core.atomic import atomic_open, atomic_write_text
+from moud_core.atomic import atomic_open, atomic_write_text, staged_folder
 from moud_core.errors import MoudError
 from moud_core.jsonl import JsonlError, dumps_line, iter_jsonl
 from moud_core.languages import Language, load_registry
+from moud_core.records import drop_line, drop_record, schema_drop
+from moud_core.runfolder import FILTER_STATS, RunFolder
 from moud_core.schema import validate_row
+from moud_core.workers import process_pool
 
 _WORKER: FilterPipeline | None = None
 _STREAMING_GC_THRESHOLD = (50_000, 50, 100)  # see few_gc_passes
 _CHUNK_ROWS = 256  # rows prefilled together: LID, dedup signatures, script/letter counts
-
-
-def shards_root(in_dir: Path) -> Path:
-    """A run/filtered folder (uses its shards/) or a shards/ folder itself."""
-    in_dir = Path(in_dir)
-    if (in_dir / "shards").is_dir():
-        return in_dir / "shards"
-    if in_dir.is_dir():
-        return in_dir
-    raise MoudError(f"--in {in_dir}: folder not found (expected a run folder with shards/<lang>/*.jsonl)")
-
-
-def list_shards(root: Path, registry: dict[str, Language], languages: list[str] | None) -> list[tuple[str, Path]]:
-    codes = sorted(p.name for p in root.iterdir() if p.is_dir() and p.name in registry)
-    if languages:
-        missing = [c for c in languages if c not in codes]
-        if missing:
-            raise MoudError(f"{root}: no shards for language(s) {', '.join(missing)} (found: {', '.join(codes)})")
-        codes = [c for c in codes if c in languages]
-    shards = [(c, p) for c in codes for p in sorted((root / c).glob("*.jsonl"))]
-    if not shards:
-        raise MoudError(f"{root}: no shards found (expected <lang>/shard-NNNNN.jsonl)")
-    return shards
 
 
 def _read_shard(path: Path, code: str, skip_invalid: bool):
@@ -57,7 +32,7 @@ def _read_shard(path: Path, code: str, skip_invalid: bool):
     errors: list[JsonlError] = []
     for lineno, obj in iter_jsonl(path, skip_invalid=skip_invalid, errors=errors):
         for err in errors:
-            yield "invalid", {"row": None, "gate": "schema", "reason": str(err), "scores": {"line": err.lineno}}
+            yield "invalid", schema_drop(None, str(err), err.lineno)
         errors.clear()
         problems = validate_row(obj)
         if not problems and obj["language"] != code:
@@ -66,17 +41,11 @@ def _read_shard(path: Path, code: str, skip_invalid: bool):
             msg = f"{path}:{lineno}: {problems[0]}"
             if not skip_invalid:
                 raise MoudError(msg)
-            yield "invalid", {"row": obj, "gate": "schema", "reason": msg, "scores": {"line": lineno}}
+            yield "invalid", schema_drop(obj, msg, lineno)
             continue
         yield "row", obj
     for err in errors:
-        yield "invalid", {"row": None, "gate": "schema", "reason": str(err), "scores": {"line": err.lineno}}
-
-
-def drop_line(row_line: str, drop: Drop) -> str:
-    """``dumps_line(drop.to_record(row))`` built around the row's already serialized line (same text)."""
-    return (f'{{"row":{row_line},"gate":{dumps_line(drop.gate)},"reason":{dumps_line(drop.reason)},'
-            f'"scores":{dumps_line(drop.scores)}}}')
+        yield "invalid", schema_drop(None, str(err), err.lineno)
 
 
 def _process_shard(pipe: FilterPipeline, code: str, path: Path, skip_invalid: bool) -> tuple[list, Counter]:
@@ -98,7 +67,7 @@ def _process_shard(pipe: FilterPipeline, code: str, path: Path, skip_invalid: bo
             if c:
                 counters.update(c)
             if drop is not None:
-                out.append((drop.gate, dumps_line(drop.to_record(obj)), None, None))
+                out.append((drop.gate, dumps_line(drop_record(obj, drop.gate, drop.reason, drop.scores)), None, None))
             else:
                 out.append((None, dumps_line(obj), obj["id"], sig))
         chunk.clear()
@@ -144,9 +113,9 @@ def few_gc_passes():
         gc.unfreeze()
 
 
-def _init_worker(config_raw: dict, source: str) -> None:
+def _init_worker(config_raw: dict, source: str, registry: dict[str, Language]) -> None:
     global _WORKER
-    _WORKER = FilterPipeline(FilterConfig(config_raw, source))
+    _WORKER = FilterPipeline(FilterConfig(config_raw, source), registry)
     gc.freeze()
     gc.set_threshold(*_STREAMING_GC_THRESHOLD)  # as few_gc_passes, for the worker's whole life
 
@@ -162,30 +131,16 @@ def filter_run(in_dir, out_dir, config: FilterConfig | str | Path | None = None,
     cfg = config if isinstance(config, FilterConfig) else FilterConfig.load(config)
     registry = registry if registry is not None else load_registry()
     out_dir = Path(out_dir)
-    if out_dir.exists() and any(out_dir.iterdir()) and not overwrite:
-        raise MoudError(f"--out {out_dir}: folder exists and is not empty (use --overwrite)")
-    shards = list_shards(shards_root(in_dir), registry, languages)
+    check_output_folder(out_dir, overwrite)
+    shards = RunFolder.open(in_dir).files(registry, languages)
     pipe = FilterPipeline(cfg, registry)  # validates the config and the LID model path up front
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
     if workers > 1:  # the parent mostly waits on the workers: import the plotting library meanwhile
         threading.Thread(target=_import_matplotlib, daemon=True, name="import-matplotlib").start()
-    try:
+    with staged_folder(out_dir) as tmp:
         with few_gc_passes():
             stats = _run(pipe, cfg, shards, tmp, skip_invalid, workers, progress)
-        stats_path = tmp / "filter_stats.json"
-        atomic_write_text(stats_path, json.dumps(stats, ensure_ascii=False, indent=2) + "\n")
+        atomic_write_text(tmp / FILTER_STATS, json.dumps(stats, ensure_ascii=False, indent=2) + "\n")
         plot_stats(stats, tmp / "filter_stats.png")
-        if out_dir.exists():
-            old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
-            os.replace(out_dir, old)
-            os.replace(tmp, out_dir)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return stats
 
 
@@ -211,7 +166,7 @@ def _run(pipe: FilterPipeline, cfg: FilterConfig, shards, tmp: Path, skip_invali
                     kept.append(line)
                     pipe.stats.record(code, None)
                     continue
-                gate, line = drop.gate, drop_line(line, drop)
+                gate, line = drop.gate, drop_line(line, drop.gate, drop.reason, drop.scores)
             pipe.stats.record(code, gate)
             drops.append(line)
         _write_lines(tmp / "shards" / code / path.name, kept)
@@ -224,7 +179,7 @@ def _run(pipe: FilterPipeline, cfg: FilterConfig, shards, tmp: Path, skip_invali
             consume(code, path, _process_shard(pipe, code, path, skip_invalid))
     else:
         pipe.warm(sorted({code for code, _ in shards}))  # forked workers inherit the tables
-        with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(cfg.raw, cfg.source)) as pool:
+        with process_pool(workers, _init_worker, (cfg.raw, cfg.source, pipe.registry)) as pool:
             window = 2 * workers  # bounded number of shards in flight: memory stays flat
             pending = []
             for code, path in shards:
@@ -238,5 +193,18 @@ def _run(pipe: FilterPipeline, cfg: FilterConfig, shards, tmp: Path, skip_invali
     return pipe.stats_dict()
 
 
-def print_summary(stats: dict) -> str:
+def check_output_folder(out_dir: Path, overwrite: bool) -> None:
+    """``--out`` must be new, empty, or (with ``overwrite``) an earlier output of ``moud filter``."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise MoudError(f"--out {out_dir}: is a file, expected a folder")
+    if out_dir.is_dir() and any(out_dir.iterdir()):
+        if not overwrite:
+            raise MoudError(f"--out {out_dir}: folder exists and is not empty (use --overwrite)")
+        if not (out_dir / FILTER_STATS).is_file():
+            raise MoudError(f"--out {out_dir}: not an output of `moud filter` (no {FILTER_STATS}); refusing to "
+                            "overwrite it - choose another --out")
+
+
+def format_summary(stats: dict) -> str:
+    """The printed table of a filter_stats dict."""
     return format_table(stats, stats.get("gates") or [])

@@ -1,0 +1,357 @@
+"""The review web app (aiohttp): a static page and a small JSON API, one rater per access token.
+
+Authentication: the rater's link carries the token in the URL fragment (``/#TOKEN``), which browsers
+never send to a server, so it appears in no request line or log; the page sends it as
+``Authorization: Bearer TOKEN``. ``POST /api/session`` returns a per-session token that every other POST
+must carry in ``X-Review-Session`` (sessions live in SQLite and survive a restart). A rater reaches only
+the items assigned to them, by their position in their own queue; no route takes a rater id. Every
+response carries a strict Content-Security-Policy (scripts from this server only), and the page writes
+dataset text with ``textContent``, so text is never markup. The access log is off.
+
+Routes: ``GET /`` (page), ``GET /static/*``, ``GET /api/me``, ``POST /api/session``,
+``GET /api/items/{index}``, ``POST /api/ratings`` ``{item_id, criterion, score}``,
+``POST /api/marks`` ``{item_id, mark: skip | not_my_language | null}``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import signal
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from aiohttp import web
+
+from eval.review.folder import ReviewFolder, hash_token
+from eval.review.store import MARKS, Store
+from moud_core.errors import ConfigError, MoudError
+from moud_core.languages import get_language
+from moud_core.loopback import LOOPBACK
+from moud_core.taxonomy import load_speech_events
+
+STATIC = Path(__file__).parent / "static"
+SESSION_HEADER = "X-Review-Session"
+MAX_BODY = 64 * 1024
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+    "img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+FOLDER_KEY = web.AppKey("review_folder", ReviewFolder)
+APP_KEY = web.AppKey("review_app", object)
+
+
+def _error(exc: type[web.HTTPException], message: str) -> web.HTTPException:
+    return exc(text=json.dumps({"error": message}), content_type="application/json")
+
+
+class ReviewApp:
+    """Request handlers over one review folder and its store. All SQLite calls run on one worker thread;
+    changes that arrive while a transaction is committing are committed together in the next one (one
+    fsync per batch), and a request is answered only once its change is committed. Progress comes from an
+    in-memory mirror of each rater's scored criteria and marks, loaded at start and updated after commits."""
+
+    def __init__(self, folder: ReviewFolder):
+        self.folder = folder
+        self.criteria = {c.name: c for c in folder.criteria}
+        self.positions = {
+            r: {item: i for i, item in enumerate(rater.items)} for r, rater in folder.raters.items()
+        }
+        self.events = {e.id: e for e in load_speech_events()}
+        self.sessions: dict[str, str] = {}
+        self.scored: dict[str, dict[str, set[str]]] = {r: {} for r in folder.raters}
+        self.marks: dict[str, dict[str, str]] = {r: {} for r in folder.raters}
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="review-store")
+        self.store: Store | None = None
+        self._pending: list[tuple[list, asyncio.Future]] = []
+        self._writer: asyncio.Task | None = None
+
+    async def _db(self, fn, *args):
+        return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
+
+    async def open(self, _app=None) -> None:
+        self.store = await self._db(Store, self.folder.db_path)
+        for item_id, rater, criterion, _ in await self._db(self.store.all_ratings):
+            if item_id in self.positions.get(rater, ()):
+                self.scored[rater].setdefault(item_id, set()).add(criterion)
+        for item_id, rater, mark in await self._db(self.store.all_marks):
+            if item_id in self.positions.get(rater, ()):
+                self.marks[rater][item_id] = mark
+
+    async def commit(self, change: list) -> None:
+        """Queue one change and wait until the transaction holding it has committed."""
+        done = asyncio.get_running_loop().create_future()
+        self._pending.append((change, done))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_batches())
+        await done
+
+    async def _write_batches(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            try:
+                await self._db(self.store.apply, [change for change, _ in batch])
+            except Exception as exc:  # handed to every waiting request
+                for _, done in batch:
+                    done.set_exception(exc)
+            else:
+                for _, done in batch:
+                    done.set_result(None)
+
+    async def close(self, _app=None) -> None:
+        if self._writer is not None:
+            await self._writer
+        if self.store is not None:
+            await self._db(self.store.close)
+            self.store = None
+        self.executor.shutdown(wait=True)
+
+    # --- authentication -------------------------------------------------------------------------------
+    def rater(self, request: web.Request):
+        auth = request.headers.get("Authorization", "")
+        token = auth[7:].strip() if auth[:7].lower() == "bearer " else ""
+        rater_id = self.folder.by_token.get(hash_token(token)) if token else None
+        if rater_id is None:
+            raise _error(web.HTTPForbidden, "missing or unknown access token")
+        return self.folder.raters[rater_id]
+
+    async def check_session(self, request: web.Request, rater) -> None:
+        token = request.headers.get(SESSION_HEADER, "").strip()
+        if not token:
+            raise _error(web.HTTPForbidden, f"missing {SESSION_HEADER} header")
+        digest = hash_token(token)
+        owner = self.sessions.get(digest)
+        if owner is None:
+            owner = await self._db(self.store.session_rater, digest)
+            if owner is not None:
+                self.sessions[digest] = owner
+        if owner != rater.id:
+            raise _error(web.HTTPForbidden, "unknown session")
+
+    async def body(self, request: web.Request) -> dict:
+        try:
+            data = await request.json()
+        except (ValueError, UnicodeDecodeError):
+            raise _error(web.HTTPBadRequest, "expected a JSON object") from None
+        if not isinstance(data, dict):
+            raise _error(web.HTTPBadRequest, "expected a JSON object")
+        return data
+
+    def assigned(self, rater, item_id) -> str:
+        if not isinstance(item_id, str) or item_id not in self.positions[rater.id]:
+            raise _error(web.HTTPForbidden, "item not assigned to this rater")
+        return item_id
+
+    # --- views ----------------------------------------------------------------------------------------
+    def progress(self, rater) -> dict:
+        scored, marks = self.scored[rater.id], self.marks[rater.id]
+        full = len(self.criteria)
+        rated = sum(1 for names in scored.values() if len(names) >= full)
+        skipped = sum(1 for m in marks.values() if m == "skip")
+        foreign = len(marks) - skipped
+        first_open = next(
+            (p for p, i in enumerate(rater.items) if i not in marks and len(scored.get(i, ())) < full), 0
+        )
+        return {
+            "total": len(rater.items),
+            "done": rated + skipped + foreign,
+            "rated": rated,
+            "skipped": skipped,
+            "not_my_language": foreign,
+            "partly_rated": sum(1 for names in scored.values() if 0 < len(names) < full),
+            "first_open": first_open,
+        }
+
+    def language(self, code: str) -> dict:
+        try:
+            lang = get_language(code)
+            return {
+                "code": code,
+                "name": lang.name,
+                "native_name": lang.native_name,
+                "direction": lang.direction,
+            }
+        except ConfigError:
+            return {"code": code, "name": code, "native_name": code, "direction": "ltr"}
+
+    async def me(self, request: web.Request) -> web.Response:
+        rater = self.rater(request)
+        criteria = [
+            {
+                "name": c.name,
+                "description": c.description,
+                "focus": c.focus.get(self.folder.manifest["kind"], ""),
+                "direction": c.direction,
+                "scale": {str(k): v for k, v in c.scale.items()},
+            }
+            for c in self.criteria.values()
+        ]
+        return web.json_response(
+            {
+                "rater": rater.id,
+                "language": self.language(rater.language),
+                "criteria": criteria,
+                "marks": list(MARKS),
+                "progress": self.progress(rater),
+            }
+        )
+
+    async def new_session(self, request: web.Request) -> web.Response:
+        rater = self.rater(request)
+        token = secrets.token_urlsafe(24)
+        await self.commit(Store.session_change(hash_token(token), rater.id))
+        self.sessions[hash_token(token)] = rater.id
+        return web.json_response({"session": token})
+
+    async def item(self, request: web.Request) -> web.Response:
+        rater = self.rater(request)
+        try:
+            index = int(request.match_info["index"])
+        except ValueError:
+            raise _error(web.HTTPNotFound, "no such item") from None
+        if not 0 <= index < len(rater.items):
+            raise _error(web.HTTPNotFound, "no such item")
+        rec = self.folder.items[rater.items[index]]
+        scores, mark = await self._db(self.store.item_state, rater.id, rec["item_id"])
+        event = self.events.get(rec["speech_event"])
+        return web.json_response(
+            {
+                "index": index,
+                "total": len(rater.items),
+                "scores": scores,
+                "mark": mark,
+                "item": {
+                    "item_id": rec["item_id"],
+                    "speech_event": {
+                        "id": rec["speech_event"],
+                        "name": event.name if event else rec["speech_event"],
+                        "definition": event.definition if event else "",
+                    },
+                    "persona_a": rec["persona_a"],
+                    "persona_b": rec["persona_b"],
+                    "common_ground": rec["common_ground"],
+                    "turns": rec["turns"],
+                },
+            }
+        )
+
+    async def rate(self, request: web.Request) -> web.Response:
+        rater = self.rater(request)
+        await self.check_session(request, rater)
+        data = await self.body(request)
+        item_id = self.assigned(rater, data.get("item_id"))
+        criterion = (
+            self.criteria.get(data.get("criterion")) if isinstance(data.get("criterion"), str) else None
+        )
+        if criterion is None:
+            raise _error(web.HTTPBadRequest, f"unknown criterion; expected one of {', '.join(self.criteria)}")
+        score = data.get("score")
+        if type(score) is not int or score not in criterion.scale:
+            raise _error(
+                web.HTTPBadRequest, f"score must be an integer {min(criterion.scale)}-{max(criterion.scale)}"
+            )
+        await self.commit(Store.score_change(rater.id, item_id, criterion.name, score))
+        self.scored[rater.id].setdefault(item_id, set()).add(criterion.name)
+        self.marks[rater.id].pop(item_id, None)
+        return web.json_response({"ok": True, "progress": self.progress(rater)})
+
+    async def mark(self, request: web.Request) -> web.Response:
+        rater = self.rater(request)
+        await self.check_session(request, rater)
+        data = await self.body(request)
+        item_id = self.assigned(rater, data.get("item_id"))
+        mark = data.get("mark")
+        if mark is not None and mark not in MARKS:
+            raise _error(web.HTTPBadRequest, f"mark must be one of {', '.join(MARKS)} or null")
+        await self.commit(Store.mark_change(rater.id, item_id, mark))
+        if mark is None:
+            self.marks[rater.id].pop(item_id, None)
+        else:
+            self.marks[rater.id][item_id] = mark
+            self.scored[rater.id].pop(item_id, None)
+        return web.json_response({"ok": True, "progress": self.progress(rater)})
+
+    async def page(self, _request: web.Request) -> web.FileResponse:
+        return web.FileResponse(STATIC / "index.html")
+
+
+@web.middleware
+async def security_headers(request: web.Request, handler):
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        exc.headers.update(SECURITY_HEADERS)
+        raise
+    response.headers.update(SECURITY_HEADERS)
+    return response
+
+
+def install(app: web.Application, folder: ReviewFolder) -> ReviewApp:
+    """Add the review routes, the store's start-up and clean-up, and the security headers to ``app``."""
+    review = ReviewApp(folder)
+    app[APP_KEY] = review
+    app.middlewares.append(security_headers)
+    app.on_startup.append(review.open)
+    app.on_cleanup.append(review.close)
+    app.router.add_get("/", review.page)
+    app.router.add_get("/favicon.ico", lambda _request: web.Response(status=204))
+    app.router.add_static("/static", STATIC, show_index=False, follow_symlinks=False)
+    app.router.add_get("/api/me", review.me)
+    app.router.add_post("/api/session", review.new_session)
+    app.router.add_get("/api/items/{index}", review.item)
+    app.router.add_post("/api/ratings", review.rate)
+    app.router.add_post("/api/marks", review.mark)
+    return review
+
+
+def make_app(folder: ReviewFolder) -> web.Application:
+    app = web.Application(client_max_size=MAX_BODY)
+    install(app, folder)
+    return app
+
+
+async def serve(
+    folder: ReviewFolder, host: str = "127.0.0.1", port: int = 8765, max_seconds: float | None = None
+) -> int:
+    """Serve until SIGINT (returns 130), SIGTERM (143) or ``max_seconds`` (0); the store is closed cleanly."""
+    runner = web.AppRunner(make_app(folder), access_log=None, handle_signals=False)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        raise MoudError(f"cannot listen on {host}:{port} ({exc.strerror or exc})") from None
+    port = site._server.sockets[0].getsockname()[1]
+    loop = asyncio.get_running_loop()
+    stop: asyncio.Future = loop.create_future()
+    for sig, code in ((signal.SIGINT, 130), (signal.SIGTERM, 143)):
+        loop.add_signal_handler(sig, lambda c=code: stop.done() or stop.set_result(c))
+    shown = f"[{host}]" if ":" in host else host
+    if host not in LOOPBACK:
+        print(
+            f"moud review: note: listening on {host}, reachable from other machines over plain HTTP; "
+            "tokens travel in request headers, so put an HTTPS reverse proxy in front",
+            file=sys.stderr,
+        )
+    print(
+        f"moud review: serving {len(folder.items)} item(s) to {len(folder.raters)} rater(s) on "
+        f"http://{shown}:{port}/ ; each rater opens http://{shown}:{port}/#TOKEN with their token from "
+        f"{folder.path / 'tokens.tsv'}",
+        file=sys.stderr,
+        flush=True,
+    )
+    try:
+        return await asyncio.wait_for(asyncio.shield(stop), max_seconds) if max_seconds else await stop
+    except asyncio.TimeoutError:
+        return 0
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        await runner.cleanup()

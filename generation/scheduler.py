@@ -1,0 +1,215 @@
+"""``GenerationRun``: keeps up to ``concurrency`` dialogues in flight and writes each work unit once all of
+its dialogues are made or have failed.
+
+A unit's files are written atomically, failures and drops first and the shard last, so a shard file on
+disk means the unit was written whole. A re-run makes only what a unit still lacks (``unit_state``), and
+every request that had completed before a crash is answered from the request cache.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from collections import Counter
+from pathlib import Path
+
+from generation.config import RunConfig
+from generation.prompts import PromptSet, load_demonstrations
+from generation.rows import failed_dialogue, made_row
+from generation.steps import DialogueFailure, StepContext, make_dialogue, plan_dialogue
+from generation.summary import RunSummary
+from generation.unit_state import UnitState, unit_state
+from generation.units import WorkUnit, plan_units
+from moud_core.backends.base import Backend
+from moud_core.errors import MoudError, os_error
+from moud_core.languages import Language
+from moud_core.runfolder import DROPS, FAILURES, KINDS, SHARDS, RunFolder
+from moud_core.taxonomy import load_persona_taxonomy, load_speech_events
+
+
+class GenerationRun:
+    def __init__(self, cfg: RunConfig, out: str | Path, backend: Backend, registry: dict[str, Language],
+                 languages: list[str], units: list[WorkUnit] | None = None, quiet: bool = False,
+                 row_filter=None, progress: bool = True, retry_failed: bool = False):
+        self.cfg, self.backend, self.registry = cfg, backend, registry
+        self.folder = RunFolder(Path(out), Path(out) / SHARDS)
+        self.languages = languages
+        self.units = units if units is not None else plan_units(languages, cfg["dialogues_per_language"],
+                                                                 cfg["shard_size"])
+        self.progress = progress and not quiet
+        self.row_filter = row_filter  # optional callable(row) -> (kept: bool, drop_record | None)
+        self.retry_failed = retry_failed
+        self.prompts = PromptSet.load(cfg["prompt_version"])
+        self.taxonomy = load_persona_taxonomy()
+        self.events = load_speech_events()
+        self.demos = load_demonstrations(cfg["demos"])
+        self.summary = RunSummary()
+        self.backend_info = backend.describe()
+
+    @property
+    def out(self) -> Path:
+        return self.folder.root
+
+    def states(self) -> list[UnitState]:
+        """Every unit of this run with what it still lacks."""
+        return [unit_state(self.folder, u, self.retry_failed) for u in self.units]
+
+    def _remove_stale_temp_files(self, pending: list[UnitState]) -> None:
+        """A process killed inside an atomic write leaves ``.shard-NNNNN.jsonl.*.tmp`` behind. Only this
+        run's own pending units are cleaned, so workers sharing the folder never touch each other's."""
+        for state in pending:
+            unit = state.unit
+            for kind in KINDS:
+                lang_dir = self.folder.kind_dir(kind) / unit.language
+                if lang_dir.is_dir():
+                    for stale in lang_dir.glob(f".{unit.name}.*.tmp"):
+                        stale.unlink(missing_ok=True)
+
+    async def run(self) -> RunSummary:
+        """Make every pending dialogue. The first fatal error (output folder unwritable, disk full, request
+        cache broken, a bug) stops the run: no new dialogues start, those in flight are cancelled, no partial
+        file is left, and the error is raised (OSError/sqlite3 errors as a one-line MoudError)."""
+        t0 = time.perf_counter()
+        pending = [s for s in self.states() if not s.done]
+        self.summary.skipped_units = len(self.units) - len(pending)
+        self._remove_stale_temp_files(pending)
+        if pending:
+            await self.backend.check()
+        bars = self._make_bars(pending)
+        sem = asyncio.Semaphore(self.cfg["concurrency"])
+        contexts = {lang: StepContext(self.backend, self.prompts, self.cfg, self.registry[lang])
+                    for lang in {s.unit.language for s in pending}}
+        waiting = {s.unit: len(s.todo) for s in pending}
+        results = {s.unit: dict(s.kept) for s in pending}
+        tasks: set[asyncio.Task] = set()
+        fatal: list[BaseException] = []
+        finished = asyncio.Event()
+        scheduling = True
+
+        async def one(unit: WorkUnit, index: int) -> None:
+            try:
+                try:
+                    item = await self._dialogue(contexts[unit.language], unit.language, index)
+                finally:
+                    sem.release()
+                results[unit][index] = item
+                waiting[unit] -= 1
+                if not waiting[unit]:
+                    self._write_unit(unit, results.pop(unit))
+                if bars:
+                    self._tick(bars[unit.language], contexts[unit.language])
+            except asyncio.CancelledError:
+                raise
+            except BaseException as exc:  # noqa: B036 - recorded and re-raised by run()
+                if not fatal:
+                    fatal.append(self._fatal(exc))
+                finished.set()
+
+        def done(task: asyncio.Task) -> None:
+            tasks.discard(task)
+            if not tasks and not scheduling:
+                finished.set()
+
+        try:
+            for state in pending:
+                for index in state.todo:
+                    await sem.acquire()
+                    if fatal:
+                        break
+                    task = asyncio.create_task(one(state.unit, index))
+                    tasks.add(task)
+                    task.add_done_callback(done)
+                if fatal:
+                    break
+            scheduling = False
+            if tasks and not fatal:
+                await finished.wait()
+        finally:
+            for task in tasks:
+                task.cancel()
+            if tasks:
+                await asyncio.gather(*list(tasks), return_exceptions=True)
+            for bar in (bars or {}).values():
+                bar.close()
+        for ctx in contexts.values():
+            s = self.summary
+            s.requests += ctx.usage.requests
+            s.cache_hits += ctx.usage.cached
+            s.prompt_tokens += ctx.usage.prompt_tokens
+            s.completion_tokens += ctx.usage.completion_tokens
+        self.summary.wall_seconds = time.perf_counter() - t0
+        if fatal:
+            raise fatal[0]
+        return self.summary
+
+    def _fatal(self, exc: BaseException) -> BaseException:
+        if isinstance(exc, sqlite3.Error):
+            return os_error(getattr(getattr(self.backend, "cache", None), "path", "the request cache"), exc)
+        if isinstance(exc, OSError) and not isinstance(exc, MoudError):
+            return os_error(self.out, exc)
+        return exc
+
+    async def _dialogue(self, ctx: StepContext, language: str, index: int) -> dict:
+        plan = plan_dialogue(self.cfg, language, index, self.taxonomy, self.events, self.demos)
+        local = StepContext(ctx.backend, ctx.prompts, ctx.cfg, ctx.language)
+        try:
+            parts = await make_dialogue(local, plan)
+        except DialogueFailure as exc:
+            return {"failure": failed_dialogue(plan, exc, self)}
+        finally:
+            ctx.usage.merge(local.usage)
+        return {"row": made_row(plan, parts, local.usage, self)}
+
+    def _write_unit(self, unit: WorkUnit, results: dict[int, dict]) -> None:
+        """Write one unit from its results by index (those found on disk are marked ``kept``)."""
+        rows, failures, drops, fresh_failures = [], [], [], []
+        made = dropped = 0
+        for index in sorted(results):
+            item = results[index]
+            old = item.get("kept", False)
+            if "failure" in item:
+                failures.append(item["failure"])
+                if not old:
+                    fresh_failures.append(item["failure"])
+            elif "drop" in item:
+                drops.append(item["drop"])
+            else:
+                row = item["row"]
+                if not old and self.row_filter is not None:
+                    kept, drop = self.row_filter(row)
+                    if not kept:
+                        drops.append(drop)
+                        dropped += 1
+                        continue
+                rows.append(row)
+                made += not old
+        lang = unit.language
+        if drops or self.row_filter is not None:
+            self.folder.write_unit(DROPS, lang, unit.name, drops)
+        self.folder.write_unit(FAILURES, lang, unit.name, failures)
+        self.folder.write_unit(SHARDS, lang, unit.name, rows)  # written last: marks the unit written
+        self.summary.count_unit(lang, made, fresh_failures, dropped)
+
+    def _make_bars(self, pending: list[UnitState]):
+        if not self.progress or not pending:
+            return None
+        import sys
+
+        from tqdm.auto import tqdm
+
+        totals = Counter()
+        for s in pending:
+            totals[s.unit.language] += len(s.todo)
+        bars = {}
+        for pos, lang in enumerate(sorted(totals, key=self.languages.index)):
+            bars[lang] = tqdm(total=totals[lang], desc=f"{lang}", unit="dlg", position=pos, leave=True,
+                              dynamic_ncols=True, disable=not sys.stderr.isatty())
+            bars[lang].t_start = time.perf_counter()
+        return bars
+
+    @staticmethod
+    def _tick(bar, ctx: StepContext) -> None:
+        bar.update(1)
+        elapsed = max(1e-6, time.perf_counter() - bar.t_start)
+        bar.set_postfix_str(f"{ctx.usage.completion_tokens / elapsed:.0f} tok/s", refresh=False)

@@ -1,0 +1,27 @@
+"""The language registry: writing direction (rtl for Arabic-script and Hebrew languages, ltr otherwise)."""
+
+from __future__ import annotations
+
+import pytest
+
+from moud_core.errors import ConfigError
+from moud_core.languages import load_registry
+
+
+def test_direction_defaults_to_ltr_and_rtl_is_listed():
+    reg = load_registry()
+    assert {c for c, lang in reg.items() if lang.direction == "rtl"} == {"ar", "fa", "he"}
+    assert reg["fr"].direction == "ltr"
+
+
+def test_unknown_direction_is_refused(tmp_path):
+    extra = tmp_path / "langs.yaml"
+    extra.write_text(
+        "languages:\n  - {code: ur, name: Urdu, native_name: اردو, script: Arab, lid_label: ur, "
+        "segmentation: words, resource: medium, direction: up}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError, match=r"languages\[0\]\.direction: expected 'ltr' or 'rtl', got 'up'"):
+        load_registry([str(extra)])
+    extra.write_text(extra.read_text().replace("direction: up", "direction: rtl"), encoding="utf-8")
+    assert load_registry([str(extra)])["ur"].direction == "rtl"

@@ -1,0 +1,115 @@
+"""SIGTERM (what Slurm and Kubernetes send) and SIGINT stop every long command alike: the workers die with
+it, no temp folder is left beside --out, the run folder stays resumable, the exit status is 143 or 130."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from generation.testing.crowdworker import ScriptedCrowdworker
+from generation.testing.fake_openai import FakeOpenAIServer, Reply
+from moud_core.jsonl import write_jsonl_atomic
+from tests import ROOT
+from tests.generation.filters.helpers import make_row
+from tests.moud_dataset.helpers import make_shards
+
+EXIT = {signal.SIGTERM: 143, signal.SIGINT: 130}
+
+
+def _start(*args) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "moud_cli", *map(str, args)], cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for(what: str, predicate, proc: subprocess.Popen, timeout: float = 90.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        got = predicate()
+        if got:
+            return got
+        if proc.poll() is not None:
+            pytest.fail(f"the command ended (exit {proc.returncode}) before {what}: {proc.stderr.read()}")
+        time.sleep(0.05)
+    proc.kill()
+    pytest.fail(f"timed out waiting for {what}")
+
+
+def _staged(parent: Path, out: Path) -> list[Path]:
+    return [p for p in parent.iterdir() if p.name.startswith(f".{out.name}.")]
+
+
+def _interrupt(proc: subprocess.Popen, sig: int) -> tuple[int, str, list[psutil.Process]]:
+    kids = psutil.Process(proc.pid).children(recursive=True)
+    proc.send_signal(sig)
+    try:
+        rc = proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        pytest.fail("the command did not stop within 60 s of the signal")
+    _gone, alive = psutil.wait_procs(kids, timeout=15)
+    for p in alive:
+        p.kill()
+    assert not alive, f"worker processes outlived the command: {[p.pid for p in alive]}"
+    return rc, proc.stderr.read(), kids
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_filter_stops_its_workers_and_leaves_no_temp_folder(tmp_path, sig):
+    run = tmp_path / "run"
+    for k in range(40):
+        write_jsonl_atomic(run / "shards" / "fr" / f"shard-{k:05d}.jsonl",
+                           [make_row("fr", index=k * 300 + i) for i in range(300)])
+    out = tmp_path / "filtered"
+    proc = _start("filter", "--in", run, "--out", out, "--workers", "2", "--quiet")
+    _wait_for("two workers and a staged folder",
+              lambda: len(psutil.Process(proc.pid).children()) >= 2 and _staged(tmp_path, out), proc)
+    rc, err, kids = _interrupt(proc, sig)
+    assert rc == EXIT[sig], err
+    assert len(kids) >= 2
+    assert "interrupted" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert not out.exists() and not _staged(tmp_path, out)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM])
+def test_build_stops_its_workers_and_leaves_no_temp_folder(tmp_path, sig):
+    make_shards(tmp_path / "run", ("fr", "zh", "ar", "hi"), rows=6000, shards=6)
+    out = tmp_path / "moud"
+    proc = _start("build", "--shards", tmp_path / "run", "--out", out, "--workers", "2", "--quiet")
+    _wait_for("two workers and a staged folder",
+              lambda: len(psutil.Process(proc.pid).children(recursive=True)) >= 2 and _staged(tmp_path, out), proc)
+    rc, err, _ = _interrupt(proc, sig)
+    assert rc == EXIT[sig], err
+    assert "Traceback" not in err
+    assert not out.exists() and not _staged(tmp_path, out)
+
+
+def test_generate_interrupted_leaves_a_resumable_run(tmp_path):
+    crowdworker = ScriptedCrowdworker()
+
+    def slow(body):
+        answer = crowdworker(body)
+        return answer if isinstance(answer, Reply) else Reply(content=answer, delay=0.05)
+
+    out = tmp_path / "run"
+    with FakeOpenAIServer(slow, model="m", log_requests=False, max_seconds=300) as server:
+        args = ["generate", "--out", out, "--base-url", server.base_url, "--model", "m", "--languages", "fr,zh",
+                "--dialogues", "12", "--set", "shard_size=3", "--quiet", "--concurrency", "4"]
+        proc = _start(*args)
+        _wait_for("a written unit", lambda: list((out / "shards").rglob("*.jsonl")) if out.exists() else [], proc)
+        rc, err, _ = _interrupt(proc, signal.SIGTERM)
+        assert rc == 143, err
+        manifest = json.loads((out / "manifest.json").read_text())
+        assert manifest["status"] == "interrupted"
+        assert not list(out.rglob(".*.tmp"))
+        done = subprocess.run([sys.executable, "-m", "moud_cli", *map(str, args)], cwd=ROOT, capture_output=True,
+                              text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert json.loads((out / "manifest.json").read_text())["status"] == "complete"
+    assert len(list((out / "shards").rglob("*.jsonl"))) == 8
