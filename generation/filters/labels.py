@@ -39,32 +39,37 @@ def phrase_form(tokens: list[str]) -> str:
 
 
 class Needles:
-    """Phrases in ``phrase_form``, looked up by their first token (a text can only hold a phrase whose first
-    token it has)."""
+    """Phrases in ``phrase_form``. A text can only hold a phrase whose tokens it all has: phrases are looked
+    up by their longest token (the least common, as a rule), then their token sets, then the text."""
 
     def __init__(self, phrases):
-        self.by_first: dict[str, list[str]] = {}
+        self.by_key: dict[str, list[tuple[str, frozenset]]] = {}
         for phrase in phrases:
-            tokens = tokenize(phrase.replace("’", "'"))
+            tokens = [t.replace("’", "'") for t in tokenize(phrase.replace("’", "'"))]
             if tokens:
-                needle = phrase_form(tokens)
-                group = self.by_first.setdefault(tokens[0].replace("’", "'"), [])
-                if needle not in group:
-                    group.append(needle)
+                entry = (phrase_form(tokens), frozenset(tokens))
+                group = self.by_key.setdefault(max(reversed(tokens), key=len), [])
+                if entry not in group:
+                    group.append(entry)
+
+    def candidates(self, tokens: set[str]) -> list[str]:
+        """The phrases all of whose tokens are in ``tokens``."""
+        return [
+            needle
+            for key in tokens & self.by_key.keys()
+            for needle, need in self.by_key[key]
+            if need <= tokens
+        ]
 
     def find(self, form: str | list[str], tokens: set[str]) -> str | None:
         """The first phrase found in ``form`` (the phrase_form of a text whose token set is ``tokens``; or
-        the text's tokens, joined only when a phrase's first token is among them)."""
-        firsts = tokens & self.by_first.keys()
-        if not firsts:
+        the text's tokens, joined only when some phrase has all its tokens among them)."""
+        found = self.candidates(tokens)
+        if not found:
             return None
         if isinstance(form, list):
             form = phrase_form(form)
-        for first in firsts:
-            for needle in self.by_first[first]:
-                if needle in form:
-                    return needle.strip()
-        return None
+        return next((needle.strip() for needle in found if needle in form), None)
 
 
 def _token_set(tokens: list[str]) -> set[str]:
@@ -106,14 +111,13 @@ class LanguageLeakage:
             return clause.strip() + text[cut]
         return None
 
-    def any_phrase(self, tokens: list[str]) -> bool:
-        """Whether a text with these tokens (all the turns of a dialogue) may hold boilerplate or a preamble
-        clause (a pre-check: a turn can only hold a phrase whose tokens the whole dialogue holds)."""
-        token_set = _token_set(tokens)
-        return (
-            self.boilerplate.find(tokens, token_set) is not None
-            or self.meta.find(tokens, token_set) is not None
-        )
+    def any_phrase(self, tokens: set[str]) -> bool:
+        """Whether a text with this token set (all the turns of a dialogue) may hold boilerplate or a preamble
+        clause: it has all the tokens of a boilerplate phrase or of a meta word (a pre-check: a turn can only
+        hold a phrase whose tokens the whole dialogue holds)."""
+        if any("’" in t for t in tokens):
+            tokens = _token_set(list(tokens))
+        return bool(self.boilerplate.candidates(tokens) or self.meta.candidates(tokens))
 
 
 @functools.lru_cache(maxsize=1)

@@ -166,7 +166,7 @@ class LeakageGate(Gate):
         joined = "\n".join(texts)
         rules = language_leakage(ctx.lang.code)
         labels = has_colon(joined) is not None
-        boilerplate = rules.any_phrase([t for text in texts for t in ctx.tokens(text)])
+        boilerplate = rules.any_phrase(set().union(*(ctx.tokens(text) for text in texts)))
         if needs is not None:
             needs = present_needs(joined, needs)  # each turn is checked for these only
         scan = combined is not None and (pattern_needs() is None or needs is not None)

@@ -124,8 +124,16 @@ class RepetitionGate(Gate):
         repeat_of, similarity = None, 1.0
         if key is not None and key in state.first:
             repeat_of = state.first[key]
-        elif len(tokens) >= p["near_min_tokens"]:
+        elif (size := len(tokens)) >= p["near_min_tokens"] and len(state.turns) >= 2:
+            low, high = p["near_min_share"] * size, size / p["near_min_share"]
+            disjoint_rules_out = (
+                p["near_min_tokens"] >= n
+            )  # a common run of near_min_tokens is a common n-gram
             for turn in state.same_speaker(int(p["near_window"])):
+                if not low <= len(turn.tokens) <= high:  # cheap bound: the run covers a share of the longer
+                    continue
+                if disjoint_rules_out and gram_set.isdisjoint(turn.grams):
+                    continue
                 found = near_repeat(tokens, gram_set, turn, n, p)
                 if found is not None:
                     repeat_of, similarity = turn.index, found

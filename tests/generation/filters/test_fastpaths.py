@@ -203,4 +203,4 @@ def test_labels_and_boilerplate_and_their_prechecks(code, text):
     if label is not None:
         assert any(c in "\n".join(turns) for c in COLONS)
     if phrase is not None:
-        assert rules.any_phrase([t for turn in turns for t in tokenize(turn, "chars")])
+        assert rules.any_phrase({t for turn in turns for t in tokenize(turn, "chars")})
