@@ -8,20 +8,20 @@ or at most four letters of a caseless one) before a colon at the start of a turn
 from __future__ import annotations
 
 import functools
-import unicodedata
+import re
 from dataclasses import dataclass
 
 import regex
 
 from generation.filters.config import DATA_DIR
 from moud_core.errors import ConfigError
+from moud_core.text import tokenize
 from moud_core.yamlio import load_yaml
 
 LANGUAGES_PATH = DATA_DIR / "leakage_languages.yaml"
 FIELDS = ("labels", "boilerplate", "preamble", "meta")
 COLONS = (":", "：", "﹕", "︓")  # every label ends with one of these (the pre-check's needs)
-_CHAR_SCRIPT = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}]")
-_SEPARATORS = regex.compile(r"[^\p{L}\p{N}\p{M}']+")
+has_colon = re.compile("[" + "".join(COLONS) + "]").search
 # what may wrap a label: markdown emphasis, brackets, quotes
 _OPEN, _CLOSE = r"[\[(*_\"'«“「【]*", r"[\])*_\"'»”」】]*"
 # an ASCII colon ends a label when a space, the end or a non-ASCII letter (CJK, Hangul) follows ("A:안녕")
@@ -32,19 +32,48 @@ _NAME = r"(?-i:\p{Lu}[\p{Ll}\p{M}'’-]{1,15}(?:[^\S\n]\p{Lu}[\p{Ll}\p{M}'’-]{
 _SPEAKER_MENTION = regex.compile(r"(?<![\p{L}\p{N}])[AB](?!\p{Latin})")
 
 
-def phrase_form(text: str) -> str:
-    """NFKC, case-folded, every run of characters other than letters, digits, marks and apostrophes as one
-    space, padded with a space at both ends: the form in which words and phrases are compared."""
-    text = unicodedata.normalize("NFKC", text).casefold().replace("’", "'")
-    return " " + " ".join(_SEPARATORS.sub(" ", text).split()) + " "
+def phrase_form(tokens: list[str]) -> str:
+    """Tokens (``moud_core.text.tokenize``: NFKC, case-folded, words, characters for Han/kana/Thai) joined by
+    spaces and padded with a space at both ends: the form in which phrases are compared, whole tokens only."""
+    return " " + " ".join(tokens).replace("’", "'") + " "
 
 
-def _needle(phrase: str) -> str:
-    """A phrase as searched for in ``phrase_form`` text: whole words, except around char-script letters."""
-    core = phrase_form(phrase).strip()
-    left = "" if _CHAR_SCRIPT.match(core[:1]) else " "
-    right = "" if _CHAR_SCRIPT.match(core[-1:]) else " "
-    return f"{left}{core}{right}"
+class Needles:
+    """Phrases in ``phrase_form``. A text can only hold a phrase whose tokens it all has: phrases are looked
+    up by their longest token (the least common, as a rule), then their token sets, then the text."""
+
+    def __init__(self, phrases):
+        self.by_key: dict[str, list[tuple[str, frozenset]]] = {}
+        for phrase in phrases:
+            tokens = [t.replace("’", "'") for t in tokenize(phrase.replace("’", "'"))]
+            if tokens:
+                entry = (phrase_form(tokens), frozenset(tokens))
+                group = self.by_key.setdefault(max(reversed(tokens), key=len), [])
+                if entry not in group:
+                    group.append(entry)
+
+    def candidates(self, tokens: set[str]) -> list[str]:
+        """The phrases all of whose tokens are in ``tokens``."""
+        return [
+            needle
+            for key in tokens & self.by_key.keys()
+            for needle, need in self.by_key[key]
+            if need <= tokens
+        ]
+
+    def find(self, form: str | list[str], tokens: set[str]) -> str | None:
+        """The first phrase found in ``form`` (the phrase_form of a text whose token set is ``tokens``; or
+        the text's tokens, joined only when some phrase has all its tokens among them)."""
+        found = self.candidates(tokens)
+        if not found:
+            return None
+        if isinstance(form, list):
+            form = phrase_form(form)
+        return next((needle.strip() for needle in found if needle in form), None)
+
+
+def _token_set(tokens: list[str]) -> set[str]:
+    return {t.replace("’", "'") for t in tokens}
 
 
 @dataclass(frozen=True)
@@ -52,20 +81,20 @@ class LanguageLeakage:
     """The compiled rules of one language (with English)."""
 
     label_re: regex.Pattern
-    boilerplate: tuple[str, ...]  # needles in phrase_form
-    preamble: tuple[str, ...]
-    meta: tuple[str, ...]
+    boilerplate: Needles
+    preamble: Needles
+    meta: Needles
 
     def label(self, text: str) -> str | None:
         """The speaker label at the start of the text or of one of its lines, or None."""
-        if not any(c in text for c in COLONS):
+        if not has_colon(text):
             return None
         m = self.label_re.search(text)
         return m.group(0).strip() if m else None
 
-    def boilerplate_phrase(self, form: str) -> str | None:
-        """The first boilerplate phrase found in ``form`` (a ``phrase_form``), or None."""
-        return next((p.strip() for p in self.boilerplate if p in form), None)
+    def boilerplate_phrase(self, tokens: list[str]) -> str | None:
+        """The first boilerplate phrase found in a text with these tokens, or None."""
+        return self.boilerplate.find(tokens, _token_set(tokens))
 
     def preamble_clause(self, text: str) -> str | None:
         """The opening clause up to a colon when it reads as an assistant preamble ("Voici la réponse de
@@ -74,16 +103,21 @@ class LanguageLeakage:
         if cut < 0:
             return None
         clause = text[:cut]
-        form = phrase_form(clause)
-        if not any(w in form for w in self.meta):
+        tokens = tokenize(clause)
+        form, token_set = phrase_form(tokens), _token_set(tokens)
+        if self.meta.find(form, token_set) is None:
             return None
-        if any(w in form for w in self.preamble) or _SPEAKER_MENTION.search(clause):
+        if self.preamble.find(form, token_set) is not None or _SPEAKER_MENTION.search(clause):
             return clause.strip() + text[cut]
         return None
 
-    def any_phrase(self, form: str) -> bool:
-        """Whether ``form`` (joined turns) may hold boilerplate or a preamble clause (a pre-check)."""
-        return any(p in form for p in self.boilerplate) or any(w in form for w in self.meta)
+    def any_phrase(self, tokens: set[str]) -> bool:
+        """Whether a text with this token set (all the turns of a dialogue) may hold boilerplate or a preamble
+        clause: it has all the tokens of a boilerplate phrase or of a meta word (a pre-check: a turn can only
+        hold a phrase whose tokens the whole dialogue holds)."""
+        if any("’" in t for t in tokens):
+            tokens = _token_set(list(tokens))
+        return bool(self.boilerplate.candidates(tokens) or self.meta.candidates(tokens))
 
 
 @functools.lru_cache(maxsize=1)
@@ -118,10 +152,9 @@ def language_leakage(code: str) -> LanguageLeakage:
     words_part = rf"(?:{spoken})(?:{_SPACE}*{_DESIGNATOR})?|" if spoken else ""
     label = rf"(?:{words_part}{_NAME}(?:{_SPACE}+(?-i:[AB12]))?|(?-i:[AB]))"
     pattern = rf"^{_SPACE}*{_OPEN}{_SPACE}*{label}{_SPACE}*{_CLOSE}{_SPACE}*{_COLON}"
-    needles = tuple(dict.fromkeys(_needle(p) for p in words("boilerplate")))
     return LanguageLeakage(
         regex.compile(pattern, regex.IGNORECASE | regex.MULTILINE),
-        needles,
-        tuple(dict.fromkeys(_needle(p) for p in words("preamble"))),
-        tuple(dict.fromkeys(_needle(p) for p in words("meta"))),
+        Needles(words("boilerplate")),
+        Needles(words("preamble")),
+        Needles(words("meta")),
     )

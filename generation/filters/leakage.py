@@ -12,7 +12,7 @@ import regex
 
 from generation.filters.base import Drop, Gate, GateContext, clip, register, row_personas
 from generation.filters.config import DATA_DIR
-from generation.filters.labels import COLONS, language_leakage, phrase_form
+from generation.filters.labels import has_colon, language_leakage
 from moud_core.errors import ConfigError
 from moud_core.text import normalize
 from moud_core.yamlio import load_yaml
@@ -165,8 +165,8 @@ class LeakageGate(Gate):
                 persona.append((s, " ".join(tokens)))
         joined = "\n".join(texts)
         rules = language_leakage(ctx.lang.code)
-        labels = any(c in joined for c in COLONS)
-        boilerplate = rules.any_phrase(phrase_form(joined))
+        labels = has_colon(joined) is not None
+        boilerplate = rules.any_phrase(set().union(*(ctx.tokens(text) for text in texts)))
         if needs is not None:
             needs = present_needs(joined, needs)  # each turn is checked for these only
         scan = combined is not None and (pattern_needs() is None or needs is not None)
@@ -196,7 +196,7 @@ class LeakageGate(Gate):
         if plan.labels and (label := rules.label(text)) is not None:
             return self._drop(where, "role_label", label, text)
         if plan.boilerplate:
-            found = rules.boilerplate_phrase(phrase_form(text)) or rules.preamble_clause(text)
+            found = rules.boilerplate_phrase(ctx.tokens(text)) or rules.preamble_clause(text)
             if found is not None:
                 return self._drop(where, "assistant_boilerplate", found, text)
         m = None

@@ -21,10 +21,9 @@ from generation.filters.lid_words import (
     english_words,
     plausible,
     target_words,
-    text_scripts,
     word_share,
 )
-from generation.filters.script import segments_of, with_segments
+from generation.filters.segments import split_segments
 from moud_core.charclass import letter_counts
 
 __all__ = [
@@ -101,23 +100,47 @@ class LidGate(Gate):
         rest = [t for t in texts if t not in sure] if sure else texts
         return {"sure": sure, "preds": self.model.predict_map(rest, lid_depth(params))}
 
+    def segments(self, text: str, ctx: GateContext) -> tuple:
+        """The segments of ``text`` that language ID judges: brackets and dash parts, and sentences when the
+        text has an English function word at all (sentences are judged for English only)."""
+        segments = split_segments(text)
+        if not segments:
+            return ()
+        cache = ctx.memo.setdefault("lid_segments", {}) if ctx.memo is not None else {}
+        got = cache.get(text)
+        if got is None:
+            english = english_share(ctx.tokens(text), ctx.lang.code, text) > 0
+            got = cache[text] = tuple(seg for seg in segments if english or seg.kind != "sentence")
+        return got
+
+    def texts_and_segments(self, texts, ctx: GateContext) -> list[str]:
+        """``texts`` and the texts of their judged segments, each once."""
+        out: dict[str, None] = {}
+        for text in texts:
+            out[text] = None
+            if split_segments(text):
+                for seg in self.segments(text, ctx):
+                    out[seg.text] = None
+        return list(out)
+
     def prefill(self, rows: list[dict], memos: list[dict], ctxs: list[GateContext]) -> None:
-        """LID results for every text of ``rows`` (one language) and its segments, one batch (memo key
-        ("lid", code))."""
+        """LID results for every text of ``rows`` (one language) and its judged segments, one batch (memo
+        key ("lid", code))."""
         ctx = ctxs[0]
-        texts = [
-            t
-            for row, c in zip(rows, ctxs, strict=True)
-            for t in with_segments((t for _, t in self.texts(row, c)), c.memo)
-        ]
-        pre = self.predict_texts(texts, ctx.lang, ctx.params)
+        texts: dict[str, None] = {}
+        for row, c in zip(rows, ctxs, strict=True):
+            for _, text in self.texts(row, c):
+                texts[text] = None
+                if split_segments(text):
+                    texts.update((seg.text, None) for seg in self.segments(text, c))
+        pre = self.predict_texts(list(texts), ctx.lang, ctx.params)
         for memo in memos:
             memo[("lid", ctx.lang.code)] = pre
 
     def _predictions(self, texts: list[str], ctx: GateContext) -> dict:
-        """The prefilled results when they cover ``texts`` and their segments, else computed now."""
+        """The prefilled results when they cover ``texts`` and their judged segments, else computed now."""
         key = ("lid", ctx.lang.code)
-        texts = with_segments(texts, ctx.memo)
+        texts = self.texts_and_segments(texts, ctx)
         pre = ctx.memo.get(key) if ctx.memo is not None else None
         if pre is None or any(t not in pre["sure"] and t not in pre["preds"] for t in texts):
             pre = self.predict_texts(texts, ctx.lang, ctx.params)
@@ -130,13 +153,8 @@ class LidGate(Gate):
         nothing to go on (its prior, or no plausible label left)."""
         if not pred or pred == self.model.prior(len(pred)):
             return None
-        if ctx.memo is not None:
-            scripts = ctx.memo.setdefault("text_scripts", {}).get(text)
-            if scripts is None:
-                scripts = ctx.memo["text_scripts"][text] = text_scripts(text)
-        else:
-            scripts = text_scripts(text)
-        kept = [(lab, prob) for lab, prob in pred if plausible(lab, scripts)]
+        seen = ctx.memo.setdefault("text_scripts", {}).setdefault(text, {}) if ctx.memo is not None else {}
+        kept = [(lab, prob) for lab, prob in pred if plausible(lab, text, seen)]
         return kept or None
 
     def _target(self, pred: list, ctx: GateContext) -> tuple[float, bool]:
@@ -257,7 +275,7 @@ class LidGate(Gate):
                 return LidVerdict(score, short, False, failure)
             failure = self.judge_whole(text, pred, ctx)
         if failure is None and not short:
-            for seg in segments_of(text, ctx.memo):
+            for seg in self.segments(text, ctx):
                 failure = self.judge_segment(seg.kind, seg.text, pre, ctx)
                 if failure is not None:
                     break
@@ -315,6 +333,15 @@ class LidGate(Gate):
         texts = [t for _, t in items]
         letters = letter_counts(texts, ctx.memo)
         pre = self._predictions(texts, ctx)
+        sure = pre["sure"]
+        if all(
+            t in sure and (not split_segments(t) or all(seg.text in sure for seg in self.segments(t, ctx)))
+            for t in texts
+        ):
+            # the common case: every text and segment is certainly in the target language
+            ctx.counters["skipped_short"] += sum(n < p["min_chars"] for n in letters)
+            row["metadata"]["lid_scores"] = [round(sure[turn["text"]], 4) for turn in row["turns"]]
+            return None
         failed, skipped, undetermined, turn_scores = [], 0, 0, []
         for (where, text), n_letters in zip(items, letters, strict=True):
             verdict = self.judge(text, n_letters, pre, ctx)

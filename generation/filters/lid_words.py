@@ -64,28 +64,32 @@ LABEL_SCRIPTS_PATH = DATA_DIR / "lid_label_scripts.yaml"
 
 
 @functools.lru_cache(maxsize=1)
-def _label_scripts() -> tuple[dict[str, frozenset[str]], regex.Pattern]:
-    """(label -> Unicode scripts of the non-Latin labels, one pattern naming the script of each letter)."""
+def _label_scripts() -> dict[str, frozenset[str]]:
+    """label -> Unicode scripts of the labels listed in lid_label_scripts.yaml."""
     data = load_yaml(LABEL_SCRIPTS_PATH)
     if not isinstance(data, dict) or not all(isinstance(v, list) for v in data.values()):
         raise ConfigError(f"{LABEL_SCRIPTS_PATH}: expected a mapping of Unicode script -> list of labels")
     table: dict[str, set[str]] = {}
     for script, labels in data.items():
+        try:
+            script_pattern(script)
+        except regex.error:
+            raise ConfigError(f"{LABEL_SCRIPTS_PATH}: {script}: not a Unicode script name") from None
         for label in labels:
             table.setdefault(str(label), set()).add(script)
-    scripts = sorted({*data, "Latin"})
-    try:
-        pattern = regex.compile("|".join(f"(?P<{s}>\\p{{Script={s}}})" for s in scripts))
-    except regex.error as exc:
-        raise ConfigError(f"{LABEL_SCRIPTS_PATH}: unknown Unicode script ({exc})") from None
-    return {k: frozenset(v) for k, v in table.items()}, pattern
+    return {k: frozenset(v) for k, v in table.items()}
+
+
+@functools.cache
+def script_pattern(script: str) -> regex.Pattern:
+    return regex.compile(f"\\p{{Script={script}}}")
 
 
 @functools.cache
 def label_scripts(label: str) -> frozenset[str] | None:
     """The Unicode scripts ``label`` is written in; None when unknown (a GlotLID label with a script suffix
     that is not in scripts.yaml: then any text is plausible)."""
-    table, _ = _label_scripts()
+    table = _label_scripts()
     if label in table:
         return table[label]
     if "_" in label:  # GlotLID: xyz_Cyrl
@@ -96,13 +100,16 @@ def label_scripts(label: str) -> frozenset[str] | None:
     return frozenset({"Latin"})
 
 
-def text_scripts(text: str) -> frozenset[str]:
-    """The Unicode scripts (of lid_label_scripts.yaml) that have a letter in ``text``."""
-    _, pattern = _label_scripts()
-    return frozenset(m.lastgroup for m in pattern.finditer(text))
-
-
-def plausible(label: str, scripts: frozenset[str]) -> bool:
-    """Whether a text with letters of ``scripts`` can be in language ``label``."""
-    own = label_scripts(label)
-    return own is None or not own.isdisjoint(scripts)
+def plausible(label: str, text: str, seen: dict[str, bool]) -> bool:
+    """Whether ``text`` can be in language ``label``: it has a letter of one of the label's scripts.
+    ``seen``: script -> whether ``text`` has one of its letters (filled as scripts are looked up)."""
+    scripts = label_scripts(label)
+    if scripts is None:
+        return True
+    for script in scripts:
+        found = seen.get(script)
+        if found is None:
+            found = seen[script] = script_pattern(script).search(text) is not None
+        if found:
+            return True
+    return False

@@ -4,12 +4,10 @@ the other."""
 from __future__ import annotations
 
 import math
-from collections import deque
 from collections.abc import Sequence
 from typing import NamedTuple
 
 from generation.filters.base import Drop, Gate, GateContext, clip, register
-from moud_core.text import normalize
 
 
 def _ngrams(tokens: list[str], n: int) -> list[tuple[str, ...]]:
@@ -39,54 +37,55 @@ def containment(tokens: list[str], other: list[str], n: int) -> float:
 class Turn(NamedTuple):
     index: int
     tokens: list[str]
-    grams: set
+    grams: set  # its n-grams (ngram_n)
 
 
 class History:
     """The repetition rules' view of the turns so far: the first turn of each exact-repeat key, how many turns
-    repeated an earlier one (exactly or nearly), and the last ``window`` turns' n-gram sets."""
+    repeated an earlier one (exactly or nearly), and every turn."""
 
-    __slots__ = ("first", "repeats", "recent", "size")
+    __slots__ = ("first", "repeats", "turns")
 
-    def __init__(self, window: int):
+    def __init__(self):
         self.first: dict[str, int] = {}
         self.repeats = 0
-        self.recent: deque[Turn] = deque(maxlen=max(window, 1))
-        self.size = 0
+        self.turns: list[Turn] = []
 
     def previous(self) -> Turn | None:
-        return self.recent[-1] if self.recent and self.recent[-1].index == self.size - 1 else None
+        return self.turns[-1] if self.turns else None
+
+    def same_speaker(self, window: int) -> list[Turn]:
+        """The next turn's speaker's turns among the last ``window``, latest first (the other speaker's
+        previous turn is the echo rule's)."""
+        size = len(self.turns)
+        return self.turns[size - 2 :: -2][: window // 2] if size >= 2 else []
 
     def push(self, key: str | None, repeat: bool, tokens: list[str], grams: set) -> None:
-        """Add the next turn: its exact-repeat key, whether it repeats an earlier turn, its size and n-grams."""
+        """Add the next turn: its exact-repeat key, whether it repeats an earlier turn, tokens and n-grams."""
+        index = len(self.turns)
         if key is not None and key not in self.first:
-            self.first[key] = self.size
+            self.first[key] = index
         self.repeats += repeat
-        self.recent.append(Turn(self.size, tokens, grams))
-        self.size += 1
+        self.turns.append(Turn(index, tokens, grams))
 
 
-def common_run(a: Sequence[str], b: Sequence[str], min_tokens: int, min_share: float) -> int | None:
-    """The length L of a run of tokens that ``a`` and ``b`` have in common, when one exists with L at least
-    ``min_tokens`` and at least ``min_share`` of the longer one's tokens (the smallest such L), else None."""
-    need = max(min_tokens, math.ceil(min_share * max(len(a), len(b)) - 1e-9))
-    if min(len(a), len(b)) < need:
-        return None
-    sa, sb = set(a), set(b)
-    # a run of ``need`` tokens of a text with k repeated tokens has at least need - k distinct tokens
-    if len(sa & sb) < need - min(len(a) - len(sa), len(b) - len(sb)):
-        return None
+def common_run(a: Sequence[str], b: Sequence[str], need: int) -> bool:
+    """Whether ``a`` and ``b`` have a run of ``need`` consecutive tokens in common."""
     runs = set(zip(*(a[i:] for i in range(need)), strict=False))
-    return need if any(r in runs for r in zip(*(b[i:] for i in range(need)), strict=False)) else None
+    return any(r in runs for r in zip(*(b[i:] for i in range(need)), strict=False))
 
 
-def near_repeat(tokens: list[str], earlier: Turn, params: dict) -> float | None:
+def near_repeat(tokens: list[str], grams: set, earlier: Turn, n: int, params: dict) -> float | None:
     """The share of the longer turn covered by a run of tokens both turns have in common, when the two are
     near-duplicates: a common run of at least ``near_min_tokens`` tokens covering ``near_min_share`` of the
     longer turn ("Ah, oui, j'adore le jazz !" nearly repeats "oui j'adore le jazz"). Tokens: words, or
-    characters for Han/kana/Thai; case-folded, NFKC, punctuation dropped. Else None."""
-    run = common_run(tokens, earlier.tokens, params["near_min_tokens"], params["near_min_share"])
-    return None if run is None else run / max(len(tokens), len(earlier.tokens))
+    characters for Han/kana/Thai; case-folded, NFKC, punctuation dropped. ``grams``: the turn's ``n``-grams
+    (a common run of ``n`` or more tokens is a common n-gram: the cheap test first). Else None."""
+    longer = max(len(tokens), len(earlier.tokens))
+    need = max(params["near_min_tokens"], math.ceil(params["near_min_share"] * longer - 1e-9))
+    if min(len(tokens), len(earlier.tokens)) < need or (need >= n and grams.isdisjoint(earlier.grams)):
+        return None
+    return need / longer if common_run(tokens, earlier.tokens, need) else None
 
 
 @register
@@ -97,7 +96,7 @@ class RepetitionGate(Gate):
     @staticmethod
     def _key(tokens: list[str], ctx: GateContext) -> str | None:
         """The normalized text of a turn long enough to count as a repeated utterance, else None."""
-        return normalize(" ".join(tokens)) if len(tokens) >= ctx.params["min_tokens"] else None
+        return " ".join(tokens) if len(tokens) >= ctx.params["min_tokens"] else None  # tokens are normalized
 
     @staticmethod
     def _grams(tokens: list[str], n: int) -> list:
@@ -105,10 +104,10 @@ class RepetitionGate(Gate):
 
     def history(self, turns: Sequence[str], ctx: GateContext) -> History:
         """The History after ``turns`` (each judged as ``judge`` would, without failing)."""
-        state = History(int(ctx.params["near_window"]))
+        state = History()
         for i, text in enumerate(turns):
-            _, key, repeat, tokens, grams = self.judge(f"turns[{i}]", text, state, ctx, check=False)
-            state.push(key, repeat, tokens, grams)
+            _, *turn = self.judge(f"turns[{i}]", text, state, ctx, check=False)
+            state.push(*turn)
         return state
 
     def judge(
@@ -125,9 +124,17 @@ class RepetitionGate(Gate):
         repeat_of, similarity = None, 1.0
         if key is not None and key in state.first:
             repeat_of = state.first[key]
-        else:
-            for turn in reversed(state.recent):
-                found = near_repeat(tokens, turn, p)
+        elif (size := len(tokens)) >= p["near_min_tokens"] and len(state.turns) >= 2:
+            low, high = p["near_min_share"] * size, size / p["near_min_share"]
+            disjoint_rules_out = (
+                p["near_min_tokens"] >= n
+            )  # a common run of near_min_tokens is a common n-gram
+            for turn in state.same_speaker(int(p["near_window"])):
+                if not low <= len(turn.tokens) <= high:  # cheap bound: the run covers a share of the longer
+                    continue
+                if disjoint_rules_out and gram_set.isdisjoint(turn.grams):
+                    continue
+                found = near_repeat(tokens, gram_set, turn, n, p)
                 if found is not None:
                     repeat_of, similarity = turn.index, found
                     break
@@ -135,19 +142,20 @@ class RepetitionGate(Gate):
         if not check:
             return (None, *result)
         if repeat_of is not None and state.repeats + 1 > p["max_repeated_turns"]:
+            exact = key is not None and key in state.first
             how = (
-                "repeats"
-                if similarity == 1.0 and key in state.first
-                else f"nearly repeats ({similarity:.0%} of the longer in common)"
+                f"repeats turns[{repeat_of}]"
+                if exact
+                else (f"nearly repeats turns[{repeat_of}] ({similarity:.0%} of the longer one in common)")
             )
             return (
                 Drop(
                     self.name,
-                    f"{where} {how} turns[{repeat_of}] ({state.repeats + 1} repeated turns, at "
-                    f"most {p['max_repeated_turns']} allowed) ({clip(text, 40)!r})",
+                    f"{where} {how} ({state.repeats + 1} repeated turns, at most {p['max_repeated_turns']} "
+                    f"allowed) ({clip(text, 40)!r})",
                     {
                         "field": where,
-                        "kind": "repeated_turn" if key in state.first else "near_repeat",
+                        "kind": "repeated_turn" if exact else "near_repeat",
                         "repeats": f"turns[{repeat_of}]",
                         "repeated_turns": state.repeats + 1,
                     },
@@ -203,10 +211,10 @@ class RepetitionGate(Gate):
 
     def check(self, row: dict, ctx: GateContext) -> Drop | None:
         """``check_text`` for each turn in order, with the History kept as the turns go."""
-        state = History(int(ctx.params["near_window"]))
+        state = History()
         for i, turn in enumerate(row["turns"]):
-            drop, key, repeat, tokens, grams = self.judge(f"turns[{i}]", turn["text"], state, ctx)
+            drop, *seen = self.judge(f"turns[{i}]", turn["text"], state, ctx)
             if drop is not None:
                 return drop
-            state.push(key, repeat, tokens, grams)
+            state.push(*seen)
         return None

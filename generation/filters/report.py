@@ -8,13 +8,23 @@ from pathlib import Path
 def format_table(stats: dict, gates: list[str]) -> str:
     langs = stats["languages"]
     gates = [g for g in gates if any(st["dropped"].get(g) for st in langs.values())] + sorted(
-        {g for st in langs.values() for g in st["dropped"]} - set(gates))
-    head = ["lang", "input", "kept", "kept%", *gates, "short"]
+        {g for st in langs.values() for g in st["dropped"]} - set(gates)
+    )
+    head = ["lang", "input", "kept", "kept%", *gates, "short", "undetermined"]
     rows = []
     for code, st in langs.items():
         pct = f"{st['kept'] / st['input']:.1%}" if st["input"] else "-"
-        rows.append([code, st["input"], st["kept"], pct, *[st["dropped"].get(g, 0) for g in gates],
-                     st["skipped_short"]])
+        rows.append(
+            [
+                code,
+                st["input"],
+                st["kept"],
+                pct,
+                *[st["dropped"].get(g, 0) for g in gates],
+                st["skipped_short"],
+                st.get("undetermined", 0),
+            ]
+        )
     widths = [max(len(str(x)) for x in col) for col in zip(head, *rows, strict=False)]
     lines = ["  ".join(str(x).rjust(w) for x, w in zip(r, widths, strict=False)) for r in [head, *rows]]
     return "\n".join(lines)

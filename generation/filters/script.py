@@ -102,24 +102,6 @@ def text_counts(
     return counts
 
 
-def segments_of(text: str, memo: dict | None) -> tuple:
-    """``split_segments(text)``, remembered in the row's memo."""
-    if memo is None:
-        return split_segments(text)
-    cache = memo.setdefault("segments", {})
-    got = cache.get(text)
-    if got is None:
-        got = cache[text] = split_segments(text)
-    return got
-
-
-def with_segments(texts, memo: dict | None) -> list[str]:
-    """``texts`` and their segments' texts, each once."""
-    return list(
-        dict.fromkeys(t for text in texts for t in (text, *(s.text for s in segments_of(text, memo))))
-    )
-
-
 @register
 class ScriptGate(Gate):
     name = "script"
@@ -134,17 +116,27 @@ class ScriptGate(Gate):
         """Build the codepoint table of ``ctx.lang`` now (before worker processes fork)."""
         script_class_table(ctx.lang.script, ctx.params["require_any"], ctx.params["forbid_any"])
 
+    @staticmethod
+    def segments(text: str, counts: TextCounts, ctx: GateContext) -> tuple:
+        """The segments of ``text`` that can fail when the whole text (``counts``) passes: only a text with
+        letters of another script, or of a language that requires a script (Japanese kana), has them."""
+        if not counts.outside and not ctx.params["require_any"]:
+            return ()
+        return split_segments(text)
+
     def prefill(self, rows: list[dict], memos: list[dict], ctxs: list[GateContext]) -> None:
-        """Script and letter counts of every text of ``rows`` (one language) and of its segments, in one pass."""
+        """Script and letter counts of every text of ``rows`` (one language) and of its segments that can
+        fail, in two passes."""
         texts = list(
             dict.fromkeys(
-                t
-                for row, memo in zip(rows, memos, strict=True)
-                for t in with_segments((t for _, t in row_texts(row, memo=memo)), memo)
+                t for row, memo in zip(rows, memos, strict=True) for _, t in row_texts(row, memo=memo)
             )
         )
         shared: dict = {}  # the same count dicts for every row of the chunk
-        self._counts(texts, ctxs[0], shared)
+        counts = self._counts(texts, ctxs[0], shared)
+        parts = [seg.text for t in texts for seg in self.segments(t, counts[t], ctxs[0])]
+        if parts:
+            self._counts(list(dict.fromkeys(parts)), ctxs[0], shared)
         for memo in memos:
             memo.update(shared)
 
@@ -169,7 +161,8 @@ class ScriptGate(Gate):
                 {"share": round(share, 4)},
             )
         required, forbidden = tuple(p["require_any"]), tuple(p["forbid_any"])
-        if required and tokens >= p["require_min_tokens"] and not counts.required:
+        least = p["segment_require_min_tokens"] if segment else p["require_min_tokens"]
+        if required and tokens >= least and not counts.required:
             return (
                 f"no {'/'.join(required)} letters in {tokens} letter tokens (expected for {code})",
                 {"share": round(share, 4), "missing": list(required)},
@@ -186,14 +179,15 @@ class ScriptGate(Gate):
     def judge(self, text: str, ctx: GateContext) -> tuple[str, dict, str | None] | None:
         """(reason, scores, the failing segment or None for the whole text) when ``text`` or one of its
         segments fails, else None."""
-        segments = segments_of(text, ctx.memo)
-        parts = [text, *(seg.text for seg in segments)]
         known = ctx.memo.get(counts_key(ctx.lang, ctx.params)) if ctx.memo is not None else None
-        if known is None or any(t not in known for t in parts):
-            known = self._counts(parts, ctx, ctx.memo)
+        if known is None or text not in known:
+            known = self._counts([text], ctx, ctx.memo)
         verdict = self.judge_counts(known[text], ctx)
         if verdict is not None:
             return (*verdict, None)
+        segments = self.segments(text, known[text], ctx)
+        if any(seg.text not in known for seg in segments):
+            known = self._counts([seg.text for seg in segments], ctx, ctx.memo)
         for seg in segments:
             verdict = self.judge_counts(known[seg.text], ctx, segment=True)
             if verdict is not None:
@@ -202,8 +196,11 @@ class ScriptGate(Gate):
         return None
 
     def check(self, row: dict, ctx: GateContext) -> Drop | None:
-        texts = with_segments((t for _, t in row_texts(row, memo=ctx.memo)), ctx.memo)
-        self._counts(texts, ctx, ctx.memo)  # all texts and segments in one pass
+        texts = [t for _, t in row_texts(row, memo=ctx.memo)]
+        counts = self._counts(texts, ctx, ctx.memo)  # all texts in one pass
+        p = ctx.params
+        if not p["require_any"] and not p["forbid_any"] and not any(counts[t].outside for t in texts):
+            return None  # every letter in the expected script: no text or segment can fail
         return super().check(row, ctx)
 
     def check_text(

@@ -8,13 +8,15 @@ language mixed into a turn is seen even when the rest of the turn outweighs it:
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import NamedTuple
 
 _BRACKETS = re.compile(r"\(([^()\n]*)\)|\[([^\[\]\n]*)\]|（([^（）\n]*)）|【([^【】\n]*)】")
 _DASH = re.compile(r"\s+[-–—]{1,2}\s+|\s*[—–]\s*(?=\D)")
 _SENTENCE = re.compile(r"(?<=[.!?…])\s+|(?<=[。！？])|\n+")
-_HINTS = re.compile(r"[(\[（【\-–—.!?…。！？\n]")  # no segments without one of these
+_HINTS = re.compile(r"[(\[（【\-–—.!?…。！？\n]")  # no segments without one of these before the end
+_TRAILING = " \t\n.!?…。！？\"'»”」)]）】"
 
 
 class Segment(NamedTuple):
@@ -22,9 +24,11 @@ class Segment(NamedTuple):
     text: str
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def split_segments(text: str) -> tuple[Segment, ...]:
-    """The segments of ``text`` (stripped, distinct, none equal to the whole text)."""
-    if not _HINTS.search(text):
+    """The segments of ``text`` (stripped, distinct, none equal to the whole text); remembered."""
+    end = len(text.rstrip(_TRAILING))
+    if not _HINTS.search(text, 0, end):  # one sentence, no brackets or dashes (punctuation at the end only)
         return ()
     out: list[Segment] = []
     outside = text

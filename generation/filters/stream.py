@@ -115,7 +115,7 @@ def few_gc_passes():
 
 def _init_worker(config_raw: dict, source: str, registry: dict[str, Language]) -> None:
     global _WORKER
-    _WORKER = FilterPipeline(FilterConfig(config_raw, source), registry)  # (--languages-file languages too)
+    _WORKER = FilterPipeline(FilterConfig(config_raw, source), registry)
     gc.freeze()
     gc.set_threshold(*_STREAMING_GC_THRESHOLD)  # as few_gc_passes, for the worker's whole life
 

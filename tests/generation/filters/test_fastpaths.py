@@ -193,14 +193,14 @@ def test_class_tables_cached_on_disk_are_the_built_ones(tmp_path, monkeypatch):
 def test_labels_and_boilerplate_and_their_prechecks(code, text):
     """Each label/boilerplate text is found, and the pre-checks that let a dialogue skip the search (a colon
     for labels, a boilerplate phrase or meta word in the joined turns) hit whenever the search would."""
-    from generation.filters.labels import COLONS, language_leakage, phrase_form
+    from generation.filters.labels import COLONS, language_leakage
 
     rules = language_leakage(code)
     label = rules.label(text)
-    phrase = rules.boilerplate_phrase(phrase_form(text)) or rules.preamble_clause(text)
+    phrase = rules.boilerplate_phrase(tokenize(text)) or rules.preamble_clause(text)
     assert (label, phrase) != (None, None)
-    joined = "\n".join([TEXTS["fr"][0], text, TEXTS["fr"][1]])
+    turns = [TEXTS["fr"][0], text, TEXTS["fr"][1]]
     if label is not None:
-        assert any(c in joined for c in COLONS)
+        assert any(c in "\n".join(turns) for c in COLONS)
     if phrase is not None:
-        assert rules.any_phrase(phrase_form(joined))
+        assert rules.any_phrase({t for turn in turns for t in tokenize(turn, "chars")})
