@@ -36,9 +36,13 @@ def requests_for(n: int, max_tokens: int):
     for i in range(n):
         code = ("fr", "es", "de")[i % 3]
         lang, plan = get_language(code), plan_dialogue(cfg, code, i, taxonomy, events, [])
-        messages = (prompts.persona_messages(lang, plan.categories_a, 5, []) if i % 3 == 0 else
-                    prompts.common_ground_messages(lang, persona, persona, plan.speech_event) if i % 3 == 1 else
-                    prompts.dialogue_messages(lang, persona, "Deux amis au marché.", plan.speech_event, []))
+        messages = (
+            prompts.persona_messages(lang, plan.categories_a, 5, [])
+            if i % 3 == 0
+            else prompts.common_ground_messages(lang, persona, persona, plan.speech_event)
+            if i % 3 == 1
+            else prompts.dialogue_messages(lang, persona, "Deux amis au marché.", plan.speech_event, [])
+        )
         out.append(ChatRequest.from_messages(messages, sampling, derive_seed(0, code, i)))
     return out
 
@@ -54,11 +58,19 @@ def plain_generate(backend, requests) -> tuple[int, float]:
     torch.manual_seed(0)
     t0 = time.perf_counter()
     with torch.inference_mode():
-        out = model.generate(**enc, do_sample=True, temperature=s.temperature, top_p=s.top_p, top_k=0,
-                             max_new_tokens=s.max_tokens, eos_token_id=backend._eos, pad_token_id=tok.pad_token_id)
+        out = model.generate(
+            **enc,
+            do_sample=True,
+            temperature=s.temperature,
+            top_p=s.top_p,
+            top_k=0,
+            max_new_tokens=s.max_tokens,
+            eos_token_id=backend._eos,
+            pad_token_id=tok.pad_token_id,
+        )
     seconds = time.perf_counter() - t0
     tokens = 0
-    for row in out[:, enc["input_ids"].shape[1]:].tolist():
+    for row in out[:, enc["input_ids"].shape[1] :].tolist():
         n = len(row)
         for j, t in enumerate(row):
             if t in backend._eos:
@@ -70,7 +82,9 @@ def plain_generate(backend, requests) -> tuple[int, float]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", default="smollm2", help="short name, .gguf file or model folder (default smollm2)")
+    ap.add_argument(
+        "--model", default="smollm2", help="short name, .gguf file or model folder (default smollm2)"
+    )
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--max-tokens", type=int, default=64)
     ap.add_argument("--repeats", type=int, default=3)
@@ -96,12 +110,17 @@ def main() -> None:
         tokens, seconds = plain_generate(backend, requests)
         plain.append(tokens / seconds)
     result = {
-        "model": args.model, "model_file": backend.describe().get("model_file"), "batch": args.batch,
-        "max_tokens": args.max_tokens, "repeats": args.repeats, "threads": torch.get_num_threads(),
+        "model": args.model,
+        "model_file": backend.describe().get("model_file"),
+        "batch": args.batch,
+        "max_tokens": args.max_tokens,
+        "repeats": args.repeats,
+        "threads": torch.get_num_threads(),
         "load_seconds": round(load_s, 1),
         "backend_tokens_per_s": [round(x, 1) for x in ours],
         "plain_generate_tokens_per_s": [round(x, 1) for x in plain],
-        "median_backend": round(statistics.median(ours), 1), "median_plain": round(statistics.median(plain), 1),
+        "median_backend": round(statistics.median(ours), 1),
+        "median_plain": round(statistics.median(plain), 1),
         "ratio": round(statistics.median(ours) / statistics.median(plain), 3),
         "finish_reasons": sorted({r.finish_reason for r in responses}),
     }

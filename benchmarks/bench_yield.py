@@ -41,8 +41,12 @@ def _serve(port_queue, stop_event, rates: dict, seed: int, record: str) -> None:
 
 
 def _rows(folder: Path, kind: str = "shards") -> list[dict]:
-    return [json.loads(line) for f in sorted(folder.glob(f"{kind}/*/shard-*.jsonl"))
-            for line in f.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [
+        json.loads(line)
+        for f in sorted(folder.glob(f"{kind}/*/shard-*.jsonl"))
+        for line in f.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
 
 
 def _texts(row: dict) -> list[str]:
@@ -61,9 +65,23 @@ def scenario(name: str, rates: dict, gates: bool, args, tmp: Path) -> dict:
     run, filtered = tmp / f"{name}-run", tmp / f"{name}-filtered"
     try:
         port = port_q.get(timeout=60)
-        argv = ["generate", "--out", str(run), "--languages", args.languages, "--dialogues", str(args.dialogues),
-                "--model", "bench", "--base-url", f"http://127.0.0.1:{port}/v1", "--seed", str(args.seed),
-                "--quiet", "--no-cache"] + ([] if gates else ["--no-inline-gates"])
+        argv = [
+            "generate",
+            "--out",
+            str(run),
+            "--languages",
+            args.languages,
+            "--dialogues",
+            str(args.dialogues),
+            "--model",
+            "bench",
+            "--base-url",
+            f"http://127.0.0.1:{port}/v1",
+            "--seed",
+            str(args.seed),
+            "--quiet",
+            "--no-cache",
+        ] + ([] if gates else ["--no-inline-gates"])
         t0 = time.perf_counter()
         with contextlib.redirect_stderr(io.StringIO()):
             if moud_cli.main(argv) != 0:
@@ -84,17 +102,26 @@ def scenario(name: str, rates: dict, gates: bool, args, tmp: Path) -> dict:
         corrupted_rows += bool(found)
         corrupted_kinds.update(found)
     requested = summary["made"] + summary["failed"]
-    rejected = Counter(r["gate"] for row in made for r in row["metadata"]["rejected_outputs"]
-                       if r["action"] != "trimmed")
+    rejected = Counter(
+        r["gate"] for row in made for r in row["metadata"]["rejected_outputs"] if r["action"] != "trimmed"
+    )
     return {
-        "scenario": name, "inline_gates": gates, "requested": requested, "made": summary["made"],
-        "failed": summary["failed"], "kept_after_filter": len(kept),
-        "kept_share": round(len(kept) / max(1, requested), 4), "requests": summary["requests"],
+        "scenario": name,
+        "inline_gates": gates,
+        "requested": requested,
+        "made": summary["made"],
+        "failed": summary["failed"],
+        "kept_after_filter": len(kept),
+        "kept_share": round(len(kept) / max(1, requested), 4),
+        "requests": summary["requests"],
         "completion_tokens": summary["completion_tokens"],
         "tokens_per_kept": round(summary["completion_tokens"] / max(1, len(kept)), 1),
-        "kept_rows_with_injected_text": corrupted_rows, "injected_kinds_in_kept_rows": dict(corrupted_kinds),
-        "injections": dict(Counter(i.kind for i in injections)), "rejected_by_gate": dict(rejected),
-        "failure_reasons": summary["failure_reasons"], "generate_seconds": round(gen_s, 1),
+        "kept_rows_with_injected_text": corrupted_rows,
+        "injected_kinds_in_kept_rows": dict(corrupted_kinds),
+        "injections": dict(Counter(i.kind for i in injections)),
+        "rejected_by_gate": dict(rejected),
+        "failure_reasons": summary["failure_reasons"],
+        "generate_seconds": round(gen_s, 1),
     }
 
 
@@ -111,26 +138,42 @@ def main() -> None:
     rates = parse_rates(args.inject)
     tmp = Path(tempfile.mkdtemp(prefix="moud-yield-"))
     try:
-        results = [scenario("clean", {}, True, args, tmp),
-                   scenario("injected+gates", rates, True, args, tmp),
-                   scenario("injected-no-gates", rates, False, args, tmp)]
+        results = [
+            scenario("clean", {}, True, args, tmp),
+            scenario("injected+gates", rates, True, args, tmp),
+            scenario("injected-no-gates", rates, False, args, tmp),
+        ]
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     clean = results[0]["tokens_per_kept"]
     for r in results:
         r["tokens_per_kept_vs_clean"] = round(r["tokens_per_kept"] / clean, 3) if clean else None
     print(f"{args.languages}: {args.dialogues} dialogues per language; injection rates {rates or REALISTIC}")
-    print("| scenario | kept after filter | completion tokens | tokens / kept dialogue | vs clean | kept rows with "
-          "injected text |")
+    print(
+        "| scenario | kept after filter | completion tokens | tokens / kept dialogue | vs clean | kept rows with "
+        "injected text |"
+    )
     print("|---|---|---|---|---|---|")
     for r in results:
-        print(f"| {r['scenario']} | {r['kept_after_filter']}/{r['requested']} ({100 * r['kept_share']:.1f}%) | "
-              f"{r['completion_tokens']:,} | {r['tokens_per_kept']:,.1f} | {r['tokens_per_kept_vs_clean']}× | "
-              f"{r['kept_rows_with_injected_text']} |")
+        print(
+            f"| {r['scenario']} | {r['kept_after_filter']}/{r['requested']} ({100 * r['kept_share']:.1f}%) | "
+            f"{r['completion_tokens']:,} | {r['tokens_per_kept']:,.1f} | {r['tokens_per_kept_vs_clean']}× | "
+            f"{r['kept_rows_with_injected_text']} |"
+        )
     print(json.dumps(results, indent=2, ensure_ascii=False))
     if args.out:
-        Path(args.out).write_text(json.dumps({"languages": args.languages, "dialogues": args.dialogues,
-                                              "rates": rates, "results": results}, indent=2) + "\n")
+        Path(args.out).write_text(
+            json.dumps(
+                {
+                    "languages": args.languages,
+                    "dialogues": args.dialogues,
+                    "rates": rates,
+                    "results": results,
+                },
+                indent=2,
+            )
+            + "\n"
+        )
 
 
 if __name__ == "__main__":

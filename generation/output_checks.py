@@ -28,8 +28,10 @@ TRUNCATION_POLICIES = ("trim", "regenerate")
 
 # A sentence ends at terminal punctuation (then closing quotes/brackets) followed by a space or the end of
 # the text (not a list number such as "3. "), at CJK terminal punctuation, or at a line break.
-_SENTENCE_END = regex.compile(r"(?:(?<!^[ \t]*\d{1,3})[.!?…।؟۔]+(?:[ \u00a0\u202f]?[\"'”’»」』)\]）])*(?=\s|$))|(?:[。！？]+[」』”’)）]*)|\n",
-                              regex.M)
+_SENTENCE_END = regex.compile(
+    r"(?:(?<!^[ \t]*\d{1,3})[.!?…।؟۔]+(?:[ \u00a0\u202f]?[\"'”’»」』)\]）])*(?=\s|$))|(?:[。！？]+[」』”’)）]*)|\n",
+    regex.M,
+)
 
 
 class GateDrop(Protocol):
@@ -40,8 +42,15 @@ class GateDrop(Protocol):
 class TextChecker(Protocol):
     """``generation.filters.inline.TextGates``: one text in, None (passes) or a Drop out."""
 
-    def check(self, language: str, field: str, text: str, *, earlier_turns: Sequence[str] = (),
-              personas: Sequence[str] = ()) -> GateDrop | None: ...
+    def check(
+        self,
+        language: str,
+        field: str,
+        text: str,
+        *,
+        earlier_turns: Sequence[str] = (),
+        personas: Sequence[str] = (),
+    ) -> GateDrop | None: ...
 
 
 class Rejected(Exception):
@@ -65,17 +74,30 @@ class OutputLog:
     def note(self, step: str, field_name: str, attempt: int, rejected: Rejected, action: str) -> None:
         """``action``: regenerated (asked again), stopped (the dialogue ended there), failed (the step gave
         up) or trimmed (the complete sentences of a truncated output were kept)."""
-        self.rejected.append({"step": step, "field": field_name, "attempt": attempt, "gate": rejected.gate,
-                              "reason": rejected.reason, "action": action})
+        self.rejected.append(
+            {
+                "step": step,
+                "field": field_name,
+                "attempt": attempt,
+                "gate": rejected.gate,
+                "reason": rejected.reason,
+                "action": action,
+            }
+        )
 
     def ordered(self) -> list[dict]:
         """The notes in step order, persona A's before B's (the two personas are made concurrently)."""
-        return sorted(self.rejected, key=lambda r: (STEPS.index(r["step"]),
-                                                    r["field"] if r["step"] == "persona" else ""))
+        return sorted(
+            self.rejected,
+            key=lambda r: (STEPS.index(r["step"]), r["field"] if r["step"] == "persona" else ""),
+        )
 
     def metadata(self) -> dict:
-        return {"step_attempts": dict(self.step_attempts), "rejected_outputs": self.ordered(),
-                "reasoning_tokens": self.reasoning_tokens}
+        return {
+            "step_attempts": dict(self.step_attempts),
+            "rejected_outputs": self.ordered(),
+            "reasoning_tokens": self.reasoning_tokens,
+        }
 
 
 def trim_to_sentence(text: str) -> str:
@@ -97,8 +119,9 @@ class OutputChecker:
         Raises Rejected."""
         vis = strip_reasoning(resp.text or "")
         answer_tokens = resp.completion_tokens - resp.reasoning_tokens
-        log.reasoning_tokens += resp.reasoning_tokens + reasoning_token_share(answer_tokens, vis.reasoning_chars,
-                                                                              len(vis.text))
+        log.reasoning_tokens += resp.reasoning_tokens + reasoning_token_share(
+            answer_tokens, vis.reasoning_chars, len(vis.text)
+        )
         text = vis.text.strip()
         if not text:
             if vis.reasoning_chars or resp.reasoning_tokens:
@@ -112,19 +135,33 @@ class OutputChecker:
             kept = trim_to_sentence(text)
             if kept:
                 if kept != text:
-                    log.note(step, field_name, attempt, Rejected("truncated", "truncation",
-                             f"cut at max_tokens; kept {len(kept)} of {len(text)} characters, dropped "
-                             f"{' '.join(text[len(kept):].split())[:60]!r}"), "trimmed")
+                    log.note(
+                        step,
+                        field_name,
+                        attempt,
+                        Rejected(
+                            "truncated",
+                            "truncation",
+                            f"cut at max_tokens; kept {len(kept)} of {len(text)} characters, dropped "
+                            f"{' '.join(text[len(kept) :].split())[:60]!r}",
+                        ),
+                        "trimmed",
+                    )
                 return kept
-            raise Rejected("truncated", "truncation", f"cut at max_tokens with no complete sentence: …{cut!r}")
+            raise Rejected(
+                "truncated", "truncation", f"cut at max_tokens with no complete sentence: …{cut!r}"
+            )
         raise Rejected("truncated", "truncation", f"cut at max_tokens: …{cut!r}")
 
-    def gate(self, field_name: str, text: str, earlier_turns: Sequence[str] = (),
-             personas: Sequence[str] = ()) -> None:
+    def gate(
+        self, field_name: str, text: str, earlier_turns: Sequence[str] = (), personas: Sequence[str] = ()
+    ) -> None:
         """Raise Rejected when the inline gates drop ``text`` (no-op when they are off)."""
         if self.gates is None:
             return
-        drop = self.gates.check(self.language, field_name, text, earlier_turns=earlier_turns, personas=personas)
+        drop = self.gates.check(
+            self.language, field_name, text, earlier_turns=earlier_turns, personas=personas
+        )
         if drop is not None:
             raise Rejected(f"rejected_{drop.gate}", drop.gate, drop.reason)
 

@@ -26,8 +26,8 @@ class Visible:
     """An answer with its reasoning removed."""
 
     text: str
-    reasoning_chars: int = 0   # characters of reasoning removed (tags included)
-    unclosed: bool = False     # an opening tag was never closed
+    reasoning_chars: int = 0  # characters of reasoning removed (tags included)
+    unclosed: bool = False  # an opening tag was never closed
 
 
 @functools.lru_cache(maxsize=1)
@@ -48,7 +48,7 @@ def strip_reasoning(text: str) -> Visible:
     first_close, first_open = closing.search(text), opening.search(text)
     if first_close and (first_open is None or first_close.start() < first_open.start()):
         removed += first_close.end()
-        text = text[first_close.end():]   # the opening tag was part of the prompt
+        text = text[first_close.end() :]  # the opening tag was part of the prompt
     stripped = block.sub("", text)
     removed += len(text) - len(stripped)
     unclosed = opening.search(stripped)
@@ -56,4 +56,3 @@ def strip_reasoning(text: str) -> Visible:
         removed += len(stripped) - unclosed.start()
         stripped = stripped[: unclosed.start()]
     return Visible(stripped.strip() if removed else stripped, removed, unclosed is not None)
-

@@ -187,26 +187,22 @@ def validate_row(row: Any) -> list[str]:
             errors.append(f"metadata.{name}: expected {_type_name(typ)}, got {type(meta[name]).__name__}")
     if isinstance(meta.get("sampling"), dict):
         for step in STEPS:
-            params = meta["sampling"].get(step)
-            if not isinstance(params, dict):
-                errors.append(f"metadata.sampling.{step}: missing")
-                continue
-            for pname, ptyp in SAMPLING_FIELDS.items():
-                if pname not in params or not _check_type(params[pname], ptyp):
-                    errors.append(f"metadata.sampling.{step}.{pname}: expected {_type_name(ptyp)}")
+            errors += _struct_errors(meta["sampling"].get(step), SAMPLING_FIELDS, f"metadata.sampling.{step}",
+                                     "missing")
     if isinstance(meta.get("step_attempts"), dict):
-        for step in STEPS:
-            if not _check_type(meta["step_attempts"].get(step), int):
-                errors.append(f"metadata.step_attempts.{step}: expected integer")
+        errors += _struct_errors(meta["step_attempts"], dict.fromkeys(STEPS, int), "metadata.step_attempts", "")
     rejected = meta.get("rejected_outputs")
     for i, entry in enumerate(rejected if isinstance(rejected, list) else []):
-        if not isinstance(entry, dict):
-            errors.append(f"metadata.rejected_outputs[{i}]: expected an object")
-            continue
-        for name, typ in REJECTION_FIELDS.items():
-            if name not in entry or not _check_type(entry[name], typ):
-                errors.append(f"metadata.rejected_outputs[{i}].{name}: expected {_type_name(typ)}")
+        errors += _struct_errors(entry, REJECTION_FIELDS, f"metadata.rejected_outputs[{i}]", "expected an object")
     return errors
+
+
+def _struct_errors(value, fields: dict[str, Any], where: str, not_a_dict: str) -> list[str]:
+    """Problems of a nested object whose fields all have plain types (``where`` names it in messages)."""
+    if not isinstance(value, dict):
+        return [f"{where}: {not_a_dict}"]
+    return [f"{where}.{name}: expected {_type_name(typ)}" for name, typ in fields.items()
+            if name not in value or not _check_type(value[name], typ)]
 
 
 def example_row(language: str = "fr", index: int = 0, turns: list[tuple[str, str]] | None = None) -> dict:

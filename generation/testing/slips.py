@@ -42,13 +42,32 @@ from generation.testing.fake_openai import Reply, Responder
 from generation.testing.faults import request_key
 
 MATERIAL = yaml.safe_load((Path(__file__).parent / "slips_bank.yaml").read_text(encoding="utf-8"))
-KINDS = ("english_turn", "gloss", "label", "think", "boilerplate", "english_persona", "truncation", "near_repeat")
-APPLIES = {"persona": ("english_persona", "think", "boilerplate", "truncation"),
-           "common_ground": ("think", "boilerplate", "truncation"),
-           "turn": ("english_turn", "gloss", "label", "think", "boilerplate", "truncation", "near_repeat")}
+KINDS = (
+    "english_turn",
+    "gloss",
+    "label",
+    "think",
+    "boilerplate",
+    "english_persona",
+    "truncation",
+    "near_repeat",
+)
+APPLIES = {
+    "persona": ("english_persona", "think", "boilerplate", "truncation"),
+    "common_ground": ("think", "boilerplate", "truncation"),
+    "turn": ("english_turn", "gloss", "label", "think", "boilerplate", "truncation", "near_repeat"),
+}
 # About 20% of turns corrupted, as measured on small real models (issue #13).
-REALISTIC = {"english_turn": 0.05, "gloss": 0.03, "label": 0.02, "think": 0.03, "boilerplate": 0.03,
-             "english_persona": 0.03, "truncation": 0.02, "near_repeat": 0.02}
+REALISTIC = {
+    "english_turn": 0.05,
+    "gloss": 0.03,
+    "label": 0.02,
+    "think": 0.03,
+    "boilerplate": 0.03,
+    "english_persona": 0.03,
+    "truncation": 0.02,
+    "near_repeat": 0.02,
+}
 _SENTENCE_START = regex.compile(r"(?<=[.!?。！？])\s*")
 _LIST_MARK = regex.compile(r"^\d+\.\s*")
 
@@ -56,9 +75,9 @@ _LIST_MARK = regex.compile(r"^\d+\.\s*")
 @dataclass(frozen=True)
 class Injection:
     kind: str
-    step: str          # persona | common_ground | turn
+    step: str  # persona | common_ground | turn
     language: str
-    markers: tuple     # texts that appear in an output only if this injection got through
+    markers: tuple  # texts that appear in an output only if this injection got through
     suffix: bool = False  # markers count only at the end of a text (a truncated tail)
 
     def found_in(self, text: str) -> bool:
@@ -79,7 +98,9 @@ def parse_rates(spec: str) -> dict[str, float]:
             continue
         kind, sep, value = part.partition("=")
         if not sep or kind.strip() not in KINDS:
-            raise ValueError(f"{part!r}: expected KIND=RATE with KIND one of {', '.join(KINDS)}, or 'realistic'")
+            raise ValueError(
+                f"{part!r}: expected KIND=RATE with KIND one of {', '.join(KINDS)}, or 'realistic'"
+            )
         try:
             rate = float(value)
         except ValueError:
@@ -182,11 +203,16 @@ class SlipInjector:
         head = clean[: len(clean.rstrip()) - len(last_line)]
         mark = _LIST_MARK.match(last_line)
         body_start = mark.end() if mark else 0
-        starts = [m.end() for m in _SENTENCE_START.finditer(last_line) if body_start <= m.end() < len(last_line)]
+        starts = [
+            m.end() for m in _SENTENCE_START.finditer(last_line) if body_start <= m.end() < len(last_line)
+        ]
         sentence_start = max([body_start, *starts])
         # cut strictly inside the last sentence, between two letters (mid-word; anywhere for CJK)
-        cuts = [i for i in range(sentence_start + 2, len(last_line) - 1)
-                if last_line[i - 1].isalpha() and last_line[i].isalpha()]
+        cuts = [
+            i
+            for i in range(sentence_start + 2, len(last_line) - 1)
+            if last_line[i - 1].isalpha() and last_line[i].isalpha()
+        ]
         if not cuts:
             return None
         cut = rng.choice(cuts)
@@ -221,6 +247,9 @@ def load_injections(path: str | Path) -> list[Injection]:
     for line in Path(path).read_text(encoding="utf-8").splitlines():
         if line.strip():
             data = json.loads(line)
-            out.append(Injection(data["kind"], data["step"], data["language"], tuple(data["markers"]),
-                                 data["suffix"]))
+            out.append(
+                Injection(
+                    data["kind"], data["step"], data["language"], tuple(data["markers"]), data["suffix"]
+                )
+            )
     return out

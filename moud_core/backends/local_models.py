@@ -24,7 +24,7 @@ GGUF_MAGIC = b"GGUF"
 
 @dataclass(frozen=True)
 class LocalModel:
-    folder: str                 # what from_pretrained gets (a folder, or a Hub id in the local cache)
+    folder: str  # what from_pretrained gets (a folder, or a Hub id in the local cache)
     gguf_file: str | None = None  # file name inside ``folder`` for GGUF models
 
 
@@ -40,8 +40,9 @@ def resolve_local_model(model: str) -> LocalModel:
     if entry is not None and not Path(model).exists():
         spec = importlib.util.find_spec(entry["package"])
         if spec is None or not spec.origin:
-            raise ConfigError(f"--model {model}: needs the {entry['package']} package; install it with: "
-                              f"{entry['install']}")
+            raise ConfigError(
+                f"--model {model}: needs the {entry['package']} package; install it with: {entry['install']}"
+            )
         return _gguf(Path(spec.origin).parent / entry["file"], f"--model {model}", entry["install"])
     path = Path(model)
     if path.suffix.lower() == ".gguf":
@@ -60,7 +61,9 @@ def _gguf(path: Path, where: str, install: str) -> LocalModel:
     except OSError as exc:
         raise ConfigError(f"{where}: cannot read {path} ({exc.strerror})") from None
     if magic != GGUF_MAGIC:
-        raise ConfigError(f"{where}: {path} is not a GGUF file (it starts with {magic!r}, expected {GGUF_MAGIC!r})")
+        raise ConfigError(
+            f"{where}: {path} is not a GGUF file (it starts with {magic!r}, expected {GGUF_MAGIC!r})"
+        )
     if importlib.util.find_spec("gguf") is None:
         raise ConfigError(f"{where}: reading GGUF files needs the gguf package: {install}")
     return LocalModel(str(path.parent), path.name)

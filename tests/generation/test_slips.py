@@ -32,7 +32,11 @@ def turn_body(code: str, seed: int) -> dict:
 
 
 def persona_body(code: str, seed: int) -> dict:
-    return {"model": "m", "messages": PROMPTS.persona_messages(get_language(code), ["food/dish"], 5, []), "seed": seed}
+    return {
+        "model": "m",
+        "messages": PROMPTS.persona_messages(get_language(code), ["food/dish"], 5, []),
+        "seed": seed,
+    }
 
 
 @pytest.mark.parametrize("kind", [k for k in KINDS if k in APPLIES["turn"]])
@@ -44,28 +48,31 @@ def test_each_turn_slip_is_injected_and_recorded(kind):
         inj = slips.injections[-1]
         assert inj.kind == kind and inj.language == code and reply.content != clean
         assert inj.found_in(reply.content) and not inj.found_in(clean)
-        assert (reply.finish_reason == "length") == (kind == "truncation" or reply.content.startswith("<think>")
-                                                     and "</think>" not in reply.content)
+        assert (reply.finish_reason == "length") == (
+            kind == "truncation" or reply.content.startswith("<think>") and "</think>" not in reply.content
+        )
 
 
 def test_persona_slips_and_rates():
     slips = SlipInjector(rates={"english_persona": 1.0})
     reply = slips(persona_body("zh", 3))
-    assert reply.content.startswith("1. ") and slips.injections[-1].found_in("My name is Emily and I live in "
-                                                                              "Chicago.") == ("Emily" in reply.content)
+    assert reply.content.startswith("1. ") and slips.injections[-1].found_in(
+        "My name is Emily and I live in Chicago."
+    ) == ("Emily" in reply.content)
     realistic = SlipInjector(rates=REALISTIC, seed=1)
     for seed in range(2000):
         realistic(turn_body("fr", seed))
     share = sum(realistic.counts().values()) / 2000
-    assert 0.16 < share < 0.24    # about 20% of turns
+    assert 0.16 < share < 0.24  # about 20% of turns
     assert set(realistic.counts()) == set(APPLIES["turn"])
 
 
 def test_injection_is_deterministic_per_request():
     a, b = SlipInjector(seed=5), SlipInjector(seed=5)
     bodies = [turn_body("ja", s) for s in range(300)]
-    assert [a(x).content if isinstance(a(x), Reply) else a(x) for x in bodies] == \
-           [b(x).content if isinstance(b(x), Reply) else b(x) for x in bodies]
+    assert [a(x).content if isinstance(a(x), Reply) else a(x) for x in bodies] == [
+        b(x).content if isinstance(b(x), Reply) else b(x) for x in bodies
+    ]
 
 
 def test_parse_rates():
@@ -84,8 +91,23 @@ def test_crowdworker_refuses_languages_it_does_not_write(tmp_path):
     assert reply.status == 400 and "Swahili (sw)" in reply.error and "fr" in reply.error
     assert ScriptedCrowdworker(fallback_language="fr")(turn_body("sw", 0)) in BANK["fr"]["utterance"]
     with FakeOpenAIServer(worker, model="demo") as server:
-        code = moud_cli.main(["generate", "--out", str(tmp_path / "run"), "--languages", "sw,fr", "--dialogues",
-                              "2", "--model", "demo", "--base-url", server.base_url, "--quiet", "--no-inline-gates"])
+        code = moud_cli.main(
+            [
+                "generate",
+                "--out",
+                str(tmp_path / "run"),
+                "--languages",
+                "sw,fr",
+                "--dialogues",
+                "2",
+                "--model",
+                "demo",
+                "--base-url",
+                server.base_url,
+                "--quiet",
+                "--no-inline-gates",
+            ]
+        )
     assert code == 0
     failures = read_rows(tmp_path / "run", "failures")
     assert len(failures["sw"]) == 2 and not read_rows(tmp_path / "run")["sw"]
@@ -102,14 +124,52 @@ def test_reasoning_content_is_counted_never_parsed_and_reasoning_only_fails(tmp_
         return Reply(content=worker(body), reasoning="Let me think about a French answer. " * 3)
 
     with FakeOpenAIServer(thinking, model="m") as server:
-        assert moud_cli.main(["generate", "--out", str(tmp_path / "a"), "--languages", "fr", "--dialogues", "1",
-                              "--model", "m", "--base-url", server.base_url, "--quiet", "--no-inline-gates"]) == 0
+        assert (
+            moud_cli.main(
+                [
+                    "generate",
+                    "--out",
+                    str(tmp_path / "a"),
+                    "--languages",
+                    "fr",
+                    "--dialogues",
+                    "1",
+                    "--model",
+                    "m",
+                    "--base-url",
+                    server.base_url,
+                    "--quiet",
+                    "--no-inline-gates",
+                ]
+            )
+            == 0
+        )
     row = read_rows(tmp_path / "a")["fr"][0]
     assert row["metadata"]["reasoning_tokens"] > 0
     assert not any("think" in t["text"] for t in row["turns"])
-    with FakeOpenAIServer(lambda body: Reply(content="", reasoning="Hmm. I am still thinking."), model="m") as server:
-        assert moud_cli.main(["generate", "--out", str(tmp_path / "b"), "--languages", "fr", "--dialogues", "1",
-                              "--model", "m", "--base-url", server.base_url, "--quiet", "--no-inline-gates"]) == 2
+    with FakeOpenAIServer(
+        lambda body: Reply(content="", reasoning="Hmm. I am still thinking."), model="m"
+    ) as server:
+        assert (
+            moud_cli.main(
+                [
+                    "generate",
+                    "--out",
+                    str(tmp_path / "b"),
+                    "--languages",
+                    "fr",
+                    "--dialogues",
+                    "1",
+                    "--model",
+                    "m",
+                    "--base-url",
+                    server.base_url,
+                    "--quiet",
+                    "--no-inline-gates",
+                ]
+            )
+            == 2
+        )
     assert not read_rows(tmp_path / "b")["fr"]
     failure = read_rows(tmp_path / "b", "failures")["fr"][0]
     assert failure["step"] == "persona" and failure["reason"] == "reasoning_only" and not failure["retryable"]
@@ -118,15 +178,52 @@ def test_reasoning_content_is_counted_never_parsed_and_reasoning_only_fails(tmp_
 
 def test_server_cli_injects_records_and_says_when_it_stops(tmp_path):
     record = tmp_path / "injected.jsonl"
-    proc = subprocess.Popen([sys.executable, "-m", "generation.testing.fake_openai", "--crowdworker", "--port", "0",
-                             "--model", "demo", "--inject", "label=0.5,think=0.5", "--inject-record", str(record),
-                             "--max-seconds", "20"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "generation.testing.fake_openai",
+            "--crowdworker",
+            "--port",
+            "0",
+            "--model",
+            "demo",
+            "--inject",
+            "label=0.5,think=0.5",
+            "--inject-record",
+            str(record),
+            "--max-seconds",
+            "20",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     try:
         url = proc.stdout.readline().strip().rsplit(" ", 1)[1]
         assert "stops after 20 s (--max-seconds)" in proc.stdout.readline()
-        assert moud_cli.main(["generate", "--out", str(tmp_path / "run"), "--languages", "de", "--dialogues", "2",
-                              "--model", "demo", "--base-url", url, "--quiet", "--no-inline-gates"]) == 0
+        assert (
+            moud_cli.main(
+                [
+                    "generate",
+                    "--out",
+                    str(tmp_path / "run"),
+                    "--languages",
+                    "de",
+                    "--dialogues",
+                    "2",
+                    "--model",
+                    "demo",
+                    "--base-url",
+                    url,
+                    "--quiet",
+                    "--no-inline-gates",
+                ]
+            )
+            == 0
+        )
         proc.terminate()
         _, err = proc.communicate(timeout=20)
     finally:
@@ -135,17 +232,32 @@ def test_server_cli_injects_records_and_says_when_it_stops(tmp_path):
     assert "stopped after" in err and "interrupted" in err
     kinds = Counter(i.kind for i in load_injections(record))
     assert kinds["label"] > 0 and kinds["think"] > 0
-    helps = subprocess.run([sys.executable, "-m", "generation.testing.fake_openai", "--help"], cwd=ROOT,
-                           capture_output=True, text=True, timeout=60).stdout
+    helps = subprocess.run(
+        [sys.executable, "-m", "generation.testing.fake_openai", "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
     assert "default 3600" in helps and "--inject" in helps
-    bad = subprocess.run([sys.executable, "-m", "generation.testing.fake_openai", "--crowdworker", "--inject",
-                          "thinking=0.1"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    bad = subprocess.run(
+        [sys.executable, "-m", "generation.testing.fake_openai", "--crowdworker", "--inject", "thinking=0.1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert bad.returncode == 2 and "thinking=0.1" in bad.stderr
 
 
 def test_server_stops_after_max_seconds_and_says_so():
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "generation.testing.fake_openai", "--port", "0",
-                           "--max-seconds", "1"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "generation.testing.fake_openai", "--port", "0", "--max-seconds", "1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 0 and time.perf_counter() - t0 < 30
     assert "--max-seconds 1 reached" in proc.stderr

