@@ -10,14 +10,40 @@ effects of padding).
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import sys
 import time
 from pathlib import Path
+from unittest import mock
 
 from moud_core.backends.base import Backend, ChatRequest, ChatResponse, fold_system_messages
 from moud_core.backends.batching import RequestBatcher
 from moud_core.backends.local_models import resolve_local_model
 from moud_core.errors import ConfigError
+
+
+@contextlib.contextmanager
+def _no_bars_off_a_tty():
+    """No loading bars ("Converting and de-quantizing GGUF tensors") drawn into log files."""
+    from transformers.utils import logging as hf_logging
+
+    if sys.stderr.isatty() or not hf_logging.is_progress_bar_enabled():
+        yield
+        return
+    hf_logging.disable_progress_bar()
+    try:
+        with contextlib.ExitStack() as stack:
+            gguf_utils = sys.modules.get("transformers.modeling_gguf_pytorch_utils")
+            if gguf_utils is None:
+                with contextlib.suppress(ImportError):
+                    import transformers.modeling_gguf_pytorch_utils as gguf_utils
+            if gguf_utils is not None and hasattr(gguf_utils, "tqdm"):  # it draws its bar with tqdm directly
+                stack.enter_context(mock.patch.object(gguf_utils, "tqdm",
+                                                      functools.partial(gguf_utils.tqdm, disable=True)))
+            yield
+    finally:
+        hf_logging.enable_progress_bar()
 
 
 def _first_line(exc: BaseException) -> str:
@@ -95,18 +121,16 @@ class TransformersBackend(Backend):
             return
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
-        from transformers.utils import logging as hf_logging
 
         dtype = {"auto": "auto", "float32": torch.float32, "bfloat16": torch.bfloat16,
                  "float16": torch.float16}.get(self.dtype_spec)
         if dtype is None:
             raise ConfigError(f"--dtype {self.dtype_spec!r}: expected auto, float32, bfloat16 or float16")
         folder, gguf = self.source.folder, self.source.gguf_file
-        if not sys.stderr.isatty():
-            hf_logging.disable_progress_bar()  # no "de-quantizing GGUF tensors" bars in log files
         try:
-            self._tok = AutoTokenizer.from_pretrained(folder, gguf_file=gguf)
-            self._model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=gguf, dtype=dtype)
+            with _no_bars_off_a_tty():
+                self._tok = AutoTokenizer.from_pretrained(folder, gguf_file=gguf)
+                self._model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=gguf, dtype=dtype)
         except OSError as exc:
             raise ConfigError(f"cannot load model {self.model!r}: {_first_line(exc)}") from None
         except Exception as exc:  # a damaged GGUF file fails in many ways inside the reader
