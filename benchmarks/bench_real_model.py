@@ -101,14 +101,17 @@ def main() -> None:
     load_s = time.perf_counter() - t0
     requests = requests_for(args.batch, args.max_tokens)
     backend._generate_batch(requests[:2])  # warm-up
-    ours, plain = [], []
-    for _ in range(args.repeats):
-        t0 = time.perf_counter()
+    ours, plain, ours_cpu, plain_cpu = [], [], [], []
+    for _ in range(args.repeats):  # interleaved, so both see the same machine load
+        t0, c0 = time.perf_counter(), time.process_time()
         responses = backend._generate_batch(requests)
-        seconds = time.perf_counter() - t0
-        ours.append(sum(r.completion_tokens for r in responses) / seconds)
+        tokens = sum(r.completion_tokens for r in responses)
+        ours.append(tokens / (time.perf_counter() - t0))
+        ours_cpu.append(tokens / (time.process_time() - c0))
+        c0 = time.process_time()
         tokens, seconds = plain_generate(backend, requests)
         plain.append(tokens / seconds)
+        plain_cpu.append(tokens / (time.process_time() - c0))
     result = {
         "model": args.model,
         "model_file": backend.describe().get("model_file"),
@@ -122,6 +125,10 @@ def main() -> None:
         "median_backend": round(statistics.median(ours), 1),
         "median_plain": round(statistics.median(plain), 1),
         "ratio": round(statistics.median(ours) / statistics.median(plain), 3),
+        "backend_tokens_per_cpu_s": [round(x, 2) for x in ours_cpu],
+        "plain_tokens_per_cpu_s": [round(x, 2) for x in plain_cpu],
+        "ratio_per_cpu_s": round(statistics.median(ours_cpu) / statistics.median(plain_cpu), 3),
+        "prompt_tokens": sum(r.prompt_tokens for r in responses),
         "finish_reasons": sorted({r.finish_reason for r in responses}),
     }
     print(json.dumps(result, indent=2))

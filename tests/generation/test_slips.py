@@ -261,3 +261,43 @@ def test_server_stops_after_max_seconds_and_says_so():
     )
     assert proc.returncode == 0 and time.perf_counter() - t0 < 30
     assert "--max-seconds 1 reached" in proc.stderr
+
+
+def test_inline_gates_keep_injected_slips_out_of_rows_deterministically(tmp_path):
+    """English turns and personas, <think> blocks and truncation injected into 40% of answers: none reaches
+    a row, every rejection is recorded, and the same seed gives the same rows (rejections included)."""
+    import asyncio
+
+    from generation.config import load_run_config
+    from generation.run_output import prepare_output
+    from generation.scheduler import GenerationRun
+    from generation.testing.local_backend import ResponderBackend
+    from moud_core.languages import load_registry
+
+    rates = {"english_turn": 0.1, "think": 0.1, "truncation": 0.1, "english_persona": 0.1}
+
+    def run(out):
+        cfg = load_run_config(None, {"languages": ["fr", "zh"], "dialogues_per_language": 6, "seed": 1})
+        prepare_output(out, cfg)
+        slips = SlipInjector(rates=rates, seed=3)
+        asyncio.run(
+            GenerationRun(cfg, out, ResponderBackend(slips), load_registry(), ["fr", "zh"], quiet=True).run()
+        )
+        return slips
+
+    slips = run(tmp_path / "a")
+    run(tmp_path / "b")
+    rows = read_rows(tmp_path / "a")
+    assert rows == read_rows(tmp_path / "b")
+    kept = [r for rs in rows.values() for r in rs]
+    assert len(kept) >= 10 and sum(slips.counts().values()) > 20
+    for r in kept:
+        texts = [*r["persona_a"], *r["persona_b"], r["common_ground"], *(t["text"] for t in r["turns"])]
+        assert not [i.kind for t in texts for i in slips.found_in(t)], r["id"]
+    gates = {x["gate"] for r in kept for x in r["metadata"]["rejected_outputs"]}
+    assert {"reasoning", "truncation", "lid"} <= gates
+    assert all(
+        r["metadata"]["inline_gates"]
+        and r["metadata"]["num_requests"] == sum(r["metadata"]["step_attempts"].values())
+        for r in kept
+    )
