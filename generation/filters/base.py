@@ -38,10 +38,15 @@ class GateContext:
     params: dict
     counters: Counter
     memo: dict | None = None
+    _tokens: dict | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self):
+        if self.memo is not None:
+            self._tokens = self.memo.setdefault("tokens", {})
 
     def tokens(self, text: str) -> list[str]:
         """``moud_core.text.tokenize(text, lang.segmentation)``, computed once per row; do not mutate it."""
-        cache = self.token_cache()
+        cache = self._tokens
         if cache is None:
             return tokenize(text, self.lang.segmentation)
         tokens = cache.get(text)
@@ -51,7 +56,7 @@ class GateContext:
 
     def token_cache(self) -> dict | None:
         """The row's text -> tokens dict that ``tokens`` fills (None without a memo)."""
-        return None if self.memo is None else self.memo.setdefault("tokens", {})
+        return self._tokens
 
 
 GATES: dict[str, type[Gate]] = {}  # name -> class, filled by @register (built-ins: generation.filters.gates)

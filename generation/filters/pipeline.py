@@ -75,9 +75,10 @@ class FilterPipeline:
             lang = get_language(code, self.registry)
             group, group_memos = [rows[i] for i in idx], [memos[i] for i in idx]
             for gate in self.gates:
-                gate.prefill(
-                    group, group_memos, [self._context(lang, gate, Counter(), m) for m in group_memos]
-                )
+                if type(gate).prefill is not Gate.prefill:  # a gate with per-chunk work
+                    gate.prefill(
+                        group, group_memos, [self._context(lang, gate, Counter(), m) for m in group_memos]
+                    )
         return memos
 
     def check_stateless(self, row: dict, memo: dict | None = None) -> tuple[Drop | None, object, Counter]:

@@ -70,22 +70,12 @@ class History:
 
 
 def common_run(a: Sequence[str], b: Sequence[str], need: int) -> bool:
-    """Whether ``a`` and ``b`` have a run of ``need`` consecutive tokens in common."""
+    """Whether ``a`` and ``b`` have a run of ``need`` consecutive tokens in common. Two turns are
+    near-repeats ("Ah, oui, j'adore le jazz !" and "oui j'adore le jazz") when they have a common run of at
+    least ``near_min_tokens`` tokens covering ``near_min_share`` of the longer one (tokens: words, or
+    characters for Han/kana/Thai; case-folded, NFKC, punctuation dropped)."""
     runs = set(zip(*(a[i:] for i in range(need)), strict=False))
     return any(r in runs for r in zip(*(b[i:] for i in range(need)), strict=False))
-
-
-def near_repeat(tokens: list[str], grams: set, earlier: Turn, n: int, params: dict) -> float | None:
-    """The share of the longer turn covered by a run of tokens both turns have in common, when the two are
-    near-duplicates: a common run of at least ``near_min_tokens`` tokens covering ``near_min_share`` of the
-    longer turn ("Ah, oui, j'adore le jazz !" nearly repeats "oui j'adore le jazz"). Tokens: words, or
-    characters for Han/kana/Thai; case-folded, NFKC, punctuation dropped. ``grams``: the turn's ``n``-grams
-    (a common run of ``n`` or more tokens is a common n-gram: the cheap test first). Else None."""
-    longer = max(len(tokens), len(earlier.tokens))
-    need = max(params["near_min_tokens"], math.ceil(params["near_min_share"] * longer - 1e-9))
-    if min(len(tokens), len(earlier.tokens)) < need or (need >= n and grams.isdisjoint(earlier.grams)):
-        return None
-    return need / longer if common_run(tokens, earlier.tokens, need) else None
 
 
 @register
@@ -125,18 +115,16 @@ class RepetitionGate(Gate):
         if key is not None and key in state.first:
             repeat_of = state.first[key]
         elif (size := len(tokens)) >= p["near_min_tokens"] and len(state.turns) >= 2:
-            low, high = p["near_min_share"] * size, size / p["near_min_share"]
-            disjoint_rules_out = (
-                p["near_min_tokens"] >= n
-            )  # a common run of near_min_tokens is a common n-gram
+            # near_repeat inlined (it runs for every turn): exact cheap bounds first
+            share, least = p["near_min_share"], p["near_min_tokens"]
             for turn in state.same_speaker(int(p["near_window"])):
-                if not low <= len(turn.tokens) <= high:  # cheap bound: the run covers a share of the longer
-                    continue
-                if disjoint_rules_out and gram_set.isdisjoint(turn.grams):
-                    continue
-                found = near_repeat(tokens, gram_set, turn, n, p)
-                if found is not None:
-                    repeat_of, similarity = turn.index, found
+                other = len(turn.tokens)
+                short, long = (size, other) if size <= other else (other, size)
+                need = max(least, math.ceil(share * long - 1e-9))
+                if short < need or (need >= n and gram_set.isdisjoint(turn.grams)):
+                    continue  # no common run of ``need`` tokens (it would be a common n-gram)
+                if common_run(tokens, turn.tokens, need):
+                    repeat_of, similarity = turn.index, need / long
                     break
         result = (key, repeat_of is not None, tokens, gram_set)
         if not check:
