@@ -20,6 +20,7 @@ from typing import Protocol
 
 import regex
 
+from generation.parsing import ParseFailure
 from generation.reasoning import strip_reasoning
 from moud_core.backends.base import ChatResponse, reasoning_token_share
 from moud_core.schema import STEPS
@@ -61,6 +62,14 @@ class Rejected(Exception):
     def __init__(self, tag: str, gate: str, reason: str):
         super().__init__(f"{tag}: {reason}")
         self.tag, self.gate, self.reason = tag, gate, reason
+
+    @classmethod
+    def unless_parsed(cls, parse, *args):
+        """``parse(*args)``, its ParseFailure raised as a Rejected (gate "parse", tag = the parser's)."""
+        try:
+            return parse(*args)
+        except ParseFailure as exc:
+            raise cls(exc.reason, "parse", exc.detail or exc.reason) from None
 
 
 @dataclass

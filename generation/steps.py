@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from generation.config import RunConfig
 from generation.output_checks import OutputChecker, OutputLog, Rejected
 from generation.parsing import (
-    ParseFailure,
     clean_common_ground,
     clean_utterance,
     normalized_for_loop,
@@ -128,13 +127,13 @@ class StepContext:
 async def _attempts(ctx: StepContext, plan: DialoguePlan, step: str, field_name: str, seed_name: str,
                     attempts: int, messages: list[dict], accept, *, stop_early: bool = False):
     """Ask up to ``attempts`` times (seed derived from the dialogue seed, ``seed_name`` and the attempt);
-    ``accept(visible_text, attempt)`` returns the accepted value or raises Rejected. Returns the value, or,
+    ``accept(visible_text)`` returns the accepted value or raises Rejected. Returns the value, or,
     with ``stop_early``, the last Rejected (the caller ends the dialogue there). Else raises DialogueFailure."""
     sampling = ctx.cfg.sampling[step]
     for attempt in range(attempts):
         resp = await ctx.ask(messages, sampling, derive_seed(plan.dialogue_seed, seed_name, attempt), step)
         try:
-            return accept(ctx.checker.visible(resp, ctx.log, step, field_name, attempt), attempt)
+            return accept(ctx.checker.visible(resp, ctx.log, step, field_name, attempt))
         except Rejected as rej:
             if attempt + 1 < attempts:
                 ctx.log.note(step, field_name, attempt, rej, "regenerated")
@@ -152,11 +151,8 @@ async def make_persona(ctx: StepContext, plan: DialoguePlan, who: str) -> list[s
     messages = ctx.prompts.persona_messages(ctx.language, cats, pc["sentences"], demos)
     name = f"persona_{who.lower()}"
 
-    def accept(text: str, attempt: int) -> list[str]:
-        try:
-            sentences = parse_persona(text, pc["sentences"], pc["min_sentences"])
-        except ParseFailure as exc:
-            raise Rejected(exc.reason, "parse", exc.detail or exc.reason) from None
+    def accept(text: str) -> list[str]:
+        sentences = Rejected.unless_parsed(parse_persona, text, pc["sentences"], pc["min_sentences"])
         for i, sentence in enumerate(sentences):
             ctx.checker.gate(f"{name}[{i}]", sentence)
         return sentences
@@ -167,11 +163,8 @@ async def make_persona(ctx: StepContext, plan: DialoguePlan, who: str) -> list[s
 async def make_common_ground(ctx: StepContext, plan: DialoguePlan, persona_a: list[str], persona_b: list[str]) -> str:
     messages = ctx.prompts.common_ground_messages(ctx.language, persona_a, persona_b, plan.speech_event)
 
-    def accept(text: str, attempt: int) -> str:
-        try:
-            common_ground = clean_common_ground(text)
-        except ParseFailure as exc:
-            raise Rejected(exc.reason, "parse", exc.detail or exc.reason) from None
+    def accept(text: str) -> str:
+        common_ground = Rejected.unless_parsed(clean_common_ground, text)
         ctx.checker.gate("common_ground", common_ground, personas=persona_a + persona_b)
         return common_ground
 
@@ -193,7 +186,7 @@ async def make_turns(ctx: StepContext, plan: DialoguePlan, persona_a: list[str],
     personas = persona_a + persona_b
     gated = ctx.checker.gates is not None
 
-    def accept(text: str, attempt: int) -> str:
+    def accept(text: str) -> str:
         text = clean_utterance(text)
         if gated:
             if not text:
