@@ -8,7 +8,7 @@ import random
 from collections import defaultdict
 from pathlib import Path
 
-from baselines.data import Instance
+from baselines.instance import Instance
 from moud_core.errors import MoudError
 from moud_core.jsonl import iter_jsonl, write_jsonl_atomic
 

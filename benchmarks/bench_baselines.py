@@ -7,8 +7,9 @@
                                                          #      a tiny model on CPU (checks it runs; numbers mean nothing)
     python benchmarks/bench_baselines.py --json out.json
 
-Scoring uses XPersona turns (persona + history, gold + 19 distractors) from ../shared/data/xpersona (fr valid)
-when present, else synthetic text of the same shape, in two modes that both sides run alike: ``head``
+Scoring uses XPersona turns (persona + history, gold + 19 distractors) from ``--xpersona DIR`` (default
+$MOUD_XPERSONA_DIR, else ../shared/data/xpersona; fr valid) when present, else synthetic French turns of the
+same shape (a fresh clone has no ../shared), in two modes that both sides run alike: ``head``
 (rank by the classification head; LM statistics for the gold reply only, as ``moud evaluate`` does by
 default) and ``lm`` (``--rank-by lm``: LM statistics for every candidate). The three methods (prefix-shared,
 20 full sequences as one padded batch, 20 full sequences one by one) are interleaved turn by turn in a
@@ -22,7 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
+import random
 import statistics
 import sys
 import tempfile
@@ -32,24 +33,48 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-XPERSONA = ROOT.parent / "shared" / "data" / "xpersona"
-# Peak dense bf16 FLOP/s used for MFU (override with --peak-tflops).
-PEAK_TFLOPS = {"H100": 989.0, "H200": 989.0, "A100": 312.0, "L4": 121.0, "A10": 125.0}
+from benchmarks.baselines_training import bench_training, mfu, model_shape, sync, training_flops  # noqa: E402
+
+__all__ = ["bench_scoring", "bench_training", "main", "mfu", "model_shape", "scoring_table", "training_flops"]
+XPERSONA = Path(os.environ.get("MOUD_XPERSONA_DIR", ROOT.parent / "shared" / "data" / "xpersona"))
 METHODS = ("shared", "independent_batched", "independent_one_by_one")
+# Synthetic turns: every ordered pair of these sentences is one reply (30 x 29 distinct replies).
+SENTENCES = [
+    "Je suis allé au marché ce matin.", "Mon chien adore courir dans le parc.", "J'ai acheté des fraises.",
+    "Nous partons à la mer en août.", "Ma sœur habite à Marseille.", "Je travaille dans une boulangerie.",
+    "Le dimanche, je fais du vélo.", "J'apprends le piano depuis un an.", "Il pleut souvent à Brest.",
+    "Mon plat préféré, c'est la ratatouille.", "Je lis un roman policier.", "On a regardé un film hier soir.",
+    "Je me lève tôt pour courir.", "Mes parents ont un jardin.", "J'aime beaucoup le fromage de chèvre.",
+    "Le train était en retard.", "Je cherche un nouvel appartement.", "Mon chat dort toute la journée.",
+    "Nous avons fêté son anniversaire.", "Je prépare un gâteau au chocolat.", "Le musée ouvre à dix heures.",
+    "J'ai perdu mes clés ce matin.", "Mon frère joue au football.", "Je voudrais visiter le Japon.",
+    "Le café est trop chaud.", "Je suis infirmière à Lyon.", "Il fait beau aujourd'hui.",
+    "Nous allons au concert samedi.", "J'écoute souvent du jazz.", "Ma grand-mère tricote des pulls.",
+]
 
 
-def _turns(n: int, num_candidates: int = 20):
+def synthetic_turns(n_dialogues: int = 200, seed: int = 0) -> list:
+    """French turns shaped like XPersona's: a 4-sentence persona, 5 utterances of history, a reply made of
+    two sentences (distinct across dialogues, so 19 distractors can be drawn)."""
+    from baselines.instance import Instance
+
+    rng = random.Random(seed)
+    pairs = rng.sample([(a, b) for a in SENTENCES for b in SENTENCES if a != b], n_dialogues)
+    return [Instance("fr", rng.sample(SENTENCES, 4), rng.sample(SENTENCES, 5), f"{a} {b}", f"synthetic#{d}", 0,
+                     "synthetic") for d, (a, b) in enumerate(pairs)]
+
+
+def turns(n: int, xpersona: Path = XPERSONA, num_candidates: int = 20) -> tuple[list, str]:
+    """The first ``n`` turns with candidates, and where they come from."""
     from baselines.candidates import attach_candidates
-    from baselines.data import Instance, load_instances
+    from baselines.data import load_instances
+    from moud_core.xpersona import xpersona_languages
 
-    if XPERSONA.is_dir():
-        inst = load_instances({"type": "xpersona", "path": str(XPERSONA), "split": "valid"}, ["fr"], "valid")
+    if Path(xpersona).is_dir() and "fr" in xpersona_languages(xpersona, "valid"):
+        inst = load_instances({"type": "xpersona", "path": str(xpersona), "split": "valid"}, ["fr"], "valid")
         source = "XPersona fr valid"
     else:
-        words = "je suis allé au marché avec mon chien et nous avons acheté des fraises".split()
-        inst = [Instance("fr", [" ".join(words[:8])] * 4, [" ".join(words)] * 5, " ".join(words[(d % 5):]),
-                         f"d{d}", 0, "synthetic") for d in range(200)]
-        source = "synthetic"
+        inst, source = synthetic_turns(), "synthetic"
     return attach_candidates(inst, num_candidates, 0)[:n], source
 
 
@@ -66,13 +91,6 @@ def _make_bloom(directory: Path, hidden: int, layers: int, heads: int, vocab_tok
     BloomForCausalLM(cfg).save_pretrained(directory)
     tok.save_pretrained(directory)
     return directory
-
-
-def _sync(device: str) -> None:
-    import torch
-
-    if device.startswith("cuda"):
-        torch.cuda.synchronize()
 
 
 def _spread(xs: list[float]) -> dict:
@@ -95,22 +113,17 @@ def _max_diff(a: dict, b: dict) -> float:
     return worst
 
 
-def bench_scoring(model_dir: Path, turns: int, device: str, repeats: int = 5,
-                  modes: tuple[str, ...] = ("head", "lm"), warmup: bool = True) -> dict:
-    from baselines.model import (
-        DialogueEncoder,
-        MultitaskConfig,
-        build_model,
-        load_tokenizer,
-        score_independent,
-        score_shared_prefix,
-    )
+def bench_scoring(model_dir: Path, n_turns: int, device: str, repeats: int = 5,
+                  modes: tuple[str, ...] = ("head", "lm"), warmup: bool = True, xpersona: Path = XPERSONA) -> dict:
+    from baselines.encoder import DialogueEncoder
+    from baselines.model import MultitaskConfig, build_model, load_tokenizer
+    from baselines.scoring import score_independent, score_shared_prefix
 
     cfg = MultitaskConfig(base_model=str(model_dir), max_length=256)
     model = build_model(cfg).to(device).eval()
     tok = load_tokenizer(str(model_dir))
     enc = DialogueEncoder(tok, cfg)
-    items, source = _turns(turns)
+    items, source = turns(n_turns, xpersona)
     encoded = [(*enc.encode(i.persona, i.history, i.candidates), i.label) for i in items]
     pad = tok.pad_token_id
     methods = {
@@ -130,7 +143,7 @@ def bench_scoring(model_dir: Path, turns: int, device: str, repeats: int = 5,
         for fn in methods.values():  # warm-up: one untimed pass (first calls page in fresh memory)
             for p, s, gold in encoded[: None if warmup else 2]:
                 fn(p, s, need(gold))
-        _sync(device)
+        sync(device)
         seconds = {m: [] for m in METHODS}
         per_turn = {m: [[] for _ in encoded] for m in METHODS}
         results = {m: [] for m in METHODS}
@@ -141,7 +154,7 @@ def bench_scoring(model_dir: Path, turns: int, device: str, repeats: int = 5,
                 for m in METHODS[k:] + METHODS[:k]:  # rotating order: no method always runs first
                     start = time.perf_counter()
                     res = methods[m](p, s, need(gold))
-                    _sync(device)
+                    sync(device)
                     total[m] += time.perf_counter() - start
                     per_turn[m][t].append(time.perf_counter() - start)
                     if r == 0:
@@ -183,92 +196,6 @@ def scoring_table(scoring: dict) -> str:
                          f"{best:>8} " + (f"{r['max_abs_diff']:>11.2e}" if m == "shared" else ""))
     return "\n".join(lines)
 
-
-def training_flops(n_body: int, vocab_hidden: int, n_layer: int, hidden: int, seq_len: int, tokens: int,
-                   lm_tokens: int, lora: bool) -> float:
-    """Model FLOPs of one forward + backward pass of the multitask model.
-
-    ``n_body``: parameters except the (input and output) embedding matrices; ``vocab_hidden``: size of the
-    output projection (LM head), which runs only on the gold candidate's ``lm_tokens``; ``tokens``: real
-    tokens of all candidates. Dense matmuls cost 2 FLOPs per weight per token forward and 4 backward (input and
-    weight gradients); with LoRA the base weights are frozen, so the weight-gradient half is skipped: 4 instead
-    of 6. Attention (QK^T and AV over ``seq_len`` keys) adds 12 * n_layer * hidden * seq_len per token, forward
-    + backward, as in the PaLM paper's MFU formula. Padding is not counted."""
-    per_weight = 4 if lora else 6
-    return (per_weight * n_body * tokens + per_weight * vocab_hidden * lm_tokens
-            + 12 * n_layer * hidden * seq_len * tokens)
-
-
-def mfu(flops: float, seconds: float, peak_tflops: float | None) -> float | None:
-    """Model FLOPs utilisation: achieved FLOP/s over the device's peak (None when the peak is unknown)."""
-    return flops / seconds / (peak_tflops * 1e12) if peak_tflops else None
-
-
-def model_shape(hf_model) -> dict:
-    """Parameter split and sizes used by ``training_flops`` (tied input/output embeddings counted once)."""
-    params = {id(p): p for p in hf_model.parameters()}
-    inp = hf_model.get_input_embeddings().weight
-    outp = hf_model.get_output_embeddings().weight
-    embed = inp.numel() + (0 if outp is inp else outp.numel())
-    cfg = hf_model.config
-    return {"parameters": sum(p.numel() for p in params.values()),
-            "body_parameters": sum(p.numel() for p in params.values()) - embed,
-            "vocab_hidden": outp.numel(), "n_layer": cfg.num_hidden_layers, "hidden": cfg.hidden_size}
-
-
-def _device_name(device: str) -> str:
-    import torch
-
-    if device.startswith("cuda"):
-        return torch.cuda.get_device_name()
-    return f"{platform.processor() or platform.machine()} CPU, {torch.get_num_threads()} torch threads"
-
-
-def bench_training(model_dir: Path, steps: int, batch: int, max_length: int, lora: bool, device: str,
-                   peak_tflops: float | None = None, dtype=None) -> dict:
-    """Tokens/s of the multitask forward+backward+step (2 candidates per instance), model TFLOP/s and MFU."""
-    import torch
-
-    from baselines.candidates import attach_candidates
-    from baselines.model import DialogueEncoder, MultitaskConfig, build_model, load_tokenizer
-    from baselines.train import MultitaskDataset, collate
-
-    cfg = MultitaskConfig(base_model=str(model_dir), max_length=max_length, lora=lora)
-    model = build_model(cfg, dtype=dtype).to(device).train()
-    tok = load_tokenizer(str(model_dir))
-    items, _ = _turns(batch * (steps + 2), num_candidates=20)
-    items = attach_candidates(items, 2, 0)
-    ds = MultitaskDataset(items, DialogueEncoder(tok, cfg))
-    batches = [collate([ds[i] for i in range(b * batch, (b + 1) * batch)], tok.pad_token_id) for b in range(steps + 2)]
-    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-5)
-    shape = model_shape(model.hf_model)
-    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    tokens, flops, start = 0, 0.0, None
-    for i, b in enumerate(batches):
-        if i == 2:  # two warm-up steps
-            _sync(device)
-            start = time.perf_counter()
-        b = {k: v.to(device) for k, v in b.items()}
-        loss = model(**b)["loss"]
-        loss.backward()
-        opt.step()
-        opt.zero_grad(set_to_none=True)
-        if i >= 2:
-            n = int(b["attention_mask"].sum())
-            gold = b["attention_mask"][torch.arange(batch), b["mc_labels"]]
-            tokens += n
-            flops += training_flops(shape["body_parameters"], shape["vocab_hidden"], shape["n_layer"], shape["hidden"],
-                                    b["input_ids"].size(-1), n, int(gold.sum()), lora)
-    _sync(device)
-    seconds = time.perf_counter() - start
-    name = _device_name(device)
-    peak = peak_tflops or next((v for k, v in PEAK_TFLOPS.items() if k in name), None)
-    return {"lora": lora, "device": device, "device_name": name, "dtype": str(next(model.parameters()).dtype),
-            "steps": steps, "batch": batch, "candidates": 2, "max_length": max_length, **shape,
-            "trainable": trainable, "tokens_per_s": tokens / seconds, "model_tflops": flops / seconds / 1e12,
-            "peak_tflops": peak, "mfu": mfu(flops, seconds, peak)}
-
-
 def _bloom_560m(directory: Path, tiny: bool) -> Path:
     """BLOOM-560M architecture (hidden 1024, 24 layers, 16 heads, vocab 250,880: the real tokenizer's padded
     vocabulary; the trained test tokenizer only uses the first ids), or a 2 x 64 stand-in with ``tiny``."""
@@ -301,6 +228,9 @@ def main(argv=None) -> int:
     parser.add_argument("--no-train", action="store_true", help="scoring only")
     parser.add_argument("--peak-tflops", type=float, help="device peak bf16 TFLOP/s for MFU")
     parser.add_argument("--json", help="also write the numbers to this JSON file")
+    parser.add_argument("--xpersona", type=Path, default=XPERSONA,
+                        help="XPersona folder for the scored turns (default $MOUD_XPERSONA_DIR or ../shared/...; "
+                             "synthetic turns when it has no fr valid file)")
     args = parser.parse_args(argv)
     import torch
 
@@ -316,20 +246,20 @@ def main(argv=None) -> int:
                 return 2
             model_dir = _bloom_560m(tmp / "bloom", args.tiny)
             dtype = torch.bfloat16 if device.startswith("cuda") else None
-            results["scoring"] = bench_scoring(model_dir, args.turns, device, args.repeats)
+            results["scoring"] = bench_scoring(model_dir, args.turns, device, args.repeats, xpersona=args.xpersona)
             if not args.no_train:
-                results["train_full"] = bench_training(model_dir, args.steps, 8, 256, False, device,
-                                                       args.peak_tflops, dtype)
-                results["train_lora"] = bench_training(model_dir, args.steps, 8, 256, True, device,
-                                                       args.peak_tflops, dtype)
+                items, _ = turns(8 * (args.steps + 2), args.xpersona)
+                for key, lora in (("train_full", False), ("train_lora", True)):
+                    results[key] = bench_training(model_dir, items, args.steps, 8, 256, lora, device,
+                                                  args.peak_tflops, dtype)
         else:
             small = _make_bloom(tmp / "small", hidden=256, layers=4, heads=8)
-            results["scoring"] = bench_scoring(small, args.turns, "cpu", args.repeats)
+            results["scoring"] = bench_scoring(small, args.turns, "cpu", args.repeats, xpersona=args.xpersona)
             if not args.no_train:
                 tiny = _make_bloom(tmp / "tiny", hidden=64, layers=2, heads=4)
-                results["train_tiny_cpu"] = bench_training(tiny, args.steps, 4, 128, False, "cpu", args.peak_tflops)
-                results["train_tiny_cpu_lora"] = bench_training(tiny, args.steps, 4, 128, True, "cpu",
-                                                                args.peak_tflops)
+                items, _ = turns(4 * (args.steps + 2), args.xpersona)
+                for key, lora in (("train_tiny_cpu", False), ("train_tiny_cpu_lora", True)):
+                    results[key] = bench_training(tiny, items, args.steps, 4, 128, lora, "cpu", args.peak_tflops)
     results["loadavg_after"] = os.getloadavg()
     print(json.dumps(results, indent=2))
     print(scoring_table(results["scoring"]))

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from eval.reliability import bootstrap_ci, weighted_kappa
-from eval.rubric import Rubric
+from eval.rubric import LEVELS, Rubric
 from moud_core.errors import MoudError
 from moud_core.jsonl import iter_jsonl
 from moud_core.seeds import derive_seed
@@ -39,13 +39,36 @@ def judgment_files(paths: Iterable[str | Path]) -> list[Path]:
 
 
 def iter_judgments(paths: Iterable[str | Path]) -> Iterator[dict]:
-    """Judge records from files/folders; a record missing a field raises ``file:line: ...``."""
+    """Judge records from files/folders; a record missing a field or with a value of the wrong kind raises
+    ``file:line: ...``."""
     for f in judgment_files(paths):
         for lineno, rec in iter_jsonl(f):
-            missing = [k for k in _REQUIRED if k not in rec]
-            if missing:
-                raise MoudError(f"{f}:{lineno}: judgment record missing field(s) {', '.join(missing)}")
+            problem = record_problem(rec)
+            if problem:
+                raise MoudError(f"{f}:{lineno}: {problem}")
             yield rec
+
+
+def record_problem(rec: dict) -> str | None:
+    """What is wrong with one judge record (None when nothing is)."""
+    missing = [k for k in _REQUIRED if k not in rec]
+    if missing:
+        return f"judgment record missing field(s) {', '.join(missing)}"
+    for key in ("item_id", "language", "generator_model", "kind"):
+        if not isinstance(rec[key], str):
+            return f"field {key!r}: expected a string, got {rec[key]!r}"
+    if rec["status"] not in ("ok", "failed"):
+        return f"field 'status': expected 'ok' or 'failed', got {rec['status']!r}"
+    if not isinstance(rec["repeat"], int) or isinstance(rec["repeat"], bool) or rec["repeat"] < 0:
+        return f"field 'repeat': expected an integer >= 0, got {rec['repeat']!r}"
+    if rec["status"] != "ok":
+        return None
+    if not isinstance(rec["scores"], dict) or not rec["scores"]:
+        return f"field 'scores': expected a mapping of criterion -> score (status ok), got {rec['scores']!r}"
+    for name, value in rec["scores"].items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value not in LEVELS:
+            return f"field 'scores.{name}': expected a score {LEVELS[0]}-{LEVELS[-1]}, got {value!r}"
+    return None
 
 
 @dataclass

@@ -14,6 +14,11 @@ from eval import aggregate, plots
 from eval.rubric import LEVELS, Rubric
 from moud_core.atomic import atomic_write_text
 
+# Every file a report folder can hold (glob patterns): replaced as a whole by the next report in the folder.
+REPORT_FILES = ("report.md", "means.csv", "win_rates.csv", "failure_rates.csv", "consistency.csv",
+                "aggregate.json", "stats.json", "heatmap_*.png", "score_distribution.png", "lid_confidence.png",
+                "turn_lengths.png", "distinct_n.png", "coverage.png")
+
 
 def fmt(value, digits: int = 2) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
@@ -82,7 +87,7 @@ def stats_section(stats: dict, out: Path) -> str:
     else:
         parts += ["No LID scores in these shards (run `moud filter` to fill `metadata.lid_scores`).", ""]
     plots.turn_length_distributions({lang: s["turn_tokens_histogram"] for lang, s in langs.items()},
-                                    out / "turn_lengths.png")
+                                    {lang: s["segmentation"] for lang, s in langs.items()}, out / "turn_lengths.png")
     plots.bars({lang: {"distinct-1": s["distinct_1"], "distinct-2": s["distinct_2"]} for lang, s in langs.items()},
                "Lexical diversity", "distinct-n", out / "distinct_n.png")
     plots.bars({lang: {"speech events": s["speech_event_coverage"], "persona categories":

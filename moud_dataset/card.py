@@ -175,19 +175,21 @@ def render_card(summaries: list[dict], *, ratios, seed: int, license: str = "cc-
 
 
 def _filter_section(summaries: list[dict], stats: dict) -> list[str]:
-    gates = sorted({g for x in summaries for g in stats.get(x["language"], {}).get("dropped", {})})
+    """The filter table: every built language, and every filtered language whose rows were all dropped
+    (it has no config, but its losses belong in the card)."""
+    built = {x["language"] for x in summaries}
+    codes = sorted(c for c in stats if c in built or stats[c]["kept"] == 0)
+    gates = sorted({g for c in codes for g in stats[c].get("dropped", {})})
     rows = []
-    for x in summaries:
-        st = stats.get(x["language"])
-        if st is None:
-            continue
+    for code in codes:
+        st = stats[code]
         yield_ = f"{st['kept'] / st['input']:.1%}" if st["input"] else "-"
-        rows.append([f"`{x['language']}`", f"{st['input']:,}", f"{st['kept']:,}", yield_,
+        rows.append([f"`{code}`", f"{st['input']:,}", f"{st['kept']:,}", yield_,
                      *(f"{st.get('dropped', {}).get(g, 0):,}" for g in gates)])
     if not rows:
         return []
     return ["## Filtering", "", card_text()["filtering"], "",
-            _table(["config", "generated", "kept", "yield", *(f"dropped: {g}" for g in gates)], rows), ""]
+            _table(["language", "generated", "kept", "yield", *(f"dropped: {g}" for g in gates)], rows), ""]
 
 
 def _dtype(path: str) -> str:

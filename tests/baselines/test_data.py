@@ -7,17 +7,10 @@ import json
 import pytest
 
 from baselines.candidates import attach_candidates, load_candidates, save_candidates
-from baselines.data import (
-    balance,
-    iter_personachat,
-    iter_xpersona,
-    load_instances,
-    mix_sources,
-    parse_source,
-    xpersona_file,
-    xpersona_languages,
-)
+from baselines.data import balance, load_instances, mix_sources, parse_source
+from baselines.readers import iter_personachat, iter_xpersona
 from moud_core.errors import MoudError
+from moud_core.xpersona import xpersona_file, xpersona_languages
 from tests.baselines.helpers import (
     FR,
     write_moud_dataset,

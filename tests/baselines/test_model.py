@@ -5,16 +5,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from baselines.model import (
-    DialogueEncoder,
-    MultitaskConfig,
-    build_model,
-    load_model,
-    load_tokenizer,
-    score_independent,
-    score_shared_prefix,
-)
-from baselines.train import DEFAULTS, MultitaskDataset, collate, train_one
+from baselines.encoder import DialogueEncoder
+from baselines.model import MultitaskConfig, build_model, load_model, load_tokenizer
+from baselines.scoring import score_independent, score_shared_prefix
+from baselines.trainer import MultitaskDataset, collate
+from baselines.training import DEFAULTS, train_one
 from moud_core.errors import MoudError
 from tests.baselines.helpers import HISTORY, PERSONA, write_xpersona
 

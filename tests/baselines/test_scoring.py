@@ -10,15 +10,9 @@ import math
 import pytest
 import torch
 
-from baselines.model import (
-    DialogueEncoder,
-    MultitaskConfig,
-    build_model,
-    load_tokenizer,
-    plan_groups,
-    score_independent,
-    score_shared_prefix,
-)
+from baselines.encoder import DialogueEncoder
+from baselines.model import MultitaskConfig, build_model, load_tokenizer
+from baselines.scoring import plan_groups, score_independent, score_shared_prefix
 from tests import ROOT
 from tests.baselines.helpers import HISTORY, PERSONA
 
@@ -88,8 +82,8 @@ def test_plan_groups_covers_all_and_limits_padding():
 def test_evaluation_metrics_match_independent_scoring(tiny_bloom):
     """moud evaluate's hits@1 / perplexity / bits per byte (gold-only LM) equal a full independent scoring."""
     from baselines import metrics as M
-    from baselines.data import Instance
-    from baselines.evaluate import evaluate_instances
+    from baselines.evaluation import evaluate_instances
+    from baselines.instance import Instance
 
     cfg = MultitaskConfig(base_model=str(tiny_bloom))
     torch.manual_seed(1)
