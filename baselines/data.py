@@ -56,12 +56,14 @@ def load_instances(source, languages: list[str] | None, split: str, max_history:
     if not Path(path).exists():
         raise MoudError(f"{path}: {kind} data not found")
     present = source_languages(source, split)
+    hint = _xpersona_splits_hint(path, split) if kind == "xpersona" else ""
+    if not present:
+        raise MoudError(f"{path}: no {kind} {split} data{hint}")
     wanted = present if languages is None else languages
     missing = [lang for lang in wanted if lang not in present]
     if missing:
         raise MoudError(f"{path}: language(s) {', '.join(missing)} absent from {kind} {split} data; "
-                        f"languages present: {', '.join(present) or 'none'}"
-                        + (_xpersona_splits_hint(path, split) if kind == "xpersona" else ""))
+                        f"languages present: {', '.join(present)}{hint}")
     out: list[Instance] = []
     for lang in wanted:
         if kind == "xpersona":
@@ -81,8 +83,7 @@ def _xpersona_splits_hint(path: str, split: str) -> str:
     others = [s for s in XPERSONA_SPLITS if s != split and xpersona_languages(path, s)]
     if not others:
         return ""
-    return (f" (the folder has {'/'.join(others)} files: use xpersona:{path}@{others[0]} or --split "
-            f"{others[0]})")
+    return f" (the folder has {'/'.join(others)} files: use xpersona:{path}@{others[0]})"
 
 
 def balance(instances: list[Instance], mode: str = "none", per_language: int | None = None,

@@ -168,7 +168,8 @@ def prepare_instances(test: str | dict | None, languages, split: str, opts: dict
         instances = attach_candidates(instances, opts.get("num_candidates", 20), opts.get("seed", 0))
     instances = first_turns(instances, opts.get("max_turns"))
     if not instances:
-        raise MoudError(f"{candidates_file or test}: no turns to evaluate")
+        where = candidates_file or (test.get("path") if isinstance(test, dict) else test)
+        raise MoudError(f"{where}: no turns to evaluate")
     return instances
 
 
@@ -196,10 +197,11 @@ def run_evaluation(model_dir: str, out: str | Path, opts: dict, test: str | None
     """Evaluate ``model_dir`` on ``test`` (or the saved ``candidates_file``) into ``out``; returns the results."""
     from baselines.candidates import save_candidates
     from baselines.data import parse_source
-    from baselines.model import load_model
+    from baselines.model import library_progress_bars, load_model
     from baselines.report import write_results
     from moud_core.outdir import os_errors, prepare_out_dir
 
+    library_progress_bars(not opts.get("quiet"))
     resolve_bertscore(opts)
     languages = language_list(languages, "--languages")
     model, tok, has_head = load_model(model_dir, device=_device(opts.get("device")))  # fail fast on a bad path

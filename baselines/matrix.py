@@ -79,7 +79,10 @@ def _test_instances(spec, test_name: str, langs, out: Path, opts: dict):
 
 def run_matrix(path: str, out: str | Path, overrides: dict) -> dict:
     """Evaluate every model of the matrix file on every test set; returns {model: {test: results}}."""
+    from baselines.model import library_progress_bars
+
     models, tests, langs, opts = load_matrix(path, overrides)
+    library_progress_bars(not opts.get("quiet"))
     resolve_bertscore(opts)
     out = prepare_out_dir(out)
     table: dict = {}

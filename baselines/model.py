@@ -162,6 +162,16 @@ class MultitaskModel(nn.Module):
         self.mc_head.load_state_dict(load_file(str(directory / HEAD_NAME)))
 
 
+def library_progress_bars(enabled: bool) -> None:
+    """Turn the progress bars transformers and datasets draw themselves (loading weights, writing shards,
+    preparing Parquet splits) on or off, with the command's own bars (off with --quiet or when not a TTY)."""
+    import datasets
+    from transformers.utils import logging as hf_logging
+
+    (hf_logging.enable_progress_bar if enabled else hf_logging.disable_progress_bar)()
+    (datasets.enable_progress_bars if enabled else datasets.disable_progress_bars)()
+
+
 def follow_umask(directory: Path) -> None:
     """safetensors writes its files 0600 whatever the umask: give them the mode ``open`` would have."""
     for f in Path(directory).glob("*.safetensors"):

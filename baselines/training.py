@@ -203,9 +203,10 @@ def _plot_loss(history: list[dict], path: Path) -> None:
 def run_training(cfg: dict, quiet: bool = False, on_done=None) -> list[tuple[Path, dict]]:
     """One multilingual run into ``cfg["out"]``, or (``per_language``) one run per language into OUT/<lang>/;
     returns (folder, summary) per run; ``on_done(folder, summary)`` is called as each run ends."""
-    from baselines.model import check_model_source
+    from baselines.model import check_model_source, library_progress_bars
 
     check_model_source(cfg["model"])  # a missing model fails at once, before loading any data
+    library_progress_bars(not quiet)
     out = Path(cfg["out"])
     runs = [(out, cfg["languages"])]
     if cfg["per_language"]:

@@ -39,11 +39,14 @@ def prepare_out_dir(path: str | Path, flag: str = "--out") -> Path:
     if blocker is not None:
         where = "is a file" if blocker == path else f"goes through {blocker}, which is a file"
         raise ConfigError(f"{flag} {path}: {where}; expected a folder")
-    with os_errors(path, "write to"):
+    with os_errors(path, "create"):
         path.mkdir(parents=True, exist_ok=True)
+    try:
         fd, probe = tempfile.mkstemp(prefix=".moud-write-check.", dir=path)
-        os.close(fd)
-        os.unlink(probe)
+    except OSError as exc:  # name the folder, not the probe file
+        raise os_error(path, OSError(exc.errno, exc.strerror), "write to") from None
+    os.close(fd)
+    os.unlink(probe)
     return path
 
 
