@@ -66,7 +66,7 @@ def run(args) -> int:
         raise ConfigError("--max-rows-per-language: expected an integer >= 1")
     kinds = _kinds(args.kinds)
     options = resolve_backend_options(args.backend, args.judge_model, options_from_flags(args), args.api_key_env,
-                                      where="command line")
+                                      origin=lambda key: "command line")
     config = JudgeConfig(args.judge_model, load_rubric(args.rubric), seed=args.seed, batch_size=args.batch_size,
                          repeats=args.repeats, max_attempts=args.max_attempts, temperature=args.temperature,
                          retry_temperature=args.retry_temperature, max_tokens_per_item=args.max_tokens_per_item,

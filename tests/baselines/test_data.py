@@ -20,19 +20,19 @@ from tests.baselines.helpers import (
 )
 
 
-def test_real_xpersona_files_load(xpersona_dir):
-    langs = xpersona_languages(xpersona_dir, "valid")
+def test_xpersona_files_load(xpersona_sample):
+    langs = xpersona_languages(xpersona_sample, "valid")
     assert {"en", "fr", "ja", "ko"} <= set(langs)
-    assert xpersona_file(xpersona_dir, "ja", "valid").name == "Jp_persona_split_valid_human_annotated.json"
-    ja = list(iter_xpersona(xpersona_file(xpersona_dir, "ja", "valid")))
-    raw = json.loads(xpersona_file(xpersona_dir, "ja", "valid").read_text(encoding="utf-8"))
+    assert xpersona_file(xpersona_sample, "ja", "valid").name == "Jp_persona_split_valid_human_annotated.json"
+    ja = list(iter_xpersona(xpersona_file(xpersona_sample, "ja", "valid")))
+    raw = json.loads(xpersona_file(xpersona_sample, "ja", "valid").read_text(encoding="utf-8"))
     assert ja[0].language == "ja" and ja[0].persona == [s.strip() for s in raw[0]["persona"]]
     # the response side is the bot: first reply is the first pair's second element, history its first
     assert ja[0].reply == raw[0]["dialogue"][0][1].strip()
     assert ja[0].history == [raw[0]["dialogue"][0][0].strip()]
     assert ja[2].history[-1] == raw[0]["dialogue"][2][0].strip() and len(ja[2].history) == 5
     assert len({i.dialogue_id for i in ja}) == len(raw)
-    en = load_instances(f"xpersona:{xpersona_dir}", ["en"], "valid")
+    en = load_instances(f"xpersona:{xpersona_sample}", ["en"], "valid")
     assert en and all(i.language == "en" for i in en)
 
 

@@ -159,7 +159,7 @@ def test_corrupt_candidates_file_is_one_line(model, tmp_path, capsys):
                    '"turn": 0, "source": "x", "candidates": ["c", "e"], "label": 0}\n{"language": "fr", "pers')
     assert _evaluate(model, tmp_path / "o", "--candidates", str(bad)) == 2
     line = _one_line(capsys)
-    assert "cands.jsonl:2: invalid JSON (Unterminated string starting at column 20)" in line
+    assert "cands.jsonl:2: invalid JSON at column 20 (Unterminated string)" in line
     bad.write_text('{"language": "fr", "persona": "a", "history": ["b"], "reply": "c", "dialogue_id": "d", '
                    '"turn": 0, "source": "x", "candidates": ["c", "e"], "label": 0}\n')
     assert _evaluate(model, tmp_path / "o", "--candidates", str(bad)) == 2

@@ -112,7 +112,7 @@ def test_report_corrupt_manifest_and_empty_judgments(tmp_path, capsys):
     (judged / "judge_manifest.json").write_text('{"config": {"judge_model": "j"', encoding="utf-8")
     assert moud_cli.main(["report", "--judgments", str(judged), "--out", str(tmp_path / "r"), "--quiet"]) == 2
     line = _one_line(capsys)
-    assert "judge_manifest.json:1: invalid JSON (" in line and "at at" not in line
+    assert "judge_manifest.json:1: invalid JSON at column 31 (Expecting ',' delimiter)" in line
     empty = _judgments(tmp_path / "empty", [])
     assert moud_cli.main(["report", "--judgments", str(empty), "--out", str(tmp_path / "r"), "--quiet"]) == 2
     assert "no judgment records" in _one_line(capsys) and not (tmp_path / "r").exists()
