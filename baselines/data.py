@@ -28,13 +28,17 @@ def parse_source(spec) -> dict:
     if isinstance(spec, str):
         kind, sep, path = spec.partition(":")
         if not sep:
-            raise ConfigError(f"source {spec!r}: expected TYPE:PATH with TYPE one of {', '.join(SOURCE_TYPES)}")
+            raise ConfigError(
+                f"source {spec!r}: expected TYPE:PATH with TYPE one of {', '.join(SOURCE_TYPES)}"
+            )
         spec = {"type": kind, "path": path}
         base, at, split = path.rpartition("@")
         if at and split in (*SPLITS, "valid"):
             spec = {"type": kind, "path": base, "split": split}
     if not isinstance(spec, dict) or spec.get("type") not in SOURCE_TYPES or not spec.get("path"):
-        raise ConfigError(f"source {spec!r}: expected a mapping with 'type' ({'|'.join(SOURCE_TYPES)}) and 'path'")
+        raise ConfigError(
+            f"source {spec!r}: expected a mapping with 'type' ({'|'.join(SOURCE_TYPES)}) and 'path'"
+        )
     out = dict(spec)
     out.setdefault("name", out["type"])
     return out
@@ -62,15 +66,25 @@ def load_instances(source, languages: list[str] | None, split: str, max_history:
     wanted = present if languages is None else languages
     missing = [lang for lang in wanted if lang not in present]
     if missing:
-        raise MoudError(f"{path}: language(s) {', '.join(missing)} absent from {kind} {split} data; "
-                        f"languages present: {', '.join(present)}{hint}")
+        raise MoudError(
+            f"{path}: language(s) {', '.join(missing)} absent from {kind} {split} data; "
+            f"languages present: {', '.join(present)}{hint}"
+        )
     out: list[Instance] = []
     for lang in wanted:
         if kind == "xpersona":
             out.extend(iter_xpersona(xpersona_file(path, lang, split), lang, max_history))
         elif kind == "moud":
-            out.extend(iter_moud(path, lang, split, max_history, int(source.get("split_seed", 0)),
-                                 parse_ratios(source.get("split_ratios", DEFAULT_RATIOS))))
+            out.extend(
+                iter_moud(
+                    path,
+                    lang,
+                    split,
+                    max_history,
+                    int(source.get("split_seed", 0)),
+                    parse_ratios(source.get("split_ratios", DEFAULT_RATIOS)),
+                )
+            )
         else:
             out.extend(iter_personachat(path, split, lang, max_history))
     return out
@@ -86,8 +100,9 @@ def _xpersona_splits_hint(path: str, split: str) -> str:
     return f" (the folder has {'/'.join(others)} files: use xpersona:{path}@{others[0]})"
 
 
-def balance(instances: list[Instance], mode: str = "none", per_language: int | None = None,
-            seed: int = 0) -> list[Instance]:
+def balance(
+    instances: list[Instance], mode: str = "none", per_language: int | None = None, seed: int = 0
+) -> list[Instance]:
     """Per-language balancing: ``cap`` keeps at most ``per_language`` per language (random, seeded);
     ``upsample`` repeats smaller languages up to ``per_language`` (default: the largest language's size);
     ``none`` keeps everything."""
@@ -112,8 +127,15 @@ def balance(instances: list[Instance], mode: str = "none", per_language: int | N
     return out
 
 
-def mix_sources(sources: list, languages: list[str] | None, split: str = "train", max_history: int = 2,
-                balance_mode: str = "none", per_language: int | None = None, seed: int = 0) -> list[Instance]:
+def mix_sources(
+    sources: list,
+    languages: list[str] | None,
+    split: str = "train",
+    max_history: int = 2,
+    balance_mode: str = "none",
+    per_language: int | None = None,
+    seed: int = 0,
+) -> list[Instance]:
     """Concatenate several sources (e.g. MOUD + XPersona), then balance per language."""
     instances: list[Instance] = []
     for src in sources:
@@ -129,6 +151,8 @@ def mix_sources(sources: list, languages: list[str] | None, split: str = "train"
         found = {i.language for i in instances}
         missing = [lang for lang in languages if lang not in found]
         if missing:
-            raise MoudError(f"language(s) {', '.join(missing)} absent from every training source; "
-                            f"languages present: {', '.join(sorted(found)) or 'none'}")
+            raise MoudError(
+                f"language(s) {', '.join(missing)} absent from every training source; "
+                f"languages present: {', '.join(sorted(found)) or 'none'}"
+            )
     return balance(instances, balance_mode, per_language, seed)

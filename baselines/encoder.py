@@ -37,14 +37,16 @@ class DialogueEncoder:
         budget = self.cfg.max_length - self.cfg.max_reply_tokens - 1 if budget is None else budget
         persona_ids = self._ids(" ".join([self.cfg.persona_marker, *persona]))
         n = len(history)
-        hist = [self._ids(f"\n{self.cfg.other_marker if (n - i) % 2 == 1 else self.cfg.self_marker} {u}")
-                for i, u in enumerate(history)]
+        hist = [
+            self._ids(f"\n{self.cfg.other_marker if (n - i) % 2 == 1 else self.cfg.self_marker} {u}")
+            for i, u in enumerate(history)
+        ]
         room = budget - len(self.bos) - len(self.self_ids)
         while len(hist) > 1 and len(persona_ids) + sum(map(len, hist)) > room:
             hist.pop(0)
         ctx = persona_ids + [t for h in hist for t in h]
         if len(ctx) > room:
-            ctx = ctx[len(ctx) - max(room, 0):]
+            ctx = ctx[len(ctx) - max(room, 0) :]
         return self.bos + ctx + self.self_ids
 
     def encode(self, persona: list[str], history: list[str], candidates: list[str]):

@@ -10,36 +10,49 @@ from baselines.evaluation import DEFAULTS
 
 
 def build_parser(parser: argparse.ArgumentParser) -> None:
-    parser.description = ("Evaluate a model written by 'moud train' per language: hits@1 over gold + 19 "
-                          "distractors, perplexity and bits per byte of the gold reply, ROUGE-L and BERTScore of "
-                          "greedy generations. Writes results.json, results.md, results.png and the candidates "
-                          "used (candidates.jsonl; pass it back with --candidates to re-score the same set).")
-    parser.epilog = ("examples:\n  moud evaluate --model runs/both --test xpersona:XPERSONA_DIR --split test "
-                     "--languages fr,ja --out eval/both\n"
-                     "  moud evaluate --model runs/both --test xpersona:../shared/data/xpersona@valid --out eval/valid"
-                     "   # ../shared has the validation files only\n"
-                     "  moud evaluate --model runs/moud --candidates eval/both/candidates.jsonl --out eval/moud\n"
-                     "  moud evaluate --matrix baselines/configs/matrix.yaml --out eval/matrix")
+    parser.description = (
+        "Evaluate a model written by 'moud train' per language: hits@1 over gold + 19 "
+        "distractors, perplexity and bits per byte of the gold reply, ROUGE-L and BERTScore of "
+        "greedy generations. Writes results.json, results.md, results.png and the candidates "
+        "used (candidates.jsonl; pass it back with --candidates to re-score the same set)."
+    )
+    parser.epilog = (
+        "examples:\n  moud evaluate --model runs/both --test xpersona:XPERSONA_DIR --split test "
+        "--languages fr,ja --out eval/both\n"
+        "  moud evaluate --model runs/both --test xpersona:../shared/data/xpersona@valid --out eval/valid"
+        "   # ../shared has the validation files only\n"
+        "  moud evaluate --model runs/moud --candidates eval/both/candidates.jsonl --out eval/moud\n"
+        "  moud evaluate --matrix baselines/configs/matrix.yaml --out eval/matrix"
+    )
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     a = parser.add_argument
     a("--model", help="model folder written by 'moud train' (or a plain causal LM folder with --rank-by lm)")
     a("--test", metavar="TYPE:PATH", help="test set: xpersona:DIR, moud:DIR, personachat:FILE")
-    a("--split", default="test", help="split of the test set (default test; XPersona: valid|test; or TYPE:PATH@SPLIT)")
+    a(
+        "--split",
+        default="test",
+        help="split of the test set (default test; XPersona: valid|test; or TYPE:PATH@SPLIT)",
+    )
     a("--languages", help="comma-separated language codes (default: every language of the test set)")
     a("--candidates", help="re-score the instances and candidates saved in this JSONL file")
     a("--matrix", help="YAML listing models and test sets: run every model on every test set and language")
     a("--num-candidates", type=int, help="gold + distractors per turn (default 20)")
     a("--seed", type=int, help="seed for drawing distractors (default 0)")
     a("--max-history", type=int, help="utterance pairs of history (default 2)")
-    a("--rank-by", choices=["mc", "lm"],
-      help="rank candidates by the classification head (mc, default) or by mean token loss (lm, ParlAI's way)")
+    a(
+        "--rank-by",
+        choices=["mc", "lm"],
+        help="rank candidates by the classification head (mc, default) or by mean token loss (lm, ParlAI's way)",
+    )
     a("--max-turns", type=int, help="evaluate the first N turns per language only")
     a("--max-generate", type=int, help="generate replies for the first N turns per language only")
     a("--max-new-tokens", type=int, help="greedy generation length (default 40)")
     a("--batch-size", type=int, help="generation batch size (default 16)")
     a("--no-generate", action="store_true", help="skip generation (no ROUGE-L / BERTScore)")
-    a("--bertscore-model", help="BERTScore model: local folder or cached Hub id "
-      "(default bert-base-multilingual-cased)")
+    a(
+        "--bertscore-model",
+        help="BERTScore model: local folder or cached Hub id (default bert-base-multilingual-cased)",
+    )
     a("--bertscore-layer", type=int, help="BERTScore hidden layer (default 9)")
     a("--no-bertscore", action="store_true", help="skip BERTScore")
     a("--device", help="cpu or cuda (default: cuda when available)")
@@ -71,7 +84,9 @@ def run(args: argparse.Namespace) -> int:
     from baselines.evaluation import evaluation_options, run_evaluation
 
     opts = evaluation_options((given, "command line"))
-    results = run_evaluation(args.model, args.out, opts, args.test, args.split, args.languages, args.candidates)
+    results = run_evaluation(
+        args.model, args.out, opts, args.test, args.split, args.languages, args.candidates
+    )
     print("\n".join(summary_lines(results)))
     print(f"-> {args.out}/results.md")
     return 0

@@ -30,8 +30,9 @@ class Instance:
         try:
             inst = cls(**{k: obj[k] for k in cls.__dataclass_fields__})
         except (KeyError, TypeError) as exc:
-            raise MoudError(f"{where}: expected an instance with fields "
-                            f"{', '.join(cls.__dataclass_fields__)} ({exc})") from None
+            raise MoudError(
+                f"{where}: expected an instance with fields {', '.join(cls.__dataclass_fields__)} ({exc})"
+            ) from None
         problem = _problem(inst)
         if problem:
             raise MoudError(f"{where}: {problem}")
@@ -58,4 +59,4 @@ def _problem(inst: Instance) -> str | None:
 
 def window(history: list[str], max_history: int) -> list[str]:
     """The last ``2 * max_history + 1`` utterances (TransferTransfo's window); <0 keeps everything."""
-    return list(history) if max_history < 0 else list(history[-(2 * max_history + 1):])
+    return list(history) if max_history < 0 else list(history[-(2 * max_history + 1) :])

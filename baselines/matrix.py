@@ -17,8 +17,8 @@ from baselines.evaluation import (
     evaluation_options,
     prepare_instances,
     public_options,
-    resolve_bertscore,
 )
+from baselines.metrics import resolve_bertscore
 from baselines.report import matrix_chart, matrix_markdown, write_results
 from baselines.settings import language_list
 from moud_core.atomic import atomic_write_text
@@ -32,12 +32,20 @@ MATRIX_KEYS = ("models", "tests", "languages")
 def load_matrix(path: str, overrides: dict) -> tuple[dict, dict, list[str] | None, dict]:
     """(models, tests, languages, evaluation options) of a matrix file with ``overrides`` (flags) on top."""
     cfg = load_yaml(path)
-    if not isinstance(cfg, dict) or not isinstance(cfg.get("models"), dict) or not isinstance(cfg.get("tests"), dict):
-        raise ConfigError(f"{path}: expected a mapping with 'models' {{name: folder}} and 'tests' {{name: source}}")
+    if (
+        not isinstance(cfg, dict)
+        or not isinstance(cfg.get("models"), dict)
+        or not isinstance(cfg.get("tests"), dict)
+    ):
+        raise ConfigError(
+            f"{path}: expected a mapping with 'models' {{name: folder}} and 'tests' {{name: source}}"
+        )
     unknown = sorted(set(cfg) - set(MATRIX_KEYS) - set(DEFAULTS))
     if unknown:
-        raise ConfigError(f"{path}: unknown key(s) {', '.join(unknown)}; expected some of "
-                          f"{', '.join(sorted({*MATRIX_KEYS, *DEFAULTS} - {'quiet'}))}")
+        raise ConfigError(
+            f"{path}: unknown key(s) {', '.join(unknown)}; expected some of "
+            f"{', '.join(sorted({*MATRIX_KEYS, *DEFAULTS} - {'quiet'}))}"
+        )
     for name, folder in cfg["models"].items():
         if not isinstance(folder, str) or not Path(folder).is_dir():
             raise ConfigError(f"{path}: models.{name}: {folder!r}: no such model folder")
@@ -45,7 +53,9 @@ def load_matrix(path: str, overrides: dict) -> tuple[dict, dict, list[str] | Non
     flag_langs = overrides.pop("languages", None)
     file_opts = {k: v for k, v in cfg.items() if k not in MATRIX_KEYS}
     opts = evaluation_options((file_opts, path), (overrides, "command line"))
-    langs = language_list(flag_langs, "--languages") if flag_langs else language_list(cfg.get("languages"), path)
+    langs = (
+        language_list(flag_langs, "--languages") if flag_langs else language_list(cfg.get("languages"), path)
+    )
     return cfg["models"], cfg["tests"], langs, opts
 
 
@@ -65,8 +75,10 @@ def _test_instances(spec, test_name: str, langs, out: Path, opts: dict):
     present = source_languages(src, split)
     test_langs = [lg for lg in (langs or present) if lg in present]
     if not test_langs:
-        print(f"moud evaluate: test set {test_name}: none of {langs} present (has {present}); skipped",
-              file=sys.stderr)
+        print(
+            f"moud evaluate: test set {test_name}: none of {langs} present (has {present}); skipped",
+            file=sys.stderr,
+        )
         return None
     cand_file = out / "candidates" / f"{test_name}.jsonl"
     if cand_file.is_file():
@@ -79,7 +91,7 @@ def _test_instances(spec, test_name: str, langs, out: Path, opts: dict):
 
 def run_matrix(path: str, out: str | Path, overrides: dict) -> dict:
     """Evaluate every model of the matrix file on every test set; returns {model: {test: results}}."""
-    from baselines.model import library_progress_bars
+    from baselines.loading import library_progress_bars
 
     models, tests, langs, opts = load_matrix(path, overrides)
     library_progress_bars(not opts.get("quiet"))
@@ -98,15 +110,27 @@ def run_matrix(path: str, out: str | Path, overrides: dict) -> dict:
                 r, rec = evaluate_model_dir(_model_for(model_dir, lang), lang_instances, opts)
                 results.update(r)
                 records += rec
-            meta = {"model": model_dir, "test": test_name, "split": split, "options": public_options(opts),
-                    "candidates_file": str(out / "candidates" / f"{test_name}.jsonl")}
+            meta = {
+                "model": model_dir,
+                "test": test_name,
+                "split": split,
+                "options": public_options(opts),
+                "candidates_file": str(out / "candidates" / f"{test_name}.jsonl"),
+            }
             with os_errors(out / model_name):
-                write_results(out / model_name / test_name, results, records, meta,
-                              f"{model_name} on {test_name} ({split})")
+                write_results(
+                    out / model_name / test_name,
+                    results,
+                    records,
+                    meta,
+                    f"{model_name} on {test_name} ({split})",
+                )
             table.setdefault(model_name, {})[test_name] = results
     with os_errors(out):
-        atomic_write_text(out / "matrix.json", json.dumps({"options": public_options(opts), "results": table},
-                                                          indent=2, ensure_ascii=False))
+        atomic_write_text(
+            out / "matrix.json",
+            json.dumps({"options": public_options(opts), "results": table}, indent=2, ensure_ascii=False),
+        )
         atomic_write_text(out / "matrix.md", matrix_markdown(table))
         matrix_chart(table, out / "matrix.png")
     return table

@@ -1,9 +1,7 @@
 """TransferTransfo-style multitask model on any causal LM: LM loss on the reply tokens only, plus a
 next-utterance classification head scoring each candidate from the last hidden state of its last token.
-Input layout: ``baselines/encoder.py``; scoring and generation: ``baselines/scoring.py``.
-
-Models load from local folders or the local Hugging Face cache only (nothing is downloaded at run time),
-so a missing model fails at once with one line instead of retrying the Hub.
+Input layout: ``baselines/encoder.py``; scoring and generation: ``baselines/scoring.py``; where models come
+from: ``baselines/loading.py``.
 """
 
 from __future__ import annotations
@@ -16,6 +14,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from baselines.loading import first_line, load_causal_lm, load_tokenizer
 from moud_core.atomic import atomic_write_text, file_mode
 from moud_core.errors import MoudError
 
@@ -48,13 +47,16 @@ class MultitaskConfig:
 
 # ------------------------------------------------------------------------------------------- model
 
+
 def detect_lora_targets(lm: nn.Module) -> list[str]:
     names = {name.rsplit(".", 1)[-1] for name, _ in lm.named_modules()}
     for targets in (["query_key_value"], ["q_proj", "v_proj"], ["c_attn"], ["qkv_proj"]):
         if all(t in names for t in targets):
             return targets
-    raise MoudError("LoRA: cannot find attention projections (query_key_value, q_proj/v_proj, c_attn) in "
-                    f"{type(lm).__name__}; set lora_target_modules in the config")
+    raise MoudError(
+        "LoRA: cannot find attention projections (query_key_value, q_proj/v_proj, c_attn) in "
+        f"{type(lm).__name__}; set lora_target_modules in the config"
+    )
 
 
 class MultitaskModel(nn.Module):
@@ -91,7 +93,9 @@ class MultitaskModel(nn.Module):
         return hasattr(self.lm, "get_base_model")
 
     def gradient_checkpointing_enable(self, gradient_checkpointing_kwargs=None):
-        self.hf_model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=gradient_checkpointing_kwargs)
+        self.hf_model.gradient_checkpointing_enable(
+            gradient_checkpointing_kwargs=gradient_checkpointing_kwargs
+        )
         if self.is_lora:
             self.hf_model.enable_input_require_grads()
 
@@ -102,18 +106,25 @@ class MultitaskModel(nn.Module):
         """input_ids/attention_mask [B, C, L]; lm_labels [B, L] for the gold candidate (-100 = ignore);
         mc_token_ids [B, C] (index of each candidate's last token); mc_labels [B]."""
         b, c, length = input_ids.shape
-        hidden = self.backbone(input_ids=input_ids.view(b * c, length),
-                               attention_mask=attention_mask.view(b * c, length)).last_hidden_state
+        hidden = self.backbone(
+            input_ids=input_ids.view(b * c, length), attention_mask=attention_mask.view(b * c, length)
+        ).last_hidden_state
         hidden = hidden.view(b, c, length, -1)
         last = hidden[torch.arange(b)[:, None], torch.arange(c)[None, :], mc_token_ids]  # [B, C, H]
         mc_logits = self.mc_logits(last)
         mc_loss = nn.functional.cross_entropy(mc_logits.float(), mc_labels)
         gold_hidden = hidden[torch.arange(b), mc_labels]  # [B, L, H]
         logits = self.lm_head(gold_hidden[:, :-1]).float()
-        lm_loss = nn.functional.cross_entropy(logits.reshape(-1, logits.size(-1)), lm_labels[:, 1:].reshape(-1),
-                                              ignore_index=-100)
+        lm_loss = nn.functional.cross_entropy(
+            logits.reshape(-1, logits.size(-1)), lm_labels[:, 1:].reshape(-1), ignore_index=-100
+        )
         loss = self.cfg.lm_coef * lm_loss + self.cfg.mc_coef * mc_loss
-        return {"loss": loss, "lm_loss": lm_loss.detach(), "mc_loss": mc_loss.detach(), "mc_logits": mc_logits}
+        return {
+            "loss": loss,
+            "lm_loss": lm_loss.detach(),
+            "mc_loss": mc_loss.detach(),
+            "mc_logits": mc_logits,
+        }
 
     # ------------------------------------------------------------------------------------ save/load
 
@@ -134,8 +145,10 @@ class MultitaskModel(nn.Module):
             copy.deepcopy(self.lm).merge_and_unload().save_pretrained(directory)
         else:
             self.lm.save_pretrained(directory)
-        save_file({k: v.detach().cpu().contiguous() for k, v in self.mc_head.state_dict().items()},
-                  str(directory / HEAD_NAME))
+        save_file(
+            {k: v.detach().cpu().contiguous() for k, v in self.mc_head.state_dict().items()},
+            str(directory / HEAD_NAME),
+        )
         meta = {**asdict(self.cfg), "format": fmt}
         if fmt == "full":
             meta["lora"] = False
@@ -162,86 +175,29 @@ class MultitaskModel(nn.Module):
         self.mc_head.load_state_dict(load_file(str(directory / HEAD_NAME)))
 
 
-def library_progress_bars(enabled: bool) -> None:
-    """Turn the progress bars transformers and datasets draw themselves (loading weights, writing shards,
-    preparing Parquet splits) on or off, with the command's own bars (off with --quiet or when not a TTY)."""
-    import datasets
-    from transformers.utils import logging as hf_logging
-
-    (hf_logging.enable_progress_bar if enabled else hf_logging.disable_progress_bar)()
-    (datasets.enable_progress_bars if enabled else datasets.disable_progress_bars)()
-
-
 def follow_umask(directory: Path) -> None:
     """safetensors writes its files 0600 whatever the umask: give them the mode ``open`` would have."""
     for f in Path(directory).glob("*.safetensors"):
         os.chmod(f, file_mode())
 
 
-def _looks_local(name: str) -> bool:
-    """Whether ``name`` is meant as a path rather than a Hub id (``org/name``)."""
-    if name.startswith((".", "/", "~")) or name.endswith("/") or name.count("/") > 1 or "\\" in name:
-        return True
-    return "/" in name and Path(name.split("/", 1)[0]).is_dir()
-
-
-def check_model_source(name: str, what: str = "model") -> None:
-    """A local model folder, or a Hub id already in the local Hugging Face cache; else a one-line MoudError."""
-    path = Path(name).expanduser()
-    if path.is_dir():
-        return
-    if path.exists():
-        raise MoudError(f"{what} path {name!r} is a file (expected a model folder)")
-    if _looks_local(name):
-        raise MoudError(f"{what} path {name!r} does not exist (expected a model folder)")
-    from huggingface_hub import try_to_load_from_cache
-
-    try:
-        cached = try_to_load_from_cache(name, "config.json")
-    except Exception:  # an id the Hub would refuse (HFValidationError)
-        cached = None
-    if not isinstance(cached, str):
-        raise MoudError(f"{what} {name!r}: no such folder, and not in the local Hugging Face cache (nothing is "
-                        f"downloaded at run time: fetch it first with `hf download {name}`, or give a folder)")
-
-
-def _first_line(exc: Exception) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-
-
-def _load_causal_lm(name_or_path: str, dtype=None):
-    from transformers import AutoModelForCausalLM
-
-    check_model_source(name_or_path)
-    try:
-        return AutoModelForCausalLM.from_pretrained(name_or_path, dtype=dtype, local_files_only=True)
-    except (OSError, ValueError) as exc:
-        raise MoudError(f"model {name_or_path!r}: cannot load ({_first_line(exc)})") from None
-
-
-def load_tokenizer(name_or_path: str):
-    from transformers import AutoTokenizer
-
-    check_model_source(name_or_path, "tokenizer")
-    try:
-        tok = AutoTokenizer.from_pretrained(name_or_path, local_files_only=True)
-    except (OSError, ValueError) as exc:
-        raise MoudError(f"tokenizer {name_or_path!r}: cannot load ({_first_line(exc)})") from None
-    if tok.pad_token_id is None:
-        tok.pad_token = tok.eos_token
-    return tok
-
-
 def build_model(config: MultitaskConfig, dtype=None) -> MultitaskModel:
     """A fresh multitask model on ``config.base_model`` (LoRA-wrapped when ``config.lora``)."""
-    lm = _load_causal_lm(config.base_model, dtype)
+    lm = load_causal_lm(config.base_model, dtype)
     if config.lora:
         from peft import LoraConfig, get_peft_model
 
         targets = config.lora_target_modules or detect_lora_targets(lm)
         config.lora_target_modules = list(targets)
-        lm = get_peft_model(lm, LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha,
-                                           lora_dropout=config.lora_dropout, target_modules=list(targets)))
+        lm = get_peft_model(
+            lm,
+            LoraConfig(
+                r=config.lora_r,
+                lora_alpha=config.lora_alpha,
+                lora_dropout=config.lora_dropout,
+                target_modules=list(targets),
+            ),
+        )
     return MultitaskModel(lm, config)
 
 
@@ -252,28 +208,30 @@ def load_model(directory: str | Path, dtype=None, device: str | None = None):
 
     directory = Path(directory)
     if not directory.is_dir():
-        raise MoudError(f"model path {str(directory)!r} does not exist (expected a folder written by 'moud train')")
+        raise MoudError(
+            f"model path {str(directory)!r} does not exist (expected a folder written by 'moud train')"
+        )
     meta_path = directory / CONFIG_NAME
     has_head = meta_path.is_file()
     if has_head:
         try:
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
         except (ValueError, OSError) as exc:
-            raise MoudError(f"{meta_path}: cannot read the model's config ({_first_line(exc)})") from None
+            raise MoudError(f"{meta_path}: cannot read the model's config ({first_line(exc)})") from None
         if not isinstance(meta, dict):
             raise MoudError(f"{meta_path}: expected a JSON object (written by 'moud train')")
         cfg = MultitaskConfig.from_dict(meta)
         if meta.get("format") == "adapter":
             from peft import PeftModel
 
-            base = _load_causal_lm(cfg.base_model, dtype)
+            base = load_causal_lm(cfg.base_model, dtype)
             lm = PeftModel.from_pretrained(base, str(directory))
         else:
-            lm = _load_causal_lm(str(directory), dtype)
+            lm = load_causal_lm(str(directory), dtype)
             cfg.lora = False
     else:
         cfg = MultitaskConfig(base_model=str(directory))
-        lm = _load_causal_lm(str(directory), dtype)
+        lm = load_causal_lm(str(directory), dtype)
     model = MultitaskModel(lm, cfg)
     if has_head:
         model.mc_head.load_state_dict(load_file(str(directory / HEAD_NAME)))

@@ -52,11 +52,17 @@ def _head_scores(model: MultitaskModel, hidden_last: torch.Tensor) -> torch.Tens
 
 def _empty_scores(n: int) -> dict:
     """Result tensors; LM statistics of candidates not asked for stay NaN."""
-    return {"mc": torch.full((n,), float("nan")), "lm_mean": torch.full((n,), float("nan")),
-            "nll_sum": torch.full((n,), float("nan")), "ntok": torch.zeros(n, dtype=torch.long)}
+    return {
+        "mc": torch.full((n,), float("nan")),
+        "lm_mean": torch.full((n,), float("nan")),
+        "nll_sum": torch.full((n,), float("nan")),
+        "ntok": torch.zeros(n, dtype=torch.long),
+    }
 
 
-def plan_groups(lengths: list[int], max_group: int | None = None, overhead_tokens: int = 32) -> list[list[int]]:
+def plan_groups(
+    lengths: list[int], max_group: int | None = None, overhead_tokens: int = 32
+) -> list[list[int]]:
     """Split candidate indices into batches that minimise padded tokens + ``overhead_tokens`` per batch.
 
     Candidates are sorted by length; a batch is a contiguous run of the sorted order costing
@@ -73,7 +79,7 @@ def plan_groups(lengths: list[int], max_group: int | None = None, overhead_token
                 best[j], cut[j] = cost, i
     groups, j = [], n
     while j > 0:
-        groups.append(order[cut[j]:j])
+        groups.append(order[cut[j] : j])
         j = cut[j]
     return groups[::-1]
 
@@ -82,14 +88,23 @@ def _prefix_cache(model: MultitaskModel, prefix_cache, n: int):
     """A fresh cache holding the prefix keys/values for a batch of ``n`` candidates (no deep copy)."""
     from transformers import DynamicCache
 
-    data = [(layer.keys.expand(n, *layer.keys.shape[1:]), layer.values.expand(n, *layer.values.shape[1:]))
-            for layer in prefix_cache.layers]
+    data = [
+        (layer.keys.expand(n, *layer.keys.shape[1:]), layer.values.expand(n, *layer.values.shape[1:]))
+        for layer in prefix_cache.layers
+    ]
     return DynamicCache(data, config=model.hf_model.config)
 
 
 @torch.no_grad()
-def score_shared_prefix(model: MultitaskModel, prefix: list[int], suffixes: list[list[int]], pad_id: int,
-                        need_lm=True, max_group: int | None = None, overhead_tokens: int | None = None) -> dict:
+def score_shared_prefix(
+    model: MultitaskModel,
+    prefix: list[int],
+    suffixes: list[list[int]],
+    pad_id: int,
+    need_lm=True,
+    max_group: int | None = None,
+    overhead_tokens: int | None = None,
+) -> dict:
     """Score all candidates of one turn, running the shared prefix once and reusing its KV cache.
 
     Returns tensors ``mc`` (head logit), ``lm_mean`` (mean NLL incl. eos), ``nll_sum`` (NLL of the reply
@@ -112,8 +127,12 @@ def score_shared_prefix(model: MultitaskModel, prefix: list[int], suffixes: list
         n = len(group)
         ids, mask = _pad([suffixes[i] for i in group], pad_id, dev)
         full_mask = torch.cat([torch.ones((n, p), dtype=torch.long, device=dev), mask], dim=1)
-        hs = model.backbone(input_ids=ids, attention_mask=full_mask, past_key_values=_prefix_cache(model, prefix_cache, n),
-                            use_cache=True).last_hidden_state
+        hs = model.backbone(
+            input_ids=ids,
+            attention_mask=full_mask,
+            past_key_values=_prefix_cache(model, prefix_cache, n),
+            use_cache=True,
+        ).last_hidden_state
         lengths = mask.sum(1)
         index = torch.tensor(group)
         res["mc"][index] = _head_scores(model, hs[torch.arange(n, device=dev), lengths - 1]).cpu()
@@ -121,15 +140,23 @@ def score_shared_prefix(model: MultitaskModel, prefix: list[int], suffixes: list
         sel = [j for j, i in enumerate(group) if i in lm_rows]
         if sel:
             rows = torch.tensor(sel, device=dev)
-            hidden = torch.cat([last_prefix.expand(len(sel), 1, -1), hs[rows, :-1]], dim=1)  # j predicts token j
+            hidden = torch.cat(
+                [last_prefix.expand(len(sel), 1, -1), hs[rows, :-1]], dim=1
+            )  # j predicts token j
             nll_sum, mean_all = _lm_stats(model, hidden, ids[rows], lengths[rows])
             res["nll_sum"][index[sel]], res["lm_mean"][index[sel]] = nll_sum.cpu(), mean_all.cpu()
     return res
 
 
 @torch.no_grad()
-def score_independent(model: MultitaskModel, prefix: list[int], suffixes: list[list[int]], pad_id: int,
-                      batched: bool = True, need_lm=True) -> dict:
+def score_independent(
+    model: MultitaskModel,
+    prefix: list[int],
+    suffixes: list[list[int]],
+    pad_id: int,
+    batched: bool = True,
+    need_lm=True,
+) -> dict:
     """Reference: run each full sequence (prefix + candidate) on its own (or all as one padded batch);
     same outputs as ``score_shared_prefix``."""
     dev, p = model.device, len(prefix)
@@ -148,14 +175,15 @@ def score_independent(model: MultitaskModel, prefix: list[int], suffixes: list[l
         sel = [j for j, i in enumerate(g) if i in lm_rows]
         if sel:
             rows = torch.tensor(sel, device=dev)
-            nll_sum, mean_all = _lm_stats(model, hs[rows, p - 1:-1], ids[rows, p:], lengths[rows])
+            nll_sum, mean_all = _lm_stats(model, hs[rows, p - 1 : -1], ids[rows, p:], lengths[rows])
             res["nll_sum"][index[sel]], res["lm_mean"][index[sel]] = nll_sum.cpu(), mean_all.cpu()
     return res
 
 
 @torch.no_grad()
-def generate_replies(model: MultitaskModel, encoder: DialogueEncoder, prefixes: list[list[int]],
-                     max_new_tokens: int = 40) -> list[str]:
+def generate_replies(
+    model: MultitaskModel, encoder: DialogueEncoder, prefixes: list[list[int]], max_new_tokens: int = 40
+) -> list[str]:
     """Greedy continuations of a batch of prefixes (left-padded), cut at the end of the turn."""
     tok = encoder.tok
     width = max(map(len, prefixes))
@@ -163,10 +191,16 @@ def generate_replies(model: MultitaskModel, encoder: DialogueEncoder, prefixes: 
     ids = torch.full((len(prefixes), width), tok.pad_token_id, dtype=torch.long, device=dev)
     mask = torch.zeros_like(ids)
     for i, p in enumerate(prefixes):
-        ids[i, width - len(p):] = torch.tensor(p, dtype=torch.long)
-        mask[i, width - len(p):] = 1
-    out = model.hf_model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=max_new_tokens,
-                                  do_sample=False, num_beams=1, pad_token_id=tok.pad_token_id,
-                                  eos_token_id=encoder.eos)
+        ids[i, width - len(p) :] = torch.tensor(p, dtype=torch.long)
+        mask[i, width - len(p) :] = 1
+    out = model.hf_model.generate(
+        input_ids=ids,
+        attention_mask=mask,
+        max_new_tokens=max_new_tokens,
+        do_sample=False,
+        num_beams=1,
+        pad_token_id=tok.pad_token_id,
+        eos_token_id=encoder.eos,
+    )
     texts = tok.batch_decode(out[:, width:], skip_special_tokens=True)
     return [t.split("\n", 1)[0].strip() for t in texts]

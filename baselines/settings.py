@@ -11,14 +11,16 @@ from moud_core.errors import ConfigError
 # ("choice", options) one of the options; ("optional_int", minimum) None or an integer >= minimum.
 
 
-def merge_layers(defaults: dict, layers: list[tuple[dict, str]], types: dict | None = None,
-                 open_keys=()) -> tuple[dict, dict]:
+def merge_layers(
+    defaults: dict, layers: list[tuple[dict, str]], types: dict | None = None, open_keys=()
+) -> tuple[dict, dict]:
     """``defaults`` with each ``(settings, where)`` laid over it in turn; returns (settings, origins)."""
     origins: dict = {}
     merged = dict(defaults)
     for settings, where in layers:
-        merged = merge_settings(merged, settings, where, schema=types or defaults, open_keys=open_keys,
-                                origins=origins)
+        merged = merge_settings(
+            merged, settings, where, schema=types or defaults, open_keys=open_keys, origins=origins
+        )
     return merged, origins
 
 
@@ -29,7 +31,9 @@ def check_rules(settings: dict, rules: dict, origins: dict) -> None:
         where = origins.get(key, "defaults")
         if kind == "choice":
             if value not in arg:
-                raise ConfigError(f"{where}: field {key!r}: expected one of {', '.join(map(str, arg))}, got {value!r}")
+                raise ConfigError(
+                    f"{where}: field {key!r}: expected one of {', '.join(map(str, arg))}, got {value!r}"
+                )
             continue
         if value is None and kind == "optional_int":
             continue
@@ -47,5 +51,7 @@ def language_list(value, where: str) -> list[str] | None:
     if isinstance(value, str):
         value = [c.strip() for c in value.split(",") if c.strip()]
     if not isinstance(value, list) or not value or not all(isinstance(c, str) for c in value):
-        raise ConfigError(f"{where}: field 'languages': expected a list of language codes or 'fr,ja', got {value!r}")
+        raise ConfigError(
+            f"{where}: field 'languages': expected a list of language codes or 'fr,ja', got {value!r}"
+        )
     return value

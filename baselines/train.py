@@ -7,32 +7,62 @@ import argparse
 import sys
 
 _CLI_KEYS = {  # argparse dest -> config key
-    "model": "model", "train": "train", "languages": "languages", "per_language": "per_language",
-    "balance": "balance", "per_language_cap": "per_language_cap", "max_history": "max_history",
-    "train_candidates": "train_candidates", "max_instances": "max_instances", "max_length": "max_length",
-    "lm_coef": "lm_coef", "mc_coef": "mc_coef", "lora": "lora", "export": "export", "lr": "learning_rate",
-    "epochs": "epochs", "max_steps": "max_steps", "batch_size": "batch_size", "grad_accum": "grad_accum",
-    "precision": "precision", "save_steps": "save_steps", "logging_steps": "logging_steps", "seed": "seed",
-    "out": "out", "resume": "resume", "gradient_checkpointing": "gradient_checkpointing",
+    "model": "model",
+    "train": "train",
+    "languages": "languages",
+    "per_language": "per_language",
+    "balance": "balance",
+    "per_language_cap": "per_language_cap",
+    "max_history": "max_history",
+    "train_candidates": "train_candidates",
+    "max_instances": "max_instances",
+    "max_length": "max_length",
+    "lm_coef": "lm_coef",
+    "mc_coef": "mc_coef",
+    "lora": "lora",
+    "export": "export",
+    "lr": "learning_rate",
+    "epochs": "epochs",
+    "max_steps": "max_steps",
+    "batch_size": "batch_size",
+    "grad_accum": "grad_accum",
+    "precision": "precision",
+    "save_steps": "save_steps",
+    "logging_steps": "logging_steps",
+    "seed": "seed",
+    "out": "out",
+    "resume": "resume",
+    "gradient_checkpointing": "gradient_checkpointing",
 }
 
 
 def build_parser(parser: argparse.ArgumentParser) -> None:
-    parser.description = ("Fine-tune a causal LM (default bigscience/bloom-560m) TransferTransfo-style: LM loss on "
-                          "the reply plus a next-utterance classification head, on MOUD, XPersona, PersonaChat "
-                          "or a mix. Options override the YAML --config.")
-    parser.epilog = ("example:\n  moud train --config baselines/configs/both.yaml --out runs/both\n"
-                     "  moud train --model ./bloom-560m --train xpersona:XPERSONA_DIR --train moud:moud_out "
-                     "--languages fr,ja --lora --max-steps 1000 --out runs/mix\n"
-                     "  moud train --model ./bloom-560m --train xpersona:../shared/data/xpersona@valid --max-steps 50 "
-                     "--out runs/smoke   # ../shared has the validation files only")
+    parser.description = (
+        "Fine-tune a causal LM (default bigscience/bloom-560m) TransferTransfo-style: LM loss on "
+        "the reply plus a next-utterance classification head, on MOUD, XPersona, PersonaChat "
+        "or a mix. Options override the YAML --config."
+    )
+    parser.epilog = (
+        "example:\n  moud train --config baselines/configs/both.yaml --out runs/both\n"
+        "  moud train --model ./bloom-560m --train xpersona:XPERSONA_DIR --train moud:moud_out "
+        "--languages fr,ja --lora --max-steps 1000 --out runs/mix\n"
+        "  moud train --model ./bloom-560m --train xpersona:../shared/data/xpersona@valid --max-steps 50 "
+        "--out runs/smoke   # ../shared has the validation files only"
+    )
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     a = parser.add_argument
-    a("--config", help="YAML config (keys as in baselines/configs/*.yaml; values checked, unknown keys refused)")
+    a(
+        "--config",
+        help="YAML config (keys as in baselines/configs/*.yaml; values checked, unknown keys refused)",
+    )
     a("--model", help="base causal LM: a local folder or Hub id available offline")
-    a("--train", action="append", metavar="TYPE:PATH",
-      help="training source (repeatable): moud:DIR (built dataset or shards), xpersona:DIR, personachat:FILE; "
-           "append @SPLIT to read another split (e.g. xpersona:DIR@valid)")
+    a(
+        "--train",
+        action="append",
+        metavar="TYPE:PATH",
+        help="training source (repeatable): moud:DIR (built dataset or shards), xpersona:DIR, personachat:FILE; "
+        "append @SPLIT to read another split (e.g. xpersona:DIR@valid)",
+    )
     a("--languages", help="comma-separated language codes (default: all in the sources)")
     a("--per-language", action="store_true", default=None, help="one run per language into OUT/<lang>/")
     a("--balance", choices=["none", "cap", "upsample"], help="per-language balancing of the training mix")
@@ -63,15 +93,22 @@ def build_parser(parser: argparse.ArgumentParser) -> None:
 def _line(out, s: dict, per_language: bool) -> str:
     if per_language:
         return f"{s['languages'][0]}: {s['instances']} instances, {s['steps']} steps, loss {s['train_loss']:.4f} -> {out}"
-    return (f"{','.join(s['languages'])}: {s['instances']} instances, {s['steps']} steps, "
-            f"loss {s['train_loss']:.4f}, {s['tokens_per_second']:.0f} tokens/s -> {out}")
+    return (
+        f"{','.join(s['languages'])}: {s['instances']} instances, {s['steps']} steps, "
+        f"loss {s['train_loss']:.4f}, {s['tokens_per_second']:.0f} tokens/s -> {out}"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     from baselines.training import resolve_config, run_training
 
-    flags = {key: value for dest, key in _CLI_KEYS.items() if (value := getattr(args, dest, None)) is not None}
+    flags = {
+        key: value for dest, key in _CLI_KEYS.items() if (value := getattr(args, dest, None)) is not None
+    }
     cfg = resolve_config(args.config, flags)
-    run_training(cfg, quiet=bool(args.quiet) or not sys.stderr.isatty(),
-                 on_done=lambda out, s: print(_line(out, s, cfg["per_language"])))
+    run_training(
+        cfg,
+        quiet=bool(args.quiet) or not sys.stderr.isatty(),
+        on_done=lambda out, s: print(_line(out, s, cfg["per_language"])),
+    )
     return 0

@@ -39,8 +39,13 @@ def collate(features: list[dict], pad_id: int):
             mask[i, j, : len(s)] = 1
             last[i, j] = len(s) - 1
         labels[i, : len(f["lm_labels"])] = torch.tensor(f["lm_labels"])
-    return {"input_ids": ids, "attention_mask": mask, "lm_labels": labels, "mc_token_ids": last,
-            "mc_labels": torch.tensor([f["mc_label"] for f in features], dtype=torch.long)}
+    return {
+        "input_ids": ids,
+        "attention_mask": mask,
+        "lm_labels": labels,
+        "mc_token_ids": last,
+        "mc_labels": torch.tensor([f["mc_label"] for f in features], dtype=torch.long),
+    }
 
 
 def trainer_class():
@@ -58,7 +63,9 @@ def trainer_class():
 
         def _save(self, output_dir=None, state_dict=None):
             output_dir = output_dir or self.args.output_dir
-            self.accelerator.unwrap_model(self.model).save(output_dir, self.processing_class, export="adapter")
+            self.accelerator.unwrap_model(self.model).save(
+                output_dir, self.processing_class, export="adapter"
+            )
 
         def _load_from_checkpoint(self, resume_from_checkpoint, model=None):
             (model or self.model).load_weights(resume_from_checkpoint)
@@ -82,11 +89,26 @@ def training_arguments(cfg: dict, out, quiet: bool):
     from transformers import TrainingArguments
 
     return TrainingArguments(
-        output_dir=str(out), per_device_train_batch_size=cfg["batch_size"],
-        gradient_accumulation_steps=cfg["grad_accum"], learning_rate=cfg["learning_rate"],
-        num_train_epochs=cfg["epochs"], max_steps=cfg["max_steps"], warmup_steps=cfg["warmup_steps"],
-        weight_decay=cfg["weight_decay"], logging_steps=cfg["logging_steps"], save_steps=cfg["save_steps"],
-        save_total_limit=cfg["save_total_limit"], seed=cfg["seed"], data_seed=cfg["seed"],
-        report_to="none", remove_unused_columns=False, disable_tqdm=quiet, label_names=["mc_labels"],
-        activation_checkpointing=bool(cfg["gradient_checkpointing"]), save_only_model=False,
-        dataloader_num_workers=0, dataloader_pin_memory=torch.cuda.is_available(), **precision_args(cfg["precision"]))
+        output_dir=str(out),
+        per_device_train_batch_size=cfg["batch_size"],
+        gradient_accumulation_steps=cfg["grad_accum"],
+        learning_rate=cfg["learning_rate"],
+        num_train_epochs=cfg["epochs"],
+        max_steps=cfg["max_steps"],
+        warmup_steps=cfg["warmup_steps"],
+        weight_decay=cfg["weight_decay"],
+        logging_steps=cfg["logging_steps"],
+        save_steps=cfg["save_steps"],
+        save_total_limit=cfg["save_total_limit"],
+        seed=cfg["seed"],
+        data_seed=cfg["seed"],
+        report_to="none",
+        remove_unused_columns=False,
+        disable_tqdm=quiet,
+        label_names=["mc_labels"],
+        activation_checkpointing=bool(cfg["gradient_checkpointing"]),
+        save_only_model=False,
+        dataloader_num_workers=0,
+        dataloader_pin_memory=torch.cuda.is_available(),
+        **precision_args(cfg["precision"]),
+    )

@@ -15,14 +15,14 @@ from moud_core.yamlio import load_yaml
 
 DEFAULTS: dict = {
     "model": "bigscience/bloom-560m",
-    "train": [],                 # sources: "type:path" or {type, path, split, language}
-    "languages": None,           # list or "fr,ja"; None = every language in the sources
-    "per_language": False,       # one run per language (OUT/<lang>/) instead of one multilingual run
-    "balance": "none",           # none | cap | upsample
-    "per_language_cap": None,    # instances per language for cap/upsample
-    "max_history": 2,            # utterance pairs of history (2 * max_history + 1 utterances)
-    "train_candidates": 2,       # gold + distractors per training instance (TransferTransfo: 2)
-    "max_instances": None,       # keep only the first N instances after balancing (smoke runs)
+    "train": [],  # sources: "type:path" or {type, path, split, language}
+    "languages": None,  # list or "fr,ja"; None = every language in the sources
+    "per_language": False,  # one run per language (OUT/<lang>/) instead of one multilingual run
+    "balance": "none",  # none | cap | upsample
+    "per_language_cap": None,  # instances per language for cap/upsample
+    "max_history": 2,  # utterance pairs of history (2 * max_history + 1 utterances)
+    "train_candidates": 2,  # gold + distractors per training instance (TransferTransfo: 2)
+    "max_instances": None,  # keep only the first N instances after balancing (smoke runs)
     "max_length": 256,
     "max_reply_tokens": 64,
     "lm_coef": 2.0,
@@ -31,7 +31,7 @@ DEFAULTS: dict = {
     "lora_r": 16,
     "lora_alpha": 32,
     "lora_dropout": 0.05,
-    "export": "adapter",         # LoRA only: adapter | merged
+    "export": "adapter",  # LoRA only: adapter | merged
     "learning_rate": 6.25e-5,
     "epochs": 1.0,
     "max_steps": -1,
@@ -39,26 +39,42 @@ DEFAULTS: dict = {
     "grad_accum": 8,
     "warmup_steps": 0,
     "weight_decay": 0.0,
-    "precision": "auto",         # auto | bf16 | fp16 | fp32
+    "precision": "auto",  # auto | bf16 | fp16 | fp32
     "gradient_checkpointing": False,
     "save_steps": 500,
     "save_total_limit": 2,
     "logging_steps": 10,
     "seed": 42,
     "out": None,
-    "resume": None,              # checkpoint folder, or "auto" for the latest in OUT
+    "resume": None,  # checkpoint folder, or "auto" for the latest in OUT
 }
 # the kind each field must have where the default is None (languages: a list or "fr,ja", checked apart)
 _TYPES = {**DEFAULTS, "per_language_cap": 0, "max_instances": 0, "out": "", "resume": ""}
 _RULES = {
-    "balance": ("choice", ("none", "cap", "upsample")), "per_language_cap": ("optional_int", 1),
-    "max_history": ("int", -1), "train_candidates": ("int", 1), "max_instances": ("optional_int", 1),
-    "max_length": ("int", 8), "max_reply_tokens": ("int", 1), "lm_coef": ("number", 0), "mc_coef": ("number", 0),
-    "lora_r": ("int", 1), "lora_alpha": ("number", 0), "lora_dropout": ("number", 0),
-    "export": ("choice", ("adapter", "merged")), "learning_rate": ("number", 0), "epochs": ("number", 0),
-    "max_steps": ("int", -1), "batch_size": ("int", 1), "grad_accum": ("int", 1), "warmup_steps": ("int", 0),
-    "weight_decay": ("number", 0), "precision": ("choice", ("auto", "bf16", "fp16", "fp32")),
-    "save_steps": ("int", 1), "save_total_limit": ("optional_int", 1), "logging_steps": ("int", 1),
+    "balance": ("choice", ("none", "cap", "upsample")),
+    "per_language_cap": ("optional_int", 1),
+    "max_history": ("int", -1),
+    "train_candidates": ("int", 1),
+    "max_instances": ("optional_int", 1),
+    "max_length": ("int", 8),
+    "max_reply_tokens": ("int", 1),
+    "lm_coef": ("number", 0),
+    "mc_coef": ("number", 0),
+    "lora_r": ("int", 1),
+    "lora_alpha": ("number", 0),
+    "lora_dropout": ("number", 0),
+    "export": ("choice", ("adapter", "merged")),
+    "learning_rate": ("number", 0),
+    "epochs": ("number", 0),
+    "max_steps": ("int", -1),
+    "batch_size": ("int", 1),
+    "grad_accum": ("int", 1),
+    "warmup_steps": ("int", 0),
+    "weight_decay": ("number", 0),
+    "precision": ("choice", ("auto", "bf16", "fp16", "fp32")),
+    "save_steps": ("int", 1),
+    "save_total_limit": ("optional_int", 1),
+    "logging_steps": ("int", 1),
     "seed": ("int", 0),
 }
 _FLOATS = [k for k, v in DEFAULTS.items() if isinstance(v, float)]
@@ -103,8 +119,15 @@ def _instances(cfg: dict, languages: list[str] | None) -> list:
     from baselines.candidates import attach_candidates
     from baselines.data import mix_sources
 
-    instances = mix_sources(cfg["train"], languages, "train", cfg["max_history"], cfg["balance"],
-                            cfg["per_language_cap"], cfg["seed"])
+    instances = mix_sources(
+        cfg["train"],
+        languages,
+        "train",
+        cfg["max_history"],
+        cfg["balance"],
+        cfg["per_language_cap"],
+        cfg["seed"],
+    )
     instances = attach_candidates(instances, cfg["train_candidates"], cfg["seed"])
     if cfg["max_instances"]:
         instances = instances[: cfg["max_instances"]]
@@ -132,7 +155,8 @@ def train_one(cfg: dict, out: Path, languages: list[str] | None, quiet: bool = F
     from transformers import set_seed
 
     from baselines.encoder import DialogueEncoder
-    from baselines.model import MultitaskConfig, build_model, load_tokenizer
+    from baselines.loading import load_tokenizer
+    from baselines.model import MultitaskConfig, build_model
     from baselines.trainer import MultitaskDataset, collate, trainer_class, training_arguments
     from moud_core.atomic import atomic_write_text
     from moud_core.outdir import os_errors, prepare_out_dir
@@ -141,16 +165,27 @@ def train_one(cfg: dict, out: Path, languages: list[str] | None, quiet: bool = F
     instances = _instances(cfg, languages)
     resume = _resume_from(cfg["resume"], out)
     out = prepare_out_dir(out)
-    mcfg = MultitaskConfig(base_model=cfg["model"], lm_coef=cfg["lm_coef"], mc_coef=cfg["mc_coef"],
-                           max_length=cfg["max_length"], max_reply_tokens=cfg["max_reply_tokens"],
-                           lora=bool(cfg["lora"]), lora_r=cfg["lora_r"], lora_alpha=cfg["lora_alpha"],
-                           lora_dropout=cfg["lora_dropout"])
+    mcfg = MultitaskConfig(
+        base_model=cfg["model"],
+        lm_coef=cfg["lm_coef"],
+        mc_coef=cfg["mc_coef"],
+        max_length=cfg["max_length"],
+        max_reply_tokens=cfg["max_reply_tokens"],
+        lora=bool(cfg["lora"]),
+        lora_r=cfg["lora_r"],
+        lora_alpha=cfg["lora_alpha"],
+        lora_dropout=cfg["lora_dropout"],
+    )
     tokenizer = load_tokenizer(cfg["model"])
     model = build_model(mcfg)
     encoder = DialogueEncoder(tokenizer, mcfg)
-    trainer = trainer_class()(model=model, args=training_arguments(cfg, out, quiet),
-                              train_dataset=MultitaskDataset(instances, encoder),
-                              data_collator=lambda f: collate(f, tokenizer.pad_token_id), processing_class=tokenizer)
+    trainer = trainer_class()(
+        model=model,
+        args=training_arguments(cfg, out, quiet),
+        train_dataset=MultitaskDataset(instances, encoder),
+        data_collator=lambda f: collate(f, tokenizer.pad_token_id),
+        processing_class=tokenizer,
+    )
     start = time.perf_counter()
     with os_errors(out):
         result = trainer.train(resume_from_checkpoint=resume)
@@ -158,16 +193,23 @@ def train_one(cfg: dict, out: Path, languages: list[str] | None, quiet: bool = F
         model.save(out, tokenizer, export=cfg["export"])
     history = [h for h in trainer.state.log_history if "loss" in h]
     summary = {
-        "config": dict(cfg), "languages": sorted({i.language for i in instances}),
-        "instances": len(instances), "per_language": _count(instances), "steps": trainer.state.global_step,
-        "train_loss": result.training_loss, "seconds": seconds,
+        "config": dict(cfg),
+        "languages": sorted({i.language for i in instances}),
+        "instances": len(instances),
+        "per_language": _count(instances),
+        "steps": trainer.state.global_step,
+        "train_loss": result.training_loss,
+        "seconds": seconds,
         "tokens_per_second": trainer.tokens_seen / seconds if seconds else None,
         "trainable_parameters": sum(p.numel() for p in model.parameters() if p.requires_grad),
         "total_parameters": sum(p.numel() for p in model.parameters()),
-        "loss_history": history, "device": "cuda" if torch.cuda.is_available() else "cpu",
+        "loss_history": history,
+        "device": "cuda" if torch.cuda.is_available() else "cpu",
     }
     with os_errors(out):
-        atomic_write_text(out / "train_summary.json", json.dumps(summary, indent=2, ensure_ascii=False, default=str))
+        atomic_write_text(
+            out / "train_summary.json", json.dumps(summary, indent=2, ensure_ascii=False, default=str)
+        )
         _plot_loss(history, out / "loss.png")
     return summary
 
@@ -203,7 +245,7 @@ def _plot_loss(history: list[dict], path: Path) -> None:
 def run_training(cfg: dict, quiet: bool = False, on_done=None) -> list[tuple[Path, dict]]:
     """One multilingual run into ``cfg["out"]``, or (``per_language``) one run per language into OUT/<lang>/;
     returns (folder, summary) per run; ``on_done(folder, summary)`` is called as each run ends."""
-    from baselines.model import check_model_source, library_progress_bars
+    from baselines.loading import check_model_source, library_progress_bars
 
     check_model_source(cfg["model"])  # a missing model fails at once, before loading any data
     library_progress_bars(not quiet)
@@ -212,8 +254,9 @@ def run_training(cfg: dict, quiet: bool = False, on_done=None) -> list[tuple[Pat
     if cfg["per_language"]:
         from baselines.data import parse_source, source_languages
 
-        langs = cfg["languages"] or sorted({lang for s in cfg["train"]
-                                            for lang in source_languages(parse_source(s), "train")})
+        langs = cfg["languages"] or sorted(
+            {lang for s in cfg["train"] for lang in source_languages(parse_source(s), "train")}
+        )
         runs = [(out / lang, [lang]) for lang in langs]
     done = []
     for folder, languages in runs:

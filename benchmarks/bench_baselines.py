@@ -24,32 +24,50 @@ import argparse
 import json
 import os
 import random
-import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.baselines_training import bench_training, mfu, model_shape, sync, training_flops  # noqa: E402
+from benchmarks.baselines_scoring import bench_scoring, scoring_table  # noqa: E402
+from benchmarks.baselines_training import bench_training, mfu, model_shape, training_flops  # noqa: E402
 
 __all__ = ["bench_scoring", "bench_training", "main", "mfu", "model_shape", "scoring_table", "training_flops"]
 XPERSONA = Path(os.environ.get("MOUD_XPERSONA_DIR", ROOT.parent / "shared" / "data" / "xpersona"))
-METHODS = ("shared", "independent_batched", "independent_one_by_one")
 # Synthetic turns: every ordered pair of these sentences is one reply (30 x 29 distinct replies).
 SENTENCES = [
-    "Je suis allé au marché ce matin.", "Mon chien adore courir dans le parc.", "J'ai acheté des fraises.",
-    "Nous partons à la mer en août.", "Ma sœur habite à Marseille.", "Je travaille dans une boulangerie.",
-    "Le dimanche, je fais du vélo.", "J'apprends le piano depuis un an.", "Il pleut souvent à Brest.",
-    "Mon plat préféré, c'est la ratatouille.", "Je lis un roman policier.", "On a regardé un film hier soir.",
-    "Je me lève tôt pour courir.", "Mes parents ont un jardin.", "J'aime beaucoup le fromage de chèvre.",
-    "Le train était en retard.", "Je cherche un nouvel appartement.", "Mon chat dort toute la journée.",
-    "Nous avons fêté son anniversaire.", "Je prépare un gâteau au chocolat.", "Le musée ouvre à dix heures.",
-    "J'ai perdu mes clés ce matin.", "Mon frère joue au football.", "Je voudrais visiter le Japon.",
-    "Le café est trop chaud.", "Je suis infirmière à Lyon.", "Il fait beau aujourd'hui.",
-    "Nous allons au concert samedi.", "J'écoute souvent du jazz.", "Ma grand-mère tricote des pulls.",
+    "Je suis allé au marché ce matin.",
+    "Mon chien adore courir dans le parc.",
+    "J'ai acheté des fraises.",
+    "Nous partons à la mer en août.",
+    "Ma sœur habite à Marseille.",
+    "Je travaille dans une boulangerie.",
+    "Le dimanche, je fais du vélo.",
+    "J'apprends le piano depuis un an.",
+    "Il pleut souvent à Brest.",
+    "Mon plat préféré, c'est la ratatouille.",
+    "Je lis un roman policier.",
+    "On a regardé un film hier soir.",
+    "Je me lève tôt pour courir.",
+    "Mes parents ont un jardin.",
+    "J'aime beaucoup le fromage de chèvre.",
+    "Le train était en retard.",
+    "Je cherche un nouvel appartement.",
+    "Mon chat dort toute la journée.",
+    "Nous avons fêté son anniversaire.",
+    "Je prépare un gâteau au chocolat.",
+    "Le musée ouvre à dix heures.",
+    "J'ai perdu mes clés ce matin.",
+    "Mon frère joue au football.",
+    "Je voudrais visiter le Japon.",
+    "Le café est trop chaud.",
+    "Je suis infirmière à Lyon.",
+    "Il fait beau aujourd'hui.",
+    "Nous allons au concert samedi.",
+    "J'écoute souvent du jazz.",
+    "Ma grand-mère tricote des pulls.",
 ]
 
 
@@ -60,8 +78,18 @@ def synthetic_turns(n_dialogues: int = 200, seed: int = 0) -> list:
 
     rng = random.Random(seed)
     pairs = rng.sample([(a, b) for a in SENTENCES for b in SENTENCES if a != b], n_dialogues)
-    return [Instance("fr", rng.sample(SENTENCES, 4), rng.sample(SENTENCES, 5), f"{a} {b}", f"synthetic#{d}", 0,
-                     "synthetic") for d, (a, b) in enumerate(pairs)]
+    return [
+        Instance(
+            "fr",
+            rng.sample(SENTENCES, 4),
+            rng.sample(SENTENCES, 5),
+            f"{a} {b}",
+            f"synthetic#{d}",
+            0,
+            "synthetic",
+        )
+        for d, (a, b) in enumerate(pairs)
+    ]
 
 
 def turns(n: int, xpersona: Path = XPERSONA, num_candidates: int = 20) -> tuple[list, str]:
@@ -86,115 +114,19 @@ def _make_bloom(directory: Path, hidden: int, layers: int, heads: int, vocab_tok
 
     tok = vocab_tok or train_tokenizer()
     torch.manual_seed(0)
-    cfg = BloomConfig(vocab_size=len(tok), hidden_size=hidden, n_layer=layers, n_head=heads,
-                      bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
+    cfg = BloomConfig(
+        vocab_size=len(tok),
+        hidden_size=hidden,
+        n_layer=layers,
+        n_head=heads,
+        bos_token_id=tok.bos_token_id,
+        eos_token_id=tok.eos_token_id,
+        pad_token_id=tok.pad_token_id,
+    )
     BloomForCausalLM(cfg).save_pretrained(directory)
     tok.save_pretrained(directory)
     return directory
 
-
-def _spread(xs: list[float]) -> dict:
-    return {"median": statistics.median(xs), "min": min(xs), "max": max(xs)}
-
-
-def _max_diff(a: dict, b: dict) -> float:
-    """Largest |a - b| over the scores both computed; the NaN pattern (LM stats not asked for) must match."""
-    import torch
-
-    worst = 0.0
-    for key in ("mc", "lm_mean", "nll_sum"):
-        if not torch.equal(a[key].isnan(), b[key].isnan()):
-            raise AssertionError(f"{key}: computed for different candidates")
-        ok = ~a[key].isnan()
-        if ok.any():
-            worst = max(worst, float((a[key][ok] - b[key][ok]).abs().max()))
-    if not torch.equal(a["ntok"], b["ntok"]):
-        raise AssertionError("ntok differs")
-    return worst
-
-
-def bench_scoring(model_dir: Path, n_turns: int, device: str, repeats: int = 5,
-                  modes: tuple[str, ...] = ("head", "lm"), warmup: bool = True, xpersona: Path = XPERSONA) -> dict:
-    from baselines.encoder import DialogueEncoder
-    from baselines.model import MultitaskConfig, build_model, load_tokenizer
-    from baselines.scoring import score_independent, score_shared_prefix
-
-    cfg = MultitaskConfig(base_model=str(model_dir), max_length=256)
-    model = build_model(cfg).to(device).eval()
-    tok = load_tokenizer(str(model_dir))
-    enc = DialogueEncoder(tok, cfg)
-    items, source = turns(n_turns, xpersona)
-    encoded = [(*enc.encode(i.persona, i.history, i.candidates), i.label) for i in items]
-    pad = tok.pad_token_id
-    methods = {
-        "shared": lambda p, s, need: score_shared_prefix(model, p, s, pad, need_lm=need),
-        "independent_batched": lambda p, s, need: score_independent(model, p, s, pad, batched=True, need_lm=need),
-        "independent_one_by_one": lambda p, s, need: score_independent(model, p, s, pad, batched=False,
-                                                                       need_lm=need),
-    }
-    out = {"source": source, "turns": len(encoded), "candidates": len(encoded[0][1]), "repeats": repeats,
-           "warmup_pass": warmup,
-           "mean_prefix_tokens": statistics.mean(len(p) for p, _, _ in encoded),
-           "mean_candidate_tokens": statistics.mean(len(x) for _, s, _ in encoded for x in s)}
-    for mode in modes:
-        def need(gold, mode=mode):
-            return {gold} if mode == "head" else True
-
-        for fn in methods.values():  # warm-up: one untimed pass (first calls page in fresh memory)
-            for p, s, gold in encoded[: None if warmup else 2]:
-                fn(p, s, need(gold))
-        sync(device)
-        seconds = {m: [] for m in METHODS}
-        per_turn = {m: [[] for _ in encoded] for m in METHODS}
-        results = {m: [] for m in METHODS}
-        for r in range(repeats):
-            total = dict.fromkeys(METHODS, 0.0)
-            for t, (p, s, gold) in enumerate(encoded):
-                k = (t + r) % len(METHODS)
-                for m in METHODS[k:] + METHODS[:k]:  # rotating order: no method always runs first
-                    start = time.perf_counter()
-                    res = methods[m](p, s, need(gold))
-                    sync(device)
-                    total[m] += time.perf_counter() - start
-                    per_turn[m][t].append(time.perf_counter() - start)
-                    if r == 0:
-                        results[m].append(res)
-            for m in METHODS:
-                seconds[m].append(total[m] / len(encoded))
-        diff = max(_max_diff(a, b) for m in METHODS[1:] for a, b in zip(results["shared"], results[m], strict=True))
-        out[mode] = {
-            "s_per_turn": {m: _spread(seconds[m]) for m in METHODS},
-            "speedup_vs_batched": _spread([b / a for a, b in zip(seconds["shared"], seconds["independent_batched"],
-                                                                 strict=True)]),
-            "speedup_vs_one_by_one": _spread([b / a for a, b in zip(seconds["shared"],
-                                                                    seconds["independent_one_by_one"], strict=True)]),
-            # robust to load spikes: each turn's fastest of the repeats, summed
-            "best_of_speedup_vs_batched": sum(map(min, per_turn["independent_batched"])) / sum(map(min, per_turn["shared"])),
-            "best_of_speedup_vs_one_by_one": sum(map(min, per_turn["independent_one_by_one"]))
-            / sum(map(min, per_turn["shared"])),
-            "max_abs_diff": diff}
-    return out
-
-
-def scoring_table(scoring: dict) -> str:
-    """One plain-text table of the scoring benchmark."""
-    lines = [f"scoring: {scoring['turns']} turns x {scoring['candidates']} candidates ({scoring['source']}), "
-             f"mean prefix {scoring['mean_prefix_tokens']:.0f} / candidate {scoring['mean_candidate_tokens']:.0f} "
-             f"tokens, {scoring['repeats']} repeats: median [min, max]",
-             f"{'mode':<5} {'method':<23} {'s/turn':>22} {'shared speedup':>22} {'best-of':>8} {'max |diff|':>11}"]
-    for mode in ("head", "lm"):
-        if mode not in scoring:
-            continue
-        r = scoring[mode]
-        for m in METHODS:
-            t = r["s_per_turn"][m]
-            sp = "" if m == "shared" else r["speedup_vs_batched" if m == "independent_batched" else
-                                             "speedup_vs_one_by_one"]
-            sp_txt = f"{sp['median']:.2f}x [{sp['min']:.2f}, {sp['max']:.2f}]" if sp else ""
-            best = "" if m == "shared" else f"{r['best_of_speedup_vs_' + m.split('_', 1)[1]]:.2f}x"
-            lines.append(f"{mode:<5} {m:<23} {t['median']:>7.4f} [{t['min']:.4f}, {t['max']:.4f}] {sp_txt:>22} "
-                         f"{best:>8} " + (f"{r['max_abs_diff']:>11.2e}" if m == "shared" else ""))
-    return "\n".join(lines)
 
 def _bloom_560m(directory: Path, tiny: bool) -> Path:
     """BLOOM-560M architecture (hidden 1024, 24 layers, 16 heads, vocab 250,880: the real tokenizer's padded
@@ -206,21 +138,35 @@ def _bloom_560m(directory: Path, tiny: bool) -> Path:
 
     tok = train_tokenizer()
     torch.manual_seed(0)
-    size = dict(vocab_size=len(tok), hidden_size=64, n_layer=2, n_head=4) if tiny else \
-        dict(vocab_size=250880, hidden_size=1024, n_layer=24, n_head=16)
-    cfg = BloomConfig(**size, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
-                      pad_token_id=tok.pad_token_id)
+    size = (
+        dict(vocab_size=len(tok), hidden_size=64, n_layer=2, n_head=4)
+        if tiny
+        else dict(vocab_size=250880, hidden_size=1024, n_layer=24, n_head=16)
+    )
+    cfg = BloomConfig(
+        **size, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id
+    )
     BloomForCausalLM(cfg).save_pretrained(directory)
     tok.save_pretrained(directory)
     return directory
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--gpu", action="store_true", help="BLOOM-560M architecture (random init): scoring, "
-                        "training tokens/s and MFU with and without LoRA")
-    parser.add_argument("--device", help="device for --gpu (default cuda; cpu with --tiny to test the code path)")
-    parser.add_argument("--tiny", action="store_true", help="with --gpu: a 2 x 64 BLOOM instead of BLOOM-560M")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--gpu",
+        action="store_true",
+        help="BLOOM-560M architecture (random init): scoring, "
+        "training tokens/s and MFU with and without LoRA",
+    )
+    parser.add_argument(
+        "--device", help="device for --gpu (default cuda; cpu with --tiny to test the code path)"
+    )
+    parser.add_argument(
+        "--tiny", action="store_true", help="with --gpu: a 2 x 64 BLOOM instead of BLOOM-560M"
+    )
     parser.add_argument("--turns", type=int, default=20, help="turns to score (default 20)")
     parser.add_argument("--repeats", type=int, default=5, help="timed passes over the turns (default 5)")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
@@ -228,38 +174,53 @@ def main(argv=None) -> int:
     parser.add_argument("--no-train", action="store_true", help="scoring only")
     parser.add_argument("--peak-tflops", type=float, help="device peak bf16 TFLOP/s for MFU")
     parser.add_argument("--json", help="also write the numbers to this JSON file")
-    parser.add_argument("--xpersona", type=Path, default=XPERSONA,
-                        help="XPersona folder for the scored turns (default $MOUD_XPERSONA_DIR or ../shared/...; "
-                             "synthetic turns when it has no fr valid file)")
+    parser.add_argument(
+        "--xpersona",
+        type=Path,
+        default=XPERSONA,
+        help="XPersona folder for the scored turns (default $MOUD_XPERSONA_DIR or ../shared/...; "
+        "synthetic turns when it has no fr valid file)",
+    )
     args = parser.parse_args(argv)
     import torch
 
     torch.set_num_threads(args.threads)
-    results: dict = {"torch_threads": torch.get_num_threads(), "cpu_count": os.cpu_count(),
-                     "loadavg_before": os.getloadavg()}
+    results: dict = {
+        "torch_threads": torch.get_num_threads(),
+        "cpu_count": os.cpu_count(),
+        "loadavg_before": os.getloadavg(),
+    }
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         if args.gpu:
             device = args.device or "cuda"
             if device.startswith("cuda") and not torch.cuda.is_available():
-                print("--gpu: no CUDA device (use --tiny --device cpu to exercise the code path)", file=sys.stderr)
+                print(
+                    "--gpu: no CUDA device (use --tiny --device cpu to exercise the code path)",
+                    file=sys.stderr,
+                )
                 return 2
             model_dir = _bloom_560m(tmp / "bloom", args.tiny)
             dtype = torch.bfloat16 if device.startswith("cuda") else None
-            results["scoring"] = bench_scoring(model_dir, args.turns, device, args.repeats, xpersona=args.xpersona)
+            results["scoring"] = bench_scoring(
+                model_dir, *turns(args.turns, args.xpersona), device, args.repeats
+            )
             if not args.no_train:
                 items, _ = turns(8 * (args.steps + 2), args.xpersona)
                 for key, lora in (("train_full", False), ("train_lora", True)):
-                    results[key] = bench_training(model_dir, items, args.steps, 8, 256, lora, device,
-                                                  args.peak_tflops, dtype)
+                    results[key] = bench_training(
+                        model_dir, items, args.steps, 8, 256, lora, device, args.peak_tflops, dtype
+                    )
         else:
             small = _make_bloom(tmp / "small", hidden=256, layers=4, heads=8)
-            results["scoring"] = bench_scoring(small, args.turns, "cpu", args.repeats, xpersona=args.xpersona)
+            results["scoring"] = bench_scoring(small, *turns(args.turns, args.xpersona), "cpu", args.repeats)
             if not args.no_train:
                 tiny = _make_bloom(tmp / "tiny", hidden=64, layers=2, heads=4)
                 items, _ = turns(4 * (args.steps + 2), args.xpersona)
                 for key, lora in (("train_tiny_cpu", False), ("train_tiny_cpu_lora", True)):
-                    results[key] = bench_training(tiny, items, args.steps, 4, 128, lora, "cpu", args.peak_tflops)
+                    results[key] = bench_training(
+                        tiny, items, args.steps, 4, 128, lora, "cpu", args.peak_tflops
+                    )
     results["loadavg_after"] = os.getloadavg()
     print(json.dumps(results, indent=2))
     print(scoring_table(results["scoring"]))
@@ -267,8 +228,10 @@ def main(argv=None) -> int:
         if key in results:
             r = results[key]
             extra = f", MFU {100 * r['mfu']:.1f}%" if r["mfu"] is not None else ""
-            print(f"{key}: {r['tokens_per_s']:,.0f} tokens/s, {r['model_tflops']:.3g} model TFLOP/s{extra} "
-                  f"({r['device_name']}, {r['dtype']})")
+            print(
+                f"{key}: {r['tokens_per_s']:,.0f} tokens/s, {r['model_tflops']:.3g} model TFLOP/s{extra} "
+                f"({r['device_name']}, {r['dtype']})"
+            )
     print(f"load average before/after: {results['loadavg_before']} / {results['loadavg_after']}")
     if args.json:
         from moud_core.atomic import atomic_write_text

@@ -76,9 +76,9 @@ class ItemScores:
     """Mean score per (generator model, item id, criterion) over the item's successful repeats."""
 
     scores: dict[tuple[str, str], dict[str, float]] = field(default_factory=dict)
-    info: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)    # key -> (language, kind)
-    records: Counter = field(default_factory=Counter)                              # (lang, model, status)
-    reasons: Counter = field(default_factory=Counter)                              # (lang, model, reason)
+    info: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)  # key -> (language, kind)
+    records: Counter = field(default_factory=Counter)  # (lang, model, status)
+    reasons: Counter = field(default_factory=Counter)  # (lang, model, reason)
     repeats: dict[tuple[str, str], dict[int, dict[str, int]]] = field(default_factory=dict)
     judge_models: Counter = field(default_factory=Counter)
 
@@ -132,8 +132,18 @@ def means(items: ItemScores, rubric: Rubric, seed: int = 0, n_boot: int = 1000) 
     rows = []
     for (lang, model, kind, name), values in sorted(cells.items()):
         lo, hi = bootstrap_ci(values, derive_seed(seed, "bootstrap", lang, model, kind, name), n_boot)
-        rows.append({"language": lang, "generator_model": model, "kind": kind, "criterion": name,
-                     "n": len(values), "mean": float(np.mean(values)), "ci_low": lo, "ci_high": hi})
+        rows.append(
+            {
+                "language": lang,
+                "generator_model": model,
+                "kind": kind,
+                "criterion": name,
+                "n": len(values),
+                "mean": float(np.mean(values)),
+                "ci_low": lo,
+                "ci_high": hi,
+            }
+        )
     return rows
 
 
@@ -147,8 +157,10 @@ def win_rates(items: ItemScores, rubric: Rubric, mean_rows: list[dict] | None = 
     models = sorted({m for m, _ in items.scores})
     by_model: dict[str, dict[str, dict[str, float]]] = defaultdict(dict)
     for (model, item_id), scores in items.scores.items():
-        by_model[model][item_id] = {**{n: rubric.get(n).oriented(v) for n, v in scores.items() if n in rubric.names},
-                                    OVERALL: _overall(scores, rubric)}
+        by_model[model][item_id] = {
+            **{n: rubric.get(n).oriented(v) for n, v in scores.items() if n in rubric.names},
+            OVERALL: _overall(scores, rubric),
+        }
     if mean_rows is None:
         mean_rows = means(items, rubric, n_boot=1)
     lang_means: dict[tuple[str, str], dict[str, float]] = defaultdict(dict)
@@ -164,18 +176,33 @@ def win_rates(items: ItemScores, rubric: Rubric, mean_rows: list[dict] | None = 
                 pairs = [(by_model[a][i].get(name), by_model[b][i].get(name)) for i in shared]
                 basis = "items"
             else:
-                langs = sorted({lg for (m, lg) in lang_means if m == a} & {lg for (m, lg) in lang_means if m == b})
+                langs = sorted(
+                    {lg for (m, lg) in lang_means if m == a} & {lg for (m, lg) in lang_means if m == b}
+                )
                 pairs = [(lang_means[(a, lg)].get(name), lang_means[(b, lg)].get(name)) for lg in langs]
                 basis = "languages"
-            pairs = [(x, y) for x, y in pairs if x is not None and y is not None
-                     and not (math.isnan(x) or math.isnan(y))]
+            pairs = [
+                (x, y)
+                for x, y in pairs
+                if x is not None and y is not None and not (math.isnan(x) or math.isnan(y))
+            ]
             if not pairs:
                 continue
             wins = sum(x > y for x, y in pairs)
             ties = sum(x == y for x, y in pairs)
-            rows.append({"model_a": a, "model_b": b, "criterion": name, "basis": basis, "n": len(pairs),
-                         "wins_a": wins, "ties": ties, "wins_b": len(pairs) - wins - ties,
-                         "win_rate_a": (wins + ties / 2) / len(pairs)})
+            rows.append(
+                {
+                    "model_a": a,
+                    "model_b": b,
+                    "criterion": name,
+                    "basis": basis,
+                    "n": len(pairs),
+                    "wins_a": wins,
+                    "ties": ties,
+                    "wins_b": len(pairs) - wins - ties,
+                    "win_rate_a": (wins + ties / 2) / len(pairs),
+                }
+            )
     return rows
 
 
@@ -186,8 +213,16 @@ def failure_rates(items: ItemScores) -> list[dict]:
         ok, failed = items.records[(lang, model, "ok")], items.records[(lang, model, "failed")]
         reasons = {r: n for (lg, m, r), n in sorted(items.reasons.items()) if (lg, m) == (lang, model)}
         total = ok + failed
-        rows.append({"language": lang, "generator_model": model, "records": total, "failed": failed,
-                     "failure_rate": failed / total if total else math.nan, "reasons": reasons})
+        rows.append(
+            {
+                "language": lang,
+                "generator_model": model,
+                "records": total,
+                "failed": failed,
+                "failure_rate": failed / total if total else math.nan,
+                "reasons": reasons,
+            }
+        )
     return rows
 
 
@@ -208,8 +243,15 @@ def consistency(items: ItemScores, rubric: Rubric) -> list[dict]:
                     other.append(int(value))
     rows = []
     for (r, name), (x, y) in sorted(pairs.items()):
-        rows.append({"repeat": r, "swapped": r % 2 == 1, "criterion": name, "n": len(x),
-                     "exact_agreement": float(np.mean([a == b for a, b in zip(x, y, strict=True)])),
-                     "mean_abs_diff": float(np.mean([abs(a - b) for a, b in zip(x, y, strict=True)])),
-                     "kappa_quadratic": weighted_kappa(x, y)})
+        rows.append(
+            {
+                "repeat": r,
+                "swapped": r % 2 == 1,
+                "criterion": name,
+                "n": len(x),
+                "exact_agreement": float(np.mean([a == b for a, b in zip(x, y, strict=True)])),
+                "mean_abs_diff": float(np.mean([abs(a - b) for a, b in zip(x, y, strict=True)])),
+                "kappa_quadratic": weighted_kappa(x, y),
+            }
+        )
     return rows

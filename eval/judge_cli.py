@@ -26,8 +26,10 @@ no item could be judged (the failures are in the two files).
 
 
 def build_parser(parser: argparse.ArgumentParser) -> None:
-    parser.description = ("Score personas, common grounds and dialogues with an LLM judge prompted as a native "
-                          "speaker of each language, using a rubric from YAML (eval/rubrics/default.yaml).")
+    parser.description = (
+        "Score personas, common grounds and dialogues with an LLM judge prompted as a native "
+        "speaker of each language, using a rubric from YAML (eval/rubrics/default.yaml)."
+    )
     parser.epilog = EPILOG
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("--shards", required=True, help="run/filtered folder or its shards/ folder")
@@ -39,10 +41,18 @@ def build_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--languages", default="all", help="language codes, comma-separated, or 'all'")
     parser.add_argument("--max-rows-per-language", type=int, help="judge only the first N rows per language")
     parser.add_argument("--batch-size", type=int, default=1, help="items per request (default 1)")
-    parser.add_argument("--repeats", type=int, default=1,
-                        help="judge each batch N times; odd repeats are position-swapped (default 1)")
-    parser.add_argument("--max-attempts", type=int, default=3, help="attempts per item before a judge failure")
-    parser.add_argument("--temperature", type=float, default=0.0, help="first-attempt temperature (default 0)")
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=1,
+        help="judge each batch N times; odd repeats are position-swapped (default 1)",
+    )
+    parser.add_argument(
+        "--max-attempts", type=int, default=3, help="attempts per item before a judge failure"
+    )
+    parser.add_argument(
+        "--temperature", type=float, default=0.0, help="first-attempt temperature (default 0)"
+    )
     parser.add_argument("--retry-temperature", type=float, default=0.7, help="temperature of retries")
     parser.add_argument("--max-tokens-per-item", type=int, default=400, help="answer budget per item")
     parser.add_argument("--seed", type=int, default=0)
@@ -54,26 +64,50 @@ def _kinds(text: str) -> list[str]:
     kinds = [k.strip() for k in text.split(",") if k.strip()]
     bad = [k for k in kinds if k not in ITEM_KINDS]
     if bad or not kinds:
-        raise ConfigError(f"--kinds: unknown kind(s) {', '.join(bad) or '(none)'}; expected {', '.join(ITEM_KINDS)}")
+        raise ConfigError(
+            f"--kinds: unknown kind(s) {', '.join(bad) or '(none)'}; expected {', '.join(ITEM_KINDS)}"
+        )
     return kinds
 
 
 def run(args) -> int:
     for name in ("batch_size", "repeats", "max_attempts", "max_tokens_per_item"):
         if getattr(args, name) < 1:
-            raise ConfigError(f"--{name.replace('_', '-')}: expected an integer >= 1, got {getattr(args, name)}")
+            raise ConfigError(
+                f"--{name.replace('_', '-')}: expected an integer >= 1, got {getattr(args, name)}"
+            )
     if args.max_rows_per_language is not None and args.max_rows_per_language < 1:
         raise ConfigError("--max-rows-per-language: expected an integer >= 1")
     kinds = _kinds(args.kinds)
-    options = resolve_backend_options(args.backend, args.judge_model, options_from_flags(args), args.api_key_env,
-                                      origin=lambda key: "command line")
-    config = JudgeConfig(args.judge_model, load_rubric(args.rubric), seed=args.seed, batch_size=args.batch_size,
-                         repeats=args.repeats, max_attempts=args.max_attempts, temperature=args.temperature,
-                         retry_temperature=args.retry_temperature, max_tokens_per_item=args.max_tokens_per_item,
-                         extra={"backend": args.backend, "kinds": kinds, "shards": str(args.shards)})
-    job = JudgeJob(args.shards, Path(args.out), kinds, args.backend, options,
-                   languages=None if args.languages == "all" else parse_language_list(args.languages),
-                   max_rows_per_language=args.max_rows_per_language, cache=not args.no_cache,
-                   quiet=args.quiet or not sys.stderr.isatty())
+    options = resolve_backend_options(
+        args.backend,
+        args.judge_model,
+        options_from_flags(args),
+        args.api_key_env,
+        origin=lambda key: "command line",
+    )
+    config = JudgeConfig(
+        args.judge_model,
+        load_rubric(args.rubric),
+        seed=args.seed,
+        batch_size=args.batch_size,
+        repeats=args.repeats,
+        max_attempts=args.max_attempts,
+        temperature=args.temperature,
+        retry_temperature=args.retry_temperature,
+        max_tokens_per_item=args.max_tokens_per_item,
+        extra={"backend": args.backend, "kinds": kinds, "shards": str(args.shards)},
+    )
+    job = JudgeJob(
+        args.shards,
+        Path(args.out),
+        kinds,
+        args.backend,
+        options,
+        languages=None if args.languages == "all" else parse_language_list(args.languages),
+        max_rows_per_language=args.max_rows_per_language,
+        cache=not args.no_cache,
+        quiet=args.quiet or not sys.stderr.isatty(),
+    )
     print(run_judge(config, job).summary())
     return 0

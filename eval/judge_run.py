@@ -56,9 +56,11 @@ class JudgeResult:
 
     def summary(self) -> str:
         n = self.ok + self.failed
-        return (f"judged {n} item(s) in {self.languages} language(s): {self.ok} ok, {self.failed} judge "
-                f"failure(s) ({self.failed / max(1, n):.1%}); wrote {self.judgments}"
-                + ("" if self.cached else " (no request cache)"))
+        return (
+            f"judged {n} item(s) in {self.languages} language(s): {self.ok} ok, {self.failed} judge "
+            f"failure(s) ({self.failed / max(1, n):.1%}); wrote {self.judgments}"
+            + ("" if self.cached else " (no request cache)")
+        )
 
 
 def count_items(shards, languages, kinds, max_rows) -> int:
@@ -98,6 +100,7 @@ def run_judge(config: JudgeConfig, job: JudgeJob) -> JudgeResult:
         try:
             await backend.check()
             with os_errors(out / JUDGMENTS_FILE), atomic_open(out / JUDGMENTS_FILE) as fh:
+
                 def write(records: list[dict]) -> None:
                     for r in records:
                         fh.write(dumps_line(r) + "\n")
@@ -116,12 +119,20 @@ def run_judge(config: JudgeConfig, job: JudgeJob) -> JudgeResult:
     langs = sorted({lang for lang, _ in counts})
     per_lang = {lang: {"ok": counts[(lang, "ok")], "failed": counts[(lang, "failed")]} for lang in langs}
     n_ok, n_failed = sum(v["ok"] for v in per_lang.values()), sum(v["failed"] for v in per_lang.values())
-    manifest = {"config": config.describe(), "cache": job.cache, "records": n_ok + n_failed, "ok": n_ok,
-                "failed": n_failed, "failure_reasons": dict(sorted(reasons.items())), "languages": per_lang}
+    manifest = {
+        "config": config.describe(),
+        "cache": job.cache,
+        "records": n_ok + n_failed,
+        "ok": n_ok,
+        "failed": n_failed,
+        "failure_reasons": dict(sorted(reasons.items())),
+        "languages": per_lang,
+    }
     with os_errors(out / MANIFEST_FILE):
         atomic_write_text(out / MANIFEST_FILE, json.dumps(manifest, ensure_ascii=False, indent=2) + "\n")
-    result = JudgeResult(n_ok, n_failed, len(langs), dict(reasons), job.cache, out / JUDGMENTS_FILE,
-                         out / MANIFEST_FILE)
+    result = JudgeResult(
+        n_ok, n_failed, len(langs), dict(reasons), job.cache, out / JUDGMENTS_FILE, out / MANIFEST_FILE
+    )
     if n_ok == 0:
         raise MoudError(nothing_judged(result))
     return result
@@ -131,5 +142,7 @@ def nothing_judged(result: JudgeResult) -> str:
     if not result.failed:
         return f"nothing to judge: no items in the shards; wrote {result.manifest}"
     why = ", ".join(f"{k}: {v}" for k, v in sorted(result.reasons.items(), key=lambda kv: -kv[1]))
-    return (f"no item could be judged: all {result.failed} judge request(s) failed ({why}); the failures are "
-            f"in {result.judgments} and {result.manifest}")
+    return (
+        f"no item could be judged: all {result.failed} judge request(s) failed ({why}); the failures are "
+        f"in {result.judgments} and {result.manifest}"
+    )

@@ -35,8 +35,15 @@ def axis_limit(hist, q: float = 0.99) -> int:
     return max(1, int(np.searchsorted(np.cumsum(h), q * h.sum(), side="left")))
 
 
-def heatmap(matrix: list[list[float]], rows: list[str], cols: list[str], title: str, path: Path,
-            vmin: float = 1.0, vmax: float = 5.0) -> Path:
+def heatmap(
+    matrix: list[list[float]],
+    rows: list[str],
+    cols: list[str],
+    title: str,
+    path: Path,
+    vmin: float = 1.0,
+    vmax: float = 5.0,
+) -> Path:
     """Language x criterion heatmap with the value written in each cell (blank = no data)."""
     data = np.array([[np.nan if v is None else v for v in r] for r in matrix], dtype=float)
     fig, ax = plt.subplots(figsize=(1.3 + 1.1 * len(cols), 1.2 + 0.38 * len(rows)))
@@ -116,7 +123,9 @@ def bars(values: dict[str, dict[str, float]], title: str, ylabel: str, path: Pat
         ys = [values[g].get(s, np.nan) for g in groups]
         ax.bar(np.arange(len(groups)) + (s_i - (len(series) - 1) / 2) * width, ys, width, label=s)
     crowded = len(groups) > 8 or max(map(len, groups), default=0) > 6
-    ax.set_xticks(range(len(groups)), groups, rotation=35 if crowded else 0, ha="right" if crowded else "center")
+    ax.set_xticks(
+        range(len(groups)), groups, rotation=35 if crowded else 0, ha="right" if crowded else "center"
+    )
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     _legend_outside(ax, fontsize=8)
@@ -145,7 +154,7 @@ def judge_vs_human(panels: dict[str, dict[str, tuple[list, list]]], path: Path, 
         ax.set_title(f"{lang} ({n} items)", fontsize=10)
         ax.set_xlabel("judge score", fontsize=8)
         ax.set_ylabel("mean human score", fontsize=8)
-    for ax in list(axes.flat)[len(langs):]:
+    for ax in list(axes.flat)[len(langs) :]:
         ax.axis("off")
     handles = [plt.Line2D([], [], marker="o", linestyle="", color=colours[c], label=c) for c in names]
     fig.legend(handles=handles, loc="center right", fontsize=8, title="criterion", frameon=False)

@@ -20,16 +20,21 @@ consistency.csv, aggregate.json and stats.json. A report already in OUT is repla
 
 
 def build_parser(parser: argparse.ArgumentParser) -> None:
-    parser.description = ("Aggregate LLM-judge scores: means per language x generator model x criterion with "
-                          "95% bootstrap CIs, pairwise win rates, judge failure rates and consistency; optionally "
-                          "dataset statistics from the shards. One markdown report with plots.")
+    parser.description = (
+        "Aggregate LLM-judge scores: means per language x generator model x criterion with "
+        "95% bootstrap CIs, pairwise win rates, judge failure rates and consistency; optionally "
+        "dataset statistics from the shards. One markdown report with plots."
+    )
     parser.epilog = EPILOG
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    parser.add_argument("--judgments", nargs="+", required=True,
-                        help="judgments.jsonl files or `moud judge` output folders")
+    parser.add_argument(
+        "--judgments", nargs="+", required=True, help="judgments.jsonl files or `moud judge` output folders"
+    )
     parser.add_argument("--shards", help="also compute dataset statistics from this run/shards folder")
     parser.add_argument("--out", required=True, help="output folder")
-    parser.add_argument("--rubric", help="rubric YAML the judgments used (default: eval/rubrics/default.yaml)")
+    parser.add_argument(
+        "--rubric", help="rubric YAML the judgments used (default: eval/rubrics/default.yaml)"
+    )
     parser.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples (default 1000)")
     parser.add_argument("--seed", type=int, default=0, help="bootstrap seed")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -38,7 +43,16 @@ def build_parser(parser: argparse.ArgumentParser) -> None:
 def run(args) -> int:
     if args.bootstrap < 1:
         raise ConfigError(f"--bootstrap: expected an integer >= 1, got {args.bootstrap}")
-    path, items = run_report(args.judgments, args.out, load_rubric(args.rubric), args.shards, args.seed,
-                             args.bootstrap, quiet=args.quiet or not sys.stderr.isatty())
-    print(f"{sum(items.records.values())} judgment record(s), {len(items.scores)} scored item(s); wrote {path}")
+    path, items = run_report(
+        args.judgments,
+        args.out,
+        load_rubric(args.rubric),
+        args.shards,
+        args.seed,
+        args.bootstrap,
+        quiet=args.quiet or not sys.stderr.isatty(),
+    )
+    print(
+        f"{sum(items.records.values())} judgment record(s), {len(items.scores)} scored item(s); wrote {path}"
+    )
     return 0

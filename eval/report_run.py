@@ -4,7 +4,6 @@ stale plots removed, anything else kept)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -12,11 +11,12 @@ from tqdm import tqdm
 
 from eval.aggregate import ItemScores, collect, iter_judgments, judgment_files
 from eval.items import iter_rows, shard_files
-from eval.report import REPORT_FILES, judge_section, stats_section, write_report
+from eval.report import REPORT_FILES, judge_section, write_report
+from eval.report_stats import stats_section
 from eval.rubric import Rubric
 from eval.stats import compute_stats
-from moud_core.errors import MoudError, os_error
-from moud_core.jsonl import json_problem
+from moud_core.errors import MoudError
+from moud_core.jsonl import read_json
 from moud_core.outdir import prepare_out_dir, replace_outputs
 
 MANIFEST_FILE = "judge_manifest.json"
@@ -29,14 +29,7 @@ def judge_manifests(paths: Iterable[str | Path]) -> list[dict]:
         m = f.parent / MANIFEST_FILE
         if not m.is_file():
             continue
-        try:
-            data = json.loads(m.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise MoudError(f"{m}:{exc.lineno}: {json_problem(exc)}") from None
-        except UnicodeDecodeError:
-            raise MoudError(f"{m}: not UTF-8 text; expected a judge manifest (JSON)") from None
-        except OSError as exc:
-            raise os_error(m, exc, "read") from None
+        data = read_json(m, "a judge manifest (JSON)")
         if not isinstance(data, dict) or not isinstance(data.get("config", {}), dict):
             raise MoudError(f"{m}: expected a judge manifest (an object with a 'config' mapping)")
         out.append(data)
@@ -45,6 +38,7 @@ def judge_manifests(paths: Iterable[str | Path]) -> list[dict]:
 
 def _scored_items(judgments: Sequence[str], quiet: bool) -> ItemScores:
     with tqdm(unit="record", desc="judgments", disable=quiet) as bar:
+
         def records():
             for rec in iter_judgments(judgments):
                 bar.update(1)
@@ -60,8 +54,10 @@ def _scored_items(judgments: Sequence[str], quiet: bool) -> ItemScores:
         for (_, _, reason), k in items.reasons.items():
             reasons[reason] = reasons.get(reason, 0) + k
         why = ", ".join(f"{r}: {k}" for r, k in sorted(reasons.items(), key=lambda kv: -kv[1]))
-        raise MoudError(f"--judgments: no successful judgment to report in {where}: all {n} record(s) are "
-                        f"judge failures ({why}); nothing written")
+        raise MoudError(
+            f"--judgments: no successful judgment to report in {where}: all {n} record(s) are "
+            f"judge failures ({why}); nothing written"
+        )
     return items
 
 
@@ -73,8 +69,15 @@ def _shard_stats(shards: str | Path, languages, by_model: bool, quiet: bool) -> 
     return stats
 
 
-def run_report(judgments: Sequence[str], out: str | Path, rubric: Rubric, shards: str | Path | None = None,
-               seed: int = 0, n_boot: int = 1000, quiet: bool = False) -> tuple[Path, ItemScores]:
+def run_report(
+    judgments: Sequence[str],
+    out: str | Path,
+    rubric: Rubric,
+    shards: str | Path | None = None,
+    seed: int = 0,
+    n_boot: int = 1000,
+    quiet: bool = False,
+) -> tuple[Path, ItemScores]:
     """Aggregate judge records (and dataset statistics of ``shards``) into ``out``; returns the report path."""
     if shards:
         shard_files(shards)  # fail before reading everything else
@@ -93,8 +96,13 @@ def run_report(judgments: Sequence[str], out: str | Path, rubric: Rubric, shards
     return out / "report.md", items
 
 
-def run_stats(shards: str | Path, out: str | Path, languages: list[str] | None = None, by_model: bool = False,
-              quiet: bool = False) -> tuple[Path, dict]:
+def run_stats(
+    shards: str | Path,
+    out: str | Path,
+    languages: list[str] | None = None,
+    by_model: bool = False,
+    quiet: bool = False,
+) -> tuple[Path, dict]:
     """Dataset statistics of ``shards`` into ``out`` (report.md, stats.json, plots); returns the report path."""
     shard_files(shards, languages)  # fail before creating anything
     stats = _shard_stats(shards, languages, by_model, quiet)

@@ -69,7 +69,9 @@ def bad_out(kind: str, tmp_path: Path, monkeypatch) -> Path:
 
 def snapshot(root: Path) -> dict[str, int]:
     """Every path under ``root`` with its size (folders 0): to show nothing was written."""
-    return {str(p.relative_to(root)): (p.stat().st_size if p.is_file() else 0) for p in sorted(root.rglob("*"))}
+    return {
+        str(p.relative_to(root)): (p.stat().st_size if p.is_file() else 0) for p in sorted(root.rglob("*"))
+    }
 
 
 @contextlib.contextmanager

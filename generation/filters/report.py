@@ -8,13 +8,22 @@ from pathlib import Path
 def format_table(stats: dict, gates: list[str]) -> str:
     langs = stats["languages"]
     gates = [g for g in gates if any(st["dropped"].get(g) for st in langs.values())] + sorted(
-        {g for st in langs.values() for g in st["dropped"]} - set(gates))
+        {g for st in langs.values() for g in st["dropped"]} - set(gates)
+    )
     head = ["lang", "input", "kept", "kept%", *gates, "short"]
     rows = []
     for code, st in langs.items():
         pct = f"{st['kept'] / st['input']:.1%}" if st["input"] else "-"
-        rows.append([code, st["input"], st["kept"], pct, *[st["dropped"].get(g, 0) for g in gates],
-                     st["skipped_short"]])
+        rows.append(
+            [
+                code,
+                st["input"],
+                st["kept"],
+                pct,
+                *[st["dropped"].get(g, 0) for g in gates],
+                st["skipped_short"],
+            ]
+        )
     widths = [max(len(str(x)) for x in col) for col in zip(head, *rows, strict=False)]
     lines = ["  ".join(str(x).rjust(w) for x, w in zip(r, widths, strict=False)) for r in [head, *rows]]
     return "\n".join(lines)
@@ -39,8 +48,11 @@ def plot_stats(stats: dict, path: Path) -> None:
         vals = [100 * st["dropped"].get(gate, 0) / max(st["input"], 1) for st in langs.values()]
         ax.bar(codes, vals, bottom=bottom, label=gate)
         bottom = [b + v for b, v in zip(bottom, vals, strict=True)]
-    ax.set_xticks(range(len(codes)), [f"{c}\nkept {st['kept']:,}/{st['input']:,}" for c, st in langs.items()],
-                  fontsize=8)
+    ax.set_xticks(
+        range(len(codes)),
+        [f"{c}\nkept {st['kept']:,}/{st['input']:,}" for c, st in langs.items()],
+        fontsize=8,
+    )
     ax.set_xlim(-0.5, max(len(codes), 1) - 0.5)
     ax.set_ylabel("dropped (% of input dialogues)")
     ax.set_title("MOUD filter: drops per gate and language")
@@ -49,8 +61,15 @@ def plot_stats(stats: dict, path: Path) -> None:
         ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
     else:
         ax.set_ylim(0, 100)
-        ax.text(0.5, 0.5, "nothing dropped: every input dialogue was kept", transform=ax.transAxes,
-                ha="center", va="center", fontsize=11)
+        ax.text(
+            0.5,
+            0.5,
+            "nothing dropped: every input dialogue was kept",
+            transform=ax.transAxes,
+            ha="center",
+            va="center",
+            fontsize=11,
+        )
     fig.tight_layout()
     with atomic_open(path, "wb") as fh:
         fig.savefig(fh, format="png", dpi=100, bbox_inches="tight")

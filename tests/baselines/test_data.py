@@ -37,8 +37,10 @@ def test_xpersona_files_load(xpersona_sample):
 
 
 def test_xpersona_file_names_cover_train_test_and_zh(tmp_path):
-    assert xpersona_file(write_xpersona(tmp_path, "Zh").parent, "zh", "test").name == \
-        "Zh_persona_split_test_human_annotated.json"
+    assert (
+        xpersona_file(write_xpersona(tmp_path, "Zh").parent, "zh", "test").name
+        == "Zh_persona_split_test_human_annotated.json"
+    )
     write_xpersona(tmp_path, "Fr", "train_corrected")
     assert xpersona_file(tmp_path, "fr", "train").name == "Fr_persona_train_corrected.json"
     (tmp_path / "En_persona_test.json").write_text("[]")
@@ -47,7 +49,9 @@ def test_xpersona_file_names_cover_train_test_and_zh(tmp_path):
 
 def test_xpersona_bad_shape_names_file_and_dialogue(tmp_path):
     path = tmp_path / "Fr_persona_split_test_human_annotated.json"
-    path.write_text(json.dumps([{"persona": ["a"], "dialogue": [["x", "y"]]}, {"persona": ["b"], "turns": []}]))
+    path.write_text(
+        json.dumps([{"persona": ["a"], "dialogue": [["x", "y"]]}, {"persona": ["b"], "turns": []}])
+    )
     with pytest.raises(MoudError, match=r"Fr_persona_split_test_human_annotated.json: dialogue 1: expected"):
         list(iter_xpersona(path))
     path.write_text(json.dumps([{"persona": ["a"], "dialogue": [["x", "y"], ["only one"]]}]))
@@ -113,7 +117,9 @@ def test_mix_and_balance(tmp_path):
     assert capped == balance(mixed, "cap", 5, seed=1)
     up = balance(mixed, "upsample", seed=1)
     counts = {lg: sum(1 for i in up if i.language == lg) for lg in ("fr", "zh")}
-    assert counts["fr"] == counts["zh"] == max(sum(1 for i in mixed if i.language == lg) for lg in ("fr", "zh"))
+    assert (
+        counts["fr"] == counts["zh"] == max(sum(1 for i in mixed if i.language == lg) for lg in ("fr", "zh"))
+    )
 
 
 def test_candidates_seeded_shuffled_from_other_dialogues(tmp_path):

@@ -1,23 +1,19 @@
-"""train / evaluate: the saved candidates are exactly the turns scored, a missing model fails at once, bad
-config values, rows and output folders are one line and exit 2 with nothing written, outputs follow the umask."""
+"""train / evaluate outputs: the saved candidates are exactly the turns scored, unwritable output folders and bad
+candidate files are one line and exit 2 with nothing written, outputs follow the umask, and the benchmark's
+synthetic turns (a clone without ../shared) can draw 19 distractors."""
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import time
 
 import pytest
 
 import moud_cli
 from tests import ROOT
 from tests.bad_outputs import BAD_OUT_KINDS, bad_out, snapshot, umask, wrong_modes
-from tests.baselines.helpers import ZH, write_moud_shards, write_xpersona
+from tests.baselines.helpers import ZH, write_xpersona
 
-TRAIN = ["--max-steps", "2", "--batch-size", "2", "--grad-accum", "1", "--max-length", "64", "--save-steps", "1",
-         "--quiet"]
+TRAIN = "--max-steps 2 --batch-size 2 --grad-accum 1 --max-length 64 --save-steps 1 --quiet".split()
 
 
 @pytest.fixture(scope="module")
@@ -33,8 +29,21 @@ def data(tmp_path_factory):
 @pytest.fixture(scope="module")
 def model(data, tiny_bloom):
     out = data["tmp"] / "model"
-    assert moud_cli.main(["train", "--model", str(tiny_bloom), "--train", f"xpersona:{data['xp']}", *TRAIN,
-                          "--out", str(out)]) == 0
+    assert (
+        moud_cli.main(
+            [
+                "train",
+                "--model",
+                str(tiny_bloom),
+                "--train",
+                f"xpersona:{data['xp']}",
+                *TRAIN,
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     return out
 
 
@@ -45,16 +54,34 @@ def _one_line(capsys) -> str:
 
 
 def _evaluate(model, out, *extra):
-    return moud_cli.main(["evaluate", "--model", str(model), "--no-generate", "--num-candidates", "5", "--quiet",
-                          "--out", str(out), *extra])
+    return moud_cli.main(
+        [
+            "evaluate",
+            "--model",
+            str(model),
+            "--no-generate",
+            "--num-candidates",
+            "5",
+            "--quiet",
+            "--out",
+            str(out),
+            *extra,
+        ]
+    )
 
 
 def test_saved_candidates_are_exactly_the_turns_scored(data, model, tmp_path):
     first = tmp_path / "first"
     assert _evaluate(model, first, "--test", f"xpersona:{data['xp']}", "--max-turns", "3") == 0
     saved = [json.loads(line) for line in (first / "candidates.jsonl").read_text().splitlines()]
-    assert [(i["language"], i["turn"]) for i in saved] == [("fr", 0), ("fr", 1), ("fr", 0),
-                                                           ("zh", 0), ("zh", 1), ("zh", 0)]
+    assert [(i["language"], i["turn"]) for i in saved] == [
+        ("fr", 0),
+        ("fr", 1),
+        ("fr", 0),
+        ("zh", 0),
+        ("zh", 1),
+        ("zh", 0),
+    ]
     again = tmp_path / "again"
     assert _evaluate(model, again, "--candidates", str(first / "candidates.jsonl")) == 0
     res = json.loads((again / "results.json").read_text())
@@ -67,73 +94,30 @@ def test_saved_candidates_are_exactly_the_turns_scored(data, model, tmp_path):
     assert json.loads((cut / "results.json").read_text())["candidates_file"] == str(cut / "candidates.jsonl")
 
 
-def test_missing_model_fails_at_once_without_the_hub(data, tmp_path):
-    (tmp_path / "runs").mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.endswith("_OFFLINE")}  # as a user's shell would be
-    env["HF_HOME"] = str(tmp_path / "hf-home")  # an empty cache
-    for name in ("runs/missing-model", str(tmp_path / "nowhere"), "./missing", "no-org/no-such-model"):
-        start = time.monotonic()
-        proc = subprocess.run([sys.executable, "-m", "moud_cli", "train", "--model", name, "--train",
-                               f"xpersona:{data['xp']}", "--out", str(tmp_path / "o")], cwd=tmp_path, env=env,
-                              capture_output=True, text=True, timeout=120)
-        took = time.monotonic() - start
-        lines = proc.stderr.strip().splitlines()
-        assert proc.returncode == 2 and len(lines) == 1, proc.stderr
-        assert lines[0].startswith("moud train: error: model") and name in lines[0], lines[0]
-        assert took < 30, (name, took)  # no Hub retries (they took about 54 s)
-        assert not (tmp_path / "o").exists()
-
-
-@pytest.mark.parametrize("line, expected", [
-    ("max_steps: ten", "cfg.yaml: field 'max_steps': expected a number, got 'ten'"),
-    ("max_steps: 2.5", "cfg.yaml: field 'max_steps': expected an integer >= -1, got 2.5"),
-    ("batch_size: 0", "cfg.yaml: field 'batch_size': expected an integer >= 1, got 0"),
-    ("balance: some", "cfg.yaml: field 'balance': expected one of none, cap, upsample, got 'some'"),
-    ("languages: 5", "cfg.yaml: field 'languages': expected a list of language codes"),
-    ("train: xpersona:x", "cfg.yaml: field 'train': expected a list, got 'xpersona:x'"),
-    ("max_stepz: 3", "cfg.yaml: unknown field 'max_stepz'"),
-    ("- 1", "cfg.yaml: expected a mapping of training options"),
-])
-def test_bad_training_config_is_one_line(data, tiny_bloom, tmp_path, capsys, line, expected):
-    cfg = tmp_path / "cfg.yaml"
-    cfg.write_text(f"model: {tiny_bloom}\n{line}\n" if not line.startswith("-") else line + "\n", encoding="utf-8")
-    args = ["train", "--config", str(cfg), "--out", str(tmp_path / "o")]
-    if "train:" not in line:
-        args += ["--train", f"xpersona:{data['xp']}"]
-    assert moud_cli.main(args) == 2
-    assert expected in _one_line(capsys)
-    assert not (tmp_path / "o").exists()
-
-
-def test_yaml_exponent_without_a_dot_is_a_number(data, tiny_bloom, tmp_path):
-    from baselines.training import resolve_config
-
-    cfg = tmp_path / "cfg.yaml"
-    cfg.write_text(f"model: {tiny_bloom}\nlearning_rate: 1e-4\ntrain: [xpersona:{data['xp']}]\nout: o\n")
-    assert resolve_config(str(cfg), {})["learning_rate"] == 1e-4
-
-
-def test_row_whose_turns_is_a_string_is_one_line(tiny_bloom, tmp_path, capsys):
-    run = write_moud_shards(tmp_path / "run", n_dialogues=8)
-    shard = run / "shards" / "fr" / "shard-00000.jsonl"
-    rows = [json.loads(x) for x in shard.read_text(encoding="utf-8").splitlines()]
-    rows[2]["turns"] = "Salut ! Ça va ?"
-    shard.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
-    assert moud_cli.main(["train", "--model", str(tiny_bloom), "--train", f"moud:{run}", *TRAIN,
-                          "--out", str(tmp_path / "o")]) == 2
-    assert f"{shard}:3: invalid row: turns" in _one_line(capsys)
-    assert not (tmp_path / "o").exists()
-
-
 @pytest.mark.parametrize("kind", BAD_OUT_KINDS)
-def test_unwritable_out_is_one_line_and_writes_nothing(data, model, tiny_bloom, tmp_path, monkeypatch, capsys, kind):
+def test_unwritable_out_is_one_line_and_writes_nothing(
+    data, model, tiny_bloom, tmp_path, monkeypatch, capsys, kind
+):
     out = bad_out(kind, tmp_path, monkeypatch)
     before = snapshot(tmp_path)
     assert _evaluate(model, out, "--test", f"xpersona:{data['xp']}", "--max-turns", "1") == 2
     line = _one_line(capsys)
     assert line.startswith("moud evaluate: error:") and str(out) in line, line
-    assert moud_cli.main(["train", "--model", str(tiny_bloom), "--train", f"xpersona:{data['xp']}", *TRAIN,
-                          "--out", str(out)]) == 2
+    assert (
+        moud_cli.main(
+            [
+                "train",
+                "--model",
+                str(tiny_bloom),
+                "--train",
+                f"xpersona:{data['xp']}",
+                *TRAIN,
+                "--out",
+                str(out),
+            ]
+        )
+        == 2
+    )
     line = _one_line(capsys)
     assert line.startswith("moud train: error:") and str(out) in line, line
     assert snapshot(tmp_path) == before
@@ -142,26 +126,54 @@ def test_unwritable_out_is_one_line_and_writes_nothing(data, model, tiny_bloom, 
 @pytest.mark.parametrize("mask", [0o022, 0o077])
 def test_train_and_evaluate_outputs_follow_the_umask(data, tiny_bloom, tmp_path, mask):
     with umask(mask):
-        assert moud_cli.main(["train", "--model", str(tiny_bloom), "--train", f"xpersona:{data['xp']}", *TRAIN,
-                              "--out", str(tmp_path / "model")]) == 0
-        assert _evaluate(tmp_path / "model", tmp_path / "eval", "--test", f"xpersona:{data['xp']}",
-                         "--max-turns", "2") == 0
-    assert list((tmp_path / "model").glob("*.safetensors")) and list((tmp_path / "model").glob("checkpoint-*"))
-    assert {p.name for p in (tmp_path / "eval").iterdir()} == {"results.json", "results.md", "results.png",
-                                                              "predictions.jsonl", "candidates.jsonl"}
+        assert (
+            moud_cli.main(
+                [
+                    "train",
+                    "--model",
+                    str(tiny_bloom),
+                    "--train",
+                    f"xpersona:{data['xp']}",
+                    *TRAIN,
+                    "--out",
+                    str(tmp_path / "model"),
+                ]
+            )
+            == 0
+        )
+        assert (
+            _evaluate(
+                tmp_path / "model", tmp_path / "eval", "--test", f"xpersona:{data['xp']}", "--max-turns", "2"
+            )
+            == 0
+        )
+    assert list((tmp_path / "model").glob("*.safetensors")) and list(
+        (tmp_path / "model").glob("checkpoint-*")
+    )
+    assert {p.name for p in (tmp_path / "eval").iterdir()} == {
+        "results.json",
+        "results.md",
+        "results.png",
+        "predictions.jsonl",
+        "candidates.jsonl",
+    }
     assert wrong_modes(tmp_path / "model", mask) == []
     assert wrong_modes(tmp_path / "eval", mask) == []
 
 
 def test_corrupt_candidates_file_is_one_line(model, tmp_path, capsys):
     bad = tmp_path / "cands.jsonl"
-    bad.write_text('{"language": "fr", "persona": ["a"], "history": ["b"], "reply": "c", "dialogue_id": "d", '
-                   '"turn": 0, "source": "x", "candidates": ["c", "e"], "label": 0}\n{"language": "fr", "pers')
+    bad.write_text(
+        '{"language": "fr", "persona": ["a"], "history": ["b"], "reply": "c", "dialogue_id": "d", '
+        '"turn": 0, "source": "x", "candidates": ["c", "e"], "label": 0}\n{"language": "fr", "pers'
+    )
     assert _evaluate(model, tmp_path / "o", "--candidates", str(bad)) == 2
     line = _one_line(capsys)
     assert "cands.jsonl:2: invalid JSON at column 20 (Unterminated string)" in line
-    bad.write_text('{"language": "fr", "persona": "a", "history": ["b"], "reply": "c", "dialogue_id": "d", '
-                   '"turn": 0, "source": "x", "candidates": ["c", "e"], "label": 0}\n')
+    bad.write_text(
+        '{"language": "fr", "persona": "a", "history": ["b"], "reply": "c", "dialogue_id": "d", '
+        '"turn": 0, "source": "x", "candidates": ["c", "e"], "label": 0}\n'
+    )
     assert _evaluate(model, tmp_path / "o", "--candidates", str(bad)) == 2
     assert "cands.jsonl:1: field 'persona': expected a list of strings" in _one_line(capsys)
     assert not (tmp_path / "o").exists()
@@ -182,7 +194,9 @@ def test_xpersona_split_that_is_absent_says_which_are_there(model, tmp_path, cap
 def test_bench_falls_back_to_synthetic_turns_with_distinct_replies(tmp_path):
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("bench_baselines", ROOT / "benchmarks" / "bench_baselines.py")
+    spec = importlib.util.spec_from_file_location(
+        "bench_baselines", ROOT / "benchmarks" / "bench_baselines.py"
+    )
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
     items, source = bench.turns(20, tmp_path / "no-xpersona-here")

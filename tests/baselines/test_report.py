@@ -34,8 +34,10 @@ def test_matrix_png_columns_and_text_colours(tmp_path, monkeypatch):
 
 
 def test_results_png_legend_beside_the_bars(tmp_path, monkeypatch):
-    results = {lang: {"turns": 10, "hits@1": 0.9, "rouge_l": 0.8, "bertscore_f1": 0.85, "bpb": 1.5}
-               for lang in ("fr", "zh", "ja", "ko")}
+    results = {
+        lang: {"turns": 10, "hits@1": 0.9, "rouge_l": 0.8, "bertscore_f1": 0.85, "bpb": 1.5}
+        for lang in ("fr", "zh", "ja", "ko")
+    }
     with captured_figures(monkeypatch) as figs:
         results_chart(results, tmp_path / "results.png", "model on test")
     (fig,) = figs

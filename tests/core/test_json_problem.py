@@ -6,58 +6,54 @@ from __future__ import annotations
 import pytest
 
 from moud_core.errors import MoudError
-from moud_core.jsonl import iter_jsonl
 
 BROKEN = '{"id": "x", "text": "no end'  # unterminated string: json's message ends in "at"
 
 
-def _readers(tmp_path):
-    from baselines.readers import iter_xpersona
-    from generation.prompts import load_demonstrations
-    from moud_core.runfolder import read_manifest
+def _build_scan(path):
     from moud_core.splits import DEFAULT_RATIOS
     from moud_dataset.shards import scan_language
 
-    def jsonl():
-        p = tmp_path / "rows.jsonl"
-        p.write_text(BROKEN, encoding="utf-8")
-        list(iter_jsonl(p))
-
-    def xpersona():
-        p = tmp_path / "Fr_persona_split_valid_human_annotated.json"
-        p.write_text(BROKEN, encoding="utf-8")
-        list(iter_xpersona(p))
-
-    def demos():
-        p = tmp_path / "demos.json"
-        p.write_text(BROKEN, encoding="utf-8")
-        load_demonstrations(str(p))
-
-    def manifest():
-        p = tmp_path / "manifest.json"
-        p.write_text(BROKEN, encoding="utf-8")
-        read_manifest(p)
-
-    def build_scan():
-        p = tmp_path / "shard-00000.jsonl"
-        p.write_text(BROKEN, encoding="utf-8")
-        raise MoudError("; ".join(scan_language("fr", [p], 0, DEFAULT_RATIOS).errors))
-
-    def upload_marker():
-        from hub_upload.folder import _check_marker
-        from hub_upload.local_files import LocalFile
-
-        p = tmp_path / ".moud_build.json"
-        p.write_text(BROKEN, encoding="utf-8")
-        _check_marker(LocalFile(p.name, p, p.stat().st_size), {})
-
-    return {"jsonl": jsonl, "xpersona": xpersona, "demos": demos, "manifest": manifest, "build": build_scan,
-            "upload": upload_marker}
+    raise MoudError("; ".join(scan_language("fr", [path], 0, DEFAULT_RATIOS).errors))
 
 
-@pytest.mark.parametrize("reader", ["jsonl", "xpersona", "demos", "manifest", "build", "upload"])
+def _upload_marker(path):
+    from hub_upload.folder import _check_marker
+    from hub_upload.local_files import LocalFile
+
+    _check_marker(LocalFile(path.name, path, path.stat().st_size), {})
+
+
+def _readers():
+    """reader name -> (file name, function reading that file)."""
+    from baselines.readers import iter_xpersona
+    from eval.report_run import judge_manifests
+    from generation.prompts import load_demonstrations
+    from moud_core.jsonl import iter_jsonl, read_json
+    from moud_core.runfolder import read_manifest
+
+    return {
+        "jsonl": ("rows.jsonl", lambda p: list(iter_jsonl(p))),
+        "json": ("any.json", read_json),
+        "xpersona": ("Fr_persona_split_valid_human_annotated.json", lambda p: list(iter_xpersona(p))),
+        "demos": ("demos.json", lambda p: load_demonstrations(str(p))),
+        "run manifest": ("manifest.json", read_manifest),
+        "judge manifest": (
+            "judge_manifest.json",
+            lambda p: judge_manifests([p.with_name("judgments.jsonl")]),
+        ),
+        "build": ("shard-00000.jsonl", _build_scan),
+        "upload": (".moud_build.json", _upload_marker),
+    }
+
+
+@pytest.mark.parametrize("reader", list(_readers()))
 def test_every_reader_says_where_without_at_at(tmp_path, reader):
+    name, read = _readers()[reader]
+    path = tmp_path / name
+    path.write_text(BROKEN, encoding="utf-8")
+    (tmp_path / "judgments.jsonl").write_text("", encoding="utf-8")
     with pytest.raises(MoudError) as info:
-        _readers(tmp_path)[reader]()
+        read(path)
     message = str(info.value)
-    assert "invalid JSON at column 21 (Unterminated string)" in message and "at at" not in message, message
+    assert f"{path}:1: invalid JSON at column 21 (Unterminated string)" in message and "at at" not in message

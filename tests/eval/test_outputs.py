@@ -15,9 +15,17 @@ from tests.eval.helpers import ScriptedJudge, make_row, write_shards
 
 
 def _rec(item, model="model-a", status="ok", scores=None, lang="fr"):
-    return {"item_id": item, "language": lang, "generator_model": model, "kind": "dialogue", "status": status,
-            "scores": scores if status == "ok" else None, "repeat": 0, "judge_model": "j",
-            "failure_reason": "" if status == "ok" else "backend_error"}
+    return {
+        "item_id": item,
+        "language": lang,
+        "generator_model": model,
+        "kind": "dialogue",
+        "status": status,
+        "scores": scores if status == "ok" else None,
+        "repeat": 0,
+        "judge_model": "j",
+        "failure_reason": "" if status == "ok" else "backend_error",
+    }
 
 
 def _judgments(folder, records):
@@ -38,9 +46,27 @@ def shards(tmp_path):
 
 
 def _judge(shards, out, server, *extra):
-    return moud_cli.main(["judge", "--shards", str(shards), "--out", str(out), "--judge-model", server.model,
-                          "--base-url", server.base_url, "--max-retries", "0", "--max-attempts", "1", "--quiet",
-                          "--kinds", "dialogue", *extra])
+    return moud_cli.main(
+        [
+            "judge",
+            "--shards",
+            str(shards),
+            "--out",
+            str(out),
+            "--judge-model",
+            server.model,
+            "--base-url",
+            server.base_url,
+            "--max-retries",
+            "0",
+            "--max-attempts",
+            "1",
+            "--quiet",
+            "--kinds",
+            "dialogue",
+            *extra,
+        ]
+    )
 
 
 def test_judge_run_where_every_request_fails_exits_2_and_keeps_its_records(shards, tmp_path, capsys):
@@ -53,7 +79,10 @@ def test_judge_run_where_every_request_fails_exits_2_and_keeps_its_records(shard
     manifest = json.loads((tmp_path / "j" / "judge_manifest.json").read_text())
     assert manifest["ok"] == 0 and manifest["failed"] == 2
     # and moud report refuses those judgments: no table of nothing
-    assert moud_cli.main(["report", "--judgments", str(tmp_path / "j"), "--out", str(tmp_path / "r"), "--quiet"]) == 2
+    assert (
+        moud_cli.main(["report", "--judgments", str(tmp_path / "j"), "--out", str(tmp_path / "r"), "--quiet"])
+        == 2
+    )
     assert "no successful judgment to report" in _one_line(capsys) and not (tmp_path / "r").exists()
 
 
@@ -62,7 +91,9 @@ def test_judge_named_api_key_variable_must_be_set(shards, tmp_path, capsys, monk
     with FakeOpenAIServer(ScriptedJudge(), max_requests=10, max_seconds=60) as server:
         rc = _judge(shards, tmp_path / "j", server, "--api-key-env", "MOUD_TEST_NO_SUCH_KEY")
         assert server.count == 0
-    assert rc == 2 and "--api-key-env MOUD_TEST_NO_SUCH_KEY: environment variable is not set" in _one_line(capsys)
+    assert rc == 2 and "--api-key-env MOUD_TEST_NO_SUCH_KEY: environment variable is not set" in _one_line(
+        capsys
+    )
     assert not (tmp_path / "j").exists()
 
 
@@ -75,7 +106,9 @@ def test_unwritable_out_is_one_line_and_writes_nothing(shards, tmp_path, monkeyp
         before = snapshot(tmp_path)
         commands = {
             "judge": lambda: _judge(shards, out, server),
-            "report": lambda: moud_cli.main(["report", "--judgments", str(judged), "--out", str(out), "--quiet"]),
+            "report": lambda: moud_cli.main(
+                ["report", "--judgments", str(judged), "--out", str(out), "--quiet"]
+            ),
             "stats": lambda: moud_cli.main(["stats", "--shards", str(shards), "--out", str(out), "--quiet"]),
         }
         for name, command in commands.items():
@@ -87,20 +120,25 @@ def test_unwritable_out_is_one_line_and_writes_nothing(shards, tmp_path, monkeyp
 
 
 def test_report_score_of_the_wrong_kind_is_one_line(tmp_path, capsys):
-    judged = _judgments(tmp_path / "judged", [_rec("fr-1/dialogue", scores={"fluency": 4}),
-                                              _rec("fr-2/dialogue", scores={"fluency": "five"})])
+    judged = _judgments(
+        tmp_path / "judged",
+        [_rec("fr-1/dialogue", scores={"fluency": 4}), _rec("fr-2/dialogue", scores={"fluency": "five"})],
+    )
     assert moud_cli.main(["report", "--judgments", str(judged), "--out", str(tmp_path / "r"), "--quiet"]) == 2
     line = _one_line(capsys)
     assert "judgments.jsonl:2: field 'scores.fluency': expected a score 1-5, got 'five'" in line
     assert not (tmp_path / "r").exists()
 
 
-@pytest.mark.parametrize("bad, expected", [
-    ({"repeat": "0"}, "field 'repeat': expected an integer >= 0"),
-    ({"status": "done"}, "field 'status': expected 'ok' or 'failed'"),
-    ({"scores": {"fluency": 9}}, "field 'scores.fluency': expected a score 1-5, got 9"),
-    ({"scores": [4]}, "field 'scores': expected a mapping"),
-])
+@pytest.mark.parametrize(
+    "bad, expected",
+    [
+        ({"repeat": "0"}, "field 'repeat': expected an integer >= 0"),
+        ({"status": "done"}, "field 'status': expected 'ok' or 'failed'"),
+        ({"scores": {"fluency": 9}}, "field 'scores.fluency': expected a score 1-5, got 9"),
+        ({"scores": [4]}, "field 'scores': expected a mapping"),
+    ],
+)
 def test_report_bad_record_fields(tmp_path, capsys, bad, expected):
     judged = _judgments(tmp_path / "judged", [{**_rec("fr-1/dialogue", scores={"fluency": 4}), **bad}])
     assert moud_cli.main(["report", "--judgments", str(judged), "--out", str(tmp_path / "r"), "--quiet"]) == 2
@@ -120,7 +158,9 @@ def test_report_corrupt_manifest_and_empty_judgments(tmp_path, capsys):
 
 def test_stats_refuses_a_language_folder_and_empty_shards(tmp_path, capsys):
     shards = write_shards(tmp_path / "run", [make_row("fr", 0)])
-    assert moud_cli.main(["stats", "--shards", str(shards / "shards" / "fr"), "--out", str(tmp_path / "o")]) == 2
+    assert (
+        moud_cli.main(["stats", "--shards", str(shards / "shards" / "fr"), "--out", str(tmp_path / "o")]) == 2
+    )
     assert "not a language folder" in _one_line(capsys) and not (tmp_path / "o").exists()
     (shards / "shards" / "fr" / "shard-00000.jsonl").write_text("", encoding="utf-8")
     assert moud_cli.main(["stats", "--shards", str(shards), "--out", str(tmp_path / "o"), "--quiet"]) == 2
@@ -131,8 +171,23 @@ def test_stats_refuses_a_language_folder_and_empty_shards(tmp_path, capsys):
 def test_judge_report_and_stats_outputs_follow_the_umask(shards, tmp_path, mask):
     with umask(mask), FakeOpenAIServer(ScriptedJudge(), max_requests=20, max_seconds=60) as server:
         assert _judge(shards, tmp_path / "j", server) == 0
-        assert moud_cli.main(["report", "--judgments", str(tmp_path / "j"), "--shards", str(shards),
-                              "--out", str(tmp_path / "r"), "--quiet", "--bootstrap", "20"]) == 0
+        assert (
+            moud_cli.main(
+                [
+                    "report",
+                    "--judgments",
+                    str(tmp_path / "j"),
+                    "--shards",
+                    str(shards),
+                    "--out",
+                    str(tmp_path / "r"),
+                    "--quiet",
+                    "--bootstrap",
+                    "20",
+                ]
+            )
+            == 0
+        )
         assert moud_cli.main(["stats", "--shards", str(shards), "--out", str(tmp_path / "s"), "--quiet"]) == 0
     assert {p.suffix for p in (tmp_path / "r").iterdir()} >= {".md", ".png", ".csv", ".json"}
     for folder in ("j", "r", "s"):
@@ -140,14 +195,28 @@ def test_judge_report_and_stats_outputs_follow_the_umask(shards, tmp_path, mask)
 
 
 def test_report_replaces_an_earlier_report_whole(tmp_path):
-    three = _judgments(tmp_path / "three", [_rec(f"fr-{i}/dialogue", model=f"m{i}", scores={"fluency": 3 + i % 2})
-                                            for i in range(3)])
+    three = _judgments(
+        tmp_path / "three",
+        [_rec(f"fr-{i}/dialogue", model=f"m{i}", scores={"fluency": 3 + i % 2}) for i in range(3)],
+    )
     out = tmp_path / "report"
-    assert moud_cli.main(["report", "--judgments", str(three), "--out", str(out), "--quiet", "--bootstrap", "20"]) == 0
-    assert sorted(p.name for p in out.glob("heatmap_*.png")) == ["heatmap_0.png", "heatmap_1.png", "heatmap_2.png"]
+    assert (
+        moud_cli.main(
+            ["report", "--judgments", str(three), "--out", str(out), "--quiet", "--bootstrap", "20"]
+        )
+        == 0
+    )
+    assert sorted(p.name for p in out.glob("heatmap_*.png")) == [
+        "heatmap_0.png",
+        "heatmap_1.png",
+        "heatmap_2.png",
+    ]
     (out / "notes.txt").write_text("mine\n", encoding="utf-8")
     one = _judgments(tmp_path / "one", [_rec("fr-1/dialogue", scores={"fluency": 4})])
-    assert moud_cli.main(["report", "--judgments", str(one), "--out", str(out), "--quiet", "--bootstrap", "20"]) == 0
+    assert (
+        moud_cli.main(["report", "--judgments", str(one), "--out", str(out), "--quiet", "--bootstrap", "20"])
+        == 0
+    )
     assert sorted(p.name for p in out.glob("heatmap_*.png")) == ["heatmap_0.png"]  # no stale plots
     assert (out / "notes.txt").read_text() == "mine\n"  # what the report does not own stays
     assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no staging folder left

@@ -11,8 +11,12 @@ def _labels(ax) -> list[str]:
 
 
 def test_nothing_dropped_says_so_with_kept_counts(tmp_path, monkeypatch):
-    stats = {"languages": {"fr": {"input": 40, "kept": 40, "dropped": {}},
-                           "zh": {"input": 35, "kept": 35, "dropped": {"lid": 0}}}}
+    stats = {
+        "languages": {
+            "fr": {"input": 40, "kept": 40, "dropped": {}},
+            "zh": {"input": 35, "kept": 35, "dropped": {"lid": 0}},
+        }
+    }
     with captured_figures(monkeypatch) as figs:
         plot_stats(stats, tmp_path / "filter_stats.png")
     ax = figs[0].axes[0]
@@ -22,8 +26,12 @@ def test_nothing_dropped_says_so_with_kept_counts(tmp_path, monkeypatch):
 
 
 def test_drops_per_gate_with_a_legend_beside_the_bars(tmp_path, monkeypatch):
-    stats = {"languages": {"fr": {"input": 40, "kept": 30, "dropped": {"lid": 6, "dedup": 4}},
-                           "sw": {"input": 12, "kept": 0, "dropped": {"lid": 12}}}}
+    stats = {
+        "languages": {
+            "fr": {"input": 40, "kept": 30, "dropped": {"lid": 6, "dedup": 4}},
+            "sw": {"input": 12, "kept": 0, "dropped": {"lid": 12}},
+        }
+    }
     with captured_figures(monkeypatch) as figs:
         plot_stats(stats, tmp_path / "filter_stats.png")
     ax = figs[0].axes[0]
