@@ -73,8 +73,7 @@ def count_items(shards, languages, kinds, max_rows) -> int:
     return sum(min(n, max_rows) if max_rows is not None else n for n in per_lang.values()) * per_row
 
 
-def _backend(job: JudgeJob, model: str):
-    backend = make_backend(job.backend, model, **job.backend_options)
+def _with_cache(backend, job: JudgeJob):
     if not job.cache:
         return backend
     from moud_core.backends.cache import CachedBackend
@@ -89,16 +88,18 @@ def run_judge(config: JudgeConfig, job: JudgeJob) -> JudgeResult:
     """Judge the items of ``job`` and write the judgments and the manifest; raises MoudError (after
     writing both) when no item could be judged."""
     total = count_items(job.shards, job.languages, job.kinds, job.max_rows_per_language) * config.repeats
+    created = not Path(job.out).exists()
     out = prepare_out_dir(job.out)
     counts: Counter = Counter()
     reasons: Counter = Counter()
 
     async def main() -> None:
-        backend = _backend(job, config.judge_model)
-        judge = Judge(backend, config)
+        backend = make_backend(job.backend, config.judge_model, **job.backend_options)
         bar = tqdm(total=total, unit="item", desc="judge", disable=job.quiet)
         try:
-            await backend.check()
+            await backend.check()  # an unreachable server or unknown model: one line, no cache file made
+            backend = _with_cache(backend, job)
+            judge = Judge(backend, config)
             with os_errors(out / JUDGMENTS_FILE), atomic_open(out / JUDGMENTS_FILE) as fh:
 
                 def write(records: list[dict]) -> None:
@@ -115,7 +116,12 @@ def run_judge(config: JudgeConfig, job: JudgeJob) -> JudgeResult:
             bar.close()
             await backend.aclose()
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except BaseException:
+        if created and not any(out.iterdir()):
+            out.rmdir()  # nothing was written: leave no empty folder behind
+        raise
     langs = sorted({lang for lang, _ in counts})
     per_lang = {lang: {"ok": counts[(lang, "ok")], "failed": counts[(lang, "failed")]} for lang in langs}
     n_ok, n_failed = sum(v["ok"] for v in per_lang.values()), sum(v["failed"] for v in per_lang.values())

@@ -97,6 +97,15 @@ def test_judge_named_api_key_variable_must_be_set(shards, tmp_path, capsys, monk
     assert not (tmp_path / "j").exists()
 
 
+def test_unreachable_server_is_one_line_and_leaves_nothing(shards, tmp_path, capsys):
+    with FakeOpenAIServer(ScriptedJudge(), max_requests=10, max_seconds=60) as server:
+        pass  # started and stopped: nothing listens on its port any more
+    assert _judge(shards, tmp_path / "j", server) == 2
+    line = _one_line(capsys)
+    assert line.startswith("moud judge: error:") and server.base_url.split("/v1")[0] in line, line
+    assert not (tmp_path / "j").exists()
+
+
 @pytest.mark.parametrize("kind", BAD_OUT_KINDS)
 def test_unwritable_out_is_one_line_and_writes_nothing(shards, tmp_path, monkeypatch, capsys, kind):
     judged = _judgments(tmp_path / "judged", [_rec("fr-0000000/dialogue", scores={"fluency": 4})])
