@@ -83,6 +83,15 @@ def precision_args(name: str) -> dict:
     return {"fp16": True}
 
 
+# TrainingArguments field -> training config key
+_ARGUMENTS = {
+    "per_device_train_batch_size": "batch_size", "gradient_accumulation_steps": "grad_accum",
+    "learning_rate": "learning_rate", "num_train_epochs": "epochs", "max_steps": "max_steps",
+    "warmup_steps": "warmup_steps", "weight_decay": "weight_decay", "logging_steps": "logging_steps",
+    "save_steps": "save_steps", "save_total_limit": "save_total_limit", "seed": "seed", "data_seed": "seed",
+}  # fmt: skip
+
+
 def training_arguments(cfg: dict, out, quiet: bool):
     """``transformers.TrainingArguments`` from a resolved training config."""
     import torch
@@ -90,18 +99,7 @@ def training_arguments(cfg: dict, out, quiet: bool):
 
     return TrainingArguments(
         output_dir=str(out),
-        per_device_train_batch_size=cfg["batch_size"],
-        gradient_accumulation_steps=cfg["grad_accum"],
-        learning_rate=cfg["learning_rate"],
-        num_train_epochs=cfg["epochs"],
-        max_steps=cfg["max_steps"],
-        warmup_steps=cfg["warmup_steps"],
-        weight_decay=cfg["weight_decay"],
-        logging_steps=cfg["logging_steps"],
-        save_steps=cfg["save_steps"],
-        save_total_limit=cfg["save_total_limit"],
-        seed=cfg["seed"],
-        data_seed=cfg["seed"],
+        **{arg: cfg[key] for arg, key in _ARGUMENTS.items()},
         report_to="none",
         remove_unused_columns=False,
         disable_tqdm=quiet,

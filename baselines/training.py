@@ -51,31 +51,20 @@ DEFAULTS: dict = {
 # the kind each field must have where the default is None (languages: a list or "fr,ja", checked apart)
 _TYPES = {**DEFAULTS, "per_language_cap": 0, "max_instances": 0, "out": "", "resume": ""}
 _RULES = {
-    "balance": ("choice", ("none", "cap", "upsample")),
-    "per_language_cap": ("optional_int", 1),
-    "max_history": ("int", -1),
-    "train_candidates": ("int", 1),
-    "max_instances": ("optional_int", 1),
+    **dict.fromkeys("max_history max_steps".split(), ("int", -1)),
+    **dict.fromkeys("warmup_steps seed".split(), ("int", 0)),
+    **dict.fromkeys(
+        "train_candidates max_reply_tokens lora_r batch_size grad_accum save_steps logging_steps".split(),
+        ("int", 1),
+    ),
     "max_length": ("int", 8),
-    "max_reply_tokens": ("int", 1),
-    "lm_coef": ("number", 0),
-    "mc_coef": ("number", 0),
-    "lora_r": ("int", 1),
-    "lora_alpha": ("number", 0),
-    "lora_dropout": ("number", 0),
+    **dict.fromkeys("per_language_cap max_instances save_total_limit".split(), ("optional_int", 1)),
+    **dict.fromkeys(
+        "lm_coef mc_coef lora_alpha lora_dropout learning_rate epochs weight_decay".split(), ("number", 0)
+    ),
+    "balance": ("choice", ("none", "cap", "upsample")),
     "export": ("choice", ("adapter", "merged")),
-    "learning_rate": ("number", 0),
-    "epochs": ("number", 0),
-    "max_steps": ("int", -1),
-    "batch_size": ("int", 1),
-    "grad_accum": ("int", 1),
-    "warmup_steps": ("int", 0),
-    "weight_decay": ("number", 0),
     "precision": ("choice", ("auto", "bf16", "fp16", "fp32")),
-    "save_steps": ("int", 1),
-    "save_total_limit": ("optional_int", 1),
-    "logging_steps": ("int", 1),
-    "seed": ("int", 0),
 }
 _FLOATS = [k for k, v in DEFAULTS.items() if isinstance(v, float)]
 

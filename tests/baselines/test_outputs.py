@@ -8,11 +8,12 @@ import json
 
 import pytest
 
-import moud_cli
 from tests import ROOT
 from tests.bad_outputs import BAD_OUT_KINDS, bad_out, snapshot, umask, wrong_modes
 from tests.baselines.helpers import ZH, write_xpersona
+from tests.cli import moud
 
+EVALUATE = "--no-generate --num-candidates 5 --quiet".split()
 TRAIN = "--max-steps 2 --batch-size 2 --grad-accum 1 --max-length 64 --save-steps 1 --quiet".split()
 
 
@@ -30,19 +31,7 @@ def data(tmp_path_factory):
 def model(data, tiny_bloom):
     out = data["tmp"] / "model"
     assert (
-        moud_cli.main(
-            [
-                "train",
-                "--model",
-                str(tiny_bloom),
-                "--train",
-                f"xpersona:{data['xp']}",
-                *TRAIN,
-                "--out",
-                str(out),
-            ]
-        )
-        == 0
+        moud("train", "--model", tiny_bloom, "--train", f"xpersona:{data['xp']}", *TRAIN, "--out", out) == 0
     )
     return out
 
@@ -54,20 +43,7 @@ def _one_line(capsys) -> str:
 
 
 def _evaluate(model, out, *extra):
-    return moud_cli.main(
-        [
-            "evaluate",
-            "--model",
-            str(model),
-            "--no-generate",
-            "--num-candidates",
-            "5",
-            "--quiet",
-            "--out",
-            str(out),
-            *extra,
-        ]
-    )
+    return moud("evaluate", "--model", model, *EVALUATE, "--out", out, *extra)
 
 
 def test_saved_candidates_are_exactly_the_turns_scored(data, model, tmp_path):
@@ -104,19 +80,7 @@ def test_unwritable_out_is_one_line_and_writes_nothing(
     line = _one_line(capsys)
     assert line.startswith("moud evaluate: error:") and str(out) in line, line
     assert (
-        moud_cli.main(
-            [
-                "train",
-                "--model",
-                str(tiny_bloom),
-                "--train",
-                f"xpersona:{data['xp']}",
-                *TRAIN,
-                "--out",
-                str(out),
-            ]
-        )
-        == 2
+        moud("train", "--model", tiny_bloom, "--train", f"xpersona:{data['xp']}", *TRAIN, "--out", out) == 2
     )
     line = _one_line(capsys)
     assert line.startswith("moud train: error:") and str(out) in line, line
@@ -127,17 +91,15 @@ def test_unwritable_out_is_one_line_and_writes_nothing(
 def test_train_and_evaluate_outputs_follow_the_umask(data, tiny_bloom, tmp_path, mask):
     with umask(mask):
         assert (
-            moud_cli.main(
-                [
-                    "train",
-                    "--model",
-                    str(tiny_bloom),
-                    "--train",
-                    f"xpersona:{data['xp']}",
-                    *TRAIN,
-                    "--out",
-                    str(tmp_path / "model"),
-                ]
+            moud(
+                "train",
+                "--model",
+                tiny_bloom,
+                "--train",
+                f"xpersona:{data['xp']}",
+                *TRAIN,
+                "--out",
+                tmp_path / "model",
             )
             == 0
         )

@@ -11,8 +11,8 @@ import time
 
 import pytest
 
-import moud_cli
 from tests.baselines.helpers import write_moud_shards, write_xpersona
+from tests.cli import moud
 
 TRAIN = "--max-steps 2 --batch-size 2 --grad-accum 1 --max-length 64 --quiet".split()
 
@@ -84,7 +84,7 @@ def test_bad_training_config_is_one_line(xp, tiny_bloom, tmp_path, capsys, line,
     args = ["train", "--config", str(cfg), "--out", str(tmp_path / "o")]
     if "train:" not in line:
         args += ["--train", f"xpersona:{xp}"]
-    assert moud_cli.main(args) == 2
+    assert moud(*args) == 2
     assert expected in _one_line(capsys)
     assert not (tmp_path / "o").exists()
 
@@ -104,19 +104,7 @@ def test_row_whose_turns_is_a_string_is_one_line(tiny_bloom, tmp_path, capsys):
     rows[2]["turns"] = "Salut ! Ça va ?"
     shard.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     assert (
-        moud_cli.main(
-            [
-                "train",
-                "--model",
-                str(tiny_bloom),
-                "--train",
-                f"moud:{run}",
-                *TRAIN,
-                "--out",
-                str(tmp_path / "o"),
-            ]
-        )
-        == 2
+        moud("train", "--model", tiny_bloom, "--train", f"moud:{run}", *TRAIN, "--out", tmp_path / "o") == 2
     )
     assert f"{shard}:3: invalid row: turns" in _one_line(capsys)
     assert not (tmp_path / "o").exists()

@@ -8,9 +8,9 @@ import os
 
 import pytest
 
-import moud_cli
 from generation.testing.fake_openai import FakeOpenAIServer, Reply
 from tests.bad_outputs import BAD_OUT_KINDS, bad_out, snapshot, umask, wrong_modes
+from tests.cli import moud
 from tests.eval.helpers import ScriptedJudge, make_row, write_shards
 
 
@@ -46,26 +46,24 @@ def shards(tmp_path):
 
 
 def _judge(shards, out, server, *extra):
-    return moud_cli.main(
-        [
-            "judge",
-            "--shards",
-            str(shards),
-            "--out",
-            str(out),
-            "--judge-model",
-            server.model,
-            "--base-url",
-            server.base_url,
-            "--max-retries",
-            "0",
-            "--max-attempts",
-            "1",
-            "--quiet",
-            "--kinds",
-            "dialogue",
-            *extra,
-        ]
+    return moud(
+        "judge",
+        "--shards",
+        shards,
+        "--out",
+        out,
+        "--judge-model",
+        server.model,
+        "--base-url",
+        server.base_url,
+        "--max-retries",
+        "0",
+        "--max-attempts",
+        "1",
+        "--quiet",
+        "--kinds",
+        "dialogue",
+        *extra,
     )
 
 
@@ -79,10 +77,7 @@ def test_judge_run_where_every_request_fails_exits_2_and_keeps_its_records(shard
     manifest = json.loads((tmp_path / "j" / "judge_manifest.json").read_text())
     assert manifest["ok"] == 0 and manifest["failed"] == 2
     # and moud report refuses those judgments: no table of nothing
-    assert (
-        moud_cli.main(["report", "--judgments", str(tmp_path / "j"), "--out", str(tmp_path / "r"), "--quiet"])
-        == 2
-    )
+    assert moud("report", "--judgments", tmp_path / "j", "--out", tmp_path / "r", "--quiet") == 2
     assert "no successful judgment to report" in _one_line(capsys) and not (tmp_path / "r").exists()
 
 
@@ -115,10 +110,8 @@ def test_unwritable_out_is_one_line_and_writes_nothing(shards, tmp_path, monkeyp
         before = snapshot(tmp_path)
         commands = {
             "judge": lambda: _judge(shards, out, server),
-            "report": lambda: moud_cli.main(
-                ["report", "--judgments", str(judged), "--out", str(out), "--quiet"]
-            ),
-            "stats": lambda: moud_cli.main(["stats", "--shards", str(shards), "--out", str(out), "--quiet"]),
+            "report": lambda: moud("report", "--judgments", judged, "--out", out, "--quiet"),
+            "stats": lambda: moud("stats", "--shards", shards, "--out", out, "--quiet"),
         }
         for name, command in commands.items():
             assert command() == 2, name
@@ -133,7 +126,7 @@ def test_report_score_of_the_wrong_kind_is_one_line(tmp_path, capsys):
         tmp_path / "judged",
         [_rec("fr-1/dialogue", scores={"fluency": 4}), _rec("fr-2/dialogue", scores={"fluency": "five"})],
     )
-    assert moud_cli.main(["report", "--judgments", str(judged), "--out", str(tmp_path / "r"), "--quiet"]) == 2
+    assert moud("report", "--judgments", judged, "--out", tmp_path / "r", "--quiet") == 2
     line = _one_line(capsys)
     assert "judgments.jsonl:2: field 'scores.fluency': expected a score 1-5, got 'five'" in line
     assert not (tmp_path / "r").exists()
@@ -150,29 +143,27 @@ def test_report_score_of_the_wrong_kind_is_one_line(tmp_path, capsys):
 )
 def test_report_bad_record_fields(tmp_path, capsys, bad, expected):
     judged = _judgments(tmp_path / "judged", [{**_rec("fr-1/dialogue", scores={"fluency": 4}), **bad}])
-    assert moud_cli.main(["report", "--judgments", str(judged), "--out", str(tmp_path / "r"), "--quiet"]) == 2
+    assert moud("report", "--judgments", judged, "--out", tmp_path / "r", "--quiet") == 2
     assert f"judgments.jsonl:1: {expected}" in _one_line(capsys)
 
 
 def test_report_corrupt_manifest_and_empty_judgments(tmp_path, capsys):
     judged = _judgments(tmp_path / "judged", [_rec("fr-1/dialogue", scores={"fluency": 4})])
     (judged / "judge_manifest.json").write_text('{"config": {"judge_model": "j"', encoding="utf-8")
-    assert moud_cli.main(["report", "--judgments", str(judged), "--out", str(tmp_path / "r"), "--quiet"]) == 2
+    assert moud("report", "--judgments", judged, "--out", tmp_path / "r", "--quiet") == 2
     line = _one_line(capsys)
     assert "judge_manifest.json:1: invalid JSON at column 31 (Expecting ',' delimiter)" in line
     empty = _judgments(tmp_path / "empty", [])
-    assert moud_cli.main(["report", "--judgments", str(empty), "--out", str(tmp_path / "r"), "--quiet"]) == 2
+    assert moud("report", "--judgments", empty, "--out", tmp_path / "r", "--quiet") == 2
     assert "no judgment records" in _one_line(capsys) and not (tmp_path / "r").exists()
 
 
 def test_stats_refuses_a_language_folder_and_empty_shards(tmp_path, capsys):
     shards = write_shards(tmp_path / "run", [make_row("fr", 0)])
-    assert (
-        moud_cli.main(["stats", "--shards", str(shards / "shards" / "fr"), "--out", str(tmp_path / "o")]) == 2
-    )
+    assert moud("stats", "--shards", shards / "shards" / "fr", "--out", tmp_path / "o") == 2
     assert "not a language folder" in _one_line(capsys) and not (tmp_path / "o").exists()
     (shards / "shards" / "fr" / "shard-00000.jsonl").write_text("", encoding="utf-8")
-    assert moud_cli.main(["stats", "--shards", str(shards), "--out", str(tmp_path / "o"), "--quiet"]) == 2
+    assert moud("stats", "--shards", shards, "--out", tmp_path / "o", "--quiet") == 2
     assert "no rows in the shard files" in _one_line(capsys) and not (tmp_path / "o").exists()
 
 
@@ -181,23 +172,21 @@ def test_judge_report_and_stats_outputs_follow_the_umask(shards, tmp_path, mask)
     with umask(mask), FakeOpenAIServer(ScriptedJudge(), max_requests=20, max_seconds=60) as server:
         assert _judge(shards, tmp_path / "j", server) == 0
         assert (
-            moud_cli.main(
-                [
-                    "report",
-                    "--judgments",
-                    str(tmp_path / "j"),
-                    "--shards",
-                    str(shards),
-                    "--out",
-                    str(tmp_path / "r"),
-                    "--quiet",
-                    "--bootstrap",
-                    "20",
-                ]
+            moud(
+                "report",
+                "--judgments",
+                tmp_path / "j",
+                "--shards",
+                shards,
+                "--out",
+                tmp_path / "r",
+                "--quiet",
+                "--bootstrap",
+                "20",
             )
             == 0
         )
-        assert moud_cli.main(["stats", "--shards", str(shards), "--out", str(tmp_path / "s"), "--quiet"]) == 0
+        assert moud("stats", "--shards", shards, "--out", tmp_path / "s", "--quiet") == 0
     assert {p.suffix for p in (tmp_path / "r").iterdir()} >= {".md", ".png", ".csv", ".json"}
     for folder in ("j", "r", "s"):
         assert wrong_modes(tmp_path / folder, mask) == [], folder
@@ -209,12 +198,7 @@ def test_report_replaces_an_earlier_report_whole(tmp_path):
         [_rec(f"fr-{i}/dialogue", model=f"m{i}", scores={"fluency": 3 + i % 2}) for i in range(3)],
     )
     out = tmp_path / "report"
-    assert (
-        moud_cli.main(
-            ["report", "--judgments", str(three), "--out", str(out), "--quiet", "--bootstrap", "20"]
-        )
-        == 0
-    )
+    assert moud("report", "--judgments", three, "--out", out, "--quiet", "--bootstrap", "20") == 0
     assert sorted(p.name for p in out.glob("heatmap_*.png")) == [
         "heatmap_0.png",
         "heatmap_1.png",
@@ -222,10 +206,7 @@ def test_report_replaces_an_earlier_report_whole(tmp_path):
     ]
     (out / "notes.txt").write_text("mine\n", encoding="utf-8")
     one = _judgments(tmp_path / "one", [_rec("fr-1/dialogue", scores={"fluency": 4})])
-    assert (
-        moud_cli.main(["report", "--judgments", str(one), "--out", str(out), "--quiet", "--bootstrap", "20"])
-        == 0
-    )
+    assert moud("report", "--judgments", one, "--out", out, "--quiet", "--bootstrap", "20") == 0
     assert sorted(p.name for p in out.glob("heatmap_*.png")) == ["heatmap_0.png"]  # no stale plots
     assert (out / "notes.txt").read_text() == "mine\n"  # what the report does not own stays
     assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no staging folder left
