@@ -251,13 +251,14 @@ def run_evaluation(
     """Evaluate ``model_dir`` on ``test`` (or the saved ``candidates_file``) into ``out``; returns the results."""
     from baselines.candidates import save_candidates
     from baselines.data import parse_source
-    from baselines.loading import library_progress_bars
+    from baselines.loading import check_model_source, library_progress_bars
     from baselines.metrics import resolve_bertscore
     from baselines.model import load_model
     from baselines.report import write_results
     from moud_core.outdir import os_errors, prepare_out_dir
 
     library_progress_bars(not opts.get("quiet"))
+    check_model_source(model_dir)  # a missing model first: the cheapest check names the first problem
     resolve_bertscore(opts)
     languages = language_list(languages, "--languages")
     model, tok, has_head = load_model(
