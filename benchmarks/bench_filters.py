@@ -95,9 +95,12 @@ def lid_texts(n: int) -> dict[str, list[tuple[str, str]]]:
 def bench_lid(n: int = 50_000, repeat: int = 3) -> list[tuple[str, str, list[float]]]:
     """(corpus, how, utterances per CPU-second of each of ``repeat`` runs), each run on a fresh model (cold
     token cache): the numpy backend's full top-k in batches of 512 (what the runner sends) and of 21 (one
-    dialogue); the LID gate's own batch step (``LidGate.prefill``: the target's probability along its tree
-    path for every text, the full top-k only for texts whose target is not certainly on top), per language
-    in batches of 5,376 texts (256 dialogues); and the fastText binding one line at a time."""
+    dialogue); the LID gate's own batch step (``LidGate.predict_texts`` on the texts and the segments it judges: the
+    target's probability along its tree path for every text, the full top-k only for texts whose target is
+    not certainly on top), per language in batches of 5,376 texts (256 dialogues), counting the texts; and the fastText binding one line at a time."""
+    from collections import Counter
+
+    from generation.filters.base import GateContext
     from generation.filters.config import FilterConfig
     from generation.filters.lid import LidGate, LidModel
     from moud_core.languages import get_language
@@ -128,9 +131,10 @@ def bench_lid(n: int = 50_000, repeat: int = 3) -> list[tuple[str, str, list[flo
                 language = get_language(lang)
                 params = cfg.for_language(language)["lid"]
                 for i in range(0, len(group), 5376):
-                    gate.prefill(group[i:i + 5376], language, params)
+                    texts = gate.texts_and_segments(group[i:i + 5376], GateContext(language, params, Counter(), {}))
+                    gate.predict_texts(texts, language, params)
             rates.append(judged / (time.process_time() - c))
-        results.append((name, "numpy as the LID gate runs it", rates))
+        results.append((name, "numpy as the LID gate runs it (texts and the segments it judges)", rates))
         model = LidModel(backend="fasttext")
         lines = [" ".join(x.split()) + "\n" for x in texts]
         rates = []

@@ -1,10 +1,12 @@
-"""Keep/drop rates of the default filter config on XPersona validation dialogues (real human text) and on
-the same dialogues with one turn replaced by English, another target language, or a romanization.
+"""Keep rate of the default filter config on the XPersona validation dialogues (real human text), and drop
+rates on realistic corruptions of them (generation/filters/corruptions.py), per class and language.
 
     python benchmarks/filters_acceptance.py [--xpersona DIR] [--config filters.yaml] [--json out.json]
+                                            [--languages fr,it] [--classes gloss,near_loop] [--misses 5]
 
-The replacement text is a real XPersona utterance of the other language with at least 20 characters
-(LID is not asked to judge shorter texts); positions and texts are drawn with a fixed seed.
+A probe is one dialogue with one corruption; "right" means dropped by the expected gate (lid/script for
+language classes, leakage for labels and boilerplate, repetition for loops) naming the corrupted field.
+Every rate is also printed for the dialogues with even and with odd index (a held-out check of tuning).
 """
 
 from __future__ import annotations
@@ -17,9 +19,49 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from generation.filters.corruptions import CLASSES  # noqa: E402
 from generation.filters.probe import measure  # noqa: E402
 
 DEFAULT_DIR = ROOT.parent / "shared" / "data" / "xpersona"
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}"
+
+
+def print_tables(res: dict, classes: list[str]) -> None:
+    langs = list(res)
+    print("Real dialogues kept % (even/odd half), drops by gate")
+    for code, r in res.items():
+        half = r["keep_rate_by_parity"]
+        print(
+            f"  {code}: {_pct(r['keep_rate'])}% of {r['dialogues']} ({_pct(half['even'])}/{_pct(half['odd'])})  "
+            f"{r['human_drops']}"
+        )
+    print("\nCorruptions: dropped % / right gate and field % (gates that dropped)")
+    print(f"{'class':<17}" + "".join(f"{c:>26}" for c in langs))
+    for kind in classes:
+        cells = []
+        for code in langs:
+            c = res[code]["classes"].get(kind)
+            if c is None:
+                cells.append("n/a")
+                continue
+            gates = "/".join(g for g, _ in sorted(c["by_gate"].items(), key=lambda x: -x[1]))
+            cells.append(f"{_pct(c['drop_rate'])}/{_pct(c['right_rate'])} {gates}")
+        print(f"{kind:<17}" + "".join(f"{x:>26}" for x in cells))
+    print("\nRight gate and field %, even / odd half")
+    print(f"{'class':<17}" + "".join(f"{c:>16}" for c in langs))
+    for kind in classes:
+        cells = []
+        for code in langs:
+            c = res[code]["classes"].get(kind)
+            cells.append(
+                "n/a"
+                if c is None
+                else f"{_pct(c['right_rate_by_parity']['even'])}/{_pct(c['right_rate_by_parity']['odd'])}"
+            )
+        print(f"{kind:<17}" + "".join(f"{x:>16}" for x in cells))
 
 
 def main(argv=None) -> int:
@@ -27,28 +69,43 @@ def main(argv=None) -> int:
     ap.add_argument("--xpersona", type=Path, default=DEFAULT_DIR)
     ap.add_argument("--config", default=None)
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument(
+        "--languages", default=None, help="comma-separated (default: every XPersona language present)"
+    )
+    ap.add_argument("--classes", default=None, help=f"comma-separated, from {', '.join(CLASSES)}")
+    ap.add_argument(
+        "--misses", type=int, default=0, help="print this many missed probes per class and language"
+    )
+    ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
     if not args.xpersona.is_dir():
         print(f"XPersona folder not found: {args.xpersona}", file=sys.stderr)
         return 2
-    res = measure(args.xpersona, args.config)
-    print(f"{'lang':<5}{'dialogues':>10}{'kept':>8}  {'english drop':>16} {'other-lang drop':>18} "
-          f"{'romanized drop':>16}  human drops by gate")
-    for code, r in res.items():
-        cells = [f"{r[p]['drop_rate']:.1%} " + "/".join(f"{g}" for g in sorted(r[p]['by_gate'])) if p in r else "n/a"
-                 for p in ("english", "other_language", "romanized")]
-        print(f"{code:<5}{r['dialogues']:>10}{r['keep_rate']:>8.1%}  {cells[0]:>16} {cells[1]:>18} {cells[2]:>16}"
-              f"  {r['human_drops']}")
-    print("\nby half (dialogues with even / odd index; the thresholds were tuned on all of them):")
-    print(f"{'lang':<5}{'kept':>16}  {'english drop':>16} {'other-lang drop':>18} {'romanized drop':>16}")
-    for code, r in res.items():
-        def pair(d):
-            return f"{d['even']:.1%}/{d['odd']:.1%}"
-        cells = [pair(r[p]["drop_rate_by_parity"]) if p in r else "n/a"
-                 for p in ("english", "other_language", "romanized")]
-        print(f"{code:<5}{pair(r['keep_rate_by_parity']):>16}  {cells[0]:>16} {cells[1]:>18} {cells[2]:>16}")
+    classes = args.classes.split(",") if args.classes else list(CLASSES)
+    unknown = [c for c in classes if c not in CLASSES]
+    if unknown:
+        print(
+            f"--classes: unknown {', '.join(unknown)}; expected some of {', '.join(CLASSES)}", file=sys.stderr
+        )
+        return 2
+    res = measure(
+        args.xpersona,
+        args.config,
+        seed=args.seed,
+        languages=args.languages.split(",") if args.languages else None,
+        classes=classes,
+        misses=args.misses,
+    )
+    print_tables(res, classes)
+    if args.misses:
+        for code, r in res.items():
+            for reason in r["human_drop_reasons"]:
+                print(f"[{code} real dropped] {reason}")
+            for kind, c in r["classes"].items():
+                for miss in c["misses"]:
+                    print(f"[{code} {kind}] {miss['drop'] or 'KEPT'} | {' || '.join(miss['texts'])[:200]}")
     if args.json:
-        args.json.write_text(json.dumps(res, indent=2))
+        args.json.write_text(json.dumps(res, indent=2, ensure_ascii=False))
     return 0
 
 

@@ -20,7 +20,9 @@ import regex
 from moud_core.atomic import atomic_open
 
 _NUM_CODEPOINTS = 0x110000
-LETTER, INSIDE, OUTSIDE, REQUIRED, FORBIDDEN = 1, 2, 4, 8, 16
+LETTER, INSIDE, OUTSIDE, REQUIRED, FORBIDDEN, CHARSEG = 1, 2, 4, 8, 16, 32
+# Scripts written without spaces: each letter is a token (moud_core.text tokenizes them per character too).
+CHAR_SCRIPTS = r"\p{Han}\p{Hiragana}\p{Katakana}\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}"
 
 
 class TextCounts(NamedTuple):
@@ -82,14 +84,18 @@ def _scripts_mask(names) -> np.ndarray:
 
 
 @functools.cache
-def class_table(script_names: tuple[str, ...] = (), required: tuple[str, ...] = (),
-                forbidden: tuple[str, ...] = ()) -> np.ndarray:
-    """uint8 table of LETTER/INSIDE/OUTSIDE/REQUIRED/FORBIDDEN bits (script bits only when names are given).
+def class_table(
+    script_names: tuple[str, ...] = (), required: tuple[str, ...] = (), forbidden: tuple[str, ...] = ()
+) -> np.ndarray:
+    """uint8 table of LETTER/INSIDE/OUTSIDE/REQUIRED/FORBIDDEN/CHARSEG bits (script bits only when names are
+    given).
 
     The classes are those of ``script.script_patterns`` and ``script.presence_pattern``: inside is
-    ``[\\p{Script=A}...]``, outside is ``[\\p{L}--[\\p{Script=A}...\\p{Script=Common}\\p{Script=Inherited}]]``."""
+    ``[\\p{Script=A}...]``, outside is ``[\\p{L}--[\\p{Script=A}...\\p{Script=Common}\\p{Script=Inherited}]]``,
+    CHARSEG marks the codepoints of ``CHAR_SCRIPTS``."""
     letters = class_mask(r"\p{L}")
     table = letters.astype(np.uint8)  # LETTER
+    table[class_mask(f"[{CHAR_SCRIPTS}]")] |= CHARSEG
     if script_names:
         inside = _scripts_mask(script_names)
         table[inside] |= INSIDE
@@ -113,27 +119,48 @@ def _starts(mask: np.ndarray) -> np.ndarray:
     return out
 
 
-def _count_one(cls: np.ndarray, chars: bool) -> TextCounts:
-    inside = cls & INSIDE
-    return TextCounts(int(np.count_nonzero(inside) if chars else _starts(inside).sum()),
-                      int(_starts(cls & OUTSIDE).sum()), int(np.count_nonzero(cls & LETTER)),
-                      int(np.count_nonzero(cls & REQUIRED)), int(np.count_nonzero(cls & FORBIDDEN)))
+def _tokens(cls: np.ndarray, bit: int) -> np.ndarray:
+    """1 where a letter token of class ``bit`` (INSIDE or OUTSIDE) begins: every letter of a
+    character-segmented script (CHARSEG) is a token of its own, other letters make maximal runs."""
+    both = cls & (bit | CHARSEG)
+    return (both == (bit | CHARSEG)).astype(np.int64) + _starts(both == bit)
 
 
-def count_texts(texts: list[str], table: np.ndarray, chars: bool) -> list[TextCounts]:
-    """Counts for each text in one pass. In-script tokens are characters when ``chars`` (CJK-style
-    segmentation) and maximal runs otherwise; out-of-script tokens are always maximal runs."""
+def _count_one(cls: np.ndarray) -> TextCounts:
+    return TextCounts(
+        int(_tokens(cls, INSIDE).sum()),
+        int(_tokens(cls, OUTSIDE).sum()),
+        int(np.count_nonzero(cls & LETTER)),
+        int(np.count_nonzero(cls & REQUIRED)),
+        int(np.count_nonzero(cls & FORBIDDEN)),
+    )
+
+
+def count_texts(texts: list[str], table: np.ndarray) -> list[TextCounts]:
+    """Counts for each text, one numpy pass per ~1 M characters. Letter tokens: each letter of a
+    character-segmented script (Han, kana, Thai...) is one token, whatever the language; other letters of
+    the same class (inside / outside the expected script) make maximal runs."""
+    out: list[TextCounts] = []
+    start, size = 0, 0
+    for i, text in enumerate(texts):
+        size += len(text) + 1
+        if size > _FIELD // 2 or i == len(texts) - 1:
+            out.extend(_count_batch(texts[start : i + 1], table))
+            start, size = i + 1, 0
+    return out
+
+
+def _count_batch(texts: list[str], table: np.ndarray) -> list[TextCounts]:
     if not texts:
         return []
     # "\n" after every text: a separator of no class, so runs never cross texts and no segment is empty
     cls = table[_to_codes("\n".join(texts) + "\n")]
     if len(cls) > _FIELD:  # huge texts: unpacked counts, one text at a time
-        return [_count_one(table[_to_codes(t + "\n")], chars) for t in texts]
-    inside = cls & INSIDE
+        return [_count_one(table[_to_codes(t + "\n")]) for t in texts]
     # fields: letters | in-script tokens << 21 | out-of-script tokens << 42 (one cumulative sum for all)
     packed = (cls & LETTER).astype(np.int64)
-    packed += (inside.astype(bool).astype(np.int64) if chars else _starts(inside)) << _BITS
-    packed += _starts(cls & OUTSIDE) << (2 * _BITS)
+    packed += _tokens(cls, INSIDE) << _BITS
+    packed += _tokens(cls, OUTSIDE) << (2 * _BITS)
     ends = np.cumsum([len(t) + 1 for t in texts]) - 1
     totals = np.cumsum(packed)[ends]
     totals[1:] -= totals[:-1].copy()
@@ -155,7 +182,7 @@ def letter_counts(texts: list[str], memo: dict | None = None) -> list[int]:
     """Number of letters (``\\p{L}``) in each text, reusing the counts another gate left in the row's ``memo``."""
     known = memo.get("letters") if memo is not None else None
     if known is None or any(t not in known for t in texts):
-        counts = count_texts(texts, class_table(), chars=True)
+        counts = count_texts(texts, class_table())
         known = dict(zip(texts, (c.letters for c in counts), strict=True))
         if memo is not None:
             memo.setdefault("letters", {}).update(known)

@@ -22,10 +22,9 @@ import unicodedata
 import numpy as np
 import regex
 
-from moud_core.charclass import class_mask
+from moud_core.charclass import CHAR_SCRIPTS, class_mask
 
-# Scripts written without spaces: one token per character (with its combining marks).
-CHAR_SCRIPTS = r"\p{Han}\p{Hiragana}\p{Katakana}\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}"
+# CHAR_SCRIPTS: scripts written without spaces, one token per character (with its combining marks).
 _WORD = rf"(?:(?![{CHAR_SCRIPTS}])[\p{{L}}\p{{N}}\p{{M}}])+"
 _CHAR_RE = regex.compile(rf"[{CHAR_SCRIPTS}]\p{{M}}*|{_WORD}(?:['’]{_WORD})*")
 _WORD_RE = regex.compile(r"[\p{L}\p{N}\p{M}]+(?:['’][\p{L}\p{N}\p{M}]+)*")

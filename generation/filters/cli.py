@@ -11,7 +11,7 @@ from generation.filters.stream import filter_run, format_summary
 from moud_core.languages import load_registry, parse_language_list
 
 EPILOG = f"""\
-Gates (in order): length, script, lid, repetition, leakage, dedup. The first failing gate decides;
+Gates (default order): length, leakage, repetition, script, lid, dedup. The first failing gate decides;
 dropped rows go to OUT/drops/<lang>/*.jsonl with gate, reason and scores. Kept rows go to
 OUT/shards/<lang>/ with metadata.lid_scores filled. Statistics: OUT/filter_stats.json and .png.
 All thresholds: {DEFAULT_CONFIG_PATH} (a --config file is merged over it).

@@ -13,7 +13,6 @@ from moud_core.yamlio import load_yaml
 
 DATA_DIR = Path(__file__).parent / "data"
 DEFAULT_CONFIG_PATH = DATA_DIR / "filters.yaml"
-GATE_NAMES = ("length", "script", "lid", "repetition", "leakage", "dedup")
 TOP_KEYS = {"gates", "lid_model", "lid_labels", "lid_backend", "defaults", "scripts", "languages"}
 
 
@@ -68,7 +67,9 @@ class FilterConfig:
             raise ConfigError(f"{path}: expected a mapping with keys {', '.join(sorted(TOP_KEYS))}")
         for key in user:
             if key not in TOP_KEYS:
-                raise ConfigError(f"{path}: unknown key {key!r}; expected one of {', '.join(sorted(TOP_KEYS))}")
+                raise ConfigError(
+                    f"{path}: unknown key {key!r}; expected one of {', '.join(sorted(TOP_KEYS))}"
+                )
         raw = copy.deepcopy(base)
         schema = base["defaults"]
         for key in ("gates", "lid_model", "lid_labels", "lid_backend"):
@@ -82,22 +83,31 @@ class FilterConfig:
             for code, over in entries.items():
                 if not isinstance(over, dict):
                     raise ConfigError(f"{path}: {section}.{code}: expected a mapping of gate -> settings")
-                raw[section][code] = _merge(raw[section].get(code, {}), over, f"{path}: {section}.{code}", schema)
+                raw[section][code] = _merge(
+                    raw[section].get(code, {}), over, f"{path}: {section}.{code}", schema
+                )
         cfg = cls(raw, str(path))
         cfg.validate()
         return cfg
 
     def validate(self) -> None:
+        from generation.filters.gates import GATES
+
         gates = self.raw.get("gates")
-        if not isinstance(gates, list) or any(g not in GATE_NAMES for g in gates):
-            raise ConfigError(f"{self.source}: gates: expected a list of names from {', '.join(GATE_NAMES)}, "
-                              f"got {gates!r}")
+        if not isinstance(gates, list) or any(g not in GATES for g in gates):
+            raise ConfigError(
+                f"{self.source}: gates: expected a list of names from {', '.join(GATES)}, got {gates!r}"
+            )
         if self.raw.get("lid_labels") not in ("fasttext", "glotlid"):
-            raise ConfigError(f"{self.source}: lid_labels: expected 'fasttext' or 'glotlid', "
-                              f"got {self.raw.get('lid_labels')!r}")
+            raise ConfigError(
+                f"{self.source}: lid_labels: expected 'fasttext' or 'glotlid', "
+                f"got {self.raw.get('lid_labels')!r}"
+            )
         if self.raw.get("lid_backend", "auto") not in ("auto", "numpy", "fasttext"):
-            raise ConfigError(f"{self.source}: lid_backend: expected 'auto', 'numpy' or 'fasttext', "
-                              f"got {self.raw.get('lid_backend')!r}")
+            raise ConfigError(
+                f"{self.source}: lid_backend: expected 'auto', 'numpy' or 'fasttext', "
+                f"got {self.raw.get('lid_backend')!r}"
+            )
 
     @property
     def gates(self) -> list[str]:
@@ -108,14 +118,18 @@ class FilterConfig:
         if lang.code not in self._cache:
             schema = self.raw["defaults"]
             where = f"{self.source}"
-            merged = _merge(schema, self.raw["scripts"].get(lang.script, {}), f"{where}: scripts.{lang.script}",
-                            schema)
-            merged = _merge(merged, self.raw["languages"].get(lang.code, {}), f"{where}: languages.{lang.code}",
-                            schema)
+            merged = _merge(
+                schema, self.raw["scripts"].get(lang.script, {}), f"{where}: scripts.{lang.script}", schema
+            )
+            merged = _merge(
+                merged, self.raw["languages"].get(lang.code, {}), f"{where}: languages.{lang.code}", schema
+            )
             dd = merged["dedup"]
             if dd["num_perm"] % dd["bands"]:
-                raise ConfigError(f"{where}: dedup.num_perm ({dd['num_perm']}) must be divisible by dedup.bands "
-                                  f"({dd['bands']}) for language {lang.code}")
+                raise ConfigError(
+                    f"{where}: dedup.num_perm ({dd['num_perm']}) must be divisible by dedup.bands "
+                    f"({dd['bands']}) for language {lang.code}"
+                )
             self._cache[lang.code] = merged
         return self._cache[lang.code]
 

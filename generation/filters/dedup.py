@@ -11,7 +11,7 @@ import functools
 import numpy as np
 import xxhash
 
-from generation.filters.base import Drop, Gate, GateContext
+from generation.filters.base import Drop, Gate, GateContext, register
 from moud_core.text import tokenize
 
 _MASK32 = np.uint64(0xFFFFFFFF)
@@ -71,7 +71,7 @@ def _fnv_mix(h: np.ndarray, columns) -> np.ndarray:
 def _ngram_hashes(ids: np.ndarray, n: int) -> np.ndarray:
     """Hash of every run of ``n`` consecutive token hashes."""
     count = len(ids) - n + 1
-    return _fnv_mix(np.full(count, _FNV64_BASIS, dtype=np.uint64), (ids[j:j + count] for j in range(n)))
+    return _fnv_mix(np.full(count, _FNV64_BASIS, dtype=np.uint64), (ids[j : j + count] for j in range(n)))
 
 
 def shingle_hashes(tokens: list[str], n: int) -> np.ndarray:
@@ -82,8 +82,9 @@ def shingle_hashes(tokens: list[str], n: int) -> np.ndarray:
     return _ngram_hashes(token_hashes(tokens), min(n, len(tokens)))
 
 
-def minhash_many(token_lists: list[list[str]], n: int, num_perm: int, seed: int,
-                 block: int = 1 << 14) -> list[np.ndarray]:
+def minhash_many(
+    token_lists: list[list[str]], n: int, num_perm: int, seed: int, block: int = 1 << 14
+) -> list[np.ndarray]:
     """``minhash(shingle_hashes(tokens, n), num_perm, seed)`` of many token lists, with a few large numpy
     operations instead of a few small ones per list (same signatures)."""
     if n <= 0 or any(len(t) < n for t in token_lists):  # rare shapes: one by one
@@ -94,7 +95,9 @@ def minhash_many(token_lists: list[list[str]], n: int, num_perm: int, seed: int,
     h = _ngram_hashes(ids, n)
     starts = np.cumsum(lengths) - lengths
     counts = lengths - n + 1  # n-grams that stay inside their list
-    valid = np.repeat(starts, counts) + (np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts))
+    valid = np.repeat(starts, counts) + (
+        np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    )
     h = h[valid]
     bounds = np.cumsum(counts) - counts
     out: list[np.ndarray] = []
@@ -103,7 +106,7 @@ def minhash_many(token_lists: list[list[str]], n: int, num_perm: int, seed: int,
         j = i + 1
         while j < len(token_lists) and bounds[j] + counts[j] - bounds[i] <= block:
             j += 1
-        part = np.multiply.outer(a, h[bounds[i]:bounds[j - 1] + counts[j - 1]])  # permutations x shingles
+        part = np.multiply.outer(a, h[bounds[i] : bounds[j - 1] + counts[j - 1]])  # permutations x shingles
         part += b[:, None]
         mins = np.minimum.reduceat(part, bounds[i:j] - bounds[i], axis=1)
         mins >>= np.uint64(32)  # the top 32 bits of the minimum are the minimum of the top 32 bits
@@ -127,9 +130,10 @@ def band_keys(sigs: np.ndarray, bands: int) -> np.ndarray:
     and its index (rows with equal keys share that band)."""
     n, num_perm = sigs.shape
     rows = num_perm // bands
-    parts = sigs[:, :bands * rows].reshape(n, bands, rows).astype(np.uint64)
-    h = np.broadcast_to(np.arange(bands, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15) ^ _FNV64_BASIS,
-                        (n, bands)).copy()
+    parts = sigs[:, : bands * rows].reshape(n, bands, rows).astype(np.uint64)
+    h = np.broadcast_to(
+        np.arange(bands, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15) ^ _FNV64_BASIS, (n, bands)
+    ).copy()
     return _fnv_mix(h, (parts[:, :, j] for j in range(rows)))
 
 
@@ -143,8 +147,9 @@ class DedupIndex:
         self.ids: list[str] = []
         self.sigs: list[np.ndarray] = []
 
-    def admit(self, row_id: str, sig: np.ndarray, exact_key: int,
-              keys: np.ndarray | None = None) -> tuple[str, float, str] | None:
+    def admit(
+        self, row_id: str, sig: np.ndarray, exact_key: int, keys: np.ndarray | None = None
+    ) -> tuple[str, float, str] | None:
         """Record the row and return None, or return (earlier duplicate's id, estimated Jaccard, kind).
         ``keys``: ``band_keys(sig, bands)`` when the caller has them already."""
         if exact_key in self.exact:
@@ -170,9 +175,12 @@ class DedupIndex:
 
 def exact_key(row: dict) -> int:
     """Hash of the turns with whitespace normalised: equal keys are exact duplicates."""
-    return xxhash.xxh64_intdigest(TURN_BOUNDARY.join(" ".join(t["text"].split()) for t in row["turns"]).encode())
+    return xxhash.xxh64_intdigest(
+        TURN_BOUNDARY.join(" ".join(t["text"].split()) for t in row["turns"]).encode()
+    )
 
 
+@register
 class DedupGate(Gate):
     name = "dedup"
     stateful = True
@@ -185,18 +193,23 @@ class DedupGate(Gate):
         if ctx.memo is not None and "dedup_signature" in ctx.memo:  # from prefill
             return ctx.memo["dedup_signature"]
         p = ctx.params
-        shingles = shingle_hashes(dialogue_tokens(row, ctx.lang.segmentation, ctx.tokens), int(p["shingle_n"]))
+        shingles = shingle_hashes(
+            dialogue_tokens(row, ctx.lang.segmentation, ctx.tokens), int(p["shingle_n"])
+        )
         sig = minhash(shingles, int(p["num_perm"]), int(p["seed"]))
         return sig, exact_key(row), band_keys(sig[None, :], int(p["bands"]))[0]
 
-    def prefill(self, rows: list[dict], ctxs: list[GateContext]) -> None:
-        """``signature`` of rows of one language (same params), computed together into each ctx.memo."""
+    def prefill(self, rows: list[dict], memos: list[dict], ctxs: list[GateContext]) -> None:
+        """``signature`` of rows of one language (same params), computed together into each memo."""
         p = ctxs[0].params
-        tokens = [dialogue_tokens(row, ctx.lang.segmentation, ctx.tokens) for row, ctx in zip(rows, ctxs, strict=True)]
+        tokens = [
+            dialogue_tokens(row, ctx.lang.segmentation, ctx.tokens)
+            for row, ctx in zip(rows, ctxs, strict=True)
+        ]
         sigs = minhash_many(tokens, int(p["shingle_n"]), int(p["num_perm"]), int(p["seed"]))
         keys = band_keys(np.stack(sigs), int(p["bands"])) if sigs else []
-        for row, ctx, sig, key in zip(rows, ctxs, sigs, keys, strict=True):
-            ctx.memo["dedup_signature"] = (sig, exact_key(row), key)
+        for row, memo, sig, key in zip(rows, memos, sigs, keys, strict=True):
+            memo["dedup_signature"] = (sig, exact_key(row), key)
 
     def release(self, code: str) -> None:
         """Forget language ``code``'s index (its rows are all admitted): memory stays that of one language."""
@@ -214,8 +227,11 @@ class DedupGate(Gate):
         if hit is None:
             return None
         other, est, kind = hit
-        return Drop(self.name, f"{kind} duplicate of {other} (estimated Jaccard {est:.2f}, threshold "
-                    f"{p['jaccard_threshold']})", {"duplicate_of": other, "jaccard": round(est, 4), "kind": kind})
+        return Drop(
+            self.name,
+            f"{kind} duplicate of {other} (estimated Jaccard {est:.2f}, threshold {p['jaccard_threshold']})",
+            {"duplicate_of": other, "jaccard": round(est, 4), "kind": kind},
+        )
 
     def check(self, row: dict, ctx: GateContext) -> Drop | None:
         return self.admit(row, self.signature(row, ctx), ctx)

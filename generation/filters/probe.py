@@ -1,14 +1,15 @@
-"""Acceptance probe: XPersona dialogues as MOUD rows, and the same rows with one turn replaced by English,
-another target language or a romanization. Used by tests and benchmarks/filters_acceptance.py."""
+"""Acceptance probe: XPersona dialogues as MOUD rows, kept or dropped by the default gates, and the same rows
+with one realistic corruption of each class (``corruptions.py``). Used by tests and
+benchmarks/filters_acceptance.py."""
 
 from __future__ import annotations
 
 import json
 import random
-import unicodedata
 from collections import Counter
 from pathlib import Path
 
+from generation.filters.corruptions import CLASSES, SHORT_CJK, Corruptor, Texts
 from moud_core.schema import example_row, split_group_for
 from moud_core.xpersona import xpersona_file_candidates, xpersona_prefixes
 
@@ -29,112 +30,115 @@ def xpersona_rows(directory: Path, code: str, split: str = "valid") -> list[dict
         turns = [(spk, text) for pair in item["dialogue"] for spk, text in zip("AB", pair, strict=False)]
         row = example_row(code, i, turns)
         persona = [s for s in item["persona"] if s.strip()]
-        row.update(persona_a=persona, persona_b=list(persona), common_ground="",
-                   split_group=split_group_for(code, persona, persona), speech_event="small_talk")
+        row.update(
+            persona_a=persona,
+            persona_b=list(persona),
+            common_ground="",
+            split_group=split_group_for(code, persona, persona),
+            speech_event="small_talk",
+        )
         rows.append(row)
     return rows
 
 
 def utterances(directory: Path, code: str, min_chars: int = 20) -> list[str]:
-    """Utterances of one XPersona language with at least ``min_chars`` characters."""
+    """Distinct utterances of one XPersona language with at least ``min_chars`` characters."""
     data = json.loads(xpersona_file(directory, code).read_text(encoding="utf-8"))
     out = [" ".join(u.split()) for item in data for pair in item["dialogue"] for u in pair]
-    return [u for u in out if len(u) >= min_chars]
+    return list(dict.fromkeys(u for u in out if len(u) >= min_chars and u != "__SILENCE__"))
 
 
-# --- romanization -------------------------------------------------------------------------------------
-_L = ["g", "kk", "n", "d", "tt", "r", "m", "b", "pp", "s", "ss", "", "j", "jj", "ch", "k", "t", "p", "h"]
-_V = ["a", "ae", "ya", "yae", "eo", "e", "yeo", "ye", "o", "wa", "wae", "oe", "yo", "u", "wo", "we", "wi",
-      "yu", "eu", "ui", "i"]
-_T = ["", "k", "k", "k", "n", "n", "n", "t", "l", "k", "m", "l", "l", "l", "p", "l", "m", "p", "p", "t", "t",
-      "ng", "t", "t", "k", "t", "p", "t"]
+def xpersona_texts(directory: Path) -> Texts:
+    """The corruption material of the XPersona files present: English utterances and persona sentences,
+    and per language its utterances of at least 20 characters and (CJK) of 7-14 characters."""
+    english = json.loads(xpersona_file(directory, "en").read_text(encoding="utf-8"))
+    personas = list(dict.fromkeys(p for item in english for p in item["persona"] if len(p) >= 12))
+    langs = [c for c in XPERSONA_LANGS if xpersona_file(directory, c).is_file()]
+    short = {
+        c: [u for u in utterances(directory, c, 1) if SHORT_CJK[0] <= len(u) <= SHORT_CJK[1]]
+        for c in langs
+        if c in ("ja", "ko", "zh")
+    }
+    return Texts(utterances(directory, "en"), personas, {c: utterances(directory, c) for c in langs}, short)
 
 
-def romanize_hangul(text: str) -> str:
-    """Revised-Romanization-style transliteration of Hangul syllables (no sound-change rules)."""
-    out = []
-    for ch in text:
-        code = ord(ch) - 0xAC00
-        if 0 <= code < 11172:
-            out.append(_L[code // 588] + _V[(code % 588) // 28] + _T[code % 28])
-        else:
-            out.append(ch)
-    return "".join(out)
+def _by_parity(flags: list[bool], indexes: list[int] | None = None) -> dict[str, float]:
+    """Rate of True among even- and odd-indexed dialogues (two halves for a held-out check of tuning);
+    ``indexes``: the dialogue index of each flag (default: its position)."""
+    indexes = list(range(len(flags))) if indexes is None else indexes
+    out = {}
+    for half, parity in (("even", 0), ("odd", 1)):
+        part = [f for f, i in zip(flags, indexes, strict=True) if i % 2 == parity]
+        out[half] = sum(part) / max(1, len(part))
+    return out
 
 
-# Hand-written romanized conversational sentences (what an LLM produces when it slips into romaji/pinyin).
-ROMANIZED = {
-    "ja": ["konnichiwa, kyou wa ii tenki desu ne.", "watashi wa inu wo nihiki katte imasu.",
-           "shumatsu wa itsumo nani wo shite imasu ka?", "sushi ga daisuki desu, anata wa?",
-           "ashita tomodachi to eiga wo mi ni ikimasu.", "shigoto wa totemo isogashii desu kedo tanoshii desu.",
-           "kinou wa ame datta node ie de hon wo yomimashita.", "nihon no ongaku wo yoku kikimasu ka?"],
-    "zh": ["ni hao, jintian tianqi zhen hao a.", "wo you liang zhi gou, tamen hen ke'ai.",
-           "ni zhoumo yiban zuo shenme?", "wo zui xihuan chi jiaozi, ni ne?",
-           "mingtian wo yao he pengyou qu kan dianying.", "wo de gongzuo hen mang, dan shi hen you yisi.",
-           "zuotian xia yu le, suoyi wo zai jia kan shu.", "ni xihuan ting zhongguo yinyue ma?"],
-    "ko": ["annyeonghaseyo, oneul nalssiga jeongmal joneyo.", "jeoneun gaereul du mari kiwoyo.",
-           "jumare boTong mwo haseyo?", "jeoneun bibimbabeul jeil joahaeyo, dangsineun?"],
-}
-
-
-def romanize(text: str, code: str, rng: random.Random) -> str:
-    if code == "ko":
-        return romanize_hangul(text)
-    if code in ROMANIZED:
-        return rng.choice(ROMANIZED[code])
-    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-
-
-def replace_one_turn(row: dict, text: str, rng: random.Random) -> tuple[dict, int]:
-    """A copy of ``row`` whose turn at a random position is ``text``; returns (row, position)."""
-    new = json.loads(json.dumps(row))
-    i = rng.randrange(len(new["turns"]))
-    new["turns"][i]["text"] = text
-    new["id"] = new["id"] + "-x"
-    return new, i
-
-
-def _by_parity(flags: list[bool]) -> dict[str, float]:
-    """Rate of True among even- and odd-indexed dialogues (two halves for a held-out check of tuning)."""
-    return {half: sum(flags[start::2]) / max(1, len(flags[start::2])) for half, start in (("even", 0), ("odd", 1))}
-
-
-def measure(xp_dir: Path, config: str | None = None, seed: int = 0, languages=None) -> dict:
-    """Keep rate on real dialogues and drop rates of the one-turn probes, per language."""
+def measure(
+    xp_dir: Path, config: str | None = None, seed: int = 0, languages=None, classes=None, misses: int = 0
+) -> dict:
+    """Per language: the keep rate of the real dialogues, and per corruption class (on the dialogues that
+    are kept) the drop rate, the rate of drops by the right gate naming the right field, and the gates that
+    dropped; ``misses`` examples of probes that were kept or dropped for the wrong reason are kept under
+    ``misses``."""
     from generation.filters.pipeline import FilterPipeline
 
     langs = [c for c in XPERSONA_LANGS if xpersona_file(xp_dir, c).is_file()]
     todo = [c for c in langs if languages is None or c in languages]
-    pools = {c: utterances(xp_dir, c) for c in langs}
-    pools["en"] = utterances(xp_dir, "en")
+    corruptor = Corruptor(xpersona_texts(xp_dir))
+    pipe = FilterPipeline.from_config(config)
     results: dict = {}
     for code in todo:
         rows = xpersona_rows(xp_dir, code)
-        pipe = FilterPipeline.from_config(config)
         human = [pipe.check(json.loads(json.dumps(r))) for r in rows]
         kept = sum(r.kept for r in human)
-        res = {"dialogues": len(rows), "kept": kept, "keep_rate": kept / len(rows),
-               "keep_rate_by_parity": _by_parity([r.kept for r in human]),
-               "human_drops": dict(Counter(r.drop.gate for r in human if r.drop))}
-        rng = random.Random(f"{seed}-{code}")
-        others = [c for c in langs if c != code]
-        probes = ["english", "other_language"] + (["romanized"] if code in ("ja", "ko", "zh") else [])
-        for probe in probes:
+        res = {
+            "dialogues": len(rows),
+            "kept": kept,
+            "keep_rate": kept / len(rows),
+            "keep_rate_by_parity": _by_parity([r.kept for r in human]),
+            "human_drops": dict(Counter(r.drop.gate for r in human if r.drop)),
+            "human_drop_reasons": [r.drop.reason for r in human if r.drop][:misses],
+            "classes": {},
+        }
+        for kind in classes or CLASSES:
+            rng = random.Random(f"{seed}-{code}-{kind}")
             gates: Counter = Counter()
-            outcomes = []
-            for row in rows:
-                if probe == "romanized":
-                    text = romanize(row["turns"][rng.randrange(len(row["turns"]))]["text"], code, rng)
-                elif probe == "english":
-                    text = rng.choice(pools["en"])
-                else:
-                    text = rng.choice(pools[rng.choice(others)])
-                bad, _ = replace_one_turn(row, text, rng)
-                stateless_drop, _, _ = pipe.check_stateless(bad)  # dedup state is not consulted for probes
-                outcomes.append(stateless_drop is not None)
-                if stateless_drop is not None:
-                    gates[stateless_drop.gate] += 1
-            res[probe] = {"drop_rate": sum(outcomes) / len(rows), "drop_rate_by_parity": _by_parity(outcomes),
-                          "by_gate": dict(gates)}
+            dropped, right, bad, where = [], [], [], []
+            for index, (row, clean) in enumerate(zip(rows, human, strict=True)):
+                probe = corruptor.make(kind, row, rng)
+                if probe is None or not clean.kept:  # only the corruption may fail the dialogue
+                    continue
+                drop, _, _ = pipe.check_stateless(probe.row)  # dedup state is not consulted for probes
+                ok = (
+                    drop is not None and drop.gate in probe.gates and drop.scores.get("field") in probe.fields
+                )
+                dropped.append(drop is not None)
+                right.append(ok)
+                where.append(index)
+                if drop is not None:
+                    gates[drop.gate] += 1
+                if not ok and len(bad) < misses:
+                    bad.append(
+                        {
+                            "fields": sorted(probe.fields),
+                            "drop": drop and f"{drop.gate}: {drop.reason}",
+                            "texts": [t for f in sorted(probe.fields) for t in [_field_text(probe.row, f)]],
+                        }
+                    )
+            if dropped:
+                res["classes"][kind] = {
+                    "probes": len(dropped),
+                    "drop_rate": sum(dropped) / len(dropped),
+                    "right_rate": sum(right) / len(right),
+                    "drop_rate_by_parity": _by_parity(dropped, where),
+                    "right_rate_by_parity": _by_parity(right, where),
+                    "by_gate": dict(gates),
+                    "misses": bad,
+                }
         results[code] = res
     return results
+
+
+def _field_text(row: dict, field: str) -> str:
+    name, _, index = field.partition("[")
+    return row[name][int(index[:-1])]["text"] if name == "turns" else row[name][int(index[:-1])]

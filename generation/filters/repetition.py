@@ -1,9 +1,13 @@
-"""Repetition gate: repeated turns, n-gram loops inside a turn, a speaker echoing the other."""
+"""Repetition gate: repeated and nearly repeated turns (loops), n-gram loops inside a turn, a speaker echoing
+the other."""
 
 from __future__ import annotations
 
-from generation.filters.base import Drop, Gate, GateContext, clip
-from moud_core.text import normalize
+import math
+from collections.abc import Sequence
+from typing import NamedTuple
+
+from generation.filters.base import Drop, Gate, GateContext, clip, register
 
 
 def _ngrams(tokens: list[str], n: int) -> list[tuple[str, ...]]:
@@ -30,49 +34,175 @@ def containment(tokens: list[str], other: list[str], n: int) -> float:
     return sum(g in pool for g in grams) / len(grams)
 
 
+class Turn(NamedTuple):
+    index: int
+    tokens: list[str]
+    grams: set  # its n-grams (ngram_n)
+
+
+class History:
+    """The repetition rules' view of the turns so far: the first turn of each exact-repeat key, how many turns
+    repeated an earlier one (exactly or nearly), and every turn."""
+
+    __slots__ = ("first", "repeats", "turns")
+
+    def __init__(self):
+        self.first: dict[str, int] = {}
+        self.repeats = 0
+        self.turns: list[Turn] = []
+
+    def previous(self) -> Turn | None:
+        return self.turns[-1] if self.turns else None
+
+    def same_speaker(self, window: int) -> list[Turn]:
+        """The next turn's speaker's turns among the last ``window``, latest first (the other speaker's
+        previous turn is the echo rule's)."""
+        size = len(self.turns)
+        return self.turns[size - 2 :: -2][: window // 2] if size >= 2 else []
+
+    def push(self, key: str | None, repeat: bool, tokens: list[str], grams: set) -> None:
+        """Add the next turn: its exact-repeat key, whether it repeats an earlier turn, tokens and n-grams."""
+        index = len(self.turns)
+        if key is not None and key not in self.first:
+            self.first[key] = index
+        self.repeats += repeat
+        self.turns.append(Turn(index, tokens, grams))
+
+
+def common_run(a: Sequence[str], b: Sequence[str], need: int) -> bool:
+    """Whether ``a`` and ``b`` have a run of ``need`` consecutive tokens in common. Two turns are
+    near-repeats ("Ah, oui, j'adore le jazz !" and "oui j'adore le jazz") when they have a common run of at
+    least ``near_min_tokens`` tokens covering ``near_min_share`` of the longer one (tokens: words, or
+    characters for Han/kana/Thai; case-folded, NFKC, punctuation dropped)."""
+    runs = set(zip(*(a[i:] for i in range(need)), strict=False))
+    return any(r in runs for r in zip(*(b[i:] for i in range(need)), strict=False))
+
+
+@register
 class RepetitionGate(Gate):
     name = "repetition"
+    persona = False
 
-    def check(self, row: dict, ctx: GateContext) -> Drop | None:
+    @staticmethod
+    def _key(tokens: list[str], ctx: GateContext) -> str | None:
+        """The normalized text of a turn long enough to count as a repeated utterance, else None."""
+        return " ".join(tokens) if len(tokens) >= ctx.params["min_tokens"] else None  # tokens are normalized
+
+    @staticmethod
+    def _grams(tokens: list[str], n: int) -> list:
+        return list(zip(tokens, tokens[1:], tokens[2:], strict=False)) if n == 3 else _ngrams(tokens, n)
+
+    def history(self, turns: Sequence[str], ctx: GateContext) -> History:
+        """The History after ``turns`` (each judged as ``judge`` would, without failing)."""
+        state = History()
+        for i, text in enumerate(turns):
+            _, *turn = self.judge(f"turns[{i}]", text, state, ctx, check=False)
+            state.push(*turn)
+        return state
+
+    def judge(
+        self, where: str, text: str, state: History, ctx: GateContext, check: bool = True
+    ) -> tuple[Drop | None, str | None, bool, list[str], set]:
+        """(drop or None, exact-repeat key, whether it repeats an earlier turn, tokens, n-gram set) of
+        turn ``where`` after the turns in ``state``; ``check=False`` only computes the last four."""
         p = ctx.params
         n = int(p["ngram_n"])
-        seen: dict[str, int] = {}
-        repeats = 0
-        prev_grams: set | None = None
-        prev_speaker = None
-        cache = ctx.token_cache()
+        tokens = ctx.tokens(text)
+        key = self._key(tokens, ctx)
+        grams = self._grams(tokens, n)
+        gram_set = set(grams)
+        repeat_of, similarity = None, 1.0
+        if key is not None and key in state.first:
+            repeat_of = state.first[key]
+        elif (size := len(tokens)) >= p["near_min_tokens"] and len(state.turns) >= 2:
+            # near_repeat inlined (it runs for every turn): exact cheap bounds first
+            share, least = p["near_min_share"], p["near_min_tokens"]
+            for turn in state.same_speaker(int(p["near_window"])):
+                other = len(turn.tokens)
+                short, long = (size, other) if size <= other else (other, size)
+                need = max(least, math.ceil(share * long - 1e-9))
+                if short < need or (need >= n and gram_set.isdisjoint(turn.grams)):
+                    continue  # no common run of ``need`` tokens (it would be a common n-gram)
+                if common_run(tokens, turn.tokens, need):
+                    repeat_of, similarity = turn.index, need / long
+                    break
+        result = (key, repeat_of is not None, tokens, gram_set)
+        if not check:
+            return (None, *result)
+        if repeat_of is not None and state.repeats + 1 > p["max_repeated_turns"]:
+            exact = key is not None and key in state.first
+            how = (
+                f"repeats turns[{repeat_of}]"
+                if exact
+                else (f"nearly repeats turns[{repeat_of}] ({similarity:.0%} of the longer one in common)")
+            )
+            return (
+                Drop(
+                    self.name,
+                    f"{where} {how} ({state.repeats + 1} repeated turns, at most {p['max_repeated_turns']} "
+                    f"allowed) ({clip(text, 40)!r})",
+                    {
+                        "field": where,
+                        "kind": "repeated_turn" if exact else "near_repeat",
+                        "repeats": f"turns[{repeat_of}]",
+                        "repeated_turns": state.repeats + 1,
+                    },
+                ),
+                *result,
+            )
+        count = len(grams)
+        frac = 1.0 - len(gram_set) / count if count else 0.0
+        if count >= p["min_ngrams"] and frac > p["max_dup_ngram_frac"]:
+            return (
+                Drop(
+                    self.name,
+                    f"{where}: {frac:.0%} of its {n}-grams are repeats, at most "
+                    f"{p['max_dup_ngram_frac']:.0%} allowed ({clip(text, 40)!r})",
+                    {"field": where, "kind": "ngram_loop", "dup_ngram_frac": round(frac, 4)},
+                ),
+                *result,
+            )
+        prev = state.previous()
+        if prev is not None and len(tokens) >= p["echo_min_tokens"]:
+            # without repeated n-grams the positions in prev are the set intersection
+            hits = (
+                len(gram_set & prev.grams) if len(gram_set) == count else sum(g in prev.grams for g in grams)
+            )
+            echo = hits / count if count else 0.0
+            if echo > p["max_echo_containment"]:
+                return (
+                    Drop(
+                        self.name,
+                        f"{where} echoes turns[{prev.index}]: {echo:.0%} of its {n}-grams copied, "
+                        f"more than the {p['max_echo_containment']:.0%} allowed ({clip(text, 40)!r})",
+                        {
+                            "field": where,
+                            "kind": "echo",
+                            "repeats": f"turns[{prev.index}]",
+                            "containment": round(echo, 4),
+                        },
+                    ),
+                    *result,
+                )
+        return (None, *result)
+
+    def check_text(
+        self,
+        where: str,
+        text: str,
+        ctx: GateContext,
+        earlier_turns: Sequence[str] = (),
+        personas: Sequence[str] = (),
+    ) -> Drop | None:
+        """Rules for turn ``where`` given the turns before it (the previous one is the other speaker's)."""
+        return self.judge(where, text, self.history(earlier_turns, ctx), ctx)[0]
+
+    def check(self, row: dict, ctx: GateContext) -> Drop | None:
+        """``check_text`` for each turn in order, with the History kept as the turns go."""
+        state = History()
         for i, turn in enumerate(row["turns"]):
-            tokens = cache.get(turn["text"]) if cache is not None else None
-            if tokens is None:
-                tokens = ctx.tokens(turn["text"])
-            if len(tokens) >= p["min_tokens"]:
-                key = normalize(" ".join(tokens))
-                if key in seen:
-                    repeats += 1
-                    if repeats > p["max_repeated_turns"]:
-                        return Drop(self.name, f"turns[{i}] repeats turns[{seen[key]}] "
-                                    f"({repeats} repeated turns, at most {p['max_repeated_turns']} allowed) "
-                                    f"({clip(turn['text'], 40)!r})",
-                                    {"field": f"turns[{i}]", "kind": "repeated_turn", "repeated_turns": repeats})
-                else:
-                    seen[key] = i
-            # n-grams once per turn: dup_ngram_frac and containment inlined
-            grams = list(zip(tokens, tokens[1:], tokens[2:], strict=False)) if n == 3 else _ngrams(tokens, n)
-            gram_set = set(grams)
-            count = len(grams)
-            frac = 1.0 - len(gram_set) / count if count else 0.0
-            if count >= p["min_ngrams"] and frac > p["max_dup_ngram_frac"]:
-                return Drop(self.name, f"turns[{i}]: {frac:.0%} of its {n}-grams are repeats, at most "
-                            f"{p['max_dup_ngram_frac']:.0%} allowed ({clip(turn['text'], 40)!r})",
-                            {"field": f"turns[{i}]", "kind": "ngram_loop", "dup_ngram_frac": round(frac, 4)})
-            if prev_grams is not None and turn["speaker"] != prev_speaker and len(tokens) >= p["echo_min_tokens"]:
-                # without repeated n-grams the positions in prev_grams are the set intersection
-                hits = len(gram_set & prev_grams) if len(gram_set) == count else sum(g in prev_grams for g in grams)
-                echo = hits / count if count else 0.0
-                if echo >= p["max_echo_containment"]:
-                    return Drop(self.name, f"turns[{i}] echoes turns[{i - 1}]: {echo:.0%} of its {n}-grams "
-                                f"copied, below {p['max_echo_containment']:.0%} allowed "
-                                f"({clip(turn['text'], 40)!r})",
-                                {"field": f"turns[{i}]", "kind": "echo", "containment": round(echo, 4)})
-            prev_grams, prev_speaker = gram_set, turn["speaker"]
+            drop, *seen = self.judge(f"turns[{i}]", turn["text"], state, ctx)
+            if drop is not None:
+                return drop
+            state.push(*seen)
         return None

@@ -10,7 +10,7 @@ def format_table(stats: dict, gates: list[str]) -> str:
     gates = [g for g in gates if any(st["dropped"].get(g) for st in langs.values())] + sorted(
         {g for st in langs.values() for g in st["dropped"]} - set(gates)
     )
-    head = ["lang", "input", "kept", "kept%", *gates, "short"]
+    head = ["lang", "input", "kept", "kept%", *gates, "short", "undetermined"]
     rows = []
     for code, st in langs.items():
         pct = f"{st['kept'] / st['input']:.1%}" if st["input"] else "-"
@@ -22,6 +22,7 @@ def format_table(stats: dict, gates: list[str]) -> str:
                 pct,
                 *[st["dropped"].get(g, 0) for g in gates],
                 st["skipped_short"],
+                st.get("undetermined", 0),
             ]
         )
     widths = [max(len(str(x)) for x in col) for col in zip(head, *rows, strict=False)]

@@ -1,20 +1,24 @@
-"""Script gate: the share of tokens written in the language's expected Unicode script(s).
+"""Script gate: the share of letter tokens written in the language's expected Unicode script(s).
 
-Tokens are characters for CJK-style scripts (each Han/kana letter) and letter runs otherwise, so an
-English brand name inside a Chinese sentence counts once, not once per letter. Letters of the
-Common/Inherited scripts (e.g. "ー") are neutral. Optionally a script must be present (Japanese needs
-kana: a long Han-only text is Chinese).
+Tokens: each letter of a script written without spaces (Han, kana, Thai...) is one token, whatever the
+language, and other letters make runs; so an English brand name inside a Chinese sentence counts once,
+and a Chinese sentence inside a French or Korean turn counts once per character. Letters of the
+Common/Inherited scripts (e.g. "ー") are neutral. The whole text and each of its segments (``segments.py``:
+bracketed parts, parts around a dash, sentences) are judged. Optionally a script must be present (Japanese
+needs kana: a long Han-only text is Chinese) or absent (kana in Chinese).
 """
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 
 import regex
 
-from generation.filters.base import Drop, Gate, GateContext, clip, row_texts
+from generation.filters.base import Drop, Gate, GateContext, clip, register, row_texts
 from generation.filters.config import DATA_DIR
-from moud_core.charclass import TextCounts, class_table, count_texts
+from generation.filters.segments import split_segments
+from moud_core.charclass import CHAR_SCRIPTS, TextCounts, class_table, count_texts
 from moud_core.errors import ConfigError
 from moud_core.yamlio import load_yaml
 
@@ -30,15 +34,24 @@ def _class(names) -> str:
     return "".join(f"\\p{{Script={n}}}" for n in names)
 
 
-@functools.cache
-def script_patterns(script: str, segmentation: str) -> tuple[regex.Pattern, regex.Pattern]:
-    """(in-script token pattern, out-of-script token pattern) for a registry script."""
+def _names(script: str) -> list[str]:
     names = script_table().get(script)
     if not names:
         raise ConfigError(f"{_SCRIPTS_PATH}: no Unicode scripts listed for registry script {script!r}")
-    inside = f"[{_class(names)}]" + ("" if segmentation == "chars" else "+")
-    outside = rf"(?V1)[\p{{L}}--[{_class(names)}\p{{Script=Common}}\p{{Script=Inherited}}]]+"
-    return regex.compile(inside), regex.compile(outside)
+    return names
+
+
+@functools.cache
+def script_patterns(script: str) -> tuple[regex.Pattern, regex.Pattern]:
+    """(in-script token pattern, out-of-script token pattern) for a registry script: the reference for
+    ``charclass.count_texts``."""
+    inside = f"[{_class(_names(script))}]"
+    outside = rf"[\p{{L}}--[{_class(_names(script))}\p{{Script=Common}}\p{{Script=Inherited}}]]"
+
+    def tokens(letters: str) -> regex.Pattern:
+        return regex.compile(rf"(?V1)[{letters}&&[{CHAR_SCRIPTS}]]|[{letters}--[{CHAR_SCRIPTS}]]+")
+
+    return tokens(inside), tokens(outside)
 
 
 @functools.cache
@@ -46,9 +59,9 @@ def presence_pattern(names: tuple[str, ...]) -> regex.Pattern:
     return regex.compile(f"[{_class(list(names))}]")
 
 
-def script_share(text: str, script: str, segmentation: str = "words") -> tuple[float, int]:
+def script_share(text: str, script: str) -> tuple[float, int]:
     """(share of letter tokens in ``script``, number of letter tokens)."""
-    inside, outside = script_patterns(script, segmentation)
+    inside, outside = script_patterns(script)
     n_in, n_out = len(inside.findall(text)), len(outside.findall(text))
     total = n_in + n_out
     return (n_in / total if total else 1.0), total
@@ -56,68 +69,150 @@ def script_share(text: str, script: str, segmentation: str = "words") -> tuple[f
 
 def script_class_table(script: str, required=(), forbidden=()):
     """The codepoint table (charclass.class_table) of a registry script and the required/forbidden scripts."""
-    names = script_table().get(script)
-    if not names:
-        raise ConfigError(f"{_SCRIPTS_PATH}: no Unicode scripts listed for registry script {script!r}")
-    return class_table(tuple(names), tuple(required), tuple(forbidden))
+    return class_table(tuple(_names(script)), tuple(required), tuple(forbidden))
 
 
-def text_counts(texts: list[str], script: str, segmentation: str, required=(), forbidden=(),
-                memo: dict | None = None) -> dict[str, TextCounts]:
+@functools.cache
+def _counts_key(script: str, required: tuple, forbidden: tuple) -> tuple:
+    return ("script_counts", script, required, forbidden)
+
+
+def counts_key(lang, params: dict) -> tuple:
+    """The memo key under which ``text_counts`` keeps the counts for this language and script settings."""
+    return _counts_key(lang.script, tuple(params["require_any"]), tuple(params["forbid_any"]))
+
+
+def text_counts(
+    texts: list[str], script: str, required=(), forbidden=(), memo: dict | None = None
+) -> dict[str, TextCounts]:
     """Script/letter counts of ``texts`` (one numpy pass, same numbers as ``script_share`` and
-    ``presence_pattern``), memoized per row in ``memo``."""
-    key = ("script_counts", script, segmentation, tuple(required), tuple(forbidden))
+    ``presence_pattern``), memoized in ``memo`` (a dict that may also hold other texts' counts)."""
+    key = _counts_key(script, tuple(required), tuple(forbidden))
     cached = memo.get(key) if memo is not None else None
     if cached is not None and all(t in cached for t in texts):
         return cached
     table = script_class_table(script, required, forbidden)
-    counts = dict(zip(texts, count_texts(texts, table, segmentation == "chars"), strict=True))
+    counts = dict(zip(texts, count_texts(texts, table), strict=True))
     if memo is not None:
-        memo[key] = counts
         memo.setdefault("letters", {}).update((t, c.letters) for t, c in counts.items())
+        if cached is not None:
+            cached.update(counts)
+            return cached
+        memo[key] = counts
     return counts
 
 
+@register
 class ScriptGate(Gate):
     name = "script"
+    history = False
 
-    def judge_counts(self, counts: TextCounts, ctx: GateContext) -> tuple[str, dict] | None:
-        """(reason, scores) when a text with these counts fails, else None."""
+    @staticmethod
+    def _counts(texts: list[str], ctx: GateContext, memo: dict | None) -> dict[str, TextCounts]:
+        p = ctx.params
+        return text_counts(texts, ctx.lang.script, p["require_any"], p["forbid_any"], memo)
+
+    def warm(self, ctx: GateContext) -> None:
+        """Build the codepoint table of ``ctx.lang`` now (before worker processes fork)."""
+        script_class_table(ctx.lang.script, ctx.params["require_any"], ctx.params["forbid_any"])
+
+    @staticmethod
+    def segments(text: str, counts: TextCounts, ctx: GateContext) -> tuple:
+        """The segments of ``text`` that can fail when the whole text (``counts``) passes: only a text with
+        letters of another script, or of a language that requires a script (Japanese kana), has them."""
+        if not counts.outside and not ctx.params["require_any"]:
+            return ()
+        return split_segments(text)
+
+    def prefill(self, rows: list[dict], memos: list[dict], ctxs: list[GateContext]) -> None:
+        """Script and letter counts of every text of ``rows`` (one language) and of its segments that can
+        fail, in two passes."""
+        texts = list(
+            dict.fromkeys(
+                t for row, memo in zip(rows, memos, strict=True) for _, t in row_texts(row, memo=memo)
+            )
+        )
+        shared: dict = {}  # the same count dicts for every row of the chunk
+        counts = self._counts(texts, ctxs[0], shared)
+        parts = [seg.text for t in texts for seg in self.segments(t, counts[t], ctxs[0])]
+        if parts:
+            self._counts(list(dict.fromkeys(parts)), ctxs[0], shared)
+        for memo in memos:
+            memo.update(shared)
+
+    def judge_counts(
+        self, counts: TextCounts, ctx: GateContext, segment: bool = False
+    ) -> tuple[str, dict] | None:
+        """(reason, scores) when a text (or a segment of one) with these counts fails, else None."""
         p, script, code = ctx.params, ctx.lang.script, ctx.lang.code
         tokens = counts.inside + counts.outside
         share = counts.inside / tokens if tokens else 1.0
-        if tokens >= p["min_tokens"] and share < p["min_share"]:
-            return (f"{share:.0%} of letter tokens in {script}, expected at least {p['min_share']:.0%}",
-                    {"share": round(share, 4)})
+        if segment:
+            if tokens >= p["min_tokens"] and share <= p["segment_max_share"]:
+                return (
+                    f"{share:.0%} of letter tokens in {script}, expected more than {p['segment_max_share']:.0%}",
+                    {"share": round(share, 4)},
+                )
+        elif not counts.inside and counts.outside and counts.letters >= p["foreign_only_min_letters"]:
+            return (f"no letter in {script} ({counts.letters} letters of other scripts)", {"share": 0.0})
+        if not segment and tokens >= p["min_tokens"] and share < p["min_share"]:
+            return (
+                f"{share:.0%} of letter tokens in {script}, expected at least {p['min_share']:.0%}",
+                {"share": round(share, 4)},
+            )
         required, forbidden = tuple(p["require_any"]), tuple(p["forbid_any"])
-        if required and tokens >= p["require_min_tokens"] and not counts.required:
-            return (f"no {'/'.join(required)} letters in {tokens} letter tokens (expected for {code})",
-                    {"share": round(share, 4), "missing": list(required)})
+        least = p["segment_require_min_tokens"] if segment else p["require_min_tokens"]
+        if required and tokens >= least and not counts.required:
+            return (
+                f"no {'/'.join(required)} letters in {tokens} letter tokens (expected for {code})",
+                {"share": round(share, 4), "missing": list(required)},
+            )
         if forbidden:
             found = counts.forbidden
             if found >= p["forbid_min_letters"]:
-                return (f"{found} {'/'.join(forbidden)} letters (not used in {code})",
-                        {"share": round(share, 4), "forbidden": found})
+                return (
+                    f"{found} {'/'.join(forbidden)} letters (not used in {code})",
+                    {"share": round(share, 4), "forbidden": found},
+                )
         return None
 
-    def judge(self, text: str, ctx: GateContext) -> tuple[str, dict] | None:
-        """(reason, scores) when ``text`` fails, else None."""
-        p = ctx.params
-        counts = text_counts([text], ctx.lang.script, ctx.lang.segmentation, p["require_any"], p["forbid_any"])
-        return self.judge_counts(counts[text], ctx)
+    def judge(self, text: str, ctx: GateContext) -> tuple[str, dict, str | None] | None:
+        """(reason, scores, the failing segment or None for the whole text) when ``text`` or one of its
+        segments fails, else None."""
+        known = ctx.memo.get(counts_key(ctx.lang, ctx.params)) if ctx.memo is not None else None
+        if known is None or text not in known:
+            known = self._counts([text], ctx, ctx.memo)
+        verdict = self.judge_counts(known[text], ctx)
+        if verdict is not None:
+            return (*verdict, None)
+        segments = self.segments(text, known[text], ctx)
+        if any(seg.text not in known for seg in segments):
+            known = self._counts([seg.text for seg in segments], ctx, ctx.memo)
+        for seg in segments:
+            verdict = self.judge_counts(known[seg.text], ctx, segment=True)
+            if verdict is not None:
+                reason, scores = verdict
+                return f"{seg.kind} {seg.text!r}: {reason}", {**scores, "segment": seg.text}, seg.text
+        return None
 
     def check(self, row: dict, ctx: GateContext) -> Drop | None:
+        texts = [t for _, t in row_texts(row, memo=ctx.memo)]
+        counts = self._counts(texts, ctx, ctx.memo)  # all texts in one pass
         p = ctx.params
-        items = row_texts(row, memo=ctx.memo)
-        counts = text_counts([t for _, t in items], ctx.lang.script, ctx.lang.segmentation, p["require_any"],
-                             p["forbid_any"], ctx.memo)
-        failed = []
-        for where, text in items:
-            verdict = self.judge_counts(counts[text], ctx)
-            if verdict is not None:
-                failed.append((where, text, *verdict))
-        if len(failed) > p["max_failed"]:
-            where, text, reason, scores = failed[0]
-            return Drop(self.name, f"{where}: {reason} ({clip(text, 40)!r})",
-                        {"field": where, **scores, "failed": len(failed)})
-        return None
+        if not p["require_any"] and not p["forbid_any"] and not any(counts[t].outside for t in texts):
+            return None  # every letter in the expected script: no text or segment can fail
+        return super().check(row, ctx)
+
+    def check_text(
+        self,
+        where: str,
+        text: str,
+        ctx: GateContext,
+        earlier_turns: Sequence[str] = (),
+        personas: Sequence[str] = (),
+    ) -> Drop | None:
+        verdict = self.judge(text, ctx)
+        if verdict is None:
+            return None
+        reason, scores, segment = verdict
+        return Drop(self.name, f"{where}: {reason} ({clip(text, 40)!r})", {"field": where, **scores})

@@ -11,7 +11,7 @@ from collections import Counter
 from pathlib import Path
 
 from generation.filters.config import FilterConfig
-from generation.filters.pipeline import FilterPipeline, LanguageStats
+from generation.filters.pipeline import FilterPipeline
 from generation.filters.report import format_table, plot_stats
 from moud_core.atomic import atomic_open, atomic_write_text, staged_folder
 from moud_core.errors import MoudError
@@ -113,9 +113,9 @@ def few_gc_passes():
         gc.unfreeze()
 
 
-def _init_worker(config_raw: dict, source: str) -> None:
+def _init_worker(config_raw: dict, source: str, registry: dict[str, Language]) -> None:
     global _WORKER
-    _WORKER = FilterPipeline(FilterConfig(config_raw, source))
+    _WORKER = FilterPipeline(FilterConfig(config_raw, source), registry)
     gc.freeze()
     gc.set_threshold(*_STREAMING_GC_THRESHOLD)  # as few_gc_passes, for the worker's whole life
 
@@ -148,7 +148,6 @@ def _run(pipe: FilterPipeline, cfg: FilterConfig, shards, tmp: Path, skip_invali
          progress: bool) -> dict:
     from tqdm import tqdm
 
-    stats: dict[str, LanguageStats] = {}
     bar = tqdm(total=len(shards), unit="shard", desc="filter", disable=not progress)
 
     current = [None]  # language being admitted: shards come grouped by language
@@ -158,19 +157,17 @@ def _run(pipe: FilterPipeline, cfg: FilterConfig, shards, tmp: Path, skip_invali
             pipe.release(current[0])
         current[0] = code
         records, counters = result
-        st = stats.setdefault(code, LanguageStats())
-        st.skipped_short += counters.get("skipped_short", 0)
+        pipe.stats.add_counters(code, counters)
         kept, drops = [], []
         for gate, line, row_id, sig in records:
-            st.input += 1
             if gate is None:
                 drop = pipe.admit_id(row_id, code, sig)
                 if drop is None:
                     kept.append(line)
-                    st.kept += 1
+                    pipe.stats.record(code, None)
                     continue
                 gate, line = drop.gate, drop_line(line, drop.gate, drop.reason, drop.scores)
-            st.dropped[gate] += 1
+            pipe.stats.record(code, gate)
             drops.append(line)
         _write_lines(tmp / "shards" / code / path.name, kept)
         if drops:
@@ -182,7 +179,7 @@ def _run(pipe: FilterPipeline, cfg: FilterConfig, shards, tmp: Path, skip_invali
             consume(code, path, _process_shard(pipe, code, path, skip_invalid))
     else:
         pipe.warm(sorted({code for code, _ in shards}))  # forked workers inherit the tables
-        with process_pool(workers, _init_worker, (cfg.raw, cfg.source)) as pool:
+        with process_pool(workers, _init_worker, (cfg.raw, cfg.source, pipe.registry)) as pool:
             window = 2 * workers  # bounded number of shards in flight: memory stays flat
             pending = []
             for code, path in shards:
@@ -193,8 +190,7 @@ def _run(pipe: FilterPipeline, cfg: FilterConfig, shards, tmp: Path, skip_invali
             for c, p, fut in pending:
                 consume(c, p, fut.result())
     bar.close()
-    return {"config": cfg.to_dict(), "gates": cfg.gates,
-            "languages": {code: st.to_dict() for code, st in sorted(stats.items())}}
+    return pipe.stats_dict()
 
 
 def check_output_folder(out_dir: Path, overwrite: bool) -> None:

@@ -123,3 +123,26 @@ def test_overwrite_refuses_a_folder_that_filter_did_not_write(run_dir, tmp_path,
     assert moud_cli.main(["filter", "--in", str(run_dir), "--out", str(out), "--quiet", "--workers", "1"]) == 0
     assert moud_cli.main(["filter", "--in", str(run_dir), "--out", str(out), "--quiet", "--workers", "1",
                           "--overwrite"]) == 0
+
+
+def test_unregistered_language_folder_is_an_error_naming_it(run_dir, tmp_path, capsys):
+    # XPersona's "Jp" spelling, and a language added with --languages-file at generation time only
+    write_jsonl_atomic(run_dir / "shards" / "jp" / "shard-00000.jsonl", [make_row("ja", index=7)])
+    out = tmp_path / "o"
+    assert moud_cli.main(["filter", "--in", str(run_dir), "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "jp" in err and "not a language code of the registry" in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()
+    (run_dir / "shards" / "jp" / "shard-00000.jsonl").unlink()
+    (run_dir / "shards" / "jp").rmdir()
+    extra = make_row("fr", index=8)
+    extra["language"] = "xx"
+    write_jsonl_atomic(run_dir / "shards" / "xx" / "shard-00000.jsonl", [extra])
+    assert moud_cli.main(["filter", "--in", str(run_dir), "--out", str(out), "--quiet"]) == 2
+    assert "'xx' is not a language code of the registry" in capsys.readouterr().err
+    langs = tmp_path / "langs.yaml"
+    langs.write_text("languages:\n  - {code: xx, name: Xish, native_name: Xish, script: Latn, lid_label: fr, "
+                     "segmentation: words, resource: low}\n")
+    assert moud_cli.main(["filter", "--in", str(run_dir), "--out", str(out), "--quiet",
+                          "--languages-file", str(langs)]) == 0
+    assert json.loads((out / "filter_stats.json").read_text())["languages"]["xx"]["input"] == 1

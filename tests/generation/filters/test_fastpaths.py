@@ -11,7 +11,7 @@ import regex
 
 from generation.filters.lid import LidModel
 from generation.filters.repetition import _ngrams
-from generation.filters.script import presence_pattern, script_share, script_table, text_counts
+from generation.filters.script import counts_key, presence_pattern, script_share, script_table, text_counts
 from moud_core.charclass import letter_counts
 from moud_core.languages import get_language
 from moud_core.text import ngrams, reference_tokenize, tokenize
@@ -42,15 +42,14 @@ def test_text_counts_match_reference_regexes(script):
     required, forbidden = names[:1], names[-1:]
     letter = regex.compile(r"\p{L}")
     texts = list(dict.fromkeys(_texts()))
-    for segmentation in ("words", "chars"):
-        counts = text_counts(texts, script, segmentation, required, forbidden)
-        for text in texts:
-            c = counts[text]
-            share, tokens = script_share(text, script, segmentation)
-            assert (c.inside + c.outside, c.inside / tokens if tokens else 1.0) == (tokens, share), text
-            assert bool(c.required) == bool(presence_pattern(tuple(required)).search(text)), text
-            assert c.forbidden == len(presence_pattern(tuple(forbidden)).findall(text)), text
-            assert c.letters == len(letter.findall(text)), text
+    counts = text_counts(texts, script, required, forbidden)
+    for text in texts:
+        c = counts[text]
+        share, tokens = script_share(text, script)
+        assert (c.inside + c.outside, c.inside / tokens if tokens else 1.0) == (tokens, share), text
+        assert bool(c.required) == bool(presence_pattern(tuple(required)).search(text)), text
+        assert c.forbidden == len(presence_pattern(tuple(forbidden)).findall(text)), text
+        assert c.letters == len(letter.findall(text)), text
     assert letter_counts(texts) == [len(letter.findall(t)) for t in texts]
 
 
@@ -86,14 +85,23 @@ def test_phrase_precheck_is_sound():
         assert all(normalize(v) != v for v in variants), (ch, variants)
 
 
-LEAKY = [
-    "A: bonjour", "  [Speaker 1] : salut", "話者A：こんにちは", "화자 1: 안녕", "Persona: je suis", "*laughs* oui",
-    "bien sûr (sourit) oui", "[pause] ok", "As an AI, I cannot", "AS A LANGUAGE MODEL", "I'm an AI", "İ am an aİ",
-    "Sure! Here is the dialogue", "ſure, here's", "certainly. HERE it is", "I hope this helps", "En tant qu'IA",
-    "voici le dialogue", "Come un'IA non posso", "ecco il dialogo", "Sebagai AI, saya", "Berikut adalah dialog",
-    "AIとして", "言語モデルとして答えます", "AI로서 말하면", "언어 모델로서", "作为一个人工智能", "以下是对话",
-    "# Titre", "- point un", "• item", "1. **gras**", "du **gras** ici", "__souligné__", "```code```",
-    "ligne\n  * puce", "Ｓpeaker 1: x", "speaker\u00a01:", "ＡＩとして",
+LEAKY = [  # stage directions and markdown: the regex patterns of data/leakage.yaml
+    "*laughs* oui", "bien sûr (sourit) oui", "[pause] ok", "ok [sighs deeply] ok", "# Titre", "- point un",
+    "• item", "1. **gras**", "du **gras** ici", "__souligné__", "```code```", "ligne\n  * puce",
+]
+# speaker labels and assistant boilerplate (labels.py), as (language, text)
+LABELS = [
+    ("fr", "A: bonjour"), ("fr", "  [Speaker 1] : salut"), ("ja", "話者A：こんにちは"), ("ko", "화자 1: 안녕"),
+    ("fr", "Persona: je suis"), ("fr", "Ｓpeaker 1: x"), ("fr", "speaker\u00a01: x"), ("fr", "Personne A : oui"),
+    ("it", "Interlocutore A: ciao"), ("fr", "**B:** oui"), ("zh", "B：好的"), ("fr", "Camille : salut"),
+    ("ko", "민준: 안녕"), ("de", "Sprecher A: hallo"), ("sw", "Msemaji B: habari"), ("xx-new", "Speaker 2: hi"),
+]
+BOILERPLATE = [
+    ("fr", "As an AI, I cannot"), ("fr", "AS A LANGUAGE MODEL"), ("fr", "I'm an AI"), ("fr", "Sure! Here is the dialogue"),
+    ("fr", "En tant qu'IA"), ("fr", "voici le dialogue"), ("it", "Come un'IA non posso"), ("it", "ecco il dialogo"),
+    ("id", "Sebagai AI, saya"), ("id", "Berikut adalah dialog"), ("ja", "AIとして"), ("ja", "言語モデルとして答えます"),
+    ("ko", "AI로서 말하면"), ("ko", "언어 모델로서"), ("zh", "作为一个人工智能"), ("zh", "以下是对话"), ("ja", "ＡＩとして"),
+    ("fr", "Bien sûr ! Voici la suite : oui"), ("id", "Tentu saja! Ini jawaban B: ya"), ("ko", "알겠습니다. B의 대답입니다: 네"),
 ]
 
 
@@ -107,7 +115,8 @@ def test_leakage_needs_are_sound():
     combined, _ = leakage_rules()
     needs = pattern_needs()
     assert combined is not None and needs is not None
-    texts = LEAKY + [t.upper() for t in LEAKY] + _texts() + [f"x {a}{b} y" for a in "*[(#-•_`:" for b in "ab "]
+    texts = (LEAKY + [t.upper() for t in LEAKY] + [t for _, t in LABELS + BOILERPLATE] + _texts()
+             + [f"x {a}{b} y" for a in "*[(#-•_`:" for b in "ab "])
     matched = 0
     for text in texts:
         m = combined.search(text)
@@ -137,7 +146,8 @@ def test_prefill_gives_the_same_decisions_as_row_by_row():
     pipe = FilterPipeline.from_config(None)
     rows = []
     for lang in TEXTS:
-        for i, text in enumerate(LEAKY[:8] + EDGE_CASES[:12] + ["Hello there, how are you doing today my friend?"]):
+        extra = [t for _, t in LABELS[:4] + BOILERPLATE[-3:]] + ["oui (I see what you mean, that is great) - yes"]
+        for i, text in enumerate(LEAKY[:8] + extra + EDGE_CASES[:12] + ["Hello there, how are you doing today my friend?"]):
             row = make_row(lang, index=i)
             row["turns"][i % len(row["turns"])]["text"] = text or "x"
             rows.append(row)
@@ -158,10 +168,11 @@ def test_prefill_memo_is_what_the_script_gate_reads():
     for row, memo in zip(rows, pipe.prefill(rows), strict=True):
         lang = get_language(row["language"])
         p = pipe.config.for_language(lang)["script"]
-        key = ("script_counts", lang.script, lang.segmentation, tuple(p["require_any"]), tuple(p["forbid_any"]))
+        key = counts_key(lang, p)
         texts = [t for _, t in row_texts(row)]
-        assert memo[key] == text_counts(texts, lang.script, lang.segmentation, p["require_any"], p["forbid_any"])
-        assert memo["letters"] == {t: c.letters for t, c in memo[key].items()}
+        expected = text_counts(texts, lang.script, p["require_any"], p["forbid_any"])
+        assert {t: memo[key][t] for t in texts} == expected
+        assert {t: memo["letters"][t] for t in texts} == {t: c.letters for t, c in expected.items()}
 
 
 def test_class_tables_cached_on_disk_are_the_built_ones(tmp_path, monkeypatch):
@@ -176,3 +187,20 @@ def test_class_tables_cached_on_disk_are_the_built_ones(tmp_path, monkeypatch):
     stored[0].write_bytes(b"not a numpy file")  # a damaged cache is rebuilt, not trusted
     assert (charclass.class_mask.__wrapped__(char_class) == built).all()
     assert built[ord("한")] and built[ord("7")] and not built[ord("a")]
+
+
+@pytest.mark.parametrize("code,text", LABELS + BOILERPLATE)
+def test_labels_and_boilerplate_and_their_prechecks(code, text):
+    """Each label/boilerplate text is found, and the pre-checks that let a dialogue skip the search (a colon
+    for labels, a boilerplate phrase or meta word in the joined turns) hit whenever the search would."""
+    from generation.filters.labels import COLONS, language_leakage
+
+    rules = language_leakage(code)
+    label = rules.label(text)
+    phrase = rules.boilerplate_phrase(tokenize(text)) or rules.preamble_clause(text)
+    assert (label, phrase) != (None, None)
+    turns = [TEXTS["fr"][0], text, TEXTS["fr"][1]]
+    if label is not None:
+        assert any(c in "\n".join(turns) for c in COLONS)
+    if phrase is not None:
+        assert rules.any_phrase({t for turn in turns for t in tokenize(turn, "chars")})

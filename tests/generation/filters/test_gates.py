@@ -8,12 +8,12 @@ import pytest
 
 from generation.filters.base import GateContext
 from generation.filters.config import FilterConfig
+from generation.filters.corruptions import romanize_hangul
 from generation.filters.dedup import DedupGate
 from generation.filters.leakage import LeakageGate
 from generation.filters.length import LengthGate
 from generation.filters.lid import LidGate, LidModel, english_share
 from generation.filters.pipeline import FilterPipeline
-from generation.filters.probe import romanize_hangul
 from generation.filters.repetition import RepetitionGate
 from generation.filters.script import ScriptGate, script_share
 from moud_core.errors import ConfigError
@@ -42,15 +42,20 @@ def test_clean_rows_pass_every_gate(lang, lid_gate):
 
 
 def test_lid_drops_english_and_other_language_turns_with_reason(lid_gate):
-    drop = lid_gate.check(with_turn(make_row("fr"), 2, "I really love hiking in the mountains with my dog."),
-                          ctx("fr", "lid"))
+    drop = lid_gate.check(
+        with_turn(make_row("fr"), 2, "I really love hiking in the mountains with my dog."), ctx("fr", "lid")
+    )
     assert drop.gate == "lid" and drop.reason.startswith("turns[2]: fr not in top-3")
     assert drop.scores["top"][0][0] == "en" and drop.scores["target_prob"] < 0.1
-    drop = lid_gate.check(with_turn(make_row("fr"), 1, "Mi piace molto andare al mare con i miei amici d'estate."),
-                          ctx("fr", "lid"))
+    drop = lid_gate.check(
+        with_turn(make_row("fr"), 1, "Mi piace molto andare al mare con i miei amici d'estate."),
+        ctx("fr", "lid"),
+    )
     assert drop.scores["top"][0][0] == "it"
     # Chinese inside a Japanese dialogue: same (Han) script, only LID can tell
-    drop = lid_gate.check(with_turn(make_row("ja"), 3, "我通常和我的狗一起去公园散步，然后回家做饭。"), ctx("ja", "lid"))
+    drop = lid_gate.check(
+        with_turn(make_row("ja"), 3, "我通常和我的狗一起去公园散步，然后回家做饭。"), ctx("ja", "lid")
+    )
     assert drop is not None and drop.scores["field"] == "turns[3]"
 
 
@@ -59,20 +64,26 @@ def test_clean_indonesian_and_italian_rows_pass_lid(lang, lid_gate):
     assert lid_gate.check(make_row(lang), ctx(lang, "lid")) is None
 
 
-@pytest.mark.parametrize("lang, text", [
-    # XPersona English turns that lid.176.ftz also gives some Italian/Indonesian probability
-    ("it", "oh nice ! i cannot play anymore due to having asthma though ."),
-    ("it", "we live in the age of idiocracy !"),
-    ("id", "hi ! i'm good . i love a good pepperoni pizza ."),
-    ("id", "cool . too bad i dislike tacos , i will never taste yours ."),
-])
+@pytest.mark.parametrize(
+    "lang, text",
+    [
+        # XPersona English turns that lid.176.ftz also gives some Italian/Indonesian probability
+        ("it", "oh nice ! i cannot play anymore due to having asthma though ."),
+        ("it", "we live in the age of idiocracy !"),
+        ("id", "hi ! i'm good . i love a good pepperoni pizza ."),
+        ("id", "cool . too bad i dislike tacos , i will never taste yours ."),
+    ],
+)
 def test_lid_english_turn_rule(lid_gate, lang, text):
     drop = lid_gate.check(with_turn(make_row(lang), 2, text), ctx(lang, "lid"))
     assert drop is not None and drop.gate == "lid" and drop.scores["kind"] == "english_turn", drop
     assert "English turn" in drop.reason and drop.scores["english_share"] >= 0.25
     assert drop.scores["top"][0][0] == "en"
-    # the rule is data: with a share threshold above 1 the same row passes (or fails for another reason)
-    off = lid_gate.check(with_turn(make_row(lang), 2, text), ctx(lang, "lid", english_min_share=1.01))
+    # the rule is data: with share thresholds above 1 the same row passes (or fails for another reason)
+    off = lid_gate.check(
+        with_turn(make_row(lang), 2, text),
+        ctx(lang, "lid", english_min_share=1.01, english_confident_share=1.01, english_words_share=1.01),
+    )
     assert off is None or off.scores["kind"] != "english_turn"
 
 
@@ -83,11 +94,18 @@ def test_english_words_exclude_target_language_words():
 
 
 def test_lid_foreign_top1_rule_and_target_words(lid_gate):
-    # Chinese in an Indonesian dialogue: zh 0.93, but ms (accepted for id) 0.02 kept it above min_prob
+    # Indonesian in an Italian dialogue: id 0.77 on top, it 0.02 passes it's lenient top-5 / 0.01
+    text = "Saya ingin sekali bekerja di restoran!"
+    drop = lid_gate.check(with_turn(make_row("it"), 1, text), ctx("it", "lid"))
+    assert drop.scores["kind"] == "foreign_top1" and drop.scores["top"][0][0] == "id", drop
+    assert lid_gate.check(with_turn(make_row("it"), 1, text), ctx("it", "lid", foreign_min_prob=1.01)) is None
+    # Chinese in an Indonesian dialogue: ms (accepted for id) 0.02 used to keep it above min_prob; a Latin
+    # label is not plausible for Han text, so the Chinese verdict stands
     text = "哇我从来没有听说过允许鹦鹉的体育馆，一定很不错！"
     drop = lid_gate.check(with_turn(make_row("id"), 1, text), ctx("id", "lid"))
-    assert drop.scores["kind"] == "foreign_top1" and drop.scores["top"][0][0] == "zh", drop
-    assert lid_gate.check(with_turn(make_row("id"), 1, text), ctx("id", "lid", foreign_min_prob=1.01)) is None
+    assert drop.scores["kind"] == "not_target" and drop.scores["top"] == [["zh", 0.9328], ["ja", 0.0088]], (
+        drop
+    )
     # real Indonesian that lid.176 calls Italian (it 0.87) is kept thanks to common Indonesian words
     real = "hai teman, apa kabar?"
     assert lid_gate.check(with_turn(make_row("id"), 0, real), ctx("id", "lid")) is None
@@ -131,25 +149,34 @@ def test_glotlid_label_mapping():
     assert model.label_of("__label__xyz_Latn") == "xyz_Latn"
 
 
-@pytest.mark.parametrize("lang,text,expect", [
-    ("ja", "watashi wa inu wo nihiki katte imasu.", "0% of letter tokens in Jpan"),
-    ("ko", romanize_hangul("저는 보통 강아지랑 공원에서 산책해요."), "0% of letter tokens in Kore"),
-    ("zh", "wo you liang zhi gou, tamen hen ke'ai.", "0% of letter tokens in Hans"),
-    ("ru", "Privet! Chto ty obychno delaesh po vykhodnym?", "0% of letter tokens in Cyrl"),
-    ("fr", "Привет! Что ты обычно делаешь по выходным?", "0% of letter tokens in Latn"),
-    ("ja", "我通常和我的狗一起去公园散步然后回家", "no Hiragana/Katakana letters"),
-    ("zh", "東京大学の図書館で勉強中。", "Hiragana/Katakana letters (not used in zh)"),
-    ("ko", "私は猫派ですが、柴犬はかわいいと思います。", "of letter tokens in Kore"),
-])
+@pytest.mark.parametrize(
+    "lang,text,expect",
+    [
+        ("ja", "watashi wa inu wo nihiki katte imasu.", "no letter in Jpan"),
+        ("ko", romanize_hangul("저는 보통 강아지랑 공원에서 산책해요."), "no letter in Kore"),
+        ("zh", "wo you liang zhi gou, tamen hen ke'ai.", "no letter in Hans"),
+        ("ru", "Privet! Chto ty obychno delaesh po vykhodnym?", "no letter in Cyrl"),
+        ("fr", "Привет! Что ты обычно делаешь по выходным?", "no letter in Latn"),
+        ("fr", "Oui, j'adore ça, c'est vraiment super ! Мне тоже нравится.", "of letter tokens in Latn"),
+        ("ja", "我通常和我的狗一起去公园散步然后回家", "no Hiragana/Katakana letters"),
+        ("zh", "東京大学の図書館で勉強中。", "Hiragana/Katakana letters (not used in zh)"),
+        ("ko", "私は猫派ですが、柴犬はかわいいと思います。", "no letter in Kore"),
+        (
+            "ko",
+            "저도 정말 그렇게 생각해요, 오늘 날씨가 너무 좋아서 산책하고 싶어요. 我也是。",
+            "sentence '我也是。'",
+        ),
+    ],
+)
 def test_script_gate_catches_wrong_script(lang, text, expect):
     drop = ScriptGate().check(with_turn(make_row(lang), 1, text), ctx(lang, "script"))
     assert drop is not None and drop.gate == "script" and expect in drop.reason, drop and drop.reason
 
 
 def test_script_share_counts_latin_words_once_in_cjk():
-    share, tokens = script_share("我有一只叫biggie smalls的猫。", "Hans", "chars")
+    share, tokens = script_share("我有一只叫biggie smalls的猫。", "Hans")
     assert tokens == 9 and share == pytest.approx(7 / 9)
-    assert script_share("snapchatとは何ですか？", "Jpan", "chars")[0] > 0.8
+    assert script_share("snapchatとは何ですか？", "Jpan")[0] > 0.8
 
 
 @pytest.mark.parametrize("lang", ["fr", "ja"])
@@ -175,8 +202,9 @@ def test_repetition_repeated_turns(lang):
     assert drop.scores["kind"] == "repeated_turn" and "turns[5] repeats turns[1]" in drop.reason
 
 
-@pytest.mark.parametrize("lang,loop", [("fr", "je suis content " * 8), ("zh", "我很高兴你来了" * 6),
-                                       ("ko", "정말 좋아요 " * 8)])
+@pytest.mark.parametrize(
+    "lang,loop", [("fr", "je suis content " * 8), ("zh", "我很高兴你来了" * 6), ("ko", "정말 좋아요 " * 8)]
+)
 def test_repetition_ngram_loops(lang, loop):
     drop = RepetitionGate().check(with_turn(make_row(lang), 2, loop), ctx(lang, "repetition"))
     assert drop.scores["kind"] == "ngram_loop" and "are repeats" in drop.reason
@@ -190,23 +218,26 @@ def test_repetition_echo(lang):
     assert drop.scores["kind"] == "echo" and "echoes turns[3]" in drop.reason
 
 
-@pytest.mark.parametrize("lang,text,kind", [
-    ("fr", "A: Salut, ça va ?", "role_label"),
-    ("fr", "Speaker 1: Bonjour à toi.", "role_label"),
-    ("fr", "Persona: je suis boulanger.", "role_label"),
-    ("ja", "話者A：こんにちは。", "role_label"),
-    ("fr", "(smiles) Oui, bien sûr.", "stage_direction"),
-    ("ko", "*laughs* 정말 재미있네요.", "stage_direction"),
-    ("fr", "As an AI, I cannot have a favourite cheese.", "assistant_boilerplate"),
-    ("fr", "Sure! Here is the dialogue you asked for.", "assistant_boilerplate"),
-    ("fr", "En tant qu'IA, je n'ai pas de préférences.", "assistant_boilerplate"),
-    ("zh", "作为一个人工智能，我没有宠物。", "assistant_boilerplate"),
-    ("ja", "AIとして、私は犬を飼っていません。", "assistant_boilerplate"),
-    ("fr", "## Dialogue", "markdown"),
-    ("fr", "- premier point de la liste", "markdown"),
-    ("fr", "J'aime **beaucoup** le fromage.", "markdown"),
-    ("fr", "Je reste in character, comme demandé dans le common ground.", "prompt_phrase"),
-])
+@pytest.mark.parametrize(
+    "lang,text,kind",
+    [
+        ("fr", "A: Salut, ça va ?", "role_label"),
+        ("fr", "Speaker 1: Bonjour à toi.", "role_label"),
+        ("fr", "Persona: je suis boulanger.", "role_label"),
+        ("ja", "話者A：こんにちは。", "role_label"),
+        ("fr", "(smiles) Oui, bien sûr.", "stage_direction"),
+        ("ko", "*laughs* 정말 재미있네요.", "stage_direction"),
+        ("fr", "As an AI, I cannot have a favourite cheese.", "assistant_boilerplate"),
+        ("fr", "Sure! Here is the dialogue you asked for.", "assistant_boilerplate"),
+        ("fr", "En tant qu'IA, je n'ai pas de préférences.", "assistant_boilerplate"),
+        ("zh", "作为一个人工智能，我没有宠物。", "assistant_boilerplate"),
+        ("ja", "AIとして、私は犬を飼っていません。", "assistant_boilerplate"),
+        ("fr", "## Dialogue", "markdown"),
+        ("fr", "- premier point de la liste", "markdown"),
+        ("fr", "J'aime **beaucoup** le fromage.", "markdown"),
+        ("fr", "Je reste in character, comme demandé dans le common ground.", "prompt_phrase"),
+    ],
+)
 def test_leakage_patterns(lang, text, kind):
     drop = LeakageGate().check(with_turn(make_row(lang), 1, text), ctx(lang, "leakage"))
     assert drop is not None and drop.scores["kind"] == kind, drop and drop.reason
@@ -215,8 +246,10 @@ def test_leakage_patterns(lang, text, kind):
 def test_leakage_persona_copy_and_innocent_text():
     row = make_row("fr")
     row["persona_a"] = ["Je travaille comme boulanger dans une petite boutique du vieux Lyon."]
-    drop = LeakageGate().check(with_turn(row, 2, "Eh bien, je travaille comme boulanger dans une petite "
-                                            "boutique du vieux Lyon !"), ctx("fr", "leakage"))
+    drop = LeakageGate().check(
+        with_turn(row, 2, "Eh bien, je travaille comme boulanger dans une petite boutique du vieux Lyon !"),
+        ctx("fr", "leakage"),
+    )
     assert drop.scores["kind"] == "persona_copy" and "copied verbatim" in drop.reason
     ok = with_turn(make_row("fr"), 1, "Il m'a dit : « viens demain » (enfin, je crois).")
     assert LeakageGate().check(ok, ctx("fr", "leakage")) is None
@@ -227,17 +260,27 @@ def test_dedup_exact_and_near_duplicates_keep_first():
     first = make_row("fr", index=1)
     assert gate.check(first, ctx("fr", "dedup")) is None
     exact = make_row("fr", index=2)
-    assert gate.check(exact, ctx("fr", "dedup")).scores == {"duplicate_of": "fr-0000001", "jaccard": 1.0,
-                                                           "kind": "exact"}
+    assert gate.check(exact, ctx("fr", "dedup")).scores == {
+        "duplicate_of": "fr-0000001",
+        "jaccard": 1.0,
+        "kind": "exact",
+    }
     texts = list(TEXTS["fr"])
     texts[5] = texts[5].replace("quelle heure", "quelle heure exactement")
     near = gate.check(make_row("fr", texts, index=3), ctx("fr", "dedup"))
     assert near.scores["kind"] == "near" and near.scores["duplicate_of"] == "fr-0000001"
     assert "near duplicate of fr-0000001" in near.reason
-    other = make_row("fr", TEXTS["fr"][::-1][:2] + ["Totalement différent : on parle de cinéma coréen et de "
-                                                    "films d'animation japonais ce soir."] * 1 +
-                     ["Tu as vu le dernier film de Bong Joon-ho au cinéma ?", "Pas encore, il est bien ?",
-                      "Oui, génial, surtout la fin."], index=4)
+    other = make_row(
+        "fr",
+        TEXTS["fr"][::-1][:2]
+        + ["Totalement différent : on parle de cinéma coréen et de films d'animation japonais ce soir."] * 1
+        + [
+            "Tu as vu le dernier film de Bong Joon-ho au cinéma ?",
+            "Pas encore, il est bien ?",
+            "Oui, génial, surtout la fin.",
+        ],
+        index=4,
+    )
     assert gate.check(other, ctx("fr", "dedup")) is None
     # languages are deduplicated separately
     assert gate.check(make_row("ja", index=1), ctx("ja", "dedup")) is None

@@ -1,0 +1,89 @@
+"""Per-text quality gates for inline use: check one generated piece (a turn, a persona sentence, the common
+ground) as soon as it is produced. ``moud filter`` runs the same per-text checks (``Gate.check_text``) through
+``FilterPipeline``, plus the dialogue rules (turn count, dedup, tolerated failures)::
+
+    from generation.filters.inline import TextGates
+    gates = TextGates.from_config()                  # packaged defaults (data/filters.yaml) or a YAML path
+    drop = gates.check("fr", "turns[3]", text, earlier_turns=previous_texts, personas=persona_sentences)
+    if drop is not None:                             # Drop(gate, reason, scores); scores["field"] == "turns[3]"
+        ...                                          # regenerate
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+
+from generation.filters.base import Drop, Gate, GateContext
+from generation.filters.config import FilterConfig
+from generation.filters.gates import GATES
+from moud_core.errors import MoudError
+from moud_core.languages import Language, get_language, load_registry
+
+FIELD_RE = re.compile(r"(?:turns|persona_a|persona_b)\[\d+\]|common_ground")
+
+
+def build_gates(config: FilterConfig, lid_model=None) -> list[Gate]:
+    """The configured gates, in order. ``lid_model``: a LidModel (shared) or None (from the config)."""
+    resources = {"lid_model": lid_model} if lid_model is not None else {}
+    return [GATES[name].from_config(config, resources) for name in config.gates]
+
+
+class TextGates:
+    """The per-text part of the quality gates (every configured gate but the stateful dedup)."""
+
+    def __init__(
+        self,
+        config: FilterConfig,
+        registry: dict[str, Language] | None = None,
+        lid_model=None,
+        gates: list[Gate] | None = None,
+    ):
+        self.config = config
+        self.registry = registry if registry is not None else load_registry()
+        self.gates = [
+            g for g in (gates if gates is not None else build_gates(config, lid_model)) if not g.stateful
+        ]
+
+    @classmethod
+    def from_config(
+        cls, path: str | Path | None = None, registry: dict[str, Language] | None = None, lid_model=None
+    ) -> TextGates:
+        """``path``: a filters YAML merged over the packaged defaults (None: the defaults). ``lid_model``: a
+        ``LidModel`` to share, a path to a fastText LID model file, or None (the config's model)."""
+        config = FilterConfig.load(path)
+        if isinstance(lid_model, (str, Path)):
+            config.raw["lid_model"] = str(lid_model)
+            lid_model = None
+        return cls(config, registry, lid_model)
+
+    def check(
+        self,
+        language: str,
+        field: str,
+        text: str,
+        *,
+        earlier_turns: Sequence[str] = (),
+        personas: Sequence[str] = (),
+    ) -> Drop | None:
+        """None when ``text`` passes every gate, else the first failing gate's Drop (``scores["field"]`` is
+        ``field``). ``field``: "turns[i]", "persona_a[i]", "persona_b[i]" or "common_ground"; turns are also
+        judged against ``earlier_turns`` (the dialogue's previous turn texts, in order: repeats, loops, echo)
+        and ``personas`` (both speakers' persona sentences: persona copied into a turn)."""
+        if not FIELD_RE.fullmatch(field):
+            raise MoudError(
+                f"field {field!r}: expected 'turns[i]', 'persona_a[i]', 'persona_b[i]' or 'common_ground'"
+            )
+        lang = get_language(language, self.registry)
+        params = self.config.for_language(lang)
+        counters: Counter = Counter()
+        memo: dict = {}
+        for gate in self.gates:
+            ctx = GateContext(lang, params.get(gate.name, {}), counters, memo)
+            if gate.applies(field, ctx):
+                drop = gate.check_text(field, text, ctx, earlier_turns, personas)
+                if drop is not None:
+                    return drop
+        return None

@@ -1,0 +1,160 @@
+"""Speaker labels and assistant boilerplate, from data per language (``data/leakage_languages.yaml``).
+
+English entries apply to every language; a language without an entry (one a user adds) gets English and the
+generic rules: a designator alone ("B:", "**A:**"), a name (one or two capitalized words of a cased script,
+or at most four letters of a caseless one) before a colon at the start of a turn or line.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+
+import regex
+
+from generation.filters.config import DATA_DIR
+from moud_core.errors import ConfigError
+from moud_core.text import tokenize
+from moud_core.yamlio import load_yaml
+
+LANGUAGES_PATH = DATA_DIR / "leakage_languages.yaml"
+FIELDS = ("labels", "boilerplate", "preamble", "meta")
+COLONS = (":", "：", "﹕", "︓")  # every label ends with one of these (the pre-check's needs)
+has_colon = re.compile("[" + "".join(COLONS) + "]").search
+# what may wrap a label: markdown emphasis, brackets, quotes
+_OPEN, _CLOSE = r"[\[(*_\"'«“「【]*", r"[\])*_\"'»”」】]*"
+# an ASCII colon ends a label when a space, the end or a non-ASCII letter (CJK, Hangul) follows ("A:안녕")
+_COLON = r"(?::(?=[\s*_\])\"'»”」】]|$|[^\x00-\x7f])|[：﹕︓])"
+_DESIGNATOR = r"(?-i:[A-D1-4]|甲|乙)"
+_SPACE = r"[^\S\n]"  # a space within a line (no-break spaces included)
+_NAME = r"(?-i:\p{Lu}[\p{Ll}\p{M}'’-]{1,15}(?:[^\S\n]\p{Lu}[\p{Ll}\p{M}'’-]{1,15})?|[\p{Lo}\p{M}]{1,4})"
+_SPEAKER_MENTION = regex.compile(r"(?<![\p{L}\p{N}])[AB](?!\p{Latin})")
+
+
+def phrase_form(tokens: list[str]) -> str:
+    """Tokens (``moud_core.text.tokenize``: NFKC, case-folded, words, characters for Han/kana/Thai) joined by
+    spaces and padded with a space at both ends: the form in which phrases are compared, whole tokens only."""
+    return " " + " ".join(tokens).replace("’", "'") + " "
+
+
+class Needles:
+    """Phrases in ``phrase_form``. A text can only hold a phrase whose tokens it all has: phrases are looked
+    up by their longest token (the least common, as a rule), then their token sets, then the text."""
+
+    def __init__(self, phrases):
+        self.by_key: dict[str, list[tuple[str, frozenset]]] = {}
+        for phrase in phrases:
+            tokens = [t.replace("’", "'") for t in tokenize(phrase.replace("’", "'"))]
+            if tokens:
+                entry = (phrase_form(tokens), frozenset(tokens))
+                group = self.by_key.setdefault(max(reversed(tokens), key=len), [])
+                if entry not in group:
+                    group.append(entry)
+
+    def candidates(self, tokens: set[str]) -> list[str]:
+        """The phrases all of whose tokens are in ``tokens``."""
+        return [
+            needle
+            for key in tokens & self.by_key.keys()
+            for needle, need in self.by_key[key]
+            if need <= tokens
+        ]
+
+    def find(self, form: str | list[str], tokens: set[str]) -> str | None:
+        """The first phrase found in ``form`` (the phrase_form of a text whose token set is ``tokens``; or
+        the text's tokens, joined only when some phrase has all its tokens among them)."""
+        found = self.candidates(tokens)
+        if not found:
+            return None
+        if isinstance(form, list):
+            form = phrase_form(form)
+        return next((needle.strip() for needle in found if needle in form), None)
+
+
+def _token_set(tokens: list[str]) -> set[str]:
+    return {t.replace("’", "'") for t in tokens}
+
+
+@dataclass(frozen=True)
+class LanguageLeakage:
+    """The compiled rules of one language (with English)."""
+
+    label_re: regex.Pattern
+    boilerplate: Needles
+    preamble: Needles
+    meta: Needles
+
+    def label(self, text: str) -> str | None:
+        """The speaker label at the start of the text or of one of its lines, or None."""
+        if not has_colon(text):
+            return None
+        m = self.label_re.search(text)
+        return m.group(0).strip() if m else None
+
+    def boilerplate_phrase(self, tokens: list[str]) -> str | None:
+        """The first boilerplate phrase found in a text with these tokens, or None."""
+        return self.boilerplate.find(tokens, _token_set(tokens))
+
+    def preamble_clause(self, text: str) -> str | None:
+        """The opening clause up to a colon when it reads as an assistant preamble ("Voici la réponse de
+        B :"): a ``meta`` word and a ``preamble`` word or a speaker designator. Else None."""
+        cut = min((i for i in (text.find(c, 0, 160) for c in COLONS) if i > 0), default=-1)
+        if cut < 0:
+            return None
+        clause = text[:cut]
+        tokens = tokenize(clause)
+        form, token_set = phrase_form(tokens), _token_set(tokens)
+        if self.meta.find(form, token_set) is None:
+            return None
+        if self.preamble.find(form, token_set) is not None or _SPEAKER_MENTION.search(clause):
+            return clause.strip() + text[cut]
+        return None
+
+    def any_phrase(self, tokens: set[str]) -> bool:
+        """Whether a text with this token set (all the turns of a dialogue) may hold boilerplate or a preamble
+        clause: it has all the tokens of a boilerplate phrase or of a meta word (a pre-check: a turn can only
+        hold a phrase whose tokens the whole dialogue holds)."""
+        if any("’" in t for t in tokens):
+            tokens = _token_set(list(tokens))
+        return bool(self.boilerplate.candidates(tokens) or self.meta.candidates(tokens))
+
+
+@functools.lru_cache(maxsize=1)
+def leakage_languages() -> dict[str, dict[str, list[str]]]:
+    data = load_yaml(LANGUAGES_PATH)
+    if not isinstance(data, dict) or "en" not in data:
+        raise ConfigError(
+            f"{LANGUAGES_PATH}: expected a mapping of language code -> {', '.join(FIELDS)} (with en)"
+        )
+    for code, entry in data.items():
+        if not isinstance(entry, dict) or set(entry) - set(FIELDS):
+            raise ConfigError(
+                f"{LANGUAGES_PATH}: {code}: expected a mapping with keys from {', '.join(FIELDS)}"
+            )
+        for key, words in entry.items():
+            if not isinstance(words, list) or not all(isinstance(w, str) and w.strip() for w in words):
+                raise ConfigError(f"{LANGUAGES_PATH}: {code}.{key}: expected a list of non-empty strings")
+    return data
+
+
+@functools.cache
+def language_leakage(code: str) -> LanguageLeakage:
+    """English plus ``code``'s rules (English and the generic rules only when the file has no entry)."""
+    data = leakage_languages()
+    entries = [data["en"]] + ([data[code]] if code in data and code != "en" else [])
+
+    def words(key: str) -> list[str]:
+        return list(dict.fromkeys(w for e in entries for w in e.get(key, [])))
+
+    label_words = sorted(words("labels"), key=len, reverse=True)
+    spoken = "|".join(rf"{_SPACE}*".join(regex.escape(part) for part in w.split()) for w in label_words)
+    words_part = rf"(?:{spoken})(?:{_SPACE}*{_DESIGNATOR})?|" if spoken else ""
+    label = rf"(?:{words_part}{_NAME}(?:{_SPACE}+(?-i:[AB12]))?|(?-i:[AB]))"
+    pattern = rf"^{_SPACE}*{_OPEN}{_SPACE}*{label}{_SPACE}*{_CLOSE}{_SPACE}*{_COLON}"
+    return LanguageLeakage(
+        regex.compile(pattern, regex.IGNORECASE | regex.MULTILINE),
+        Needles(words("boilerplate")),
+        Needles(words("preamble")),
+        Needles(words("meta")),
+    )
