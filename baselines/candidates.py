@@ -8,7 +8,7 @@ import random
 from collections import defaultdict
 from pathlib import Path
 
-from baselines.data import Instance
+from baselines.instance import Instance
 from moud_core.errors import MoudError
 from moud_core.jsonl import iter_jsonl, write_jsonl_atomic
 
@@ -36,7 +36,7 @@ def attach_candidates(instances: list[Instance], num_candidates: int = 20, seed:
         rng = random.Random(f"{seed}:{inst.language}:{inst.dialogue_id}:{inst.turn}")
         if inst.candidates:
             others = [c for i, c in enumerate(inst.candidates) if i != inst.label and c != inst.reply]
-            distractors = others[-(num_candidates - 1):] if num_candidates > 1 else []
+            distractors = others[-(num_candidates - 1) :] if num_candidates > 1 else []
         else:
             distractors = _draw(pools[inst.language], inst, num_candidates - 1, rng)
         cands = distractors + [inst.reply]
@@ -50,8 +50,10 @@ def _draw(pool: list[tuple[str, str]], inst: Instance, k: int, rng: random.Rando
         return []
     eligible = sum(1 for d, r in pool if d != inst.dialogue_id and r != inst.reply)
     if eligible < k:
-        raise MoudError(f"language {inst.language!r}: only {eligible} replies from other dialogues to draw "
-                        f"{k} distractors from; use fewer candidates (--num-candidates) or more data")
+        raise MoudError(
+            f"language {inst.language!r}: only {eligible} replies from other dialogues to draw "
+            f"{k} distractors from; use fewer candidates (--num-candidates) or more data"
+        )
     chosen: list[str] = []
     used: set[str] = {inst.reply}
     order = rng.sample(range(len(pool)), len(pool)) if len(pool) <= 4 * k else None
@@ -59,14 +61,18 @@ def _draw(pool: list[tuple[str, str]], inst: Instance, k: int, rng: random.Rando
     while len(chosen) < k:
         if order is not None:
             if i >= len(order):  # only duplicates left
-                raise MoudError(f"language {inst.language!r}: not enough distinct replies for {k} distractors")
+                raise MoudError(
+                    f"language {inst.language!r}: not enough distinct replies for {k} distractors"
+                )
             d, r = pool[order[i]]
             i += 1
         else:
             d, r = pool[rng.randrange(len(pool))]
             i += 1
             if i > 1000 * k:
-                raise MoudError(f"language {inst.language!r}: not enough distinct replies for {k} distractors")
+                raise MoudError(
+                    f"language {inst.language!r}: not enough distinct replies for {k} distractors"
+                )
         if d != inst.dialogue_id and r not in used:
             used.add(r)
             chosen.append(r)

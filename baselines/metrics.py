@@ -47,12 +47,16 @@ class ScriptTokenizer:
         return tokenize(text, self.segmentation)
 
 
-def rouge_l(predictions: Sequence[str], references: Sequence[str], segmentation: str = "words") -> list[float]:
+def rouge_l(
+    predictions: Sequence[str], references: Sequence[str], segmentation: str = "words"
+) -> list[float]:
     """Per-pair ROUGE-L F1 with the script-aware tokenizer (never rouge_score's ASCII default)."""
     from rouge_score import rouge_scorer
 
     scorer = rouge_scorer.RougeScorer(["rougeL"], tokenizer=ScriptTokenizer(segmentation))
-    return [scorer.score(ref, pred)["rougeL"].fmeasure for pred, ref in zip(predictions, references, strict=True)]
+    return [
+        scorer.score(ref, pred)["rougeL"].fmeasure for pred, ref in zip(predictions, references, strict=True)
+    ]
 
 
 def check_bertscore_model(model: str) -> None:
@@ -62,12 +66,31 @@ def check_bertscore_model(model: str) -> None:
     try:
         AutoConfig.from_pretrained(model, local_files_only=True)
     except (OSError, ValueError):
-        raise MoudError(f"BERTScore model {model!r} is not available offline; pass --bertscore-model DIR "
-                        "(a local BERT-style model folder) or --no-bertscore") from None
+        raise MoudError(
+            f"BERTScore model {model!r} is not available offline; pass --bertscore-model DIR "
+            "(a local BERT-style model folder) or --no-bertscore"
+        ) from None
 
 
-def bertscore_f1(predictions: Sequence[str], references: Sequence[str], model: str = DEFAULT_BERTSCORE_MODEL,
-                 layer: int = DEFAULT_BERTSCORE_LAYER, batch_size: int = 32, device: str | None = None) -> list[float]:
+def resolve_bertscore(opts: dict) -> None:
+    """Fill the evaluation options' BERTScore model and layer (None when skipped); fail now when the model is
+    not available offline, before hours of scoring."""
+    if opts.get("no_bertscore") or opts.get("no_generate"):
+        opts["bertscore_model"] = None
+        return
+    opts["bertscore_model"] = opts.get("bertscore_model") or DEFAULT_BERTSCORE_MODEL
+    opts["bertscore_layer"] = opts.get("bertscore_layer") or DEFAULT_BERTSCORE_LAYER
+    check_bertscore_model(opts["bertscore_model"])
+
+
+def bertscore_f1(
+    predictions: Sequence[str],
+    references: Sequence[str],
+    model: str = DEFAULT_BERTSCORE_MODEL,
+    layer: int = DEFAULT_BERTSCORE_LAYER,
+    batch_size: int = 32,
+    device: str | None = None,
+) -> list[float]:
     """Per-pair BERTScore F1 (no idf, no baseline rescaling) with ``model`` at hidden layer ``layer``."""
     check_bertscore_model(model)
     if not predictions:
@@ -77,8 +100,9 @@ def bertscore_f1(predictions: Sequence[str], references: Sequence[str], model: s
         import bert_score
 
         _SCORERS.clear()
-        _SCORERS[key] = bert_score.BERTScorer(model_type=model, num_layers=layer, batch_size=batch_size,
-                                              device=device)
+        _SCORERS[key] = bert_score.BERTScorer(
+            model_type=model, num_layers=layer, batch_size=batch_size, device=device
+        )
     _, _, f1 = _SCORERS[key].score(list(predictions), list(references), verbose=False)
     return [float(x) for x in f1]
 

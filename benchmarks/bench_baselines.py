@@ -7,8 +7,9 @@
                                                          #      a tiny model on CPU (checks it runs; numbers mean nothing)
     python benchmarks/bench_baselines.py --json out.json
 
-Scoring uses XPersona turns (persona + history, gold + 19 distractors) from ../shared/data/xpersona (fr valid)
-when present, else synthetic text of the same shape, in two modes that both sides run alike: ``head``
+Scoring uses XPersona turns (persona + history, gold + 19 distractors) from ``--xpersona DIR`` (default
+$MOUD_XPERSONA_DIR, else ../shared/data/xpersona; fr valid) when present, else synthetic French turns of the
+same shape (a fresh clone has no ../shared), in two modes that both sides run alike: ``head``
 (rank by the classification head; LM statistics for the gold reply only, as ``moud evaluate`` does by
 default) and ``lm`` (``--rank-by lm``: LM statistics for every candidate). The three methods (prefix-shared,
 20 full sequences as one padded batch, 20 full sequences one by one) are interleaved turn by turn in a
@@ -22,34 +23,86 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import statistics
+import random
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-XPERSONA = ROOT.parent / "shared" / "data" / "xpersona"
-# Peak dense bf16 FLOP/s used for MFU (override with --peak-tflops).
-PEAK_TFLOPS = {"H100": 989.0, "H200": 989.0, "A100": 312.0, "L4": 121.0, "A10": 125.0}
-METHODS = ("shared", "independent_batched", "independent_one_by_one")
+from benchmarks.baselines_scoring import bench_scoring, scoring_table  # noqa: E402
+from benchmarks.baselines_training import bench_training, mfu, model_shape, training_flops  # noqa: E402
+
+__all__ = ["bench_scoring", "bench_training", "main", "mfu", "model_shape", "scoring_table", "training_flops"]
+XPERSONA = Path(os.environ.get("MOUD_XPERSONA_DIR", ROOT.parent / "shared" / "data" / "xpersona"))
+# Synthetic turns: every ordered pair of these sentences is one reply (30 x 29 distinct replies).
+SENTENCES = [
+    "Je suis allé au marché ce matin.",
+    "Mon chien adore courir dans le parc.",
+    "J'ai acheté des fraises.",
+    "Nous partons à la mer en août.",
+    "Ma sœur habite à Marseille.",
+    "Je travaille dans une boulangerie.",
+    "Le dimanche, je fais du vélo.",
+    "J'apprends le piano depuis un an.",
+    "Il pleut souvent à Brest.",
+    "Mon plat préféré, c'est la ratatouille.",
+    "Je lis un roman policier.",
+    "On a regardé un film hier soir.",
+    "Je me lève tôt pour courir.",
+    "Mes parents ont un jardin.",
+    "J'aime beaucoup le fromage de chèvre.",
+    "Le train était en retard.",
+    "Je cherche un nouvel appartement.",
+    "Mon chat dort toute la journée.",
+    "Nous avons fêté son anniversaire.",
+    "Je prépare un gâteau au chocolat.",
+    "Le musée ouvre à dix heures.",
+    "J'ai perdu mes clés ce matin.",
+    "Mon frère joue au football.",
+    "Je voudrais visiter le Japon.",
+    "Le café est trop chaud.",
+    "Je suis infirmière à Lyon.",
+    "Il fait beau aujourd'hui.",
+    "Nous allons au concert samedi.",
+    "J'écoute souvent du jazz.",
+    "Ma grand-mère tricote des pulls.",
+]
 
 
-def _turns(n: int, num_candidates: int = 20):
+def synthetic_turns(n_dialogues: int = 200, seed: int = 0) -> list:
+    """French turns shaped like XPersona's: a 4-sentence persona, 5 utterances of history, a reply made of
+    two sentences (distinct across dialogues, so 19 distractors can be drawn)."""
+    from baselines.instance import Instance
+
+    rng = random.Random(seed)
+    pairs = rng.sample([(a, b) for a in SENTENCES for b in SENTENCES if a != b], n_dialogues)
+    return [
+        Instance(
+            "fr",
+            rng.sample(SENTENCES, 4),
+            rng.sample(SENTENCES, 5),
+            f"{a} {b}",
+            f"synthetic#{d}",
+            0,
+            "synthetic",
+        )
+        for d, (a, b) in enumerate(pairs)
+    ]
+
+
+def turns(n: int, xpersona: Path = XPERSONA, num_candidates: int = 20) -> tuple[list, str]:
+    """The first ``n`` turns with candidates, and where they come from."""
     from baselines.candidates import attach_candidates
-    from baselines.data import Instance, load_instances
+    from baselines.data import load_instances
+    from moud_core.xpersona import xpersona_languages
 
-    if XPERSONA.is_dir():
-        inst = load_instances({"type": "xpersona", "path": str(XPERSONA), "split": "valid"}, ["fr"], "valid")
+    if Path(xpersona).is_dir() and "fr" in xpersona_languages(xpersona, "valid"):
+        inst = load_instances({"type": "xpersona", "path": str(xpersona), "split": "valid"}, ["fr"], "valid")
         source = "XPersona fr valid"
     else:
-        words = "je suis allé au marché avec mon chien et nous avons acheté des fraises".split()
-        inst = [Instance("fr", [" ".join(words[:8])] * 4, [" ".join(words)] * 5, " ".join(words[(d % 5):]),
-                         f"d{d}", 0, "synthetic") for d in range(200)]
-        source = "synthetic"
+        inst, source = synthetic_turns(), "synthetic"
     return attach_candidates(inst, num_candidates, 0)[:n], source
 
 
@@ -61,212 +114,18 @@ def _make_bloom(directory: Path, hidden: int, layers: int, heads: int, vocab_tok
 
     tok = vocab_tok or train_tokenizer()
     torch.manual_seed(0)
-    cfg = BloomConfig(vocab_size=len(tok), hidden_size=hidden, n_layer=layers, n_head=heads,
-                      bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
+    cfg = BloomConfig(
+        vocab_size=len(tok),
+        hidden_size=hidden,
+        n_layer=layers,
+        n_head=heads,
+        bos_token_id=tok.bos_token_id,
+        eos_token_id=tok.eos_token_id,
+        pad_token_id=tok.pad_token_id,
+    )
     BloomForCausalLM(cfg).save_pretrained(directory)
     tok.save_pretrained(directory)
     return directory
-
-
-def _sync(device: str) -> None:
-    import torch
-
-    if device.startswith("cuda"):
-        torch.cuda.synchronize()
-
-
-def _spread(xs: list[float]) -> dict:
-    return {"median": statistics.median(xs), "min": min(xs), "max": max(xs)}
-
-
-def _max_diff(a: dict, b: dict) -> float:
-    """Largest |a - b| over the scores both computed; the NaN pattern (LM stats not asked for) must match."""
-    import torch
-
-    worst = 0.0
-    for key in ("mc", "lm_mean", "nll_sum"):
-        if not torch.equal(a[key].isnan(), b[key].isnan()):
-            raise AssertionError(f"{key}: computed for different candidates")
-        ok = ~a[key].isnan()
-        if ok.any():
-            worst = max(worst, float((a[key][ok] - b[key][ok]).abs().max()))
-    if not torch.equal(a["ntok"], b["ntok"]):
-        raise AssertionError("ntok differs")
-    return worst
-
-
-def bench_scoring(model_dir: Path, turns: int, device: str, repeats: int = 5,
-                  modes: tuple[str, ...] = ("head", "lm"), warmup: bool = True) -> dict:
-    from baselines.model import (
-        DialogueEncoder,
-        MultitaskConfig,
-        build_model,
-        load_tokenizer,
-        score_independent,
-        score_shared_prefix,
-    )
-
-    cfg = MultitaskConfig(base_model=str(model_dir), max_length=256)
-    model = build_model(cfg).to(device).eval()
-    tok = load_tokenizer(str(model_dir))
-    enc = DialogueEncoder(tok, cfg)
-    items, source = _turns(turns)
-    encoded = [(*enc.encode(i.persona, i.history, i.candidates), i.label) for i in items]
-    pad = tok.pad_token_id
-    methods = {
-        "shared": lambda p, s, need: score_shared_prefix(model, p, s, pad, need_lm=need),
-        "independent_batched": lambda p, s, need: score_independent(model, p, s, pad, batched=True, need_lm=need),
-        "independent_one_by_one": lambda p, s, need: score_independent(model, p, s, pad, batched=False,
-                                                                       need_lm=need),
-    }
-    out = {"source": source, "turns": len(encoded), "candidates": len(encoded[0][1]), "repeats": repeats,
-           "warmup_pass": warmup,
-           "mean_prefix_tokens": statistics.mean(len(p) for p, _, _ in encoded),
-           "mean_candidate_tokens": statistics.mean(len(x) for _, s, _ in encoded for x in s)}
-    for mode in modes:
-        def need(gold, mode=mode):
-            return {gold} if mode == "head" else True
-
-        for fn in methods.values():  # warm-up: one untimed pass (first calls page in fresh memory)
-            for p, s, gold in encoded[: None if warmup else 2]:
-                fn(p, s, need(gold))
-        _sync(device)
-        seconds = {m: [] for m in METHODS}
-        per_turn = {m: [[] for _ in encoded] for m in METHODS}
-        results = {m: [] for m in METHODS}
-        for r in range(repeats):
-            total = dict.fromkeys(METHODS, 0.0)
-            for t, (p, s, gold) in enumerate(encoded):
-                k = (t + r) % len(METHODS)
-                for m in METHODS[k:] + METHODS[:k]:  # rotating order: no method always runs first
-                    start = time.perf_counter()
-                    res = methods[m](p, s, need(gold))
-                    _sync(device)
-                    total[m] += time.perf_counter() - start
-                    per_turn[m][t].append(time.perf_counter() - start)
-                    if r == 0:
-                        results[m].append(res)
-            for m in METHODS:
-                seconds[m].append(total[m] / len(encoded))
-        diff = max(_max_diff(a, b) for m in METHODS[1:] for a, b in zip(results["shared"], results[m], strict=True))
-        out[mode] = {
-            "s_per_turn": {m: _spread(seconds[m]) for m in METHODS},
-            "speedup_vs_batched": _spread([b / a for a, b in zip(seconds["shared"], seconds["independent_batched"],
-                                                                 strict=True)]),
-            "speedup_vs_one_by_one": _spread([b / a for a, b in zip(seconds["shared"],
-                                                                    seconds["independent_one_by_one"], strict=True)]),
-            # robust to load spikes: each turn's fastest of the repeats, summed
-            "best_of_speedup_vs_batched": sum(map(min, per_turn["independent_batched"])) / sum(map(min, per_turn["shared"])),
-            "best_of_speedup_vs_one_by_one": sum(map(min, per_turn["independent_one_by_one"]))
-            / sum(map(min, per_turn["shared"])),
-            "max_abs_diff": diff}
-    return out
-
-
-def scoring_table(scoring: dict) -> str:
-    """One plain-text table of the scoring benchmark."""
-    lines = [f"scoring: {scoring['turns']} turns x {scoring['candidates']} candidates ({scoring['source']}), "
-             f"mean prefix {scoring['mean_prefix_tokens']:.0f} / candidate {scoring['mean_candidate_tokens']:.0f} "
-             f"tokens, {scoring['repeats']} repeats: median [min, max]",
-             f"{'mode':<5} {'method':<23} {'s/turn':>22} {'shared speedup':>22} {'best-of':>8} {'max |diff|':>11}"]
-    for mode in ("head", "lm"):
-        if mode not in scoring:
-            continue
-        r = scoring[mode]
-        for m in METHODS:
-            t = r["s_per_turn"][m]
-            sp = "" if m == "shared" else r["speedup_vs_batched" if m == "independent_batched" else
-                                             "speedup_vs_one_by_one"]
-            sp_txt = f"{sp['median']:.2f}x [{sp['min']:.2f}, {sp['max']:.2f}]" if sp else ""
-            best = "" if m == "shared" else f"{r['best_of_speedup_vs_' + m.split('_', 1)[1]]:.2f}x"
-            lines.append(f"{mode:<5} {m:<23} {t['median']:>7.4f} [{t['min']:.4f}, {t['max']:.4f}] {sp_txt:>22} "
-                         f"{best:>8} " + (f"{r['max_abs_diff']:>11.2e}" if m == "shared" else ""))
-    return "\n".join(lines)
-
-
-def training_flops(n_body: int, vocab_hidden: int, n_layer: int, hidden: int, seq_len: int, tokens: int,
-                   lm_tokens: int, lora: bool) -> float:
-    """Model FLOPs of one forward + backward pass of the multitask model.
-
-    ``n_body``: parameters except the (input and output) embedding matrices; ``vocab_hidden``: size of the
-    output projection (LM head), which runs only on the gold candidate's ``lm_tokens``; ``tokens``: real
-    tokens of all candidates. Dense matmuls cost 2 FLOPs per weight per token forward and 4 backward (input and
-    weight gradients); with LoRA the base weights are frozen, so the weight-gradient half is skipped: 4 instead
-    of 6. Attention (QK^T and AV over ``seq_len`` keys) adds 12 * n_layer * hidden * seq_len per token, forward
-    + backward, as in the PaLM paper's MFU formula. Padding is not counted."""
-    per_weight = 4 if lora else 6
-    return (per_weight * n_body * tokens + per_weight * vocab_hidden * lm_tokens
-            + 12 * n_layer * hidden * seq_len * tokens)
-
-
-def mfu(flops: float, seconds: float, peak_tflops: float | None) -> float | None:
-    """Model FLOPs utilisation: achieved FLOP/s over the device's peak (None when the peak is unknown)."""
-    return flops / seconds / (peak_tflops * 1e12) if peak_tflops else None
-
-
-def model_shape(hf_model) -> dict:
-    """Parameter split and sizes used by ``training_flops`` (tied input/output embeddings counted once)."""
-    params = {id(p): p for p in hf_model.parameters()}
-    inp = hf_model.get_input_embeddings().weight
-    outp = hf_model.get_output_embeddings().weight
-    embed = inp.numel() + (0 if outp is inp else outp.numel())
-    cfg = hf_model.config
-    return {"parameters": sum(p.numel() for p in params.values()),
-            "body_parameters": sum(p.numel() for p in params.values()) - embed,
-            "vocab_hidden": outp.numel(), "n_layer": cfg.num_hidden_layers, "hidden": cfg.hidden_size}
-
-
-def _device_name(device: str) -> str:
-    import torch
-
-    if device.startswith("cuda"):
-        return torch.cuda.get_device_name()
-    return f"{platform.processor() or platform.machine()} CPU, {torch.get_num_threads()} torch threads"
-
-
-def bench_training(model_dir: Path, steps: int, batch: int, max_length: int, lora: bool, device: str,
-                   peak_tflops: float | None = None, dtype=None) -> dict:
-    """Tokens/s of the multitask forward+backward+step (2 candidates per instance), model TFLOP/s and MFU."""
-    import torch
-
-    from baselines.candidates import attach_candidates
-    from baselines.model import DialogueEncoder, MultitaskConfig, build_model, load_tokenizer
-    from baselines.train import MultitaskDataset, collate
-
-    cfg = MultitaskConfig(base_model=str(model_dir), max_length=max_length, lora=lora)
-    model = build_model(cfg, dtype=dtype).to(device).train()
-    tok = load_tokenizer(str(model_dir))
-    items, _ = _turns(batch * (steps + 2), num_candidates=20)
-    items = attach_candidates(items, 2, 0)
-    ds = MultitaskDataset(items, DialogueEncoder(tok, cfg))
-    batches = [collate([ds[i] for i in range(b * batch, (b + 1) * batch)], tok.pad_token_id) for b in range(steps + 2)]
-    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-5)
-    shape = model_shape(model.hf_model)
-    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    tokens, flops, start = 0, 0.0, None
-    for i, b in enumerate(batches):
-        if i == 2:  # two warm-up steps
-            _sync(device)
-            start = time.perf_counter()
-        b = {k: v.to(device) for k, v in b.items()}
-        loss = model(**b)["loss"]
-        loss.backward()
-        opt.step()
-        opt.zero_grad(set_to_none=True)
-        if i >= 2:
-            n = int(b["attention_mask"].sum())
-            gold = b["attention_mask"][torch.arange(batch), b["mc_labels"]]
-            tokens += n
-            flops += training_flops(shape["body_parameters"], shape["vocab_hidden"], shape["n_layer"], shape["hidden"],
-                                    b["input_ids"].size(-1), n, int(gold.sum()), lora)
-    _sync(device)
-    seconds = time.perf_counter() - start
-    name = _device_name(device)
-    peak = peak_tflops or next((v for k, v in PEAK_TFLOPS.items() if k in name), None)
-    return {"lora": lora, "device": device, "device_name": name, "dtype": str(next(model.parameters()).dtype),
-            "steps": steps, "batch": batch, "candidates": 2, "max_length": max_length, **shape,
-            "trainable": trainable, "tokens_per_s": tokens / seconds, "model_tflops": flops / seconds / 1e12,
-            "peak_tflops": peak, "mfu": mfu(flops, seconds, peak)}
 
 
 def _bloom_560m(directory: Path, tiny: bool) -> Path:
@@ -279,21 +138,35 @@ def _bloom_560m(directory: Path, tiny: bool) -> Path:
 
     tok = train_tokenizer()
     torch.manual_seed(0)
-    size = dict(vocab_size=len(tok), hidden_size=64, n_layer=2, n_head=4) if tiny else \
-        dict(vocab_size=250880, hidden_size=1024, n_layer=24, n_head=16)
-    cfg = BloomConfig(**size, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
-                      pad_token_id=tok.pad_token_id)
+    size = (
+        dict(vocab_size=len(tok), hidden_size=64, n_layer=2, n_head=4)
+        if tiny
+        else dict(vocab_size=250880, hidden_size=1024, n_layer=24, n_head=16)
+    )
+    cfg = BloomConfig(
+        **size, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id
+    )
     BloomForCausalLM(cfg).save_pretrained(directory)
     tok.save_pretrained(directory)
     return directory
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--gpu", action="store_true", help="BLOOM-560M architecture (random init): scoring, "
-                        "training tokens/s and MFU with and without LoRA")
-    parser.add_argument("--device", help="device for --gpu (default cuda; cpu with --tiny to test the code path)")
-    parser.add_argument("--tiny", action="store_true", help="with --gpu: a 2 x 64 BLOOM instead of BLOOM-560M")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--gpu",
+        action="store_true",
+        help="BLOOM-560M architecture (random init): scoring, "
+        "training tokens/s and MFU with and without LoRA",
+    )
+    parser.add_argument(
+        "--device", help="device for --gpu (default cuda; cpu with --tiny to test the code path)"
+    )
+    parser.add_argument(
+        "--tiny", action="store_true", help="with --gpu: a 2 x 64 BLOOM instead of BLOOM-560M"
+    )
     parser.add_argument("--turns", type=int, default=20, help="turns to score (default 20)")
     parser.add_argument("--repeats", type=int, default=5, help="timed passes over the turns (default 5)")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
@@ -301,35 +174,53 @@ def main(argv=None) -> int:
     parser.add_argument("--no-train", action="store_true", help="scoring only")
     parser.add_argument("--peak-tflops", type=float, help="device peak bf16 TFLOP/s for MFU")
     parser.add_argument("--json", help="also write the numbers to this JSON file")
+    parser.add_argument(
+        "--xpersona",
+        type=Path,
+        default=XPERSONA,
+        help="XPersona folder for the scored turns (default $MOUD_XPERSONA_DIR or ../shared/...; "
+        "synthetic turns when it has no fr valid file)",
+    )
     args = parser.parse_args(argv)
     import torch
 
     torch.set_num_threads(args.threads)
-    results: dict = {"torch_threads": torch.get_num_threads(), "cpu_count": os.cpu_count(),
-                     "loadavg_before": os.getloadavg()}
+    results: dict = {
+        "torch_threads": torch.get_num_threads(),
+        "cpu_count": os.cpu_count(),
+        "loadavg_before": os.getloadavg(),
+    }
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         if args.gpu:
             device = args.device or "cuda"
             if device.startswith("cuda") and not torch.cuda.is_available():
-                print("--gpu: no CUDA device (use --tiny --device cpu to exercise the code path)", file=sys.stderr)
+                print(
+                    "--gpu: no CUDA device (use --tiny --device cpu to exercise the code path)",
+                    file=sys.stderr,
+                )
                 return 2
             model_dir = _bloom_560m(tmp / "bloom", args.tiny)
             dtype = torch.bfloat16 if device.startswith("cuda") else None
-            results["scoring"] = bench_scoring(model_dir, args.turns, device, args.repeats)
+            results["scoring"] = bench_scoring(
+                model_dir, *turns(args.turns, args.xpersona), device, args.repeats
+            )
             if not args.no_train:
-                results["train_full"] = bench_training(model_dir, args.steps, 8, 256, False, device,
-                                                       args.peak_tflops, dtype)
-                results["train_lora"] = bench_training(model_dir, args.steps, 8, 256, True, device,
-                                                       args.peak_tflops, dtype)
+                items, _ = turns(8 * (args.steps + 2), args.xpersona)
+                for key, lora in (("train_full", False), ("train_lora", True)):
+                    results[key] = bench_training(
+                        model_dir, items, args.steps, 8, 256, lora, device, args.peak_tflops, dtype
+                    )
         else:
             small = _make_bloom(tmp / "small", hidden=256, layers=4, heads=8)
-            results["scoring"] = bench_scoring(small, args.turns, "cpu", args.repeats)
+            results["scoring"] = bench_scoring(small, *turns(args.turns, args.xpersona), "cpu", args.repeats)
             if not args.no_train:
                 tiny = _make_bloom(tmp / "tiny", hidden=64, layers=2, heads=4)
-                results["train_tiny_cpu"] = bench_training(tiny, args.steps, 4, 128, False, "cpu", args.peak_tflops)
-                results["train_tiny_cpu_lora"] = bench_training(tiny, args.steps, 4, 128, True, "cpu",
-                                                                args.peak_tflops)
+                items, _ = turns(4 * (args.steps + 2), args.xpersona)
+                for key, lora in (("train_tiny_cpu", False), ("train_tiny_cpu_lora", True)):
+                    results[key] = bench_training(
+                        tiny, items, args.steps, 4, 128, lora, "cpu", args.peak_tflops
+                    )
     results["loadavg_after"] = os.getloadavg()
     print(json.dumps(results, indent=2))
     print(scoring_table(results["scoring"]))
@@ -337,8 +228,10 @@ def main(argv=None) -> int:
         if key in results:
             r = results[key]
             extra = f", MFU {100 * r['mfu']:.1f}%" if r["mfu"] is not None else ""
-            print(f"{key}: {r['tokens_per_s']:,.0f} tokens/s, {r['model_tflops']:.3g} model TFLOP/s{extra} "
-                  f"({r['device_name']}, {r['dtype']})")
+            print(
+                f"{key}: {r['tokens_per_s']:,.0f} tokens/s, {r['model_tflops']:.3g} model TFLOP/s{extra} "
+                f"({r['device_name']}, {r['dtype']})"
+            )
     print(f"load average before/after: {results['loadavg_before']} / {results['loadavg_after']}")
     if args.json:
         from moud_core.atomic import atomic_write_text

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from eval.reliability import bootstrap_ci, weighted_kappa
-from eval.rubric import Rubric
+from eval.rubric import LEVELS, Rubric
 from moud_core.errors import MoudError
 from moud_core.jsonl import iter_jsonl
 from moud_core.seeds import derive_seed
@@ -39,13 +39,36 @@ def judgment_files(paths: Iterable[str | Path]) -> list[Path]:
 
 
 def iter_judgments(paths: Iterable[str | Path]) -> Iterator[dict]:
-    """Judge records from files/folders; a record missing a field raises ``file:line: ...``."""
+    """Judge records from files/folders; a record missing a field or with a value of the wrong kind raises
+    ``file:line: ...``."""
     for f in judgment_files(paths):
         for lineno, rec in iter_jsonl(f):
-            missing = [k for k in _REQUIRED if k not in rec]
-            if missing:
-                raise MoudError(f"{f}:{lineno}: judgment record missing field(s) {', '.join(missing)}")
+            problem = record_problem(rec)
+            if problem:
+                raise MoudError(f"{f}:{lineno}: {problem}")
             yield rec
+
+
+def record_problem(rec: dict) -> str | None:
+    """What is wrong with one judge record (None when nothing is)."""
+    missing = [k for k in _REQUIRED if k not in rec]
+    if missing:
+        return f"judgment record missing field(s) {', '.join(missing)}"
+    for key in ("item_id", "language", "generator_model", "kind"):
+        if not isinstance(rec[key], str):
+            return f"field {key!r}: expected a string, got {rec[key]!r}"
+    if rec["status"] not in ("ok", "failed"):
+        return f"field 'status': expected 'ok' or 'failed', got {rec['status']!r}"
+    if not isinstance(rec["repeat"], int) or isinstance(rec["repeat"], bool) or rec["repeat"] < 0:
+        return f"field 'repeat': expected an integer >= 0, got {rec['repeat']!r}"
+    if rec["status"] != "ok":
+        return None
+    if not isinstance(rec["scores"], dict) or not rec["scores"]:
+        return f"field 'scores': expected a mapping of criterion -> score (status ok), got {rec['scores']!r}"
+    for name, value in rec["scores"].items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value not in LEVELS:
+            return f"field 'scores.{name}': expected a score {LEVELS[0]}-{LEVELS[-1]}, got {value!r}"
+    return None
 
 
 @dataclass
@@ -53,9 +76,9 @@ class ItemScores:
     """Mean score per (generator model, item id, criterion) over the item's successful repeats."""
 
     scores: dict[tuple[str, str], dict[str, float]] = field(default_factory=dict)
-    info: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)    # key -> (language, kind)
-    records: Counter = field(default_factory=Counter)                              # (lang, model, status)
-    reasons: Counter = field(default_factory=Counter)                              # (lang, model, reason)
+    info: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)  # key -> (language, kind)
+    records: Counter = field(default_factory=Counter)  # (lang, model, status)
+    reasons: Counter = field(default_factory=Counter)  # (lang, model, reason)
     repeats: dict[tuple[str, str], dict[int, dict[str, int]]] = field(default_factory=dict)
     judge_models: Counter = field(default_factory=Counter)
 
@@ -109,8 +132,18 @@ def means(items: ItemScores, rubric: Rubric, seed: int = 0, n_boot: int = 1000) 
     rows = []
     for (lang, model, kind, name), values in sorted(cells.items()):
         lo, hi = bootstrap_ci(values, derive_seed(seed, "bootstrap", lang, model, kind, name), n_boot)
-        rows.append({"language": lang, "generator_model": model, "kind": kind, "criterion": name,
-                     "n": len(values), "mean": float(np.mean(values)), "ci_low": lo, "ci_high": hi})
+        rows.append(
+            {
+                "language": lang,
+                "generator_model": model,
+                "kind": kind,
+                "criterion": name,
+                "n": len(values),
+                "mean": float(np.mean(values)),
+                "ci_low": lo,
+                "ci_high": hi,
+            }
+        )
     return rows
 
 
@@ -124,8 +157,10 @@ def win_rates(items: ItemScores, rubric: Rubric, mean_rows: list[dict] | None = 
     models = sorted({m for m, _ in items.scores})
     by_model: dict[str, dict[str, dict[str, float]]] = defaultdict(dict)
     for (model, item_id), scores in items.scores.items():
-        by_model[model][item_id] = {**{n: rubric.get(n).oriented(v) for n, v in scores.items() if n in rubric.names},
-                                    OVERALL: _overall(scores, rubric)}
+        by_model[model][item_id] = {
+            **{n: rubric.get(n).oriented(v) for n, v in scores.items() if n in rubric.names},
+            OVERALL: _overall(scores, rubric),
+        }
     if mean_rows is None:
         mean_rows = means(items, rubric, n_boot=1)
     lang_means: dict[tuple[str, str], dict[str, float]] = defaultdict(dict)
@@ -141,18 +176,33 @@ def win_rates(items: ItemScores, rubric: Rubric, mean_rows: list[dict] | None = 
                 pairs = [(by_model[a][i].get(name), by_model[b][i].get(name)) for i in shared]
                 basis = "items"
             else:
-                langs = sorted({lg for (m, lg) in lang_means if m == a} & {lg for (m, lg) in lang_means if m == b})
+                langs = sorted(
+                    {lg for (m, lg) in lang_means if m == a} & {lg for (m, lg) in lang_means if m == b}
+                )
                 pairs = [(lang_means[(a, lg)].get(name), lang_means[(b, lg)].get(name)) for lg in langs]
                 basis = "languages"
-            pairs = [(x, y) for x, y in pairs if x is not None and y is not None
-                     and not (math.isnan(x) or math.isnan(y))]
+            pairs = [
+                (x, y)
+                for x, y in pairs
+                if x is not None and y is not None and not (math.isnan(x) or math.isnan(y))
+            ]
             if not pairs:
                 continue
             wins = sum(x > y for x, y in pairs)
             ties = sum(x == y for x, y in pairs)
-            rows.append({"model_a": a, "model_b": b, "criterion": name, "basis": basis, "n": len(pairs),
-                         "wins_a": wins, "ties": ties, "wins_b": len(pairs) - wins - ties,
-                         "win_rate_a": (wins + ties / 2) / len(pairs)})
+            rows.append(
+                {
+                    "model_a": a,
+                    "model_b": b,
+                    "criterion": name,
+                    "basis": basis,
+                    "n": len(pairs),
+                    "wins_a": wins,
+                    "ties": ties,
+                    "wins_b": len(pairs) - wins - ties,
+                    "win_rate_a": (wins + ties / 2) / len(pairs),
+                }
+            )
     return rows
 
 
@@ -163,8 +213,16 @@ def failure_rates(items: ItemScores) -> list[dict]:
         ok, failed = items.records[(lang, model, "ok")], items.records[(lang, model, "failed")]
         reasons = {r: n for (lg, m, r), n in sorted(items.reasons.items()) if (lg, m) == (lang, model)}
         total = ok + failed
-        rows.append({"language": lang, "generator_model": model, "records": total, "failed": failed,
-                     "failure_rate": failed / total if total else math.nan, "reasons": reasons})
+        rows.append(
+            {
+                "language": lang,
+                "generator_model": model,
+                "records": total,
+                "failed": failed,
+                "failure_rate": failed / total if total else math.nan,
+                "reasons": reasons,
+            }
+        )
     return rows
 
 
@@ -185,8 +243,15 @@ def consistency(items: ItemScores, rubric: Rubric) -> list[dict]:
                     other.append(int(value))
     rows = []
     for (r, name), (x, y) in sorted(pairs.items()):
-        rows.append({"repeat": r, "swapped": r % 2 == 1, "criterion": name, "n": len(x),
-                     "exact_agreement": float(np.mean([a == b for a, b in zip(x, y, strict=True)])),
-                     "mean_abs_diff": float(np.mean([abs(a - b) for a, b in zip(x, y, strict=True)])),
-                     "kappa_quadratic": weighted_kappa(x, y)})
+        rows.append(
+            {
+                "repeat": r,
+                "swapped": r % 2 == 1,
+                "criterion": name,
+                "n": len(x),
+                "exact_agreement": float(np.mean([a == b for a, b in zip(x, y, strict=True)])),
+                "mean_abs_diff": float(np.mean([abs(a - b) for a, b in zip(x, y, strict=True)])),
+                "kappa_quadratic": weighted_kappa(x, y),
+            }
+        )
     return rows

@@ -11,7 +11,9 @@ resampled), and ``judge_trust`` turns them into a verdict per language and crite
 
 from __future__ import annotations
 
+import codecs
 import csv
+import io
 import itertools
 import math
 import statistics
@@ -56,20 +58,35 @@ def majority(scores: list[int]) -> int:
     return tied[0] if len(tied) == 1 else round_half_up(statistics.median(tied))
 
 
+def _read_text(path: Path) -> str:
+    """A ratings file as text: UTF-8 (with or without a byte-order mark) or UTF-16 with its byte-order mark,
+    as spreadsheet programs save "Unicode text"."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise MoudError(f"{path}: cannot read ({exc.strerror})") from None
+    encoding = "utf-16" if data[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) else "utf-8-sig"
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise MoudError(f"{path}:{line}: not UTF-8 or UTF-16 text (byte {exc.start + 1}); save the CSV as "
+                        "UTF-8") from None
+
+
 def read_ratings(path: str | Path, items: ItemScores, rubric: Rubric) -> list[Rating]:
     """Parse and validate the CSV against the judged items and the rubric (errors name the line)."""
     path = Path(path)
     index: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for key in items.info:
         index[key[1]].append(key)
-    try:
-        fh = open(path, encoding="utf-8-sig", newline="")
-    except OSError as exc:
-        raise MoudError(f"{path}: cannot read ({exc.strerror})") from None
+    text = _read_text(path)
     ratings: list[Rating] = []
     seen: dict[tuple, int] = {}
-    with fh:
-        reader = csv.DictReader(fh)
+    with io.StringIO(text, newline="") as fh:
+        first = text.split("\n", 1)[0]
+        delimiter = max(",\t;", key=first.count)  # spreadsheets export commas, tabs ("Unicode text") or semicolons
+        reader = csv.DictReader(fh, delimiter=delimiter)
         header = [h.strip() for h in reader.fieldnames or []]
         missing = [c for c in REQUIRED_COLUMNS if c not in header]
         if missing:

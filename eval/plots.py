@@ -17,13 +17,33 @@ from moud_core.jsonl import atomic_open  # noqa: E402
 def _save(fig, path: Path) -> Path:
     fig.tight_layout()
     with atomic_open(path, "wb") as fh:
-        fig.savefig(fh, format="png", dpi=110)
+        fig.savefig(fh, format="png", dpi=110, bbox_inches="tight")  # "tight": legends outside the axes too
     plt.close(fig)
     return path
 
 
-def heatmap(matrix: list[list[float]], rows: list[str], cols: list[str], title: str, path: Path,
-            vmin: float = 1.0, vmax: float = 5.0) -> Path:
+def _legend_outside(ax, **kw) -> None:
+    """The legend right of the axes, where it cannot cover data."""
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, **kw)
+
+
+def axis_limit(hist, q: float = 0.99) -> int:
+    """The bin holding quantile ``q`` of a histogram (inclusive), at least 1."""
+    h = np.asarray(hist, dtype=float)
+    if h.sum() == 0:
+        return 1
+    return max(1, int(np.searchsorted(np.cumsum(h), q * h.sum(), side="left")))
+
+
+def heatmap(
+    matrix: list[list[float]],
+    rows: list[str],
+    cols: list[str],
+    title: str,
+    path: Path,
+    vmin: float = 1.0,
+    vmax: float = 5.0,
+) -> Path:
     """Language x criterion heatmap with the value written in each cell (blank = no data)."""
     data = np.array([[np.nan if v is None else v for v in r] for r in matrix], dtype=float)
     fig, ax = plt.subplots(figsize=(1.3 + 1.1 * len(cols), 1.2 + 0.38 * len(rows)))
@@ -50,7 +70,7 @@ def score_distributions(counts: dict[str, list[int]], title: str, path: Path) ->
     ax.set_xticks(range(len(names)), names, rotation=25, ha="right")
     ax.set_ylabel("share of judged items")
     ax.set_title(title)
-    ax.legend(title="score", ncols=5, fontsize=8)
+    _legend_outside(ax, title="score", fontsize=8)
     return _save(fig, path)
 
 
@@ -66,20 +86,30 @@ def lid_distributions(hists: dict[str, list[int]], path: Path) -> Path:
     ax.set_xlabel("LID probability of the target language (per turn)")
     ax.set_ylabel("cumulative share of turns")
     ax.set_title("Language-ID confidence")
-    ax.legend(fontsize=7, ncols=2)
+    _legend_outside(ax, fontsize=7, ncols=1 + len(hists) // 16)
     return _save(fig, path)
 
 
-def turn_length_distributions(hists: dict[str, list[int]], path: Path) -> Path:
-    fig, ax = plt.subplots(figsize=(7, 4))
-    for lang, hist in hists.items():
-        h = np.asarray(hist, dtype=float)
-        if h.sum():
-            ax.plot(np.arange(len(h)), h / h.sum(), label=lang, linewidth=1)
-    ax.set_xlabel("tokens per turn (script-aware; last point = 200 or more)")
-    ax.set_ylabel("share of turns")
-    ax.set_title("Turn length")
-    ax.legend(fontsize=7, ncols=2)
+def turn_length_distributions(hists: dict[str, list[int]], segmentation: dict[str, str], path: Path) -> Path:
+    """Share of turns per length, one panel per kind of token (words; characters for zh/ja/th), each x axis
+    ending at the 99th percentile of its languages' turn lengths."""
+    kinds = sorted({segmentation.get(lang, "words") for lang, h in hists.items() if sum(h)}) or ["words"]
+    fig, axes = plt.subplots(1, len(kinds), figsize=(6.5 * len(kinds), 4), squeeze=False)
+    for ax, kind in zip(axes[0], kinds, strict=True):
+        langs = [lang for lang, h in hists.items() if sum(h) and segmentation.get(lang, "words") == kind]
+        last = len(next(iter(hists.values()), [0])) - 1
+        limit = min(last, max([axis_limit(hists[lang]) for lang in langs] or [1]) + 1)
+        for lang in langs:
+            h = np.asarray(hists[lang], dtype=float)
+            ax.plot(np.arange(limit + 1), h[: limit + 1] / h.sum(), label=lang, linewidth=1)
+        ax.set_xlim(0, limit)
+        unit = "characters" if kind == "chars" else "words"
+        note = f"; last point = {last} or more" if limit == last else " (axis ends at the 99th percentile)"
+        ax.set_xlabel(f"{unit} per turn{note}")
+        ax.set_ylabel("share of turns")
+        ax.set_title(f"Turn length ({unit})")
+        if langs:
+            _legend_outside(ax, fontsize=7, ncols=1 + len(langs) // 16)
     return _save(fig, path)
 
 
@@ -92,10 +122,13 @@ def bars(values: dict[str, dict[str, float]], title: str, ylabel: str, path: Pat
     for s_i, s in enumerate(series):
         ys = [values[g].get(s, np.nan) for g in groups]
         ax.bar(np.arange(len(groups)) + (s_i - (len(series) - 1) / 2) * width, ys, width, label=s)
-    ax.set_xticks(range(len(groups)), groups)
+    crowded = len(groups) > 8 or max(map(len, groups), default=0) > 6
+    ax.set_xticks(
+        range(len(groups)), groups, rotation=35 if crowded else 0, ha="right" if crowded else "center"
+    )
     ax.set_ylabel(ylabel)
     ax.set_title(title)
-    ax.legend(fontsize=8)
+    _legend_outside(ax, fontsize=8)
     return _save(fig, path)
 
 
@@ -121,7 +154,7 @@ def judge_vs_human(panels: dict[str, dict[str, tuple[list, list]]], path: Path, 
         ax.set_title(f"{lang} ({n} items)", fontsize=10)
         ax.set_xlabel("judge score", fontsize=8)
         ax.set_ylabel("mean human score", fontsize=8)
-    for ax in list(axes.flat)[len(langs):]:
+    for ax in list(axes.flat)[len(langs) :]:
         ax.axis("off")
     handles = [plt.Line2D([], [], marker="o", linestyle="", color=colours[c], label=c) for c in names]
     fig.legend(handles=handles, loc="center right", fontsize=8, title="criterion", frameon=False)

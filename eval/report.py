@@ -1,4 +1,5 @@
-"""Markdown reports with tables and PNG plots, written to one folder."""
+"""Markdown reports written to one folder: table, CSV and JSON helpers, the LLM-judge section (means, heat maps,
+win rates, failures, consistency) and report.md; the statistics section is in ``eval/report_stats.py``."""
 
 from __future__ import annotations
 
@@ -13,6 +14,23 @@ from pathlib import Path
 from eval import aggregate, plots
 from eval.rubric import LEVELS, Rubric
 from moud_core.atomic import atomic_write_text
+
+# Every file a report folder can hold (glob patterns): replaced as a whole by the next report in the folder.
+REPORT_FILES = (
+    "report.md",
+    "means.csv",
+    "win_rates.csv",
+    "failure_rates.csv",
+    "consistency.csv",
+    "aggregate.json",
+    "stats.json",
+    "heatmap_*.png",
+    "score_distribution.png",
+    "lid_confidence.png",
+    "turn_lengths.png",
+    "distinct_n.png",
+    "coverage.png",
+)
 
 
 def fmt(value, digits: int = 2) -> str:
@@ -41,6 +59,7 @@ def write_csv(path: Path, rows: list[dict]) -> None:
 
 def json_text(obj) -> str:
     """Indented JSON of report figures, NaN written as null."""
+
     def clean(o):
         if isinstance(o, float) and math.isnan(o):
             return None
@@ -53,49 +72,15 @@ def json_text(obj) -> str:
     return json.dumps(clean(obj), ensure_ascii=False, indent=2) + "\n"
 
 
-# ---------------------------------------------------------------------------------------------- stats
-def stats_section(stats: dict, out: Path) -> str:
-    """Write stats.json and the statistics plots; return the markdown section."""
-    langs = stats["languages"]
-    atomic_write_text(out / "stats.json", json_text(stats))
-    rows = [[lang, s["dialogues"], s["turns"], s["turns_per_dialogue"], s["chars_per_turn"], s["tokens_per_turn"],
-             s["distinct_1"], s["distinct_2"], s["segmentation"]] for lang, s in langs.items()]
-    parts = ["## Dataset statistics", "",
-             "Tokens are script-aware (`moud_core.text.tokenize`): characters for zh/ja/th, words elsewhere; "
-             "distinct-n = unique n-grams / all n-grams over the language's turns.", "",
-             md_table(["language", "dialogues", "turns", "turns/dialogue", "chars/turn", "tokens/turn",
-                       "distinct-1", "distinct-2", "tokens"], rows), ""]
-    tax = stats["taxonomy"]
-    cov = [[lang, len(s["speech_events"]), s["speech_event_coverage"], len(s["persona_categories"]),
-            s["persona_category_coverage"], s["persona_subcategory_coverage"]] for lang, s in langs.items()]
-    parts += ["### Taxonomy coverage", "",
-              md_table(["language", f"speech events (of {tax['speech_events']})", "event coverage",
-                        f"persona categories (of {tax['persona_categories']})", "category coverage",
-                        "subcategory coverage"], cov), ""]
-    lid_rows = [[lang, s["lid"]["turns_scored"], s["lid"]["mean"], s["lid"]["p05"], s["lid"]["p25"],
-                 s["lid"]["median"], s["lid"]["share_below_0.5"]] for lang, s in langs.items()]
-    parts += ["### Language-ID confidence (per turn, from `metadata.lid_scores`)", ""]
-    if any(r[1] for r in lid_rows):
-        parts += [md_table(["language", "turns scored", "mean", "p05", "p25", "median", "share < 0.5"], lid_rows),
-                  "", "![LID confidence](lid_confidence.png)", ""]
-        plots.lid_distributions({lang: s["lid"]["histogram"] for lang, s in langs.items()}, out / "lid_confidence.png")
-    else:
-        parts += ["No LID scores in these shards (run `moud filter` to fill `metadata.lid_scores`).", ""]
-    plots.turn_length_distributions({lang: s["turn_tokens_histogram"] for lang, s in langs.items()},
-                                    out / "turn_lengths.png")
-    plots.bars({lang: {"distinct-1": s["distinct_1"], "distinct-2": s["distinct_2"]} for lang, s in langs.items()},
-               "Lexical diversity", "distinct-n", out / "distinct_n.png")
-    plots.bars({lang: {"speech events": s["speech_event_coverage"], "persona categories":
-                       s["persona_category_coverage"]} for lang, s in langs.items()},
-               "Taxonomy coverage", "share covered", out / "coverage.png")
-    parts += ["![Turn lengths](turn_lengths.png)", "", "![distinct-n](distinct_n.png)", "",
-              "![Coverage](coverage.png)", ""]
-    return "\n".join(parts)
-
-
 # ---------------------------------------------------------------------------------------------- judge
-def judge_section(items: aggregate.ItemScores, rubric: Rubric, out: Path, seed: int = 0, n_boot: int = 1000,
-                  manifests: Sequence[dict] = ()) -> str:
+def judge_section(
+    items: aggregate.ItemScores,
+    rubric: Rubric,
+    out: Path,
+    seed: int = 0,
+    n_boot: int = 1000,
+    manifests: Sequence[dict] = (),
+) -> str:
     """Write means/win-rate/failure/consistency CSVs, heatmaps and distributions; return markdown."""
     mean_rows = aggregate.means(items, rubric, seed, n_boot)
     wins = aggregate.win_rates(items, rubric, mean_rows)
@@ -105,16 +90,24 @@ def judge_section(items: aggregate.ItemScores, rubric: Rubric, out: Path, seed: 
     write_csv(out / "win_rates.csv", wins)
     write_csv(out / "failure_rates.csv", failures)
     write_csv(out / "consistency.csv", consistency)
-    atomic_write_text(out / "aggregate.json", json_text({"means": mean_rows, "win_rates": wins, "failures": failures,
-                                                     "consistency": consistency}))
+    atomic_write_text(
+        out / "aggregate.json",
+        json_text({"means": mean_rows, "win_rates": wins, "failures": failures, "consistency": consistency}),
+    )
     parts = ["## LLM judge", ""]
     for m in manifests:
         c = m.get("config", {})
-        parts.append(f"- judge `{c.get('judge_model')}`, rubric `{c.get('rubric_version')}`, batch size "
-                     f"{c.get('batch_size')}, repeats {c.get('repeats')}, seed {c.get('seed')}")
-    parts += ["", f"Means over items with 95% bootstrap CIs ({n_boot} resamples, seeded). Each item's score is the "
-              "mean of its successful repeats; judge failures are excluded (see failure rates). "
-              "`overall` averages criteria on a higher-is-better axis (toxicity as 6 − score).", ""]
+        parts.append(
+            f"- judge `{c.get('judge_model')}`, rubric `{c.get('rubric_version')}`, batch size "
+            f"{c.get('batch_size')}, repeats {c.get('repeats')}, seed {c.get('seed')}"
+        )
+    parts += [
+        "",
+        f"Means over items with 95% bootstrap CIs ({n_boot} resamples, seeded). Each item's score is the "
+        "mean of its successful repeats; judge failures are excluded (see failure rates). "
+        "`overall` averages criteria on a higher-is-better axis (toxicity as 6 − score).",
+        "",
+    ]
     names = [*rubric.names, aggregate.OVERALL]
     all_rows = [r for r in mean_rows if r["kind"] == aggregate.ALL_KINDS]
     models = sorted({r["generator_model"] for r in all_rows})
@@ -128,10 +121,18 @@ def judge_section(items: aggregate.ItemScores, rubric: Rubric, out: Path, seed: 
             row = [lang, model]
             for n in names:
                 c = cell.get((lang, model, n))
-                row.append(f"{c['mean']:.2f} [{c['ci_low']:.2f}, {c['ci_high']:.2f}] (n={c['n']})" if c else "–")
+                row.append(
+                    f"{c['mean']:.2f} [{c['ci_low']:.2f}, {c['ci_high']:.2f}] (n={c['n']})" if c else "–"
+                )
             table.append(row)
-    parts += ["### Mean scores (all item kinds)", "", md_table(["language", "generator", *names], table), "",
-              "Per item kind: `means.csv`.", ""]
+    parts += [
+        "### Mean scores (all item kinds)",
+        "",
+        md_table(["language", "generator", *names], table),
+        "",
+        "Per item kind: `means.csv`.",
+        "",
+    ]
     for i, model in enumerate(models):
         cols = [n if n not in rubric.names or rubric.get(n).higher_is_better else f"{n} (6−x)" for n in names]
         matrix = []
@@ -139,8 +140,11 @@ def judge_section(items: aggregate.ItemScores, rubric: Rubric, out: Path, seed: 
             vals = []
             for n in names:
                 c = cell.get((lang, model, n))
-                vals.append(None if c is None else
-                            (c["mean"] if n == aggregate.OVERALL else rubric.get(n).oriented(c["mean"])))
+                vals.append(
+                    None
+                    if c is None
+                    else (c["mean"] if n == aggregate.OVERALL else rubric.get(n).oriented(c["mean"]))
+                )
             matrix.append(vals)
         name = f"heatmap_{i}.png"
         plots.heatmap(matrix, langs, cols, f"{model}: language × criterion (higher is better)", out / name)
@@ -151,30 +155,89 @@ def judge_section(items: aggregate.ItemScores, rubric: Rubric, out: Path, seed: 
             for n, v in scores.items():
                 level_counts[n][int(v) - LEVELS[0]] += 1
     if level_counts:
-        plots.score_distributions({n: level_counts[n] for n in rubric.names if n in level_counts},
-                                  "Score distribution (all judged records)", out / "score_distribution.png")
+        plots.score_distributions(
+            {n: level_counts[n] for n in rubric.names if n in level_counts},
+            "Score distribution (all judged records)",
+            out / "score_distribution.png",
+        )
         parts += ["![Score distribution](score_distribution.png)", ""]
     parts += ["### Pairwise win rates", ""]
     if wins:
-        parts += ["win rate of A = (wins + ties/2) / n; basis `items` compares the same item ids judged for both "
-                  "models, `languages` compares per-language means.", "",
-                  md_table(["model A", "model B", "criterion", "basis", "n", "A wins", "ties", "B wins", "win rate A"],
-                           [[w["model_a"], w["model_b"], w["criterion"], w["basis"], w["n"], w["wins_a"], w["ties"],
-                             w["wins_b"], w["win_rate_a"]] for w in wins]), ""]
+        parts += [
+            "win rate of A = (wins + ties/2) / n; basis `items` compares the same item ids judged for both "
+            "models, `languages` compares per-language means.",
+            "",
+            md_table(
+                ["model A", "model B", "criterion", "basis", "n", "A wins", "ties", "B wins", "win rate A"],
+                [
+                    [
+                        w["model_a"],
+                        w["model_b"],
+                        w["criterion"],
+                        w["basis"],
+                        w["n"],
+                        w["wins_a"],
+                        w["ties"],
+                        w["wins_b"],
+                        w["win_rate_a"],
+                    ]
+                    for w in wins
+                ],
+            ),
+            "",
+        ]
     else:
         parts += ["Only one generator model: no pairwise comparison.", ""]
-    parts += ["### Judge failures", "", "Unparsable, refused or out-of-range answers after all attempts; never "
-              "counted as scores.", "",
-              md_table(["language", "generator", "records", "failed", "failure rate", "reasons"],
-                       [[f["language"], f["generator_model"], f["records"], f["failed"], f["failure_rate"],
-                         ", ".join(f"{k}: {v}" for k, v in f["reasons"].items()) or "–"] for f in failures]), ""]
+    parts += [
+        "### Judge failures",
+        "",
+        "Unparsable, refused or out-of-range answers after all attempts; never counted as scores.",
+        "",
+        md_table(
+            ["language", "generator", "records", "failed", "failure rate", "reasons"],
+            [
+                [
+                    f["language"],
+                    f["generator_model"],
+                    f["records"],
+                    f["failed"],
+                    f["failure_rate"],
+                    ", ".join(f"{k}: {v}" for k, v in f["reasons"].items()) or "–",
+                ]
+                for f in failures
+            ],
+        ),
+        "",
+    ]
     if consistency:
-        parts += ["### Judge consistency across repeats", "",
-                  md_table(["repeat", "position-swapped", "criterion", "n", "exact agreement", "mean abs diff",
-                            "quadratic κ"],
-                           [[c["repeat"], "yes" if c["swapped"] else "no", c["criterion"], c["n"],
-                             c["exact_agreement"], c["mean_abs_diff"], c["kappa_quadratic"]] for c in consistency]),
-                  ""]
+        parts += [
+            "### Judge consistency across repeats",
+            "",
+            md_table(
+                [
+                    "repeat",
+                    "position-swapped",
+                    "criterion",
+                    "n",
+                    "exact agreement",
+                    "mean abs diff",
+                    "quadratic κ",
+                ],
+                [
+                    [
+                        c["repeat"],
+                        "yes" if c["swapped"] else "no",
+                        c["criterion"],
+                        c["n"],
+                        c["exact_agreement"],
+                        c["mean_abs_diff"],
+                        c["kappa_quadratic"],
+                    ]
+                    for c in consistency
+                ],
+            ),
+            "",
+        ]
     return "\n".join(parts)
 
 

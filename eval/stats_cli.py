@@ -4,13 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
-from tqdm import tqdm
-
-from eval.items import iter_rows, shard_files
-from eval.report import stats_section, write_report
-from eval.stats import compute_stats
+from eval.report_run import run_stats
 from moud_core.languages import parse_language_list
 
 EPILOG = """example:
@@ -23,27 +18,29 @@ lid_confidence.png (when metadata.lid_scores are filled), turn_lengths.png, dist
 
 
 def build_parser(parser: argparse.ArgumentParser) -> None:
-    parser.description = ("Per-language statistics of generated dialogues: dialogues, turns, characters and "
-                          "tokens per turn, distinct-1/2 with script-aware tokens, language-ID confidence, "
-                          "speech-event and persona-category coverage.")
+    parser.description = (
+        "Per-language statistics of generated dialogues: dialogues, turns, characters and "
+        "tokens per turn, distinct-1/2 with script-aware tokens, language-ID confidence, "
+        "speech-event and persona-category coverage."
+    )
     parser.epilog = EPILOG
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    parser.add_argument("--shards", required=True, help="run/filtered folder, shards/ folder or one .jsonl file")
+    parser.add_argument("--shards", required=True, help="run/filtered folder or its shards/ folder")
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--languages", default="all", help="language codes, comma-separated, or 'all'")
-    parser.add_argument("--by-model", action="store_true",
-                        help="one group per language and generator model (metadata.generator_model)")
+    parser.add_argument(
+        "--by-model",
+        action="store_true",
+        help="one group per language and generator model (metadata.generator_model)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def run(args) -> int:
     languages = None if args.languages == "all" else parse_language_list(args.languages)
-    shard_files(args.shards, languages)   # fail before creating anything
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    with tqdm(unit="row", desc="stats", disable=args.quiet or not sys.stderr.isatty()) as bar:
-        stats = compute_stats((row for _, row in iter_rows(args.shards, languages)), bar, args.by_model)
-    path = write_report(out, [stats_section(stats, out)], "MOUD dataset statistics")
+    path, stats = run_stats(
+        args.shards, args.out, languages, args.by_model, quiet=args.quiet or not sys.stderr.isatty()
+    )
     n = sum(s["dialogues"] for s in stats["languages"].values())
     print(f"{n} dialogue(s) in {len(stats['languages'])} group(s); wrote {path}")
     return 0

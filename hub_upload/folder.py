@@ -14,6 +14,7 @@ from hub_upload.load_check import check_loads, check_parquet
 from hub_upload.local_files import LocalFile
 from hub_upload.settings import load_settings
 from moud_core.dataset_layout import BUILD_MARKER, CARD, DATA_FILE_RE, DROPS_FILE_RE
+from moud_core.jsonl import json_problem
 
 
 @dataclass
@@ -89,8 +90,10 @@ def _check_shard_sets(folder: Path, data_paths: list[str]) -> None:
 def _check_marker(marker: LocalFile, by_path: dict[str, LocalFile]) -> None:
     try:
         info = json.loads(marker.abs_path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise FolderError(f"{marker.abs_path}: invalid JSON ({exc})") from None
+    except UnicodeDecodeError:
+        raise FolderError(f"{marker.abs_path}: not UTF-8 text; expected a JSON object") from None
+    except json.JSONDecodeError as exc:
+        raise FolderError(f"{marker.abs_path}:{exc.lineno}: {json_problem(exc)}") from None
     if not isinstance(info, dict):
         raise FolderError(f"{marker.abs_path}: expected a JSON object")
     files = info.get("files")

@@ -66,6 +66,23 @@ def json_problem(exc: json.JSONDecodeError, with_line: bool = False) -> str:
     return f"invalid JSON at {where} ({what})"
 
 
+def read_json(path: str | Path, what: str = "JSON"):
+    """The JSON value in the file at ``path`` (a UTF-8 BOM allowed); a one-line MoudError naming the file (and
+    line) when it is missing or unreadable, not UTF-8 text or not valid JSON. ``what`` names what was expected."""
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise MoudError(f"{path}: file not found (expected {what})") from None
+    except UnicodeDecodeError:
+        raise MoudError(f"{path}: not UTF-8 text; expected {what}") from None
+    except OSError as exc:
+        raise os_error(path, exc, "read") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise MoudError(f"{path}:{exc.lineno}: {json_problem(exc)}; expected {what}") from None
+
+
 class JsonlError(MoudError):
     def __init__(self, path, lineno: int, problem: str):
         super().__init__(f"{path}:{lineno}: {problem}")

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from moud_core.atomic import atomic_write_text
 from moud_core.errors import ConfigError, MoudError, os_error
-from moud_core.jsonl import JsonlError, iter_jsonl, json_problem, write_jsonl_atomic
+from moud_core.jsonl import JsonlError, iter_jsonl, read_json, write_jsonl_atomic
 from moud_core.languages import Language, load_registry, parse_language_list
 from moud_core.schema import validate_row
 
@@ -186,14 +186,7 @@ class RunFolder:
 
 
 def read_manifest(path: Path) -> dict:
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise MoudError(f"{path}:{exc.lineno}: {json_problem(exc)} in run manifest") from None
-    except UnicodeDecodeError:
-        raise MoudError(f"{path}: not UTF-8 text; expected a run manifest (JSON)") from None
-    except OSError as exc:
-        raise os_error(path, exc, "read") from None
+    data = read_json(path, "a run manifest (JSON)")
     if not isinstance(data, dict) or not (data.get("fingerprint") or data.get("fingerprints")):
         raise MoudError(f"{path}: not a run manifest (expected an object with a 'fingerprint' field)")
     return data

@@ -56,10 +56,12 @@ class BuildResult:
 
 
 class ShardErrors(MoudError):
-    """Bad rows in the shards; ``errors`` lists every one as 'file:line: field: problem'."""
+    """Bad rows in the shards; ``errors`` lists every one as 'file:line: field: problem' (sorted)."""
 
     def __init__(self, errors: list[str]):
-        super().__init__(f"{len(errors)} invalid row problem(s) in the shards; first: {errors[0]}")
+        more = f" (and {len(errors) - 1} more problem(s): `moud build --check` lists them all)" if len(errors) > 1 \
+            else ""
+        super().__init__(f"{errors[0]}{more}; nothing written")
         self.errors = errors
 
 

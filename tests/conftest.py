@@ -26,6 +26,15 @@ def xpersona_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
+def xpersona_sample(tmp_path_factory) -> Path:
+    """XPersona validation files in the real layout and names: a small sample made here (fr, it, id, ja, ko,
+    zh, en), with the real files of ../shared/data/xpersona added (replacing the sample's) when present."""
+    from tests.xpersona_sample import write_xpersona_sample
+
+    return write_xpersona_sample(tmp_path_factory.mktemp("xpersona"), XPERSONA_DIR)
+
+
+@pytest.fixture(scope="session")
 def tiny_llama_chat(tmp_path_factory) -> Path:
     from tests.tiny_models import make_tiny_llama_chat
 

@@ -151,7 +151,7 @@ class Corruptor:
         """An English sentence about as long as a translation of ``text`` would be."""
         factor = {"ja": 2.5, "zh": 3.0, "ko": 1.8}.get(code, 1.0)
         target = max(12, len(text) * factor)
-        sample = rng.sample(self.texts.english, 30)
+        sample = rng.sample(self.texts.english, min(30, len(self.texts.english)))
         return english_sentence(min(sample, key=lambda u: abs(len(u) - target)))
 
     def _loop(self, turns: list[dict], code: str, rng: random.Random, prefixed: bool) -> frozenset[str]:

@@ -31,23 +31,47 @@ def format_table(stats: dict, gates: list[str]) -> str:
 
 
 def plot_stats(stats: dict, path: Path) -> None:
+    """Stacked bars: share of each language's input dialogues dropped by each gate, kept counts under the
+    language names; says "nothing dropped" when no gate dropped anything."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    langs = list(stats["languages"])
-    gates = sorted({g for st in stats["languages"].values() for g in st["dropped"]})
-    fig, ax = plt.subplots(figsize=(max(6, 0.5 * len(langs) + 3), 4))
-    bottom = [0.0] * len(langs)
+    from moud_core.atomic import atomic_open
+
+    langs = stats["languages"]
+    codes = list(langs)
+    gates = sorted({g for st in langs.values() for g, n in st["dropped"].items() if n})
+    fig, ax = plt.subplots(figsize=(max(6, 0.6 * len(codes) + 3), 4))
+    bottom = [0.0] * len(codes)
     for gate in gates:
-        vals = [100 * st["dropped"].get(gate, 0) / max(st["input"], 1) for st in stats["languages"].values()]
-        ax.bar(langs, vals, bottom=bottom, label=gate)
+        vals = [100 * st["dropped"].get(gate, 0) / max(st["input"], 1) for st in langs.values()]
+        ax.bar(codes, vals, bottom=bottom, label=gate)
         bottom = [b + v for b, v in zip(bottom, vals, strict=True)]
+    ax.set_xticks(
+        range(len(codes)),
+        [f"{c}\nkept {st['kept']:,}/{st['input']:,}" for c, st in langs.items()],
+        fontsize=8,
+    )
+    ax.set_xlim(-0.5, max(len(codes), 1) - 0.5)
     ax.set_ylabel("dropped (% of input dialogues)")
     ax.set_title("MOUD filter: drops per gate and language")
     if gates:
-        ax.legend(fontsize="small")
+        ax.set_ylim(0, max(5.0, 1.15 * max(bottom)))
+        ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
+    else:
+        ax.set_ylim(0, 100)
+        ax.text(
+            0.5,
+            0.5,
+            "nothing dropped: every input dialogue was kept",
+            transform=ax.transAxes,
+            ha="center",
+            va="center",
+            fontsize=11,
+        )
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    with atomic_open(path, "wb") as fh:
+        fig.savefig(fh, format="png", dpi=100, bbox_inches="tight")
     plt.close(fig)

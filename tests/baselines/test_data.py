@@ -7,17 +7,10 @@ import json
 import pytest
 
 from baselines.candidates import attach_candidates, load_candidates, save_candidates
-from baselines.data import (
-    balance,
-    iter_personachat,
-    iter_xpersona,
-    load_instances,
-    mix_sources,
-    parse_source,
-    xpersona_file,
-    xpersona_languages,
-)
+from baselines.data import balance, load_instances, mix_sources, parse_source
+from baselines.readers import iter_personachat, iter_xpersona
 from moud_core.errors import MoudError
+from moud_core.xpersona import xpersona_file, xpersona_languages
 from tests.baselines.helpers import (
     FR,
     write_moud_dataset,
@@ -27,25 +20,27 @@ from tests.baselines.helpers import (
 )
 
 
-def test_real_xpersona_files_load(xpersona_dir):
-    langs = xpersona_languages(xpersona_dir, "valid")
+def test_xpersona_files_load(xpersona_sample):
+    langs = xpersona_languages(xpersona_sample, "valid")
     assert {"en", "fr", "ja", "ko"} <= set(langs)
-    assert xpersona_file(xpersona_dir, "ja", "valid").name == "Jp_persona_split_valid_human_annotated.json"
-    ja = list(iter_xpersona(xpersona_file(xpersona_dir, "ja", "valid")))
-    raw = json.loads(xpersona_file(xpersona_dir, "ja", "valid").read_text(encoding="utf-8"))
+    assert xpersona_file(xpersona_sample, "ja", "valid").name == "Jp_persona_split_valid_human_annotated.json"
+    ja = list(iter_xpersona(xpersona_file(xpersona_sample, "ja", "valid")))
+    raw = json.loads(xpersona_file(xpersona_sample, "ja", "valid").read_text(encoding="utf-8"))
     assert ja[0].language == "ja" and ja[0].persona == [s.strip() for s in raw[0]["persona"]]
     # the response side is the bot: first reply is the first pair's second element, history its first
     assert ja[0].reply == raw[0]["dialogue"][0][1].strip()
     assert ja[0].history == [raw[0]["dialogue"][0][0].strip()]
     assert ja[2].history[-1] == raw[0]["dialogue"][2][0].strip() and len(ja[2].history) == 5
     assert len({i.dialogue_id for i in ja}) == len(raw)
-    en = load_instances(f"xpersona:{xpersona_dir}", ["en"], "valid")
+    en = load_instances(f"xpersona:{xpersona_sample}", ["en"], "valid")
     assert en and all(i.language == "en" for i in en)
 
 
 def test_xpersona_file_names_cover_train_test_and_zh(tmp_path):
-    assert xpersona_file(write_xpersona(tmp_path, "Zh").parent, "zh", "test").name == \
-        "Zh_persona_split_test_human_annotated.json"
+    assert (
+        xpersona_file(write_xpersona(tmp_path, "Zh").parent, "zh", "test").name
+        == "Zh_persona_split_test_human_annotated.json"
+    )
     write_xpersona(tmp_path, "Fr", "train_corrected")
     assert xpersona_file(tmp_path, "fr", "train").name == "Fr_persona_train_corrected.json"
     (tmp_path / "En_persona_test.json").write_text("[]")
@@ -54,7 +49,9 @@ def test_xpersona_file_names_cover_train_test_and_zh(tmp_path):
 
 def test_xpersona_bad_shape_names_file_and_dialogue(tmp_path):
     path = tmp_path / "Fr_persona_split_test_human_annotated.json"
-    path.write_text(json.dumps([{"persona": ["a"], "dialogue": [["x", "y"]]}, {"persona": ["b"], "turns": []}]))
+    path.write_text(
+        json.dumps([{"persona": ["a"], "dialogue": [["x", "y"]]}, {"persona": ["b"], "turns": []}])
+    )
     with pytest.raises(MoudError, match=r"Fr_persona_split_test_human_annotated.json: dialogue 1: expected"):
         list(iter_xpersona(path))
     path.write_text(json.dumps([{"persona": ["a"], "dialogue": [["x", "y"], ["only one"]]}]))
@@ -120,7 +117,9 @@ def test_mix_and_balance(tmp_path):
     assert capped == balance(mixed, "cap", 5, seed=1)
     up = balance(mixed, "upsample", seed=1)
     counts = {lg: sum(1 for i in up if i.language == lg) for lg in ("fr", "zh")}
-    assert counts["fr"] == counts["zh"] == max(sum(1 for i in mixed if i.language == lg) for lg in ("fr", "zh"))
+    assert (
+        counts["fr"] == counts["zh"] == max(sum(1 for i in mixed if i.language == lg) for lg in ("fr", "zh"))
+    )
 
 
 def test_candidates_seeded_shuffled_from_other_dialogues(tmp_path):

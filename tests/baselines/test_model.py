@@ -5,20 +5,21 @@ from __future__ import annotations
 import pytest
 import torch
 
-from baselines.model import (
-    DialogueEncoder,
-    MultitaskConfig,
-    build_model,
-    load_model,
-    load_tokenizer,
-    score_independent,
-    score_shared_prefix,
-)
-from baselines.train import DEFAULTS, MultitaskDataset, collate, train_one
+from baselines.encoder import DialogueEncoder
+from baselines.loading import load_tokenizer
+from baselines.model import MultitaskConfig, build_model, load_model
+from baselines.scoring import score_independent, score_shared_prefix
+from baselines.trainer import MultitaskDataset, collate
+from baselines.training import DEFAULTS, train_one
 from moud_core.errors import MoudError
 from tests.baselines.helpers import HISTORY, PERSONA, write_xpersona
 
-CANDS = ["Je vais à la montagne avec mon chat.", "Rien.", "我喜欢吃火锅。", "Je travaille à l'hôpital Édouard-Herriot."]
+CANDS = [
+    "Je vais à la montagne avec mon chat.",
+    "Rien.",
+    "我喜欢吃火锅。",
+    "Je travaille à l'hôpital Édouard-Herriot.",
+]
 
 
 @pytest.mark.parametrize("fixture", ["tiny_bloom", "tiny_llama_chat"])
@@ -42,7 +43,9 @@ def test_shared_prefix_scores_equal_independent(request, fixture):
 
 def test_encoder_truncates_history_from_the_left(tiny_bloom):
     tok = load_tokenizer(str(tiny_bloom))
-    enc = DialogueEncoder(tok, MultitaskConfig(base_model=str(tiny_bloom), max_length=60, max_reply_tokens=10))
+    enc = DialogueEncoder(
+        tok, MultitaskConfig(base_model=str(tiny_bloom), max_length=60, max_reply_tokens=10)
+    )
     long_history = [f"utterance number {i} about Lyon and the Saône" for i in range(8)]
     prefix, suffixes = enc.encode(PERSONA, long_history, ["Oui."])
     assert len(prefix) + len(suffixes[0]) <= 60
@@ -53,9 +56,22 @@ def test_encoder_truncates_history_from_the_left(tiny_bloom):
 
 def _cfg(model, tmp_path, **kw):
     write_xpersona(tmp_path / "xp", "Fr", "train_corrected", n_dialogues=6, pairs=3)
-    return {**DEFAULTS, "model": str(model), "train": [f"xpersona:{tmp_path / 'xp'}"], "languages": ["fr"],
-            "max_length": 64, "max_reply_tokens": 16, "batch_size": 4, "grad_accum": 1, "learning_rate": 5e-3,
-            "max_instances": 8, "logging_steps": 1, "save_steps": 4, "out": str(tmp_path / "run"), **kw}
+    return {
+        **DEFAULTS,
+        "model": str(model),
+        "train": [f"xpersona:{tmp_path / 'xp'}"],
+        "languages": ["fr"],
+        "max_length": 64,
+        "max_reply_tokens": 16,
+        "batch_size": 4,
+        "grad_accum": 1,
+        "learning_rate": 5e-3,
+        "max_instances": 8,
+        "logging_steps": 1,
+        "save_steps": 4,
+        "out": str(tmp_path / "run"),
+        **kw,
+    }
 
 
 def _loss_on(model, tok, cfg_dict, instances):
@@ -100,7 +116,10 @@ def test_lora_trains_only_adapter_and_head(tiny_bloom, tmp_path):
     trainable = [n for n, p in model.named_parameters() if p.requires_grad]
     assert trainable and all("lora_" in n or n.startswith("mc_head") for n in trainable)
     assert any("query_key_value" in n for n in trainable) and any(n.startswith("mc_head") for n in trainable)
-    base = {n: p.detach().clone() for n, p in build_model(MultitaskConfig(base_model=str(tiny_bloom))).lm.named_parameters()}
+    base = {
+        n: p.detach().clone()
+        for n, p in build_model(MultitaskConfig(base_model=str(tiny_bloom))).lm.named_parameters()
+    }
     train_one(cfg, tmp_path / "run", ["fr"], quiet=True)
     out = tmp_path / "run"
     assert (out / "adapter_config.json").is_file() and (out / "mc_head.safetensors").is_file()
@@ -111,7 +130,9 @@ def test_lora_trains_only_adapter_and_head(tiny_bloom, tmp_path):
     changed = [n for n, p in merged_base.named_parameters() if not torch.equal(p, base[n])]
     assert changed and all("query_key_value" in n for n in changed)  # only LoRA targets moved
     # merged export: a plain full model + head
-    train_one({**cfg, "export": "merged", "out": str(tmp_path / "merged")}, tmp_path / "merged", ["fr"], quiet=True)
+    train_one(
+        {**cfg, "export": "merged", "out": str(tmp_path / "merged")}, tmp_path / "merged", ["fr"], quiet=True
+    )
     merged, _, _ = load_model(tmp_path / "merged")
     assert not merged.is_lora and (tmp_path / "merged" / "model.safetensors").is_file()
 

@@ -10,20 +10,22 @@ import math
 import pytest
 import torch
 
-from baselines.model import (
-    DialogueEncoder,
-    MultitaskConfig,
-    build_model,
-    load_tokenizer,
-    plan_groups,
-    score_independent,
-    score_shared_prefix,
-)
+from baselines.encoder import DialogueEncoder
+from baselines.loading import load_tokenizer
+from baselines.model import MultitaskConfig, build_model
+from baselines.scoring import plan_groups, score_independent, score_shared_prefix
 from tests import ROOT
 from tests.baselines.helpers import HISTORY, PERSONA
 
-CANDS = ["Rien.", "Je vais à la montagne avec mon chat et ma sœur, on part samedi très tôt.", "我喜欢吃火锅。",
-         "Oui.", "Je travaille à l'hôpital Édouard-Herriot.", "Je lis.", "On verra bien, peut-être la plage ?"]
+CANDS = [
+    "Rien.",
+    "Je vais à la montagne avec mon chat et ma sœur, on part samedi très tôt.",
+    "我喜欢吃火锅。",
+    "Oui.",
+    "Je travaille à l'hôpital Édouard-Herriot.",
+    "Je lis.",
+    "On verra bien, peut-être la plage ?",
+]
 GOLD = 4
 
 
@@ -38,8 +40,11 @@ def bloom(tiny_bloom):
 
 
 @pytest.mark.parametrize("need_lm", [True, {GOLD}], ids=["rank-by-lm", "rank-by-head"])
-@pytest.mark.parametrize("kw", [{}, {"max_group": 2}, {"overhead_tokens": 0}, {"overhead_tokens": 10**6}],
-                         ids=["auto", "max2", "no-overhead", "one-batch"])
+@pytest.mark.parametrize(
+    "kw",
+    [{}, {"max_group": 2}, {"overhead_tokens": 0}, {"overhead_tokens": 10**6}],
+    ids=["auto", "max2", "no-overhead", "one-batch"],
+)
 def test_shared_prefix_equals_independent(bloom, need_lm, kw):
     model, tok, prefix, suffixes = bloom
     assert len(set(map(len, suffixes))) > 3  # candidates of different lengths
@@ -88,19 +93,32 @@ def test_plan_groups_covers_all_and_limits_padding():
 def test_evaluation_metrics_match_independent_scoring(tiny_bloom):
     """moud evaluate's hits@1 / perplexity / bits per byte (gold-only LM) equal a full independent scoring."""
     from baselines import metrics as M
-    from baselines.data import Instance
-    from baselines.evaluate import evaluate_instances
+    from baselines.evaluation import evaluate_instances
+    from baselines.instance import Instance
 
     cfg = MultitaskConfig(base_model=str(tiny_bloom))
     torch.manual_seed(1)
     model = build_model(cfg).eval()
     tok = load_tokenizer(str(tiny_bloom))
     enc = DialogueEncoder(tok, cfg)
-    instances = [Instance("fr", PERSONA, HISTORY[: 1 + t % 3], CANDS[(t + 3) % len(CANDS)], f"d{t}", t, "test",
-                          candidates=CANDS, label=(t + 3) % len(CANDS)) for t in range(3)]
+    instances = [
+        Instance(
+            "fr",
+            PERSONA,
+            HISTORY[: 1 + t % 3],
+            CANDS[(t + 3) % len(CANDS)],
+            f"d{t}",
+            t,
+            "test",
+            candidates=CANDS,
+            label=(t + 3) % len(CANDS),
+        )
+        for t in range(3)
+    ]
     for rank_by in ("mc", "lm"):
-        res, recs = evaluate_instances(model, tok, True, instances, {"rank_by": rank_by, "no_generate": True,
-                                                                     "quiet": True})
+        res, recs = evaluate_instances(
+            model, tok, True, instances, {"rank_by": rank_by, "no_generate": True, "quiet": True}
+        )
         scores, nll, ntok, nbytes = [], 0.0, 0, 0
         for inst in instances:
             prefix, suffixes = enc.encode(inst.persona, inst.history, inst.candidates)
@@ -117,7 +135,9 @@ def test_evaluation_metrics_match_independent_scoring(tiny_bloom):
 
 
 def _bench():
-    spec = importlib.util.spec_from_file_location("bench_baselines", ROOT / "benchmarks" / "bench_baselines.py")
+    spec = importlib.util.spec_from_file_location(
+        "bench_baselines", ROOT / "benchmarks" / "bench_baselines.py"
+    )
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
@@ -126,8 +146,12 @@ def _bench():
 def test_training_flops_and_mfu_formula(tiny_bloom):
     bench = _bench()
     # 6 (full) / 4 (LoRA) FLOPs per weight per token, LM head on gold tokens only, attention 12 * L * H * T
-    assert bench.training_flops(10, 5, 2, 4, 3, 7, 2, lora=False) == 6 * 10 * 7 + 6 * 5 * 2 + 12 * 2 * 4 * 3 * 7
-    assert bench.training_flops(10, 5, 2, 4, 3, 7, 2, lora=True) == 4 * 10 * 7 + 4 * 5 * 2 + 12 * 2 * 4 * 3 * 7
+    assert (
+        bench.training_flops(10, 5, 2, 4, 3, 7, 2, lora=False) == 6 * 10 * 7 + 6 * 5 * 2 + 12 * 2 * 4 * 3 * 7
+    )
+    assert (
+        bench.training_flops(10, 5, 2, 4, 3, 7, 2, lora=True) == 4 * 10 * 7 + 4 * 5 * 2 + 12 * 2 * 4 * 3 * 7
+    )
     assert bench.mfu(2e12, 1.0, 4.0) == pytest.approx(0.5)
     assert bench.mfu(1e12, 1.0, None) is None
     from transformers import AutoModelForCausalLM
@@ -136,7 +160,11 @@ def test_training_flops_and_mfu_formula(tiny_bloom):
     shape = bench.model_shape(hf)
     emb = hf.get_input_embeddings().weight
     assert shape["vocab_hidden"] == emb.numel()  # BLOOM ties input and output embeddings: counted once
-    assert shape["body_parameters"] + emb.numel() == shape["parameters"] == sum(p.numel() for p in hf.parameters())
+    assert (
+        shape["body_parameters"] + emb.numel()
+        == shape["parameters"]
+        == sum(p.numel() for p in hf.parameters())
+    )
     # BLOOM-560M: ~0.30 B body parameters + 250,880 x 1024 head -> ~3.4 GFLOPs per trained gold token
     per_token = bench.training_flops(302_000_000, 250_880 * 1024, 24, 1024, 256, 1, 1, lora=False) / 1e9
     assert 3.2 < per_token < 3.5
@@ -145,8 +173,29 @@ def test_training_flops_and_mfu_formula(tiny_bloom):
 def test_gpu_code_path_runs_on_cpu_with_tiny_model(tmp_path, capsys):
     bench = _bench()
     out = tmp_path / "bench.json"
-    assert bench.main(["--gpu", "--tiny", "--device", "cpu", "--peak-tflops", "0.05", "--turns", "2", "--repeats", "1",
-                       "--steps", "1", "--threads", "1", "--json", str(out)]) == 0
+    assert (
+        bench.main(
+            [
+                "--gpu",
+                "--tiny",
+                "--device",
+                "cpu",
+                "--peak-tflops",
+                "0.05",
+                "--turns",
+                "2",
+                "--repeats",
+                "1",
+                "--steps",
+                "1",
+                "--threads",
+                "1",
+                "--json",
+                str(out),
+            ]
+        )
+        == 0
+    )
     res = json.loads(out.read_text())
     assert res["torch_threads"] == 1 and len(res["loadavg_before"]) == 3
     for mode in ("head", "lm"):

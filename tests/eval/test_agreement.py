@@ -92,3 +92,20 @@ def test_agreement_cli(tmp_path, ratings_csv, capsys):
                           "--out", str(tmp_path / "o2")]) == 2
     err = capsys.readouterr().err
     assert "bad.csv:2: score '9' is off the scale" in err and not (tmp_path / "o2").exists()
+
+
+def test_spreadsheet_exports_read_alike(tmp_path, ratings_csv):
+    """UTF-16 "Unicode text" (tab-separated) and semicolon CSVs give the same ratings as the plain CSV;
+    bytes that are neither UTF-8 nor UTF-16 are one line naming the file and line."""
+    items, rubric = collect(_records()), load_rubric()
+    plain = read_ratings(ratings_csv, items, rubric)
+    text = ratings_csv.read_text(encoding="utf-8")
+    utf16 = tmp_path / "r16.txt"
+    utf16.write_bytes(text.replace(",", "\t").encode("utf-16"))  # with its byte-order mark, as Excel writes it
+    semi = tmp_path / "semi.csv"
+    semi.write_text(text.replace(",", ";"), encoding="utf-8-sig")
+    assert read_ratings(utf16, items, rubric) == plain == read_ratings(semi, items, rubric)
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes(b"item_id,rater,criterion,score\nfr-1/dialogue,r\xe9mi,fluency,3\n")
+    with pytest.raises(MoudError, match=r"latin\.csv:2: not UTF-8 or UTF-16 text"):
+        read_ratings(latin, items, rubric)

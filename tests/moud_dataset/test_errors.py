@@ -58,7 +58,9 @@ def test_build_with_bad_rows_writes_nothing(corrupt_run, tmp_path):
     proc = subprocess.run([sys.executable, "-m", "moud_cli", "build", "--shards", str(run), "--out", str(out)],
                           cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 2
-    assert f"{fr}:3: common_ground: missing" in proc.stderr and "nothing written" in proc.stderr
+    err = proc.stderr.strip()
+    assert len(err.splitlines()) == 1 and f"{fr}:2: invalid JSON" in err and "nothing written" in err
+    assert "and 5 more problem(s): `moud build --check` lists them all" in err
     assert not out.exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".moud.")]
 

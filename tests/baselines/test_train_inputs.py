@@ -1,0 +1,110 @@
+"""moud train's inputs: a missing model fails at once (no Hub retries), bad config values and bad rows are one line
+and exit 2, with nothing written."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.baselines.helpers import write_moud_shards, write_xpersona
+from tests.cli import moud
+
+TRAIN = "--max-steps 2 --batch-size 2 --grad-accum 1 --max-length 64 --quiet".split()
+
+
+@pytest.fixture(scope="module")
+def xp(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("xp")
+    write_xpersona(folder, "Fr", "train_corrected", n_dialogues=6)
+    return folder
+
+
+def _one_line(capsys) -> str:
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    return err
+
+
+def test_missing_model_fails_at_once_without_the_hub(xp, tmp_path):
+    (tmp_path / "runs").mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_OFFLINE")}  # as a user's shell would be
+    env["HF_HOME"] = str(tmp_path / "hf-home")  # an empty cache
+    for name in ("runs/missing-model", str(tmp_path / "nowhere"), "./missing", "no-org/no-such-model"):
+        start = time.monotonic()
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "moud_cli",
+                "train",
+                "--model",
+                name,
+                "--train",
+                f"xpersona:{xp}",
+                "--out",
+                str(tmp_path / "o"),
+            ],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        took = time.monotonic() - start
+        lines = proc.stderr.strip().splitlines()
+        assert proc.returncode == 2 and len(lines) == 1, proc.stderr
+        assert lines[0].startswith("moud train: error: model") and name in lines[0], lines[0]
+        assert took < 30, (name, took)  # no Hub retries (they took about 54 s)
+        assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize(
+    "line, expected",
+    [
+        ("max_steps: ten", "cfg.yaml: field 'max_steps': expected a number, got 'ten'"),
+        ("max_steps: 2.5", "cfg.yaml: field 'max_steps': expected an integer >= -1, got 2.5"),
+        ("batch_size: 0", "cfg.yaml: field 'batch_size': expected an integer >= 1, got 0"),
+        ("balance: some", "cfg.yaml: field 'balance': expected one of none, cap, upsample, got 'some'"),
+        ("languages: 5", "cfg.yaml: field 'languages': expected a list of language codes"),
+        ("train: xpersona:x", "cfg.yaml: field 'train': expected a list, got 'xpersona:x'"),
+        ("max_stepz: 3", "cfg.yaml: unknown field 'max_stepz'"),
+        ("- 1", "cfg.yaml: expected a mapping of training options"),
+    ],
+)
+def test_bad_training_config_is_one_line(xp, tiny_bloom, tmp_path, capsys, line, expected):
+    cfg = tmp_path / "cfg.yaml"
+    cfg.write_text(
+        f"model: {tiny_bloom}\n{line}\n" if not line.startswith("-") else line + "\n", encoding="utf-8"
+    )
+    args = ["train", "--config", str(cfg), "--out", str(tmp_path / "o")]
+    if "train:" not in line:
+        args += ["--train", f"xpersona:{xp}"]
+    assert moud(*args) == 2
+    assert expected in _one_line(capsys)
+    assert not (tmp_path / "o").exists()
+
+
+def test_yaml_exponent_without_a_dot_is_a_number(xp, tiny_bloom, tmp_path):
+    from baselines.training import resolve_config
+
+    cfg = tmp_path / "cfg.yaml"
+    cfg.write_text(f"model: {tiny_bloom}\nlearning_rate: 1e-4\ntrain: [xpersona:{xp}]\nout: o\n")
+    assert resolve_config(str(cfg), {})["learning_rate"] == 1e-4
+
+
+def test_row_whose_turns_is_a_string_is_one_line(tiny_bloom, tmp_path, capsys):
+    run = write_moud_shards(tmp_path / "run", n_dialogues=8)
+    shard = run / "shards" / "fr" / "shard-00000.jsonl"
+    rows = [json.loads(x) for x in shard.read_text(encoding="utf-8").splitlines()]
+    rows[2]["turns"] = "Salut ! Ça va ?"
+    shard.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    assert (
+        moud("train", "--model", tiny_bloom, "--train", f"moud:{run}", *TRAIN, "--out", tmp_path / "o") == 2
+    )
+    assert f"{shard}:3: invalid row: turns" in _one_line(capsys)
+    assert not (tmp_path / "o").exists()
