@@ -20,6 +20,7 @@ import contextlib
 import io
 import json
 import multiprocessing as mp
+import os
 import shutil
 import tempfile
 import time
@@ -144,7 +145,7 @@ def main() -> None:
             scenario("injected-no-gates", rates, False, args, tmp),
         ]
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(tmp, ignore_errors=True) if not os.environ.get("MOUD_KEEP_YIELD") else print(tmp)
     clean = results[0]["tokens_per_kept"]
     for r in results:
         r["tokens_per_kept_vs_clean"] = round(r["tokens_per_kept"] / clean, 3) if clean else None

@@ -7,13 +7,14 @@ import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from moud_core.config_merge import merge_settings
 from moud_core.errors import ConfigError
 from moud_core.languages import Language
 from moud_core.yamlio import load_yaml
 
 DATA_DIR = Path(__file__).parent / "data"
 DEFAULT_CONFIG_PATH = DATA_DIR / "filters.yaml"
-TOP_KEYS = {"gates", "lid_model", "lid_labels", "lid_backend", "defaults", "scripts", "languages"}
+TOP_KEYS = {"gates", "lid_model", "lid_labels", "lid_backend", "defaults", "scripts", "languages", "inline"}
 
 
 @functools.lru_cache(maxsize=1)
@@ -21,30 +22,9 @@ def _packaged() -> dict:
     return load_yaml(DEFAULT_CONFIG_PATH)
 
 
-def _merge(base: dict, over: dict, where: str, schema: dict | None) -> dict:
-    """Deep-merge ``over`` into a copy of ``base``; keys absent from ``schema`` are errors."""
-    out = copy.deepcopy(base)
-    for key, value in over.items():
-        if schema is not None and key not in schema:
-            raise ConfigError(f"{where}.{key}: unknown setting; expected one of {', '.join(sorted(schema))}")
-        sub = schema.get(key) if schema is not None else None
-        if isinstance(sub, dict):
-            if not isinstance(value, dict):
-                raise ConfigError(f"{where}.{key}: expected a mapping, got {type(value).__name__}")
-            out[key] = _merge(out.get(key, {}), value, f"{where}.{key}", sub)
-        else:
-            if sub is not None and value is not None and not _same_kind(sub, value):
-                raise ConfigError(f"{where}.{key}: expected {type(sub).__name__}, got {value!r}")
-            out[key] = copy.deepcopy(value)
-    return out
-
-
-def _same_kind(example, value) -> bool:
-    if isinstance(example, bool):
-        return isinstance(value, bool)
-    if isinstance(example, (int, float)):
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    return isinstance(value, type(example))
+def _merge(base: dict, over: dict, where: str, schema: dict) -> dict:
+    """``over`` laid over ``base`` field by field; unknown keys and values of the wrong kind are errors."""
+    return merge_settings(base, over, where, schema)
 
 
 @dataclass
@@ -76,6 +56,7 @@ class FilterConfig:
             if key in user:
                 raw[key] = user[key]
         raw["defaults"] = _merge(base["defaults"], user.get("defaults") or {}, f"{path}: defaults", schema)
+        raw["inline"] = _merge(base.get("inline") or {}, user.get("inline") or {}, f"{path}: inline", schema)
         for section in ("scripts", "languages"):
             entries = user.get(section) or {}
             if not isinstance(entries, dict):
@@ -113,8 +94,15 @@ class FilterConfig:
     def gates(self) -> list[str]:
         return list(self.raw["gates"])
 
-    def for_language(self, lang: Language) -> dict[str, dict]:
-        """Per-gate settings: defaults < scripts[lang.script] < languages[lang.code]."""
+    def for_language(self, lang: Language, inline: bool = False) -> dict[str, dict]:
+        """Per-gate settings: defaults < scripts[lang.script] < languages[lang.code] (< ``inline``, for the
+        checks made while generating: rejecting an output there costs one regeneration, not a dialogue)."""
+        if inline:
+            key = ("inline", lang.code)
+            if key not in self._cache:
+                self._cache[key] = _merge(self.for_language(lang), self.raw.get("inline") or {},
+                                          f"{self.source}: inline", self.raw["defaults"])
+            return self._cache[key]
         if lang.code not in self._cache:
             schema = self.raw["defaults"]
             where = f"{self.source}"

@@ -77,7 +77,7 @@ class TextGates:
                 f"field {field!r}: expected 'turns[i]', 'persona_a[i]', 'persona_b[i]' or 'common_ground'"
             )
         lang = get_language(language, self.registry)
-        params = self.config.for_language(lang)
+        params = self.config.for_language(lang, inline=True)
         counters: Counter = Counter()
         memo: dict = {}
         for gate in self.gates:

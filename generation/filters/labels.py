@@ -26,16 +26,27 @@ has_colon = re.compile("[" + "".join(COLONS) + "]").search
 _OPEN, _CLOSE = r"[\[(*_\"'«“「【]*", r"[\])*_\"'»”」】]*"
 # an ASCII colon ends a label when a space, the end or a non-ASCII letter (CJK, Hangul) follows ("A:안녕")
 _COLON = r"(?::(?=[\s*_\])\"'»”」】]|$|[^\x00-\x7f])|[：﹕︓])"
-_DESIGNATOR = r"(?-i:[A-D1-4]|甲|乙)"
+# A/B/1/2, or any single letter of another alphabet ("الشخص أ", "Собеседник Б", "화자 가"): a letter alone
+_DESIGNATOR = r"(?-i:[A-D1-4]|甲|乙|\p{L}(?![\p{L}\p{M}]))"
+# optional vowel signs of abjads (Arabic harakat, Hebrew niqqud): "ردّي" and "ردي" are the same word
+_OPTIONAL_MARKS = re.compile("[\u0591-\u05c7\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed]")
+SHORT_OPENING = 8  # tokens: an opening clause this short that names the conversation is an assistant preamble
+STEM_MIN = 4       # meta words this long also match as the start of a word ("yanıt" in "yanıtım")
 _SPACE = r"[^\S\n]"  # a space within a line (no-break spaces included)
 _NAME = r"(?-i:\p{Lu}[\p{Ll}\p{M}'’-]{1,15}(?:[^\S\n]\p{Lu}[\p{Ll}\p{M}'’-]{1,15})?|[\p{Lo}\p{M}]{1,4})"
 _SPEAKER_MENTION = regex.compile(r"(?<![\p{L}\p{N}])[AB](?!\p{Latin})")
 
 
+def _plain(token: str) -> str:
+    """A token as phrases compare it: one apostrophe, no optional vowel signs."""
+    token = token.replace("’", "'")
+    return _OPTIONAL_MARKS.sub("", token) if token > "\u0590" else token
+
+
 def phrase_form(tokens: list[str]) -> str:
     """Tokens (``moud_core.text.tokenize``: NFKC, case-folded, words, characters for Han/kana/Thai) joined by
     spaces and padded with a space at both ends: the form in which phrases are compared, whole tokens only."""
-    return " " + " ".join(tokens).replace("’", "'") + " "
+    return " " + " ".join(map(_plain, tokens)) + " "
 
 
 class Needles:
@@ -45,7 +56,7 @@ class Needles:
     def __init__(self, phrases):
         self.by_key: dict[str, list[tuple[str, frozenset]]] = {}
         for phrase in phrases:
-            tokens = [t.replace("’", "'") for t in tokenize(phrase.replace("’", "'"))]
+            tokens = [_plain(t) for t in tokenize(phrase.replace("’", "'"))]
             if tokens:
                 entry = (phrase_form(tokens), frozenset(tokens))
                 group = self.by_key.setdefault(max(reversed(tokens), key=len), [])
@@ -73,7 +84,7 @@ class Needles:
 
 
 def _token_set(tokens: list[str]) -> set[str]:
-    return {t.replace("’", "'") for t in tokens}
+    return {_plain(t) for t in tokens}
 
 
 @dataclass(frozen=True)
@@ -84,6 +95,7 @@ class LanguageLeakage:
     boilerplate: Needles
     preamble: Needles
     meta: Needles
+    meta_stems: tuple[str, ...]
 
     def label(self, text: str) -> str | None:
         """The speaker label at the start of the text or of one of its lines, or None."""
@@ -96,20 +108,26 @@ class LanguageLeakage:
         """The first boilerplate phrase found in a text with these tokens, or None."""
         return self.boilerplate.find(tokens, _token_set(tokens))
 
-    def preamble_clause(self, text: str) -> str | None:
-        """The opening clause up to a colon when it reads as an assistant preamble ("Voici la réponse de
-        B :"): a ``meta`` word and a ``preamble`` word or a speaker designator. Else None."""
+    def preamble_clause(self, text: str, short_opening: bool = False) -> str | None:
+        """The opening clause up to a colon when it reads as an assistant preamble: a ``meta`` word and a
+        ``preamble`` word or a speaker designator ("Voici la réponse de B :", "Esta es mi respuesta:"). With
+        ``short_opening`` (while generating) any short opening clause naming the conversation ("Ma réponse :")."""
         cut = min((i for i in (text.find(c, 0, 160) for c in COLONS) if i > 0), default=-1)
         if cut < 0:
             return None
         clause = text[:cut]
         tokens = tokenize(clause)
         form, token_set = phrase_form(tokens), _token_set(tokens)
-        if self.meta.find(form, token_set) is None:
+        short = short_opening and len(tokens) <= SHORT_OPENING
+        if self.meta.find(form, token_set) is None and not (short and self._meta_stem(token_set)):
             return None
-        if self.preamble.find(form, token_set) is not None or _SPEAKER_MENTION.search(clause):
+        if short or self.preamble.find(form, token_set) is not None or _SPEAKER_MENTION.search(clause):
             return clause.strip() + text[cut]
         return None
+
+    def _meta_stem(self, tokens: set[str]) -> bool:
+        """Whether a token starts with a meta word of at least STEM_MIN letters (agglutinated forms)."""
+        return any(token.startswith(stem) for token in tokens for stem in self.meta_stems)
 
     def any_phrase(self, tokens: set[str]) -> bool:
         """Whether a text with this token set (all the turns of a dialogue) may hold boilerplate or a preamble
@@ -157,4 +175,5 @@ def language_leakage(code: str) -> LanguageLeakage:
         Needles(words("boilerplate")),
         Needles(words("preamble")),
         Needles(words("meta")),
+        tuple(_plain(w) for w in words("meta") if " " not in w and len(w) >= STEM_MIN),
     )

@@ -10,7 +10,7 @@ from typing import NamedTuple
 
 import regex
 
-from generation.filters.base import Drop, Gate, GateContext, clip, register, row_personas
+from generation.filters.base import Drop, Gate, GateContext, clip, register, row_personas, row_texts
 from generation.filters.config import DATA_DIR
 from generation.filters.labels import has_colon, language_leakage
 from moud_core.errors import ConfigError
@@ -142,8 +142,10 @@ class LeakagePlan(NamedTuple):
 
 @register
 class LeakageGate(Gate):
+    """Turns: every rule. Persona sentences and the common ground: assistant boilerplate only (a narrator's
+    or a persona's text may hold a colon or a name, but never "Here is the common ground:")."""
+
     name = "leakage"
-    persona = False
 
     def plan(self, texts: list[str], personas: Sequence[str], ctx: GateContext) -> LeakagePlan | None:
         """Pre-checks on the joined ``texts``: a turn can only fail a check whose pre-check hits them all.
@@ -166,7 +168,8 @@ class LeakageGate(Gate):
         joined = "\n".join(texts)
         rules = language_leakage(ctx.lang.code)
         labels = has_colon(joined) is not None
-        boilerplate = rules.any_phrase(set().union(*(ctx.tokens(text) for text in texts)))
+        # a boilerplate phrase or a meta word, or a colon (an opening clause may name the conversation)
+        boilerplate = labels or rules.any_phrase(set().union(*(ctx.tokens(text) for text in texts)))
         if needs is not None:
             needs = present_needs(joined, needs)  # each turn is checked for these only
         scan = combined is not None and (pattern_needs() is None or needs is not None)
@@ -196,7 +199,7 @@ class LeakageGate(Gate):
         if plan.labels and (label := rules.label(text)) is not None:
             return self._drop(where, "role_label", label, text)
         if plan.boilerplate:
-            found = rules.boilerplate_phrase(ctx.tokens(text)) or rules.preamble_clause(text)
+            found = rules.boilerplate_phrase(ctx.tokens(text)) or rules.preamble_clause(text, ctx.params["short_opening_boilerplate"])
             if found is not None:
                 return self._drop(where, "assistant_boilerplate", found, text)
         m = None
@@ -233,16 +236,36 @@ class LeakageGate(Gate):
         earlier_turns: Sequence[str] = (),
         personas: Sequence[str] = (),
     ) -> Drop | None:
+        if not where.startswith("turns["):
+            return self.judge_boilerplate(where, text, ctx)
         plan = self.plan([text], personas, ctx)
         return None if plan is None else self.judge(where, text, plan, ctx)
+
+    def judge_boilerplate(self, where: str, text: str, ctx: GateContext) -> Drop | None:
+        """Assistant boilerplate in a persona sentence or the common ground."""
+        rules = language_leakage(ctx.lang.code)
+        tokens = ctx.tokens(text)
+        if not (has_colon(text) or rules.any_phrase(set(tokens))):
+            return None
+        found = rules.boilerplate_phrase(tokens) or rules.preamble_clause(text, ctx.params["short_opening_boilerplate"])
+        return None if found is None else self._drop(where, "assistant_boilerplate", found, text)
 
     def check(self, row: dict, ctx: GateContext) -> Drop | None:
         texts = [turn["text"] for turn in row["turns"]]
         plan = self.plan(texts, row_personas(row, ctx.memo), ctx)
         if plan is None:
-            return None
+            return self._check_other_fields(row, ctx)
         for i, text in enumerate(texts):
             drop = self.judge(f"turns[{i}]", text, plan, ctx)
+            if drop is not None:
+                return drop
+        return self._check_other_fields(row, ctx)
+
+    def _check_other_fields(self, row: dict, ctx: GateContext) -> Drop | None:
+        for where, text in row_texts(row, memo=ctx.memo):
+            if where.startswith("turns["):
+                continue
+            drop = self.judge_boilerplate(where, text, ctx)
             if drop is not None:
                 return drop
         return None

@@ -60,6 +60,10 @@ class History:
         size = len(self.turns)
         return self.turns[size - 2 :: -2][: window // 2] if size >= 2 else []
 
+    def recent(self, window: int) -> list[Turn]:
+        """Both speakers' turns among the last ``window``, latest first."""
+        return self.turns[: -window - 1 : -1] if window > 0 else []
+
     def push(self, key: str | None, repeat: bool, tokens: list[str], grams: set) -> None:
         """Add the next turn: its exact-repeat key, whether it repeats an earlier turn, tokens and n-grams."""
         index = len(self.turns)
@@ -114,10 +118,13 @@ class RepetitionGate(Gate):
         repeat_of, similarity = None, 1.0
         if key is not None and key in state.first:
             repeat_of = state.first[key]
-        elif (size := len(tokens)) >= p["near_min_tokens"] and len(state.turns) >= 2:
+        elif (size := len(tokens)) >= p["near_min_tokens"] and len(state.turns) >= (
+            1 if p["near_any_speaker"] else 2
+        ):
             # near_repeat inlined (it runs for every turn): exact cheap bounds first
             share, least = p["near_min_share"], p["near_min_tokens"]
-            for turn in state.same_speaker(int(p["near_window"])):
+            window = int(p["near_window"])
+            for turn in state.recent(window) if p["near_any_speaker"] else state.same_speaker(window):
                 other = len(turn.tokens)
                 short, long = (size, other) if size <= other else (other, size)
                 need = max(least, math.ceil(share * long - 1e-9))

@@ -304,10 +304,10 @@ def test_config_overrides_and_errors(tmp_path):
     assert cfg.for_language(get_language("fr"))["length"]["min_turns"] == 2
     assert cfg.for_language(get_language("fr"))["lid"]["top_k"] == 3  # packaged per-language override wins
     user.write_text("defaults:\n  lid: {topk: 4}\n")
-    with pytest.raises(ConfigError, match=r"defaults.lid.topk: unknown setting"):
+    with pytest.raises(ConfigError, match=r"defaults: unknown field 'lid.topk'"):
         FilterConfig.load(user)
     user.write_text("languages:\n  fr:\n    script: {min_share: high}\n")
-    with pytest.raises(ConfigError, match=r"languages.fr.script.min_share: expected float"):
+    with pytest.raises(ConfigError, match=r"languages.fr: field 'script.min_share': expected a number, got 'high'"):
         FilterConfig.load(user)
     user.write_text("gates: [lid, spelling]\n")
     with pytest.raises(ConfigError, match="gates: expected a list"):

@@ -58,15 +58,21 @@ def test_text_gates_and_row_check_agree(pipe, lang, i, text, gate):
 def test_text_gates_use_earlier_turns_and_personas(pipe):
     gates = pipe.text_gates
     turns = TEXTS["fr"]
-    # the same turn a second time is tolerated (max_repeated_turns 1), a third time is not
-    assert gates.check("fr", "turns[6]", turns[0], earlier_turns=turns) is None
-    drop = gates.check("fr", "turns[7]", turns[0], earlier_turns=[*turns, turns[0]])
+    # while generating, a repeated turn is regenerated the first time (filters.yaml `inline:`; moud filter
+    # tolerates one repeat per dialogue of human text), and near-repeats of either speaker count
+    drop = gates.check("fr", "turns[6]", turns[0], earlier_turns=turns)
     assert drop.gate == "repetition" and drop.scores == {
-        "field": "turns[7]",
+        "field": "turns[6]",
         "kind": "repeated_turn",
         "repeats": "turns[0]",
-        "repeated_turns": 2,
+        "repeated_turns": 1,
     }
+    drop = gates.check("fr", "turns[1]", "Ah, " + turns[0], earlier_turns=turns[:1])
+    assert drop.gate == "repetition" and drop.scores["kind"] == "near_repeat" and drop.scores["repeats"] == "turns[0]"
+    far = [turns[0], *[f"Phrase numéro {i} sans aucun rapport avec le reste." for i in range(12)]]
+    assert gates.check("fr", "turns[13]", "Oui, " + turns[0], earlier_turns=far).scores["repeats"] == "turns[0]"
+    row = make_row("fr", [*turns, turns[0]])
+    assert pipe.check(row).kept  # the same text passes moud filter's dialogue tolerance
     persona = "Je travaille comme boulanger dans une petite boutique du vieux Lyon."
     copied = "Eh bien, je travaille comme boulanger dans une petite boutique du vieux Lyon !"
     assert gates.check("fr", "turns[1]", copied, earlier_turns=turns[:1]) is None
@@ -76,6 +82,11 @@ def test_text_gates_use_earlier_turns_and_personas(pipe):
     drop = gates.check("fr", "persona_b[0]", "I am a software engineer living in Seattle with two cats.")
     assert drop.gate == "lid" and drop.scores["field"] == "persona_b[0]"
     assert gates.check("fr", "common_ground", "A: " + turns[0]) is None
+    # ... and the boilerplate rule: an opening clause that names the conversation
+    for text in ("Voici le contexte de la conversation : Deux voisins se croisent au marché.",
+                 "Here is the common ground of the conversation: Deux voisins se croisent au marché."):
+        drop = gates.check("fr", "common_ground", text)
+        assert drop.gate == "leakage" and drop.scores["kind"] == "assistant_boilerplate", text
 
 
 def test_text_gates_from_config_and_bad_input(tmp_path):

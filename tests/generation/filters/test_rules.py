@@ -192,9 +192,33 @@ def test_labels_and_boilerplate_are_leakage_not_language(gates, lang, text, kind
         ("id", "Saya bekerja sebagai asisten dokter."),
     ],
 )
-def test_no_leakage_in_ordinary_turns(gates, lang, text):
-    drop = gates.check(lang, "turns[1]", text)
+def test_no_leakage_in_ordinary_turns(lang, text):
+    """``moud filter``'s view of human turns (the settings without the stricter ``inline`` layer)."""
+    row = with_turn(make_row(lang), 1, text)
+    drop = FilterPipeline(CFG).check(row).drop
     assert drop is None or drop.gate != "leakage", drop
+
+
+@pytest.mark.parametrize(
+    "lang,text",
+    [
+        ("fr", "Ma réponse : non, jamais."),
+        ("es", "Esta es mi respuesta: ¡Los perros son así!"),
+        ("ar", "هذا ردّي: متى ستبدأ إجازتك السنوية؟"),
+        ("tr", "Cevabım: evet, çok severim."),
+        ("ar", "الشخص أ: نعم، الكشري هناك ممتاز والأسعار معقولة."),
+        ("ru", "Собеседник Б: да, конечно."),
+    ],
+)
+def test_preambles_and_labels_of_other_alphabets_are_rejected_while_generating(gates, lang, text):
+    drop = gates.check(lang, "turns[1]", text)
+    assert drop is not None and drop.gate == "leakage", drop
+
+
+def test_a_short_answer_clause_is_human_for_moud_filter_but_regenerated_inline(gates):
+    row = with_turn(make_row("fr"), 1, "Ma réponse : non, jamais.")
+    assert FilterPipeline(CFG).check(row).kept
+    assert gates.check("fr", "turns[1]", "Ma réponse : non, jamais.").gate == "leakage"
 
 
 def test_a_language_added_by_a_user_gets_english_and_generic_labels():
