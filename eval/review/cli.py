@@ -94,7 +94,7 @@ def run(args) -> int:
         return 0
     folder = load_review(args.folder)
     if args.action == "serve":
-        from eval.review.server import serve
+        from eval.review.serving import serve
 
         if args.port < 0 or args.port > 65535:
             raise MoudError(f"--port {args.port}: expected 0-65535")

@@ -15,21 +15,17 @@ Routes: ``GET /`` (page), ``GET /static/*``, ``GET /api/me``, ``POST /api/sessio
 
 from __future__ import annotations
 
-import asyncio
 import json
 import secrets
-import signal
-import sys
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from aiohttp import web
 
+from eval.review.batched_store import BatchedStore
 from eval.review.folder import ReviewFolder, hash_token
 from eval.review.store import MARKS, Store
-from moud_core.errors import ConfigError, MoudError
+from moud_core.errors import ConfigError
 from moud_core.languages import get_language
-from moud_core.loopback import LOOPBACK
 from moud_core.taxonomy import load_speech_events
 
 STATIC = Path(__file__).parent / "static"
@@ -52,10 +48,9 @@ def _error(exc: type[web.HTTPException], message: str) -> web.HTTPException:
 
 
 class ReviewApp:
-    """Request handlers over one review folder and its store. All SQLite calls run on one worker thread;
-    changes that arrive while a transaction is committing are committed together in the next one (one
-    fsync per batch), and a request is answered only once its change is committed. Progress comes from an
-    in-memory mirror of each rater's scored criteria and marks, loaded at start and updated after commits."""
+    """Request handlers over one review folder and its store (``BatchedStore``: one SQLite thread, batched
+    commits, a request answered once its change is committed). Progress comes from an in-memory mirror of
+    each rater's scored criteria and marks, loaded at start and updated after commits."""
 
     def __init__(self, folder: ReviewFolder):
         self.folder = folder
@@ -67,50 +62,22 @@ class ReviewApp:
         self.sessions: dict[str, str] = {}
         self.scored: dict[str, dict[str, set[str]]] = {r: {} for r in folder.raters}
         self.marks: dict[str, dict[str, str]] = {r: {} for r in folder.raters}
-        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="review-store")
-        self.store: Store | None = None
-        self._pending: list[tuple[list, asyncio.Future]] = []
-        self._writer: asyncio.Task | None = None
-
-    async def _db(self, fn, *args):
-        return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
+        self.store: BatchedStore | None = None
 
     async def open(self, _app=None) -> None:
-        self.store = await self._db(Store, self.folder.db_path)
-        for item_id, rater, criterion, _ in await self._db(self.store.all_ratings):
+        self.store = BatchedStore(self.folder.db_path)
+        ratings, marks = await self.store.open()
+        for item_id, rater, criterion, _ in ratings:
             if item_id in self.positions.get(rater, ()):
                 self.scored[rater].setdefault(item_id, set()).add(criterion)
-        for item_id, rater, mark in await self._db(self.store.all_marks):
+        for item_id, rater, mark in marks:
             if item_id in self.positions.get(rater, ()):
                 self.marks[rater][item_id] = mark
 
-    async def commit(self, change: list) -> None:
-        """Queue one change and wait until the transaction holding it has committed."""
-        done = asyncio.get_running_loop().create_future()
-        self._pending.append((change, done))
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._write_batches())
-        await done
-
-    async def _write_batches(self) -> None:
-        while self._pending:
-            batch, self._pending = self._pending, []
-            try:
-                await self._db(self.store.apply, [change for change, _ in batch])
-            except Exception as exc:  # handed to every waiting request
-                for _, done in batch:
-                    done.set_exception(exc)
-            else:
-                for _, done in batch:
-                    done.set_result(None)
-
     async def close(self, _app=None) -> None:
-        if self._writer is not None:
-            await self._writer
         if self.store is not None:
-            await self._db(self.store.close)
+            await self.store.close()
             self.store = None
-        self.executor.shutdown(wait=True)
 
     # --- authentication -------------------------------------------------------------------------------
     def rater(self, request: web.Request):
@@ -128,7 +95,7 @@ class ReviewApp:
         digest = hash_token(token)
         owner = self.sessions.get(digest)
         if owner is None:
-            owner = await self._db(self.store.session_rater, digest)
+            owner = await self.store.call("session_rater", digest)
             if owner is not None:
                 self.sessions[digest] = owner
         if owner != rater.id:
@@ -205,7 +172,7 @@ class ReviewApp:
     async def new_session(self, request: web.Request) -> web.Response:
         rater = self.rater(request)
         token = secrets.token_urlsafe(24)
-        await self.commit(Store.session_change(hash_token(token), rater.id))
+        await self.store.commit(Store.session_change(hash_token(token), rater.id))
         self.sessions[hash_token(token)] = rater.id
         return web.json_response({"session": token})
 
@@ -218,7 +185,7 @@ class ReviewApp:
         if not 0 <= index < len(rater.items):
             raise _error(web.HTTPNotFound, "no such item")
         rec = self.folder.items[rater.items[index]]
-        scores, mark = await self._db(self.store.item_state, rater.id, rec["item_id"])
+        scores, mark = await self.store.call("item_state", rater.id, rec["item_id"])
         event = self.events.get(rec["speech_event"])
         return web.json_response(
             {
@@ -256,7 +223,7 @@ class ReviewApp:
             raise _error(
                 web.HTTPBadRequest, f"score must be an integer {min(criterion.scale)}-{max(criterion.scale)}"
             )
-        await self.commit(Store.score_change(rater.id, item_id, criterion.name, score))
+        await self.store.commit(Store.score_change(rater.id, item_id, criterion.name, score))
         self.scored[rater.id].setdefault(item_id, set()).add(criterion.name)
         self.marks[rater.id].pop(item_id, None)
         return web.json_response({"ok": True, "progress": self.progress(rater)})
@@ -269,7 +236,7 @@ class ReviewApp:
         mark = data.get("mark")
         if mark is not None and mark not in MARKS:
             raise _error(web.HTTPBadRequest, f"mark must be one of {', '.join(MARKS)} or null")
-        await self.commit(Store.mark_change(rater.id, item_id, mark))
+        await self.store.commit(Store.mark_change(rater.id, item_id, mark))
         if mark is None:
             self.marks[rater.id].pop(item_id, None)
         else:
@@ -279,79 +246,3 @@ class ReviewApp:
 
     async def page(self, _request: web.Request) -> web.FileResponse:
         return web.FileResponse(STATIC / "index.html")
-
-
-@web.middleware
-async def security_headers(request: web.Request, handler):
-    try:
-        response = await handler(request)
-    except web.HTTPException as exc:
-        exc.headers.update(SECURITY_HEADERS)
-        raise
-    response.headers.update(SECURITY_HEADERS)
-    return response
-
-
-def install(app: web.Application, folder: ReviewFolder) -> ReviewApp:
-    """Add the review routes, the store's start-up and clean-up, and the security headers to ``app``."""
-    review = ReviewApp(folder)
-    app[APP_KEY] = review
-    app.middlewares.append(security_headers)
-    app.on_startup.append(review.open)
-    app.on_cleanup.append(review.close)
-    app.router.add_get("/", review.page)
-    app.router.add_get("/favicon.ico", lambda _request: web.Response(status=204))
-    app.router.add_static("/static", STATIC, show_index=False, follow_symlinks=False)
-    app.router.add_get("/api/me", review.me)
-    app.router.add_post("/api/session", review.new_session)
-    app.router.add_get("/api/items/{index}", review.item)
-    app.router.add_post("/api/ratings", review.rate)
-    app.router.add_post("/api/marks", review.mark)
-    return review
-
-
-def make_app(folder: ReviewFolder) -> web.Application:
-    app = web.Application(client_max_size=MAX_BODY)
-    install(app, folder)
-    return app
-
-
-async def serve(
-    folder: ReviewFolder, host: str = "127.0.0.1", port: int = 8765, max_seconds: float | None = None
-) -> int:
-    """Serve until SIGINT (returns 130), SIGTERM (143) or ``max_seconds`` (0); the store is closed cleanly."""
-    runner = web.AppRunner(make_app(folder), access_log=None, handle_signals=False)
-    await runner.setup()
-    try:
-        site = web.TCPSite(runner, host, port)
-        await site.start()
-    except OSError as exc:
-        await runner.cleanup()
-        raise MoudError(f"cannot listen on {host}:{port} ({exc.strerror or exc})") from None
-    port = site._server.sockets[0].getsockname()[1]
-    loop = asyncio.get_running_loop()
-    stop: asyncio.Future = loop.create_future()
-    for sig, code in ((signal.SIGINT, 130), (signal.SIGTERM, 143)):
-        loop.add_signal_handler(sig, lambda c=code: stop.done() or stop.set_result(c))
-    shown = f"[{host}]" if ":" in host else host
-    if host not in LOOPBACK:
-        print(
-            f"moud review: note: listening on {host}, reachable from other machines over plain HTTP; "
-            "tokens travel in request headers, so put an HTTPS reverse proxy in front",
-            file=sys.stderr,
-        )
-    print(
-        f"moud review: serving {len(folder.items)} item(s) to {len(folder.raters)} rater(s) on "
-        f"http://{shown}:{port}/ ; each rater opens http://{shown}:{port}/#TOKEN with their token from "
-        f"{folder.path / 'tokens.tsv'}",
-        file=sys.stderr,
-        flush=True,
-    )
-    try:
-        return await asyncio.wait_for(asyncio.shield(stop), max_seconds) if max_seconds else await stop
-    except asyncio.TimeoutError:
-        return 0
-    finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
-        await runner.cleanup()

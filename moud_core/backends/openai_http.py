@@ -16,11 +16,10 @@ key is only ever sent as ``Authorization: Bearer``; it never appears in errors, 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Sequence
 from urllib.parse import urlsplit
 
@@ -30,64 +29,27 @@ from moud_core.backends.base import (
     Backend,
     ChatRequest,
     ChatResponse,
-    fold_system_messages,
-    reasoning_token_share,
 )
 from moud_core.backends.http_endpoint import Endpoint
 from moud_core.backends.http_retry import (
     OVERLOAD_STATUSES,
     AttemptFailure,
     backoff_delay,
-    parse_retry_after,
-    reason_for_status,
+)
+from moud_core.backends.http_routing import EndpointPool
+from moud_core.backends.openai_wire import (
+    connect_problem,
+    model_ids,
+    one_line,
+    parse_answer,
+    parse_base_urls,
+    request_body,
 )
 from moud_core.errors import BackendError, ConfigError
 
 log = logging.getLogger("moud.http")
 
 DEFAULT_BASE_URL = "http://localhost:8000/v1"
-
-
-def parse_base_urls(base_url: str | Sequence[str]) -> list[str]:
-    """A URL, a comma-separated string of URLs, or a list of them -> de-duplicated list (order kept)."""
-    items = base_url.split(",") if isinstance(base_url, str) else list(base_url)
-    urls: list[str] = []
-    for item in items:
-        url = str(item).strip().rstrip("/")
-        if not url:
-            continue
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ConfigError(f"base_url: expected http(s)://HOST:PORT/v1, got {url!r}")
-        if url not in urls:
-            urls.append(url)
-    if not urls:
-        raise ConfigError("base_url: expected at least one http(s)://HOST:PORT/v1 URL")
-    return urls
-
-
-def _reasoning_tokens(message: dict, usage: dict, completion_tokens: int, answer_chars: int) -> int:
-    """Tokens of the reasoning a server returns apart from the content (vLLM ``reasoning_content``,
-    ``reasoning``): as reported in ``usage.completion_tokens_details``, else estimated by its share of
-    the characters. The reasoning text itself is never kept."""
-    details = usage.get("completion_tokens_details")
-    reported = details.get("reasoning_tokens") if isinstance(details, dict) else None
-    if isinstance(reported, int) and reported > 0:
-        return reported
-    reasoning = message.get("reasoning_content") or message.get("reasoning")
-    return reasoning_token_share(completion_tokens, len(reasoning), answer_chars) if isinstance(reasoning, str) else 0
-
-
-def _one_line(text: str, limit: int = 200) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _connect_problem(exc: aiohttp.ClientConnectorError) -> str:
-    err = exc.os_error
-    if isinstance(err, ConnectionRefusedError):
-        return "connection refused"
-    return _one_line(getattr(err, "strerror", None) or type(err).__name__, 80).lower()
 
 
 class OpenAIBackend(Backend):
@@ -134,7 +96,7 @@ class OpenAIBackend(Backend):
                                    latency_slack_s=latency_slack_s) for u in self.base_urls]
         self._session: aiohttp.ClientSession | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._waiters: deque[asyncio.Future] = deque()
+        self.pool = EndpointPool(self.endpoints, model)
         self._headers = {"Content-Type": "application/json"}
         if self._api_key:
             self._headers["Authorization"] = f"Bearer {self._api_key}"
@@ -150,9 +112,7 @@ class OpenAIBackend(Backend):
         if self._session is None or self._loop is not loop or self._session.closed:
             # A session belongs to one loop; a new loop (e.g. a second asyncio.run) gets a fresh one.
             self._loop = loop
-            self._waiters = deque()
-            for ep in self.endpoints:
-                ep.in_flight = 0
+            self.pool.reset(loop)
             connector = aiohttp.TCPConnector(limit=self.max_concurrency * len(self.endpoints) + 8,
                                              limit_per_host=self.max_concurrency + 4, keepalive_timeout=60,
                                              ttl_dns_cache=300)
@@ -171,91 +131,12 @@ class OpenAIBackend(Backend):
             except RuntimeError:
                 pass
 
-    # -- routing ----------------------------------------------------------------------------------
-    def _pick(self, avoid: Endpoint | None, now: float) -> tuple[Endpoint | None, float | None]:
-        """(endpoint with room and the lowest load, None) or (None, seconds to wait if all are blocked)."""
-        usable = [ep for ep in self.endpoints if ep.usable(now)]
-        if usable:
-            return self._least_loaded(usable, avoid), None
-        # Nothing usable: every endpoint is down (cooling off) or blocked by Retry-After. Probe the
-        # down ones anyway (the retry backoff paces this); wait out Retry-After blocks.
-        live = [ep for ep in self.endpoints if not ep.disabled]
-        if not live:
-            raise BackendError("no usable endpoint: none of " + ", ".join(e.url for e in self.endpoints)
-                               + f" serves model {self.model!r}", "client_error")
-        unblocked = [ep for ep in live if now >= ep.blocked_until]
-        if not unblocked:
-            return None, min(ep.blocked_until for ep in live) - now
-        return self._least_loaded(unblocked, avoid), None
-
-    @staticmethod
-    def _least_loaded(endpoints: list[Endpoint], avoid: Endpoint | None) -> Endpoint | None:
-        """The endpoint with room and the lowest load (the one to avoid counts one full load more)."""
-        best, best_load = None, 3.0
-        for ep in endpoints:
-            if ep.has_room():
-                load = ep.load() + (1.0 if ep is avoid else 0.0)
-                if load < best_load:
-                    best, best_load = ep, load
-        return best
-
-    async def _acquire(self, avoid: Endpoint | None) -> Endpoint:
-        loop = self._loop
-        while True:
-            ep, wait_s = self._pick(avoid, time.monotonic())
-            if ep is not None:
-                ep.in_flight += 1
-                return ep
-            fut = loop.create_future()
-            self._waiters.append(fut)
-            try:
-                if wait_s is None:
-                    await fut
-                else:
-                    await asyncio.wait_for(fut, max(0.001, wait_s))
-            except asyncio.TimeoutError:
-                pass
-            except asyncio.CancelledError:
-                if fut.done() and not fut.cancelled():
-                    self._wake(1)   # pass the wake-up on
-                raise
-
-    def _wake(self, n: int | None) -> None:
-        """Wake ``n`` waiters (all when None)."""
-        waiters = self._waiters
-        while waiters and (n is None or n > 0):
-            fut = waiters.popleft()
-            if not fut.done():
-                fut.set_result(None)
-                if n is not None:
-                    n -= 1
-
-    def _release(self, ep: Endpoint, wake_all: bool = False) -> None:
-        ep.in_flight -= 1
-        if self._waiters:
-            self._wake(None if wake_all else 1)
-
-    def _has_alternative(self, ep: Endpoint) -> bool:
-        now = time.monotonic()
-        return any(o is not ep and o.usable(now) and o.has_room() for o in self.endpoints)
-
     # -- requests ---------------------------------------------------------------------------------
     def _body(self, request: ChatRequest) -> bytes:
-        messages = request.message_dicts()
-        if not self.system_role:
-            messages = fold_system_messages(messages)
-        s = request.sampling
-        body = {"model": self.model, "messages": messages, "temperature": s.temperature, "top_p": s.top_p,
-                "max_tokens": s.max_tokens, "seed": request.seed, "frequency_penalty": s.frequency_penalty,
-                "presence_penalty": s.presence_penalty}
-        if s.repetition_penalty != 1.0:
-            body["repetition_penalty"] = s.repetition_penalty
-        if self.extra_body:
-            body.update(self.extra_body)
-        return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        return request_body(self.model, request, self.system_role, self.extra_body)
 
     def _scrub(self, text: str) -> str:
-        text = _one_line(text)
+        text = one_line(text)
         if self._api_key and self._api_key in text:
             text = text.replace(self._api_key, "***")
         return text
@@ -267,7 +148,7 @@ class OpenAIBackend(Backend):
                 status = resp.status
                 retry_after = resp.headers.get("Retry-After") if status != 200 else None
         except aiohttp.ClientConnectorError as exc:
-            raise AttemptFailure("connection_error", f"cannot connect ({_connect_problem(exc)})",
+            raise AttemptFailure("connection_error", f"cannot connect ({connect_problem(exc)})",
                                  connect=True) from None
         except (asyncio.TimeoutError, TimeoutError):
             raise AttemptFailure("timeout", f"no answer within {self.timeout:g}s") from None
@@ -275,37 +156,7 @@ class OpenAIBackend(Backend):
             raise AttemptFailure("connection_error", "connection closed before the answer was complete") from None
         except aiohttp.ClientError as exc:
             raise AttemptFailure("connection_error", f"{type(exc).__name__}: {exc}") from None
-        if status != 200:
-            message = raw[:500].decode("utf-8", "replace")
-            try:
-                err = json.loads(raw)
-                if isinstance(err, dict):
-                    err = err.get("error", err)
-                    message = err.get("message", message) if isinstance(err, dict) else str(err)
-            except ValueError:
-                pass
-            raise AttemptFailure(reason_for_status(status), f"HTTP {status}: {message}",
-                                 retry_after=parse_retry_after(retry_after), status=status)
-        try:
-            data = json.loads(raw)
-            choice = data["choices"][0]
-        except ValueError:
-            raise AttemptFailure("bad_response", f"malformed JSON body ({len(raw)} bytes)") from None
-        except (KeyError, IndexError, TypeError):
-            raise AttemptFailure("bad_response", "answer without choices") from None
-        if not isinstance(choice, dict):
-            raise AttemptFailure("bad_response", "answer without choices")
-        message = choice.get("message") or {}
-        if not isinstance(message, dict):
-            message = {}
-        text = message.get("content")
-        if text is None:
-            text = choice.get("text") or ""
-        usage = data.get("usage") or {}
-        completion = int(usage.get("completion_tokens") or 0)
-        return ChatResponse(text=text, prompt_tokens=int(usage.get("prompt_tokens") or 0),
-                            completion_tokens=completion, finish_reason=choice.get("finish_reason") or "stop",
-                            reasoning_tokens=_reasoning_tokens(message, usage, completion, len(text)))
+        return parse_answer(status, raw, retry_after)
 
     async def chat(self, request: ChatRequest) -> ChatResponse:
         session = self._ensure_session()
@@ -316,20 +167,20 @@ class OpenAIBackend(Backend):
         avoid: Endpoint | None = None
         attempt = 0
         while True:
-            ep = await self._acquire(avoid)
+            ep = await self.pool.acquire(avoid)
             ep.requests += 1
             if body is None:
                 try:
                     body = self._body(request)
                 except BaseException:
-                    self._release(ep)
+                    self.pool.release(ep)
                     raise
                 started = time.monotonic()     # latency_s: first send to answer, retries included
             t0 = time.monotonic()
             try:
                 resp = await self._post(session, ep, body)
             except AttemptFailure as failure:
-                self._release(ep)
+                self.pool.release(ep)
                 self._on_failure(ep, failure, t0)
                 if not failure.retryable or attempt >= self.max_retries:
                     totals["failures"] += 1
@@ -338,7 +189,7 @@ class OpenAIBackend(Backend):
                                                    f"{failure.detail}"), failure.reason) from None
                 ep.retries += 1
                 totals["retries"] += 1
-                if self._has_alternative(ep) and failure.retry_after is None:
+                if self.pool.has_alternative(ep) and failure.retry_after is None:
                     delay = 0.0
                 else:
                     delay = backoff_delay(attempt, self.backoff_base_s, self.backoff_max_s,
@@ -352,11 +203,11 @@ class OpenAIBackend(Backend):
                     await asyncio.sleep(delay)
                 continue
             except BaseException:
-                self._release(ep)
+                self.pool.release(ep)
                 raise
             now = time.monotonic()
             grew = ep.on_success(now - t0, resp.completion_tokens, now)
-            self._release(ep, wake_all=grew)
+            self.pool.release(ep, wake_all=grew)
             ep.prompt_tokens += resp.prompt_tokens
             ep.completion_tokens += resp.completion_tokens
             totals["successes"] += 1
@@ -389,7 +240,7 @@ class OpenAIBackend(Backend):
                 raw = await resp.read()
                 status = resp.status
         except aiohttp.ClientConnectorError as exc:
-            return "down", _connect_problem(exc)
+            return "down", connect_problem(exc)
         except (asyncio.TimeoutError, TimeoutError):
             return "down", f"no answer within {min(self.timeout, 10.0):g}s"
         except aiohttp.ClientError as exc:
@@ -397,13 +248,7 @@ class OpenAIBackend(Backend):
         if status in (401, 403):
             raise BackendError(f"{ep.url}/models answered HTTP {status}: the server rejected the API key; "
                                "set MOUD_API_KEY (or OPENAI_API_KEY) to the server's key", "client_error")
-        if status != 200:
-            return "ok", None
-        try:
-            ids = [m["id"] for m in json.loads(raw)["data"]]
-        except (ValueError, KeyError, TypeError):
-            return "ok", None
-        return "ok", ids
+        return "ok", model_ids(raw) if status == 200 else None
 
     async def check(self) -> None:
         """GET /models on every endpoint. Unreachable endpoints are marked down (warned); endpoints that

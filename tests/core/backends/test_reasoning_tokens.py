@@ -11,7 +11,7 @@ from aiohttp import web
 
 from generation.testing.fake_openai import FakeOpenAIServer, Reply
 from moud_core.backends.cache import CachedBackend
-from moud_core.backends.openai_http import _reasoning_tokens
+from moud_core.backends.openai_wire import reasoning_tokens as _reasoning_tokens
 from tests.core.backends.helpers import fast_backend, requests_for, run_one
 
 

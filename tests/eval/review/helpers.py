@@ -10,7 +10,8 @@ import urllib.request
 from pathlib import Path
 
 from eval.review.folder import create_review, load_review
-from eval.review.server import MAX_BODY, install
+from eval.review.server import MAX_BODY
+from eval.review.serving import install
 from eval.rubric import load_rubric
 from moud_core.loopback import LoopbackServer
 from tests.eval.helpers import make_row, stable_score, write_shards
