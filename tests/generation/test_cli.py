@@ -182,3 +182,17 @@ def test_show_prompts_renders_without_a_backend(tmp_path, capsys):
     assert "Example 1:" in out and "Example 2:" not in out
     assert moud_cli.main(["generate", "--languages", "fr"]) == 2
     assert "--out is required" in capsys.readouterr().err
+
+
+def test_a_failed_first_attempt_does_not_lock_the_run_folder(tmp_path, capsys):
+    """A wrong --model fails before anything is written; the corrected command is then accepted (it used to
+    be refused as "different config")."""
+    out = tmp_path / "run"
+    with FakeOpenAIServer(ScriptedCrowdworker(), model="m") as server:
+        base = ["generate", "--out", str(out), "--base-url", server.base_url, "--languages", "fr", "--dialogues", "2",
+                "--quiet"]
+        assert moud_cli.main([*base, "--model", "typo"]) == 2
+        assert "model 'typo' is not served" in capsys.readouterr().err
+        assert json.loads((out / "manifest.json").read_text())["status"] == "failed"
+        assert moud_cli.main([*base, "--model", "m"]) == 0
+    assert len(read_rows(out)["fr"]) == 2
