@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from moud_core.languages import Language
 from moud_core.text import tokenize
@@ -27,6 +28,16 @@ class Drop:
 
     def to_record(self, row) -> dict:
         return {"row": row, "gate": self.gate, "reason": self.reason, "scores": self.scores}
+
+
+class TextItem(NamedTuple):
+    """One text to judge: its field (``turns[3]``, ``persona_a[0]``, ``common_ground``), the text and, for a
+    turn, the dialogue's earlier turn texts (in order) and both speakers' persona sentences."""
+
+    where: str
+    text: str
+    earlier_turns: Sequence[str] = ()
+    personas: Sequence[str] = ()
 
 
 @dataclass
@@ -95,16 +106,8 @@ class Gate:
         """Whether ``check_text`` judges texts of this field (``texts`` lists only those)."""
         return self.persona or where.startswith("turns[")
 
-    def check_text(
-        self,
-        where: str,
-        text: str,
-        ctx: GateContext,
-        earlier_turns: Sequence[str] = (),
-        personas: Sequence[str] = (),
-    ) -> Drop | None:
-        """Judge one text of a field the gate ``applies`` to; ``where`` is the field (``turns[3]``,
-        ``persona_a[0]``, ``common_ground``)."""
+    def check_text(self, item: TextItem, ctx: GateContext) -> Drop | None:
+        """Judge one text of a field the gate ``applies`` to (``item.where``)."""
         return None
 
     def texts(self, row: dict, ctx: GateContext) -> list[tuple[str, str]]:
@@ -121,7 +124,7 @@ class Gate:
         failed: list[Drop] = []
         for where, text in self.texts(row, ctx):
             earlier = turns[: turn_index(where)] if turns and where.startswith("turns[") else ()
-            drop = self.check_text(where, text, ctx, earlier, personas)
+            drop = self.check_text(TextItem(where, text, earlier, personas), ctx)
             if drop is not None:
                 if limit is None:
                     return drop

@@ -100,8 +100,12 @@ class FilterConfig:
         if inline:
             key = ("inline", lang.code)
             if key not in self._cache:
-                self._cache[key] = _merge(self.for_language(lang), self.raw.get("inline") or {},
-                                          f"{self.source}: inline", self.raw["defaults"])
+                self._cache[key] = _merge(
+                    self.for_language(lang),
+                    self.raw.get("inline") or {},
+                    f"{self.source}: inline",
+                    self.raw["defaults"],
+                )
             return self._cache[key]
         if lang.code not in self._cache:
             schema = self.raw["defaults"]

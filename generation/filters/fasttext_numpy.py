@@ -70,7 +70,7 @@ class _Reader:
 
     def cstring(self) -> bytes:
         end = self.data.index(b"\0", self.pos)
-        out = self.data[self.pos:end]
+        out = self.data[self.pos : end]
         self.pos = end + 1
         return out
 
@@ -86,8 +86,8 @@ def _decode_pq(codes: np.ndarray, pq) -> np.ndarray:
     out = np.empty((codes.shape[0], dim), dtype=np.float32)
     for m in range(nsubq):
         d = lastdsub if m == nsubq - 1 else dsub
-        table = centroids[m * 256 * dsub: m * 256 * dsub + 256 * d].reshape(256, d)
-        out[:, m * dsub: m * dsub + d] = table[codes[:, m]]
+        table = centroids[m * 256 * dsub : m * 256 * dsub + 256 * d].reshape(256, d)
+        out[:, m * dsub : m * dsub + d] = table[codes[:, m]]
     return out
 
 
@@ -108,12 +108,14 @@ def _matrix(r: _Reader, quantized: bool) -> np.ndarray:
     return rows
 
 
-def _hs_tree(counts: list[int]) -> tuple[list[tuple[np.ndarray, np.ndarray, np.ndarray]], list[list[tuple[int, bool]]]]:
+def _hs_tree(
+    counts: list[int],
+) -> tuple[list[tuple[np.ndarray, np.ndarray, np.ndarray]], list[list[tuple[int, bool]]]]:
     """HierarchicalSoftmaxLoss::buildTree, as (inner nodes, their left children, right children) per depth
     from the root down, and each label's path from the root: [(inner node's output row, goes right)].
     Nodes 0..osz-1 are the labels, inner node i uses output row i - osz."""
     osz = len(counts)
-    count = [*counts, *([10 ** 15] * (osz - 1))]
+    count = [*counts, *([10**15] * (osz - 1))]
     left, right = [-1] * (2 * osz - 1), [-1] * (2 * osz - 1)
     leaf, node = osz - 1, osz
     for i in range(osz, 2 * osz - 1):
@@ -128,8 +130,13 @@ def _hs_tree(counts: list[int]) -> tuple[list[tuple[np.ndarray, np.ndarray, np.n
     levels, frontier = [], [2 * osz - 2] if osz > 1 else []
     paths: list[list[tuple[int, bool]]] = [[] for _ in range(2 * osz - 1)]
     while frontier:
-        levels.append((np.array(frontier), np.array([left[n] for n in frontier]),
-                       np.array([right[n] for n in frontier])))
+        levels.append(
+            (
+                np.array(frontier),
+                np.array([left[n] for n in frontier]),
+                np.array([right[n] for n in frontier]),
+            )
+        )
         for n in frontier:
             paths[left[n]] = [*paths[n], (n - osz, False)]
             paths[right[n]] = [*paths[n], (n - osz, True)]
@@ -165,8 +172,9 @@ class FastTextNumpy:
         r = _Reader(data)
         if len(data) < 8 or r.unpack("ii") != (MAGIC, VERSION):
             raise UnsupportedModel(f"{path}: not a fastText model of format version {VERSION}")
-        dim, _ws, _epoch, _min_count, _neg, word_ngrams, loss, model, bucket, minn, maxn, _lr_update = \
+        dim, _ws, _epoch, _min_count, _neg, word_ngrams, loss, model, bucket, minn, maxn, _lr_update = (
             r.unpack("12i")
+        )
         r.unpack("d")
         self.args = Args(dim, word_ngrams, loss, model, bucket, minn, maxn)
         why = _unsupported(model, loss, word_ngrams)
@@ -197,8 +205,10 @@ class FastTextNumpy:
         qout = bool(r.unpack("?"))
         self.output = _matrix(r, quant_input and qout)
         if self.input.shape[1] != dim or self.output.shape[0] != nlabels:
-            raise UnsupportedModel(f"{path}: matrix shapes {self.input.shape}/{self.output.shape} do not match "
-                                   f"dim={dim}, {nlabels} labels")
+            raise UnsupportedModel(
+                f"{path}: matrix shapes {self.input.shape}/{self.output.shape} do not match "
+                f"dim={dim}, {nlabels} labels"
+            )
         self._nlabels = nlabels
         if loss == LOSS_HS:  # inner node i scores sigmoid(output[i - osz] . hidden); the last row is unused
             self._levels, self._paths = _hs_tree(label_counts)
@@ -275,8 +285,11 @@ class FastTextNumpy:
         wids = np.fromiter((get(r, -1) for r in raws), dtype=np.int64, count=len(raws))
         label = LABEL_PREFIX.encode()
         # subwords for every token but </s> and unknown label tokens (which fastText ignores)
-        sub = [i for i, r in enumerate(raws) if r != b"</s>" and (wids[i] >= 0 or not r.startswith(label))] \
-            if any(r.startswith(label) for r in raws) else [i for i, r in enumerate(raws) if r != b"</s>"]
+        sub = (
+            [i for i, r in enumerate(raws) if r != b"</s>" and (wids[i] >= 0 or not r.startswith(label))]
+            if any(r.startswith(label) for r in raws)
+            else [i for i, r in enumerate(raws) if r != b"</s>"]
+        )
         tok_idx, ngram_rows = self._ngram_rows([raws[i] for i in sub])
         in_vocab = np.flatnonzero(wids >= 0)
         owner = np.concatenate([in_vocab, np.asarray(sub, dtype=np.int64)[tok_idx]])
@@ -303,7 +316,7 @@ class FastTextNumpy:
         for text in texts:
             toks = text.replace("\0", " ").split()
             if EOS in toks:
-                toks = toks[:toks.index(EOS)]
+                toks = toks[: toks.index(EOS)]
             out.append(toks)
         return out
 
@@ -322,8 +335,9 @@ class FastTextNumpy:
         lengths = np.fromiter(map(len, per_text), dtype=np.int64, count=len(per_text))
         # each text's token rows followed by </s> (table row 0)
         idx = np.zeros(lengths.sum() + len(per_text), dtype=np.int64)
-        idx[np.arange(len(flat)) + np.repeat(np.arange(len(per_text)), lengths)] = \
-            np.fromiter(map(index.__getitem__, flat), dtype=np.int64, count=len(flat))
+        idx[np.arange(len(flat)) + np.repeat(np.arange(len(per_text)), lengths)] = np.fromiter(
+            map(index.__getitem__, flat), dtype=np.int64, count=len(flat)
+        )
         starts = np.cumsum(lengths + 1) - (lengths + 1)
         sums = np.add.reduceat(self._sums[idx], starts, axis=0)
         counts = np.add.reduceat(self._counts[idx], starts)
@@ -375,7 +389,11 @@ class FastTextNumpy:
 
     def predict(self, texts: list[str], k: int = 1) -> list[list[tuple[str, float]]]:
         if len(texts) > self.chunk:  # keep the intermediates cache-sized
-            return [p for i in range(0, len(texts), self.chunk) for p in self.predict(texts[i:i + self.chunk], k)]
+            return [
+                p
+                for i in range(0, len(texts), self.chunk)
+                for p in self.predict(texts[i : i + self.chunk], k)
+            ]
         if not texts:
             return []
         scores, counts = self.log_probs(texts)

@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
-from generation.filters.base import Drop, Gate, GateContext
+from generation.filters.base import Drop, Gate, GateContext, TextItem
 from generation.filters.config import FilterConfig
 from generation.filters.gates import GATES
 from moud_core.errors import MoudError
@@ -78,12 +78,13 @@ class TextGates:
             )
         lang = get_language(language, self.registry)
         params = self.config.for_language(lang, inline=True)
+        item = TextItem(field, text, earlier_turns, personas)
         counters: Counter = Counter()
         memo: dict = {}
         for gate in self.gates:
             ctx = GateContext(lang, params.get(gate.name, {}), counters, memo)
             if gate.applies(field, ctx):
-                drop = gate.check_text(field, text, ctx, earlier_turns, personas)
+                drop = gate.check_text(item, ctx)
                 if drop is not None:
                     return drop
         return None

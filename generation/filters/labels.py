@@ -31,7 +31,7 @@ _DESIGNATOR = r"(?-i:[A-D1-4]|甲|乙|\p{L}(?![\p{L}\p{M}]))"
 # optional vowel signs of abjads (Arabic harakat, Hebrew niqqud): "ردّي" and "ردي" are the same word
 _OPTIONAL_MARKS = re.compile("[\u0591-\u05c7\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed]")
 SHORT_OPENING = 8  # tokens: an opening clause this short that names the conversation is an assistant preamble
-STEM_MIN = 4       # meta words this long also match as the start of a word ("yanıt" in "yanıtım")
+STEM_MIN = 4  # meta words this long also match as the start of a word ("yanıt" in "yanıtım")
 _SPACE = r"[^\S\n]"  # a space within a line (no-break spaces included)
 _NAME = r"(?-i:\p{Lu}[\p{Ll}\p{M}'’-]{1,15}(?:[^\S\n]\p{Lu}[\p{Ll}\p{M}'’-]{1,15})?|[\p{Lo}\p{M}]{1,4})"
 _SPEAKER_MENTION = regex.compile(r"(?<![\p{L}\p{N}])[AB](?!\p{Latin})")

@@ -10,7 +10,7 @@ from typing import NamedTuple
 
 import regex
 
-from generation.filters.base import Drop, Gate, GateContext, clip, register, row_personas, row_texts
+from generation.filters.base import Drop, Gate, GateContext, TextItem, clip, register, row_personas, row_texts
 from generation.filters.config import DATA_DIR
 from generation.filters.labels import has_colon, language_leakage
 from moud_core.errors import ConfigError
@@ -199,7 +199,9 @@ class LeakageGate(Gate):
         if plan.labels and (label := rules.label(text)) is not None:
             return self._drop(where, "role_label", label, text)
         if plan.boilerplate:
-            found = rules.boilerplate_phrase(ctx.tokens(text)) or rules.preamble_clause(text, ctx.params["short_opening_boilerplate"])
+            found = rules.boilerplate_phrase(ctx.tokens(text)) or rules.preamble_clause(
+                text, ctx.params["short_opening_boilerplate"]
+            )
             if found is not None:
                 return self._drop(where, "assistant_boilerplate", found, text)
         m = None
@@ -228,18 +230,11 @@ class LeakageGate(Gate):
                     )
         return None
 
-    def check_text(
-        self,
-        where: str,
-        text: str,
-        ctx: GateContext,
-        earlier_turns: Sequence[str] = (),
-        personas: Sequence[str] = (),
-    ) -> Drop | None:
-        if not where.startswith("turns["):
-            return self.judge_boilerplate(where, text, ctx)
-        plan = self.plan([text], personas, ctx)
-        return None if plan is None else self.judge(where, text, plan, ctx)
+    def check_text(self, item: TextItem, ctx: GateContext) -> Drop | None:
+        if not item.where.startswith("turns["):
+            return self.judge_boilerplate(item.where, item.text, ctx)
+        plan = self.plan([item.text], item.personas, ctx)
+        return None if plan is None else self.judge(item.where, item.text, plan, ctx)
 
     def judge_boilerplate(self, where: str, text: str, ctx: GateContext) -> Drop | None:
         """Assistant boilerplate in a persona sentence or the common ground."""
@@ -247,7 +242,9 @@ class LeakageGate(Gate):
         tokens = ctx.tokens(text)
         if not (has_colon(text) or rules.any_phrase(set(tokens))):
             return None
-        found = rules.boilerplate_phrase(tokens) or rules.preamble_clause(text, ctx.params["short_opening_boilerplate"])
+        found = rules.boilerplate_phrase(tokens) or rules.preamble_clause(
+            text, ctx.params["short_opening_boilerplate"]
+        )
         return None if found is None else self._drop(where, "assistant_boilerplate", found, text)
 
     def check(self, row: dict, ctx: GateContext) -> Drop | None:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from generation.filters.base import Drop, Gate, GateContext, clip, register
+from generation.filters.base import Drop, Gate, GateContext, TextItem, clip, register
 
 
 @register
@@ -23,15 +21,8 @@ class LengthGate(Gate):
             return None  # the common case, without a check_text call per turn
         return super().check(row, ctx)
 
-    def check_text(
-        self,
-        where: str,
-        text: str,
-        ctx: GateContext,
-        earlier_turns: Sequence[str] = (),
-        personas: Sequence[str] = (),
-    ) -> Drop | None:
-        p = ctx.params
+    def check_text(self, item: TextItem, ctx: GateContext) -> Drop | None:
+        p, (where, text, *_) = ctx.params, item
         chars = len(text.strip())
         if chars < p["min_chars"]:
             return Drop(

@@ -11,10 +11,9 @@ script gate has judged its script and the dialogue is decided by its other texts
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import NamedTuple
 
-from generation.filters.base import Drop, Gate, GateContext, clip, register, row_texts
+from generation.filters.base import Drop, Gate, GateContext, TextItem, clip, register, row_texts
 from generation.filters.lid_model import LidModel, bundled_model_path, glotlid_labels
 from generation.filters.lid_words import (
     english_share,
@@ -311,14 +310,8 @@ class LidGate(Gate):
         label = "English turn: " if kind == "english_turn" else ""
         return Drop(self.name, f"{where}: {label}{why} (got {top}) ({clip(text, 40)!r})", scores)
 
-    def check_text(
-        self,
-        where: str,
-        text: str,
-        ctx: GateContext,
-        earlier_turns: Sequence[str] = (),
-        personas: Sequence[str] = (),
-    ) -> Drop | None:
+    def check_text(self, item: TextItem, ctx: GateContext) -> Drop | None:
+        where, text, *_ = item
         verdict = self.judge(text, letter_counts([text], ctx.memo)[0], self._predictions([text], ctx), ctx)
         ctx.counters["skipped_short"] += verdict.short
         ctx.counters["undetermined"] += verdict.undetermined

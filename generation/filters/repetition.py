@@ -7,7 +7,7 @@ import math
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from generation.filters.base import Drop, Gate, GateContext, clip, register
+from generation.filters.base import Drop, Gate, GateContext, TextItem, clip, register
 
 
 def _ngrams(tokens: list[str], n: int) -> list[tuple[str, ...]]:
@@ -193,16 +193,9 @@ class RepetitionGate(Gate):
                 )
         return (None, *result)
 
-    def check_text(
-        self,
-        where: str,
-        text: str,
-        ctx: GateContext,
-        earlier_turns: Sequence[str] = (),
-        personas: Sequence[str] = (),
-    ) -> Drop | None:
-        """Rules for turn ``where`` given the turns before it (the previous one is the other speaker's)."""
-        return self.judge(where, text, self.history(earlier_turns, ctx), ctx)[0]
+    def check_text(self, item: TextItem, ctx: GateContext) -> Drop | None:
+        """Rules for a turn given the turns before it (the previous one is the other speaker's)."""
+        return self.judge(item.where, item.text, self.history(item.earlier_turns, ctx), ctx)[0]
 
     def check(self, row: dict, ctx: GateContext) -> Drop | None:
         """``check_text`` for each turn in order, with the History kept as the turns go."""

@@ -11,11 +11,10 @@ needs kana: a long Han-only text is Chinese) or absent (kana in Chinese).
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
 
 import regex
 
-from generation.filters.base import Drop, Gate, GateContext, clip, register, row_texts
+from generation.filters.base import Drop, Gate, GateContext, TextItem, clip, register, row_texts
 from generation.filters.config import DATA_DIR
 from generation.filters.segments import split_segments
 from moud_core.charclass import CHAR_SCRIPTS, TextCounts, class_table, count_texts
@@ -203,16 +202,11 @@ class ScriptGate(Gate):
             return None  # every letter in the expected script: no text or segment can fail
         return super().check(row, ctx)
 
-    def check_text(
-        self,
-        where: str,
-        text: str,
-        ctx: GateContext,
-        earlier_turns: Sequence[str] = (),
-        personas: Sequence[str] = (),
-    ) -> Drop | None:
-        verdict = self.judge(text, ctx)
+    def check_text(self, item: TextItem, ctx: GateContext) -> Drop | None:
+        verdict = self.judge(item.text, ctx)
         if verdict is None:
             return None
-        reason, scores, segment = verdict
-        return Drop(self.name, f"{where}: {reason} ({clip(text, 40)!r})", {"field": where, **scores})
+        reason, scores, _segment = verdict
+        return Drop(
+            self.name, f"{item.where}: {reason} ({clip(item.text, 40)!r})", {"field": item.where, **scores}
+        )

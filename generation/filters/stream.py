@@ -67,7 +67,9 @@ def _process_shard(pipe: FilterPipeline, code: str, path: Path, skip_invalid: bo
             if c:
                 counters.update(c)
             if drop is not None:
-                out.append((drop.gate, dumps_line(drop_record(obj, drop.gate, drop.reason, drop.scores)), None, None))
+                out.append(
+                    (drop.gate, dumps_line(drop_record(obj, drop.gate, drop.reason, drop.scores)), None, None)
+                )
             else:
                 out.append((None, dumps_line(obj), obj["id"], sig))
         chunk.clear()
@@ -124,9 +126,17 @@ def _worker_task(code: str, path: str, skip_invalid: bool):
     return _process_shard(_WORKER, code, Path(path), skip_invalid)
 
 
-def filter_run(in_dir, out_dir, config: FilterConfig | str | Path | None = None, skip_invalid: bool = False,
-               languages: list[str] | None = None, workers: int = 1, overwrite: bool = False,
-               progress: bool = False, registry: dict[str, Language] | None = None) -> dict:
+def filter_run(
+    in_dir,
+    out_dir,
+    config: FilterConfig | str | Path | None = None,
+    skip_invalid: bool = False,
+    languages: list[str] | None = None,
+    workers: int = 1,
+    overwrite: bool = False,
+    progress: bool = False,
+    registry: dict[str, Language] | None = None,
+) -> dict:
     """Filter every shard of ``in_dir`` into ``out_dir``; returns the filter_stats dict."""
     cfg = config if isinstance(config, FilterConfig) else FilterConfig.load(config)
     registry = registry if registry is not None else load_registry()
@@ -144,8 +154,15 @@ def filter_run(in_dir, out_dir, config: FilterConfig | str | Path | None = None,
     return stats
 
 
-def _run(pipe: FilterPipeline, cfg: FilterConfig, shards, tmp: Path, skip_invalid: bool, workers: int,
-         progress: bool) -> dict:
+def _run(
+    pipe: FilterPipeline,
+    cfg: FilterConfig,
+    shards,
+    tmp: Path,
+    skip_invalid: bool,
+    workers: int,
+    progress: bool,
+) -> dict:
     from tqdm import tqdm
 
     bar = tqdm(total=len(shards), unit="shard", desc="filter", disable=not progress)
@@ -201,8 +218,10 @@ def check_output_folder(out_dir: Path, overwrite: bool) -> None:
         if not overwrite:
             raise MoudError(f"--out {out_dir}: folder exists and is not empty (use --overwrite)")
         if not (out_dir / FILTER_STATS).is_file():
-            raise MoudError(f"--out {out_dir}: not an output of `moud filter` (no {FILTER_STATS}); refusing to "
-                            "overwrite it - choose another --out")
+            raise MoudError(
+                f"--out {out_dir}: not an output of `moud filter` (no {FILTER_STATS}); refusing to "
+                "overwrite it - choose another --out"
+            )
 
 
 def format_summary(stats: dict) -> str:

@@ -106,9 +106,9 @@ def test_registered_gate_runs_without_the_pipeline_naming_it(monkeypatch, tmp_pa
         name = "no_hello"
         persona = False
 
-        def check_text(self, where, text, ctx, earlier_turns=(), personas=()):
-            if "hello" in text.lower():
-                return Drop(self.name, f"{where}: says hello", {"field": where})
+        def check_text(self, item, ctx):
+            if "hello" in item.text.lower():
+                return Drop(self.name, f"{item.where}: says hello", {"field": item.where})
             return None
 
     monkeypatch.setitem(GATES, "no_hello", NoHello)
