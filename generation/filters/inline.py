@@ -32,7 +32,8 @@ def build_gates(config: FilterConfig, lid_model=None) -> list[Gate]:
 
 
 class TextGates:
-    """The per-text part of the quality gates (every configured gate but the stateful dedup)."""
+    """The per-text part of the quality gates (every configured gate but the stateful dedup). Not
+    thread-safe: gates keep small per-dialogue caches (use one TextGates per thread)."""
 
     def __init__(
         self,
@@ -46,6 +47,16 @@ class TextGates:
         self.gates = [
             g for g in (gates if gates is not None else build_gates(config, lid_model)) if not g.stateful
         ]
+        self._settings: dict[str, tuple[Language, list[tuple[Gate, dict]]]] = {}
+
+    def _for(self, language: str) -> tuple[Language, list[tuple[Gate, dict]]]:
+        """(the language, each gate with its inline settings for it), resolved once per language."""
+        got = self._settings.get(language)
+        if got is None:
+            lang = get_language(language, self.registry)
+            params = self.config.for_language(lang, inline=True)
+            got = self._settings[language] = (lang, [(g, params.get(g.name, {})) for g in self.gates])
+        return got
 
     @classmethod
     def from_config(
@@ -76,13 +87,12 @@ class TextGates:
             raise MoudError(
                 f"field {field!r}: expected 'turns[i]', 'persona_a[i]', 'persona_b[i]' or 'common_ground'"
             )
-        lang = get_language(language, self.registry)
-        params = self.config.for_language(lang, inline=True)
+        lang, gates = self._for(language)
         item = TextItem(field, text, earlier_turns, personas)
         counters: Counter = Counter()
         memo: dict = {}
-        for gate in self.gates:
-            ctx = GateContext(lang, params.get(gate.name, {}), counters, memo)
+        for gate, params in gates:
+            ctx = GateContext(lang, params, counters, memo)
             if gate.applies(field, ctx):
                 drop = gate.check_text(item, ctx)
                 if drop is not None:

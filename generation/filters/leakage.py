@@ -12,6 +12,7 @@ import regex
 
 from generation.filters.base import Drop, Gate, GateContext, TextItem, clip, register, row_personas, row_texts
 from generation.filters.config import DATA_DIR
+from generation.filters.context_cache import ContextCache
 from generation.filters.labels import has_colon, language_leakage
 from moud_core.errors import ConfigError
 from moud_core.text import normalize
@@ -147,9 +148,25 @@ class LeakageGate(Gate):
 
     name = "leakage"
 
-    def plan(self, texts: list[str], personas: Sequence[str], ctx: GateContext) -> LeakagePlan | None:
+    def __init__(self):
+        self._persona_keys = ContextCache()  # inline checks: a dialogue's persona keys, once per dialogue
+
+    @staticmethod
+    def persona_keys(personas: Sequence[str], ctx: GateContext) -> list[tuple[str, str]]:
+        """(sentence, token key) of the persona sentences long enough to count as copied into a turn."""
+        out = []
+        min_tokens = ctx.params["persona_copy_min_tokens"]
+        for s in personas:
+            if len(normalize(s)) < min_tokens:  # at most one token per (normalized) character
+                continue
+            tokens = ctx.tokens(s)
+            if len(tokens) >= min_tokens:
+                out.append((s, " ".join(tokens)))
+        return out
+
+    def plan(self, texts: list[str], persona: list[tuple[str, str]], ctx: GateContext) -> LeakagePlan | None:
         """Pre-checks on the joined ``texts``: a turn can only fail a check whose pre-check hits them all.
-        None when no check can fail."""
+        ``persona``: ``persona_keys`` of the dialogue. None when no check can fail."""
         p = ctx.params
         combined, phrase_re = leakage_rules()
         literals = phrase_literals()
@@ -157,14 +174,6 @@ class LeakageGate(Gate):
         check_phrases = (
             phrase_re is not None and p["check_english_prompt_phrases"] and ctx.lang.lid_label != "en"
         )
-        persona = []
-        min_tokens = p["persona_copy_min_tokens"]
-        for s in personas:
-            if len(normalize(s)) < min_tokens:  # at most one token per (normalized) character
-                continue
-            tokens = ctx.tokens(s)
-            if len(tokens) >= min_tokens:
-                persona.append((s, " ".join(tokens)))
         joined = "\n".join(texts)
         rules = language_leakage(ctx.lang.code)
         labels = has_colon(joined) is not None
@@ -233,7 +242,9 @@ class LeakageGate(Gate):
     def check_text(self, item: TextItem, ctx: GateContext) -> Drop | None:
         if not item.where.startswith("turns["):
             return self.judge_boilerplate(item.where, item.text, ctx)
-        plan = self.plan([item.text], item.personas, ctx)
+        personas = tuple(item.personas)
+        keys = self._persona_keys.get(ctx, personas, lambda: self.persona_keys(personas, ctx))
+        plan = self.plan([item.text], keys, ctx)
         return None if plan is None else self.judge(item.where, item.text, plan, ctx)
 
     def judge_boilerplate(self, where: str, text: str, ctx: GateContext) -> Drop | None:
@@ -249,7 +260,7 @@ class LeakageGate(Gate):
 
     def check(self, row: dict, ctx: GateContext) -> Drop | None:
         texts = [turn["text"] for turn in row["turns"]]
-        plan = self.plan(texts, row_personas(row, ctx.memo), ctx)
+        plan = self.plan(texts, self.persona_keys(row_personas(row, ctx.memo), ctx), ctx)
         if plan is None:
             return self._check_other_fields(row, ctx)
         for i, text in enumerate(texts):

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from generation.filters.base import Drop, Gate, GateContext, TextItem, clip, register
+from generation.filters.context_cache import ContextCache
 
 
 def _ngrams(tokens: list[str], n: int) -> list[tuple[str, ...]]:
@@ -87,6 +88,9 @@ class RepetitionGate(Gate):
     name = "repetition"
     persona = False
 
+    def __init__(self):
+        self._histories = ContextCache()  # inline checks: the History after a dialogue's earlier turns
+
     @staticmethod
     def _key(tokens: list[str], ctx: GateContext) -> str | None:
         """The normalized text of a turn long enough to count as a repeated utterance, else None."""
@@ -97,10 +101,17 @@ class RepetitionGate(Gate):
         return list(zip(tokens, tokens[1:], tokens[2:], strict=False)) if n == 3 else _ngrams(tokens, n)
 
     def history(self, turns: Sequence[str], ctx: GateContext) -> History:
-        """The History after ``turns`` (each judged as ``judge`` would, without failing)."""
-        state = History()
-        for i, text in enumerate(turns):
-            _, *turn = self.judge(f"turns[{i}]", text, state, ctx, check=False)
+        """The History after ``turns`` (each judged as ``judge`` would, without failing; do not mutate it).
+        Built from the cached History of ``turns[:-1]`` when there is one (the previous turn's check)."""
+        turns = tuple(turns)
+        return self._histories.get(ctx, turns, lambda: self._extend(turns, ctx))
+
+    def _extend(self, turns: tuple[str, ...], ctx: GateContext) -> History:
+        state = self._histories.take(ctx, turns[:-1]) if turns else None
+        start = len(turns) - 1 if state is not None else 0
+        state = state if state is not None else History()  # taken out of the cache: ours to extend
+        for i in range(start, len(turns)):
+            _, *turn = self.judge(f"turns[{i}]", turns[i], state, ctx, check=False)
             state.push(*turn)
         return state
 

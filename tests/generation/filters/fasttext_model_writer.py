@@ -20,17 +20,32 @@ def _matrix(rng: np.random.Generator, m: int, n: int, quantized: bool, qnorm: bo
     lastdsub = n % dsub or dsub
     out = struct.pack("<?qqi", qnorm, m, n, m * nsubq)
     out += rng.integers(0, 256, m * nsubq, dtype=np.uint8).tobytes()
-    out += struct.pack("<iiii", n, nsubq, dsub, lastdsub) + rng.normal(0, 1.0, n * 256).astype("<f4").tobytes()
+    out += (
+        struct.pack("<iiii", n, nsubq, dsub, lastdsub) + rng.normal(0, 1.0, n * 256).astype("<f4").tobytes()
+    )
     if qnorm:
         out += rng.integers(0, 256, m, dtype=np.uint8).tobytes()
         out += struct.pack("<iiii", 1, 1, 1, 1) + rng.uniform(0.2, 2.0, 256).astype("<f4").tobytes()
     return out
 
 
-def write_model(path: Path, words: list[str], labels: list[str], *, dim: int = 8, bucket: int = 5000,
-                minn: int = 2, maxn: int = 4, loss: str = "softmax", word_ngrams: int = 1,
-                quantized: bool = False, qnorm: bool = False, qout: bool = False, pruned_buckets: int = 0,
-                seed: int = 0) -> Path:
+def write_model(
+    path: Path,
+    words: list[str],
+    labels: list[str],
+    *,
+    dim: int = 8,
+    bucket: int = 5000,
+    minn: int = 2,
+    maxn: int = 4,
+    loss: str = "softmax",
+    word_ngrams: int = 1,
+    quantized: bool = False,
+    qnorm: bool = False,
+    qout: bool = False,
+    pruned_buckets: int = 0,
+    seed: int = 0,
+) -> Path:
     """A supervised model over ``words`` (plus </s>) and ``labels`` (``__label__`` is added) with random
     weights. ``pruned_buckets`` > 0 keeps only that many n-gram buckets (as `fasttext quantize -cutoff`)."""
     rng = np.random.default_rng(seed)
@@ -42,15 +57,25 @@ def write_model(path: Path, words: list[str], labels: list[str], *, dim: int = 8
     for i, w in enumerate(vocab):
         entries += w.encode() + b"\0" + struct.pack("<qb", 1000 - i, 0)
     for i, lab in enumerate(labels):  # descending counts, as fastText sorts them
-        entries += f"__label__{lab}".encode() + b"\0" + struct.pack("<qb", 10 ** 6 // (i + 1), 1)
+        entries += f"__label__{lab}".encode() + b"\0" + struct.pack("<qb", 10**6 // (i + 1), 1)
     pruneidx = b""
     rows = len(vocab) + bucket
     if pruned_buckets:
         kept = rng.choice(bucket, pruned_buckets, replace=False)
         pruneidx = b"".join(struct.pack("<ii", int(b), j) for j, b in enumerate(kept))
         rows = len(vocab) + pruned_buckets
-    dictionary = struct.pack("<iiiqq", len(vocab) + len(labels), len(vocab), len(labels), 10 ** 6,
-                             pruned_buckets if pruned_buckets else -1) + entries + pruneidx
+    dictionary = (
+        struct.pack(
+            "<iiiqq",
+            len(vocab) + len(labels),
+            len(vocab),
+            len(labels),
+            10**6,
+            pruned_buckets if pruned_buckets else -1,
+        )
+        + entries
+        + pruneidx
+    )
     body = struct.pack("<?", quantized) + _matrix(rng, rows, dim, quantized, qnorm)
     body += struct.pack("<?", qout) + _matrix(rng, len(labels), dim, quantized and qout, qnorm)
     path = Path(path)

@@ -18,10 +18,15 @@ from tests.generation.filters.helpers import TEXTS, make_row, with_turn
 @pytest.fixture()
 def run_dir(tmp_path) -> Path:
     fr = [make_row("fr", index=i) for i in range(3)]  # 1 and 2 are duplicates of 0
-    fr[1] = make_row("fr", [t + f" Au fait, mon frère s'appelle Paul{n}." for n, t in enumerate(TEXTS["fr"])], 1)
+    fr[1] = make_row(
+        "fr", [t + f" Au fait, mon frère s'appelle Paul{n}." for n, t in enumerate(TEXTS["fr"])], 1
+    )
     fr[2] = with_turn(make_row("fr", index=2), 3, "I really love hiking in the mountains with my dog.")
     fr.append(make_row("fr", index=3))  # exact duplicate of fr-0000000
-    ja = [make_row("ja", index=0), with_turn(make_row("ja", index=1), 2, "watashi wa inu wo nihiki katte imasu.")]
+    ja = [
+        make_row("ja", index=0),
+        with_turn(make_row("ja", index=1), 2, "watashi wa inu wo nihiki katte imasu."),
+    ]
     write_jsonl_atomic(tmp_path / "run" / "shards" / "fr" / "shard-00000.jsonl", fr[:2])
     write_jsonl_atomic(tmp_path / "run" / "shards" / "fr" / "shard-00001.jsonl", fr[2:])
     write_jsonl_atomic(tmp_path / "run" / "shards" / "ja" / "shard-00000.jsonl", ja)
@@ -69,7 +74,9 @@ def test_invalid_lines_error_or_skip(run_dir, tmp_path, capsys):
     err = capsys.readouterr().err
     assert f"{shard}:3: invalid JSON" in err and len(err.strip().splitlines()) == 1
     assert not out.exists() and not list(tmp_path.glob(".out.*"))
-    assert moud_cli.main(["filter", "--in", str(run_dir), "--out", str(out), "--skip-invalid", "--quiet"]) == 0
+    assert (
+        moud_cli.main(["filter", "--in", str(run_dir), "--out", str(out), "--skip-invalid", "--quiet"]) == 0
+    )
     stats = json.loads((out / "filter_stats.json").read_text())["languages"]["fr"]
     assert stats["input"] == 6 and stats["dropped"]["schema"] == 2
     schema = [d for d in _lines(out / "drops" / "fr" / "shard-00001.jsonl") if d["gate"] == "schema"]
@@ -77,12 +84,27 @@ def test_invalid_lines_error_or_skip(run_dir, tmp_path, capsys):
 
 
 def test_bad_arguments(run_dir, tmp_path, capsys):
-    assert moud_cli.main(["filter", "--in", str(run_dir), "--out", str(tmp_path / "o"),
-                          "--lid-model", str(tmp_path / "missing.bin")]) == 2
+    assert (
+        moud_cli.main(
+            [
+                "filter",
+                "--in",
+                str(run_dir),
+                "--out",
+                str(tmp_path / "o"),
+                "--lid-model",
+                str(tmp_path / "missing.bin"),
+            ]
+        )
+        == 2
+    )
     assert "missing.bin: file not found" in capsys.readouterr().err
     assert moud_cli.main(["filter", "--in", str(tmp_path / "nope"), "--out", str(tmp_path / "o")]) == 2
     assert "no such folder" in capsys.readouterr().err
-    assert moud_cli.main(["filter", "--in", str(run_dir), "--out", str(tmp_path / "o"), "--languages", "de"]) == 2
+    assert (
+        moud_cli.main(["filter", "--in", str(run_dir), "--out", str(tmp_path / "o"), "--languages", "de"])
+        == 2
+    )
     assert "no shards for language(s) de" in capsys.readouterr().err
     (tmp_path / "full").mkdir()
     (tmp_path / "full" / "x").write_text("x")
@@ -91,12 +113,32 @@ def test_bad_arguments(run_dir, tmp_path, capsys):
 
 
 def test_subprocess_help_and_run(run_dir, tmp_path):
-    helped = subprocess.run([sys.executable, "-m", "moud_cli", "filter", "--help"], cwd=ROOT,
-                            capture_output=True, text=True, timeout=120)
+    helped = subprocess.run(
+        [sys.executable, "-m", "moud_cli", "filter", "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert helped.returncode == 0 and "example:" in helped.stdout and "--skip-invalid" in helped.stdout
-    done = subprocess.run([sys.executable, "-m", "moud_cli", "filter", "--in", str(run_dir), "--out",
-                           str(tmp_path / "sp"), "--languages", "ja"], cwd=ROOT, capture_output=True,
-                          text=True, timeout=120)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "moud_cli",
+            "filter",
+            "--in",
+            str(run_dir),
+            "--out",
+            str(tmp_path / "sp"),
+            "--languages",
+            "ja",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert json.loads((tmp_path / "sp" / "filter_stats.json").read_text())["languages"]["ja"]["kept"] == 1
 
@@ -107,8 +149,12 @@ def test_filter_and_build_treat_a_bom_alike(run_dir, tmp_path):
 
     shard = next((run_dir / "shards").rglob("*.jsonl"))
     shard.write_bytes(codecs.BOM_UTF8 + shard.read_bytes())
-    assert moud_cli.main(["filter", "--in", str(run_dir), "--out", str(tmp_path / "f"), "--quiet",
-                          "--workers", "1"]) == 0
+    assert (
+        moud_cli.main(
+            ["filter", "--in", str(run_dir), "--out", str(tmp_path / "f"), "--quiet", "--workers", "1"]
+        )
+        == 0
+    )
     assert moud_cli.main(["build", "--shards", str(run_dir), "--check", "--quiet"]) == 0
 
 
@@ -120,9 +166,15 @@ def test_overwrite_refuses_a_folder_that_filter_did_not_write(run_dir, tmp_path,
     assert "not an output of `moud filter`" in capsys.readouterr().err
     assert (other / "chapter1.tex").read_text() == "precious"
     out = tmp_path / "f"
-    assert moud_cli.main(["filter", "--in", str(run_dir), "--out", str(out), "--quiet", "--workers", "1"]) == 0
-    assert moud_cli.main(["filter", "--in", str(run_dir), "--out", str(out), "--quiet", "--workers", "1",
-                          "--overwrite"]) == 0
+    assert (
+        moud_cli.main(["filter", "--in", str(run_dir), "--out", str(out), "--quiet", "--workers", "1"]) == 0
+    )
+    assert (
+        moud_cli.main(
+            ["filter", "--in", str(run_dir), "--out", str(out), "--quiet", "--workers", "1", "--overwrite"]
+        )
+        == 0
+    )
 
 
 def test_unregistered_language_folder_is_an_error_naming_it(run_dir, tmp_path, capsys):
@@ -141,8 +193,14 @@ def test_unregistered_language_folder_is_an_error_naming_it(run_dir, tmp_path, c
     assert moud_cli.main(["filter", "--in", str(run_dir), "--out", str(out), "--quiet"]) == 2
     assert "'xx' is not a language code of the registry" in capsys.readouterr().err
     langs = tmp_path / "langs.yaml"
-    langs.write_text("languages:\n  - {code: xx, name: Xish, native_name: Xish, script: Latn, lid_label: fr, "
-                     "segmentation: words, resource: low}\n")
-    assert moud_cli.main(["filter", "--in", str(run_dir), "--out", str(out), "--quiet",
-                          "--languages-file", str(langs)]) == 0
+    langs.write_text(
+        "languages:\n  - {code: xx, name: Xish, native_name: Xish, script: Latn, lid_label: fr, "
+        "segmentation: words, resource: low}\n"
+    )
+    assert (
+        moud_cli.main(
+            ["filter", "--in", str(run_dir), "--out", str(out), "--quiet", "--languages-file", str(langs)]
+        )
+        == 0
+    )
     assert json.loads((out / "filter_stats.json").read_text())["languages"]["xx"]["input"] == 1

@@ -86,22 +86,59 @@ def test_phrase_precheck_is_sound():
 
 
 LEAKY = [  # stage directions and markdown: the regex patterns of data/leakage.yaml
-    "*laughs* oui", "bien sûr (sourit) oui", "[pause] ok", "ok [sighs deeply] ok", "# Titre", "- point un",
-    "• item", "1. **gras**", "du **gras** ici", "__souligné__", "```code```", "ligne\n  * puce",
+    "*laughs* oui",
+    "bien sûr (sourit) oui",
+    "[pause] ok",
+    "ok [sighs deeply] ok",
+    "# Titre",
+    "- point un",
+    "• item",
+    "1. **gras**",
+    "du **gras** ici",
+    "__souligné__",
+    "```code```",
+    "ligne\n  * puce",
 ]
 # speaker labels and assistant boilerplate (labels.py), as (language, text)
 LABELS = [
-    ("fr", "A: bonjour"), ("fr", "  [Speaker 1] : salut"), ("ja", "話者A：こんにちは"), ("ko", "화자 1: 안녕"),
-    ("fr", "Persona: je suis"), ("fr", "Ｓpeaker 1: x"), ("fr", "speaker\u00a01: x"), ("fr", "Personne A : oui"),
-    ("it", "Interlocutore A: ciao"), ("fr", "**B:** oui"), ("zh", "B：好的"), ("fr", "Camille : salut"),
-    ("ko", "민준: 안녕"), ("de", "Sprecher A: hallo"), ("sw", "Msemaji B: habari"), ("xx-new", "Speaker 2: hi"),
+    ("fr", "A: bonjour"),
+    ("fr", "  [Speaker 1] : salut"),
+    ("ja", "話者A：こんにちは"),
+    ("ko", "화자 1: 안녕"),
+    ("fr", "Persona: je suis"),
+    ("fr", "Ｓpeaker 1: x"),
+    ("fr", "speaker\u00a01: x"),
+    ("fr", "Personne A : oui"),
+    ("it", "Interlocutore A: ciao"),
+    ("fr", "**B:** oui"),
+    ("zh", "B：好的"),
+    ("fr", "Camille : salut"),
+    ("ko", "민준: 안녕"),
+    ("de", "Sprecher A: hallo"),
+    ("sw", "Msemaji B: habari"),
+    ("xx-new", "Speaker 2: hi"),
 ]
 BOILERPLATE = [
-    ("fr", "As an AI, I cannot"), ("fr", "AS A LANGUAGE MODEL"), ("fr", "I'm an AI"), ("fr", "Sure! Here is the dialogue"),
-    ("fr", "En tant qu'IA"), ("fr", "voici le dialogue"), ("it", "Come un'IA non posso"), ("it", "ecco il dialogo"),
-    ("id", "Sebagai AI, saya"), ("id", "Berikut adalah dialog"), ("ja", "AIとして"), ("ja", "言語モデルとして答えます"),
-    ("ko", "AI로서 말하면"), ("ko", "언어 모델로서"), ("zh", "作为一个人工智能"), ("zh", "以下是对话"), ("ja", "ＡＩとして"),
-    ("fr", "Bien sûr ! Voici la suite : oui"), ("id", "Tentu saja! Ini jawaban B: ya"), ("ko", "알겠습니다. B의 대답입니다: 네"),
+    ("fr", "As an AI, I cannot"),
+    ("fr", "AS A LANGUAGE MODEL"),
+    ("fr", "I'm an AI"),
+    ("fr", "Sure! Here is the dialogue"),
+    ("fr", "En tant qu'IA"),
+    ("fr", "voici le dialogue"),
+    ("it", "Come un'IA non posso"),
+    ("it", "ecco il dialogo"),
+    ("id", "Sebagai AI, saya"),
+    ("id", "Berikut adalah dialog"),
+    ("ja", "AIとして"),
+    ("ja", "言語モデルとして答えます"),
+    ("ko", "AI로서 말하면"),
+    ("ko", "언어 모델로서"),
+    ("zh", "作为一个人工智能"),
+    ("zh", "以下是对话"),
+    ("ja", "ＡＩとして"),
+    ("fr", "Bien sûr ! Voici la suite : oui"),
+    ("id", "Tentu saja! Ini jawaban B: ya"),
+    ("ko", "알겠습니다. B의 대답입니다: 네"),
 ]
 
 
@@ -115,8 +152,13 @@ def test_leakage_needs_are_sound():
     combined, _ = leakage_rules()
     needs = pattern_needs()
     assert combined is not None and needs is not None
-    texts = (LEAKY + [t.upper() for t in LEAKY] + [t for _, t in LABELS + BOILERPLATE] + _texts()
-             + [f"x {a}{b} y" for a in "*[(#-•_`:" for b in "ab "])
+    texts = (
+        LEAKY
+        + [t.upper() for t in LEAKY]
+        + [t for _, t in LABELS + BOILERPLATE]
+        + _texts()
+        + [f"x {a}{b} y" for a in "*[(#-•_`:" for b in "ab "]
+    )
     matched = 0
     for text in texts:
         m = combined.search(text)
@@ -146,12 +188,19 @@ def test_prefill_gives_the_same_decisions_as_row_by_row():
     pipe = FilterPipeline.from_config(None)
     rows = []
     for lang in TEXTS:
-        extra = [t for _, t in LABELS[:4] + BOILERPLATE[-3:]] + ["oui (I see what you mean, that is great) - yes"]
-        for i, text in enumerate(LEAKY[:8] + extra + EDGE_CASES[:12] + ["Hello there, how are you doing today my friend?"]):
+        extra = [t for _, t in LABELS[:4] + BOILERPLATE[-3:]] + [
+            "oui (I see what you mean, that is great) - yes"
+        ]
+        for i, text in enumerate(
+            LEAKY[:8] + extra + EDGE_CASES[:12] + ["Hello there, how are you doing today my friend?"]
+        ):
             row = make_row(lang, index=i)
             row["turns"][i % len(row["turns"])]["text"] = text or "x"
             rows.append(row)
-    batched = [pipe.check_stateless(json.loads(json.dumps(r)), m) for r, m in zip(rows, pipe.prefill(rows), strict=True)]
+    batched = [
+        pipe.check_stateless(json.loads(json.dumps(r)), m)
+        for r, m in zip(rows, pipe.prefill(rows), strict=True)
+    ]
     single = [pipe.check_stateless(json.loads(json.dumps(r))) for r in rows]
     assert len({d.gate for d, _, _ in single if d}) >= 3
     for (d1, s1, c1), (d2, s2, c2) in zip(batched, single, strict=True):

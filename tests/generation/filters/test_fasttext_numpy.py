@@ -16,14 +16,28 @@ from tests.generation.filters.helpers import EDGE_CASES, TEXTS, random_texts
 
 WORDS = ["le", "chat", "noir", "die", "Katze", "кошка", "猫", "été"]
 LABELS = ["a", "b", "c", "d", "e", "f", "g"]
-SAMPLES = ["le chat noir dort", "die Katze schläft", "猫が寝ている", "кошка спит тихо", "chat chat chat", "",
-           "unknownword xyz", "</s> after the end", "__label__a x", "ééé ñ 😀", "été", "a b c d e f g h"]
+SAMPLES = [
+    "le chat noir dort",
+    "die Katze schläft",
+    "猫が寝ている",
+    "кошка спит тихо",
+    "chat chat chat",
+    "",
+    "unknownword xyz",
+    "</s> after the end",
+    "__label__a x",
+    "ééé ñ 😀",
+    "été",
+    "a b c d e f g h",
+]
 
 
 def reference(path, texts: list[str], k: int) -> list[list[tuple[str, float]]]:
     predict = fasttext.load_model(str(path)).f.predict
-    return [[(label, prob) for prob, label in predict(" ".join(t.split()) + "\n", k, 0.0, "replace")]
-            for t in texts]
+    return [
+        [(label, prob) for prob, label in predict(" ".join(t.split()) + "\n", k, 0.0, "replace")]
+        for t in texts
+    ]
 
 
 def assert_same(got, expected, texts, floor: float = 0.0, tol: float = 1e-5) -> None:
@@ -51,13 +65,17 @@ def lid176() -> FastTextNumpy:
 def test_lid176_matches_fasttext_on_multilingual_text(lid176):
     texts = _corpus()
     # labels below ~1e-4 sit at fastText's 1e-5 floor, where its tree search prunes by float noise
-    assert_same(lid176.predict(texts, 3), reference(bundled_model_path(), texts, 3), texts, floor=1e-4, tol=2e-6)
+    assert_same(
+        lid176.predict(texts, 3), reference(bundled_model_path(), texts, 3), texts, floor=1e-4, tol=2e-6
+    )
 
 
 def test_lid176_matches_fasttext_on_xpersona(lid176, xpersona_dir):
     texts = _corpus(xpersona_dir)
     assert len(texts) > 2000
-    assert_same(lid176.predict(texts, 3), reference(bundled_model_path(), texts, 3), texts, floor=1e-4, tol=2e-6)
+    assert_same(
+        lid176.predict(texts, 3), reference(bundled_model_path(), texts, 3), texts, floor=1e-4, tol=2e-6
+    )
 
 
 def test_a_text_scores_the_same_alone_or_in_any_batch(lid176):
@@ -71,18 +89,22 @@ def test_token_cache_eviction_changes_nothing():
     texts = _corpus()
     small = FastTextNumpy(bundled_model_path(), cache_size=50)
     expected = FastTextNumpy(bundled_model_path()).predict(texts, 2)
-    assert [p for i in range(0, len(texts), 37) for p in small.predict(texts[i:i + 37], 2)] == expected
+    assert [p for i in range(0, len(texts), 37) for p in small.predict(texts[i : i + 37], 2)] == expected
     assert len(small._token_index) <= max(50, 1 + max(len(t.split()) for t in texts) * 37)
 
 
-@pytest.mark.parametrize("kind", [
-    {"loss": "softmax"},
-    {"loss": "hs"},
-    {"loss": "hs", "minn": 1, "maxn": 3},
-    {"loss": "softmax", "maxn": 0},
-    {"loss": "hs", "quantized": True, "qnorm": True, "qout": True, "pruned_buckets": 300},
-    {"loss": "softmax", "quantized": True, "pruned_buckets": 200},
-], ids=["softmax", "hs", "minn1", "no-subwords", "ftz-qnorm-qout", "ftz-softmax"])
+@pytest.mark.parametrize(
+    "kind",
+    [
+        {"loss": "softmax"},
+        {"loss": "hs"},
+        {"loss": "hs", "minn": 1, "maxn": 3},
+        {"loss": "softmax", "maxn": 0},
+        {"loss": "hs", "quantized": True, "qnorm": True, "qout": True, "pruned_buckets": 300},
+        {"loss": "softmax", "quantized": True, "pruned_buckets": 200},
+    ],
+    ids=["softmax", "hs", "minn1", "no-subwords", "ftz-qnorm-qout", "ftz-softmax"],
+)
 def test_model_files_of_every_supported_kind(tmp_path, kind):
     path = write_model(tmp_path / "m.bin", WORDS, LABELS, **kind)
     assert supported(path)
@@ -98,8 +120,9 @@ def test_unsupported_models_fall_back_to_the_binding(tmp_path):
         FastTextNumpy(path)
     model = LidModel(path)
     assert model.backend == "fasttext"
-    assert model.predict(["le chat"], 2) == [[(lab[len("__label__"):], p) for lab, p in
-                                              reference(path, ["le chat"], 2)[0]]]
+    assert model.predict(["le chat"], 2) == [
+        [(lab[len("__label__") :], p) for lab, p in reference(path, ["le chat"], 2)[0]]
+    ]
     with pytest.raises(ConfigError, match="lid_backend numpy cannot read it"):
         LidModel(path, backend="numpy")
     with pytest.raises(ConfigError, match="lid_backend"):

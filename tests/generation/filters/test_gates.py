@@ -307,7 +307,9 @@ def test_config_overrides_and_errors(tmp_path):
     with pytest.raises(ConfigError, match=r"defaults: unknown field 'lid.topk'"):
         FilterConfig.load(user)
     user.write_text("languages:\n  fr:\n    script: {min_share: high}\n")
-    with pytest.raises(ConfigError, match=r"languages.fr: field 'script.min_share': expected a number, got 'high'"):
+    with pytest.raises(
+        ConfigError, match=r"languages.fr: field 'script.min_share': expected a number, got 'high'"
+    ):
         FilterConfig.load(user)
     user.write_text("gates: [lid, spelling]\n")
     with pytest.raises(ConfigError, match="gates: expected a list"):

@@ -68,9 +68,15 @@ def test_text_gates_use_earlier_turns_and_personas(pipe):
         "repeated_turns": 1,
     }
     drop = gates.check("fr", "turns[1]", "Ah, " + turns[0], earlier_turns=turns[:1])
-    assert drop.gate == "repetition" and drop.scores["kind"] == "near_repeat" and drop.scores["repeats"] == "turns[0]"
+    assert (
+        drop.gate == "repetition"
+        and drop.scores["kind"] == "near_repeat"
+        and drop.scores["repeats"] == "turns[0]"
+    )
     far = [turns[0], *[f"Phrase numéro {i} sans aucun rapport avec le reste." for i in range(12)]]
-    assert gates.check("fr", "turns[13]", "Oui, " + turns[0], earlier_turns=far).scores["repeats"] == "turns[0]"
+    assert (
+        gates.check("fr", "turns[13]", "Oui, " + turns[0], earlier_turns=far).scores["repeats"] == "turns[0]"
+    )
     row = make_row("fr", [*turns, turns[0]])
     assert pipe.check(row).kept  # the same text passes moud filter's dialogue tolerance
     persona = "Je travaille comme boulanger dans une petite boutique du vieux Lyon."
@@ -83,8 +89,10 @@ def test_text_gates_use_earlier_turns_and_personas(pipe):
     assert drop.gate == "lid" and drop.scores["field"] == "persona_b[0]"
     assert gates.check("fr", "common_ground", "A: " + turns[0]) is None
     # ... and the boilerplate rule: an opening clause that names the conversation
-    for text in ("Voici le contexte de la conversation : Deux voisins se croisent au marché.",
-                 "Here is the common ground of the conversation: Deux voisins se croisent au marché."):
+    for text in (
+        "Voici le contexte de la conversation : Deux voisins se croisent au marché.",
+        "Here is the common ground of the conversation: Deux voisins se croisent au marché.",
+    ):
         drop = gates.check("fr", "common_ground", text)
         assert drop.gate == "leakage" and drop.scores["kind"] == "assistant_boilerplate", text
 
