@@ -14,12 +14,14 @@ and every rejected or trimmed output is written down in an ``OutputLog``, which 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import regex
 
+from generation.check_batch import PrefillBatch
 from generation.parsing import ParseFailure
 from generation.reasoning import strip_reasoning
 from moud_core.backends.base import ChatResponse, reasoning_token_share
@@ -41,7 +43,10 @@ class GateDrop(Protocol):
 
 
 class TextChecker(Protocol):
-    """``generation.filters.inline.TextGates``: one text in, None (passes) or a Drop out."""
+    """``generation.filters.inline.TextGates``: one text in, None (passes) or a Drop out; ``prefill``: the
+    batch work for many texts, passed to ``check`` as ``memo``."""
+
+    def prefill(self, language: str, texts: Sequence[str]) -> dict: ...
 
     def check(
         self,
@@ -51,7 +56,17 @@ class TextChecker(Protocol):
         *,
         earlier_turns: Sequence[str] = (),
         personas: Sequence[str] = (),
+        memo: dict | None = None,
     ) -> GateDrop | None: ...
+
+
+class GateItem(NamedTuple):
+    """One text for the inline gates: its field, the text, and for a turn the earlier turns and personas."""
+
+    field: str
+    text: str
+    earlier_turns: Sequence[str] = ()
+    personas: Sequence[str] = ()
 
 
 class Rejected(Exception):
@@ -122,6 +137,11 @@ class OutputChecker:
     language: str
     gates: TextChecker | None = None
     on_truncated: str = "trim"
+    _batch: PrefillBatch | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self):
+        if self.gates is not None:
+            self._batch = PrefillBatch(functools.partial(self.gates.prefill, self.language))
 
     def visible(self, resp: ChatResponse, log: OutputLog, step: str, field_name: str, attempt: int) -> str:
         """The answer without reasoning, truncation handled (trimmed outputs are noted in ``log``).
@@ -162,17 +182,19 @@ class OutputChecker:
             )
         raise Rejected("truncated", "truncation", f"cut at max_tokens: …{cut!r}")
 
-    def gate(
-        self, field_name: str, text: str, earlier_turns: Sequence[str] = (), personas: Sequence[str] = ()
-    ) -> None:
-        """Raise Rejected when the inline gates drop ``text`` (no-op when they are off)."""
-        if self.gates is None:
+    async def gate(self, items: Sequence[GateItem]) -> None:
+        """Raise Rejected for the first of ``items`` (one output's texts, in order) that the inline gates
+        drop (no-op when they are off). Outputs of dialogues in flight are prefilled together
+        (``check_batch``)."""
+        if self.gates is None or not items:
             return
-        drop = self.gates.check(
-            self.language, field_name, text, earlier_turns=earlier_turns, personas=personas
-        )
-        if drop is not None:
-            raise Rejected(f"rejected_{drop.gate}", drop.gate, drop.reason)
+        memo = await self._batch.prefilled([item.text for item in items])
+        for f, text, earlier, personas in items:
+            drop = self.gates.check(
+                self.language, f, text, earlier_turns=earlier, personas=personas, memo=memo
+            )
+            if drop is not None:
+                raise Rejected(f"rejected_{drop.gate}", drop.gate, drop.reason)
 
 
 def load_text_gates(cfg, registry) -> TextChecker | None:

@@ -12,7 +12,7 @@ import random
 from dataclasses import dataclass, field
 
 from generation.config import RunConfig
-from generation.output_checks import OutputChecker, OutputLog, Rejected
+from generation.output_checks import GateItem, OutputChecker, OutputLog, Rejected
 from generation.parsing import (
     clean_common_ground,
     clean_utterance,
@@ -41,13 +41,16 @@ class DialoguePlan:
     demos_b: list
 
 
-def plan_dialogue(cfg: RunConfig, language: str, index: int, taxonomy: dict, events: tuple,
-                  demos: list[list[str]]) -> DialoguePlan:
+def plan_dialogue(
+    cfg: RunConfig, language: str, index: int, taxonomy: dict, events: tuple, demos: list[list[str]]
+) -> DialoguePlan:
     seed = derive_seed(cfg["seed"], language, index)
     rng = random.Random(seed)
     n_cat = cfg["persona"]["sentences"]
     return DialoguePlan(
-        language=language, index=index, dialogue_seed=seed,
+        language=language,
+        index=index,
+        dialogue_seed=seed,
         categories_a=sample_persona_categories(rng, taxonomy, n_cat),
         categories_b=sample_persona_categories(rng, taxonomy, n_cat),
         speech_event=sample_speech_event(rng, events),
@@ -119,13 +122,25 @@ class StepContext:
         self.usage.add(resp)
         return resp
 
-    def give_up(self, step: str, field_name: str, attempt: int, last: Rejected, attempts: int) -> DialogueFailure:
+    def give_up(
+        self, step: str, field_name: str, attempt: int, last: Rejected, attempts: int
+    ) -> DialogueFailure:
         self.log.note(step, field_name, attempt, last, "failed")
         return DialogueFailure(step, last.tag, f"{field_name}: {attempts} attempt(s); last: {last.reason}")
 
 
-async def _attempts(ctx: StepContext, plan: DialoguePlan, step: str, field_name: str, seed_name: str,
-                    attempts: int, messages: list[dict], accept, *, stop_early: bool = False):
+async def _attempts(
+    ctx: StepContext,
+    plan: DialoguePlan,
+    step: str,
+    field_name: str,
+    seed_name: str,
+    attempts: int,
+    messages: list[dict],
+    accept,
+    *,
+    stop_early: bool = False,
+):
     """Ask up to ``attempts`` times (seed derived from the dialogue seed, ``seed_name`` and the attempt);
     ``accept(visible_text)`` returns the accepted value or raises Rejected. Returns the value, or,
     with ``stop_early``, the last Rejected (the caller ends the dialogue there). Else raises DialogueFailure."""
@@ -133,7 +148,7 @@ async def _attempts(ctx: StepContext, plan: DialoguePlan, step: str, field_name:
     for attempt in range(attempts):
         resp = await ctx.ask(messages, sampling, derive_seed(plan.dialogue_seed, seed_name, attempt), step)
         try:
-            return accept(ctx.checker.visible(resp, ctx.log, step, field_name, attempt))
+            return await accept(ctx.checker.visible(resp, ctx.log, step, field_name, attempt))
         except Rejected as rej:
             if attempt + 1 < attempts:
                 ctx.log.note(step, field_name, attempt, rej, "regenerated")
@@ -151,29 +166,39 @@ async def make_persona(ctx: StepContext, plan: DialoguePlan, who: str) -> list[s
     messages = ctx.prompts.persona_messages(ctx.language, cats, pc["sentences"], demos)
     name = f"persona_{who.lower()}"
 
-    def accept(text: str) -> list[str]:
+    async def accept(text: str) -> list[str]:
         sentences = Rejected.unless_parsed(parse_persona, text, pc["sentences"], pc["min_sentences"])
-        for i, sentence in enumerate(sentences):
-            ctx.checker.gate(f"{name}[{i}]", sentence)
+        await ctx.checker.gate([GateItem(f"{name}[{i}]", sentence) for i, sentence in enumerate(sentences)])
         return sentences
 
     return await _attempts(ctx, plan, "persona", name, f"persona_{who}", pc["max_attempts"], messages, accept)
 
 
-async def make_common_ground(ctx: StepContext, plan: DialoguePlan, persona_a: list[str], persona_b: list[str]) -> str:
+async def make_common_ground(
+    ctx: StepContext, plan: DialoguePlan, persona_a: list[str], persona_b: list[str]
+) -> str:
     messages = ctx.prompts.common_ground_messages(ctx.language, persona_a, persona_b, plan.speech_event)
 
-    def accept(text: str) -> str:
+    async def accept(text: str) -> str:
         common_ground = Rejected.unless_parsed(clean_common_ground, text)
-        ctx.checker.gate("common_ground", common_ground, personas=persona_a + persona_b)
+        await ctx.checker.gate([GateItem("common_ground", common_ground, (), persona_a + persona_b)])
         return common_ground
 
-    return await _attempts(ctx, plan, "common_ground", "common_ground", "common_ground",
-                           ctx.cfg["common_ground"]["max_attempts"], messages, accept)
+    return await _attempts(
+        ctx,
+        plan,
+        "common_ground",
+        "common_ground",
+        "common_ground",
+        ctx.cfg["common_ground"]["max_attempts"],
+        messages,
+        accept,
+    )
 
 
-async def make_turns(ctx: StepContext, plan: DialoguePlan, persona_a: list[str], persona_b: list[str],
-                     common_ground: str) -> tuple[list[dict], str]:
+async def make_turns(
+    ctx: StepContext, plan: DialoguePlan, persona_a: list[str], persona_b: list[str], common_ground: str
+) -> tuple[list[dict], str]:
     """Alternate the two role-play instances. Returns (turns, stop_reason). Before ``min_turns`` a
     rejected turn is asked again (``max_attempts``); from then on it ends the dialogue (stop_reason = its
     tag). Without inline gates, an empty turn or a verbatim repeat of the last ``loop_window`` turns is
@@ -186,17 +211,17 @@ async def make_turns(ctx: StepContext, plan: DialoguePlan, persona_a: list[str],
     personas = persona_a + persona_b
     gated = ctx.checker.gates is not None
 
-    def accept(text: str) -> str:
+    async def accept(text: str) -> str:
         text = clean_utterance(text)
         if gated:
             if not text:
                 raise Rejected("empty_output", "parse", "nothing left after removing labels and quotes")
-            ctx.checker.gate(f"turns[{len(history)}]", text, earlier_turns=said, personas=personas)
+            await ctx.checker.gate([GateItem(f"turns[{len(history)}]", text, said, personas)])
             return text
         key = normalized_for_loop(text)
         if not key:
             raise Rejected("empty", "parse", "empty turn")
-        if key in recent[-dc["loop_window"]:]:
+        if key in recent[-dc["loop_window"] :]:
             raise Rejected("loop", "repetition", f"repeats one of the last {dc['loop_window']} turns")
         return text
 
@@ -204,10 +229,21 @@ async def make_turns(ctx: StepContext, plan: DialoguePlan, persona_a: list[str],
         speaker = plan.first_speaker if t % 2 == 0 else other[plan.first_speaker]
         persona = persona_a if speaker == "A" else persona_b
         view = [(s == speaker, text) for s, text in history]
-        messages = ctx.prompts.dialogue_messages(ctx.language, persona, common_ground, plan.speech_event, view)
+        messages = ctx.prompts.dialogue_messages(
+            ctx.language, persona, common_ground, plan.speech_event, view
+        )
         may_stop = t >= dc["min_turns"]
-        got = await _attempts(ctx, plan, "dialogue", f"turns[{t}]", f"turn_{t}", 1 if may_stop else dc["max_attempts"],
-                              messages, accept, stop_early=may_stop)
+        got = await _attempts(
+            ctx,
+            plan,
+            "dialogue",
+            f"turns[{t}]",
+            f"turn_{t}",
+            1 if may_stop else dc["max_attempts"],
+            messages,
+            accept,
+            stop_early=may_stop,
+        )
         if isinstance(got, Rejected):
             return [{"speaker": s, "text": x} for s, x in history], got.tag
         history.append((speaker, got))
@@ -223,8 +259,9 @@ async def make_dialogue(ctx: StepContext, plan: DialoguePlan) -> dict:
     log becomes the row's output metadata."""
     try:
         # both personas finish before a failure is raised (A's first): the outcome never depends on timing
-        personas = await asyncio.gather(make_persona(ctx, plan, "A"), make_persona(ctx, plan, "B"),
-                                        return_exceptions=True)
+        personas = await asyncio.gather(
+            make_persona(ctx, plan, "A"), make_persona(ctx, plan, "B"), return_exceptions=True
+        )
         for result in personas:
             if isinstance(result, BaseException):
                 raise result
@@ -234,6 +271,12 @@ async def make_dialogue(ctx: StepContext, plan: DialoguePlan) -> dict:
     except DialogueFailure as failure:
         failure.rejected_outputs = ctx.log.ordered()
         raise
-    return {"persona_a": persona_a, "persona_b": persona_b, "common_ground": common_ground,
-            "turns": turns, "stop_reason": stop_reason, "inline_gates": ctx.checker.gates is not None,
-            **ctx.log.metadata()}
+    return {
+        "persona_a": persona_a,
+        "persona_b": persona_b,
+        "common_ground": common_ground,
+        "turns": turns,
+        "stop_reason": stop_reason,
+        "inline_gates": ctx.checker.gates is not None,
+        **ctx.log.metadata(),
+    }

@@ -102,6 +102,10 @@ class Gate:
         """Optional per-chunk work for ``rows`` of one language (same settings): fill each row's memo with
         what ``check`` would compute for the row alone. The default does nothing."""
 
+    def prefill_texts(self, texts: list[str], ctx: GateContext) -> None:
+        """Optional: fill ``ctx.memo`` with what ``check_text`` would compute for each of ``texts`` (distinct,
+        one language), computed for all of them at once. The default does nothing."""
+
     def applies(self, where: str, ctx: GateContext) -> bool:
         """Whether ``check_text`` judges texts of this field (``texts`` lists only those)."""
         return self.persona or where.startswith("turns[")

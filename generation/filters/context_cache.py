@@ -28,10 +28,13 @@ class ContextCache:
         if got is not None and got[0] is ctx.params:
             return got[1]
         value = make()
+        self.put(ctx, context, value)
+        return value
+
+    def put(self, ctx: GateContext, context: tuple[Hashable, ...], value: object) -> None:
         if len(self._data) >= self.size:
             self._data.clear()
-        self._data[key] = (ctx.params, value)
-        return value
+        self._data[(id(ctx.params), ctx.lang.code, context)] = (ctx.params, value)
 
     def take(self, ctx: GateContext, context: tuple[Hashable, ...]) -> object | None:
         """Remove and return the cached value for ``context`` (None when absent): for a value that a longer

@@ -70,6 +70,17 @@ class TextGates:
             lid_model = None
         return cls(config, registry, lid_model)
 
+    def prefill(self, language: str, texts: Sequence[str]) -> dict:
+        """A memo for ``check`` of any of ``texts`` (one language): the gates' per-text work that runs many
+        texts at once (language-ID predictions, script counts), done in one batch. Its results do not depend
+        on the batch, so ``check`` decides as it would without it."""
+        lang, gates = self._for(language)
+        memo: dict = {}
+        texts = list(dict.fromkeys(texts))
+        for gate, params in gates:
+            gate.prefill_texts(texts, GateContext(lang, params, Counter(), memo))
+        return memo
+
     def check(
         self,
         language: str,
@@ -78,11 +89,13 @@ class TextGates:
         *,
         earlier_turns: Sequence[str] = (),
         personas: Sequence[str] = (),
+        memo: dict | None = None,
     ) -> Drop | None:
         """None when ``text`` passes every gate, else the first failing gate's Drop (``scores["field"]`` is
         ``field``). ``field``: "turns[i]", "persona_a[i]", "persona_b[i]" or "common_ground"; turns are also
         judged against ``earlier_turns`` (the dialogue's previous turn texts, in order: repeats, loops, echo)
-        and ``personas`` (both speakers' persona sentences: persona copied into a turn)."""
+        and ``personas`` (both speakers' persona sentences: persona copied into a turn). ``memo``: from
+        ``prefill`` for a batch of texts that holds this one (else the check computes what it needs)."""
         if not FIELD_RE.fullmatch(field):
             raise MoudError(
                 f"field {field!r}: expected 'turns[i]', 'persona_a[i]', 'persona_b[i]' or 'common_ground'"
@@ -90,7 +103,7 @@ class TextGates:
         lang, gates = self._for(language)
         item = TextItem(field, text, earlier_turns, personas)
         counters: Counter = Counter()
-        memo: dict = {}
+        memo = {} if memo is None else memo
         for gate, params in gates:
             ctx = GateContext(lang, params, counters, memo)
             if gate.applies(field, ctx):

@@ -90,6 +90,7 @@ class RepetitionGate(Gate):
 
     def __init__(self):
         self._histories = ContextCache()  # inline checks: the History after a dialogue's earlier turns
+        self._passed = ContextCache()  # and what judging a turn that passed added to it
 
     @staticmethod
     def _key(tokens: list[str], ctx: GateContext) -> str | None:
@@ -111,7 +112,9 @@ class RepetitionGate(Gate):
         start = len(turns) - 1 if state is not None else 0
         state = state if state is not None else History()  # taken out of the cache: ours to extend
         for i in range(start, len(turns)):
-            _, *turn = self.judge(f"turns[{i}]", turns[i], state, ctx, check=False)
+            turn = self._passed.take(ctx, turns[: i + 1]) if i == start else None
+            if turn is None:
+                _, *turn = self.judge(f"turns[{i}]", turns[i], state, ctx, check=False)
             state.push(*turn)
         return state
 
@@ -206,7 +209,11 @@ class RepetitionGate(Gate):
 
     def check_text(self, item: TextItem, ctx: GateContext) -> Drop | None:
         """Rules for a turn given the turns before it (the previous one is the other speaker's)."""
-        return self.judge(item.where, item.text, self.history(item.earlier_turns, ctx), ctx)[0]
+        earlier = tuple(item.earlier_turns)
+        drop, *turn = self.judge(item.where, item.text, self.history(earlier, ctx), ctx)
+        if drop is None:  # the dialogue's next check will likely extend the History by this turn
+            self._passed.put(ctx, (*earlier, item.text), turn)
+        return drop
 
     def check(self, row: dict, ctx: GateContext) -> Drop | None:
         """``check_text`` for each turn in order, with the History kept as the turns go."""

@@ -131,7 +131,10 @@ class Banned:
     def __init__(self, *words):
         self.words, self.calls = words, []
 
-    def check(self, language, field, text, *, earlier_turns=(), personas=()):
+    def prefill(self, language, texts):
+        return {}
+
+    def check(self, language, field, text, *, earlier_turns=(), personas=(), memo=None):
         from generation.filters.base import Drop
 
         self.calls.append((field, tuple(earlier_turns)))
