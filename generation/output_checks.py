@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple, Protocol
+from typing import TYPE_CHECKING, NamedTuple
 
 import regex
 
@@ -27,6 +27,9 @@ from generation.reasoning import strip_reasoning
 from moud_core.backends.base import ChatResponse, reasoning_token_share
 from moud_core.schema import STEPS
 
+if TYPE_CHECKING:
+    from generation.filters.inline import TextGates
+
 TRUNCATION_POLICIES = ("trim", "regenerate")
 
 # A sentence ends at terminal punctuation (then closing quotes/brackets) followed by a space or the end of
@@ -35,29 +38,6 @@ _SENTENCE_END = regex.compile(
     r"(?:(?<!^[ \t]*\d{1,3})[.!?…।؟۔]+(?:[ \u00a0\u202f]?[\"'”’»」』)\]）])*(?=\s|$))|(?:[。！？]+[」』”’)）]*)|\n",
     regex.M,
 )
-
-
-class GateDrop(Protocol):
-    gate: str
-    reason: str
-
-
-class TextChecker(Protocol):
-    """``generation.filters.inline.TextGates``: one text in, None (passes) or a Drop out; ``prefill``: the
-    batch work for many texts, passed to ``check`` as ``memo``."""
-
-    def prefill(self, language: str, texts: Sequence[str]) -> dict: ...
-
-    def check(
-        self,
-        language: str,
-        field: str,
-        text: str,
-        *,
-        earlier_turns: Sequence[str] = (),
-        personas: Sequence[str] = (),
-        memo: dict | None = None,
-    ) -> GateDrop | None: ...
 
 
 class GateItem(NamedTuple):
@@ -135,7 +115,7 @@ class OutputChecker:
     """The checks of one language; ``gates`` is None when inline gates are off."""
 
     language: str
-    gates: TextChecker | None = None
+    gates: TextGates | None = None  # or anything with its prefill and check
     on_truncated: str = "trim"
     _batch: PrefillBatch | None = field(default=None, init=False, repr=False)
 
@@ -197,7 +177,7 @@ class OutputChecker:
                 raise Rejected(f"rejected_{drop.gate}", drop.gate, drop.reason)
 
 
-def load_text_gates(cfg, registry) -> TextChecker | None:
+def load_text_gates(cfg, registry) -> TextGates | None:
     """The inline gates of a run config (None with ``inline_gates: false``): ``TextGates`` built from the
     run's ``filter_config`` (the same thresholds ``moud filter --config`` would use)."""
     if not cfg["inline_gates"]:

@@ -153,36 +153,16 @@ def test_generate_filter_build_on_a_real_model(tmp_path, smollm2, monkeypatch):
     for lang, st in stats.items():  # every generated row is kept or dropped with a reason
         assert st["input"] == len(rows.get(lang, [])) == len(kept.get(lang, [])) + len(drops.get(lang, []))
     assert all(d["gate"] and d["reason"] for ds in drops.values() for d in ds)
-    if any(kept.values()):
-        assert (
-            moud_cli.main(
-                [
-                    "build",
-                    "--shards",
-                    str(filtered),
-                    "--out",
-                    str(built),
-                    "--quiet",
-                    "--languages-file",
-                    str(langs),
-                ]
-            )
-            == 0
-        )
-        assert (built / "README.md").is_file()
-    else:  # nothing survived: build refuses with one line, exit 2
-        assert (
-            moud_cli.main(
-                [
-                    "build",
-                    "--shards",
-                    str(filtered),
-                    "--out",
-                    str(built),
-                    "--quiet",
-                    "--languages-file",
-                    str(langs),
-                ]
-            )
-            == 2
-        )
+    # something survived: built; nothing survived: build refuses with one line, exit 2
+    build = [
+        "build",
+        "--shards",
+        str(filtered),
+        "--out",
+        str(built),
+        "--quiet",
+        "--languages-file",
+        str(langs),
+    ]
+    assert moud_cli.main(build) == (0 if any(kept.values()) else 2)
+    assert (built / "README.md").is_file() == any(kept.values())

@@ -85,29 +85,21 @@ def test_parse_rates():
         SlipInjector(rates={"think": 0.6, "label": 0.6})
 
 
+def generate_ungated(out, languages: str, dialogues: int, model: str, base_url: str) -> int:
+    """``moud generate`` without inline gates (what the server's slips do to a run without them)."""
+    return moud_cli.main(
+        ["generate", "--out", str(out), "--languages", languages, "--dialogues", str(dialogues)]
+        + ["--model", model, "--base-url", base_url, "--quiet", "--no-inline-gates"]
+    )
+
+
 def test_crowdworker_refuses_languages_it_does_not_write(tmp_path):
     worker = ScriptedCrowdworker()
     reply = worker(turn_body("sw", 0))
     assert reply.status == 400 and "Swahili (sw)" in reply.error and "fr" in reply.error
     assert ScriptedCrowdworker(fallback_language="fr")(turn_body("sw", 0)) in BANK["fr"]["utterance"]
     with FakeOpenAIServer(worker, model="demo") as server:
-        code = moud_cli.main(
-            [
-                "generate",
-                "--out",
-                str(tmp_path / "run"),
-                "--languages",
-                "sw,fr",
-                "--dialogues",
-                "2",
-                "--model",
-                "demo",
-                "--base-url",
-                server.base_url,
-                "--quiet",
-                "--no-inline-gates",
-            ]
-        )
+        code = generate_ungated(str(tmp_path / "run"), "sw,fr", 2, "demo", server.base_url)
     assert code == 0
     failures = read_rows(tmp_path / "run", "failures")
     assert len(failures["sw"]) == 2 and not read_rows(tmp_path / "run")["sw"]
@@ -124,52 +116,14 @@ def test_reasoning_content_is_counted_never_parsed_and_reasoning_only_fails(tmp_
         return Reply(content=worker(body), reasoning="Let me think about a French answer. " * 3)
 
     with FakeOpenAIServer(thinking, model="m") as server:
-        assert (
-            moud_cli.main(
-                [
-                    "generate",
-                    "--out",
-                    str(tmp_path / "a"),
-                    "--languages",
-                    "fr",
-                    "--dialogues",
-                    "1",
-                    "--model",
-                    "m",
-                    "--base-url",
-                    server.base_url,
-                    "--quiet",
-                    "--no-inline-gates",
-                ]
-            )
-            == 0
-        )
+        assert generate_ungated(str(tmp_path / "a"), "fr", 1, "m", server.base_url) == 0
     row = read_rows(tmp_path / "a")["fr"][0]
     assert row["metadata"]["reasoning_tokens"] > 0
     assert not any("think" in t["text"] for t in row["turns"])
     with FakeOpenAIServer(
         lambda body: Reply(content="", reasoning="Hmm. I am still thinking."), model="m"
     ) as server:
-        assert (
-            moud_cli.main(
-                [
-                    "generate",
-                    "--out",
-                    str(tmp_path / "b"),
-                    "--languages",
-                    "fr",
-                    "--dialogues",
-                    "1",
-                    "--model",
-                    "m",
-                    "--base-url",
-                    server.base_url,
-                    "--quiet",
-                    "--no-inline-gates",
-                ]
-            )
-            == 2
-        )
+        assert generate_ungated(str(tmp_path / "b"), "fr", 1, "m", server.base_url) == 2
     assert not read_rows(tmp_path / "b")["fr"]
     failure = read_rows(tmp_path / "b", "failures")["fr"][0]
     assert failure["step"] == "persona" and failure["reason"] == "reasoning_only" and not failure["retryable"]
@@ -204,26 +158,7 @@ def test_server_cli_injects_records_and_says_when_it_stops(tmp_path):
     try:
         url = proc.stdout.readline().strip().rsplit(" ", 1)[1]
         assert "stops after 20 s (--max-seconds)" in proc.stdout.readline()
-        assert (
-            moud_cli.main(
-                [
-                    "generate",
-                    "--out",
-                    str(tmp_path / "run"),
-                    "--languages",
-                    "de",
-                    "--dialogues",
-                    "2",
-                    "--model",
-                    "demo",
-                    "--base-url",
-                    url,
-                    "--quiet",
-                    "--no-inline-gates",
-                ]
-            )
-            == 0
-        )
+        assert generate_ungated(str(tmp_path / "run"), "de", 2, "demo", url) == 0
         proc.terminate()
         _, err = proc.communicate(timeout=20)
     finally:
