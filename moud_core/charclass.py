@@ -3,7 +3,8 @@
 Each table maps every codepoint (0..0x10FFFF, surrogates included) to a bit mask. The tables are built
 by running the very same `regex` character classes the per-text reference code uses (``script.py``:
 ``script_share``, ``presence_pattern``; ``lid.py``: ``\\p{L}``) over a string of all codepoints, so the
-counts are identical by construction, only computed on the UTF-32 code units with numpy.
+counts are identical by construction, only computed on the UTF-32 code units with numpy (or, for a few
+short texts, with string methods on the texts' class bytes: ``shortcount``).
 """
 
 from __future__ import annotations
@@ -12,36 +13,30 @@ import functools
 import hashlib
 import os
 from pathlib import Path
-from typing import NamedTuple
 
 import numpy as np
 import regex
 
 from moud_core.atomic import atomic_open
+from moud_core.charbits import (
+    CHAR_SCRIPTS,
+    CHARSEG,
+    FORBIDDEN,
+    INSIDE,
+    LETTER,
+    OUTSIDE,
+    REQUIRED,
+    TextCounts,
+    to_codes,
+)
+from moud_core.shortcount import short_counter
 
 _NUM_CODEPOINTS = 0x110000
-LETTER, INSIDE, OUTSIDE, REQUIRED, FORBIDDEN, CHARSEG = 1, 2, 4, 8, 16, 32
-# Scripts written without spaces: each letter is a token (moud_core.text tokenizes them per character too).
-CHAR_SCRIPTS = r"\p{Han}\p{Hiragana}\p{Katakana}\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}"
-
-
-class TextCounts(NamedTuple):
-    """Counts for one text: letter tokens in / out of the expected script, letters (\\p{L}), letters of the
-    required and of the forbidden scripts."""
-
-    inside: int
-    outside: int
-    letters: int
-    required: int
-    forbidden: int
+_SHORT_MAX_TEXTS, _SHORT_MAX_CHARS = 8, 4096  # up to these, shortcount's string methods beat numpy
 
 
 def _all_codepoints() -> str:
     return np.arange(_NUM_CODEPOINTS, dtype="<u4").tobytes().decode("utf-32-le", "surrogatepass")
-
-
-def _to_codes(text: str) -> np.ndarray:
-    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")
 
 
 def _cache_file(char_class: str) -> Path | None:
@@ -65,7 +60,7 @@ def class_mask(char_class: str) -> np.ndarray:
         pass
     hits = "".join(regex.findall(char_class, _all_codepoints()))
     table = np.zeros(_NUM_CODEPOINTS, dtype=bool)
-    table[_to_codes(hits)] = True
+    table[to_codes(hits)] = True
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_open(path, "wb") as fh:
@@ -137,9 +132,13 @@ def _count_one(cls: np.ndarray) -> TextCounts:
 
 
 def count_texts(texts: list[str], table: np.ndarray) -> list[TextCounts]:
-    """Counts for each text, one numpy pass per ~1 M characters. Letter tokens: each letter of a
-    character-segmented script (Han, kana, Thai...) is one token, whatever the language; other letters of
-    the same class (inside / outside the expected script) make maximal runs."""
+    """Counts for each text. Letter tokens: each letter of a character-segmented script (Han, kana, Thai...)
+    is one token, whatever the language; other letters of the same class (inside / outside the expected
+    script) make maximal runs. A few short texts (one generated turn) are counted one by one with byte
+    operations (``shortcount``), many with one numpy pass per ~1 M characters."""
+    if len(texts) <= _SHORT_MAX_TEXTS and sum(map(len, texts)) <= _SHORT_MAX_CHARS:
+        count = short_counter(table)
+        return [count(t) for t in texts]
     out: list[TextCounts] = []
     start, size = 0, 0
     for i, text in enumerate(texts):
@@ -154,9 +153,9 @@ def _count_batch(texts: list[str], table: np.ndarray) -> list[TextCounts]:
     if not texts:
         return []
     # "\n" after every text: a separator of no class, so runs never cross texts and no segment is empty
-    cls = table[_to_codes("\n".join(texts) + "\n")]
+    cls = table[to_codes("\n".join(texts) + "\n")]
     if len(cls) > _FIELD:  # huge texts: unpacked counts, one text at a time
-        return [_count_one(table[_to_codes(t + "\n")]) for t in texts]
+        return [_count_one(table[to_codes(t + "\n")]) for t in texts]
     # fields: letters | in-script tokens << 21 | out-of-script tokens << 42 (one cumulative sum for all)
     packed = (cls & LETTER).astype(np.int64)
     packed += _tokens(cls, INSIDE) << _BITS

@@ -72,28 +72,34 @@ def script_class_table(script: str, required=(), forbidden=()):
 
 
 @functools.cache
-def _counts_key(script: str, required: tuple, forbidden: tuple) -> tuple:
-    return ("script_counts", script, required, forbidden)
+def _counting(script: str, required: tuple, forbidden: tuple) -> tuple[tuple, object]:
+    """(memo key, codepoint table) of a script setting."""
+    return ("script_counts", script, required, forbidden), script_class_table(script, required, forbidden)
 
 
 def counts_key(lang, params: dict) -> tuple:
     """The memo key under which ``text_counts`` keeps the counts for this language and script settings."""
-    return _counts_key(lang.script, tuple(params["require_any"]), tuple(params["forbid_any"]))
+    return _counting(lang.script, tuple(params["require_any"]), tuple(params["forbid_any"]))[0]
 
 
 def text_counts(
     texts: list[str], script: str, required=(), forbidden=(), memo: dict | None = None
 ) -> dict[str, TextCounts]:
-    """Script/letter counts of ``texts`` (one numpy pass, same numbers as ``script_share`` and
-    ``presence_pattern``), memoized in ``memo`` (a dict that may also hold other texts' counts)."""
-    key = _counts_key(script, tuple(required), tuple(forbidden))
+    """Script/letter counts of ``texts`` (same numbers as ``script_share`` and ``presence_pattern``),
+    memoized in ``memo`` (a dict that may also hold other texts' counts); only texts not there are counted."""
+    key, table = _counting(script, tuple(required), tuple(forbidden))
     cached = memo.get(key) if memo is not None else None
-    if cached is not None and all(t in cached for t in texts):
-        return cached
-    table = script_class_table(script, required, forbidden)
+    if cached is not None:
+        texts = [t for t in texts if t not in cached]
+        if not texts:
+            return cached
     counts = dict(zip(texts, count_texts(texts, table), strict=True))
     if memo is not None:
-        memo.setdefault("letters", {}).update((t, c.letters) for t, c in counts.items())
+        letters = memo.get("letters")
+        if letters is None:
+            letters = memo["letters"] = {}
+        for text, c in counts.items():
+            letters[text] = c.letters
         if cached is not None:
             cached.update(counts)
             return cached
@@ -178,14 +184,12 @@ class ScriptGate(Gate):
     def judge(self, text: str, ctx: GateContext) -> tuple[str, dict, str | None] | None:
         """(reason, scores, the failing segment or None for the whole text) when ``text`` or one of its
         segments fails, else None."""
-        known = ctx.memo.get(counts_key(ctx.lang, ctx.params)) if ctx.memo is not None else None
-        if known is None or text not in known:
-            known = self._counts([text], ctx, ctx.memo)
+        known = self._counts([text], ctx, ctx.memo)
         verdict = self.judge_counts(known[text], ctx)
         if verdict is not None:
             return (*verdict, None)
         segments = self.segments(text, known[text], ctx)
-        if any(seg.text not in known for seg in segments):
+        if segments:
             known = self._counts([seg.text for seg in segments], ctx, ctx.memo)
         for seg in segments:
             verdict = self.judge_counts(known[seg.text], ctx, segment=True)

@@ -24,6 +24,11 @@ class Segment(NamedTuple):
     text: str
 
 
+def _has_any(text: str, chars: str) -> bool:
+    """Whether ``text`` contains one of ``chars`` (a precheck before running a regex that needs one)."""
+    return any(ch in text for ch in chars)
+
+
 @functools.lru_cache(maxsize=1 << 16)
 def split_segments(text: str) -> tuple[Segment, ...]:
     """The segments of ``text`` (stripped, distinct, none equal to the whole text); remembered."""
@@ -36,10 +41,13 @@ def split_segments(text: str) -> tuple[Segment, ...]:
         for m in _BRACKETS.finditer(text):
             out.append(Segment("bracket", next(g for g in m.groups() if g is not None)))
         outside = _BRACKETS.sub(" ", text)
-    parts = _DASH.split(outside)
+    parts = _DASH.split(outside) if _has_any(outside, "-–—") else [outside]
     if len(parts) > 1:
         out.extend(Segment("gloss", p) for p in parts)
-    sentences = [s for p in parts for s in _SENTENCE.split(p) if s.strip()]
+    if _has_any(outside, ".!?…。！？\n"):
+        sentences = [s for p in parts for s in _SENTENCE.split(p) if s.strip()]
+    else:  # no sentence break possible
+        sentences = [p for p in parts if p.strip()]
     if len(sentences) > 1:
         out.extend(Segment("sentence", s) for s in sentences)
     whole = text.strip()
