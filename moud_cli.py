@@ -62,9 +62,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(rest)
     from moud_core.errors import Interrupted, MoudError, os_error
 
-    previous = _raise_on_signals(Interrupted)
+    received: list[int] = []
+    previous = _raise_on_signals(Interrupted, received)
     try:
-        return int(module.run(args) or 0)
+        code = int(module.run(args) or 0)
+        if received:  # the exception was swallowed where Python ignores exceptions (e.g. a fork hook)
+            raise Interrupted(received[0])
+        return code
     except MoudError as exc:
         print(f"moud {name}: error: {exc}", file=sys.stderr)
         return 2
@@ -82,14 +86,16 @@ def main(argv: list[str] | None = None) -> int:
         _restore_signals(previous)
 
 
-def _raise_on_signals(exc_type) -> dict:
+def _raise_on_signals(exc_type, received: list[int]) -> dict:
     """SIGINT and SIGTERM (what Slurm and Kubernetes send) both unwind the command like Ctrl-C: clean-up
-    handlers remove temp files, worker processes are stopped, manifests say "interrupted". Returns the
-    previous handlers (only the main thread can set them; elsewhere nothing changes)."""
+    handlers remove temp files, worker processes are stopped, manifests say "interrupted". Each signal is
+    also appended to ``received``, so that one whose exception Python swallowed still sets the exit code.
+    Returns the previous handlers (only the main thread can set them; elsewhere nothing changes)."""
     if threading.current_thread() is not threading.main_thread():
         return {}
 
     def handler(signum, _frame):
+        received.append(signum)
         raise exc_type(signum)
 
     previous = {}

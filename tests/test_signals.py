@@ -113,3 +113,27 @@ def test_generate_interrupted_leaves_a_resumable_run(tmp_path):
     assert done.returncode == 0, done.stderr
     assert json.loads((out / "manifest.json").read_text())["status"] == "complete"
     assert len(list((out / "shards").rglob("*.jsonl"))) == 8
+
+
+def test_a_signal_whose_exception_was_swallowed_still_sets_the_exit_status(monkeypatch, capsys):
+    """Python ignores exceptions raised in some places (fork hooks, __del__, callbacks): the command then runs
+    on to its end, but the signal still decides the exit status."""
+    import os
+    import types
+
+    import moud_cli
+
+    def run(args):
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(1)  # the handler runs here and its exception is swallowed below
+        except KeyboardInterrupt:
+            pass
+        return 0
+
+    fake = types.ModuleType("fake_cmd")
+    fake.build_parser, fake.run = lambda parser: None, run
+    monkeypatch.setitem(sys.modules, "fake_cmd", fake)
+    monkeypatch.setitem(moud_cli.COMMANDS, "fake", ("fake_cmd", "a command that swallows its interruption"))
+    assert moud_cli.main(["fake"]) == 143
+    assert "interrupted by SIGTERM" in capsys.readouterr().err
