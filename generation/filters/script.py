@@ -138,12 +138,16 @@ class ScriptGate(Gate):
             )
         )
         shared: dict = {}  # the same count dicts for every row of the chunk
-        counts = self._counts(texts, ctxs[0], shared)
-        parts = [seg.text for t in texts for seg in self.segments(t, counts[t], ctxs[0])]
-        if parts:
-            self._counts(list(dict.fromkeys(parts)), ctxs[0], shared)
+        self.prefill_texts(texts, GateContext(ctxs[0].lang, ctxs[0].params, ctxs[0].counters, shared))
         for memo in memos:
             memo.update(shared)
+
+    def prefill_texts(self, texts: list[str], ctx: GateContext) -> None:
+        """Script and letter counts of ``texts`` and of their segments that can fail, in two passes."""
+        counts = self._counts(texts, ctx, ctx.memo)
+        parts = [seg.text for t in texts for seg in self.segments(t, counts[t], ctx)]
+        if parts:
+            self._counts(list(dict.fromkeys(parts)), ctx, ctx.memo)
 
     def judge_counts(
         self, counts: TextCounts, ctx: GateContext, segment: bool = False
