@@ -49,7 +49,8 @@ class LidModel:
     BACKENDS = ("auto", "numpy", "fasttext")
 
     def __init__(self, path: str | Path | None = None, labels: str = "fasttext", backend: str = "auto"):
-        from generation.filters import fasttext_numpy
+        from generation.filters import fasttext_file
+        from generation.filters.fasttext_numpy import FastTextNumpy
 
         self.path = Path(path) if path else bundled_model_path()
         if not self.path.is_file():
@@ -60,10 +61,10 @@ class LidModel:
         if backend not in self.BACKENDS:
             raise ConfigError(f"lid_backend: {backend!r} is not one of {', '.join(self.BACKENDS)}")
         self._numpy = None
-        if backend == "numpy" or (backend == "auto" and fasttext_numpy.supported(self.path)):
+        if backend == "numpy" or (backend == "auto" and fasttext_file.supported(self.path)):
             try:
-                self._numpy = fasttext_numpy.FastTextNumpy(self.path)
-            except (fasttext_numpy.UnsupportedModel, ValueError, struct.error) as exc:
+                self._numpy = FastTextNumpy(self.path)
+            except (fasttext_file.UnsupportedModel, ValueError, struct.error) as exc:
                 if backend == "numpy":
                     raise ConfigError(
                         f"--lid-model {self.path}: lid_backend numpy cannot read it ({exc})"
@@ -131,13 +132,11 @@ class LidModel:
         most 1e-5 per tree level, relative factor <= 1.0004 over <= 20 levels), so no other label can reach
         0.51."""
         model = self._numpy
-        if model is None or model.max_depth > 20 or label not in self._label_index:
-            return [None] * len(texts)
-        probs = model.label_probs(texts, self._label_index[label])
-        if probs is None:
+        index = self._label_index.get(label)
+        if model is None or model.max_depth > 20 or index is None or not model.hs:
             return [None] * len(texts)
         floor = max(0.51, min_prob)
-        return [p if p >= floor else None for p in probs.tolist()]
+        return [p if p >= floor else None for p in model.label_probs(texts, index)]
 
     def predict_map(self, texts, k: int) -> dict[str, list[tuple[str, float]]]:
         """{text: top-k} for the distinct ``texts``."""

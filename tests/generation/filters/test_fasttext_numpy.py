@@ -8,7 +8,8 @@ import json
 import fasttext
 import pytest
 
-from generation.filters.fasttext_numpy import FastTextNumpy, UnsupportedModel, supported
+from generation.filters.fasttext_file import UnsupportedModel, supported
+from generation.filters.fasttext_numpy import FastTextNumpy
 from generation.filters.lid import LidModel, bundled_model_path
 from moud_core.errors import ConfigError
 from tests.generation.filters.fasttext_model_writer import write_model
@@ -90,7 +91,7 @@ def test_token_cache_eviction_changes_nothing():
     small = FastTextNumpy(bundled_model_path(), cache_size=50)
     expected = FastTextNumpy(bundled_model_path()).predict(texts, 2)
     assert [p for i in range(0, len(texts), 37) for p in small.predict(texts[i : i + 37], 2)] == expected
-    assert len(small._token_index) <= max(50, 1 + max(len(t.split()) for t in texts) * 37)
+    assert len(small.tokens.index) <= max(50, 1 + max(len(t.split()) for t in texts) * 37)
 
 
 @pytest.mark.parametrize(
