@@ -12,6 +12,7 @@ from generation.filters.config import FilterConfig
 from generation.filters.inline import TextGates
 from generation.filters.labels import language_leakage, leakage_languages
 from generation.filters.lid import LidGate, LidModel, target_words
+from generation.filters.lid_rules import judge_whole
 from generation.filters.pipeline import FilterPipeline
 from generation.filters.repetition import RepetitionGate
 from generation.filters.segments import split_segments
@@ -49,7 +50,7 @@ def test_english_gloss_after_a_turn_is_dropped_quoting_it(gates, lid_gate, form)
     assert drop.scores["field"] == "turns[3]" and drop.scores["segment"].endswith(GLOSS)
     assert repr(GLOSS)[1:-1] in drop.reason
     # the whole text alone passes: without segments the gloss would slip through
-    verdict = lid_gate.judge_whole(text, lid_gate.model.predict([text], 5)[0], ctx("fr", "lid"))
+    verdict = judge_whole(text, lid_gate.model.predict([text], 5)[0], ctx("fr", "lid"))
     assert verdict is None
 
 
@@ -97,7 +98,7 @@ def test_no_known_ngram_is_undetermined_not_wrong(lid_gate, text):
     c = ctx("zh", "lid")
     assert lid_gate.check(row, c) is None and c.counters["undetermined"] == 1
     # on the prior's word (en 0.12, ca 0.09, de 0.08) it would have failed: zh not in the top-3
-    assert lid_gate.judge_whole(text, lid_gate.model.prior(5), c).kind == "not_target"
+    assert judge_whole(text, lid_gate.model.prior(5), c).kind == "not_target"
 
 
 def test_mostly_undetermined_dialogue_is_dropped(lid_gate):
