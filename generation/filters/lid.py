@@ -1,12 +1,6 @@
-"""Language-ID gate (fastText lid.176 / GlotLID).
-
-A text passes when the target (or an ``also_accept`` label) is in the top-k above ``min_prob`` and no rule
-finds positive evidence of another language: an English turn (English top label and English function
-words), a confident foreign top label, or, in a bracketed part, a part around a dash or a sentence of the
-text (``segments.py``), English or another confident language. Labels whose script has no letter in the
-text are ignored, and a text on which the model has nothing to go on (its prediction is the model's prior,
-the prediction for "") is *undetermined*: counted, neither passed nor failed on the model's word; the
-script gate has judged its script and the dialogue is decided by its other texts.
+"""Language-ID gate (fastText lid.176 / GlotLID): predicts a row's texts and their judged segments in one
+batch (or prefilled per chunk, ``prefill``), one text at a time inline (``check_text``), and applies the
+rules of ``lid_rules.py``; failures become drops with ``lid_drops.py``.
 """
 
 from __future__ import annotations

@@ -1,5 +1,14 @@
-"""The language-ID rules for one text and its segments, given the model's plausible labels (see ``lid.py``
-for the gate that batches the predictions and applies these rules to a row's texts)."""
+"""The language-ID rules for one text and its segments, given the model's predictions (``lid.py`` is the
+gate that computes them and applies these rules to a row's texts).
+
+A text passes when the target (or an ``also_accept`` label) is in the top-k above ``min_prob`` and no rule
+finds positive evidence of another language: an English turn (English top label and English function
+words), a confident foreign top label, or, in a bracketed part, a part around a dash or a sentence of the
+text (``segments.py``), English or another confident language. Labels whose script has no letter in the
+text are ignored, and a text on which the model has nothing to go on (its prediction is the model's prior,
+the prediction for "") is *undetermined*: counted, neither passed nor failed on the model's word; the
+script gate has judged its script and the dialogue is decided by its other texts.
+"""
 
 from __future__ import annotations
 
