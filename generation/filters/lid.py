@@ -103,6 +103,13 @@ class LidGate(Gate):
         for memo in memos:
             memo[("lid", ctx.lang.code)] = pre
 
+    def prefill_texts(self, texts: list[str], ctx: GateContext) -> None:
+        """LID results for ``texts`` (one language) and their judged segments, one batch (memo key
+        ("lid", code)): what ``check_text`` reads instead of predicting its text on its own."""
+        ctx.memo[("lid", ctx.lang.code)] = self.predict_texts(
+            self.texts_and_segments(texts, ctx), ctx.lang, ctx.params
+        )
+
     def _predictions(self, texts: list[str], ctx: GateContext) -> dict:
         """The prefilled results when they cover ``texts`` and their judged segments, else computed now."""
         key = ("lid", ctx.lang.code)
