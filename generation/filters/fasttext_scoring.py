@@ -12,12 +12,13 @@ from __future__ import annotations
 import numpy as np
 
 _LOG_EPS = 1e-5  # fastText's std_log(x) = log(x + 1e-5)
+_EPS32 = np.float32(_LOG_EPS)
 MIN_SCORE = np.float32(np.log(_LOG_EPS))  # fastText prunes scores below std_log(threshold 0)
 
 
 def std_log(x: np.ndarray) -> np.ndarray:
     """fastText's std_log, log(x + 1e-5), in float32 (fastText rounds it to float)."""
-    return np.log(x.astype(np.float32, copy=False) + np.float32(_LOG_EPS))
+    return np.log(x.astype(np.float32, copy=False) + _EPS32)
 
 
 def sigmoid32(logits: np.ndarray) -> np.ndarray:
@@ -132,7 +133,8 @@ class HierarchicalSoftmax:
         terms = np.empty(2 * inner + 1, dtype=np.float32)  # 1 - f, f, then 0.0 (see ``gather``)
         np.subtract(1.0, f, out=terms[:inner])
         terms[inner:-1] = f
-        terms[:-1] = std_log(terms[:-1])
+        logs = terms[:-1]
+        np.log(np.add(logs, _EPS32, out=logs), out=logs)  # std_log, in place
         terms[-1] = 0.0
         per_depth = terms.take(self.gather)
         scores = per_depth[0].copy()
@@ -155,4 +157,5 @@ class HierarchicalSoftmax:
             return np.zeros(1, dtype=np.float32)
         f = sigmoid32(_logits(self.path_out[label], hidden))  # a new array: turned into the terms in place
         np.subtract(1.0, f, out=f, where=self.path_left[label])  # going left: 1 - f
-        return np.add.accumulate(std_log(f), axis=0)[-1]
+        np.add(f, _EPS32, out=f)  # std_log, in place
+        return np.add.accumulate(np.log(f, out=f), axis=0)[-1]

@@ -173,4 +173,4 @@ class TokenRows:
         idx.append(0)  # </s>
         sums = np.add.reduceat(self._sums.take(idx, axis=0), _FIRST, axis=0)
         count = sum(map(self._count_list.__getitem__, idx))  # whole numbers: the float32 sum is exact too
-        return sums / np.float32(max(count, 1)), float(count)
+        return sums / max(count, 1), float(count)  # a python int divides as float32
