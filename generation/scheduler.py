@@ -42,6 +42,8 @@ class GenerationRun:
         self.row_filter = row_filter  # optional callable(row) -> (kept: bool, drop_record | None)
         self.retry_failed = retry_failed
         self.text_gates = text_gates if text_gates is not None else load_text_gates(cfg, registry)
+        if self.text_gates is not None:
+            self.text_gates.warm(languages)
         self.prompts = PromptSet.load(cfg["prompt_version"])
         self.taxonomy = load_persona_taxonomy()
         self.events = load_speech_events()

@@ -70,6 +70,13 @@ class TextGates:
             lid_model = None
         return cls(config, registry, lid_model)
 
+    def warm(self, languages: Sequence[str]) -> None:
+        """Load every gate's data for these languages now (a broken data file fails before any request)."""
+        for language in languages:
+            lang, gates = self._for(language)
+            for gate, params in gates:
+                gate.warm(GateContext(lang, params, Counter(), {}))
+
     def prefill(self, language: str, texts: Sequence[str]) -> dict:
         """A memo for ``check`` of any of ``texts`` (one language): the gates' per-text work that runs many
         texts at once (language-ID predictions, script counts), done in one batch. Its results do not depend

@@ -151,6 +151,13 @@ class LeakageGate(Gate):
     def __init__(self):
         self._persona_keys = ContextCache()  # inline checks: a dialogue's persona keys, once per dialogue
 
+    def warm(self, ctx: GateContext) -> None:
+        """Load and compile the leakage patterns and the labels/boilerplate of ``ctx.lang`` now."""
+        leakage_rules()
+        pattern_needs()
+        phrase_literals()
+        language_leakage(ctx.lang.code)
+
     @staticmethod
     def persona_keys(personas: Sequence[str], ctx: GateContext) -> list[tuple[str, str]]:
         """(sentence, token key) of the persona sentences long enough to count as copied into a turn."""

@@ -43,6 +43,12 @@ class LidGate(Gate):
             )
         return cls(model)
 
+    def warm(self, ctx: GateContext) -> None:
+        """Load the word lists of ``ctx.lang`` and the model's prior now."""
+        english_words(ctx.lang.code)
+        target_words(ctx.lang.code)
+        self.model.prior(lid_depth(ctx.params))
+
     def texts(self, row: dict, ctx: GateContext) -> list[tuple[str, str]]:
         return row_texts(row, ctx.params["check_persona"], ctx.params["check_common_ground"], ctx.memo)
 
