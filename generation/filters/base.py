@@ -40,20 +40,19 @@ class TextItem(NamedTuple):
     personas: Sequence[str] = ()
 
 
-@dataclass
 class GateContext:
     """What a gate gets besides the text or row: the language, its resolved settings, shared counters and
-    ``memo``, a per-row dict in which gates share derived values (tokens, script counts, prefilled results)."""
+    ``memo``, a per-row dict in which gates share derived values (tokens, script counts, prefilled results).
+    (A plain class with slots: several are made for every text checked while generating.)"""
 
-    lang: Language
-    params: dict
-    counters: Counter
-    memo: dict | None = None
-    _tokens: dict | None = field(default=None, init=False, repr=False)
+    __slots__ = ("lang", "params", "counters", "memo", "_tokens")
 
-    def __post_init__(self):
-        if self.memo is not None:
-            self._tokens = self.memo.setdefault("tokens", {})
+    def __init__(self, lang: Language, params: dict, counters: Counter, memo: dict | None = None):
+        self.lang, self.params, self.counters, self.memo = lang, params, counters, memo
+        self._tokens = memo.setdefault("tokens", {}) if memo is not None else None
+
+    def __repr__(self) -> str:
+        return f"GateContext({self.lang.code!r}, {sorted(self.params)!r})"
 
     def tokens(self, text: str) -> list[str]:
         """``moud_core.text.tokenize(text, lang.segmentation)``, computed once per row; do not mutate it."""
