@@ -60,14 +60,12 @@ def main(argv: list[str] | None = None) -> int:
                                      description=COMMANDS[name][1])
     module.build_parser(parser)
     args = parser.parse_args(rest)
-    from moud_core.errors import Interrupted, MoudError, os_error
+    from moud_core.errors import Interrupted, MoudError, clear_signals, os_error, raise_if_interrupted
 
-    received: list[int] = []
-    previous = _raise_on_signals(Interrupted, received)
+    previous = _raise_on_signals(Interrupted)
     try:
         code = int(module.run(args) or 0)
-        if received:  # the exception was swallowed where Python ignores exceptions (e.g. a fork hook)
-            raise Interrupted(received[0])
+        raise_if_interrupted()  # its exception was swallowed where Python ignores exceptions (a fork hook)
         return code
     except MoudError as exc:
         print(f"moud {name}: error: {exc}", file=sys.stderr)
@@ -84,18 +82,21 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     finally:
         _restore_signals(previous)
+        clear_signals()
 
 
-def _raise_on_signals(exc_type, received: list[int]) -> dict:
+def _raise_on_signals(exc_type) -> dict:
     """SIGINT and SIGTERM (what Slurm and Kubernetes send) both unwind the command like Ctrl-C: clean-up
     handlers remove temp files, worker processes are stopped, manifests say "interrupted". Each signal is
-    also appended to ``received``, so that one whose exception Python swallowed still sets the exit code.
-    Returns the previous handlers (only the main thread can set them; elsewhere nothing changes)."""
+    also recorded (``moud_core.errors.note_signal``): one whose exception Python swallowed still stops
+    any later swap of a staged output folder into place (``atomic.swap_folder``) and sets the exit status. Returns the previous handlers (only
+    the main thread can set them; elsewhere nothing changes)."""
     if threading.current_thread() is not threading.main_thread():
         return {}
+    from moud_core.errors import note_signal
 
     def handler(signum, _frame):
-        received.append(signum)
+        note_signal(signum)
         raise exc_type(signum)
 
     previous = {}

@@ -20,6 +20,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from moud_core.errors import raise_if_interrupted
+
 _TMP_TAG = "moud-tmp"
 
 
@@ -116,6 +118,7 @@ def make_temp_folder(out: Path, kind: str = "new") -> Path:
 def swap_folder(new: Path, out: Path) -> None:
     """Put folder ``new`` at ``out``, replacing what is there; if that fails, the old ``out`` is restored."""
     new, out = Path(new), Path(out)
+    raise_if_interrupted()
     if not out.exists():
         os.replace(new, out)
         return

@@ -29,6 +29,31 @@ class Interrupted(KeyboardInterrupt):
         return 128 + self.signum
 
 
+_RECEIVED: list[int] = []  # signals received by this process during the current command
+
+
+def note_signal(signum: int) -> None:
+    """Record a SIGINT/SIGTERM (the CLI's handler calls it before raising ``Interrupted``)."""
+    _RECEIVED.append(signum)
+
+
+def received_signal() -> int | None:
+    """The first signal recorded by ``note_signal`` since the last ``clear_signals``, or None."""
+    return _RECEIVED[0] if _RECEIVED else None
+
+
+def clear_signals() -> None:
+    _RECEIVED.clear()
+
+
+def raise_if_interrupted() -> None:
+    """Raise ``Interrupted`` when a signal was received, even if its exception was swallowed where Python
+    ignores exceptions (a fork hook, a ``__del__``): a staged output folder is never swapped into place
+    after one (single files are still written whole: an interrupted run records its state)."""
+    if _RECEIVED:
+        raise Interrupted(_RECEIVED[0])
+
+
 _OS_HINTS = {
     "ENOSPC": "disk full: free space or use another --out",
     "EDQUOT": "disk quota exceeded: free space or use another --out",

@@ -115,13 +115,17 @@ def test_generate_interrupted_leaves_a_resumable_run(tmp_path):
     assert len(list((out / "shards").rglob("*.jsonl"))) == 8
 
 
-def test_a_signal_whose_exception_was_swallowed_still_sets_the_exit_status(monkeypatch, capsys):
-    """Python ignores exceptions raised in some places (fork hooks, __del__, callbacks): the command then runs
-    on to its end, but the signal still decides the exit status."""
+def test_a_signal_whose_exception_was_swallowed_commits_nothing_and_sets_the_exit_status(
+    tmp_path, monkeypatch, capsys
+):
+    """Python ignores exceptions raised in some places (fork hooks, __del__, callbacks): the command runs on,
+    but no staged output folder is swapped into place after the signal and the signal decides the exit
+    status."""
     import os
     import types
 
     import moud_cli
+    from moud_core.atomic import atomic_write_text, staged_folder
 
     def run(args):
         try:
@@ -129,6 +133,9 @@ def test_a_signal_whose_exception_was_swallowed_still_sets_the_exit_status(monke
             time.sleep(1)  # the handler runs here and its exception is swallowed below
         except KeyboardInterrupt:
             pass
+        atomic_write_text(tmp_path / "state.json", "{}")  # single files are written whole (run state)
+        with staged_folder(tmp_path / "folder") as tmp:
+            (tmp / "f").write_text("x")
         return 0
 
     fake = types.ModuleType("fake_cmd")
@@ -137,3 +144,4 @@ def test_a_signal_whose_exception_was_swallowed_still_sets_the_exit_status(monke
     monkeypatch.setitem(moud_cli.COMMANDS, "fake", ("fake_cmd", "a command that swallows its interruption"))
     assert moud_cli.main(["fake"]) == 143
     assert "interrupted by SIGTERM" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["state.json"]  # no output folder, no temp left
