@@ -56,8 +56,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if not argv else 2
     name, rest = argv[0], argv[1:]
     module = importlib.import_module(COMMANDS[name][0])
-    parser = argparse.ArgumentParser(prog=f"moud {name}", formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     description=COMMANDS[name][1])
+    parser = argparse.ArgumentParser(
+        prog=f"moud {name}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=COMMANDS[name][1],
+    )
     module.build_parser(parser)
     args = parser.parse_args(rest)
     from moud_core.errors import Interrupted, MoudError, clear_signals, os_error, raise_if_interrupted
@@ -74,8 +77,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"moud {name}: error: {os_error(exc.filename or '?', exc, 'use')}", file=sys.stderr)
         return 2
     except Interrupted as exc:
-        print(f"moud {name}: interrupted by {signal.Signals(exc.signum).name}; nothing half-written is left",
-              file=sys.stderr)
+        print(
+            f"moud {name}: interrupted by {signal.Signals(exc.signum).name}; nothing half-written is left",
+            file=sys.stderr,
+        )
         return exc.exit_code
     except KeyboardInterrupt:
         print(f"moud {name}: interrupted", file=sys.stderr)

@@ -33,14 +33,32 @@ from moud_core.languages import DEFAULT_LANGUAGES, get_language  # noqa: E402
 from moud_core.schema import STEPS, make_row_id, split_group_for  # noqa: E402
 
 ALPHABETS = {
-    "Latn": "abcdefghijklmnopqrstuvwxyzéèàüöäçñãõ", "Arab": (0x0627, 0x064A), "Beng": (0x0985, 0x09B9),
-    "Grek": (0x03B1, 0x03C9), "Hebr": (0x05D0, 0x05EA), "Deva": (0x0905, 0x0939), "Kore": (0xAC00, 0xD7A3),
-    "Cyrl": (0x0430, 0x044F), "Taml": (0x0B85, 0x0BB9), "Thai": (0x0E01, 0x0E2E), "Hans": (0x4E00, 0x9FA5),
+    "Latn": "abcdefghijklmnopqrstuvwxyzéèàüöäçñãõ",
+    "Arab": (0x0627, 0x064A),
+    "Beng": (0x0985, 0x09B9),
+    "Grek": (0x03B1, 0x03C9),
+    "Hebr": (0x05D0, 0x05EA),
+    "Deva": (0x0905, 0x0939),
+    "Kore": (0xAC00, 0xD7A3),
+    "Cyrl": (0x0430, 0x044F),
+    "Taml": (0x0B85, 0x0BB9),
+    "Thai": (0x0E01, 0x0E2E),
+    "Hans": (0x4E00, 0x9FA5),
     "Jpan": (0x3041, 0x3096),
 }
 SHARD_ROWS = 5000
-EVENTS = ["small_talk", "making_plans", "asking_for_advice", "complaining", "catching_up", "gossip",
-          "recapping_the_day", "joking_around", "persuading", "reminiscing"]
+EVENTS = [
+    "small_talk",
+    "making_plans",
+    "asking_for_advice",
+    "complaining",
+    "catching_up",
+    "gossip",
+    "recapping_the_day",
+    "joking_around",
+    "persuading",
+    "reminiscing",
+]
 
 
 def _alphabet(script: str) -> str:
@@ -66,23 +84,48 @@ def _row(lang: str, i: int, rng: random.Random, pool: list[str], pairs: list[tup
     n_turns = rng.randint(6, 20)
     first = rng.choice("AB")
     other = "B" if first == "A" else "A"
-    turns = [{"speaker": first if t % 2 == 0 else other, "text": " ".join(rng.choices(pool, k=rng.randint(1, 2)))}
-             for t in range(n_turns)]
-    sampling = {s: {"temperature": 0.8, "top_p": 0.95, "max_tokens": 512, "repetition_penalty": 1.05,
-                    "frequency_penalty": 0.0, "presence_penalty": 0.0} for s in STEPS}
+    turns = [
+        {"speaker": first if t % 2 == 0 else other, "text": " ".join(rng.choices(pool, k=rng.randint(1, 2)))}
+        for t in range(n_turns)
+    ]
+    sampling = {
+        s: {
+            "temperature": 0.8,
+            "top_p": 0.95,
+            "max_tokens": 512,
+            "repetition_penalty": 1.05,
+            "frequency_penalty": 0.0,
+            "presence_penalty": 0.0,
+        }
+        for s in STEPS
+    }
     return {
-        "id": make_row_id(lang, i), "language": lang, "speech_event": rng.choice(EVENTS),
-        "persona_a": pa, "persona_b": pb, "common_ground": " ".join(rng.choices(pool, k=rng.randint(2, 4))),
-        "turns": turns, "split_group": split_group_for(lang, pa, pb),
+        "id": make_row_id(lang, i),
+        "language": lang,
+        "speech_event": rng.choice(EVENTS),
+        "persona_a": pa,
+        "persona_b": pb,
+        "common_ground": " ".join(rng.choices(pool, k=rng.randint(2, 4))),
+        "turns": turns,
+        "split_group": split_group_for(lang, pa, pb),
         "metadata": {
             "generator_model": rng.choice(["Qwen/Qwen2.5-72B-Instruct", "meta-llama/Llama-3.3-70B-Instruct"]),
-            "backend": "vllm", "prompt_version": "moud-prompts-v1", "library_version": "0.1.0",
-            "run_fingerprint": "3f2a9c0d1e2b4a5f", "seed": 0, "dialogue_seed": rng.randrange(2**31),
-            "first_speaker": first, "persona_a_categories": ["hobbies/cycling", "work/baker"],
-            "persona_b_categories": ["pets/cat", "education/university"], "sampling": sampling,
-            "prompt_tokens": rng.randint(800, 4000), "completion_tokens": rng.randint(300, 1500),
-            "num_requests": n_turns + 3, "generation_seconds": round(rng.uniform(5, 60), 3),
-            "stop_reason": "max_turns", "lid_scores": [round(rng.uniform(0.8, 1.0), 4) for _ in range(n_turns)],
+            "backend": "vllm",
+            "prompt_version": "moud-prompts-v1",
+            "library_version": "0.1.0",
+            "run_fingerprint": "3f2a9c0d1e2b4a5f",
+            "seed": 0,
+            "dialogue_seed": rng.randrange(2**31),
+            "first_speaker": first,
+            "persona_a_categories": ["hobbies/cycling", "work/baker"],
+            "persona_b_categories": ["pets/cat", "education/university"],
+            "sampling": sampling,
+            "prompt_tokens": rng.randint(800, 4000),
+            "completion_tokens": rng.randint(300, 1500),
+            "num_requests": n_turns + 3,
+            "generation_seconds": round(rng.uniform(5, 60), 3),
+            "stop_reason": "max_turns",
+            "lid_scores": [round(rng.uniform(0.8, 1.0), 4) for _ in range(n_turns)],
         },
     }
 
@@ -94,8 +137,10 @@ def generate_language(job) -> int:
     chars = spec.segmentation == "chars"
     pool = _sentences(rng, spec.script, chars, 4000, 8, 30)
     persona_pool = _sentences(rng, spec.script, chars, 4000, 6, 12)
-    pairs = [(rng.sample(persona_pool, rng.randint(4, 6)), rng.sample(persona_pool, rng.randint(4, 6)))
-             for _ in range(max(1, n // 3))]
+    pairs = [
+        (rng.sample(persona_pool, rng.randint(4, 6)), rng.sample(persona_pool, rng.randint(4, 6)))
+        for _ in range(max(1, n // 3))
+    ]
     out = Path(root) / "shards" / lang
     out.mkdir(parents=True, exist_ok=True)
     for start in range(0, n, SHARD_ROWS):
@@ -109,9 +154,17 @@ def generate_corpus(root: Path, total: int, languages: list[str]) -> None:
     per = [total // len(languages) + (1 if k < total % len(languages) else 0) for k in range(len(languages))]
     with multiprocessing.Pool(os.cpu_count() or 1) as pool:
         pool.map(generate_language, [(lang, n, str(root)) for lang, n in zip(languages, per, strict=True)])
-    stats = {"config": {}, "languages": {lang: {"input": int(n * 1.1), "kept": n,
-                                                "dropped": {"lid": int(n * 0.07), "repetition": int(n * 0.03)}}
-                                         for lang, n in zip(languages, per, strict=True)}}
+    stats = {
+        "config": {},
+        "languages": {
+            lang: {
+                "input": int(n * 1.1),
+                "kept": n,
+                "dropped": {"lid": int(n * 0.07), "repetition": int(n * 0.03)},
+            }
+            for lang, n in zip(languages, per, strict=True)
+        },
+    }
     (root / "filter_stats.json").write_text(json.dumps(stats), encoding="utf-8")
 
 
@@ -191,20 +244,34 @@ def main() -> int:
         size = sum(f.stat().st_size for f in (work / "shards").rglob("*.jsonl"))
         print(f"shards: {size / 2**30:.2f} GiB JSONL", flush=True)
         out = work / "moud"
-        wall, peak, single, cpu = run_measured([sys.executable, "-m", "moud_cli", "build", "--shards", str(work),
-                                           "--out", str(out), "--quiet"])
+        wall, peak, single, cpu = run_measured(
+            [sys.executable, "-m", "moud_cli", "build", "--shards", str(work), "--out", str(out), "--quiet"]
+        )
         parquet = sum(f.stat().st_size for f in out.rglob("*.parquet"))
         lang = "fr" if "fr" in languages else languages[0]
         cache = work / "hf-cache"
         shutil.rmtree(cache, ignore_errors=True)
-        load = subprocess.run([sys.executable, "-c", LOAD_SNIPPET, str(out), lang, str(cache)], cwd=work,
-                              check=True, capture_output=True, text=True).stdout.split()
-        results = {"dialogues": args.dialogues, "languages": len(languages), "cpus": os.cpu_count(),
-                   "shards_gib": round(size / 2**30, 3), "parquet_gib": round(parquet / 2**30, 3),
-                   "build_seconds": round(wall, 1), "build_cpu_seconds": round(cpu, 1),
-                   "load_average_1min_after_build": round(os.getloadavg()[0], 2), "build_peak_rss_tree_mib": round(peak / 2**20),
-                   "build_max_single_process_rss_mib": round(single / 2**20),
-                   f"load_dataset_{lang}_seconds": float(load[0]), f"load_dataset_{lang}_rows": int(load[1])}
+        load = subprocess.run(
+            [sys.executable, "-c", LOAD_SNIPPET, str(out), lang, str(cache)],
+            cwd=work,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.split()
+        results = {
+            "dialogues": args.dialogues,
+            "languages": len(languages),
+            "cpus": os.cpu_count(),
+            "shards_gib": round(size / 2**30, 3),
+            "parquet_gib": round(parquet / 2**30, 3),
+            "build_seconds": round(wall, 1),
+            "build_cpu_seconds": round(cpu, 1),
+            "load_average_1min_after_build": round(os.getloadavg()[0], 2),
+            "build_peak_rss_tree_mib": round(peak / 2**20),
+            "build_max_single_process_rss_mib": round(single / 2**20),
+            f"load_dataset_{lang}_seconds": float(load[0]),
+            f"load_dataset_{lang}_rows": int(load[1]),
+        }
         print(json.dumps(results, indent=2))
         ok = wall < 120 and peak < 2 * 2**30 and float(load[0]) < 10
         print("targets (build < 120 s, peak RSS < 2 GiB, load < 10 s):", "met" if ok else "NOT met")

@@ -46,7 +46,10 @@ VOCAB = {
 def synth_rows(lang: str, n: int, models: list[str], rng: random.Random):
     sep = "" if lang in ("zh", "ja") else " "
     for i in range(n):
-        turns = [("AB"[t % 2], sep.join(rng.choices(VOCAB[lang], k=rng.randint(5, 25)))) for t in range(rng.randint(6, 14))]
+        turns = [
+            ("AB"[t % 2], sep.join(rng.choices(VOCAB[lang], k=rng.randint(5, 25))))
+            for t in range(rng.randint(6, 14))
+        ]
         row = copy.deepcopy(example_row(lang, i, turns))
         row["id"] = make_row_id(lang, i)
         row["metadata"]["generator_model"] = models[i % len(models)]
@@ -59,8 +62,9 @@ def responder(body: dict) -> str:
     ids = re.findall(r"### Item id: (\S+)", user)
     crit = re.findall(r'"(\w+)": <1-5>', user)
     rng = random.Random(body.get("seed", 0))
-    return json.dumps({"items": [{"id": i, "scores": {c: rng.randint(1, 5) for c in crit}, "rationale": "ok"}
-                                 for i in ids]})
+    return json.dumps(
+        {"items": [{"id": i, "scores": {c: rng.randint(1, 5) for c in crit}, "rationale": "ok"} for i in ids]}
+    )
 
 
 def main() -> int:
@@ -70,13 +74,20 @@ def main() -> int:
     ap.add_argument("--out", default="bench_eval.json")
     args = ap.parse_args()
     rng = random.Random(0)
-    results: dict = {"machine": {"platform": platform.platform(), "cpus": os.cpu_count(),
-                                 "python": platform.python_version()}}
+    results: dict = {
+        "machine": {
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+        }
+    }
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         for lang in VOCAB:
-            write_jsonl_atomic(root / "shards" / lang / "shard-00000.jsonl",
-                               synth_rows(lang, args.rows, ["model-a", "model-b"], rng))
+            write_jsonl_atomic(
+                root / "shards" / lang / "shard-00000.jsonl",
+                synth_rows(lang, args.rows, ["model-a", "model-b"], rng),
+            )
         t0 = time.perf_counter()
         stats = compute_stats(row for _, row in iter_rows(root))
         dt = time.perf_counter() - t0
@@ -96,17 +107,26 @@ def main() -> int:
                 recs = judge.judge(items)
                 dt = time.perf_counter() - t0
                 records = recs
-                results["judge"].append({"batch_size": batch_size, "items": len(recs),
-                                         "requests": server.count - before, "seconds": round(dt, 3),
-                                         "items_per_s": round(len(recs) / dt, 1),
-                                         "ok": sum(r["status"] == "ok" for r in recs)})
+                results["judge"].append(
+                    {
+                        "batch_size": batch_size,
+                        "items": len(recs),
+                        "requests": server.count - before,
+                        "seconds": round(dt, 3),
+                        "items_per_s": round(len(recs) / dt, 1),
+                        "ok": sum(r["status"] == "ok" for r in recs),
+                    }
+                )
         t0 = time.perf_counter()
         agg = collect(records)
         rows = means(agg, rubric, n_boot=1000)
         win_rates(agg, rubric, rows)
         consistency(agg, rubric)
-        results["aggregate"] = {"records": len(records), "cells": len(rows),
-                                "seconds": round(time.perf_counter() - t0, 3)}
+        results["aggregate"] = {
+            "records": len(records),
+            "cells": len(rows),
+            "seconds": round(time.perf_counter() - t0, 3),
+        }
     print(json.dumps(results, indent=2))
     atomic_write_text(args.out, json.dumps(results, indent=2) + "\n")
     return 0

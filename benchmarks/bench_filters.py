@@ -32,12 +32,18 @@ from moud_core.jsonl import write_jsonl_atomic  # noqa: E402
 from moud_core.schema import example_row, split_group_for  # noqa: E402
 
 WORDS = {
-    "fr": ("je tu nous aime adore travaille habite chien chat musique week-end marché vélo cuisine famille "
-           "souvent toujours jamais le la les un une des avec dans pour très beaucoup ville montagne plage").split(),
-    "de": ("ich du wir liebe arbeite wohne Hund Katze Musik Wochenende Markt Fahrrad Küche Familie oft immer "
-           "nie der die das ein eine mit in für sehr viel Stadt Berge Strand").split(),
-    "es": ("yo tú nosotros amo trabajo vivo perro gato música fin de semana mercado bicicleta cocina familia "
-           "a menudo siempre nunca el la los un una con en para muy mucho ciudad montaña playa").split(),
+    "fr": (
+        "je tu nous aime adore travaille habite chien chat musique week-end marché vélo cuisine famille "
+        "souvent toujours jamais le la les un une des avec dans pour très beaucoup ville montagne plage"
+    ).split(),
+    "de": (
+        "ich du wir liebe arbeite wohne Hund Katze Musik Wochenende Markt Fahrrad Küche Familie oft immer "
+        "nie der die das ein eine mit in für sehr viel Stadt Berge Strand"
+    ).split(),
+    "es": (
+        "yo tú nosotros amo trabajo vivo perro gato música fin de semana mercado bicicleta cocina familia "
+        "a menudo siempre nunca el la los un una con en para muy mucho ciudad montaña playa"
+    ).split(),
 }
 JA = list("私は犬と猫が好きですあなたの週末には何をしていますか公園で散歩しました音楽を聴くのが楽しい")
 
@@ -48,10 +54,13 @@ def synth_row(lang: str, i: int, rng: random.Random) -> dict:
             return "".join(rng.choice(JA) for _ in range(rng.randint(12, 30))) + "。"
         words = WORDS[lang]
         return " ".join(rng.choice(words) for _ in range(rng.randint(6, 14))).capitalize() + "."
+
     turns = [("AB"[t % 2], sentence()) for t in range(rng.randint(8, 16))]
     row = example_row(lang, i, turns)
     pa, pb = [sentence() for _ in range(4)], [sentence() for _ in range(4)]
-    row.update(persona_a=pa, persona_b=pb, common_ground=sentence(), split_group=split_group_for(lang, pa, pb))
+    row.update(
+        persona_a=pa, persona_b=pb, common_ground=sentence(), split_group=split_group_for(lang, pa, pb)
+    )
     return row
 
 
@@ -115,7 +124,7 @@ def bench_lid(n: int = 50_000, repeat: int = 3) -> list[tuple[str, str, list[flo
                 model = LidModel(backend="numpy")
                 c = time.process_time()
                 for i in range(0, len(texts), batch):
-                    model.predict(texts[i:i + batch], 3)
+                    model.predict(texts[i : i + batch], 3)
                 rates.append(len(texts) / (time.process_time() - c))
             results.append((name, how, rates))
         by_lang: dict[str, list[str]] = {}
@@ -131,7 +140,9 @@ def bench_lid(n: int = 50_000, repeat: int = 3) -> list[tuple[str, str, list[flo
                 language = get_language(lang)
                 params = cfg.for_language(language)["lid"]
                 for i in range(0, len(group), 5376):
-                    texts = gate.texts_and_segments(group[i:i + 5376], GateContext(language, params, Counter(), {}))
+                    texts = gate.texts_and_segments(
+                        group[i : i + 5376], GateContext(language, params, Counter(), {})
+                    )
                     gate.predict_texts(texts, language, params)
             rates.append(judged / (time.process_time() - c))
         results.append((name, "numpy as the LID gate runs it (texts and the segments it judges)", rates))
@@ -159,12 +170,19 @@ def calibrate() -> float:
 
 def run_child(corpus: Path, workers: int) -> tuple[float, float, float]:
     """Filter in a fresh process: (seconds, CPU seconds of it and its workers, peak RSS MiB of any of them)."""
-    code = ("import sys,time,resource,tempfile;from generation.filters.stream import filter_run;"
-            "t=time.perf_counter();filter_run(sys.argv[1],tempfile.mkdtemp()+'/out',workers=int(sys.argv[2]));"
-            "dt=time.perf_counter()-t;r=resource.getrusage;s,c=r(resource.RUSAGE_SELF),r(resource.RUSAGE_CHILDREN);"
-            "print(dt,s.ru_utime+s.ru_stime+c.ru_utime+c.ru_stime,max(s.ru_maxrss,c.ru_maxrss)/1024)")
-    out = subprocess.run([sys.executable, "-c", code, str(corpus), str(workers)], cwd=ROOT, check=True,
-                         capture_output=True, text=True).stdout.split()
+    code = (
+        "import sys,time,resource,tempfile;from generation.filters.stream import filter_run;"
+        "t=time.perf_counter();filter_run(sys.argv[1],tempfile.mkdtemp()+'/out',workers=int(sys.argv[2]));"
+        "dt=time.perf_counter()-t;r=resource.getrusage;s,c=r(resource.RUSAGE_SELF),r(resource.RUSAGE_CHILDREN);"
+        "print(dt,s.ru_utime+s.ru_stime+c.ru_utime+c.ru_stime,max(s.ru_maxrss,c.ru_maxrss)/1024)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(corpus), str(workers)],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
     return float(out[0]), float(out[1]), float(out[2])
 
 
@@ -178,8 +196,10 @@ def main(argv=None) -> int:
     print(f"[{load()}; CPU check {calibrate():.2f} s]")
     for corpus, how, rates in bench_lid(args.lid_texts, args.repeat):
         rates = sorted(rates)
-        print(f"LID (lid.176.ftz, one core), {len(rates)} runs over {corpus} distinct utterances, {how}: "
-              f"best {rates[-1]:,.0f}, median {statistics.median(rates):,.0f}, worst {rates[0]:,.0f} per CPU-second")
+        print(
+            f"LID (lid.176.ftz, one core), {len(rates)} runs over {corpus} distinct utterances, {how}: "
+            f"best {rates[-1]:,.0f}, median {statistics.median(rates):,.0f}, worst {rates[0]:,.0f} per CPU-second"
+        )
     with tempfile.TemporaryDirectory() as tmp:
         for n in (args.dialogues // 4, args.dialogues):
             corpus = Path(tmp) / f"c{n}"
@@ -190,11 +210,15 @@ def main(argv=None) -> int:
                 rates = sorted(n / secs for secs, _, _ in runs)
                 cpu_rates = sorted(n / cpu_s for _, cpu_s, _ in runs)
                 rss = max(r for _, _, r in runs)
-                print(f"gate stack, {n:,} dialogues, {workers} worker(s): best {rates[-1]:,.0f} dialogues/s, "
-                      f"median {statistics.median(rates):,.0f}, worst {rates[0]:,.0f} ({args.repeat} runs; "
-                      f"best {cpu_rates[-1]:,.0f} dialogues per CPU-second), peak RSS {rss:,.0f} MiB "
-                      f"[{before}; CPU check {calibrate():.2f} s]")
-    print(f"(max RSS of this driver process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MiB)")
+                print(
+                    f"gate stack, {n:,} dialogues, {workers} worker(s): best {rates[-1]:,.0f} dialogues/s, "
+                    f"median {statistics.median(rates):,.0f}, worst {rates[0]:,.0f} ({args.repeat} runs; "
+                    f"best {cpu_rates[-1]:,.0f} dialogues per CPU-second), peak RSS {rss:,.0f} MiB "
+                    f"[{before}; CPU check {calibrate():.2f} s]"
+                )
+    print(
+        f"(max RSS of this driver process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MiB)"
+    )
     return 0
 
 

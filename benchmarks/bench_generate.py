@@ -25,7 +25,9 @@ def _serve(port_queue, stop_event):
     from generation.testing.crowdworker import ScriptedCrowdworker
     from generation.testing.fake_openai import FakeOpenAIServer
 
-    server = FakeOpenAIServer(ScriptedCrowdworker(), model="bench", log_requests=False, max_seconds=1800).start()
+    server = FakeOpenAIServer(
+        ScriptedCrowdworker(), model="bench", log_requests=False, max_seconds=1800
+    ).start()
     port_queue.put(server.port)
     stop_event.wait()
     server.stop()
@@ -37,7 +39,9 @@ def main() -> None:
     ap.add_argument("--languages", default="fr,zh")
     ap.add_argument("--concurrency", type=int, default=256, help="dialogues in flight")
     ap.add_argument("--no-cache", action="store_true")
-    ap.add_argument("--no-inline-gates", action="store_true", help="do not check each output with the quality gates")
+    ap.add_argument(
+        "--no-inline-gates", action="store_true", help="do not check each output with the quality gates"
+    )
     ap.add_argument("--out", help="write results as JSON here")
     args = ap.parse_args()
 
@@ -56,12 +60,20 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="moud-bench-"))
     try:
         langs = args.languages.split(",")
-        cfg = load_run_config(None, {"languages": langs, "dialogues_per_language": args.dialogues,
-                                     "concurrency": args.concurrency, "model": "bench",
-                                     "inline_gates": not args.no_inline_gates})
+        cfg = load_run_config(
+            None,
+            {
+                "languages": langs,
+                "dialogues_per_language": args.dialogues,
+                "concurrency": args.concurrency,
+                "model": "bench",
+                "inline_gates": not args.no_inline_gates,
+            },
+        )
         prepare_output(tmp, cfg)
-        backend = make_backend("openai", "bench", base_url=f"http://127.0.0.1:{port}/v1",
-                               max_concurrency=args.concurrency * 2)
+        backend = make_backend(
+            "openai", "bench", base_url=f"http://127.0.0.1:{port}/v1", max_concurrency=args.concurrency * 2
+        )
         if not args.no_cache:
             backend = CachedBackend(backend, tmp / "cache.sqlite")
         run = GenerationRun(cfg, tmp, backend, load_registry(), langs, quiet=True)
@@ -80,10 +92,14 @@ def main() -> None:
         server.join(10)
         shutil.rmtree(tmp, ignore_errors=True)
     result = {
-        "dialogues": summary.made + summary.failed, "requests": summary.requests, "wall_s": round(wall, 2),
+        "dialogues": summary.made + summary.failed,
+        "requests": summary.requests,
+        "wall_s": round(wall, 2),
         "requests_per_s": round(summary.requests / wall, 1),
         "client_cpu_ms_per_request": round(1000 * cpu / max(1, summary.requests), 3),
-        "concurrency": args.concurrency, "cache": not args.no_cache, "inline_gates": not args.no_inline_gates,
+        "concurrency": args.concurrency,
+        "cache": not args.no_cache,
+        "inline_gates": not args.no_inline_gates,
         "cpu_count": mp.cpu_count(),
     }
     print(json.dumps(result, indent=2))

@@ -29,8 +29,9 @@ from moud_core.backends.openai_http import OpenAIBackend  # noqa: E402
 def _serve(port_queue, stop_event, max_seconds: float) -> None:
     from generation.testing.fake_openai import FakeOpenAIServer
 
-    server = FakeOpenAIServer(lambda body: "Bonjour ! Ça va très bien, merci.", log_requests=False,
-                              max_seconds=max_seconds).start()
+    server = FakeOpenAIServer(
+        lambda body: "Bonjour ! Ça va très bien, merci.", log_requests=False, max_seconds=max_seconds
+    ).start()
     port_queue.put(server.port)
     stop_event.wait(max_seconds)
     server.stop()
@@ -55,8 +56,11 @@ async def drive(backend: OpenAIBackend, n_requests: int, in_flight: int, offset:
     async def worker():
         nonlocal failures
         for i in counter:
-            req = ChatRequest(messages=(("system", "You are a helpful crowdworker."),
-                                        ("user", f"Dis bonjour #{i}")), sampling=sampling, seed=i)
+            req = ChatRequest(
+                messages=(("system", "You are a helpful crowdworker."), ("user", f"Dis bonjour #{i}")),
+                sampling=sampling,
+                seed=i,
+            )
             try:
                 await backend.chat(req)
             except Exception:
@@ -78,7 +82,9 @@ def process_cpu_s(pids: list[int]) -> float | None:
         return None
 
 
-async def measure(urls: list[str], n_requests: int, in_flight: int, warmup: int, server_pids: list[int]) -> dict:
+async def measure(
+    urls: list[str], n_requests: int, in_flight: int, warmup: int, server_pids: list[int]
+) -> dict:
     backend = OpenAIBackend("fake-model", base_url=urls, max_concurrency=in_flight, timeout=60)
     try:
         await backend.check()
@@ -90,21 +96,32 @@ async def measure(urls: list[str], n_requests: int, in_flight: int, warmup: int,
         stats = backend.stats()
     finally:
         await backend.aclose()
-    return {"servers": len(urls), "requests": n_requests, "in_flight": in_flight, "failures": failures,
-            "wall_s": round(wall, 3), "requests_per_s": round(n_requests / wall, 1),
-            "client_cpu_ms_per_request": round(1000 * cpu / n_requests, 4),
-            "server_cpu_ms_per_request": (None if server0 is None or server1 is None
-                                          else round(1000 * (server1 - server0) / n_requests, 4)),
-            "per_endpoint_requests": [ep["requests"] for ep in stats["endpoints"]]}
+    return {
+        "servers": len(urls),
+        "requests": n_requests,
+        "in_flight": in_flight,
+        "failures": failures,
+        "wall_s": round(wall, 3),
+        "requests_per_s": round(n_requests / wall, 1),
+        "client_cpu_ms_per_request": round(1000 * cpu / n_requests, 4),
+        "server_cpu_ms_per_request": (
+            None if server0 is None or server1 is None else round(1000 * (server1 - server0) / n_requests, 4)
+        ),
+        "per_endpoint_requests": [ep["requests"] for ep in stats["endpoints"]],
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--requests", type=int, default=20000, help="measured requests per configuration")
     parser.add_argument("--warmup", type=int, default=1000, help="unmeasured requests first")
     parser.add_argument("--in-flight", type=int, default=256, help="concurrent requests")
     parser.add_argument("--servers", default="1,2,4", help="comma-separated server counts")
-    parser.add_argument("--repeat", type=int, default=3, help="runs per configuration; the median is reported")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="runs per configuration; the median is reported"
+    )
     parser.add_argument("--out", type=Path, default=None, help="write results as JSON here")
     args = parser.parse_args(argv)
     load_at_start = os.getloadavg() if hasattr(os, "getloadavg") else None
@@ -112,8 +129,10 @@ def main(argv: list[str] | None = None) -> int:
     for n in [int(x) for x in args.servers.split(",")]:
         urls, stop, procs = start_servers(n, max_seconds=600)
         try:
-            runs = [asyncio.run(measure(urls, args.requests, args.in_flight, args.warmup, [p.pid for p in procs]))
-                    for _ in range(max(1, args.repeat))]
+            runs = [
+                asyncio.run(measure(urls, args.requests, args.in_flight, args.warmup, [p.pid for p in procs]))
+                for _ in range(max(1, args.repeat))
+            ]
         finally:
             stop.set()
             for p in procs:
@@ -121,21 +140,37 @@ def main(argv: list[str] | None = None) -> int:
                 if p.is_alive():
                     p.terminate()
         runs.sort(key=lambda run: run["requests_per_s"])
-        r = dict(runs[len(runs) // 2], runs_requests_per_s=[run["requests_per_s"] for run in runs],
-                 failures=sum(run["failures"] for run in runs))
+        r = dict(
+            runs[len(runs) // 2],
+            runs_requests_per_s=[run["requests_per_s"] for run in runs],
+            failures=sum(run["failures"] for run in runs),
+        )
         results.append(r)
-        print(f"servers={r['servers']}  {r['requests_per_s']:>8.1f} req/s  "
-              f"client {r['client_cpu_ms_per_request']:.3f} / servers {r['server_cpu_ms_per_request']} ms CPU/request  "
-              f"failures={r['failures']}  "
-              f"spread={r['per_endpoint_requests']}  runs={r['runs_requests_per_s']}", flush=True)
-    report = {"machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
-                          "python": platform.python_version(), "loadavg_at_start": load_at_start},
-              "results": results}
-    print("\n| servers | requests/s | client CPU ms/request | servers' CPU ms/request | failures |\n"
-          "|---|---|---|---|---|")
+        print(
+            f"servers={r['servers']}  {r['requests_per_s']:>8.1f} req/s  "
+            f"client {r['client_cpu_ms_per_request']:.3f} / servers {r['server_cpu_ms_per_request']} ms CPU/request  "
+            f"failures={r['failures']}  "
+            f"spread={r['per_endpoint_requests']}  runs={r['runs_requests_per_s']}",
+            flush=True,
+        )
+    report = {
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "loadavg_at_start": load_at_start,
+        },
+        "results": results,
+    }
+    print(
+        "\n| servers | requests/s | client CPU ms/request | servers' CPU ms/request | failures |\n"
+        "|---|---|---|---|---|"
+    )
     for r in results:
-        print(f"| {r['servers']} | {r['requests_per_s']:.0f} | {r['client_cpu_ms_per_request']:.3f} | "
-              f"{r['server_cpu_ms_per_request']} | {r['failures']} |")
+        print(
+            f"| {r['servers']} | {r['requests_per_s']:.0f} | {r['client_cpu_ms_per_request']:.3f} | "
+            f"{r['server_cpu_ms_per_request']} | {r['failures']} |"
+        )
     if args.out:
         atomic_write_text(args.out, json.dumps(report, indent=2) + "\n")
     return 0 if all(r["failures"] == 0 for r in results) else 1

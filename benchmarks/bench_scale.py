@@ -28,7 +28,9 @@ def _serve(port_queue, stop_event):
     from generation.testing.crowdworker import ScriptedCrowdworker
     from generation.testing.fake_openai import FakeOpenAIServer
 
-    server = FakeOpenAIServer(ScriptedCrowdworker(), model="bench", log_requests=False, max_seconds=1800).start()
+    server = FakeOpenAIServer(
+        ScriptedCrowdworker(), model="bench", log_requests=False, max_seconds=1800
+    ).start()
     port_queue.put(server.port)
     stop_event.wait()
     server.stop()
@@ -65,13 +67,26 @@ def one_run(urls: list[str], args, executor: str = "local", server_pids: list[in
     langs = args.languages.split(",")
     tmp = Path(tempfile.mkdtemp(prefix="moud-bench-scale-"))
     try:
-        cfg = load_run_config(None, {"languages": langs, "dialogues_per_language": args.dialogues, "model": "bench",
-                                     "concurrency": args.concurrency, "shard_size": args.shard_size,
-                                     "cache": not args.no_cache,
-                                     "backend_options": {"base_url": urls, "max_concurrency": args.concurrency}})
+        cfg = load_run_config(
+            None,
+            {
+                "languages": langs,
+                "dialogues_per_language": args.dialogues,
+                "model": "bench",
+                "concurrency": args.concurrency,
+                "shard_size": args.shard_size,
+                "cache": not args.no_cache,
+                "backend_options": {"base_url": urls, "max_concurrency": args.concurrency},
+            },
+        )
         prepare_output(tmp, cfg)
-        spec = RunSpec(config=cfg.to_dict(), fingerprint=cfg.fingerprint, out=str(tmp), languages=langs,
-                       cache_file=None if args.no_cache else "cache.sqlite")
+        spec = RunSpec(
+            config=cfg.to_dict(),
+            fingerprint=cfg.fingerprint,
+            out=str(tmp),
+            languages=langs,
+            cache_file=None if args.no_cache else "cache.sqlite",
+        )
         units = plan_units(langs, args.dialogues, args.shard_size)
         load0 = os.getloadavg()[0]
         srv0 = cpu_seconds(server_pids)
@@ -86,12 +101,18 @@ def one_run(urls: list[str], args, executor: str = "local", server_pids: list[in
         srv = cpu_seconds(server_pids) - srv0
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return {"executor": executor, "servers": len(urls), "dialogues": summary.made + summary.failed,
-            "requests": summary.requests, "wall_s": round(wall, 2),
-            "requests_per_s": round(summary.requests / wall, 1),
-            "client_cpu_ms_per_request": round(1000 * cpu / max(1, summary.requests), 3),
-            "server_cpu_ms_per_request": round(1000 * srv / max(1, summary.requests), 3),
-            "load_avg_1m_before": round(load0, 2), "load_avg_1m_after": round(os.getloadavg()[0], 2)}
+    return {
+        "executor": executor,
+        "servers": len(urls),
+        "dialogues": summary.made + summary.failed,
+        "requests": summary.requests,
+        "wall_s": round(wall, 2),
+        "requests_per_s": round(summary.requests / wall, 1),
+        "client_cpu_ms_per_request": round(1000 * cpu / max(1, summary.requests), 3),
+        "server_cpu_ms_per_request": round(1000 * srv / max(1, summary.requests), 3),
+        "load_avg_1m_before": round(load0, 2),
+        "load_avg_1m_after": round(os.getloadavg()[0], 2),
+    }
 
 
 def measure_dialogue_cost(languages: list[str], dialogues: int) -> dict:
@@ -129,18 +150,23 @@ def measure_dialogue_cost(languages: list[str], dialogues: int) -> dict:
     for lang in languages:
         tmp = Path(tempfile.mkdtemp(prefix="moud-bench-tokens-"))
         try:
-            cfg = load_run_config(None, {"languages": [lang], "dialogues_per_language": dialogues,
-                                         "concurrency": 1, "cache": False})
+            cfg = load_run_config(
+                None,
+                {"languages": [lang], "dialogues_per_language": dialogues, "concurrency": 1, "cache": False},
+            )
             backend = Counting()
             summary = asyncio.run(GenerationRun(cfg, tmp, backend, load_registry(), [lang], quiet=True).run())
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         d = max(1, summary.made + summary.failed)
-        per_language[lang] = {"requests": round(backend.n / d, 1),
-                              "prompt_chars": round(backend.prompt_chars / d),
-                              "uncached_prompt_chars": round(backend.uncached_chars / d),
-                              "completion_chars": round(backend.completion_chars / d),
-                              "made": summary.made, "failed": summary.failed}
+        per_language[lang] = {
+            "requests": round(backend.n / d, 1),
+            "prompt_chars": round(backend.prompt_chars / d),
+            "uncached_prompt_chars": round(backend.uncached_chars / d),
+            "completion_chars": round(backend.completion_chars / d),
+            "made": summary.made,
+            "failed": summary.failed,
+        }
     return per_language
 
 
@@ -148,14 +174,19 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dialogues", type=int, default=150, help="dialogues per language")
     ap.add_argument("--languages", default="fr,zh")
-    ap.add_argument("--concurrency", type=int, default=256, help="dialogues in flight (and requests per server)")
+    ap.add_argument(
+        "--concurrency", type=int, default=256, help="dialogues in flight (and requests per server)"
+    )
     ap.add_argument("--shard-size", type=int, default=50)
     ap.add_argument("--servers", default="1,2,4", help="comma-separated server counts to measure")
     ap.add_argument("--ray", action="store_true", help="also measure the Ray executor (local Ray instance)")
     ap.add_argument("--ray-tasks", type=int, default=2)
     ap.add_argument("--no-cache", action="store_true")
-    ap.add_argument("--tokens", action="store_true",
-                    help="only measure requests/characters per dialogue (for the cost estimate) and exit")
+    ap.add_argument(
+        "--tokens",
+        action="store_true",
+        help="only measure requests/characters per dialogue (for the cost estimate) and exit",
+    )
     ap.add_argument("--out", help="write results as JSON here")
     args = ap.parse_args()
     if args.tokens:
@@ -173,14 +204,18 @@ def main() -> None:
             results.append(one_run(urls[:n], args, server_pids=[p.pid for p in procs[:n]]))
             r = results[-1]
             # what the client alone could do on one idle core, from its measured CPU cost per request
-            r["client_cpu_bound_requests_per_s_per_core"] = round(1000 / max(1e-9, r["client_cpu_ms_per_request"]))
+            r["client_cpu_bound_requests_per_s_per_core"] = round(
+                1000 / max(1e-9, r["client_cpu_ms_per_request"])
+            )
             print(json.dumps(results[-1]), flush=True)
         if args.ray:
             import ray
 
             ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False)
             try:
-                results.append(one_run(urls[:2], args, executor="ray", server_pids=[p.pid for p in procs[:2]]))
+                results.append(
+                    one_run(urls[:2], args, executor="ray", server_pids=[p.pid for p in procs[:2]])
+                )
                 print(json.dumps(results[-1]), flush=True)
             finally:
                 ray.shutdown()
@@ -188,8 +223,12 @@ def main() -> None:
         stop.set()
         for p in procs:
             p.join(10)
-    report = {"cpu_count": os.cpu_count(), "concurrency": args.concurrency, "cache": not args.no_cache,
-              "results": results}
+    report = {
+        "cpu_count": os.cpu_count(),
+        "concurrency": args.concurrency,
+        "cache": not args.no_cache,
+        "results": results,
+    }
     if args.out:
         Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
 

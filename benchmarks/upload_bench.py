@@ -26,7 +26,9 @@ os.environ["TRANSFORMERS_OFFLINE"] = "0"
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--langs", type=int, default=29)
     parser.add_argument("--rows", type=int, default=2000, help="rows per shard")
     parser.add_argument("--shards", type=int, default=2, help="shards per split")
@@ -41,32 +43,52 @@ def main() -> int:
     langs = tuple(f"l{i:02d}" for i in range(args.langs))
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
-        folder = make_build_folder(Path(tmp) / "moud", langs=langs, rows_per_split=args.rows,
-                                   shards={(lang, s): args.shards for lang in langs for s in SPLITS})
+        folder = make_build_folder(
+            Path(tmp) / "moud",
+            langs=langs,
+            rows_per_split=args.rows,
+            shards={(lang, s): args.shards for lang in langs for s in SPLITS},
+        )
         t_build = time.perf_counter() - t0
         t0 = time.perf_counter()
         plan = validate_folder(folder)
         t_validate = time.perf_counter() - t0
         mib = plan.total_bytes / 2**20
-        with StandInHub({token: {"name": "bench", "orgs": []}}, max_requests=100_000, max_seconds=3600) as hub:
+        with StandInHub(
+            {token: {"name": "bench", "orgs": []}}, max_requests=100_000, max_seconds=3600
+        ) as hub:
             t0 = time.perf_counter()
-            first = upload_dataset(folder, "bench/moud", token=token, endpoint=hub.endpoint, progress=False,
-                                   max_files_per_commit=args.max_files_per_commit, out=lambda _l: None)
+            first = upload_dataset(
+                folder,
+                "bench/moud",
+                token=token,
+                endpoint=hub.endpoint,
+                progress=False,
+                max_files_per_commit=args.max_files_per_commit,
+                out=lambda _l: None,
+            )
             t_first = time.perf_counter() - t0
             n_first = len(hub.requests)
             t0 = time.perf_counter()
-            second = upload_dataset(folder, "bench/moud", token=token, endpoint=hub.endpoint, progress=False,
-                                    out=lambda _l: None)
+            second = upload_dataset(
+                folder, "bench/moud", token=token, endpoint=hub.endpoint, progress=False, out=lambda _l: None
+            )
             t_second = time.perf_counter() - t0
             n_second = len(hub.requests) - n_first
         assert first.verified and second.verified and not second.sent
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python "
-          f"{platform.python_version()}")
-    print(f"folder: {len(plan.files)} files, {mib:.1f} MiB, {len(plan.configs)} configs "
-          f"(synthetic build {t_build:.1f}s)")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}"
+    )
+    print(
+        f"folder: {len(plan.files)} files, {mib:.1f} MiB, {len(plan.configs)} configs "
+        f"(synthetic build {t_build:.1f}s)"
+    )
     print(f"validate (incl. streaming load_dataset of every config): {t_validate:.2f}s")
-    print(f"first upload: {t_first:.2f}s, {len(first.commits)} commits, {n_first} requests, "
-          f"{mib / t_first:.1f} MiB/s over loopback")
+    print(
+        f"first upload: {t_first:.2f}s, {len(first.commits)} commits, {n_first} requests, "
+        f"{mib / t_first:.1f} MiB/s over loopback"
+    )
     print(f"second upload (unchanged): {t_second:.2f}s, {n_second} requests, 0 bytes of content")
     return 0
 

@@ -39,7 +39,7 @@ TRUST = ("trusted", "uncertain", "not trusted", "too few items")
 
 @dataclass(frozen=True)
 class Rating:
-    key: tuple[str, str]     # (generator model, item id) as in ItemScores
+    key: tuple[str, str]  # (generator model, item id) as in ItemScores
     language: str
     rater: str
     criterion: str
@@ -70,8 +70,9 @@ def _read_text(path: Path) -> str:
         return data.decode(encoding)
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise MoudError(f"{path}:{line}: not UTF-8 or UTF-16 text (byte {exc.start + 1}); save the CSV as "
-                        "UTF-8") from None
+        raise MoudError(
+            f"{path}:{line}: not UTF-8 or UTF-16 text (byte {exc.start + 1}); save the CSV as UTF-8"
+        ) from None
 
 
 def read_ratings(path: str | Path, items: ItemScores, rubric: Rubric) -> list[Rating]:
@@ -85,13 +86,17 @@ def read_ratings(path: str | Path, items: ItemScores, rubric: Rubric) -> list[Ra
     seen: dict[tuple, int] = {}
     with io.StringIO(text, newline="") as fh:
         first = text.split("\n", 1)[0]
-        delimiter = max(",\t;", key=first.count)  # spreadsheets export commas, tabs ("Unicode text") or semicolons
+        delimiter = max(
+            ",\t;", key=first.count
+        )  # spreadsheets export commas, tabs ("Unicode text") or semicolons
         reader = csv.DictReader(fh, delimiter=delimiter)
         header = [h.strip() for h in reader.fieldnames or []]
         missing = [c for c in REQUIRED_COLUMNS if c not in header]
         if missing:
-            raise MoudError(f"{path}:1: header: missing column(s) {', '.join(missing)}; expected "
-                            f"{', '.join(REQUIRED_COLUMNS)}")
+            raise MoudError(
+                f"{path}:1: header: missing column(s) {', '.join(missing)}; expected "
+                f"{', '.join(REQUIRED_COLUMNS)}"
+            )
         for row in reader:
             line = reader.line_num
             row = {(k or "").strip(): (v or "").strip() for k, v in row.items() if k is not None}
@@ -104,22 +109,30 @@ def read_ratings(path: str | Path, items: ItemScores, rubric: Rubric) -> list[Ra
             if not keys:
                 raise MoudError(f"{path}:{line}: unknown item_id {item_id!r}: not among the judged items")
             if len(keys) > 1:
-                raise MoudError(f"{path}:{line}: item_id {item_id!r} was judged for several generator models; "
-                                "add a generator_model column")
+                raise MoudError(
+                    f"{path}:{line}: item_id {item_id!r} was judged for several generator models; "
+                    "add a generator_model column"
+                )
             if criterion not in rubric.names:
-                raise MoudError(f"{path}:{line}: unknown criterion {criterion!r}; expected one of "
-                                f"{', '.join(rubric.names)}")
+                raise MoudError(
+                    f"{path}:{line}: unknown criterion {criterion!r}; expected one of "
+                    f"{', '.join(rubric.names)}"
+                )
             try:
                 score = float(raw)
             except ValueError:
                 score = math.nan
             if math.isnan(score) or score != int(score) or not LEVELS[0] <= score <= LEVELS[-1]:
-                raise MoudError(f"{path}:{line}: score {raw!r} is off the scale; expected an integer "
-                                f"{LEVELS[0]}-{LEVELS[-1]}")
+                raise MoudError(
+                    f"{path}:{line}: score {raw!r} is off the scale; expected an integer "
+                    f"{LEVELS[0]}-{LEVELS[-1]}"
+                )
             dup = (keys[0], rater, criterion)
             if dup in seen:
-                raise MoudError(f"{path}:{line}: duplicate rating of {item_id!r} / {criterion} by rater {rater!r} "
-                                f"(first on line {seen[dup]})")
+                raise MoudError(
+                    f"{path}:{line}: duplicate rating of {item_id!r} / {criterion} by rater {rater!r} "
+                    f"(first on line {seen[dup]})"
+                )
             seen[dup] = line
             ratings.append(Rating(keys[0], items.info[keys[0]][0], rater, criterion, int(score)))
     if not ratings:
@@ -137,9 +150,14 @@ def _figures(judge: dict[tuple, float], humans: dict[tuple, dict[str, int]], see
     h_round = [round_half_up(x) for x in h_mean]
     kappa_mean = weighted_kappa(j_round, h_round) if both else math.nan
     kappa_ci = kappa_bootstrap_ci(j_round, h_round, derive_seed(seed, "kappa"), n_boot)
-    spearman_ci = (math.nan, math.nan) if math.isnan(spearman) else \
-        spearman_bootstrap_ci(j, h_mean, derive_seed(seed, "spearman"), n_boot)
-    kappa_major = weighted_kappa(j_round, [majority(list(humans[k].values())) for k in both]) if both else math.nan
+    spearman_ci = (
+        (math.nan, math.nan)
+        if math.isnan(spearman)
+        else spearman_bootstrap_ci(j, h_mean, derive_seed(seed, "spearman"), n_boot)
+    )
+    kappa_major = (
+        weighted_kappa(j_round, [majority(list(humans[k].values())) for k in both]) if both else math.nan
+    )
     raters = sorted({r for k in keys for r in humans[k]})
     pair_kappas, pair_items = [], 0
     for a, b in itertools.combinations(raters, 2):
@@ -151,15 +169,24 @@ def _figures(judge: dict[tuple, float], humans: dict[tuple, dict[str, int]], see
                 pair_items += len(shared)
     units = [[humans[k].get(r) for r in raters] for k in keys]
     multi = sum(1 for k in keys if len(humans[k]) >= 2)
-    return {"n_items_judge_human": len(both), "pearson": pearson, "spearman": spearman,
-            "spearman_ci_low": spearman_ci[0], "spearman_ci_high": spearman_ci[1],
-            "kappa_judge_vs_mean": kappa_mean, "kappa_ci_low": kappa_ci[0], "kappa_ci_high": kappa_ci[1],
-            "kappa_judge_vs_majority": kappa_major,
-            "n_raters": len(raters), "n_rater_pairs": len(pair_kappas),
-            "kappa_raters_pairwise_mean": statistics.fmean(pair_kappas) if pair_kappas else math.nan,
-            "n_items_rater_pairs": pair_items, "n_items_multi_rated": multi,
-            "alpha_interval": krippendorff_alpha(units, "interval"),
-            "alpha_ordinal": krippendorff_alpha(units, "ordinal")}
+    return {
+        "n_items_judge_human": len(both),
+        "pearson": pearson,
+        "spearman": spearman,
+        "spearman_ci_low": spearman_ci[0],
+        "spearman_ci_high": spearman_ci[1],
+        "kappa_judge_vs_mean": kappa_mean,
+        "kappa_ci_low": kappa_ci[0],
+        "kappa_ci_high": kappa_ci[1],
+        "kappa_judge_vs_majority": kappa_major,
+        "n_raters": len(raters),
+        "n_rater_pairs": len(pair_kappas),
+        "kappa_raters_pairwise_mean": statistics.fmean(pair_kappas) if pair_kappas else math.nan,
+        "n_items_rater_pairs": pair_items,
+        "n_items_multi_rated": multi,
+        "alpha_interval": krippendorff_alpha(units, "interval"),
+        "alpha_ordinal": krippendorff_alpha(units, "ordinal"),
+    }
 
 
 def human_scores(ratings: list[Rating]) -> dict[tuple[str, str], dict[tuple, dict[str, int]]]:
@@ -177,19 +204,28 @@ def judge_vs_human(ratings: list[Rating], items: ItemScores) -> dict[str, dict[s
     for (criterion, lang), per_item in sorted(human_scores(ratings).items()):
         both = [k for k in sorted(per_item) if criterion in items.scores.get(k, {})]
         if lang != "all" and both:
-            out[lang][criterion] = ([items.scores[k][criterion] for k in both],
-                                    [statistics.fmean(per_item[k].values()) for k in both])
+            out[lang][criterion] = (
+                [items.scores[k][criterion] for k in both],
+                [statistics.fmean(per_item[k].values()) for k in both],
+            )
     return dict(out)
 
 
 def agreement(ratings: list[Rating], items: ItemScores, seed: int = 0, n_boot: int = 1000) -> list[dict]:
     """One row per (criterion, language) plus language "all"."""
     rows = []
-    for (criterion, lang), per_item in sorted(human_scores(ratings).items(),
-                                              key=lambda kv: (kv[0][0], kv[0][1] == "all", kv[0][1])):
+    for (criterion, lang), per_item in sorted(
+        human_scores(ratings).items(), key=lambda kv: (kv[0][0], kv[0][1] == "all", kv[0][1])
+    ):
         judge = {k: items.scores[k][criterion] for k in per_item if criterion in items.scores.get(k, {})}
-        rows.append({"criterion": criterion, "language": lang, "n_items_rated": len(per_item),
-                     **_figures(judge, per_item, derive_seed(seed, criterion, lang), n_boot)})
+        rows.append(
+            {
+                "criterion": criterion,
+                "language": lang,
+                "n_items_rated": len(per_item),
+                **_figures(judge, per_item, derive_seed(seed, criterion, lang), n_boot),
+            }
+        )
     return rows
 
 

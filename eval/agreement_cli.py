@@ -15,31 +15,56 @@ this CSV). Writes OUT/agreement.csv, OUT/agreement.json, OUT/report.md, OUT/agre
 OUT/judge_vs_human.png; the report names the languages where the judge should not be trusted.
 """
 
+
 def build_parser(parser: argparse.ArgumentParser) -> None:
-    parser.description = ("Compare LLM-judge scores with human ratings per criterion and language: Pearson and "
-                          "Spearman, quadratically weighted Cohen's kappa (judge vs humans, and between raters), "
-                          "Krippendorff's alpha (interval, ordinal) among raters, with item counts.")
+    parser.description = (
+        "Compare LLM-judge scores with human ratings per criterion and language: Pearson and "
+        "Spearman, quadratically weighted Cohen's kappa (judge vs humans, and between raters), "
+        "Krippendorff's alpha (interval, ordinal) among raters, with item counts."
+    )
     parser.epilog = EPILOG
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("--ratings", required=True, help="human ratings CSV (item_id,rater,criterion,score)")
-    parser.add_argument("--judgments", nargs="+", required=True, help="judgments.jsonl files or judge folders")
+    parser.add_argument(
+        "--judgments", nargs="+", required=True, help="judgments.jsonl files or judge folders"
+    )
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--rubric", help="rubric YAML (default: eval/rubrics/default.yaml)")
-    parser.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for the CIs (default 1000)")
+    parser.add_argument(
+        "--bootstrap", type=int, default=1000, help="bootstrap resamples for the CIs (default 1000)"
+    )
     parser.add_argument("--seed", type=int, default=0, help="bootstrap seed")
-    parser.add_argument("--kappa-threshold", type=float, default=0.4,
-                        help="judge trusted where the whole 95%% CI of κ judge/mean is at least this (default 0.4)")
-    parser.add_argument("--min-items", type=int, default=10,
-                        help="fewer items scored by judge and humans give no verdict (default 10)")
+    parser.add_argument(
+        "--kappa-threshold",
+        type=float,
+        default=0.4,
+        help="judge trusted where the whole 95%% CI of κ judge/mean is at least this (default 0.4)",
+    )
+    parser.add_argument(
+        "--min-items",
+        type=int,
+        default=10,
+        help="fewer items scored by judge and humans give no verdict (default 10)",
+    )
 
 
 def run(args) -> int:
     from eval.agreement_run import run_agreement
 
-    result = run_agreement(args.ratings, args.judgments, args.out, load_rubric(args.rubric), args.seed,
-                           args.bootstrap, args.kappa_threshold, args.min_items)
-    print(f"agreement on {result['criteria']} criterion/criteria over {result['items']} item(s); "
-          f"wrote {result['report']}")
+    result = run_agreement(
+        args.ratings,
+        args.judgments,
+        args.out,
+        load_rubric(args.rubric),
+        args.seed,
+        args.bootstrap,
+        args.kappa_threshold,
+        args.min_items,
+    )
+    print(
+        f"agreement on {result['criteria']} criterion/criteria over {result['items']} item(s); "
+        f"wrote {result['report']}"
+    )
     if result["untrusted"]:
         print(f"judge not trusted for: {', '.join(result['untrusted'])} (see the report)")
     return 0

@@ -58,12 +58,26 @@ def items_from_row(row: dict, kinds: Iterable[str] = ITEM_KINDS) -> list[Item]:
         parts.append(("common_ground", "common_ground"))
     if "dialogue" in kinds:
         parts.append(("dialogue", "dialogue"))
-    return [Item(f"{row['id']}/{part}", row["id"], kind, row["language"], meta["generator_model"],
-                 row["speech_event"], row) for kind, part in parts]
+    return [
+        Item(
+            f"{row['id']}/{part}",
+            row["id"],
+            kind,
+            row["language"],
+            meta["generator_model"],
+            row["speech_event"],
+            row,
+        )
+        for kind, part in parts
+    ]
 
 
-def iter_items(path: str | Path, kinds: Iterable[str] = ITEM_KINDS, languages: Iterable[str] | None = None,
-               max_rows_per_language: int | None = None) -> Iterator[Item]:
+def iter_items(
+    path: str | Path,
+    kinds: Iterable[str] = ITEM_KINDS,
+    languages: Iterable[str] | None = None,
+    max_rows_per_language: int | None = None,
+) -> Iterator[Item]:
     """Items in shard order; at most ``max_rows_per_language`` rows per language (the first ones)."""
     kinds = tuple(kinds)
     bad = [k for k in kinds if k not in ITEM_KINDS]

@@ -40,20 +40,29 @@ class JudgeConfig:
     extra: dict = field(default_factory=dict)
 
     def describe(self) -> dict:
-        return {"judge_model": self.judge_model, "rubric_version": self.rubric.version,
-                "rubric_fingerprint": self.rubric.fingerprint(), "rubric_source": self.rubric.source,
-                "prompt_version": load_templates()["version"], "seed": self.seed,
-                "batch_size": self.batch_size, "repeats": self.repeats, "max_attempts": self.max_attempts,
-                "temperature": self.temperature, "retry_temperature": self.retry_temperature,
-                "max_tokens_per_item": self.max_tokens_per_item, **self.extra}
+        return {
+            "judge_model": self.judge_model,
+            "rubric_version": self.rubric.version,
+            "rubric_fingerprint": self.rubric.fingerprint(),
+            "rubric_source": self.rubric.source,
+            "prompt_version": load_templates()["version"],
+            "seed": self.seed,
+            "batch_size": self.batch_size,
+            "repeats": self.repeats,
+            "max_attempts": self.max_attempts,
+            "temperature": self.temperature,
+            "retry_temperature": self.retry_temperature,
+            "max_tokens_per_item": self.max_tokens_per_item,
+            **self.extra,
+        }
 
 
 @dataclass
 class _Job:
-    items: list[Item]           # as presented (swapped repeats are reversed)
+    items: list[Item]  # as presented (swapped repeats are reversed)
     repeat: int
-    done: dict[str, tuple[Parsed, int, int]] = field(default_factory=dict)   # id -> (parsed, attempt, seed)
-    last: dict[str, tuple[Parsed, int]] = field(default_factory=dict)        # id -> (failure, seed)
+    done: dict[str, tuple[Parsed, int, int]] = field(default_factory=dict)  # id -> (parsed, attempt, seed)
+    last: dict[str, tuple[Parsed, int]] = field(default_factory=dict)  # id -> (failure, seed)
 
     @property
     def swapped(self) -> bool:
@@ -81,15 +90,23 @@ class Judge:
             raise ValueError("batch_size, repeats and max_attempts must be >= 1")
         self.backend, self.config = backend, config
         self.registry = registry if registry is not None else load_registry()
-        self._meta = {"judge_model": config.judge_model, "rubric_version": config.rubric.version,
-                      "prompt_version": load_templates()["version"]}
+        self._meta = {
+            "judge_model": config.judge_model,
+            "rubric_version": config.rubric.version,
+            "prompt_version": load_templates()["version"],
+        }
 
     def _request(self, items: list[Item], job: _Job, attempt: int) -> ChatRequest:
         cfg = self.config
         criteria = cfg.rubric.for_kind(items[0].kind)
-        messages = build_messages(items, criteria, get_language(items[0].language, self.registry), job.swapped)
-        sampling = SamplingParams(temperature=cfg.temperature if attempt == 1 else cfg.retry_temperature,
-                                  top_p=1.0, max_tokens=cfg.max_tokens_per_item * len(items) + 64)
+        messages = build_messages(
+            items, criteria, get_language(items[0].language, self.registry), job.swapped
+        )
+        sampling = SamplingParams(
+            temperature=cfg.temperature if attempt == 1 else cfg.retry_temperature,
+            top_p=1.0,
+            max_tokens=cfg.max_tokens_per_item * len(items) + 64,
+        )
         seed = derive_seed(cfg.seed, job.repeat, attempt, *(i.item_id for i in items))
         return ChatRequest.from_messages(messages, sampling, seed)
 
@@ -103,7 +120,9 @@ class Judge:
             for (job, items), req, resp in zip(work, requests, responses, strict=True):
                 ids = [i.item_id for i in items]
                 if isinstance(resp, BackendError):
-                    parsed = {i: Parsed(reason=resp.reason or "backend_error", detail=str(resp)[:200]) for i in ids}
+                    parsed = {
+                        i: Parsed(reason=resp.reason or "backend_error", detail=str(resp)[:200]) for i in ids
+                    }
                 else:
                     names = [c.name for c in self.config.rubric.for_kind(items[0].kind)]
                     parsed = parse_answer(resp.text, ids, names, resp.finish_reason)
@@ -115,19 +134,42 @@ class Judge:
 
     def _records(self, job: _Job) -> Iterator[dict]:
         for position, item in enumerate(job.items):
-            base = {"item_id": item.item_id, "row_id": item.row_id, "kind": item.kind, "language": item.language,
-                    "generator_model": item.generator_model, "speech_event": item.speech_event,
-                    "repeat": job.repeat, "swapped": job.swapped, "batch_size": len(job.items),
-                    "position": position, **self._meta}
+            base = {
+                "item_id": item.item_id,
+                "row_id": item.row_id,
+                "kind": item.kind,
+                "language": item.language,
+                "generator_model": item.generator_model,
+                "speech_event": item.speech_event,
+                "repeat": job.repeat,
+                "swapped": job.swapped,
+                "batch_size": len(job.items),
+                "position": position,
+                **self._meta,
+            }
             if item.item_id in job.done:
                 p, attempt, seed = job.done[item.item_id]
-                yield {**base, "status": "ok", "scores": p.scores, "rationale": p.rationale,
-                       "failure_reason": "", "attempts": attempt, "seed": seed}
+                yield {
+                    **base,
+                    "status": "ok",
+                    "scores": p.scores,
+                    "rationale": p.rationale,
+                    "failure_reason": "",
+                    "attempts": attempt,
+                    "seed": seed,
+                }
             else:
                 p, seed = job.last[item.item_id]
-                yield {**base, "status": "failed", "scores": None, "rationale": "",
-                       "failure_reason": p.reason, "failure_detail": p.detail,
-                       "attempts": self.config.max_attempts, "seed": seed}
+                yield {
+                    **base,
+                    "status": "failed",
+                    "scores": None,
+                    "rationale": "",
+                    "failure_reason": p.reason,
+                    "failure_detail": p.detail,
+                    "attempts": self.config.max_attempts,
+                    "seed": seed,
+                }
 
     async def ajudge(self, items: Iterable[Item], on_records: Callable[[list[dict]], None]) -> None:
         """Judge a stream of items wave by wave; ``on_records`` gets each wave's records in order."""

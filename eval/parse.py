@@ -14,8 +14,11 @@ from dataclasses import dataclass
 
 from eval.rubric import LEVELS
 
-_REFUSAL = re.compile(r"\b(i('m| am)? (sorry|unable)|i can(no|')t|i cannot|i won't|as an ai|not able to (help|comply)"
-                      r"|cannot (help|assist|comply)|can't (help|assist|comply))", re.IGNORECASE)
+_REFUSAL = re.compile(
+    r"\b(i('m| am)? (sorry|unable)|i can(no|')t|i cannot|i won't|as an ai|not able to (help|comply)"
+    r"|cannot (help|assist|comply)|can't (help|assist|comply))",
+    re.IGNORECASE,
+)
 _DECODER = json.JSONDecoder()
 
 
@@ -23,7 +26,7 @@ _DECODER = json.JSONDecoder()
 class Parsed:
     scores: dict[str, int] | None = None
     rationale: str = ""
-    reason: str = ""     # failure tag when scores is None
+    reason: str = ""  # failure tag when scores is None
     detail: str = ""
 
 
@@ -97,8 +100,9 @@ def _check(entry: dict, criteria: Sequence[str]) -> Parsed:
     return Parsed(scores, rationale.strip())
 
 
-def parse_answer(text: str, item_ids: Sequence[str], criteria: Sequence[str],
-                 finish_reason: str = "stop") -> dict[str, Parsed]:
+def parse_answer(
+    text: str, item_ids: Sequence[str], criteria: Sequence[str], finish_reason: str = "stop"
+) -> dict[str, Parsed]:
     """One ``Parsed`` per item id (scores or a failure reason)."""
     entries = None
     for value in _json_values(text or ""):
@@ -122,5 +126,7 @@ def parse_answer(text: str, item_ids: Sequence[str], criteria: Sequence[str],
                 by_id.setdefault(key.strip(), e)
     elif len(entries) == len(item_ids):
         by_id = dict(zip(item_ids, entries, strict=True))
-    return {i: _check(by_id[i], criteria) if i in by_id else Parsed(reason="missing_item", detail=i)
-            for i in item_ids}
+    return {
+        i: _check(by_id[i], criteria) if i in by_id else Parsed(reason="missing_item", detail=i)
+        for i in item_ids
+    }

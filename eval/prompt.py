@@ -55,31 +55,53 @@ def render_item(item: Item, swapped: bool = False, templates: dict | None = None
     pa, pb = ("persona_b", "persona_a") if swapped else ("persona_a", "persona_b")
     if item.kind == "persona":
         cats = row["metadata"].get(f"{item.part}_categories") or []
-        body = t["blocks"]["persona"].format(categories=", ".join(cats) or "(none recorded)",
-                                             persona=_bullets(row[item.part]))
+        body = t["blocks"]["persona"].format(
+            categories=", ".join(cats) or "(none recorded)", persona=_bullets(row[item.part])
+        )
     elif item.kind == "common_ground":
         body = t["blocks"]["common_ground"].format(
-            event_name=event_name, event_definition=event_def, first_persona=_bullets(row[pa]),
-            second_persona=_bullets(row[pb]), common_ground=row["common_ground"])
+            event_name=event_name,
+            event_definition=event_def,
+            first_persona=_bullets(row[pa]),
+            second_persona=_bullets(row[pb]),
+            common_ground=row["common_ground"],
+        )
     else:
         turns = "\n".join(f"{turn['speaker']}: {turn['text']}" for turn in row["turns"])
         body = t["blocks"]["dialogue"].format(
-            event_name=event_name, event_definition=event_def, common_ground=row["common_ground"],
-            first_label=pa[-1].upper(), second_label=pb[-1].upper(), first_persona=_bullets(row[pa]),
-            second_persona=_bullets(row[pb]), turns=turns)
+            event_name=event_name,
+            event_definition=event_def,
+            common_ground=row["common_ground"],
+            first_label=pa[-1].upper(),
+            second_label=pb[-1].upper(),
+            first_persona=_bullets(row[pa]),
+            second_persona=_bullets(row[pb]),
+            turns=turns,
+        )
     return t["item_header"].format(item_id=item.item_id) + "\n" + body
 
 
-def build_messages(items: Sequence[Item], criteria: Sequence[Criterion], language: Language,
-                   swapped: bool = False, templates: dict | None = None) -> list[dict]:
+def build_messages(
+    items: Sequence[Item],
+    criteria: Sequence[Criterion],
+    language: Language,
+    swapped: bool = False,
+    templates: dict | None = None,
+) -> list[dict]:
     """Chat messages asking the judge to score ``items`` (same kind and language) on ``criteria``."""
     t = templates or load_templates()
     kind = items[0].kind
-    system = t["system"].format(language_name=language.name, native_name=language.native_name,
-                                region=language.region_hint or f"a {language.name}-speaking region")
+    system = t["system"].format(
+        language_name=language.name,
+        native_name=language.native_name,
+        region=language.region_hint or f"a {language.name}-speaking region",
+    )
     user = t["user"].format(
-        count=len(items), kind_label=t["kind_labels"][kind], language_name=language.name,
+        count=len(items),
+        kind_label=t["kind_labels"][kind],
+        language_name=language.name,
         items="\n\n".join(render_item(i, swapped, t) for i in items),
         criteria=render_criteria(criteria, kind),
-        score_keys=", ".join(f'"{c.name}": <1-5>' for c in criteria))
+        score_keys=", ".join(f'"{c.name}": <1-5>' for c in criteria),
+    )
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]

@@ -12,8 +12,9 @@ import numpy as np
 from eval.rubric import LEVELS
 
 
-def weighted_kappa(a: Sequence[int], b: Sequence[int], levels: Sequence[int] = LEVELS,
-                   weights: str = "quadratic") -> float:
+def weighted_kappa(
+    a: Sequence[int], b: Sequence[int], levels: Sequence[int] = LEVELS, weights: str = "quadratic"
+) -> float:
     """Cohen's kappa between two raters' paired ratings, quadratic (or linear) disagreement weights."""
     if len(a) != len(b):
         raise ValueError("weighted_kappa: rating lists differ in length")
@@ -28,7 +29,7 @@ def weighted_kappa(a: Sequence[int], b: Sequence[int], levels: Sequence[int] = L
     expected = np.outer(observed.sum(1), observed.sum(0)) / n
     i, j = np.indices((k, k))
     dist = np.abs(i - j) / (k - 1)
-    w = dist ** 2 if weights == "quadratic" else dist
+    w = dist**2 if weights == "quadratic" else dist
     denom = (w * expected).sum()
     if denom == 0:
         return math.nan
@@ -55,7 +56,7 @@ def krippendorff_alpha(units: Sequence[Sequence[float | None]], level: str = "in
         counts = np.zeros(k)
         for v in u:
             counts[index[v]] += 1
-        pairs = np.outer(counts, counts) - np.diag(counts)   # ordered pairs of distinct ratings
+        pairs = np.outer(counts, counts) - np.diag(counts)  # ordered pairs of distinct ratings
         o += pairs / (len(u) - 1)
     n_c = o.sum(1)
     n = n_c.sum()
@@ -89,8 +90,9 @@ def correlations(x: Sequence[float], y: Sequence[float]) -> tuple[float, float]:
         return float(stats.pearsonr(x, y)[0]), float(stats.spearmanr(x, y)[0])
 
 
-def bootstrap_ci(values: Sequence[float], seed: int, n_boot: int = 1000, confidence: float = 0.95,
-                 chunk: int = 200) -> tuple[float, float]:
+def bootstrap_ci(
+    values: Sequence[float], seed: int, n_boot: int = 1000, confidence: float = 0.95, chunk: int = 200
+) -> tuple[float, float]:
     """Percentile bootstrap CI of the mean (seeded, resampled in chunks to bound memory)."""
     arr = np.asarray(values, dtype=float)
     if arr.size == 0:
@@ -101,7 +103,7 @@ def bootstrap_ci(values: Sequence[float], seed: int, n_boot: int = 1000, confide
     means = np.empty(n_boot)
     for start in range(0, n_boot, chunk):
         m = min(chunk, n_boot - start)
-        means[start:start + m] = arr[rng.integers(0, arr.size, size=(m, arr.size))].mean(1)
+        means[start : start + m] = arr[rng.integers(0, arr.size, size=(m, arr.size))].mean(1)
     tail = (1 - confidence) / 2 * 100
     lo, hi = np.percentile(means, [tail, 100 - tail])
     return float(lo), float(hi)
@@ -124,8 +126,14 @@ def _percentiles(stats: np.ndarray, confidence: float) -> tuple[float, float]:
     return float(lo), float(hi)
 
 
-def kappa_bootstrap_ci(a: Sequence[int], b: Sequence[int], seed: int, n_boot: int = 1000,
-                       confidence: float = 0.95, levels: Sequence[int] = LEVELS) -> tuple[float, float]:
+def kappa_bootstrap_ci(
+    a: Sequence[int],
+    b: Sequence[int],
+    seed: int,
+    n_boot: int = 1000,
+    confidence: float = 0.95,
+    levels: Sequence[int] = LEVELS,
+) -> tuple[float, float]:
     """Percentile bootstrap CI (items resampled) of the quadratically weighted kappa of paired ratings;
     the same figure as ``weighted_kappa`` on every replicate, computed for all replicates at once."""
     if len(a) != len(b):
@@ -149,8 +157,9 @@ def kappa_bootstrap_ci(a: Sequence[int], b: Sequence[int], seed: int, n_boot: in
     return _percentiles(np.concatenate(out), confidence)
 
 
-def spearman_bootstrap_ci(x: Sequence[float], y: Sequence[float], seed: int, n_boot: int = 1000,
-                          confidence: float = 0.95) -> tuple[float, float]:
+def spearman_bootstrap_ci(
+    x: Sequence[float], y: Sequence[float], seed: int, n_boot: int = 1000, confidence: float = 0.95
+) -> tuple[float, float]:
     """Percentile bootstrap CI (pairs resampled) of Spearman's rho; replicates with a constant side are
     undefined and left out."""
     if len(x) != len(y):

@@ -49,14 +49,28 @@ class Rubric:
         for c in self.criteria:
             if c.name == name:
                 return c
-        raise ConfigError(f"{self.source}: unknown criterion {name!r}; expected one of {', '.join(self.names)}")
+        raise ConfigError(
+            f"{self.source}: unknown criterion {name!r}; expected one of {', '.join(self.names)}"
+        )
 
     def for_kind(self, kind: str) -> list[Criterion]:
         return [c for c in self.criteria if kind in c.applies_to]
 
     def fingerprint(self) -> str:
-        payload = [self.version, [(c.name, c.description, c.applies_to, sorted(c.scale.items()), c.direction,
-                                   sorted(c.focus.items())) for c in self.criteria]]
+        payload = [
+            self.version,
+            [
+                (
+                    c.name,
+                    c.description,
+                    c.applies_to,
+                    sorted(c.scale.items()),
+                    c.direction,
+                    sorted(c.focus.items()),
+                )
+                for c in self.criteria
+            ],
+        ]
         return hashlib.sha256(json.dumps(payload, ensure_ascii=False).encode("utf-8")).hexdigest()[:16]
 
 
@@ -94,15 +108,25 @@ def _criterion(entry, where: str) -> Criterion:
         levels[level] = _text(desc, f"{where}.scale.{level}")
     missing = [str(lv) for lv in LEVELS if lv not in levels]
     if missing:
-        raise ConfigError(f"{where}.scale: missing level(s) {', '.join(missing)}; expected a descriptor for each of 1-5")
+        raise ConfigError(
+            f"{where}.scale: missing level(s) {', '.join(missing)}; expected a descriptor for each of 1-5"
+        )
     direction = entry.get("direction", "higher_is_better")
     if direction not in DIRECTIONS:
         raise ConfigError(f"{where}.direction: expected one of {', '.join(DIRECTIONS)}, got {direction!r}")
     focus = entry.get("focus") or {}
     if not isinstance(focus, dict) or any(k not in applies for k in focus):
-        raise ConfigError(f"{where}.focus: expected a mapping whose keys are among applies_to ({', '.join(applies)})")
-    return Criterion(name, description, tuple(applies), dict(sorted(levels.items())), direction,
-                     {k: _text(v, f"{where}.focus.{k}") for k, v in focus.items()})
+        raise ConfigError(
+            f"{where}.focus: expected a mapping whose keys are among applies_to ({', '.join(applies)})"
+        )
+    return Criterion(
+        name,
+        description,
+        tuple(applies),
+        dict(sorted(levels.items())),
+        direction,
+        {k: _text(v, f"{where}.focus.{k}") for k, v in focus.items()},
+    )
 
 
 def load_rubric(path: str | Path | None = None) -> Rubric:

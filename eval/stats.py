@@ -18,8 +18,8 @@ from moud_core.languages import load_registry
 from moud_core.taxonomy import load_persona_taxonomy, load_speech_events
 from moud_core.text import tokenize
 
-LID_BINS = 100          # histogram of per-turn LID probabilities, width 0.01
-MAX_TURN_TOKENS = 200   # turn-length histogram: 0..199 tokens, last bin = 200 or more
+LID_BINS = 100  # histogram of per-turn LID probabilities, width 0.01
+MAX_TURN_TOKENS = 200  # turn-length histogram: 0..199 tokens, last bin = 200 or more
 
 
 def hist_quantile(hist: np.ndarray, q: float, width: float) -> float:
@@ -43,7 +43,7 @@ class LanguageStats:
     tokens: int = 0
     ngram_totals: list[int] = field(default_factory=lambda: [0, 0])
     ngram_unique: list[set] = field(default_factory=lambda: [set(), set()])
-    vocab: dict[str, int] = field(default_factory=dict)   # token -> id; bigram key = id1 << 32 | id2
+    vocab: dict[str, int] = field(default_factory=dict)  # token -> id; bigram key = id1 << 32 | id2
     lid_hist: np.ndarray = field(default_factory=lambda: np.zeros(LID_BINS, dtype=np.int64))
     lid_sum: float = 0.0
     turn_len_hist: np.ndarray = field(default_factory=lambda: np.zeros(MAX_TURN_TOKENS + 1, dtype=np.int64))
@@ -84,25 +84,40 @@ class LanguageStats:
         lid_n = int(self.lid_hist.sum())
         width = 1.0 / LID_BINS
         return {
-            "language": self.language, "segmentation": self.segmentation, "dialogues": self.dialogues,
-            "turns": self.turns, "turns_per_dialogue": self.turns / self.dialogues if self.dialogues else math.nan,
-            "min_turns": self.min_turns, "max_turns": self.max_turns,
+            "language": self.language,
+            "segmentation": self.segmentation,
+            "dialogues": self.dialogues,
+            "turns": self.turns,
+            "turns_per_dialogue": self.turns / self.dialogues if self.dialogues else math.nan,
+            "min_turns": self.min_turns,
+            "max_turns": self.max_turns,
             "chars_per_turn": self.chars / self.turns if self.turns else math.nan,
             "tokens_per_turn": self.tokens / self.turns if self.turns else math.nan,
-            "distinct_1": len(self.ngram_unique[0]) / self.ngram_totals[0] if self.ngram_totals[0] else math.nan,
-            "distinct_2": len(self.ngram_unique[1]) / self.ngram_totals[1] if self.ngram_totals[1] else math.nan,
-            "lid": {"turns_scored": lid_n, "mean": self.lid_sum / lid_n if lid_n else math.nan,
-                    "p05": hist_quantile(self.lid_hist, 0.05, width), "p25": hist_quantile(self.lid_hist, 0.25, width),
-                    "median": hist_quantile(self.lid_hist, 0.5, width),
-                    "share_below_0.5": float(self.lid_hist[: LID_BINS // 2].sum() / lid_n) if lid_n else math.nan,
-                    "histogram": self.lid_hist.tolist()},
+            "distinct_1": len(self.ngram_unique[0]) / self.ngram_totals[0]
+            if self.ngram_totals[0]
+            else math.nan,
+            "distinct_2": len(self.ngram_unique[1]) / self.ngram_totals[1]
+            if self.ngram_totals[1]
+            else math.nan,
+            "lid": {
+                "turns_scored": lid_n,
+                "mean": self.lid_sum / lid_n if lid_n else math.nan,
+                "p05": hist_quantile(self.lid_hist, 0.05, width),
+                "p25": hist_quantile(self.lid_hist, 0.25, width),
+                "median": hist_quantile(self.lid_hist, 0.5, width),
+                "share_below_0.5": float(self.lid_hist[: LID_BINS // 2].sum() / lid_n) if lid_n else math.nan,
+                "histogram": self.lid_hist.tolist(),
+            },
             "turn_tokens_histogram": self.turn_len_hist.tolist(),
             "speech_events": dict(sorted(self.speech_events.items())),
             "speech_event_coverage": len(self.speech_events) / n_events if n_events else math.nan,
             "persona_categories": dict(sorted(self.persona_categories.items())),
-            "persona_category_coverage": len(self.persona_categories) / n_categories if n_categories else math.nan,
-            "persona_subcategory_coverage": (len(self.persona_subcategories) / n_subcategories
-                                             if n_subcategories else math.nan),
+            "persona_category_coverage": len(self.persona_categories) / n_categories
+            if n_categories
+            else math.nan,
+            "persona_subcategory_coverage": (
+                len(self.persona_subcategories) / n_subcategories if n_subcategories else math.nan
+            ),
             "generator_models": dict(sorted(self.generator_models.items())),
         }
 
@@ -124,6 +139,13 @@ def compute_stats(rows: Iterable[dict], progress=None, by_model: bool = False) -
         per_lang[key].add(row)
         if progress is not None:
             progress.update(1)
-    return {"taxonomy": {"speech_events": len(events), "persona_categories": len(taxonomy),
-                         "persona_subcategories": n_sub},
-            "languages": {lang: s.summary(len(events), len(taxonomy), n_sub) for lang, s in sorted(per_lang.items())}}
+    return {
+        "taxonomy": {
+            "speech_events": len(events),
+            "persona_categories": len(taxonomy),
+            "persona_subcategories": n_sub,
+        },
+        "languages": {
+            lang: s.summary(len(events), len(taxonomy), n_sub) for lang, s in sorted(per_lang.items())
+        },
+    }

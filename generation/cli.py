@@ -36,58 +36,116 @@ RUN/manifest.json (RUN/manifest-IIIII.json for worker I of a sharded run). See d
 
 
 def build_parser(parser: argparse.ArgumentParser) -> None:
-    parser.description = ("Synthesize PersonaChat-style dialogues directly in the target languages: an LLM writes "
-                          "two personas, a narrator writes their common ground, and two role-play instances talk.")
+    parser.description = (
+        "Synthesize PersonaChat-style dialogues directly in the target languages: an LLM writes "
+        "two personas, a narrator writes their common ground, and two role-play instances talk."
+    )
     parser.epilog = EXAMPLE
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("--config", help="YAML run config (see docs/generation.md); flags override it")
-    parser.add_argument("--out", help="run folder (created; re-using it resumes); required unless --show-prompts")
-    parser.add_argument("--languages", help="comma-separated codes, or 'all' for the 29 defaults (default "
-                                            f"{','.join(DEFAULTS['languages'])})")
-    parser.add_argument("--dialogues", type=int, help=f"dialogues per language (default "
-                                                      f"{DEFAULTS['dialogues_per_language']})")
+    parser.add_argument(
+        "--out", help="run folder (created; re-using it resumes); required unless --show-prompts"
+    )
+    parser.add_argument(
+        "--languages",
+        help="comma-separated codes, or 'all' for the 29 defaults (default "
+        f"{','.join(DEFAULTS['languages'])})",
+    )
+    parser.add_argument(
+        "--dialogues", type=int, help=f"dialogues per language (default {DEFAULTS['dialogues_per_language']})"
+    )
     parser.add_argument("--seed", type=int, help=f"run seed (default {DEFAULTS['seed']})")
     add_backend_arguments(parser, default_backend=None)
-    parser.add_argument("--model", help="model name (served name for openai) or local path (default "
-                                        f"{DEFAULTS['model']})")
-    parser.add_argument("--concurrency", type=int, help=f"dialogues in flight (default {DEFAULTS['concurrency']})")
-    parser.add_argument("--demos", help="PersonaChat or XPersona-English JSON with English demonstration personas")
-    parser.add_argument("--num-demos", type=int, help=f"demonstrations per persona prompt (default "
-                                                      f"{DEFAULTS['num_demos']})")
-    parser.add_argument("--languages-file", help="YAML adding or overriding languages (same fields as the registry)")
-    parser.add_argument("--prompt-version", help="shipped prompt version or a YAML template file (default "
-                                                 f"{DEFAULTS['prompt_version']})")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="override any config field, e.g. dialogue.max_turns=20 (repeatable)")
-    parser.add_argument("--no-inline-gates", action="store_true",
-                        help="do not check each persona, common ground and turn with the quality gates as it is "
-                             "generated (on by default: a rejected output is asked again with a new seed)")
-    parser.add_argument("--on-truncated", choices=["trim", "regenerate"],
-                        help="an answer cut at max_tokens: trim to its last complete sentence (default; asked "
-                             "again when none is complete) or always ask again")
-    parser.add_argument("--filter", action="store_true", help="apply the quality gates inline (drops recorded)")
+    parser.add_argument(
+        "--model", help=f"model name (served name for openai) or local path (default {DEFAULTS['model']})"
+    )
+    parser.add_argument(
+        "--concurrency", type=int, help=f"dialogues in flight (default {DEFAULTS['concurrency']})"
+    )
+    parser.add_argument(
+        "--demos", help="PersonaChat or XPersona-English JSON with English demonstration personas"
+    )
+    parser.add_argument(
+        "--num-demos", type=int, help=f"demonstrations per persona prompt (default {DEFAULTS['num_demos']})"
+    )
+    parser.add_argument(
+        "--languages-file", help="YAML adding or overriding languages (same fields as the registry)"
+    )
+    parser.add_argument(
+        "--prompt-version",
+        help=f"shipped prompt version or a YAML template file (default {DEFAULTS['prompt_version']})",
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override any config field, e.g. dialogue.max_turns=20 (repeatable)",
+    )
+    parser.add_argument(
+        "--no-inline-gates",
+        action="store_true",
+        help="do not check each persona, common ground and turn with the quality gates as it is "
+        "generated (on by default: a rejected output is asked again with a new seed)",
+    )
+    parser.add_argument(
+        "--on-truncated",
+        choices=["trim", "regenerate"],
+        help="an answer cut at max_tokens: trim to its last complete sentence (default; asked "
+        "again when none is complete) or always ask again",
+    )
+    parser.add_argument(
+        "--filter", action="store_true", help="apply the quality gates inline (drops recorded)"
+    )
     parser.add_argument("--filter-config", help="quality-gate config YAML for --filter")
     parser.add_argument("--no-cache", action="store_true", help="do not use the request cache")
-    parser.add_argument("--retry-failed", action="store_true",
-                        help="also make again dialogues whose output failed (parse or gate failures); backend "
-                             "failures (server down, timeouts) are always retried on a re-run")
+    parser.add_argument(
+        "--retry-failed",
+        action="store_true",
+        help="also make again dialogues whose output failed (parse or gate failures); backend "
+        "failures (server down, timeouts) are always retried on a re-run",
+    )
     parser.add_argument("--overwrite", action="store_true", help="delete previous output in --out first")
-    parser.add_argument("--allow-mixed-configs", action="store_true",
-                        help="allow adding output of a changed config to an existing run folder")
-    parser.add_argument("--num-shards", type=int, default=1,
-                        help="split the work into N independent parts (by language and dialogue index)")
-    parser.add_argument("--shard-index", type=int, default=0,
-                        help="which part (0..N-1) this process makes; workers may share --out")
-    parser.add_argument("--executor", choices=["local", "ray"], default="local",
-                        help="local: this process (default); ray: work units as Ray tasks (pip install 'moud[ray]')")
-    parser.add_argument("--ray-address", help="ray: cluster address ('auto', ray://HOST:10001); default starts "
-                                              "a local Ray instance")
+    parser.add_argument(
+        "--allow-mixed-configs",
+        action="store_true",
+        help="allow adding output of a changed config to an existing run folder",
+    )
+    parser.add_argument(
+        "--num-shards",
+        type=int,
+        default=1,
+        help="split the work into N independent parts (by language and dialogue index)",
+    )
+    parser.add_argument(
+        "--shard-index",
+        type=int,
+        default=0,
+        help="which part (0..N-1) this process makes; workers may share --out",
+    )
+    parser.add_argument(
+        "--executor",
+        choices=["local", "ray"],
+        default="local",
+        help="local: this process (default); ray: work units as Ray tasks (pip install 'moud[ray]')",
+    )
+    parser.add_argument(
+        "--ray-address",
+        help="ray: cluster address ('auto', ray://HOST:10001); default starts a local Ray instance",
+    )
     parser.add_argument("--ray-tasks", type=int, help="ray: number of tasks (default: the cluster's CPUs)")
-    parser.add_argument("--ray-max-retries", type=int, default=3,
-                        help="ray: retries of a task whose worker died or hit a transient error (default %(default)s)")
+    parser.add_argument(
+        "--ray-max-retries",
+        type=int,
+        default=3,
+        help="ray: retries of a task whose worker died or hit a transient error (default %(default)s)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
-    parser.add_argument("--show-prompts", action="store_true",
-                        help="print the prompts of each language's first dialogue (no LLM call, nothing written)")
+    parser.add_argument(
+        "--show-prompts",
+        action="store_true",
+        help="print the prompts of each language's first dialogue (no LLM call, nothing written)",
+    )
 
 
 def _parse_value(text: str):
@@ -103,10 +161,18 @@ def overrides_from_args(args) -> dict:
     o: dict = {}
     if args.languages is not None:
         o["languages"] = args.languages
-    for key, attr in (("dialogues_per_language", "dialogues"), ("seed", "seed"), ("backend", "backend"),
-                      ("model", "model"), ("concurrency", "concurrency"), ("demos", "demos"),
-                      ("num_demos", "num_demos"), ("languages_file", "languages_file"),
-                      ("prompt_version", "prompt_version"), ("filter_config", "filter_config")):
+    for key, attr in (
+        ("dialogues_per_language", "dialogues"),
+        ("seed", "seed"),
+        ("backend", "backend"),
+        ("model", "model"),
+        ("concurrency", "concurrency"),
+        ("demos", "demos"),
+        ("num_demos", "num_demos"),
+        ("languages_file", "languages_file"),
+        ("prompt_version", "prompt_version"),
+        ("filter_config", "filter_config"),
+    ):
         value = getattr(args, attr, None)
         if value is not None:
             o[key] = value
@@ -144,17 +210,35 @@ def run(args) -> int:
     if args.executor == "ray":
         from generation.executors.ray_executor import RayExecutor
 
-        executor = RayExecutor(address=args.ray_address, tasks=args.ray_tasks, max_retries=args.ray_max_retries,
-                               progress=not args.quiet and sys.stderr.isatty())
-    result = generate(cfg, args.out, sharding=Sharding(args.num_shards, args.shard_index), executor=executor,
-                      overwrite=args.overwrite, allow_mixed=args.allow_mixed_configs, api_key_env=args.api_key_env,
-                      quiet=args.quiet, retry_failed=args.retry_failed)
+        executor = RayExecutor(
+            address=args.ray_address,
+            tasks=args.ray_tasks,
+            max_retries=args.ray_max_retries,
+            progress=not args.quiet and sys.stderr.isatty(),
+        )
+    result = generate(
+        cfg,
+        args.out,
+        sharding=Sharding(args.num_shards, args.shard_index),
+        executor=executor,
+        overwrite=args.overwrite,
+        allow_mixed=args.allow_mixed_configs,
+        api_key_env=args.api_key_env,
+        quiet=args.quiet,
+        retry_failed=args.retry_failed,
+    )
     print(result.summary.render(), file=sys.stderr)
     if result.status == "partial":
-        print(f"some dialogues are still to make (e.g. the server failed): re-run the same command to resume "
-              f"{args.out}", file=sys.stderr)
+        print(
+            f"some dialogues are still to make (e.g. the server failed): re-run the same command to resume "
+            f"{args.out}",
+            file=sys.stderr,
+        )
     if args.num_shards > 1:
-        print(f"worker {args.shard_index}/{args.num_shards}: {result.units} unit(s); whole run "
-              f"{result.units_done}/{result.units_planned} units done; combine with `moud merge --inputs "
-              f"{args.out} --out MERGED`", file=sys.stderr)
+        print(
+            f"worker {args.shard_index}/{args.num_shards}: {result.units} unit(s); whole run "
+            f"{result.units_done}/{result.units_planned} units done; combine with `moud merge --inputs "
+            f"{args.out} --out MERGED`",
+            file=sys.stderr,
+        )
     return 0

@@ -38,20 +38,37 @@ DEFAULTS: dict = {
     "filter_config": None,
     "inline_gates": True,
     "on_truncated": "trim",
-    "persona": {"sentences": 5, "min_sentences": 4, "max_attempts": 3,
-                "sampling": {"temperature": 0.9, "top_p": 0.95, "max_tokens": 320}},
-    "common_ground": {"max_attempts": 3,
-                      "sampling": {"temperature": 0.8, "top_p": 0.95, "max_tokens": 320}},
-    "dialogue": {"min_turns": 12, "max_turns": 16, "max_attempts": 5, "loop_window": 4,
-                 "sampling": {"temperature": 0.8, "top_p": 0.95, "max_tokens": 160,
-                              "frequency_penalty": 0.3}},
+    "persona": {
+        "sentences": 5,
+        "min_sentences": 4,
+        "max_attempts": 3,
+        "sampling": {"temperature": 0.9, "top_p": 0.95, "max_tokens": 320},
+    },
+    "common_ground": {"max_attempts": 3, "sampling": {"temperature": 0.8, "top_p": 0.95, "max_tokens": 320}},
+    "dialogue": {
+        "min_turns": 12,
+        "max_turns": 16,
+        "max_attempts": 5,
+        "loop_window": 4,
+        "sampling": {"temperature": 0.8, "top_p": 0.95, "max_tokens": 160, "frequency_penalty": 0.3},
+    },
 }
 
 # Keys that do not change the content of dialogue i (see module docstring).
-NOT_FINGERPRINTED = frozenset({"languages", "dialogues_per_language", "concurrency", "backend_options", "cache",
-                               "filter", "filter_config", "languages_file"})
+NOT_FINGERPRINTED = frozenset(
+    {
+        "languages",
+        "dialogues_per_language",
+        "concurrency",
+        "backend_options",
+        "cache",
+        "filter",
+        "filter_config",
+        "languages_file",
+    }
+)
 OPEN_KEYS = ("backend_options", "sampling")  # free-form mappings, checked by their owners
-_SCHEMA = {**DEFAULTS, "languages": None}     # a list or a comma-separated string
+_SCHEMA = {**DEFAULTS, "languages": None}  # a list or a comma-separated string
 
 
 @dataclass
@@ -59,7 +76,7 @@ class RunConfig:
     data: dict
     source: str = "<defaults>"
     demos_digest: str = ""
-    gates_digest: str = ""      # the filter config's content, when inline gates use it
+    gates_digest: str = ""  # the filter config's content, when inline gates use it
     sampling: dict = field(default_factory=dict)
     origins: dict = field(default_factory=dict)  # dotted field -> the file or "command line" that set it
 
@@ -126,10 +143,15 @@ def _validate(cfg: RunConfig) -> RunConfig:
             value = d
             for part in field_name.split("."):
                 value = value.get(part) if isinstance(value, dict) else None
-            raise ConfigError(f"{cfg.origin(field_name)}: field {field_name!r}: expected {expected}, got {value!r}")
+            raise ConfigError(
+                f"{cfg.origin(field_name)}: field {field_name!r}: expected {expected}, got {value!r}"
+            )
 
-    need(isinstance(d["dialogues_per_language"], int) and d["dialogues_per_language"] >= 0,
-         "dialogues_per_language", "an integer >= 0")
+    need(
+        isinstance(d["dialogues_per_language"], int) and d["dialogues_per_language"] >= 0,
+        "dialogues_per_language",
+        "an integer >= 0",
+    )
     need(isinstance(d["seed"], int), "seed", "an integer")
     need(isinstance(d["concurrency"], int) and d["concurrency"] >= 1, "concurrency", "an integer >= 1")
     need(isinstance(d["shard_size"], int) and d["shard_size"] >= 1, "shard_size", "an integer >= 1")
@@ -139,16 +161,26 @@ def _validate(cfg: RunConfig) -> RunConfig:
     need(d["on_truncated"] in TRUNCATION_POLICIES, "on_truncated", " or ".join(TRUNCATION_POLICIES))
     p, dl = d["persona"], d["dialogue"]
     need(isinstance(p["sentences"], int) and p["sentences"] >= 1, "persona.sentences", "an integer >= 1")
-    need(isinstance(p["min_sentences"], int) and 1 <= p["min_sentences"] <= p["sentences"],
-         "persona.min_sentences", "an integer between 1 and persona.sentences")
+    need(
+        isinstance(p["min_sentences"], int) and 1 <= p["min_sentences"] <= p["sentences"],
+        "persona.min_sentences",
+        "an integer between 1 and persona.sentences",
+    )
     need(isinstance(dl["min_turns"], int) and dl["min_turns"] >= 2, "dialogue.min_turns", "an integer >= 2")
-    need(isinstance(dl["max_turns"], int) and dl["max_turns"] >= dl["min_turns"], "dialogue.max_turns",
-         "an integer >= dialogue.min_turns")
+    need(
+        isinstance(dl["max_turns"], int) and dl["max_turns"] >= dl["min_turns"],
+        "dialogue.max_turns",
+        "an integer >= dialogue.min_turns",
+    )
     for step in ("persona", "common_ground", "dialogue"):
-        need(isinstance(d[step]["max_attempts"], int) and d[step]["max_attempts"] >= 1,
-             f"{step}.max_attempts", "an integer >= 1")
-        cfg.sampling[step] = SamplingParams.from_dict(d[step]["sampling"],
-                                                      f"{cfg.origin(step + '.sampling')}: {step}.sampling")
+        need(
+            isinstance(d[step]["max_attempts"], int) and d[step]["max_attempts"] >= 1,
+            f"{step}.max_attempts",
+            "an integer >= 1",
+        )
+        cfg.sampling[step] = SamplingParams.from_dict(
+            d[step]["sampling"], f"{cfg.origin(step + '.sampling')}: {step}.sampling"
+        )
     if d["demos"]:
         demos_path = Path(d["demos"])
         if not demos_path.is_file():
@@ -157,6 +189,8 @@ def _validate(cfg: RunConfig) -> RunConfig:
     if d["inline_gates"] and d["filter_config"]:
         gates_path = Path(d["filter_config"])
         if not gates_path.is_file():
-            raise ConfigError(f"{cfg.origin('filter_config')}: field 'filter_config': file not found: {gates_path}")
+            raise ConfigError(
+                f"{cfg.origin('filter_config')}: field 'filter_config': file not found: {gates_path}"
+            )
         cfg.gates_digest = hashlib.sha256(gates_path.read_bytes()).hexdigest()[:16]
     return cfg

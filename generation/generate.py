@@ -33,15 +33,24 @@ class Sharding:
 @dataclass
 class GenerateResult:
     summary: RunSummary
-    units: int            # units of this worker
-    units_done: int       # units of the whole run that are complete
+    units: int  # units of this worker
+    units_done: int  # units of the whole run that are complete
     units_planned: int
     status: str
 
 
-def generate(cfg: RunConfig, out: str | Path, *, sharding: Sharding | None = None, executor=None,
-             overwrite: bool = False, allow_mixed: bool = False, api_key_env: str | None = None,
-             quiet: bool = False, retry_failed: bool = False) -> GenerateResult:
+def generate(
+    cfg: RunConfig,
+    out: str | Path,
+    *,
+    sharding: Sharding | None = None,
+    executor=None,
+    overwrite: bool = False,
+    allow_mixed: bool = False,
+    api_key_env: str | None = None,
+    quiet: bool = False,
+    retry_failed: bool = False,
+) -> GenerateResult:
     """Make this worker's work units of ``cfg`` into ``out``. ``executor``: None (this process) or an object
     with ``run(spec, units) -> RunSummary`` (``RayExecutor``). Raises MoudError when nothing could be made."""
     sharding = sharding or Sharding()
@@ -56,24 +65,42 @@ def generate(cfg: RunConfig, out: str | Path, *, sharding: Sharding | None = Non
     row_filter = inline_filter(cfg, registry) if cfg["filter"] else None  # a bad filter config fails early
     text_gates = load_text_gates(cfg, registry) if executor is None else None  # (Ray tasks load their own)
     folder = RunFolder(out, out / SHARDS)
-    worker = {"num_shards": sharding.num_shards, "shard_index": sharding.shard_index, "units": len(units),
-              "executor": getattr(executor, "name", "local")}
-    spec = RunSpec(config=cfg.to_dict(), fingerprint=cfg.fingerprint, out=str(out), languages=languages,
-                   cache_file=cache_name(sharding.num_shards, sharding.shard_index) if cfg["cache"] else None,
-                   api_key_env=api_key_env, quiet=quiet, retry_failed=retry_failed)
+    worker = {
+        "num_shards": sharding.num_shards,
+        "shard_index": sharding.shard_index,
+        "units": len(units),
+        "executor": getattr(executor, "name", "local"),
+    }
+    spec = RunSpec(
+        config=cfg.to_dict(),
+        fingerprint=cfg.fingerprint,
+        out=str(out),
+        languages=languages,
+        cache_file=cache_name(sharding.num_shards, sharding.shard_index) if cfg["cache"] else None,
+        api_key_env=api_key_env,
+        quiet=quiet,
+        retry_failed=retry_failed,
+    )
     try:
         out.mkdir(parents=True, exist_ok=True)
         folder.write_manifest(manifest, "running", name=name, extra={"worker": worker})
         if executor is not None:
             summary = executor.run(spec, units)
         else:
-            summary = (execute_units(spec, units, cfg=cfg, row_filter=row_filter, text_gates=text_gates)
-                       if units else RunSummary())
+            summary = (
+                execute_units(spec, units, cfg=cfg, row_filter=row_filter, text_gates=text_gates)
+                if units
+                else RunSummary()
+            )
     except BaseException as exc:
         status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
         try:
-            folder.write_manifest(manifest, status, name=name,
-                                  extra={"worker": worker, "error": " ".join(str(exc).split())[:500]})
+            folder.write_manifest(
+                manifest,
+                status,
+                name=name,
+                extra={"worker": worker, "error": " ".join(str(exc).split())[:500]},
+            )
         except (OSError, MoudError):
             pass  # best effort: the disk may be full
         if isinstance(exc, (OSError, sqlite3.Error)):
@@ -83,9 +110,13 @@ def generate(cfg: RunConfig, out: str | Path, *, sharding: Sharding | None = Non
     done = [u for u in all_units if folder.unit_path(SHARDS, u.language, u.name).exists()]
     status = "partial" if left else "complete"
     worker["run_units_done"] = f"{len(done)}/{len(all_units)}"
-    folder.write_manifest(manifest, status, name=name, extra={"worker": worker, "last_run": summary.to_dict()})
+    folder.write_manifest(
+        manifest, status, name=name, extra={"worker": worker, "last_run": summary.to_dict()}
+    )
     if summary.failed and not summary.made and not summary.dropped:
         reasons = ", ".join(f"{r} x{n}" for r, n in summary.failure_reasons.most_common(3))
-        raise MoudError(f"no dialogue was made: all {summary.failed} failed ({reasons}); {out} is kept resumable "
-                        "- fix the cause and re-run the same command")
+        raise MoudError(
+            f"no dialogue was made: all {summary.failed} failed ({reasons}); {out} is kept resumable "
+            "- fix the cause and re-run the same command"
+        )
     return GenerateResult(summary, len(units), len(done), len(all_units), status)

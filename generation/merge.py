@@ -34,7 +34,9 @@ def load_inputs(inputs: list[Path]) -> list[tuple[Path, list[tuple[Path, dict]]]
             raise ConfigError(f"--inputs {run}: no such folder")
         paths = RunFolder(run, run / SHARDS).manifest_paths()
         if not paths:
-            raise ConfigError(f"--inputs {run}: no manifest.json or manifest-*.json; not a `moud generate` run folder")
+            raise ConfigError(
+                f"--inputs {run}: no manifest.json or manifest-*.json; not a `moud generate` run folder"
+            )
         loaded.append((run, [(p, read_manifest(p)) for p in paths]))
     return loaded
 
@@ -49,14 +51,21 @@ def check_fingerprints(loaded) -> tuple[list[str], dict]:
             if fps != ref_fps:
                 raise ConfigError(
                     f"{ref_path.parent} (config fingerprint {', '.join(ref_fps)}) and {run} ({path.name}: "
-                    f"fingerprint {', '.join(fps)}) were made with different configs; refusing to merge")
+                    f"fingerprint {', '.join(fps)}) were made with different configs; refusing to merge"
+                )
     return ref_fps, ref.get("config", {})
 
 
 def input_registry(loaded) -> dict:
     """The language registry of the inputs' configs (with their --languages-file, when any)."""
-    extra = sorted({data["config"]["languages_file"] for _run, manifests in loaded for _path, data in manifests
-                    if isinstance(data.get("config"), dict) and data["config"].get("languages_file")})
+    extra = sorted(
+        {
+            data["config"]["languages_file"]
+            for _run, manifests in loaded
+            for _path, data in manifests
+            if isinstance(data.get("config"), dict) and data["config"].get("languages_file")
+        }
+    )
     return load_registry(extra)
 
 
@@ -70,8 +79,9 @@ def expected_units(loaded, registry) -> list:
                 langs = parse_language_list(cfg["languages"], registry)
                 units.update(plan_units(langs, int(cfg["dialogues_per_language"]), int(cfg["shard_size"])))
             except (KeyError, TypeError, ValueError) as exc:
-                raise MoudError(f"{path}: config lacks a usable {exc} field; cannot tell which work units "
-                                "the run plans") from None
+                raise MoudError(
+                    f"{path}: config lacks a usable {exc} field; cannot tell which work units the run plans"
+                ) from None
     return sorted(units)
 
 
@@ -84,8 +94,10 @@ def collect_files(loaded, registry) -> dict[tuple[str, str, str], Path]:
             for lang, f in folder.files(registry, kind=kind, required=False):
                 key = (kind, lang, f.name)
                 if key in files:
-                    raise MoudError(f"duplicate work unit {kind}/{lang}/{f.name} in {files[key].parents[2]}"
-                                    f" and {run}: the same part was made twice; merge only one of them")
+                    raise MoudError(
+                        f"duplicate work unit {kind}/{lang}/{f.name} in {files[key].parents[2]}"
+                        f" and {run}: the same part was made twice; merge only one of them"
+                    )
                 files[key] = f
     return files
 
@@ -94,8 +106,13 @@ def _row_id(obj: dict, kind: str):
     return (obj.get("row") or {}).get("id") if kind == "drops" else obj.get("id")
 
 
-def merge(inputs: list[Path], out: Path, allow_incomplete: bool = False, overwrite: bool = False,
-          progress: bool = True) -> dict:
+def merge(
+    inputs: list[Path],
+    out: Path,
+    allow_incomplete: bool = False,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> dict:
     """Merge ``inputs`` into ``out``; returns a summary dict. Raises MoudError/ConfigError."""
     inputs = [Path(p) for p in inputs]
     out = Path(out)
@@ -115,8 +132,10 @@ def merge(inputs: list[Path], out: Path, allow_incomplete: bool = False, overwri
     if missing and not allow_incomplete:
         shown = ", ".join(f"{u.language}/{u.name} (dialogues {u.start}-{u.stop - 1})" for u in missing[:5])
         more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
-        raise MoudError(f"{len(missing)} of {len(planned)} work units missing (incomplete runs): {shown}{more}; "
-                        "re-run those workers (same command) or pass --allow-incomplete")
+        raise MoudError(
+            f"{len(missing)} of {len(planned)} work units missing (incomplete runs): {shown}{more}; "
+            "re-run those workers (same command) or pass --allow-incomplete"
+        )
     seen: dict[str, tuple[int, int]] = {}  # id -> (file number, line): small even for 500k ids
     sources: list[Path] = []
     counts = {kind: 0 for kind in KINDS}
@@ -133,21 +152,35 @@ def merge(inputs: list[Path], out: Path, allow_incomplete: bool = False, overwri
                 if bar is not None:
                     bar.update(1)
             status = "partial" if missing else "complete"
-            manifest = {"moud_version": __version__, "fingerprint": fingerprints[-1], "fingerprints": fingerprints,
-                        "config": config}
-            extra = {"merged_from": [str(p) for p in inputs],
-                     "missing_units": [f"{u.language}/{u.name}" for u in missing],
-                     "units": {"planned": len(planned), "done": len(planned) - len(missing)}}
+            manifest = {
+                "moud_version": __version__,
+                "fingerprint": fingerprints[-1],
+                "fingerprints": fingerprints,
+                "config": config,
+            }
+            extra = {
+                "merged_from": [str(p) for p in inputs],
+                "missing_units": [f"{u.language}/{u.name}" for u in missing],
+                "units": {"planned": len(planned), "done": len(planned) - len(missing)},
+            }
             RunFolder(tmp, tmp / SHARDS).write_manifest(manifest, status, extra=extra)
     finally:
         if bar is not None:
             bar.close()
-    return {"out": str(out), "status": status, "dialogues": counts["shards"], "failed": counts["failures"],
-            "dropped": counts["drops"], "planned_units": len(planned), "missing_units": len(missing)}
+    return {
+        "out": str(out),
+        "status": status,
+        "dialogues": counts["shards"],
+        "failed": counts["failures"],
+        "dropped": counts["drops"],
+        "planned_units": len(planned),
+        "missing_units": len(missing),
+    }
 
 
-def _copy_checked(src: Path, dest: Path, kind: str, sources: list[Path], seen: dict, fingerprints: list[str],
-                  counts: dict) -> None:
+def _copy_checked(
+    src: Path, dest: Path, kind: str, sources: list[Path], seen: dict, fingerprints: list[str], counts: dict
+) -> None:
     """Copy one unit file line by line, refusing duplicate ids and rows of another config."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     with atomic_open(dest) as fh:
@@ -159,13 +192,21 @@ def _copy_checked(src: Path, dest: Path, kind: str, sources: list[Path], seen: d
                     raise MoudError(f"{where}: expected an 'id' field")
                 if rid in seen:
                     first, first_line = seen[rid]
-                    raise MoudError(f"{where}: duplicate id {rid!r} (also at {sources[first]}:{first_line}); "
-                                    "refusing to merge")
+                    raise MoudError(
+                        f"{where}: duplicate id {rid!r} (also at {sources[first]}:{first_line}); "
+                        "refusing to merge"
+                    )
                 seen[rid] = (len(sources) - 1, lineno)
             row = obj.get("row", obj) if kind == DROPS else obj
-            fp = row.get("run_fingerprint") if kind == FAILURES else (row.get("metadata") or {}).get("run_fingerprint")
+            fp = (
+                row.get("run_fingerprint")
+                if kind == FAILURES
+                else (row.get("metadata") or {}).get("run_fingerprint")
+            )
             if fp is not None and fp not in fingerprints:
-                raise MoudError(f"{where}: made with config fingerprint {fp}, but the manifests say "
-                                f"{', '.join(fingerprints)}; refusing to merge")
+                raise MoudError(
+                    f"{where}: made with config fingerprint {fp}, but the manifests say "
+                    f"{', '.join(fingerprints)}; refusing to merge"
+                )
             fh.write(dumps_line(obj) + "\n")
             counts[kind] += 1

@@ -24,14 +24,19 @@ Output: MERGED/shards/<lang>/shard-NNNNN.jsonl, MERGED/failures/..., MERGED/drop
 
 
 def build_parser(parser: argparse.ArgumentParser) -> None:
-    parser.description = ("Combine the shards of sharded `moud generate` runs of one config into one run folder "
-                          "(checks config fingerprints, duplicate ids and missing work units).")
+    parser.description = (
+        "Combine the shards of sharded `moud generate` runs of one config into one run folder "
+        "(checks config fingerprints, duplicate ids and missing work units)."
+    )
     parser.epilog = EXAMPLE
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("--inputs", nargs="+", required=True, metavar="RUN", help="run folders to combine")
     parser.add_argument("--out", required=True, help="merged run folder (must not exist unless --overwrite)")
-    parser.add_argument("--allow-incomplete", action="store_true",
-                        help="write the merge even when work units are missing (manifest status 'partial')")
+    parser.add_argument(
+        "--allow-incomplete",
+        action="store_true",
+        help="write the merge even when work units are missing (manifest status 'partial')",
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -40,12 +45,19 @@ def run(args) -> int:
     from generation.merge import merge
 
     try:
-        result = merge(args.inputs, args.out, allow_incomplete=args.allow_incomplete, overwrite=args.overwrite,
-                       progress=not args.quiet and sys.stderr.isatty())
+        result = merge(
+            args.inputs,
+            args.out,
+            allow_incomplete=args.allow_incomplete,
+            overwrite=args.overwrite,
+            progress=not args.quiet and sys.stderr.isatty(),
+        )
     except OSError as exc:
         raise os_error(args.out, exc) from None
-    line = (f"merged {result['dialogues']} dialogues ({result['failed']} failed, {result['dropped']} dropped) "
-            f"from {len(args.inputs)} input(s) into {result['out']}: {result['status']}")
+    line = (
+        f"merged {result['dialogues']} dialogues ({result['failed']} failed, {result['dropped']} dropped) "
+        f"from {len(args.inputs)} input(s) into {result['out']}: {result['status']}"
+    )
     if result["missing_units"]:
         line += f"; {result['missing_units']} of {result['planned_units']} work units missing"
     print(line, file=sys.stderr)

@@ -17,12 +17,18 @@ class ParseFailure(Exception):
 
 
 _FENCE = re.compile(r"^```[a-zA-Z]*\s*|\s*```$", re.MULTILINE)
-_LIST_MARK = regex.compile(r"^\s*(?:[-*•·‣▪–—]|\(?\d{1,2}[.)、:：]|\(?[a-zA-Z][.)]|[一二三四五六七八九十]+[、.．])\s*")
+_LIST_MARK = regex.compile(
+    r"^\s*(?:[-*•·‣▪–—]|\(?\d{1,2}[.)、:：]|\(?[a-zA-Z][.)]|[一二三四五六七八九十]+[、.．])\s*"
+)
 _HEADER = regex.compile(r"^\s*(?:#+\s*)?[\p{L}\p{M} ]{1,40}[:：]\s*$")
 _SENTENCE_END = regex.compile(r"(?<=[。！？])\s*|(?<=[.!?।؟۔])\s+")
-_LABEL = regex.compile(r"^\s*(?:\*\*)?(?:[AB]|Person [AB]|Speaker \d|Persona [AB]|[\p{Lu}\p{Lo}][\p{L}\p{M}]{0,20})"
-                       r"(?:\*\*)?[:：](?:\*\*)?\s*")
-_CG_LABEL = regex.compile(r"^\s*(?:\*\*)?(?:common ground|premise|situation|context|setting|narrator)(?:\*\*)?\s*[:：]\s*", regex.I)
+_LABEL = regex.compile(
+    r"^\s*(?:\*\*)?(?:[AB]|Person [AB]|Speaker \d|Persona [AB]|[\p{Lu}\p{Lo}][\p{L}\p{M}]{0,20})"
+    r"(?:\*\*)?[:：](?:\*\*)?\s*"
+)
+_CG_LABEL = regex.compile(
+    r"^\s*(?:\*\*)?(?:common ground|premise|situation|context|setting|narrator)(?:\*\*)?\s*[:：]\s*", regex.I
+)
 _QUOTES = "\"'“”„«»「」『』‘’"
 
 

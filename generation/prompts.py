@@ -65,32 +65,57 @@ class PromptSet:
     def constraints(self, lang: Language) -> str:
         return self.templates["language_constraints"].format(**_lang_fields(lang))
 
-    def persona_messages(self, lang: Language, categories: list[str], num_sentences: int,
-                         demos: list[list[str]]) -> list[dict]:
+    def persona_messages(
+        self, lang: Language, categories: list[str], num_sentences: int, demos: list[list[str]]
+    ) -> list[dict]:
         t = self.templates["persona"]
-        fields = {**_lang_fields(lang), "num_sentences": num_sentences,
-                  "categories": "\n".join(f"- {c.replace('_', ' ').replace('/', ': ')}" for c in categories)}
+        fields = {
+            **_lang_fields(lang),
+            "num_sentences": num_sentences,
+            "categories": "\n".join(f"- {c.replace('_', ' ').replace('/', ': ')}" for c in categories),
+        }
         parts = [t["instructions"].format(**fields), self.constraints(lang)]
         if demos:
-            shown = [t["demonstration"].format(n=i + 1, sentences="\n".join(f"{j + 1}. {s}" for j, s in enumerate(d)))
-                     for i, d in enumerate(demos)]
+            shown = [
+                t["demonstration"].format(
+                    n=i + 1, sentences="\n".join(f"{j + 1}. {s}" for j, s in enumerate(d))
+                )
+                for i, d in enumerate(demos)
+            ]
             parts.append(t["demonstrations_header"].format(**fields) + "\n" + "\n\n".join(shown))
         return [{"role": "system", "content": t["system"]}, {"role": "user", "content": "\n\n".join(parts)}]
 
-    def common_ground_messages(self, lang: Language, persona_a: list[str], persona_b: list[str],
-                               event: SpeechEvent) -> list[dict]:
+    def common_ground_messages(
+        self, lang: Language, persona_a: list[str], persona_b: list[str], event: SpeechEvent
+    ) -> list[dict]:
         t = self.templates["common_ground"]
-        fields = {**_lang_fields(lang), "persona_a": _bullets(persona_a), "persona_b": _bullets(persona_b),
-                  "speech_event_name": event.name, "speech_event_definition": event.definition}
+        fields = {
+            **_lang_fields(lang),
+            "persona_a": _bullets(persona_a),
+            "persona_b": _bullets(persona_b),
+            "speech_event_name": event.name,
+            "speech_event_definition": event.definition,
+        }
         user = t["instructions"].format(**fields) + "\n\n" + self.constraints(lang)
         return [{"role": "system", "content": t["system"]}, {"role": "user", "content": user}]
 
-    def dialogue_messages(self, lang: Language, own_persona: list[str], common_ground: str, event: SpeechEvent,
-                          history: list[tuple[bool, str]]) -> list[dict]:
+    def dialogue_messages(
+        self,
+        lang: Language,
+        own_persona: list[str],
+        common_ground: str,
+        event: SpeechEvent,
+        history: list[tuple[bool, str]],
+    ) -> list[dict]:
         """``history``: (spoken_by_me, text) pairs. Own turns become 'assistant', the other's 'user'."""
         t = self.templates["dialogue"]
-        fields = {**_lang_fields(lang), "own_persona": _bullets(own_persona), "common_ground": common_ground,
-                  "speech_event_name": event.name, "speech_event_definition": event.definition}
+        fields = {
+            **_lang_fields(lang),
+            "own_persona": _bullets(own_persona),
+            "common_ground": common_ground,
+            "speech_event_name": event.name,
+            "speech_event_definition": event.definition,
+        }
         system = t["system"].format(**fields) + "\n\n" + self.constraints(lang)
         messages = [{"role": "system", "content": system}]
         if not history or history[0][0]:
@@ -100,9 +125,12 @@ class PromptSet:
 
 
 def _lang_fields(lang: Language) -> dict:
-    return {"language_name": lang.name, "native_name": lang.native_name,
-            "region_hint": lang.region_hint or f"places where {lang.name} is spoken",
-            "script_name": script_names().get(lang.script, lang.script)}
+    return {
+        "language_name": lang.name,
+        "native_name": lang.native_name,
+        "region_hint": lang.region_hint or f"places where {lang.name} is spoken",
+        "script_name": script_names().get(lang.script, lang.script),
+    }
 
 
 def _bullets(sentences: list[str]) -> str:
@@ -110,6 +138,7 @@ def _bullets(sentences: list[str]) -> str:
 
 
 # -- demonstrations ------------------------------------------------------------------------------
+
 
 def load_demonstrations(path: str | None = None) -> list[list[str]]:
     """English personas: the shipped set, or personas read from a PersonaChat/XPersona-English file.
@@ -133,7 +162,9 @@ def load_demonstrations(path: str | None = None) -> list[list[str]]:
             raise ConfigError(f"{p}:{exc.lineno}: {json_problem(exc)}") from None
         personas = _personas_from_json(data, p)
     if not personas:
-        raise ConfigError(f"{p}: no personas found (expected XPersona, PersonaChat or {{personas: [...]}} layout)")
+        raise ConfigError(
+            f"{p}: no personas found (expected XPersona, PersonaChat or {{personas: [...]}} layout)"
+        )
     seen, out = set(), []
     for i, persona in enumerate(personas):
         if not isinstance(persona, list) or not all(isinstance(s, str) for s in persona):
@@ -158,9 +189,11 @@ def check_english(personas: list[list[str]], path: Path, sample: int = 200, max_
     other = [(i, pred[0]) for i, pred in enumerate(preds) if pred and pred[0][0] != "en"]
     if len(other) > max_other * len(texts):
         i, (label, prob) = other[0]
-        raise ConfigError(f"{path}: demonstrations must be English PersonaChat personas, but {len(other)} of the "
-                          f"first {len(texts)} are not (persona {i} looks like {label!r}, p={prob:.2f}: "
-                          f"{texts[i][:60]!r}); use PersonaChat or XPersona's En_persona_*.json")
+        raise ConfigError(
+            f"{path}: demonstrations must be English PersonaChat personas, but {len(other)} of the "
+            f"first {len(texts)} are not (persona {i} looks like {label!r}, p={prob:.2f}: "
+            f"{texts[i][:60]!r}); use PersonaChat or XPersona's En_persona_*.json"
+        )
 
 
 def _personas_from_json(data, path: Path) -> list:

@@ -13,8 +13,12 @@ def made_row(plan: DialoguePlan, parts: dict, usage: Usage, run) -> dict:
     """``parts`` from ``steps.make_dialogue``; ``run`` gives the config, prompts and backend."""
     cfg = run.cfg
     return dialogue_row(
-        language=plan.language, index=plan.index, speech_event=plan.speech_event.id,
-        persona_a=parts["persona_a"], persona_b=parts["persona_b"], common_ground=parts["common_ground"],
+        language=plan.language,
+        index=plan.index,
+        speech_event=plan.speech_event.id,
+        persona_a=parts["persona_a"],
+        persona_b=parts["persona_b"],
+        common_ground=parts["common_ground"],
         turns=parts["turns"],
         metadata={
             "generator_model": run.backend.model,
@@ -38,11 +42,20 @@ def made_row(plan: DialoguePlan, parts: dict, usage: Usage, run) -> dict:
             "rejected_outputs": parts["rejected_outputs"],
             "reasoning_tokens": parts["reasoning_tokens"],
             "lid_scores": [],
-        })
+        },
+    )
 
 
 def failed_dialogue(plan: DialoguePlan, exc: DialogueFailure, run) -> dict:
-    return failure_record(language=plan.language, index=plan.index, step=exc.step, reason=exc.reason,
-                          detail=exc.detail, dialogue_seed=plan.dialogue_seed, generator_model=run.backend.model,
-                          prompt_version=run.prompts.version, run_fingerprint=run.cfg.fingerprint,
-                          rejected_outputs=exc.rejected_outputs)
+    return failure_record(
+        language=plan.language,
+        index=plan.index,
+        step=exc.step,
+        reason=exc.reason,
+        detail=exc.detail,
+        dialogue_seed=plan.dialogue_seed,
+        generator_model=run.backend.model,
+        prompt_version=run.prompts.version,
+        run_fingerprint=run.cfg.fingerprint,
+        rejected_outputs=exc.rejected_outputs,
+    )

@@ -27,13 +27,22 @@ from moud_core.runfolder import (
 def public_config(cfg: RunConfig) -> dict:
     """The config as recorded in the manifest: anything that looks like a secret is left out."""
     data = cfg.to_dict()
-    data["backend_options"] = {k: v for k, v in data.get("backend_options", {}).items()
-                               if "key" not in k.lower() and "token" not in k.lower()}
+    data["backend_options"] = {
+        k: v
+        for k, v in data.get("backend_options", {}).items()
+        if "key" not in k.lower() and "token" not in k.lower()
+    }
     return data
 
 
-def prepare_output(out: Path, cfg: RunConfig, overwrite: bool = False, allow_mixed: bool = False,
-                   name: str = MANIFEST, units: list[WorkUnit] | None = None) -> dict:
+def prepare_output(
+    out: Path,
+    cfg: RunConfig,
+    overwrite: bool = False,
+    allow_mixed: bool = False,
+    name: str = MANIFEST,
+    units: list[WorkUnit] | None = None,
+) -> dict:
     """Check ``out`` against the config; returns the manifest to write (as ``out/name``). Writes nothing
     (except removing previous output with ``overwrite``)."""
     out = Path(out)
@@ -52,19 +61,26 @@ def prepare_output(out: Path, cfg: RunConfig, overwrite: bool = False, allow_mix
             raise ConfigError(
                 f"{out} holds output of a different config ({path.name}: fingerprint {old_fps[-1]} vs "
                 f"{cfg.fingerprint}; changed: {', '.join(changed) or 'demonstrations file'}); use another --out, "
-                "--overwrite, or --allow-mixed-configs")
+                "--overwrite, or --allow-mixed-configs"
+            )
         if path.name == name and _has_output(folder):
             fingerprints = old_fps if cfg.fingerprint in old_fps else [*old_fps, cfg.fingerprint]
     if not paths and out.is_dir() and (out / "shards").exists():
         raise ConfigError(f"{out} has shards but no {MANIFEST}; refusing to mix with unknown output")
-    return {"moud_version": __version__, "fingerprint": cfg.fingerprint, "fingerprints": fingerprints,
-            "config": public_config(cfg)}
+    return {
+        "moud_version": __version__,
+        "fingerprint": cfg.fingerprint,
+        "fingerprints": fingerprints,
+        "config": public_config(cfg),
+    }
 
 
 def _has_output(folder: RunFolder) -> bool:
     """Whether the folder holds any unit file: a first attempt that failed before writing anything (a wrong
     --model, an unreachable server) does not lock the folder to its config."""
-    return any(folder.kind_dir(kind).is_dir() and any(folder.kind_dir(kind).rglob("*.jsonl")) for kind in KINDS)
+    return any(
+        folder.kind_dir(kind).is_dir() and any(folder.kind_dir(kind).rglob("*.jsonl")) for kind in KINDS
+    )
 
 
 def _remove_previous(folder: RunFolder, name: str, units: list[WorkUnit] | None) -> None:
@@ -73,7 +89,7 @@ def _remove_previous(folder: RunFolder, name: str, units: list[WorkUnit] | None)
         victims = [folder.kind_dir(kind) for kind in KINDS] + [out / MANIFEST]
         victims += list(out.glob(WORKER_MANIFEST_GLOB)) + list(out.glob("cache*.sqlite*"))
     else:
-        worker = name[len("manifest-"):-len(".json")]
+        worker = name[len("manifest-") : -len(".json")]
         victims = [out / name, *out.glob(f"cache-{worker}.sqlite*")]
         for u in units or []:
             victims += [folder.unit_path(kind, u.language, u.name) for kind in KINDS]

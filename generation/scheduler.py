@@ -30,14 +30,28 @@ from moud_core.taxonomy import load_persona_taxonomy, load_speech_events
 
 
 class GenerationRun:
-    def __init__(self, cfg: RunConfig, out: str | Path, backend: Backend, registry: dict[str, Language],
-                 languages: list[str], units: list[WorkUnit] | None = None, quiet: bool = False,
-                 row_filter=None, progress: bool = True, retry_failed: bool = False, text_gates=None):
+    def __init__(
+        self,
+        cfg: RunConfig,
+        out: str | Path,
+        backend: Backend,
+        registry: dict[str, Language],
+        languages: list[str],
+        units: list[WorkUnit] | None = None,
+        quiet: bool = False,
+        row_filter=None,
+        progress: bool = True,
+        retry_failed: bool = False,
+        text_gates=None,
+    ):
         self.cfg, self.backend, self.registry = cfg, backend, registry
         self.folder = RunFolder(Path(out), Path(out) / SHARDS)
         self.languages = languages
-        self.units = units if units is not None else plan_units(languages, cfg["dialogues_per_language"],
-                                                                 cfg["shard_size"])
+        self.units = (
+            units
+            if units is not None
+            else plan_units(languages, cfg["dialogues_per_language"], cfg["shard_size"])
+        )
         self.progress = progress and not quiet
         self.row_filter = row_filter  # optional callable(row) -> (kept: bool, drop_record | None)
         self.retry_failed = retry_failed
@@ -82,9 +96,16 @@ class GenerationRun:
             await self.backend.check()
         bars = self._make_bars(pending)
         sem = asyncio.Semaphore(self.cfg["concurrency"])
-        contexts = {lang: StepContext(self.backend, self.prompts, self.cfg, self.registry[lang],
-                                      OutputChecker(lang, self.text_gates, self.cfg["on_truncated"]))
-                    for lang in {s.unit.language for s in pending}}
+        contexts = {
+            lang: StepContext(
+                self.backend,
+                self.prompts,
+                self.cfg,
+                self.registry[lang],
+                OutputChecker(lang, self.text_gates, self.cfg["on_truncated"]),
+            )
+            for lang in {s.unit.language for s in pending}
+        }
         waiting = {s.unit: len(s.todo) for s in pending}
         results = {s.unit: dict(s.kept) for s in pending}
         tasks: set[asyncio.Task] = set()
@@ -208,8 +229,15 @@ class GenerationRun:
             totals[s.unit.language] += len(s.todo)
         bars = {}
         for pos, lang in enumerate(sorted(totals, key=self.languages.index)):
-            bars[lang] = tqdm(total=totals[lang], desc=f"{lang}", unit="dlg", position=pos, leave=True,
-                              dynamic_ncols=True, disable=not sys.stderr.isatty())
+            bars[lang] = tqdm(
+                total=totals[lang],
+                desc=f"{lang}",
+                unit="dlg",
+                position=pos,
+                leave=True,
+                dynamic_ncols=True,
+                disable=not sys.stderr.isatty(),
+            )
             bars[lang].t_start = time.perf_counter()
         return bars
 

@@ -13,20 +13,29 @@ def show_prompts(cfg) -> int:
     registry = load_registry([cfg["languages_file"]] if cfg["languages_file"] else [])
     prompts = PromptSet.load(cfg["prompt_version"])
     taxonomy, events, demos = load_persona_taxonomy(), load_speech_events(), load_demonstrations(cfg["demos"])
-    placeholder = [f"<persona {w} sentence {i + 1}>" for w in "AB" for i in range(cfg["persona"]["sentences"])]
-    pa, pb = placeholder[: len(placeholder) // 2], placeholder[len(placeholder) // 2:]
+    placeholder = [
+        f"<persona {w} sentence {i + 1}>" for w in "AB" for i in range(cfg["persona"]["sentences"])
+    ]
+    pa, pb = placeholder[: len(placeholder) // 2], placeholder[len(placeholder) // 2 :]
     for code in parse_language_list(cfg["languages"], registry):
         lang = registry[code]
         plan = plan_dialogue(cfg, code, 0, taxonomy, events, demos)
         own = pa if plan.first_speaker == "A" else pb
         sections = [
-            ("persona A", prompts.persona_messages(lang, plan.categories_a, cfg["persona"]["sentences"], plan.demos_a)),
+            (
+                "persona A",
+                prompts.persona_messages(lang, plan.categories_a, cfg["persona"]["sentences"], plan.demos_a),
+            ),
             ("common ground", prompts.common_ground_messages(lang, pa, pb, plan.speech_event)),
-            (f"dialogue, first turn (speaker {plan.first_speaker})",
-             prompts.dialogue_messages(lang, own, "<common ground>", plan.speech_event, [])),
+            (
+                f"dialogue, first turn (speaker {plan.first_speaker})",
+                prompts.dialogue_messages(lang, own, "<common ground>", plan.speech_event, []),
+            ),
         ]
-        print(f"######## {code} ({lang.name}) — dialogue 0, speech event {plan.speech_event.id}, "
-              f"prompt version {prompts.version}")
+        print(
+            f"######## {code} ({lang.name}) — dialogue 0, speech event {plan.speech_event.id}, "
+            f"prompt version {prompts.version}"
+        )
         for title, messages in sections:
             print(f"==== {title}")
             for m in messages:

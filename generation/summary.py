@@ -5,8 +5,16 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
-_COUNTS = ("made", "failed", "dropped", "skipped_units", "requests", "cache_hits", "prompt_tokens",
-           "completion_tokens")
+_COUNTS = (
+    "made",
+    "failed",
+    "dropped",
+    "skipped_units",
+    "requests",
+    "cache_hits",
+    "prompt_tokens",
+    "completion_tokens",
+)
 
 
 @dataclass
@@ -24,9 +32,12 @@ class RunSummary:
     per_language: dict = field(default_factory=lambda: defaultdict(lambda: {"made": 0, "failed": 0}))
 
     def to_dict(self) -> dict:
-        return {**{k: getattr(self, k) for k in _COUNTS}, "failure_reasons": dict(self.failure_reasons),
-                "wall_seconds": round(self.wall_seconds, 3),
-                "per_language": {k: dict(v) for k, v in self.per_language.items()}}
+        return {
+            **{k: getattr(self, k) for k in _COUNTS},
+            "failure_reasons": dict(self.failure_reasons),
+            "wall_seconds": round(self.wall_seconds, 3),
+            "per_language": {k: dict(v) for k, v in self.per_language.items()},
+        }
 
     def add(self, data: dict) -> None:
         """Add another run's ``to_dict()`` (e.g. one Ray task's) to this summary (wall time excepted)."""
@@ -53,10 +64,12 @@ class RunSummary:
 
     def render(self) -> str:
         dropped = f", dropped {self.dropped} (--filter)" if self.dropped else ""
-        lines = [f"made {self.made} dialogues, failed {self.failed}{dropped}"
-                 + (f", {self.skipped_units} shard(s) already complete" if self.skipped_units else ""),
-                 f"requests {self.requests} (cache hits {self.cache_hits}), tokens {self.prompt_tokens} prompt"
-                 f" + {self.completion_tokens} completion, {self.wall_seconds:.1f}s"]
+        lines = [
+            f"made {self.made} dialogues, failed {self.failed}{dropped}"
+            + (f", {self.skipped_units} shard(s) already complete" if self.skipped_units else ""),
+            f"requests {self.requests} (cache hits {self.cache_hits}), tokens {self.prompt_tokens} prompt"
+            f" + {self.completion_tokens} completion, {self.wall_seconds:.1f}s",
+        ]
         for reason, n in self.failure_reasons.most_common():
             lines.append(f"  failed: {reason}: {n}")
         return "\n".join(lines)

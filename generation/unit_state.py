@@ -26,8 +26,10 @@ def _index(row_id) -> int | None:
 @dataclass
 class UnitState:
     unit: WorkUnit
-    kept: dict[int, dict] = field(default_factory=dict)  # index -> {"row"|"failure"|"drop": record, "kept": True}
-    todo: list[int] = field(default_factory=list)        # indices to make in this run
+    kept: dict[int, dict] = field(
+        default_factory=dict
+    )  # index -> {"row"|"failure"|"drop": record, "kept": True}
+    todo: list[int] = field(default_factory=list)  # indices to make in this run
 
     @property
     def done(self) -> bool:
@@ -41,7 +43,11 @@ def unit_state(folder: RunFolder, unit: WorkUnit, retry_failed: bool = False) ->
     if not folder.unit_path(SHARDS, unit.language, unit.name).is_file():
         state.todo = list(indices)
         return state
-    for kind, key in ((FAILURES, "failure"), (DROPS, "drop"), (SHARDS, "row")):  # rows win over stale failures
+    for kind, key in (
+        (FAILURES, "failure"),
+        (DROPS, "drop"),
+        (SHARDS, "row"),
+    ):  # rows win over stale failures
         path = folder.unit_path(kind, unit.language, unit.name)
         if not path.is_file():
             continue

@@ -31,8 +31,11 @@ class WorkUnit:
 
 
 def plan_units(languages: list[str], per_language: int, shard_size: int) -> list[WorkUnit]:
-    return [WorkUnit(lang, k, k * shard_size, min(per_language, (k + 1) * shard_size))
-            for lang in languages for k in range(math.ceil(per_language / shard_size))]
+    return [
+        WorkUnit(lang, k, k * shard_size, min(per_language, (k + 1) * shard_size))
+        for lang in languages
+        for k in range(math.ceil(per_language / shard_size))
+    ]
 
 
 def select_units(units: list[WorkUnit], num_shards: int = 1, shard_index: int = 0) -> list[WorkUnit]:

@@ -19,10 +19,10 @@ class FolderError(MoudError):
 @dataclass
 class ConfigSpec:
     name: str
-    splits: dict[str, list[str]]          # split -> glob patterns
+    splits: dict[str, list[str]]  # split -> glob patterns
     default: bool = False
-    files: dict[str, list[str]] = field(default_factory=dict)   # split -> matched local paths
-    rows: dict[str, int] = field(default_factory=dict)          # split -> rows (Parquet footers)
+    files: dict[str, list[str]] = field(default_factory=dict)  # split -> matched local paths
+    rows: dict[str, int] = field(default_factory=dict)  # split -> rows (Parquet footers)
 
 
 def read_card_yaml(card_path: Path) -> dict:
@@ -33,8 +33,9 @@ def read_card_yaml(card_path: Path) -> dict:
         raise FolderError(f"{card_path}: not UTF-8 text ({exc.reason})") from None
     lines = text.splitlines()
     if not lines or lines[0].strip() != "---":
-        raise FolderError(f"{card_path}:1: no YAML front matter (expected a first line '---'); "
-                          "not a `moud build` folder")
+        raise FolderError(
+            f"{card_path}:1: no YAML front matter (expected a first line '---'); not a `moud build` folder"
+        )
     try:
         end = next(i for i in range(1, len(lines)) if lines[i].strip() == "---")
     except StopIteration:
@@ -93,8 +94,11 @@ def parse_configs(meta: dict, card_path: Path) -> list[ConfigSpec]:
             for j, item in enumerate(data_files):
                 if isinstance(item, str):
                     splits["train"].append(item)
-                elif isinstance(item, dict) and isinstance(item.get("split"), str) and isinstance(
-                        item.get("path"), (str, list)):
+                elif (
+                    isinstance(item, dict)
+                    and isinstance(item.get("split"), str)
+                    and isinstance(item.get("path"), (str, list))
+                ):
                     paths = [item["path"]] if isinstance(item["path"], str) else item["path"]
                     if not all(isinstance(p, str) for p in paths):
                         raise FolderError(f"{where} ({name}).data_files[{j}].path: expected strings")
@@ -106,8 +110,10 @@ def parse_configs(meta: dict, card_path: Path) -> list[ConfigSpec]:
         for split, patterns in splits.items():
             for pattern in patterns:
                 if pattern.startswith("/") or ".." in pattern.split("/") or "://" in pattern:
-                    raise FolderError(f"{where} ({name}) split {split!r}: path {pattern!r} must be relative "
-                                      "and inside the folder")
+                    raise FolderError(
+                        f"{where} ({name}) split {split!r}: path {pattern!r} must be relative "
+                        "and inside the folder"
+                    )
         specs.append(ConfigSpec(name=name, splits=dict(splits), default=bool(entry.get("default", False))))
     if sum(s.default for s in specs) > 1:
         raise FolderError(f"{card_path}: more than one config has `default: true`")

@@ -30,7 +30,9 @@ def check_parquet(folder: Path, configs: list[ConfigSpec], by_path: dict[str, Lo
                 if first is None:
                     first = p
                 elif not schemas[p].equals(schemas[first]):
-                    raise FolderError(f"{folder}/{p}: Parquet schema differs from {first} in config {spec.name!r}")
+                    raise FolderError(
+                        f"{folder}/{p}: Parquet schema differs from {first} in config {spec.name!r}"
+                    )
 
 
 @contextlib.contextmanager
@@ -48,7 +50,9 @@ def _offline_datasets(progress: bool):
     try:
         yield
     finally:
-        datasets.config.HF_HUB_OFFLINE, datasets.config.HF_DATASETS_OFFLINE, hf_constants.HF_HUB_OFFLINE = saved
+        datasets.config.HF_HUB_OFFLINE, datasets.config.HF_DATASETS_OFFLINE, hf_constants.HF_HUB_OFFLINE = (
+            saved
+        )
         if bars:
             datasets.enable_progress_bars()
 
@@ -66,13 +70,17 @@ def check_loads(folder: Path, configs: list[ConfigSpec], full: bool = False, pro
                     for split, expected in spec.rows.items():
                         if split not in ds or ds[split].num_rows != expected:
                             got = ds[split].num_rows if split in ds else "no split"
-                            raise FolderError(f"{folder}: config {spec.name!r} split {split!r} loads {got} rows, "
-                                              f"Parquet files hold {expected}")
+                            raise FolderError(
+                                f"{folder}: config {spec.name!r} split {split!r} loads {got} rows, "
+                                f"Parquet files hold {expected}"
+                            )
                 else:
                     ds = datasets.load_dataset(str(folder), spec.name, cache_dir=cache, streaming=True)
                     for split in spec.splits:
                         if split not in ds:
-                            raise FolderError(f"{folder}: config {spec.name!r} has no split {split!r} when loaded")
+                            raise FolderError(
+                                f"{folder}: config {spec.name!r} has no split {split!r} when loaded"
+                            )
                         next(iter(ds[split]), None)
             except FolderError:
                 raise

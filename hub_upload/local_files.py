@@ -15,7 +15,7 @@ def git_blob_sha1_header(size: int) -> bytes:
 
 @dataclass
 class LocalFile:
-    path: str            # POSIX path inside the repo, e.g. "data/fr/train-00000-of-00001.parquet"
+    path: str  # POSIX path inside the repo, e.g. "data/fr/train-00000-of-00001.parquet"
     abs_path: Path
     size: int
     _sha256: str | None = field(default=None, repr=False)

@@ -22,9 +22,9 @@ class UploadResult:
     url: str
     revision: str
     dry_run: bool
-    files: list[str]                                  # every local file of the dataset
+    files: list[str]  # every local file of the dataset
     total_bytes: int
-    sent: list[str] = field(default_factory=list)     # files committed by this run
+    sent: list[str] = field(default_factory=list)  # files committed by this run
     unchanged: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)  # stale remote files removed
     commits: list[str] = field(default_factory=list)  # commit ids made by this run
@@ -35,8 +35,10 @@ class UploadResult:
 def validate_repo_id(repo_id: str) -> tuple[str, str]:
     m = re.match(load_settings()["repo_id_pattern"], repo_id or "")
     if not m or ".." in repo_id or "--" in repo_id or repo_id.endswith((".", "-", ".git")):
-        raise ConfigError(f"--repo {repo_id!r}: invalid repo id; expected OWNER/NAME with letters, digits, "
-                          "'-', '_' or '.' (e.g. my-org/moud)")
+        raise ConfigError(
+            f"--repo {repo_id!r}: invalid repo id; expected OWNER/NAME with letters, digits, "
+            "'-', '_' or '.' (e.g. my-org/moud)"
+        )
     return m["owner"], m["name"]
 
 
@@ -66,7 +68,9 @@ def load_snippet(repo_id: str, config: str, revision: str | None) -> str:
 def format_listing(plan: FolderPlan) -> list[str]:
     width = max(len(human_size(f.size)) for f in plan.files)
     lines = [f"  {human_size(f.size):>{width}}  {f.path}" for f in plan.files]
-    lines.append(f"  total: {len(plan.files)} files, {human_size(plan.total_bytes)} ({plan.total_bytes} bytes)")
+    lines.append(
+        f"  total: {len(plan.files)} files, {human_size(plan.total_bytes)} ({plan.total_bytes} bytes)"
+    )
     configs = ", ".join(c.name + (" (default)" if c.default else "") for c in plan.configs)
     lines.append(f"  configs: {configs}")
     return lines

@@ -55,7 +55,8 @@ def is_transient(exc: BaseException, policy: RetryPolicy) -> bool:
         if isinstance(exc, (ConnectionError, TimeoutError)):
             return True
         if type(exc).__module__.split(".")[0] in ("httpx", "httpx2") and "TransportError" in [
-                c.__name__ for c in type(exc).__mro__]:
+            c.__name__ for c in type(exc).__mro__
+        ]:
             return True
         exc = exc.__cause__ or exc.__context__
     return False
@@ -68,8 +69,13 @@ def describe(exc: BaseException) -> str:
     return f"HTTP {status}: {first}" if status is not None else f"{type(exc).__name__}: {first}"
 
 
-def call_with_retries(fn: Callable[[], object], policy: RetryPolicy, what: str,
-                      log: Callable[[str], None] = lambda _msg: None, sleep: Callable[[float], None] = time.sleep):
+def call_with_retries(
+    fn: Callable[[], object],
+    policy: RetryPolicy,
+    what: str,
+    log: Callable[[str], None] = lambda _msg: None,
+    sleep: Callable[[float], None] = time.sleep,
+):
     """Run ``fn``; on a transient failure wait and retry up to ``policy.attempts`` times, then re-raise."""
     for attempt in range(1, policy.attempts + 1):
         try:

@@ -79,7 +79,7 @@ def _owner_tag() -> str:
 def _dead_owner(name: str, prefix: str) -> bool:
     """Whether temp folder ``name`` (made by ``staged_folder`` for the same target) belongs to a process of
     this host that no longer runs."""
-    rest = name[len(prefix):]
+    rest = name[len(prefix) :]
     host_pid = rest.split(".", 1)[0]
     host, _, pid = host_pid.rpartition("-")
     if host != socket.gethostname() or not pid.isdigit():

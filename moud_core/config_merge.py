@@ -28,18 +28,32 @@ def same_kind(example, value) -> bool:
 
 
 def _kind(example) -> str:
-    return {bool: "true/false", int: "a number", float: "a number", str: "a string", list: "a list",
-            dict: "a mapping"}.get(type(example), type(example).__name__)
+    return {
+        bool: "true/false",
+        int: "a number",
+        float: "a number",
+        str: "a string",
+        list: "a list",
+        dict: "a mapping",
+    }.get(type(example), type(example).__name__)
 
 
-def merge_settings(base: dict, override: dict, where: str, schema: dict | None = None,
-                   open_keys: Collection[str] = (), check_types: bool = True, origins: dict | None = None,
-                   _prefix: str = "") -> dict:
+def merge_settings(
+    base: dict,
+    override: dict,
+    where: str,
+    schema: dict | None = None,
+    open_keys: Collection[str] = (),
+    check_types: bool = True,
+    origins: dict | None = None,
+    _prefix: str = "",
+) -> dict:
     """``base`` with ``override`` laid over it (neither is modified). ``schema`` defaults to ``base``."""
     schema = base if schema is None else schema
     if not isinstance(override, dict):
-        raise ConfigError(f"{where}: {_prefix.rstrip('.') or 'settings'}: expected a mapping, "
-                          f"got {type(override).__name__}")
+        raise ConfigError(
+            f"{where}: {_prefix.rstrip('.') or 'settings'}: expected a mapping, got {type(override).__name__}"
+        )
     out = copy.deepcopy(base)
     for key, value in override.items():
         dotted = f"{_prefix}{key}"
@@ -59,8 +73,9 @@ def merge_settings(base: dict, override: dict, where: str, schema: dict | None =
         elif isinstance(sub, dict):
             if not isinstance(value, dict):
                 raise ConfigError(f"{where}: field {dotted!r}: expected a mapping, got {value!r}")
-            out[key] = merge_settings(out.get(key) or {}, value, where, sub, open_keys, check_types, origins,
-                                      f"{dotted}.")
+            out[key] = merge_settings(
+                out.get(key) or {}, value, where, sub, open_keys, check_types, origins, f"{dotted}."
+            )
         else:
             if check_types and not same_kind(sub, value):
                 raise ConfigError(f"{where}: field {dotted!r}: expected {_kind(sub)}, got {value!r}")

@@ -16,6 +16,7 @@ try:
 except ImportError:  # optional speed-up; the json module gives the same results
     orjson = None
 
+
 # Where orjson's text differs from json's: floats in [1e-9, 1e-4) (orjson: 0.000015 and 1.5e-6, json:
 # 1.5e-05 and 1.5e-06) and NaN/Infinity (orjson: null). Lines that may hold one go through json (the
 # pattern also fires on harmless text such as "0.0000" or "null": then json is merely slower).
@@ -29,7 +30,7 @@ def _orjson_may_differ(out: str) -> bool:
         return True
     i = out.find("e-")
     while i != -1:
-        if out[i + 2:i + 3].isdigit() and not out[i + 3:i + 4].isdigit():
+        if out[i + 2 : i + 3].isdigit() and not out[i + 3 : i + 4].isdigit():
             return True
         i = out.find("e-", i + 2)
     return False
@@ -89,7 +90,9 @@ class JsonlError(MoudError):
         self.path, self.lineno, self.problem = str(path), lineno, problem
 
 
-def iter_jsonl(path: str | Path, skip_invalid: bool = False, errors: list | None = None) -> Iterator[tuple[int, dict]]:
+def iter_jsonl(
+    path: str | Path, skip_invalid: bool = False, errors: list | None = None
+) -> Iterator[tuple[int, dict]]:
     """Yield (line number, object). Invalid lines (not UTF-8, not JSON, not an object) raise
     JsonlError(file:line), or with ``skip_invalid`` are appended to ``errors`` and skipped. Blank lines are
     ignored; a UTF-8 byte-order mark at the start of the file is allowed."""

@@ -39,15 +39,21 @@ def _parse(entries, source: str) -> dict[str, Language]:
         if missing:
             raise ConfigError(f"{where}: missing field(s) {', '.join(missing)}")
         if entry["segmentation"] not in ("words", "chars"):
-            raise ConfigError(f"{where}.segmentation: expected 'words' or 'chars', got {entry['segmentation']!r}")
+            raise ConfigError(
+                f"{where}.segmentation: expected 'words' or 'chars', got {entry['segmentation']!r}"
+            )
         if entry.get("direction", "ltr") not in ("ltr", "rtl"):
             raise ConfigError(f"{where}.direction: expected 'ltr' or 'rtl', got {entry['direction']!r}")
         known = set(Language.__dataclass_fields__)
         extra = set(entry) - known
         if extra:
             raise ConfigError(f"{where}: unknown field(s) {', '.join(sorted(extra))}")
-        lang = Language(**{k: (str(v) if isinstance(v, (int, float)) and k != "xpersona" else v)
-                           for k, v in entry.items()})
+        lang = Language(
+            **{
+                k: (str(v) if isinstance(v, (int, float)) and k != "xpersona" else v)
+                for k, v in entry.items()
+            }
+        )
         out[lang.code] = lang
     return out
 
@@ -85,8 +91,10 @@ def parse_language_list(spec: str | list[str], registry: dict[str, Language] | N
     codes = [c.strip() for c in spec.split(",")] if isinstance(spec, str) else [str(c).strip() for c in spec]
     codes = [c for c in codes if c]
     if not codes:
-        raise ConfigError(f"--languages {spec!r}: expected comma-separated language codes or 'all'; valid codes: "
-                          f"{', '.join(sorted(reg))}")
+        raise ConfigError(
+            f"--languages {spec!r}: expected comma-separated language codes or 'all'; valid codes: "
+            f"{', '.join(sorted(reg))}"
+        )
     if codes == ["all"]:
         return list(reg)
     for c in codes:

@@ -9,13 +9,32 @@ from moud_core.schema import METADATA_FIELDS, make_row_id, split_group_for
 
 # Failure reasons that say nothing about the dialogue itself: the backend or server failed. A re-run
 # retries these; every other failure (unusable or rejected model output) is final unless --retry-failed.
-BACKEND_FAILURE_REASONS = frozenset({"rate_limited", "server_error", "timeout", "connection_error",
-                                     "bad_response", "client_error", "backend_error", "generation_error",
-                                     "unexpected_error"})
+BACKEND_FAILURE_REASONS = frozenset(
+    {
+        "rate_limited",
+        "server_error",
+        "timeout",
+        "connection_error",
+        "bad_response",
+        "client_error",
+        "backend_error",
+        "generation_error",
+        "unexpected_error",
+    }
+)
 
 
-def dialogue_row(*, language: str, index: int, speech_event: str, persona_a: list[str], persona_b: list[str],
-                 common_ground: str, turns: list[dict], metadata: dict) -> dict:
+def dialogue_row(
+    *,
+    language: str,
+    index: int,
+    speech_event: str,
+    persona_a: list[str],
+    persona_b: list[str],
+    common_ground: str,
+    turns: list[dict],
+    metadata: dict,
+) -> dict:
     """A row of ``shards/<lang>/``: id and split group derived, every metadata field present."""
     missing = [k for k in METADATA_FIELDS if k not in metadata]
     if missing:
@@ -33,11 +52,21 @@ def dialogue_row(*, language: str, index: int, speech_event: str, persona_a: lis
     }
 
 
-def failure_record(*, language: str, index: int, step: str, reason: str, detail: str = "", **provenance) -> dict:
+def failure_record(
+    *, language: str, index: int, step: str, reason: str, detail: str = "", **provenance
+) -> dict:
     """A line of ``failures/<lang>/``: the dialogue that could not be made, the step and why. ``retryable``
     says whether a re-run tries it again by itself (backend failures) or only with ``--retry-failed``."""
-    return {"id": make_row_id(language, index), "language": language, "index": index, "step": step,
-            "reason": reason, "detail": detail, "retryable": reason in BACKEND_FAILURE_REASONS, **provenance}
+    return {
+        "id": make_row_id(language, index),
+        "language": language,
+        "index": index,
+        "step": step,
+        "reason": reason,
+        "detail": detail,
+        "retryable": reason in BACKEND_FAILURE_REASONS,
+        **provenance,
+    }
 
 
 def is_retryable(failure: dict) -> bool:
@@ -55,8 +84,10 @@ def drop_record(row: dict | None, gate: str, reason: str, scores: dict | None = 
 
 def drop_line(row_line: str, gate: str, reason: str, scores: dict | None = None) -> str:
     """``dumps_line(drop_record(row, ...))`` built around the row's already serialized line (same text)."""
-    return (f'{{"row":{row_line},"gate":{dumps_line(gate)},"reason":{dumps_line(reason)},'
-            f'"scores":{dumps_line(scores or {})}}}')
+    return (
+        f'{{"row":{row_line},"gate":{dumps_line(gate)},"reason":{dumps_line(reason)},'
+        f'"scores":{dumps_line(scores or {})}}}'
+    )
 
 
 def schema_drop(row: dict | None, problem: str, line: int) -> dict:

@@ -50,8 +50,10 @@ def cache_name(num_shards: int = 1, shard_index: int = 0) -> str:
 def _unknown_language(folder: Path, registry: dict[str, Language]) -> ConfigError:
     close = [c for c in registry if c[:1] == folder.name[:1]][:6]
     hint = f" (close: {', '.join(close)})" if close else ""
-    return ConfigError(f"{folder}: folder name {folder.name!r} is not a language code of the registry{hint}; "
-                       "rename it, or add the language with --languages-file")
+    return ConfigError(
+        f"{folder}: folder name {folder.name!r} is not a language code of the registry{hint}; "
+        "rename it, or add the language with --languages-file"
+    )
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,9 @@ class RunFolder:
         """A run folder or its shards/ folder; one-line errors for a missing path or a file."""
         path = Path(path)
         if not path.exists():
-            raise ConfigError(f"{flag} {path}: no such folder (expected a run folder with shards/<lang>/*.jsonl)")
+            raise ConfigError(
+                f"{flag} {path}: no such folder (expected a run folder with shards/<lang>/*.jsonl)"
+            )
         if not path.is_dir():
             raise ConfigError(f"{flag} {path}: is a file, expected a run folder or its shards/ folder")
         if (path / SHARDS).is_dir():
@@ -90,8 +94,13 @@ class RunFolder:
         return path if self.is_run and path.is_file() else None
 
     # -- reading --------------------------------------------------------------------------------------
-    def language_files(self, registry: dict[str, Language] | None = None, languages: Iterable[str] | None = None,
-                       kind: str = SHARDS, required: bool = True) -> dict[str, list[Path]]:
+    def language_files(
+        self,
+        registry: dict[str, Language] | None = None,
+        languages: Iterable[str] | None = None,
+        kind: str = SHARDS,
+        required: bool = True,
+    ) -> dict[str, list[Path]]:
         """{language: sorted .jsonl files} of one kind. Every sub-folder with .jsonl files must be a registry
         language (else a ConfigError naming it); ``languages`` restricts and must all be present."""
         registry = registry if registry is not None else load_registry()
@@ -100,8 +109,10 @@ class RunFolder:
         if base.is_dir():
             loose = sorted(base.glob(SHARD_GLOB))
             if loose and kind == SHARDS:
-                raise ConfigError(f"{base}: holds {loose[0].name} directly, expected <lang>/*.jsonl sub-folders; "
-                                  "give the run folder or its shards/ folder, not a language folder")
+                raise ConfigError(
+                    f"{base}: holds {loose[0].name} directly, expected <lang>/*.jsonl sub-folders; "
+                    "give the run folder or its shards/ folder, not a language folder"
+                )
             for sub in sorted(p for p in base.iterdir() if p.is_dir()):
                 files = sorted(f for f in sub.glob(SHARD_GLOB) if f.is_file())
                 if not files:
@@ -115,19 +126,32 @@ class RunFolder:
             wanted = list(languages)
             missing = [c for c in wanted if c not in found]
             if missing and required:
-                raise ConfigError(f"{base}: no shards for language(s) {', '.join(missing)} "
-                                  f"(found: {', '.join(found) or 'none'})")
+                raise ConfigError(
+                    f"{base}: no shards for language(s) {', '.join(missing)} "
+                    f"(found: {', '.join(found) or 'none'})"
+                )
             found = {c: found[c] for c in wanted if c in found}
         return found
 
-    def files(self, registry: dict[str, Language] | None = None, languages: Iterable[str] | None = None,
-              kind: str = SHARDS, required: bool = True) -> list[tuple[str, Path]]:
+    def files(
+        self,
+        registry: dict[str, Language] | None = None,
+        languages: Iterable[str] | None = None,
+        kind: str = SHARDS,
+        required: bool = True,
+    ) -> list[tuple[str, Path]]:
         """(language, file) pairs in language then file order."""
-        return [(code, f) for code, fs in self.language_files(registry, languages, kind, required).items()
-                for f in fs]
+        return [
+            (code, f)
+            for code, fs in self.language_files(registry, languages, kind, required).items()
+            for f in fs
+        ]
 
-    def iter_rows(self, registry: dict[str, Language] | None = None, languages: Iterable[str] | None = None,
-                  ) -> Iterator[tuple[str, dict]]:
+    def iter_rows(
+        self,
+        registry: dict[str, Language] | None = None,
+        languages: Iterable[str] | None = None,
+    ) -> Iterator[tuple[str, dict]]:
         """(``file:line``, row) for every row, streamed; an invalid row raises a one-line MoudError."""
         for code, path in self.files(registry, languages):
             for lineno, row in iter_jsonl(path):
@@ -153,7 +177,9 @@ class RunFolder:
         except OSError as exc:
             raise os_error(path, exc) from None
 
-    def write_manifest(self, manifest: dict, status: str, name: str = MANIFEST, extra: dict | None = None) -> dict:
+    def write_manifest(
+        self, manifest: dict, status: str, name: str = MANIFEST, extra: dict | None = None
+    ) -> dict:
         """Write ``name`` atomically: the manifest, its status, ``extra`` and the per-language counts of
         what is in the folder now. Returns what was written."""
         data = {**manifest, "status": status, **(extra or {}), "languages": self.count_outputs()}

@@ -34,37 +34,43 @@ SAMPLING_FIELDS = {
 STEPS = ("persona", "common_ground", "dialogue")
 
 METADATA_FIELDS: dict[str, Any] = {
-    "generator_model": str,       # model name/path as given to the backend
-    "backend": str,               # openai | transformers | vllm
-    "prompt_version": str,        # e.g. "moud-prompts-v1"
-    "library_version": str,       # moud package version
-    "run_fingerprint": str,       # sha256 prefix of the run config that produced the row
-    "seed": int,                  # run seed
-    "dialogue_seed": int,         # seed derived from (run seed, language, index)
-    "first_speaker": str,         # "A" or "B"
+    "generator_model": str,  # model name/path as given to the backend
+    "backend": str,  # openai | transformers | vllm
+    "prompt_version": str,  # e.g. "moud-prompts-v1"
+    "library_version": str,  # moud package version
+    "run_fingerprint": str,  # sha256 prefix of the run config that produced the row
+    "seed": int,  # run seed
+    "dialogue_seed": int,  # seed derived from (run seed, language, index)
+    "first_speaker": str,  # "A" or "B"
     "persona_a_categories": list,  # sampled "category/subcategory" guides
     "persona_b_categories": list,
-    "sampling": dict,             # {step: {SAMPLING_FIELDS}} for step in STEPS
+    "sampling": dict,  # {step: {SAMPLING_FIELDS}} for step in STEPS
     "prompt_tokens": int,
     "completion_tokens": int,
     "num_requests": int,
     "generation_seconds": float,  # wall time spent waiting on the backend for this row
-    "stop_reason": str,           # max_turns, or the tag of the rejected turn that ended it after min_turns
-                                  # (rejected_<gate> | truncated | reasoning_only | empty_output | empty | loop)
-    "inline_gates": bool,         # every persona sentence, common ground and turn passed the quality gates
-                                  # as it was generated (false with --no-inline-gates)
-    "step_attempts": dict,        # {step: requests made} for step in STEPS, rejected outputs included
-    "rejected_outputs": list,     # outputs rejected (or trimmed) while generating, REJECTION_FIELDS each
-    "reasoning_tokens": int,      # completion tokens spent on reasoning (removed before parsing, never kept)
-    "lid_scores": list,           # per-turn probability of the target language (filled by `moud filter`)
+    "stop_reason": str,  # max_turns, or the tag of the rejected turn that ended it after min_turns
+    # (rejected_<gate> | truncated | reasoning_only | empty_output | empty | loop)
+    "inline_gates": bool,  # every persona sentence, common ground and turn passed the quality gates
+    # as it was generated (false with --no-inline-gates)
+    "step_attempts": dict,  # {step: requests made} for step in STEPS, rejected outputs included
+    "rejected_outputs": list,  # outputs rejected (or trimmed) while generating, REJECTION_FIELDS each
+    "reasoning_tokens": int,  # completion tokens spent on reasoning (removed before parsing, never kept)
+    "lid_scores": list,  # per-turn probability of the target language (filled by `moud filter`)
 }
 
 # One entry of ``metadata.rejected_outputs``: which output (step, field such as "turns[3]" or "persona_a",
 # attempt from 0), who rejected it (a quality gate's name, or truncation / reasoning / parse), the reason
 # (one line quoting the offending text) and what followed: regenerated | stopped (the dialogue ended there)
 # | failed (the step gave up) | trimmed (a truncated output kept up to its last complete sentence).
-REJECTION_FIELDS: dict[str, Any] = {"step": str, "field": str, "attempt": int, "gate": str, "reason": str,
-                                    "action": str}
+REJECTION_FIELDS: dict[str, Any] = {
+    "step": str,
+    "field": str,
+    "attempt": int,
+    "gate": str,
+    "reason": str,
+    "action": str,
+}
 
 ROW_FIELDS: dict[str, Any] = {
     "id": str,
@@ -107,7 +113,8 @@ def _exact_types(fields: dict[str, Any]) -> tuple[tuple[str, tuple[type, ...]], 
 
 
 _ROW_EXACT, _META_EXACT, _SAMPLING_EXACT, _REJECTION_EXACT = (
-    _exact_types(f) for f in (ROW_FIELDS, METADATA_FIELDS, SAMPLING_FIELDS, REJECTION_FIELDS))
+    _exact_types(f) for f in (ROW_FIELDS, METADATA_FIELDS, SAMPLING_FIELDS, REJECTION_FIELDS)
+)
 
 
 def _plainly_valid(row: Any) -> bool:
@@ -127,8 +134,12 @@ def _plainly_valid(row: Any) -> bool:
         if not turns:
             return False
         for turn in turns:
-            if type(turn) is not dict or len(turn) != 2 or turn.get("speaker") not in ("A", "B") \
-                    or type(turn.get("text")) is not str:
+            if (
+                type(turn) is not dict
+                or len(turn) != 2
+                or turn.get("speaker") not in ("A", "B")
+                or type(turn.get("text")) is not str
+            ):
                 return False
         meta = row["metadata"]
         for name, types in _META_EXACT:
@@ -187,13 +198,18 @@ def validate_row(row: Any) -> list[str]:
             errors.append(f"metadata.{name}: expected {_type_name(typ)}, got {type(meta[name]).__name__}")
     if isinstance(meta.get("sampling"), dict):
         for step in STEPS:
-            errors += _struct_errors(meta["sampling"].get(step), SAMPLING_FIELDS, f"metadata.sampling.{step}",
-                                     "missing")
+            errors += _struct_errors(
+                meta["sampling"].get(step), SAMPLING_FIELDS, f"metadata.sampling.{step}", "missing"
+            )
     if isinstance(meta.get("step_attempts"), dict):
-        errors += _struct_errors(meta["step_attempts"], dict.fromkeys(STEPS, int), "metadata.step_attempts", "")
+        errors += _struct_errors(
+            meta["step_attempts"], dict.fromkeys(STEPS, int), "metadata.step_attempts", ""
+        )
     rejected = meta.get("rejected_outputs")
     for i, entry in enumerate(rejected if isinstance(rejected, list) else []):
-        errors += _struct_errors(entry, REJECTION_FIELDS, f"metadata.rejected_outputs[{i}]", "expected an object")
+        errors += _struct_errors(
+            entry, REJECTION_FIELDS, f"metadata.rejected_outputs[{i}]", "expected an object"
+        )
     return errors
 
 
@@ -201,8 +217,11 @@ def _struct_errors(value, fields: dict[str, Any], where: str, not_a_dict: str) -
     """Problems of a nested object whose fields all have plain types (``where`` names it in messages)."""
     if not isinstance(value, dict):
         return [f"{where}: {not_a_dict}"]
-    return [f"{where}.{name}: expected {_type_name(typ)}" for name, typ in fields.items()
-            if name not in value or not _check_type(value[name], typ)]
+    return [
+        f"{where}.{name}: expected {_type_name(typ)}"
+        for name, typ in fields.items()
+        if name not in value or not _check_type(value[name], typ)
+    ]
 
 
 def example_row(language: str = "fr", index: int = 0, turns: list[tuple[str, str]] | None = None) -> dict:
@@ -210,8 +229,17 @@ def example_row(language: str = "fr", index: int = 0, turns: list[tuple[str, str
     persona_a = ["J'habite à Lyon.", "Je suis boulanger.", "J'adore le vélo."]
     persona_b = ["Je suis étudiante à Lille.", "J'ai un chat qui s'appelle Moka."]
     turns = turns or [("A", "Salut ! Tu viens souvent à ce marché ?"), ("B", "Oui, tous les samedis matin.")]
-    sampling = {s: {"temperature": 0.8, "top_p": 0.95, "max_tokens": 256, "repetition_penalty": 1.0,
-                    "frequency_penalty": 0.0, "presence_penalty": 0.0} for s in STEPS}
+    sampling = {
+        s: {
+            "temperature": 0.8,
+            "top_p": 0.95,
+            "max_tokens": 256,
+            "repetition_penalty": 1.0,
+            "frequency_penalty": 0.0,
+            "presence_penalty": 0.0,
+        }
+        for s in STEPS
+    }
     return {
         "id": make_row_id(language, index),
         "language": language,
@@ -222,12 +250,26 @@ def example_row(language: str = "fr", index: int = 0, turns: list[tuple[str, str
         "turns": [{"speaker": s, "text": t} for s, t in turns],
         "split_group": split_group_for(language, persona_a, persona_b),
         "metadata": {
-            "generator_model": "example-model", "backend": "openai", "prompt_version": "moud-prompts-v1",
-            "library_version": "0.1.0", "run_fingerprint": "0" * 16, "seed": 0, "dialogue_seed": 0,
-            "first_speaker": turns[0][0], "persona_a_categories": ["places_lived/current city"],
-            "persona_b_categories": ["pets/cat"], "sampling": sampling, "prompt_tokens": 0,
-            "completion_tokens": 0, "num_requests": 0, "generation_seconds": 0.0, "stop_reason": "max_turns",
-            "inline_gates": True, "step_attempts": dict.fromkeys(STEPS, 0), "rejected_outputs": [],
-            "reasoning_tokens": 0, "lid_scores": [],
+            "generator_model": "example-model",
+            "backend": "openai",
+            "prompt_version": "moud-prompts-v1",
+            "library_version": "0.1.0",
+            "run_fingerprint": "0" * 16,
+            "seed": 0,
+            "dialogue_seed": 0,
+            "first_speaker": turns[0][0],
+            "persona_a_categories": ["places_lived/current city"],
+            "persona_b_categories": ["pets/cat"],
+            "sampling": sampling,
+            "prompt_tokens": 0,
+            "completion_tokens": 0,
+            "num_requests": 0,
+            "generation_seconds": 0.0,
+            "stop_reason": "max_turns",
+            "inline_gates": True,
+            "step_attempts": dict.fromkeys(STEPS, 0),
+            "rejected_outputs": [],
+            "reasoning_tokens": 0,
+            "lid_scores": [],
         },
     }

@@ -20,10 +20,13 @@ def parse_ratios(spec: str | tuple | list) -> tuple[float, float, float]:
     try:
         ratios = tuple(float(p) for p in parts)
     except (TypeError, ValueError):
-        raise ConfigError(f"--split-ratios: expected three numbers like 0.9,0.05,0.05, got {spec!r}") from None
+        raise ConfigError(
+            f"--split-ratios: expected three numbers like 0.9,0.05,0.05, got {spec!r}"
+        ) from None
     if len(ratios) != 3 or any(r < 0 for r in ratios) or abs(sum(ratios) - 1.0) > 1e-6:
         raise ConfigError(
-            f"--split-ratios: expected three non-negative numbers (train,validation,test) summing to 1, got {spec!r}")
+            f"--split-ratios: expected three non-negative numbers (train,validation,test) summing to 1, got {spec!r}"
+        )
     return ratios  # type: ignore[return-value]
 
 

@@ -56,15 +56,17 @@ def tokenize(text: str, segmentation: str = "words") -> list[str]:
 
 
 def ngrams(tokens: list[str], n: int) -> list[tuple[str, ...]]:
-    return [tuple(tokens[i:i + n]) for i in range(len(tokens) - n + 1)]
+    return [tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
 
 
 def _ranges(mask: np.ndarray) -> str:
     """A character-class body (without brackets) listing the BMP codepoints where ``mask`` is True."""
     mask = mask[:_BMP]
     edges = np.flatnonzero(np.diff(np.concatenate(([False], mask, [False])).astype(np.int8)))
-    return "".join(f"\\U{a:08x}-\\U{b - 1:08x}" if b - a > 1 else f"\\U{a:08x}"
-                   for a, b in zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))
+    return "".join(
+        f"\\U{a:08x}-\\U{b - 1:08x}" if b - a > 1 else f"\\U{a:08x}"
+        for a, b in zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True)
+    )
 
 
 @functools.cache

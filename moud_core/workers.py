@@ -10,17 +10,19 @@ from concurrent.futures import ProcessPoolExecutor
 
 
 def _start_worker(initializer: Callable | None, initargs: tuple) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C reaches the whole process group: the parent decides
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group: the parent decides
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the parent's terminate() ends a worker at once
     if initializer is not None:
         initializer(*initargs)
 
 
 @contextlib.contextmanager
-def process_pool(workers: int, initializer: Callable | None = None, initargs: tuple = (),
-                 mp_context=None) -> Iterator[ProcessPoolExecutor]:
-    pool = ProcessPoolExecutor(workers, mp_context=mp_context, initializer=_start_worker,
-                               initargs=(initializer, initargs))
+def process_pool(
+    workers: int, initializer: Callable | None = None, initargs: tuple = (), mp_context=None
+) -> Iterator[ProcessPoolExecutor]:
+    pool = ProcessPoolExecutor(
+        workers, mp_context=mp_context, initializer=_start_worker, initargs=(initializer, initargs)
+    )
     try:
         yield pool
     except BaseException:

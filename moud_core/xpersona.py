@@ -25,8 +25,10 @@ def xpersona_file_candidates(directory: str | Path, language: str, split: str) -
     """Possible file names for ``language`` and ``split`` (train/valid/test) in an XPersona folder."""
     prefix = {v: k for k, v in xpersona_prefixes().items()}.get(language)
     if prefix is None:
-        raise ConfigError(f"language {language!r} is not in XPersona; XPersona languages: "
-                          f"{', '.join(sorted(xpersona_prefixes().values()))}")
+        raise ConfigError(
+            f"language {language!r} is not in XPersona; XPersona languages: "
+            f"{', '.join(sorted(xpersona_prefixes().values()))}"
+        )
     split = _XP_SPLIT.get(split, split)
     d = Path(directory)
     if prefix == "En":
@@ -38,8 +40,11 @@ def xpersona_file_candidates(directory: str | Path, language: str, split: str) -
 
 def xpersona_languages(directory: str | Path, split: str) -> list[str]:
     """Languages with a file for ``split`` in ``directory``."""
-    return sorted(code for code in xpersona_prefixes().values()
-                  if any(p.is_file() for p in xpersona_file_candidates(directory, code, split)))
+    return sorted(
+        code
+        for code in xpersona_prefixes().values()
+        if any(p.is_file() for p in xpersona_file_candidates(directory, code, split))
+    )
 
 
 def xpersona_file(directory: str | Path, language: str, split: str) -> Path:
@@ -47,6 +52,8 @@ def xpersona_file(directory: str | Path, language: str, split: str) -> Path:
         if path.is_file():
             return path
     present = xpersona_languages(directory, split)
-    raise MoudError(f"{directory}: no XPersona {split} file for language {language!r} "
-                    f"(looked for {xpersona_file_candidates(directory, language, split)[0].name}); "
-                    f"languages present for {split}: {', '.join(present) or 'none'}")
+    raise MoudError(
+        f"{directory}: no XPersona {split} file for language {language!r} "
+        f"(looked for {xpersona_file_candidates(directory, language, split)[0].name}); "
+        f"languages present for {split}: {', '.join(present) or 'none'}"
+    )

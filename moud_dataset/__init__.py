@@ -21,8 +21,9 @@ def load(language: str = "all", data_dir: str | Path = "moud", **kwargs):
 
         streaming = kwargs.pop("streaming", False)
         split = kwargs.pop("split", None)
-        builder = MoudBuilder(config_name=language, data_dir=str(path), cache_dir=kwargs.pop("cache_dir", None),
-                              **kwargs)
+        builder = MoudBuilder(
+            config_name=language, data_dir=str(path), cache_dir=kwargs.pop("cache_dir", None), **kwargs
+        )
         if streaming:
             return builder.as_streaming_dataset(split=split)
         builder.download_and_prepare()

@@ -59,8 +59,11 @@ class ShardErrors(MoudError):
     """Bad rows in the shards; ``errors`` lists every one as 'file:line: field: problem' (sorted)."""
 
     def __init__(self, errors: list[str]):
-        more = f" (and {len(errors) - 1} more problem(s): `moud build --check` lists them all)" if len(errors) > 1 \
+        more = (
+            f" (and {len(errors) - 1} more problem(s): `moud build --check` lists them all)"
+            if len(errors) > 1
             else ""
+        )
         super().__init__(f"{errors[0]}{more}; nothing written")
         self.errors = errors
 
@@ -70,12 +73,22 @@ def _process_language(job: tuple) -> dict:
     lang, files, seed, ratios, lang_dir, rows_per_file, row_group_rows = job
     scan = scan_language(lang, files, seed, ratios)
     summary = {
-        "language": lang, "errors": scan.errors,
-        "speech_events": dict(scan.speech_events), "generator_models": dict(scan.generator_models),
+        "language": lang,
+        "errors": scan.errors,
+        "speech_events": dict(scan.speech_events),
+        "generator_models": dict(scan.generator_models),
         "prompt_versions": dict(scan.prompt_versions),
-        "splits": {s: {"dialogues": len(scan.index[s]), "turns": scan.turns[s],
-                       "groups": len(scan.split_groups[s]), "num_bytes": 0, "download_bytes": 0, "files": []}
-                   for s in SPLITS},
+        "splits": {
+            s: {
+                "dialogues": len(scan.index[s]),
+                "turns": scan.turns[s],
+                "groups": len(scan.split_groups[s]),
+                "num_bytes": 0,
+                "download_bytes": 0,
+                "files": [],
+            }
+            for s in SPLITS
+        },
     }
     if lang_dir is not None and not scan.errors:
         from moud_dataset.writer import write_language
@@ -91,8 +104,18 @@ def _error_key(message: str):
 
 
 def _run_languages(opts: BuildOptions, found: dict[str, list[Path]], data_dir: Path | None) -> list[dict]:
-    jobs = [(lang, files, opts.seed, opts.ratios, str(data_dir / lang) if data_dir else None,
-             opts.rows_per_file, opts.row_group_rows) for lang, files in found.items()]
+    jobs = [
+        (
+            lang,
+            files,
+            opts.seed,
+            opts.ratios,
+            str(data_dir / lang) if data_dir else None,
+            opts.rows_per_file,
+            opts.row_group_rows,
+        )
+        for lang, files in found.items()
+    ]
     # Biggest languages first so the pool stays busy to the end.
     jobs.sort(key=lambda j: -sum(os.path.getsize(f) for f in j[1]))
     workers = min(len(jobs), opts.workers or os.cpu_count() or 1)
@@ -111,8 +134,9 @@ def _run_languages(opts: BuildOptions, found: dict[str, list[Path]], data_dir: P
                         summaries.append(summary)
                         bar.update()
                 except BrokenProcessPool as exc:
-                    raise MoudError(f"a build worker process died ({exc}); re-run with --workers 1 to see why") \
-                        from None
+                    raise MoudError(
+                        f"a build worker process died ({exc}); re-run with --workers 1 to see why"
+                    ) from None
     finally:
         bar.close()
     return sorted(summaries, key=lambda s: s["language"])
@@ -139,8 +163,10 @@ def _check_out(out: Path) -> None:
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out {out}: exists and is not a folder")
     if out.is_dir() and any(out.iterdir()) and not is_moud_folder(out):
-        raise ConfigError(f"--out {out}: folder exists and is not a MOUD dataset built by `moud build` "
-                          "(no generated README.md); refusing to overwrite it")
+        raise ConfigError(
+            f"--out {out}: folder exists and is not a MOUD dataset built by `moud build` "
+            "(no generated README.md); refusing to overwrite it"
+        )
 
 
 def build_dataset(opts: BuildOptions) -> BuildResult:
@@ -158,13 +184,21 @@ def build_dataset(opts: BuildOptions) -> BuildResult:
         empty = [s["language"] for s in summaries if not sum(sp["dialogues"] for sp in s["splits"].values())]
         for lang in empty:  # a language without rows gets no config (a config must have data files)
             shutil.rmtree(tmp / DATA_DIR / lang, ignore_errors=True)
-            print(f"moud build: note: language {lang!r} has no rows in {opts.shards}; it gets no config",
-                  file=sys.stderr)
+            print(
+                f"moud build: note: language {lang!r} has no rows in {opts.shards}; it gets no config",
+                file=sys.stderr,
+            )
         summaries = [s for s in summaries if s["language"] not in empty]
         if not summaries:
             raise MoudError(f"{opts.shards}: no rows to build (every language is empty)")
-        card = render_card(summaries, ratios=opts.ratios, seed=opts.seed, license=opts.license,
-                           filter_stats=filter_stats, registry=opts.registry)
+        card = render_card(
+            summaries,
+            ratios=opts.ratios,
+            seed=opts.seed,
+            license=opts.license,
+            filter_stats=filter_stats,
+            registry=opts.registry,
+        )
         atomic_write_text(tmp / CARD, card)
         write_build_marker(tmp)
     return BuildResult(summaries, [], out)
@@ -184,7 +218,10 @@ def write_build_marker(folder: Path) -> None:
         with open(path, "rb") as fh:
             for chunk in iter(lambda: fh.read(1 << 20), b""):
                 digest.update(chunk)
-        files[path.relative_to(folder).as_posix()] = {"size": path.stat().st_size, "sha256": digest.hexdigest()}
+        files[path.relative_to(folder).as_posix()] = {
+            "size": path.stat().st_size,
+            "sha256": digest.hexdigest(),
+        }
     marker = {"format": "moud-build", "version": 1, "moud_version": __version__, "files": files}
     atomic_write_text(folder / BUILD_MARKER, json.dumps(marker, indent=1, sort_keys=True) + "\n")
 
@@ -200,8 +237,11 @@ def format_report(summaries: list[dict], ratios) -> str:
             tot[k] += sp[k]["dialogues"]
         groups = sum(sp[k]["groups"] for k in SPLITS)
         turns = sum(sp[k]["turns"] for k in SPLITS)
-        lines.append(f"{s['language']:<6}" + "".join(f"{sp[k]['dialogues']:>12,}" for k in SPLITS)
-                     + f"{groups:>10,}{turns:>12,}")
+        lines.append(
+            f"{s['language']:<6}"
+            + "".join(f"{sp[k]['dialogues']:>12,}" for k in SPLITS)
+            + f"{groups:>10,}{turns:>12,}"
+        )
     lines.append(f"{'total':<6}" + "".join(f"{tot[k]:>12,}" for k in SPLITS))
     return "\n".join(lines)
 

@@ -42,29 +42,54 @@ def _positive(text: str) -> int:
 
 
 def build_parser(parser: argparse.ArgumentParser) -> None:
-    parser.description = ("Build the MOUD dataset folder from generation shards: validate every row, assign "
-                          "grouped deterministic splits, write sorted Parquet files per language and split, "
-                          "and generate the dataset card.")
+    parser.description = (
+        "Build the MOUD dataset folder from generation shards: validate every row, assign "
+        "grouped deterministic splits, write sorted Parquet files per language and split, "
+        "and generate the dataset card."
+    )
     parser.epilog = EPILOG
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    parser.add_argument("--shards", required=True, type=Path,
-                        help="run/filtered folder (uses DIR/shards/ and DIR/filter_stats.json) or a shards/ folder")
+    parser.add_argument(
+        "--shards",
+        required=True,
+        type=Path,
+        help="run/filtered folder (uses DIR/shards/ and DIR/filter_stats.json) or a shards/ folder",
+    )
     parser.add_argument("--out", type=Path, help="output dataset folder (required unless --check)")
-    parser.add_argument("--languages", default=None,
-                        help="comma-separated language codes to include (default: every language present)")
-    parser.add_argument("--split-ratios", default="0.9,0.05,0.05",
-                        help="train,validation,test ratios summing to 1 (default: 0.9,0.05,0.05)")
+    parser.add_argument(
+        "--languages",
+        default=None,
+        help="comma-separated language codes to include (default: every language present)",
+    )
+    parser.add_argument(
+        "--split-ratios",
+        default="0.9,0.05,0.05",
+        help="train,validation,test ratios summing to 1 (default: 0.9,0.05,0.05)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="split assignment seed (default: 0)")
     parser.add_argument("--license", default="cc-by-4.0", help="license id for the card (default: cc-by-4.0)")
     parser.add_argument("--check", action="store_true", help="validate the shards only; write nothing")
-    parser.add_argument("--rows-per-file", type=_positive, default=DEFAULT_ROWS_PER_FILE,
-                        help=f"rows per Parquet file before rotating (default: {DEFAULT_ROWS_PER_FILE})")
-    parser.add_argument("--row-group-rows", type=_positive, default=DEFAULT_ROW_GROUP_ROWS,
-                        help=f"rows per Parquet row group (default: {DEFAULT_ROW_GROUP_ROWS})")
-    parser.add_argument("--workers", type=int, default=0,
-                        help="worker processes across languages (default: one per CPU core)")
-    parser.add_argument("--languages-file", action="append", default=[],
-                        help="extra language registry YAML (same layout as moud_core/data/languages.yaml)")
+    parser.add_argument(
+        "--rows-per-file",
+        type=_positive,
+        default=DEFAULT_ROWS_PER_FILE,
+        help=f"rows per Parquet file before rotating (default: {DEFAULT_ROWS_PER_FILE})",
+    )
+    parser.add_argument(
+        "--row-group-rows",
+        type=_positive,
+        default=DEFAULT_ROW_GROUP_ROWS,
+        help=f"rows per Parquet row group (default: {DEFAULT_ROW_GROUP_ROWS})",
+    )
+    parser.add_argument(
+        "--workers", type=int, default=0, help="worker processes across languages (default: one per CPU core)"
+    )
+    parser.add_argument(
+        "--languages-file",
+        action="append",
+        default=[],
+        help="extra language registry YAML (same layout as moud_core/data/languages.yaml)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar or report")
 
 
@@ -72,10 +97,18 @@ def run(args: argparse.Namespace) -> int:
     if not args.check and args.out is None:
         raise ConfigError("--out: required unless --check is given")
     opts = BuildOptions(
-        shards=args.shards, out=None if args.check else args.out, languages=args.languages,
-        ratios=parse_ratios(args.split_ratios), seed=args.seed, license=args.license,
-        rows_per_file=args.rows_per_file, row_group_rows=args.row_group_rows, workers=args.workers,
-        progress=not args.quiet and sys.stderr.isatty(), registry=load_registry(args.languages_file))
+        shards=args.shards,
+        out=None if args.check else args.out,
+        languages=args.languages,
+        ratios=parse_ratios(args.split_ratios),
+        seed=args.seed,
+        license=args.license,
+        rows_per_file=args.rows_per_file,
+        row_group_rows=args.row_group_rows,
+        workers=args.workers,
+        progress=not args.quiet and sys.stderr.isatty(),
+        registry=load_registry(args.languages_file),
+    )
     if args.check:
         result = check_shards(opts)
         if result.errors:
@@ -84,8 +117,10 @@ def run(args: argparse.Namespace) -> int:
             return 2
         if not args.quiet:
             print(format_report(result.summaries, opts.ratios))
-            print(f"ok: {sum(s['splits'][k]['dialogues'] for s in result.summaries for k in s['splits']):,} "
-                  "valid rows")
+            print(
+                f"ok: {sum(s['splits'][k]['dialogues'] for s in result.summaries for k in s['splits']):,} "
+                "valid rows"
+            )
         return 0
     result = build_dataset(opts)  # bad rows: ShardErrors, one line (the first; --check lists every one)
     if not args.quiet:

@@ -22,7 +22,9 @@ LIST_ITEMS: dict[str, object] = {
     "metadata.persona_a_categories": datasets.Value("string"),
     "metadata.persona_b_categories": datasets.Value("string"),
     "metadata.lid_scores": datasets.Value("float64"),
-    "metadata.rejected_outputs": {name: datasets.Value(SCALARS[typ]) for name, typ in schema.REJECTION_FIELDS.items()},
+    "metadata.rejected_outputs": {
+        name: datasets.Value(SCALARS[typ]) for name, typ in schema.REJECTION_FIELDS.items()
+    },
 }
 
 

@@ -75,7 +75,8 @@ class MoudBuilder(datasets.GeneratorBasedBuilder):
     BUILDER_CONFIG_CLASS = MoudConfig
     BUILDER_CONFIGS = [MoudConfig(name=ALL, description="every language present")] + [
         MoudConfig(name=code, languages=(code,), description=f"MOUD dialogues in {code}")
-        for code in DEFAULT_LANGUAGES]
+        for code in DEFAULT_LANGUAGES
+    ]
     DEFAULT_CONFIG_NAME = ALL
     VERSION = datasets.Version("1.0.0")
 
@@ -87,8 +88,9 @@ class MoudBuilder(datasets.GeneratorBasedBuilder):
 
     def _info(self) -> datasets.DatasetInfo:
         text = card_text()
-        return datasets.DatasetInfo(description=text["summary"], features=FEATURES,
-                                    citation=text["citation"], license="cc-by-4.0")
+        return datasets.DatasetInfo(
+            description=text["summary"], features=FEATURES, citation=text["citation"], license="cc-by-4.0"
+        )
 
     def _split_generators(self, dl_manager):
         """Validate every row up front (all problems counted, first one shown) and index it by split;
@@ -97,15 +99,26 @@ class MoudBuilder(datasets.GeneratorBasedBuilder):
             raise MoudError("MoudBuilder: data_dir: expected a generation run folder or its shards/ folder")
         source = RunFolder.open(self.config.data_dir, "data_dir")
         found = language_files(source, list(self.config.languages) if self.config.languages else None)
-        scans = [scan_language(lang, files, self.config.seed, self.config.split_ratios)
-                 for lang, files in found.items()]
+        scans = [
+            scan_language(lang, files, self.config.seed, self.config.split_ratios)
+            for lang, files in found.items()
+        ]
         errors = [e for scan in scans for e in scan.errors]
         if errors:
-            raise MoudError(f"{len(errors)} invalid row problem(s) in the shards "
-                            f"(run `moud build --check` for all); first: {errors[0]}")
-        return [datasets.SplitGenerator(name=split, gen_kwargs={"shards": [
-                    (scan.files, sorted(scan.index[split])) for scan in scans if scan.index[split]]})
-                for split in SPLITS if any(scan.index[split] for scan in scans)]
+            raise MoudError(
+                f"{len(errors)} invalid row problem(s) in the shards "
+                f"(run `moud build --check` for all); first: {errors[0]}"
+            )
+        return [
+            datasets.SplitGenerator(
+                name=split,
+                gen_kwargs={
+                    "shards": [(scan.files, sorted(scan.index[split])) for scan in scans if scan.index[split]]
+                },
+            )
+            for split in SPLITS
+            if any(scan.index[split] for scan in scans)
+        ]
 
     def _generate_examples(self, shards: list[tuple[list[str], list[tuple]]]):
         """Rows of one split, language by language, sorted by id (the order `moud build` writes)."""

@@ -22,8 +22,11 @@ from moud_dataset.features import LIST_ITEMS
 
 _ITEM_TYPES = {"string": ({str}, "strings"), "float64": ({int, float}, "numbers")}
 # (path, keys, allowed element types, what) for every list field whose element is a plain Value.
-_LIST_CHECKS = [(path, tuple(path.split(".")), *_ITEM_TYPES[item.dtype])
-                for path, item in LIST_ITEMS.items() if getattr(item, "dtype", None) in _ITEM_TYPES]
+_LIST_CHECKS = [
+    (path, tuple(path.split(".")), *_ITEM_TYPES[item.dtype])
+    for path, item in LIST_ITEMS.items()
+    if getattr(item, "dtype", None) in _ITEM_TYPES
+]
 
 
 def feature_problems(row: dict) -> list[str]:
@@ -38,8 +41,9 @@ def feature_problems(row: dict) -> list[str]:
     return problems
 
 
-def language_files(source: RunFolder, languages: str | list[str] | None = None,
-                   registry: dict[str, Language] | None = None) -> dict[str, list[Path]]:
+def language_files(
+    source: RunFolder, languages: str | list[str] | None = None, registry: dict[str, Language] | None = None
+) -> dict[str, list[Path]]:
     """{code: sorted shard files} for the languages present (optionally restricted to ``languages``)."""
     registry = registry if registry is not None else load_registry()
     return source.language_files(registry, resolve_languages(languages, registry))
@@ -52,7 +56,8 @@ class LanguageScan:
     language: str
     files: list[str]
     index: dict[str, list[tuple[str, int, int, int]]] = field(
-        default_factory=lambda: {s: [] for s in SPLITS})  # split -> [(id, file_idx, lineno, offset, length)]
+        default_factory=lambda: {s: [] for s in SPLITS}
+    )  # split -> [(id, file_idx, lineno, offset, length)]
     turns: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SPLITS, 0))
     speech_events: Counter = field(default_factory=Counter)
     generator_models: Counter = field(default_factory=Counter)
@@ -85,16 +90,16 @@ def scan_language(language: str, files: list[Path], seed: int, ratios) -> Langua
                 try:
                     row = json.loads(line)
                 except ValueError as exc:
-                    problem = json_problem(exc) if isinstance(exc, json.JSONDecodeError) else \
-                        "invalid UTF-8"
+                    problem = json_problem(exc) if isinstance(exc, json.JSONDecodeError) else "invalid UTF-8"
                     scan.errors.append(f"{where}: {problem}")
                     continue
                 problems = validate_row(row)
                 if not problems:
                     problems = feature_problems(row)
                     if row["language"] != language:
-                        problems.append(f"language: expected {language!r} (the shard folder), "
-                                        f"got {row['language']!r}")
+                        problems.append(
+                            f"language: expected {language!r} (the shard folder), got {row['language']!r}"
+                        )
                 if problems:
                     scan.errors.extend(f"{where}: {p}" for p in problems)
                     continue
@@ -115,5 +120,7 @@ def _check_duplicate_ids(scan: LanguageScan) -> None:
     entries = sorted(e for split in SPLITS for e in scan.index[split])
     for prev, cur in zip(entries, entries[1:], strict=False):
         if prev[0] == cur[0]:
-            scan.errors.append(f"{scan.files[cur[1]]}:{cur[2]}: id: duplicate {cur[0]!r} "
-                               f"(also at {scan.files[prev[1]]}:{prev[2]})")
+            scan.errors.append(
+                f"{scan.files[cur[1]]}:{cur[2]}: id: duplicate {cur[0]!r} "
+                f"(also at {scan.files[prev[1]]}:{prev[2]})"
+            )

@@ -22,8 +22,14 @@ from moud_core.splits import SPLITS
 from moud_dataset.features import arrow_schema
 from moud_dataset.shards import LanguageScan
 
-WRITER_OPTIONS = dict(compression="zstd", compression_level=3, use_dictionary=True, write_statistics=True,
-                      version="2.6", data_page_version="1.0")
+WRITER_OPTIONS = dict(
+    compression="zstd",
+    compression_level=3,
+    use_dictionary=True,
+    write_statistics=True,
+    version="2.6",
+    data_page_version="1.0",
+)
 
 
 def write_language(scan: LanguageScan, lang_dir: Path, rows_per_file: int, row_group_rows: int) -> dict:
@@ -43,10 +49,10 @@ def write_language(scan: LanguageScan, lang_dir: Path, rows_per_file: int, row_g
             total = math.ceil(len(entries) / rows_per_file)
             for k in range(total):
                 path = lang_dir / data_file_name(split, k, total)
-                chunk = entries[k * rows_per_file:(k + 1) * rows_per_file]
+                chunk = entries[k * rows_per_file : (k + 1) * rows_per_file]
                 with pq.ParquetWriter(path, schema, **WRITER_OPTIONS) as writer:
                     for start in range(0, len(chunk), row_group_rows):
-                        batch = chunk[start:start + row_group_rows]
+                        batch = chunk[start : start + row_group_rows]
                         try:
                             table = _parse(_read_lines(handles, batch), parse, schema)
                         except pa.ArrowException:
@@ -71,7 +77,9 @@ def _raise_for_bad_line(scan: LanguageScan, handles, entries, parse, schema) -> 
             _parse(_read_lines(handles, [entry]), parse, schema)
         except pa.ArrowException as exc:
             detail = str(exc).splitlines()[0]
-            raise MoudError(f"{scan.files[entry[1]]}:{entry[2]}: does not fit the dataset schema ({detail})") from None
+            raise MoudError(
+                f"{scan.files[entry[1]]}:{entry[2]}: does not fit the dataset schema ({detail})"
+            ) from None
 
 
 def _read_lines(handles, entries) -> bytes:

@@ -1,8 +1,8 @@
 """The layering rule (docs/DEVELOPING.md), checked on every import in the source, lazy ones included:
 
-    moud_cli.py   registers the commands; may import anything
-    stages        generation, moud_dataset, eval, baselines, hub_upload: import moud_core and themselves only
-    moud_core     imports no stage and not moud_cli
+moud_cli.py   registers the commands; may import anything
+stages        generation, moud_dataset, eval, baselines, hub_upload: import moud_core and themselves only
+moud_core     imports no stage and not moud_cli
 """
 
 from __future__ import annotations
@@ -57,8 +57,15 @@ def test_no_layer_imports_a_higher_one_or_another_stage():
     assert violations(ROOT) == []
 
 
-@pytest.mark.parametrize("package, bad", [(CORE, "generation.config"), (CORE, "moud_cli"),
-                                          ("eval", "baselines.data"), ("hub_upload", "moud_dataset.card")])
+@pytest.mark.parametrize(
+    "package, bad",
+    [
+        (CORE, "generation.config"),
+        (CORE, "moud_cli"),
+        ("eval", "baselines.data"),
+        ("hub_upload", "moud_dataset.card"),
+    ],
+)
 def test_the_check_catches_a_violation(tmp_path, package, bad):
     for pkg in (CORE, *STAGES):
         (tmp_path / pkg).mkdir()

@@ -23,15 +23,63 @@ def test_outputs_follow_the_umask(tmp_path, umask):
     old = os.umask(umask)
     try:
         with FakeOpenAIServer(ScriptedCrowdworker(), model="m", log_requests=False) as server:
-            assert moud_cli.main(["generate", "--out", str(tmp_path / "run"), "--base-url", server.base_url,
-                                  "--model", "m", "--languages", "fr,zh", "--dialogues", "4", "--quiet",
-                                  "--set", "shard_size=2"]) == 0
-        assert moud_cli.main(["merge", "--inputs", str(tmp_path / "run"), "--out", str(tmp_path / "merged"),
-                              "--quiet"]) == 0
-        assert moud_cli.main(["filter", "--in", str(tmp_path / "merged"), "--out", str(tmp_path / "filtered"),
-                              "--quiet", "--workers", "1"]) == 0
-        assert moud_cli.main(["build", "--shards", str(tmp_path / "filtered"), "--out", str(tmp_path / "moud"),
-                              "--quiet", "--workers", "1"]) == 0
+            assert (
+                moud_cli.main(
+                    [
+                        "generate",
+                        "--out",
+                        str(tmp_path / "run"),
+                        "--base-url",
+                        server.base_url,
+                        "--model",
+                        "m",
+                        "--languages",
+                        "fr,zh",
+                        "--dialogues",
+                        "4",
+                        "--quiet",
+                        "--set",
+                        "shard_size=2",
+                    ]
+                )
+                == 0
+            )
+        assert (
+            moud_cli.main(
+                ["merge", "--inputs", str(tmp_path / "run"), "--out", str(tmp_path / "merged"), "--quiet"]
+            )
+            == 0
+        )
+        assert (
+            moud_cli.main(
+                [
+                    "filter",
+                    "--in",
+                    str(tmp_path / "merged"),
+                    "--out",
+                    str(tmp_path / "filtered"),
+                    "--quiet",
+                    "--workers",
+                    "1",
+                ]
+            )
+            == 0
+        )
+        assert (
+            moud_cli.main(
+                [
+                    "build",
+                    "--shards",
+                    str(tmp_path / "filtered"),
+                    "--out",
+                    str(tmp_path / "moud"),
+                    "--quiet",
+                    "--workers",
+                    "1",
+                ]
+            )
+            == 0
+        )
     finally:
         os.umask(old)
     seen = {}

@@ -21,17 +21,52 @@ from tests.hub_upload.helpers import StandInHub
 LANGS = ("fr", "zh", "ar")
 TOKEN = "hf_PipelineStandInToken777"
 
+
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory):
     root = tmp_path_factory.mktemp("pipeline")
     with FakeOpenAIServer(ScriptedCrowdworker(malformed_rate=0.1), model="crowd") as server:
-        assert moud_cli.main(["generate", "--out", str(root / "run"), "--languages", ",".join(LANGS),
-                              "--dialogues", "24", "--model", "crowd", "--base-url", server.base_url,
-                              "--quiet", "--set", "shard_size=8"]) == 0
-    assert moud_cli.main(["filter", "--in", str(root / "run"), "--out", str(root / "filtered"), "--quiet"]) == 0
-    assert moud_cli.main(["build", "--shards", str(root / "filtered"), "--out", str(root / "moud"),
-                          "--quiet", "--split-ratios", "0.5,0.25,0.25"]) == 0
+        assert (
+            moud_cli.main(
+                [
+                    "generate",
+                    "--out",
+                    str(root / "run"),
+                    "--languages",
+                    ",".join(LANGS),
+                    "--dialogues",
+                    "24",
+                    "--model",
+                    "crowd",
+                    "--base-url",
+                    server.base_url,
+                    "--quiet",
+                    "--set",
+                    "shard_size=8",
+                ]
+            )
+            == 0
+        )
+    assert (
+        moud_cli.main(["filter", "--in", str(root / "run"), "--out", str(root / "filtered"), "--quiet"]) == 0
+    )
+    assert (
+        moud_cli.main(
+            [
+                "build",
+                "--shards",
+                str(root / "filtered"),
+                "--out",
+                str(root / "moud"),
+                "--quiet",
+                "--split-ratios",
+                "0.5,0.25,0.25",
+            ]
+        )
+        == 0
+    )
     return root
+
 
 def test_built_dataset_loads_every_config_with_the_filtered_rows(pipeline):
     from datasets import load_dataset
@@ -48,24 +83,55 @@ def test_built_dataset_loads_every_config_with_the_filtered_rows(pipeline):
     card = (pipeline / "moud" / "README.md").read_text(encoding="utf-8")
     assert "moud-prompts-v1" in card and "crowd" in card
 
+
 def test_stats_run_on_the_same_shards(pipeline):
-    assert moud_cli.main(["stats", "--shards", str(pipeline / "filtered"), "--out", str(pipeline / "stats")]) == 0
+    assert (
+        moud_cli.main(["stats", "--shards", str(pipeline / "filtered"), "--out", str(pipeline / "stats")])
+        == 0
+    )
     produced = {p.name for p in (pipeline / "stats").iterdir()}
     assert any(name.endswith(".md") for name in produced) and any(name.endswith(".png") for name in produced)
+
 
 def test_upload_the_build_to_a_stand_in_hub_and_load_it_back(pipeline, tmp_path):
     with StandInHub({TOKEN: {"name": "alice", "orgs": []}}, max_requests=800, max_seconds=120) as hub:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGING_FACE"))}
-        env.update({"HF_HOME": str(tmp_path / "hf-home"), "HF_HUB_DISABLE_XET": "1", "HF_HUB_OFFLINE": "0",
-                    "TRANSFORMERS_OFFLINE": "0", "HF_DATASETS_OFFLINE": "1", "HF_ENDPOINT": hub.endpoint,
-                    "HF_TOKEN": TOKEN})
-        proc = subprocess.run([sys.executable, "-m", "moud_cli", "upload", "--folder", str(pipeline / "moud"),
-                               "--repo", "alice/moud", "--quiet"], cwd=ROOT, env=env, capture_output=True,
-                              text=True, timeout=180)
+        env.update(
+            {
+                "HF_HOME": str(tmp_path / "hf-home"),
+                "HF_HUB_DISABLE_XET": "1",
+                "HF_HUB_OFFLINE": "0",
+                "TRANSFORMERS_OFFLINE": "0",
+                "HF_DATASETS_OFFLINE": "1",
+                "HF_ENDPOINT": hub.endpoint,
+                "HF_TOKEN": TOKEN,
+            }
+        )
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "moud_cli",
+                "upload",
+                "--folder",
+                str(pipeline / "moud"),
+                "--repo",
+                "alice/moud",
+                "--quiet",
+            ],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
         assert proc.returncode == 0, proc.stderr
         remote = hub.files("alice/moud")
-    local = {p.relative_to(pipeline / "moud").as_posix(): p.read_bytes()
-             for p in (pipeline / "moud").rglob("*") if p.is_file()}
+    local = {
+        p.relative_to(pipeline / "moud").as_posix(): p.read_bytes()
+        for p in (pipeline / "moud").rglob("*")
+        if p.is_file()
+    }
     assert {k: v for k, v in remote.items() if k in local} == local
     copy = tmp_path / "from-hub"
     for name, data in remote.items():
@@ -75,6 +141,7 @@ def test_upload_the_build_to_a_stand_in_hub_and_load_it_back(pipeline, tmp_path)
 
     zh = load_dataset(str(copy), "zh", cache_dir=str(tmp_path / "cache"))
     assert sum(len(s) for s in zh.values()) == len(read_rows(pipeline / "filtered")["zh"])
+
 
 def test_manifest_and_filter_stats_agree(pipeline):
     manifest = json.loads((pipeline / "run" / "manifest.json").read_text())

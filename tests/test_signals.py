@@ -24,8 +24,13 @@ EXIT = {signal.SIGTERM: 143, signal.SIGINT: 130}
 
 
 def _start(*args) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "moud_cli", *map(str, args)], cwd=ROOT, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "moud_cli", *map(str, args)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _wait_for(what: str, predicate, proc: subprocess.Popen, timeout: float = 90.0):
@@ -64,12 +69,17 @@ def _interrupt(proc: subprocess.Popen, sig: int) -> tuple[int, str, list[psutil.
 def test_filter_stops_its_workers_and_leaves_no_temp_folder(tmp_path, sig):
     run = tmp_path / "run"
     for k in range(40):
-        write_jsonl_atomic(run / "shards" / "fr" / f"shard-{k:05d}.jsonl",
-                           [make_row("fr", index=k * 300 + i) for i in range(300)])
+        write_jsonl_atomic(
+            run / "shards" / "fr" / f"shard-{k:05d}.jsonl",
+            [make_row("fr", index=k * 300 + i) for i in range(300)],
+        )
     out = tmp_path / "filtered"
     proc = _start("filter", "--in", run, "--out", out, "--workers", "2", "--quiet")
-    _wait_for("two workers and a staged folder",
-              lambda: len(psutil.Process(proc.pid).children()) >= 2 and _staged(tmp_path, out), proc)
+    _wait_for(
+        "two workers and a staged folder",
+        lambda: len(psutil.Process(proc.pid).children()) >= 2 and _staged(tmp_path, out),
+        proc,
+    )
     rc, err, kids = _interrupt(proc, sig)
     assert rc == EXIT[sig], err
     assert len(kids) >= 2
@@ -82,8 +92,11 @@ def test_build_stops_its_workers_and_leaves_no_temp_folder(tmp_path, sig):
     make_shards(tmp_path / "run", ("fr", "zh", "ar", "hi"), rows=6000, shards=6)
     out = tmp_path / "moud"
     proc = _start("build", "--shards", tmp_path / "run", "--out", out, "--workers", "2", "--quiet")
-    _wait_for("two workers and a staged folder",
-              lambda: len(psutil.Process(proc.pid).children(recursive=True)) >= 2 and _staged(tmp_path, out), proc)
+    _wait_for(
+        "two workers and a staged folder",
+        lambda: len(psutil.Process(proc.pid).children(recursive=True)) >= 2 and _staged(tmp_path, out),
+        proc,
+    )
     rc, err, _ = _interrupt(proc, sig)
     assert rc == EXIT[sig], err
     assert "Traceback" not in err
@@ -99,17 +112,40 @@ def test_generate_interrupted_leaves_a_resumable_run(tmp_path):
 
     out = tmp_path / "run"
     with FakeOpenAIServer(slow, model="m", log_requests=False, max_seconds=300) as server:
-        args = ["generate", "--out", out, "--base-url", server.base_url, "--model", "m", "--languages", "fr,zh",
-                "--dialogues", "12", "--set", "shard_size=3", "--quiet", "--concurrency", "4"]
+        args = [
+            "generate",
+            "--out",
+            out,
+            "--base-url",
+            server.base_url,
+            "--model",
+            "m",
+            "--languages",
+            "fr,zh",
+            "--dialogues",
+            "12",
+            "--set",
+            "shard_size=3",
+            "--quiet",
+            "--concurrency",
+            "4",
+        ]
         proc = _start(*args)
-        _wait_for("a written unit", lambda: list((out / "shards").rglob("*.jsonl")) if out.exists() else [], proc)
+        _wait_for(
+            "a written unit", lambda: list((out / "shards").rglob("*.jsonl")) if out.exists() else [], proc
+        )
         rc, err, _ = _interrupt(proc, signal.SIGTERM)
         assert rc == 143, err
         manifest = json.loads((out / "manifest.json").read_text())
         assert manifest["status"] == "interrupted"
         assert not list(out.rglob(".*.tmp"))
-        done = subprocess.run([sys.executable, "-m", "moud_cli", *map(str, args)], cwd=ROOT, capture_output=True,
-                              text=True, timeout=300)
+        done = subprocess.run(
+            [sys.executable, "-m", "moud_cli", *map(str, args)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
     assert done.returncode == 0, done.stderr
     assert json.loads((out / "manifest.json").read_text())["status"] == "complete"
     assert len(list((out / "shards").rglob("*.jsonl"))) == 8

@@ -21,11 +21,11 @@ from moud_core.records import drop_record
 
 @dataclass(frozen=True)
 class RunSpec:
-    config: dict              # RunConfig.to_dict() (secrets refused before this point)
-    fingerprint: str          # the driver's config fingerprint; a worker that computes another refuses
+    config: dict  # RunConfig.to_dict() (secrets refused before this point)
+    fingerprint: str  # the driver's config fingerprint; a worker that computes another refuses
     out: str
     languages: list[str]
-    cache_file: str | None    # file name inside ``out`` (None: no request cache)
+    cache_file: str | None  # file name inside ``out`` (None: no request cache)
     api_key_env: str | None = None
     quiet: bool = True
     retry_failed: bool = False
@@ -33,8 +33,13 @@ class RunSpec:
 
 def backend_options(cfg, api_key_env: str | None = None) -> dict:
     """The run's backend constructor options (see ``moud_core.backends.from_flags``)."""
-    return resolve_backend_options(cfg["backend"], cfg["model"], cfg["backend_options"], api_key_env,
-                                   origin=lambda key: cfg.origin(f"backend_options.{key}"))
+    return resolve_backend_options(
+        cfg["backend"],
+        cfg["model"],
+        cfg["backend_options"],
+        api_key_env,
+        origin=lambda key: cfg.origin(f"backend_options.{key}"),
+    )
 
 
 def load_spec_config(spec: RunSpec):
@@ -42,8 +47,10 @@ def load_spec_config(spec: RunSpec):
 
     cfg = load_run_config(None, spec.config)
     if cfg.fingerprint != spec.fingerprint:
-        raise ConfigError(f"config fingerprint {cfg.fingerprint} on this worker differs from the driver's "
-                          f"{spec.fingerprint} (is the demonstrations file {cfg['demos']} the same everywhere?)")
+        raise ConfigError(
+            f"config fingerprint {cfg.fingerprint} on this worker differs from the driver's "
+            f"{spec.fingerprint} (is the demonstrations file {cfg['demos']} the same everywhere?)"
+        )
     return cfg
 
 
@@ -65,7 +72,9 @@ def inline_filter(cfg, registry):
     return check
 
 
-def execute_units(spec: RunSpec, units: list[WorkUnit], cfg=None, row_filter=None, text_gates=None) -> RunSummary:
+def execute_units(
+    spec: RunSpec, units: list[WorkUnit], cfg=None, row_filter=None, text_gates=None
+) -> RunSummary:
     """Make ``units`` into ``spec.out`` (skipping complete ones); returns the run summary. ``cfg``,
     ``row_filter`` and ``text_gates`` may be passed when already built (else they are built from ``spec``)."""
     import sqlite3
@@ -85,8 +94,18 @@ def execute_units(spec: RunSpec, units: list[WorkUnit], cfg=None, row_filter=Non
             backend = CachedBackend(backend, out / spec.cache_file)
         except (OSError, sqlite3.Error) as exc:
             raise os_error(out / spec.cache_file, exc, "open") from None
-    gen = GenerationRun(cfg, out, backend, registry, spec.languages, units=units, quiet=spec.quiet,
-                        row_filter=row_filter, retry_failed=spec.retry_failed, text_gates=text_gates)
+    gen = GenerationRun(
+        cfg,
+        out,
+        backend,
+        registry,
+        spec.languages,
+        units=units,
+        quiet=spec.quiet,
+        row_filter=row_filter,
+        retry_failed=spec.retry_failed,
+        text_gates=text_gates,
+    )
 
     async def main() -> RunSummary:
         try:

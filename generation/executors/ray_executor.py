@@ -61,8 +61,10 @@ def _probe_address(address: str, timeout: float = 5.0) -> None:
     try:
         socket.create_connection((host, port), timeout=timeout).close()
     except OSError as exc:
-        raise MoudError(f"--ray-address {address}: cannot connect to a Ray cluster ({exc.strerror or exc}); "
-                        "start one with `ray start --head` or check the address") from None
+        raise MoudError(
+            f"--ray-address {address}: cannot connect to a Ray cluster ({exc.strerror or exc}); "
+            "start one with `ray start --head` or check the address"
+        ) from None
 
 
 class RayExecutor:
@@ -75,8 +77,16 @@ class RayExecutor:
     ``before``: optional callable(spec_dict, unit_tuples) run at the start of every task attempt
     (fault injection in tests)."""
 
-    def __init__(self, address: str | None = None, tasks: int | None = None, max_retries: int = 3,
-                 num_cpus: int | None = None, progress: bool = True, before=None, init_kwargs: dict | None = None):
+    def __init__(
+        self,
+        address: str | None = None,
+        tasks: int | None = None,
+        max_retries: int = 3,
+        num_cpus: int | None = None,
+        progress: bool = True,
+        before=None,
+        init_kwargs: dict | None = None,
+    ):
         if not ray_available():
             raise ConfigError("--executor ray needs Ray: pip install 'moud[ray]' (or pip install 'ray>=2.9')")
         if tasks is not None and tasks < 1:
@@ -103,8 +113,10 @@ class RayExecutor:
         try:
             ray.init(**kwargs)
         except ConnectionError as exc:
-            raise MoudError(f"--ray-address {self.address}: cannot connect to a Ray cluster "
-                            f"({' '.join(str(exc).split())[:160]}); start one with `ray start --head`") from None
+            raise MoudError(
+                f"--ray-address {self.address}: cannot connect to a Ray cluster "
+                f"({' '.join(str(exc).split())[:160]}); start one with `ray start --head`"
+            ) from None
         return True
 
     def run(self, spec: RunSpec, units: list[WorkUnit]) -> RunSummary:
@@ -118,8 +130,11 @@ class RayExecutor:
         try:
             n = self.tasks or max(1, int(ray.cluster_resources().get("CPU", 1)))
             groups = split_units(units, n)
-            remote = ray.remote(num_cpus=1, max_retries=self.max_retries,
-                                retry_exceptions=[BackendError, ConnectionError, TimeoutError])(_task)
+            remote = ray.remote(
+                num_cpus=1,
+                max_retries=self.max_retries,
+                retry_exceptions=[BackendError, ConnectionError, TimeoutError],
+            )(_task)
             refs = {}
             for i, group in enumerate(groups):
                 task_spec = asdict(spec)
@@ -156,12 +171,16 @@ class RayExecutor:
                         cause = getattr(exc, "cause", None)
                         if isinstance(cause, MoudError):
                             raise MoudError(str(cause)) from None
-                        raise MoudError(f"Ray task failed after {self.max_retries} retries: "
-                                        f"{type(cause).__name__ if cause else 'error'}: "
-                                        f"{' '.join(str(cause or exc).split())[:200]}") from None
+                        raise MoudError(
+                            f"Ray task failed after {self.max_retries} retries: "
+                            f"{type(cause).__name__ if cause else 'error'}: "
+                            f"{' '.join(str(cause or exc).split())[:200]}"
+                        ) from None
                     except ray.exceptions.RayError as exc:
-                        raise MoudError(f"Ray task lost after {self.max_retries} retries: "
-                                        f"{' '.join(str(exc).split())[:200]}") from None
+                        raise MoudError(
+                            f"Ray task lost after {self.max_retries} retries: "
+                            f"{' '.join(str(exc).split())[:200]}"
+                        ) from None
                     if bar is not None:
                         bar.update(sum(u.stop - u.start for u in refs[ref]))
         except BaseException:

@@ -45,9 +45,13 @@ def prompt_text(body: dict) -> str:
 
 
 class ScriptedCrowdworker:
-    def __init__(self, malformed_rate: float = 0.0, empty_rate: float = 0.0, fallback_language: str | None = None):
+    def __init__(
+        self, malformed_rate: float = 0.0, empty_rate: float = 0.0, fallback_language: str | None = None
+    ):
         if fallback_language is not None and fallback_language not in BANK:
-            raise ValueError(f"fallback_language {fallback_language!r}: the crowdworker writes {', '.join(LANGUAGES)}")
+            raise ValueError(
+                f"fallback_language {fallback_language!r}: the crowdworker writes {', '.join(LANGUAGES)}"
+            )
         self.malformed_rate, self.empty_rate = malformed_rate, empty_rate
         self.fallback = fallback_language
         self.registry = load_registry()
@@ -59,7 +63,7 @@ class ScriptedCrowdworker:
         i = text.find(_TARGET)
         if i < 0:
             return None
-        return self.by_name.get(text[i + len(_TARGET):].split(" (", 1)[0].strip())
+        return self.by_name.get(text[i + len(_TARGET) :].split(" (", 1)[0].strip())
 
     def language_of(self, text: str) -> str | None:
         """The bank language to answer in: the asked one, else the fallback (None: refuse)."""
@@ -74,8 +78,11 @@ class ScriptedCrowdworker:
         if lang is None:
             asked = self.asked_language(everything)
             name = f"{self.registry[asked].name} ({asked})" if asked else "an unnamed language"
-            return Reply(status=400, error=f"the scripted crowdworker has no text for {name}; it writes "
-                                           f"{', '.join(LANGUAGES)} (python -m generation.testing.fake_openai --help)")
+            return Reply(
+                status=400,
+                error=f"the scripted crowdworker has no text for {name}; it writes "
+                f"{', '.join(LANGUAGES)} (python -m generation.testing.fake_openai --help)",
+            )
         key = _h(json.dumps(messages, ensure_ascii=False, sort_keys=True), body.get("seed"))
         bank = BANK[lang]
         roll = (key % 10_000) / 10_000

@@ -23,15 +23,15 @@ from moud_core.loopback import LoopbackServer
 
 @dataclass
 class Reply:
-    content: str | None = None   # assistant text (ignored when raw/status set)
-    status: int = 200            # HTTP status; non-200 sends an OpenAI-style error body
-    delay: float = 0.0           # seconds to wait before answering
-    raw: bytes | None = None     # exact response body (e.g. truncated JSON)
-    drop: bool = False           # close the connection without answering
+    content: str | None = None  # assistant text (ignored when raw/status set)
+    status: int = 200  # HTTP status; non-200 sends an OpenAI-style error body
+    delay: float = 0.0  # seconds to wait before answering
+    raw: bytes | None = None  # exact response body (e.g. truncated JSON)
+    drop: bool = False  # close the connection without answering
     finish_reason: str = "stop"
     headers: dict | None = None
     reasoning: str | None = None  # sent as message.reasoning_content (vLLM with --reasoning-parser)
-    error: str | None = None      # the error message of a non-200 answer
+    error: str | None = None  # the error message of a non-200 answer
 
 
 Responder = Callable[[dict], "str | Reply"]
@@ -44,8 +44,16 @@ def echo_responder(body: dict) -> str:
 class FakeOpenAIServer(LoopbackServer):
     name = "fake-openai"
 
-    def __init__(self, responder: Responder = echo_responder, model: str = "fake-model", host: str = "127.0.0.1",
-                 port: int = 0, max_requests: int = 1_000_000, max_seconds: float = 900.0, log_requests: bool = True):
+    def __init__(
+        self,
+        responder: Responder = echo_responder,
+        model: str = "fake-model",
+        host: str = "127.0.0.1",
+        port: int = 0,
+        max_requests: int = 1_000_000,
+        max_seconds: float = 900.0,
+        log_requests: bool = True,
+    ):
         super().__init__(host, port, max_seconds)
         self.responder, self.model = responder, model
         self.max_requests, self.log_requests = max_requests, log_requests
@@ -75,11 +83,15 @@ class FakeOpenAIServer(LoopbackServer):
             request.transport.close()
             return web.Response(status=200)
         if reply.raw is not None:
-            return web.Response(body=reply.raw, status=reply.status, content_type="application/json",
-                                headers=reply.headers)
+            return web.Response(
+                body=reply.raw, status=reply.status, content_type="application/json", headers=reply.headers
+            )
         if reply.status != 200:
-            return web.json_response({"error": {"message": reply.error or f"scripted error {reply.status}"}},
-                                     status=reply.status, headers=reply.headers)
+            return web.json_response(
+                {"error": {"message": reply.error or f"scripted error {reply.status}"}},
+                status=reply.status,
+                headers=reply.headers,
+            )
         text = reply.content or ""
         message = {"role": "assistant", "content": text}
         if reply.reasoning is not None:
@@ -87,10 +99,16 @@ class FakeOpenAIServer(LoopbackServer):
         prompt_tokens = max(1, sum(len(m.get("content") or "") for m in body.get("messages", [])) // 4)
         completion_tokens = max(1, (len(text) + len(reply.reasoning or "")) // 4)
         payload = {
-            "id": f"chatcmpl-{self.count}", "object": "chat.completion", "created": 0, "model": self.model,
+            "id": f"chatcmpl-{self.count}",
+            "object": "chat.completion",
+            "created": 0,
+            "model": self.model,
             "choices": [{"index": 0, "message": message, "finish_reason": reply.finish_reason}],
-            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-                      "total_tokens": prompt_tokens + completion_tokens},
+            "usage": {
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": completion_tokens,
+                "total_tokens": prompt_tokens + completion_tokens,
+            },
         }
         return web.json_response(payload, dumps=lambda o: json.dumps(o, ensure_ascii=False))
 
@@ -107,15 +125,21 @@ class FakeOpenAIServer(LoopbackServer):
         app.router.add_get("/health", self._health)
 
 
-def serve_forever(responder: Responder = echo_responder, port: int = 8000, max_seconds: float = 3600,
-                  model: str = "fake-model", on_stop: Callable[[], None] | None = None) -> None:
+def serve_forever(
+    responder: Responder = echo_responder,
+    port: int = 8000,
+    max_seconds: float = 3600,
+    model: str = "fake-model",
+    on_stop: Callable[[], None] | None = None,
+) -> None:
     """Run in the foreground (``python -m generation.testing.fake_openai``) until Ctrl-C, SIGTERM or
     ``max_seconds``; says why it stopped, then calls ``on_stop``."""
     import signal
     import sys
 
-    server = FakeOpenAIServer(responder, model=model, port=port, max_seconds=max_seconds,
-                              log_requests=False).start()
+    server = FakeOpenAIServer(
+        responder, model=model, port=port, max_seconds=max_seconds, log_requests=False
+    ).start()
     print(f"fake OpenAI server on {server.base_url}", flush=True)  # (the URL ends the line: scripts read it)
     print(f"model {model!r}; stops after {max_seconds:g} s (--max-seconds) or on Ctrl-C", flush=True)
     previous = signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
@@ -139,34 +163,49 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m generation.testing.fake_openai",
         description="A loopback OpenAI-compatible chat server for trying MOUD without a GPU; binds 127.0.0.1 only. "
-                    "It echoes the last message, answers --reply, or (--crowdworker) answers MOUD's prompts with "
-                    "hand-written native text, optionally with the mistakes real models make (--inject).",
+        "It echoes the last message, answers --reply, or (--crowdworker) answers MOUD's prompts with "
+        "hand-written native text, optionally with the mistakes real models make (--inject).",
         epilog="examples:\n"
-               "  python -m generation.testing.fake_openai --crowdworker --port 8000 --model demo\n"
-               "  moud generate --languages fr,zh --dialogues 20 --out runs/demo --model demo \\\n"
-               "      --base-url http://127.0.0.1:8000/v1\n\n"
-               "  # the same, with about 20% of turns corrupted as small real models do; the inline gates\n"
-               "  # reject them (see metadata.rejected_outputs), and --no-inline-gates shows what gets through:\n"
-               "  python -m generation.testing.fake_openai --crowdworker --inject realistic --port 8000 --model demo\n"
-               "  python -m generation.testing.fake_openai --crowdworker --inject think=0.2,label=0.1 "
-               "--inject-record injected.jsonl",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        "  python -m generation.testing.fake_openai --crowdworker --port 8000 --model demo\n"
+        "  moud generate --languages fr,zh --dialogues 20 --out runs/demo --model demo \\\n"
+        "      --base-url http://127.0.0.1:8000/v1\n\n"
+        "  # the same, with about 20% of turns corrupted as small real models do; the inline gates\n"
+        "  # reject them (see metadata.rejected_outputs), and --no-inline-gates shows what gets through:\n"
+        "  python -m generation.testing.fake_openai --crowdworker --inject realistic --port 8000 --model demo\n"
+        "  python -m generation.testing.fake_openai --crowdworker --inject think=0.2,label=0.1 "
+        "--inject-record injected.jsonl",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--port", type=int, default=8000, help="port (0 = any free port; printed at start)")
     parser.add_argument("--model", default="fake-model", help="model id listed by /v1/models")
     parser.add_argument("--reply", default=None, help="fixed answer text (default: echo the last message)")
-    parser.add_argument("--crowdworker", action="store_true",
-                        help="answer MOUD's prompts with the scripted crowdworker, which writes "
-                             f"{', '.join(_crowdworker_languages())} and refuses other languages (HTTP 400)")
-    parser.add_argument("--inject", default=None, metavar="SPEC",
-                        help="with --crowdworker: corrupt answers the way real models do. 'realistic' (about 20%% "
-                             "of turns) or KIND=RATE,... with KIND one of english_turn, gloss, label, think, "
-                             "boilerplate, english_persona, truncation, near_repeat (see generation/testing/slips.py)")
+    parser.add_argument(
+        "--crowdworker",
+        action="store_true",
+        help="answer MOUD's prompts with the scripted crowdworker, which writes "
+        f"{', '.join(_crowdworker_languages())} and refuses other languages (HTTP 400)",
+    )
+    parser.add_argument(
+        "--inject",
+        default=None,
+        metavar="SPEC",
+        help="with --crowdworker: corrupt answers the way real models do. 'realistic' (about 20%% "
+        "of turns) or KIND=RATE,... with KIND one of english_turn, gloss, label, think, "
+        "boilerplate, english_persona, truncation, near_repeat (see generation/testing/slips.py)",
+    )
     parser.add_argument("--inject-seed", type=int, default=0, help="seed of the injection draws (default 0)")
-    parser.add_argument("--inject-record", default=None, metavar="FILE",
-                        help="write what was injected (JSON lines, with the text that marks each slip) when the "
-                             "server stops")
-    parser.add_argument("--max-seconds", type=float, default=3600,
-                        help="shut down after this many seconds (default %(default)g; it says so when it stops)")
+    parser.add_argument(
+        "--inject-record",
+        default=None,
+        metavar="FILE",
+        help="write what was injected (JSON lines, with the text that marks each slip) when the server stops",
+    )
+    parser.add_argument(
+        "--max-seconds",
+        type=float,
+        default=3600,
+        help="shut down after this many seconds (default %(default)g; it says so when it stops)",
+    )
     args = parser.parse_args(argv)
     if args.max_seconds <= 0:
         parser.error("--max-seconds: expected a positive number of seconds")

@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from generation.testing.fake_openai import Reply, Responder, echo_responder
 
 KINDS = ("429", "500", "timeout", "truncated_json", "empty", "slow", "drop")
-ANSWER_KINDS = frozenset({"empty", "slow"})   # faults that still deliver a valid answer
+ANSWER_KINDS = frozenset({"empty", "slow"})  # faults that still deliver a valid answer
 
 
 def request_key(body: dict) -> str:
@@ -40,9 +40,16 @@ def request_key(body: dict) -> str:
 class FaultInjector:
     """A responder that injects faults into ``rate`` of the calls to ``inner`` (see module docstring)."""
 
-    def __init__(self, inner: Responder = echo_responder, rate: float = 0.2, seed: int = 0,
-                 kinds: Sequence[str] = KINDS, timeout_delay: float = 2.0, slow_delay: float = 0.05,
-                 retry_after: float | None = None):
+    def __init__(
+        self,
+        inner: Responder = echo_responder,
+        rate: float = 0.2,
+        seed: int = 0,
+        kinds: Sequence[str] = KINDS,
+        timeout_delay: float = 2.0,
+        slow_delay: float = 0.05,
+        retry_after: float | None = None,
+    ):
         unknown = set(kinds) - set(KINDS)
         if unknown or not kinds:
             raise ValueError(f"unknown fault kind(s) {sorted(unknown)}; expected some of {', '.join(KINDS)}")
@@ -91,9 +98,20 @@ class FaultInjector:
         elif kind == "slow":
             reply.delay = max(reply.delay, self.slow_delay)
         elif kind == "truncated_json":
-            full = json.dumps({"id": "chatcmpl-x", "object": "chat.completion", "choices": [
-                {"index": 0, "message": {"role": "assistant", "content": reply.content or ""},
-                 "finish_reason": "stop"}]}, ensure_ascii=False).encode("utf-8")
+            full = json.dumps(
+                {
+                    "id": "chatcmpl-x",
+                    "object": "chat.completion",
+                    "choices": [
+                        {
+                            "index": 0,
+                            "message": {"role": "assistant", "content": reply.content or ""},
+                            "finish_reason": "stop",
+                        }
+                    ],
+                },
+                ensure_ascii=False,
+            ).encode("utf-8")
             reply = Reply(raw=full[: len(full) // 2])
         return reply
 

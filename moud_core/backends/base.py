@@ -47,8 +47,10 @@ class SamplingParams:
         data = dict(data or {})
         unknown = set(data) - set(cls.__dataclass_fields__)
         if unknown:
-            raise ConfigError(f"{where}: unknown sampling parameter(s) {', '.join(sorted(unknown))}; "
-                              f"expected {', '.join(cls.__dataclass_fields__)}")
+            raise ConfigError(
+                f"{where}: unknown sampling parameter(s) {', '.join(sorted(unknown))}; "
+                f"expected {', '.join(cls.__dataclass_fields__)}"
+            )
         try:
             params = cls(**{k: (int(v) if k == "max_tokens" else float(v)) for k, v in data.items()})
         except (TypeError, ValueError):
@@ -89,11 +91,11 @@ class ChatResponse:
     text: str
     prompt_tokens: int = 0
     completion_tokens: int = 0
-    finish_reason: str = "stop"       # "length": cut at max_tokens
+    finish_reason: str = "stop"  # "length": cut at max_tokens
     latency_s: float = 0.0
     cached: bool = False
-    reasoning_tokens: int = 0         # completion tokens spent on reasoning the server returned apart from
-                                      # the content (vLLM ``reasoning_content``); counted, never parsed
+    reasoning_tokens: int = 0  # completion tokens spent on reasoning the server returned apart from
+    # the content (vLLM ``reasoning_content``); counted, never parsed
 
 
 def reasoning_token_share(completion_tokens: int, reasoning_chars: int, answer_chars: int) -> int:
@@ -135,8 +137,12 @@ class Backend(ABC):
         BackendError items instead of raising."""
         results = await asyncio.gather(*(self.chat(r) for r in requests), return_exceptions=return_exceptions)
         if return_exceptions:
-            return [r if not isinstance(r, BaseException) or isinstance(r, BackendError)
-                    else BackendError(str(r), "unexpected_error") for r in results]
+            return [
+                r
+                if not isinstance(r, BaseException) or isinstance(r, BackendError)
+                else BackendError(str(r), "unexpected_error")
+                for r in results
+            ]
         return list(results)
 
     async def check(self) -> None:

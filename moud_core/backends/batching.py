@@ -15,8 +15,13 @@ from moud_core.errors import BackendError
 
 
 class RequestBatcher:
-    def __init__(self, run_batch: Callable[[list[ChatRequest]], list[ChatResponse]], max_batch_size: int,
-                 wait_s: float, what: str = "generation"):
+    def __init__(
+        self,
+        run_batch: Callable[[list[ChatRequest]], list[ChatResponse]],
+        max_batch_size: int,
+        wait_s: float,
+        what: str = "generation",
+    ):
         self.run_batch, self.max_batch_size, self.wait_s, self.what = run_batch, max_batch_size, wait_s, what
         self._queue: asyncio.Queue | None = None
         self._worker: asyncio.Task | None = None
@@ -47,8 +52,11 @@ class RequestBatcher:
             try:
                 results = await loop.run_in_executor(None, self.run_batch, [r for r, _ in batch])
             except Exception as exc:  # a failed batch fails its requests, not the worker
-                err = exc if isinstance(exc, BackendError) else BackendError(f"{self.what} failed: {exc}",
-                                                                              "generation_error")
+                err = (
+                    exc
+                    if isinstance(exc, BackendError)
+                    else BackendError(f"{self.what} failed: {exc}", "generation_error")
+                )
                 for _, fut in batch:
                     if not fut.done():
                         fut.set_exception(err)

@@ -44,7 +44,9 @@ class RequestCache:
     def get(self, key: str) -> ChatResponse | None:
         row = self.conn.execute(
             "SELECT text, prompt_tokens, completion_tokens, finish_reason, latency_s, reasoning_tokens FROM responses"
-            " WHERE key=?", (key,)).fetchone()
+            " WHERE key=?",
+            (key,),
+        ).fetchone()
         if row is None:
             self.misses += 1
             return None
@@ -52,9 +54,18 @@ class RequestCache:
         return ChatResponse(row[0], row[1], row[2], row[3], row[4], cached=True, reasoning_tokens=row[5])
 
     def put(self, key: str, resp: ChatResponse) -> None:
-        self.conn.execute("INSERT OR REPLACE INTO responses VALUES (?,?,?,?,?,?,?)",
-                          (key, resp.text, resp.prompt_tokens, resp.completion_tokens, resp.finish_reason,
-                           resp.latency_s, resp.reasoning_tokens))
+        self.conn.execute(
+            "INSERT OR REPLACE INTO responses VALUES (?,?,?,?,?,?,?)",
+            (
+                key,
+                resp.text,
+                resp.prompt_tokens,
+                resp.completion_tokens,
+                resp.finish_reason,
+                resp.latency_s,
+                resp.reasoning_tokens,
+            ),
+        )
 
     def __len__(self) -> int:
         return self.conn.execute("SELECT COUNT(*) FROM responses").fetchone()[0]
@@ -93,5 +104,8 @@ class CachedBackend(Backend):
 
     def stats(self) -> dict:
         inner = getattr(self.inner, "stats", None)
-        return {"cache_hits": self.cache.hits, "cache_misses": self.cache.misses,
-                **(inner() if callable(inner) else {})}
+        return {
+            "cache_hits": self.cache.hits,
+            "cache_misses": self.cache.misses,
+            **(inner() if callable(inner) else {}),
+        }

@@ -27,8 +27,13 @@ def backend_class(name: str) -> type[Backend]:
 def accepted_options(name: str) -> tuple[str, ...]:
     """The constructor options of backend ``name`` (everything but the model)."""
     params = inspect.signature(backend_class(name).__init__).parameters.values()
-    return tuple(p.name for p in params if p.name not in ("self", "model")
-                 and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL) and not p.name.startswith("_"))
+    return tuple(
+        p.name
+        for p in params
+        if p.name not in ("self", "model")
+        and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
+        and not p.name.startswith("_")
+    )
 
 
 def make_backend(name: str, model: str, **options) -> Backend:
@@ -42,6 +47,8 @@ def make_backend(name: str, model: str, **options) -> Backend:
     cls = backend_class(name)
     unknown = sorted(set(options) - set(accepted_options(name)))
     if unknown:
-        raise ConfigError(f"backend_options: unknown option(s) {', '.join(unknown)} for the {name} backend; "
-                          f"expected some of {', '.join(accepted_options(name))}")
+        raise ConfigError(
+            f"backend_options: unknown option(s) {', '.join(unknown)} for the {name} backend; "
+            f"expected some of {', '.join(accepted_options(name))}"
+        )
     return cls(model, **options)

@@ -39,8 +39,9 @@ def _no_bars_off_a_tty():
                 with contextlib.suppress(ImportError):
                     import transformers.modeling_gguf_pytorch_utils as gguf_utils
             if gguf_utils is not None and hasattr(gguf_utils, "tqdm"):  # it draws its bar with tqdm directly
-                stack.enter_context(mock.patch.object(gguf_utils, "tqdm",
-                                                      functools.partial(gguf_utils.tqdm, disable=True)))
+                stack.enter_context(
+                    mock.patch.object(gguf_utils, "tqdm", functools.partial(gguf_utils.tqdm, disable=True))
+                )
             yield
     finally:
         hf_logging.enable_progress_bar()
@@ -69,17 +70,21 @@ class SeededSampler:
     def __call__(self, input_ids, scores):
         torch = self.torch
         scores = scores.float()
-        generated = input_ids[:, self.prompt_len:]
+        generated = input_ids[:, self.prompt_len :]
         out = torch.empty_like(scores)
         for i, p in enumerate(self.params):
             row = scores[i]
-            if generated.shape[1] and (p.repetition_penalty != 1.0 or p.frequency_penalty or p.presence_penalty):
+            if generated.shape[1] and (
+                p.repetition_penalty != 1.0 or p.frequency_penalty or p.presence_penalty
+            ):
                 prev = generated[i]
                 if p.repetition_penalty != 1.0:
                     seen = torch.unique(prev)
                     vals = row[seen]
                     row = row.clone()
-                    row[seen] = torch.where(vals > 0, vals / p.repetition_penalty, vals * p.repetition_penalty)
+                    row[seen] = torch.where(
+                        vals > 0, vals / p.repetition_penalty, vals * p.repetition_penalty
+                    )
                 if p.frequency_penalty or p.presence_penalty:
                     counts = torch.bincount(prev, minlength=row.shape[0])[: row.shape[0]].to(row.dtype)
                     row = row - p.frequency_penalty * counts - p.presence_penalty * (counts > 0).to(row.dtype)
@@ -103,8 +108,15 @@ class SeededSampler:
 class TransformersBackend(Backend):
     name = "transformers"
 
-    def __init__(self, model: str, device: str = "auto", dtype: str = "auto", max_batch_size: int = 16,
-                 batch_wait_ms: float = 5.0, system_role: bool | None = None):
+    def __init__(
+        self,
+        model: str,
+        device: str = "auto",
+        dtype: str = "auto",
+        max_batch_size: int = 16,
+        batch_wait_ms: float = 5.0,
+        system_role: bool | None = None,
+    ):
         super().__init__(model)
         self.source = resolve_local_model(model)  # a folder, a .gguf file or a short name (models.yaml)
         self.device_spec, self.dtype_spec = device, dtype
@@ -122,8 +134,12 @@ class TransformersBackend(Backend):
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        dtype = {"auto": "auto", "float32": torch.float32, "bfloat16": torch.bfloat16,
-                 "float16": torch.float16}.get(self.dtype_spec)
+        dtype = {
+            "auto": "auto",
+            "float32": torch.float32,
+            "bfloat16": torch.bfloat16,
+            "float16": torch.float16,
+        }.get(self.dtype_spec)
         if dtype is None:
             raise ConfigError(f"--dtype {self.dtype_spec!r}: expected auto, float32, bfloat16 or float16")
         folder, gguf = self.source.folder, self.source.gguf_file
@@ -136,8 +152,10 @@ class TransformersBackend(Backend):
         except Exception as exc:  # a damaged GGUF file fails in many ways inside the reader
             if gguf is None:
                 raise
-            raise ConfigError(f"cannot load model {self.model!r}: GGUF file {Path(folder) / gguf} is damaged or "
-                              f"unsupported ({type(exc).__name__}: {_first_line(exc)})") from None
+            raise ConfigError(
+                f"cannot load model {self.model!r}: GGUF file {Path(folder) / gguf} is damaged or "
+                f"unsupported ({type(exc).__name__}: {_first_line(exc)})"
+            ) from None
         device = self.device_spec
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -147,7 +165,9 @@ class TransformersBackend(Backend):
             self._tok.pad_token = self._tok.eos_token
         self._tok.padding_side = "left"
         if not getattr(self._tok, "chat_template", None):
-            raise ConfigError(f"model {self.model!r} has no chat template; use an instruction-tuned chat model")
+            raise ConfigError(
+                f"model {self.model!r} has no chat template; use an instruction-tuned chat model"
+            )
         if self.system_role is None:
             self.system_role = self._supports_system_role()
         eos = self._model.generation_config.eos_token_id
@@ -158,8 +178,9 @@ class TransformersBackend(Backend):
 
     def _supports_system_role(self) -> bool:
         try:
-            text = self._tok.apply_chat_template([{"role": "system", "content": "S\u2063Y"},
-                                                  {"role": "user", "content": "hi"}], tokenize=False)
+            text = self._tok.apply_chat_template(
+                [{"role": "system", "content": "S\u2063Y"}, {"role": "user", "content": "hi"}], tokenize=False
+            )
         except Exception:
             return False
         return "S\u2063Y" in text
@@ -187,12 +208,17 @@ class TransformersBackend(Backend):
         enc = self._tok(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(self._device)
         prompt_len = enc["input_ids"].shape[1]
         max_new = max(r.sampling.max_tokens for r in requests)
-        gen_config = GenerationConfig(do_sample=False, max_new_tokens=max_new, eos_token_id=self._eos,
-                                      pad_token_id=self._tok.pad_token_id)
+        gen_config = GenerationConfig(
+            do_sample=False,
+            max_new_tokens=max_new,
+            eos_token_id=self._eos,
+            pad_token_id=self._tok.pad_token_id,
+        )
         sampler = SeededSampler(requests, prompt_len, self._device)
         with torch.inference_mode():
-            out = self._model.generate(**enc, generation_config=gen_config,
-                                       logits_processor=LogitsProcessorList([sampler]))
+            out = self._model.generate(
+                **enc, generation_config=gen_config, logits_processor=LogitsProcessorList([sampler])
+            )
         elapsed = time.perf_counter() - t0
         self.batches += 1
         self.batched_requests += len(requests)
@@ -206,8 +232,15 @@ class TransformersBackend(Backend):
                     break
             new = [t for t in new if t != self._tok.pad_token_id]
             text = self._tok.decode(new, skip_special_tokens=True).strip()
-            responses.append(ChatResponse(text=text, prompt_tokens=int(enc["attention_mask"][i].sum()),
-                                          completion_tokens=len(new), finish_reason=finish, latency_s=elapsed))
+            responses.append(
+                ChatResponse(
+                    text=text,
+                    prompt_tokens=int(enc["attention_mask"][i].sum()),
+                    completion_tokens=len(new),
+                    finish_reason=finish,
+                    latency_s=elapsed,
+                )
+            )
         return responses
 
     async def aclose(self) -> None:

@@ -16,9 +16,9 @@ from __future__ import annotations
 from collections import Counter
 from urllib.parse import urlsplit, urlunsplit
 
-EWMA_ALPHA = 0.2          # weight of a new latency sample
-BASELINE_DRIFT = 0.01     # how fast the baseline follows a higher signal (it drops to a lower one at once)
-MIN_SAMPLES = 20          # no latency-driven decrease before this many successes
+EWMA_ALPHA = 0.2  # weight of a new latency sample
+BASELINE_DRIFT = 0.01  # how fast the baseline follows a higher signal (it drops to a lower one at once)
+MIN_SAMPLES = 20  # no latency-driven decrease before this many successes
 MIN_DECREASE_GAP_S = 0.05
 
 
@@ -35,21 +35,32 @@ def redact_url(url: str) -> str:
 class Endpoint:
     """State of one base URL. ``capacity()`` is how many requests may be in flight now."""
 
-    def __init__(self, base_url: str, max_limit: int, cooldown_s: float = 10.0, latency_factor: float = 3.0,
-                 latency_slack_s: float = 0.5, min_limit: int = 1):
+    def __init__(
+        self,
+        base_url: str,
+        max_limit: int,
+        cooldown_s: float = 10.0,
+        latency_factor: float = 3.0,
+        latency_slack_s: float = 0.5,
+        min_limit: int = 1,
+    ):
         self.base_url = base_url.rstrip("/")
         self.url = redact_url(self.base_url)
         self.chat_url = self.base_url + "/chat/completions"
         self.models_url = self.base_url + "/models"
         self.max_limit, self.min_limit = max_limit, max(1, min(min_limit, max_limit))
-        self.cooldown_s, self.latency_factor, self.latency_slack_s = cooldown_s, latency_factor, latency_slack_s
+        self.cooldown_s, self.latency_factor, self.latency_slack_s = (
+            cooldown_s,
+            latency_factor,
+            latency_slack_s,
+        )
         self.limit = float(max_limit)
         self.lowest_limit = self.limit
         self.in_flight = 0
         self.healthy = True
-        self.disabled = False          # e.g. does not serve the model (set by check())
-        self.retry_at = 0.0            # when a down endpoint may be probed again
-        self.blocked_until = 0.0       # Retry-After from this endpoint
+        self.disabled = False  # e.g. does not serve the model (set by check())
+        self.retry_at = 0.0  # when a down endpoint may be probed again
+        self.blocked_until = 0.0  # Retry-After from this endpoint
         self.down_count = 0
         self.ewma_latency: float | None = None
         self.ewma_signal: float | None = None
@@ -59,7 +70,7 @@ class Endpoint:
         self.requests = self.successes = self.retries = 0
         self.prompt_tokens = self.completion_tokens = 0
         self.errors: Counter = Counter()
-        self.decreases: Counter = Counter()   # why the limit was halved: overload / latency
+        self.decreases: Counter = Counter()  # why the limit was halved: overload / latency
 
     # -- routing ----------------------------------------------------------------------------------
     def capacity(self) -> int:
@@ -93,8 +104,11 @@ class Endpoint:
             else:
                 self.baseline_signal += BASELINE_DRIFT * (self.ewma_signal - self.baseline_signal)
         self.samples += 1
-        if (self.samples >= MIN_SAMPLES and self.ewma_latency > self.latency_slack_s
-                and self.ewma_signal > self.latency_factor * self.baseline_signal):
+        if (
+            self.samples >= MIN_SAMPLES
+            and self.ewma_latency > self.latency_slack_s
+            and self.ewma_signal > self.latency_factor * self.baseline_signal
+        ):
             self._decrease(now, "latency", sent_at=now - latency_s)
         elif self.limit < self.max_limit:
             self.limit = min(float(self.max_limit), self.limit + 1.0 / self.limit)
@@ -114,7 +128,9 @@ class Endpoint:
         self.blocked_until = max(self.blocked_until, until)
 
     def _decrease(self, now: float, why: str, sent_at: float | None = None) -> None:
-        if now - self.last_decrease < MIN_DECREASE_GAP_S or (sent_at is not None and sent_at < self.last_decrease):
+        if now - self.last_decrease < MIN_DECREASE_GAP_S or (
+            sent_at is not None and sent_at < self.last_decrease
+        ):
             return
         self.last_decrease = now
         new = max(float(self.min_limit), self.limit / 2)
@@ -125,11 +141,19 @@ class Endpoint:
 
     def stats(self) -> dict:
         return {
-            "url": self.url, "healthy": self.healthy, "disabled": self.disabled,
-            "requests": self.requests, "successes": self.successes, "retries": self.retries,
-            "errors": dict(self.errors), "limit": round(self.limit, 2), "max_limit": self.max_limit,
+            "url": self.url,
+            "healthy": self.healthy,
+            "disabled": self.disabled,
+            "requests": self.requests,
+            "successes": self.successes,
+            "retries": self.retries,
+            "errors": dict(self.errors),
+            "limit": round(self.limit, 2),
+            "max_limit": self.max_limit,
             "lowest_limit": round(self.lowest_limit, 2),
-            "limit_decreases": dict(self.decreases), "in_flight": self.in_flight,
+            "limit_decreases": dict(self.decreases),
+            "in_flight": self.in_flight,
             "ewma_latency_s": None if self.ewma_latency is None else round(self.ewma_latency, 4),
-            "prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens,
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
         }

@@ -16,11 +16,22 @@ MAX_RETRY_AFTER_S = 300.0
 class AttemptFailure(Exception):
     """One failed attempt (internal): reason tag, one-line detail, optional Retry-After seconds."""
 
-    def __init__(self, reason: str, detail: str, retry_after: float | None = None, status: int | None = None,
-                 connect: bool = False):
+    def __init__(
+        self,
+        reason: str,
+        detail: str,
+        retry_after: float | None = None,
+        status: int | None = None,
+        connect: bool = False,
+    ):
         super().__init__(detail)
         self.reason, self.detail, self.retry_after, self.status, self.connect = (
-            reason, detail, retry_after, status, connect)
+            reason,
+            detail,
+            retry_after,
+            status,
+            connect,
+        )
 
     @property
     def retryable(self) -> bool:
@@ -54,9 +65,11 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     return min(MAX_RETRY_AFTER_S, max(0.0, seconds))
 
 
-def backoff_delay(attempt: int, base_s: float, max_s: float, key: str, retry_after: float | None = None) -> float:
+def backoff_delay(
+    attempt: int, base_s: float, max_s: float, key: str, retry_after: float | None = None
+) -> float:
     """Exponential backoff ``base * 2**attempt`` (capped at ``max_s``) scaled by a jitter in [0.5, 1)
     drawn deterministically from ``key`` and ``attempt``; never shorter than ``retry_after``."""
     jitter = random.Random(f"{key}:{attempt}").random()
-    delay = min(max_s, base_s * (2 ** attempt)) * (0.5 + 0.5 * jitter)
+    delay = min(max_s, base_s * (2**attempt)) * (0.5 + 0.5 * jitter)
     return max(delay, retry_after or 0.0)

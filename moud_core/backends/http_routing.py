@@ -35,8 +35,12 @@ class EndpointPool:
         # down ones anyway (the retry backoff paces this); wait out Retry-After blocks.
         live = [ep for ep in self.endpoints if not ep.disabled]
         if not live:
-            raise BackendError("no usable endpoint: none of " + ", ".join(e.url for e in self.endpoints)
-                               + f" serves model {self.model!r}", "client_error")
+            raise BackendError(
+                "no usable endpoint: none of "
+                + ", ".join(e.url for e in self.endpoints)
+                + f" serves model {self.model!r}",
+                "client_error",
+            )
         unblocked = [ep for ep in live if now >= ep.blocked_until]
         if not unblocked:
             return None, min(ep.blocked_until for ep in live) - now
@@ -71,7 +75,7 @@ class EndpointPool:
                 pass
             except asyncio.CancelledError:
                 if fut.done() and not fut.cancelled():
-                    self.wake(1)   # pass the wake-up on
+                    self.wake(1)  # pass the wake-up on
                 raise
 
     def wake(self, n: int | None) -> None:

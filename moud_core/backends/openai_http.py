@@ -62,27 +62,49 @@ class OpenAIBackend(Backend):
 
     name = "openai"
 
-    def __init__(self, model: str, base_url: str | Sequence[str] = DEFAULT_BASE_URL, api_key: str | None = None,
-                 max_concurrency: int = 64, timeout: float = 120.0, max_retries: int = 6, system_role: bool = True,
-                 extra_body: dict | None = None, *, backoff_base_s: float = 0.5, backoff_max_s: float = 30.0,
-                 cooldown_s: float = 10.0, latency_factor: float = 3.0, latency_slack_s: float = 0.5,
-                 connect_timeout: float = 10.0, **unknown):
+    def __init__(
+        self,
+        model: str,
+        base_url: str | Sequence[str] = DEFAULT_BASE_URL,
+        api_key: str | None = None,
+        max_concurrency: int = 64,
+        timeout: float = 120.0,
+        max_retries: int = 6,
+        system_role: bool = True,
+        extra_body: dict | None = None,
+        *,
+        backoff_base_s: float = 0.5,
+        backoff_max_s: float = 30.0,
+        cooldown_s: float = 10.0,
+        latency_factor: float = 3.0,
+        latency_slack_s: float = 0.5,
+        connect_timeout: float = 10.0,
+        **unknown,
+    ):
         super().__init__(model)
         if unknown:
-            raise ConfigError(f"backend_options: unknown option(s) {', '.join(sorted(unknown))} for the openai "
-                              "backend; expected base_url, api_key, max_concurrency, timeout, max_retries, "
-                              "system_role, extra_body, backoff_base_s, backoff_max_s, cooldown_s, "
-                              "latency_factor, latency_slack_s, connect_timeout")
+            raise ConfigError(
+                f"backend_options: unknown option(s) {', '.join(sorted(unknown))} for the openai "
+                "backend; expected base_url, api_key, max_concurrency, timeout, max_retries, "
+                "system_role, extra_body, backoff_base_s, backoff_max_s, cooldown_s, "
+                "latency_factor, latency_slack_s, connect_timeout"
+            )
         if not model or not isinstance(model, str):
             raise ConfigError("model: expected a non-empty model name")
         try:
             max_concurrency, max_retries = int(max_concurrency), int(max_retries)
-            timeout, backoff_base_s, backoff_max_s = float(timeout), float(backoff_base_s), float(backoff_max_s)
+            timeout, backoff_base_s, backoff_max_s = (
+                float(timeout),
+                float(backoff_base_s),
+                float(backoff_max_s),
+            )
         except (TypeError, ValueError):
             raise ConfigError("max_concurrency/max_retries must be integers and timeout a number") from None
         if max_concurrency < 1 or max_retries < 0 or timeout <= 0:
-            raise ConfigError(f"expected max_concurrency >= 1, max_retries >= 0, timeout > 0; got "
-                              f"{max_concurrency}, {max_retries}, {timeout}")
+            raise ConfigError(
+                f"expected max_concurrency >= 1, max_retries >= 0, timeout > 0; got "
+                f"{max_concurrency}, {max_retries}, {timeout}"
+            )
         if extra_body is not None and not isinstance(extra_body, dict):
             raise ConfigError("extra_body: expected a mapping of extra JSON fields")
         self.base_urls = parse_base_urls(base_url)
@@ -92,8 +114,16 @@ class OpenAIBackend(Backend):
         self.extra_body = dict(extra_body or {})
         self.backoff_base_s, self.backoff_max_s = backoff_base_s, backoff_max_s
         self.connect_timeout = min(float(connect_timeout), timeout)
-        self.endpoints = [Endpoint(u, max_concurrency, cooldown_s=cooldown_s, latency_factor=latency_factor,
-                                   latency_slack_s=latency_slack_s) for u in self.base_urls]
+        self.endpoints = [
+            Endpoint(
+                u,
+                max_concurrency,
+                cooldown_s=cooldown_s,
+                latency_factor=latency_factor,
+                latency_slack_s=latency_slack_s,
+            )
+            for u in self.base_urls
+        ]
         self._session: aiohttp.ClientSession | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.pool = EndpointPool(self.endpoints, model)
@@ -113,13 +143,19 @@ class OpenAIBackend(Backend):
             # A session belongs to one loop; a new loop (e.g. a second asyncio.run) gets a fresh one.
             self._loop = loop
             self.pool.reset(loop)
-            connector = aiohttp.TCPConnector(limit=self.max_concurrency * len(self.endpoints) + 8,
-                                             limit_per_host=self.max_concurrency + 4, keepalive_timeout=60,
-                                             ttl_dns_cache=300)
+            connector = aiohttp.TCPConnector(
+                limit=self.max_concurrency * len(self.endpoints) + 8,
+                limit_per_host=self.max_concurrency + 4,
+                keepalive_timeout=60,
+                ttl_dns_cache=300,
+            )
             self._session = aiohttp.ClientSession(
-                connector=connector, headers=self._headers, cookie_jar=aiohttp.DummyCookieJar(),
+                connector=connector,
+                headers=self._headers,
+                cookie_jar=aiohttp.DummyCookieJar(),
                 skip_auto_headers=("User-Agent",),
-                timeout=aiohttp.ClientTimeout(total=self.timeout, sock_connect=self.connect_timeout))
+                timeout=aiohttp.ClientTimeout(total=self.timeout, sock_connect=self.connect_timeout),
+            )
         return self._session
 
     async def aclose(self) -> None:
@@ -148,19 +184,22 @@ class OpenAIBackend(Backend):
                 status = resp.status
                 retry_after = resp.headers.get("Retry-After") if status != 200 else None
         except aiohttp.ClientConnectorError as exc:
-            raise AttemptFailure("connection_error", f"cannot connect ({connect_problem(exc)})",
-                                 connect=True) from None
+            raise AttemptFailure(
+                "connection_error", f"cannot connect ({connect_problem(exc)})", connect=True
+            ) from None
         except (asyncio.TimeoutError, TimeoutError):
             raise AttemptFailure("timeout", f"no answer within {self.timeout:g}s") from None
         except (aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError):
-            raise AttemptFailure("connection_error", "connection closed before the answer was complete") from None
+            raise AttemptFailure(
+                "connection_error", "connection closed before the answer was complete"
+            ) from None
         except aiohttp.ClientError as exc:
             raise AttemptFailure("connection_error", f"{type(exc).__name__}: {exc}") from None
         return parse_answer(status, raw, retry_after)
 
     async def chat(self, request: ChatRequest) -> ChatResponse:
         session = self._ensure_session()
-        body: bytes | None = None          # encoded once a slot is free (queued requests hold no body)
+        body: bytes | None = None  # encoded once a slot is free (queued requests hold no body)
         totals = self._totals
         totals["requests"] += 1
         started = 0.0
@@ -175,7 +214,7 @@ class OpenAIBackend(Backend):
                 except BaseException:
                     self.pool.release(ep)
                     raise
-                started = time.monotonic()     # latency_s: first send to answer, retries included
+                started = time.monotonic()  # latency_s: first send to answer, retries included
             t0 = time.monotonic()
             try:
                 resp = await self._post(session, ep, body)
@@ -185,18 +224,30 @@ class OpenAIBackend(Backend):
                 if not failure.retryable or attempt >= self.max_retries:
                     totals["failures"] += 1
                     tries = f" after {attempt + 1} attempts" if attempt else ""
-                    raise BackendError(self._scrub(f"{ep.url}/chat/completions{tries}: "
-                                                   f"{failure.detail}"), failure.reason) from None
+                    raise BackendError(
+                        self._scrub(f"{ep.url}/chat/completions{tries}: {failure.detail}"), failure.reason
+                    ) from None
                 ep.retries += 1
                 totals["retries"] += 1
                 if self.pool.has_alternative(ep) and failure.retry_after is None:
                     delay = 0.0
                 else:
-                    delay = backoff_delay(attempt, self.backoff_base_s, self.backoff_max_s,
-                                          f"{request.seed}:{len(body)}", failure.retry_after)
+                    delay = backoff_delay(
+                        attempt,
+                        self.backoff_base_s,
+                        self.backoff_max_s,
+                        f"{request.seed}:{len(body)}",
+                        failure.retry_after,
+                    )
                 if log.isEnabledFor(logging.DEBUG):
-                    log.debug("retry %d in %.2fs after %s at %s: %s", attempt + 1, delay, failure.reason,
-                              ep.url, self._scrub(failure.detail))
+                    log.debug(
+                        "retry %d in %.2fs after %s at %s: %s",
+                        attempt + 1,
+                        delay,
+                        failure.reason,
+                        ep.url,
+                        self._scrub(failure.detail),
+                    )
                 attempt += 1
                 avoid = ep
                 if delay > 0:
@@ -224,8 +275,9 @@ class OpenAIBackend(Backend):
             was_healthy = ep.healthy
             ep.on_connect_error(now)
             if was_healthy:
-                log.warning("endpoint %s is down (%s); re-probing in %.0fs", ep.url, failure.detail,
-                            ep.retry_at - now)
+                log.warning(
+                    "endpoint %s is down (%s); re-probing in %.0fs", ep.url, failure.detail, ep.retry_at - now
+                )
         elif failure.reason == "timeout" or failure.status in OVERLOAD_STATUSES:
             ep.on_overload(now, sent_at)
         if failure.retry_after is not None:
@@ -235,8 +287,12 @@ class OpenAIBackend(Backend):
     async def _probe(self, session: aiohttp.ClientSession, ep: Endpoint) -> tuple[str, list[str] | None]:
         """('ok', model ids or None if the listing is unusable) or ('down', why)."""
         try:
-            async with session.get(ep.models_url, timeout=aiohttp.ClientTimeout(
-                    total=min(self.timeout, 10.0), sock_connect=self.connect_timeout)) as resp:
+            async with session.get(
+                ep.models_url,
+                timeout=aiohttp.ClientTimeout(
+                    total=min(self.timeout, 10.0), sock_connect=self.connect_timeout
+                ),
+            ) as resp:
                 raw = await resp.read()
                 status = resp.status
         except aiohttp.ClientConnectorError as exc:
@@ -246,8 +302,11 @@ class OpenAIBackend(Backend):
         except aiohttp.ClientError as exc:
             return "down", f"{type(exc).__name__}"
         if status in (401, 403):
-            raise BackendError(f"{ep.url}/models answered HTTP {status}: the server rejected the API key; "
-                               "set MOUD_API_KEY (or OPENAI_API_KEY) to the server's key", "client_error")
+            raise BackendError(
+                f"{ep.url}/models answered HTTP {status}: the server rejected the API key; "
+                "set MOUD_API_KEY (or OPENAI_API_KEY) to the server's key",
+                "client_error",
+            )
         return "ok", model_ids(raw) if status == 200 else None
 
     async def check(self) -> None:
@@ -256,41 +315,68 @@ class OpenAIBackend(Backend):
         session = self._ensure_session()
         results = await asyncio.gather(*(self._probe(session, ep) for ep in self.endpoints))
         now = time.monotonic()
-        down = [(ep, why) for ep, (state, why) in zip(self.endpoints, results, strict=True) if state == "down"]
+        down = [
+            (ep, why) for ep, (state, why) in zip(self.endpoints, results, strict=True) if state == "down"
+        ]
         for ep, _why in down:
             ep.on_connect_error(now)
         if len(down) == len(self.endpoints):
             where = ", ".join(ep.url for ep, _ in down)
             why = down[0][1]
             port = urlsplit(self.endpoints[0].base_url).port or 8000
-            raise BackendError(f"cannot reach an OpenAI-compatible server at {where} ({why}); start one with "
-                               f"`vllm serve {self.model} --port {port}` or pass --base-url", "connection_error")
+            raise BackendError(
+                f"cannot reach an OpenAI-compatible server at {where} ({why}); start one with "
+                f"`vllm serve {self.model} --port {port}` or pass --base-url",
+                "connection_error",
+            )
         for ep, why in down:
             log.warning("endpoint %s is unreachable (%s); continuing with the others", ep.url, why)
-        listed = [(ep, ids) for ep, (state, ids) in zip(self.endpoints, results, strict=True)
-                  if state == "ok" and ids is not None]
+        listed = [
+            (ep, ids)
+            for ep, (state, ids) in zip(self.endpoints, results, strict=True)
+            if state == "ok" and ids is not None
+        ]
         unknown = any(state == "ok" and ids is None for state, ids in results)
         missing = [(ep, ids) for ep, ids in listed if self.model not in ids]
         if missing and len(missing) == len(listed) and not unknown:
             ep, ids = missing[0]
-            raise BackendError(f"model {self.model!r} is not served at {ep.url}; it serves: "
-                               f"{', '.join(ids) or '(nothing)'}; pass one of those as the model", "client_error")
+            raise BackendError(
+                f"model {self.model!r} is not served at {ep.url}; it serves: "
+                f"{', '.join(ids) or '(nothing)'}; pass one of those as the model",
+                "client_error",
+            )
         for ep, ids in missing:
             ep.disabled = True
-            log.warning("endpoint %s does not serve %r (it serves: %s); not using it", ep.url, self.model,
-                        ", ".join(ids))
+            log.warning(
+                "endpoint %s does not serve %r (it serves: %s); not using it",
+                ep.url,
+                self.model,
+                ", ".join(ids),
+            )
 
     # -- reporting --------------------------------------------------------------------------------
     def describe(self) -> dict:
-        return {"backend": self.name, "model": self.model, "base_url": [ep.url for ep in self.endpoints],
-                "max_concurrency": self.max_concurrency, "timeout": self.timeout,
-                "max_retries": self.max_retries, "system_role": self.system_role,
-                "extra_body": dict(self.extra_body)}
+        return {
+            "backend": self.name,
+            "model": self.model,
+            "base_url": [ep.url for ep in self.endpoints],
+            "max_concurrency": self.max_concurrency,
+            "timeout": self.timeout,
+            "max_retries": self.max_retries,
+            "system_role": self.system_role,
+            "extra_body": dict(self.extra_body),
+        }
 
     def stats(self) -> dict:
         """Totals (requests = chat calls) and per-endpoint counters (requests = attempts sent there)."""
         t = self._totals
-        return {"requests": t["requests"], "successes": t["successes"], "failures": t["failures"],
-                "retries": t["retries"], "errors": dict(self._errors), "prompt_tokens": t["prompt_tokens"],
-                "completion_tokens": t["completion_tokens"],
-                "endpoints": [ep.stats() for ep in self.endpoints]}
+        return {
+            "requests": t["requests"],
+            "successes": t["successes"],
+            "failures": t["failures"],
+            "retries": t["retries"],
+            "errors": dict(self._errors),
+            "prompt_tokens": t["prompt_tokens"],
+            "completion_tokens": t["completion_tokens"],
+            "endpoints": [ep.stats() for ep in self.endpoints],
+        }

@@ -41,7 +41,11 @@ def reasoning_tokens(message: dict, usage: dict, completion_tokens: int, answer_
     if isinstance(reported, int) and reported > 0:
         return reported
     reasoning = message.get("reasoning_content") or message.get("reasoning")
-    return reasoning_token_share(completion_tokens, len(reasoning), answer_chars) if isinstance(reasoning, str) else 0
+    return (
+        reasoning_token_share(completion_tokens, len(reasoning), answer_chars)
+        if isinstance(reasoning, str)
+        else 0
+    )
 
 
 def one_line(text: str, limit: int = 200) -> str:
@@ -61,9 +65,16 @@ def request_body(model: str, request: ChatRequest, system_role: bool, extra_body
     if not system_role:
         messages = fold_system_messages(messages)
     s = request.sampling
-    body = {"model": model, "messages": messages, "temperature": s.temperature, "top_p": s.top_p,
-            "max_tokens": s.max_tokens, "seed": request.seed, "frequency_penalty": s.frequency_penalty,
-            "presence_penalty": s.presence_penalty}
+    body = {
+        "model": model,
+        "messages": messages,
+        "temperature": s.temperature,
+        "top_p": s.top_p,
+        "max_tokens": s.max_tokens,
+        "seed": request.seed,
+        "frequency_penalty": s.frequency_penalty,
+        "presence_penalty": s.presence_penalty,
+    }
     if s.repetition_penalty != 1.0:
         body["repetition_penalty"] = s.repetition_penalty
     if extra_body:
@@ -82,8 +93,12 @@ def parse_answer(status: int, raw: bytes, retry_after: str | None) -> ChatRespon
                 message = err.get("message", message) if isinstance(err, dict) else str(err)
         except ValueError:
             pass
-        raise AttemptFailure(reason_for_status(status), f"HTTP {status}: {message}",
-                             retry_after=parse_retry_after(retry_after), status=status)
+        raise AttemptFailure(
+            reason_for_status(status),
+            f"HTTP {status}: {message}",
+            retry_after=parse_retry_after(retry_after),
+            status=status,
+        )
     try:
         data = json.loads(raw)
         choice = data["choices"][0]
@@ -101,9 +116,13 @@ def parse_answer(status: int, raw: bytes, retry_after: str | None) -> ChatRespon
         text = choice.get("text") or ""
     usage = data.get("usage") or {}
     completion = int(usage.get("completion_tokens") or 0)
-    return ChatResponse(text=text, prompt_tokens=int(usage.get("prompt_tokens") or 0),
-                        completion_tokens=completion, finish_reason=choice.get("finish_reason") or "stop",
-                        reasoning_tokens=reasoning_tokens(message, usage, completion, len(text)))
+    return ChatResponse(
+        text=text,
+        prompt_tokens=int(usage.get("prompt_tokens") or 0),
+        completion_tokens=completion,
+        finish_reason=choice.get("finish_reason") or "stop",
+        reasoning_tokens=reasoning_tokens(message, usage, completion, len(text)),
+    )
 
 
 def model_ids(raw: bytes) -> list[str] | None:

@@ -27,21 +27,36 @@ def vllm_available() -> bool:
 class VLLMBackend(Backend):
     name = "vllm"
 
-    def __init__(self, model: str, tensor_parallel_size: int = 1, gpu_memory_utilization: float = 0.9,
-                 max_model_len: int | None = None, max_batch_size: int = 4096, batch_wait_ms: float = 10.0,
-                 system_role: bool = True, enable_prefix_caching: bool = True, dtype: str = "auto"):
+    def __init__(
+        self,
+        model: str,
+        tensor_parallel_size: int = 1,
+        gpu_memory_utilization: float = 0.9,
+        max_model_len: int | None = None,
+        max_batch_size: int = 4096,
+        batch_wait_ms: float = 10.0,
+        system_role: bool = True,
+        enable_prefix_caching: bool = True,
+        dtype: str = "auto",
+    ):
         super().__init__(model)
         if not vllm_available():
             raise ConfigError("the vllm backend needs vLLM: pip install 'moud[vllm]' (Linux with a CUDA GPU)")
-        self.engine_args = {"model": model, "tensor_parallel_size": tensor_parallel_size,
-                            "gpu_memory_utilization": gpu_memory_utilization, "dtype": dtype,
-                            "enable_prefix_caching": enable_prefix_caching}
+        self.engine_args = {
+            "model": model,
+            "tensor_parallel_size": tensor_parallel_size,
+            "gpu_memory_utilization": gpu_memory_utilization,
+            "dtype": dtype,
+            "enable_prefix_caching": enable_prefix_caching,
+        }
         if max_model_len:
             self.engine_args["max_model_len"] = max_model_len
         self.system_role = system_role
         self._llm = None
         # everything queued when a batch forms (the whole wave of next turns) goes to the engine at once
-        self._batcher = RequestBatcher(self._generate, max_batch_size, batch_wait_ms / 1000, "vLLM generation")
+        self._batcher = RequestBatcher(
+            self._generate, max_batch_size, batch_wait_ms / 1000, "vLLM generation"
+        )
         self.batches = 0
 
     def _load(self):
@@ -62,21 +77,37 @@ class VLLMBackend(Backend):
 
         llm = self._load()
         t0 = time.perf_counter()
-        conversations = [r.message_dicts() if self.system_role else fold_system_messages(r.message_dicts())
-                         for r in requests]
-        params = [VSP(temperature=r.sampling.temperature, top_p=r.sampling.top_p, max_tokens=r.sampling.max_tokens,
-                      repetition_penalty=r.sampling.repetition_penalty,
-                      frequency_penalty=r.sampling.frequency_penalty,
-                      presence_penalty=r.sampling.presence_penalty, seed=r.seed) for r in requests]
+        conversations = [
+            r.message_dicts() if self.system_role else fold_system_messages(r.message_dicts())
+            for r in requests
+        ]
+        params = [
+            VSP(
+                temperature=r.sampling.temperature,
+                top_p=r.sampling.top_p,
+                max_tokens=r.sampling.max_tokens,
+                repetition_penalty=r.sampling.repetition_penalty,
+                frequency_penalty=r.sampling.frequency_penalty,
+                presence_penalty=r.sampling.presence_penalty,
+                seed=r.seed,
+            )
+            for r in requests
+        ]
         outputs = llm.chat(conversations, sampling_params=params, use_tqdm=False)
         elapsed = time.perf_counter() - t0
         self.batches += 1
         out = []
         for o in outputs:
             c = o.outputs[0]
-            out.append(ChatResponse(text=c.text.strip(), prompt_tokens=len(o.prompt_token_ids or []),
-                                    completion_tokens=len(c.token_ids), finish_reason=c.finish_reason or "stop",
-                                    latency_s=elapsed))
+            out.append(
+                ChatResponse(
+                    text=c.text.strip(),
+                    prompt_tokens=len(o.prompt_token_ids or []),
+                    completion_tokens=len(c.token_ids),
+                    finish_reason=c.finish_reason or "stop",
+                    latency_s=elapsed,
+                )
+            )
         return out
 
     async def aclose(self) -> None:

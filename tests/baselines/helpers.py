@@ -12,12 +12,38 @@ from moud_core.schema import example_row
 PERSONA = ["J'habite à Lyon.", "J'adore le vélo."]
 HISTORY = ["Salut !", "Bonjour, ça va ?", "Tu fais quoi ce week-end ?"]
 
-FR = ["Salut, tu vas bien ?", "Oui, je rentre du marché.", "Qu'as-tu acheté ?", "Des fraises et du pain.",
-      "J'adore les fraises !", "Moi aussi, surtout en été.", "Tu fais du vélo ?", "Oui, tous les dimanches.",
-      "Où habites-tu ?", "J'habite à Lyon près de la Saône.", "Tu travailles ?", "Je suis infirmière.",
-      "Tu as un chat ?", "Oui, il s'appelle Moka.", "Tu aimes le fromage ?", "Bien sûr, le comté surtout."]
-ZH = ["你好，你住在哪里？", "我住在成都。", "你喜欢吃什么？", "我喜欢吃火锅。", "你是做什么的？", "我是一名老师。",
-      "周末你做什么？", "我喜欢爬山。", "你骑自行车吗？", "每天骑自行车去学校。", "你喝茶吗？", "我每天都喝茶。"]
+FR = [
+    "Salut, tu vas bien ?",
+    "Oui, je rentre du marché.",
+    "Qu'as-tu acheté ?",
+    "Des fraises et du pain.",
+    "J'adore les fraises !",
+    "Moi aussi, surtout en été.",
+    "Tu fais du vélo ?",
+    "Oui, tous les dimanches.",
+    "Où habites-tu ?",
+    "J'habite à Lyon près de la Saône.",
+    "Tu travailles ?",
+    "Je suis infirmière.",
+    "Tu as un chat ?",
+    "Oui, il s'appelle Moka.",
+    "Tu aimes le fromage ?",
+    "Bien sûr, le comté surtout.",
+]
+ZH = [
+    "你好，你住在哪里？",
+    "我住在成都。",
+    "你喜欢吃什么？",
+    "我喜欢吃火锅。",
+    "你是做什么的？",
+    "我是一名老师。",
+    "周末你做什么？",
+    "我喜欢爬山。",
+    "你骑自行车吗？",
+    "每天骑自行车去学校。",
+    "你喝茶吗？",
+    "我每天都喝茶。",
+]
 
 
 def moud_rows(language: str, texts: list[str], n_dialogues: int = 6, turns: int = 4) -> list[dict]:
@@ -54,7 +80,7 @@ def write_moud_dataset(root: Path, languages=(("fr", FR), ("zh", ZH)), **kw) -> 
     for lang, texts in languages:
         rows = moud_rows(lang, texts, **kw)
         card += [f"- config_name: {lang}", "  data_files:"]
-        for split, part in (("train", rows[: len(rows) // 2]), ("test", rows[len(rows) // 2:])):
+        for split, part in (("train", rows[: len(rows) // 2]), ("test", rows[len(rows) // 2 :])):
             d = root / "data" / lang
             d.mkdir(parents=True, exist_ok=True)
             flat = [{k: (json.dumps(v) if k == "metadata" else v) for k, v in r.items()} for r in part]
@@ -65,14 +91,24 @@ def write_moud_dataset(root: Path, languages=(("fr", FR), ("zh", ZH)), **kw) -> 
     return root
 
 
-def write_xpersona(root: Path, prefix: str = "Fr", split_name: str = "split_test_human_annotated",
-                   texts: list[str] = FR, n_dialogues: int = 6, pairs: int = 3) -> Path:
+def write_xpersona(
+    root: Path,
+    prefix: str = "Fr",
+    split_name: str = "split_test_human_annotated",
+    texts: list[str] = FR,
+    n_dialogues: int = 6,
+    pairs: int = 3,
+) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     data = []
     for d in range(n_dialogues):
         utts = [texts[(d * 5 + i) % len(texts)] + f" [{d}.{i}]" for i in range(2 * pairs)]
-        data.append({"persona": [f"Je suis la persona {d}.", "J'aime le thé."],
-                     "dialogue": [[utts[2 * i], utts[2 * i + 1]] for i in range(pairs)]})
+        data.append(
+            {
+                "persona": [f"Je suis la persona {d}.", "J'aime le thé."],
+                "dialogue": [[utts[2 * i], utts[2 * i + 1]] for i in range(pairs)],
+            }
+        )
     path = root / f"{prefix}_persona_{split_name}.json"
     path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
     return path
@@ -80,12 +116,26 @@ def write_xpersona(root: Path, prefix: str = "Fr", split_name: str = "split_test
 
 def write_personachat(path: Path, n_dialogues: int = 3) -> Path:
     def dlg(d):
-        return {"personality": [f"i am person {d} .", "i like tea ."],
-                "utterances": [{"history": [f"hi {d}"] if t == 0 else [f"hi {d}", f"hello {d}", f"how are you {t}"],
-                                "candidates": [f"wrong {d}.{t}.{k}" for k in range(4)] + [f"gold {d}.{t}"]}
-                               for t in range(2)]}
-    path.write_text(json.dumps({"train": [dlg(d) for d in range(n_dialogues)],
-                                "valid": [dlg(d + 10) for d in range(n_dialogues)]}), encoding="utf-8")
+        return {
+            "personality": [f"i am person {d} .", "i like tea ."],
+            "utterances": [
+                {
+                    "history": [f"hi {d}"] if t == 0 else [f"hi {d}", f"hello {d}", f"how are you {t}"],
+                    "candidates": [f"wrong {d}.{t}.{k}" for k in range(4)] + [f"gold {d}.{t}"],
+                }
+                for t in range(2)
+            ],
+        }
+
+    path.write_text(
+        json.dumps(
+            {
+                "train": [dlg(d) for d in range(n_dialogues)],
+                "valid": [dlg(d + 10) for d in range(n_dialogues)],
+            }
+        ),
+        encoding="utf-8",
+    )
     return path
 
 
@@ -101,15 +151,34 @@ def make_tiny_bert(directory: Path) -> Path:
     tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
     tok.normalizer = normalizers.BertNormalizer(lowercase=False)
     tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    tok.train_from_iterator(CORPUS + FR + ZH, trainers.WordPieceTrainer(vocab_size=400, special_tokens=special))
+    tok.train_from_iterator(
+        CORPUS + FR + ZH, trainers.WordPieceTrainer(vocab_size=400, special_tokens=special)
+    )
     tok.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B [SEP]",
-        special_tokens=[("[CLS]", tok.token_to_id("[CLS]")), ("[SEP]", tok.token_to_id("[SEP]"))])
-    hf = PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]",
-                                 sep_token="[SEP]", mask_token="[MASK]", model_max_length=128)
+        single="[CLS] $A [SEP]",
+        pair="[CLS] $A [SEP] $B [SEP]",
+        special_tokens=[("[CLS]", tok.token_to_id("[CLS]")), ("[SEP]", tok.token_to_id("[SEP]"))],
+    )
+    hf = PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        unk_token="[UNK]",
+        pad_token="[PAD]",
+        cls_token="[CLS]",
+        sep_token="[SEP]",
+        mask_token="[MASK]",
+        model_max_length=128,
+    )
     torch.manual_seed(0)
-    model = BertModel(BertConfig(vocab_size=len(hf), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                                 intermediate_size=64, max_position_embeddings=128))
+    model = BertModel(
+        BertConfig(
+            vocab_size=len(hf),
+            hidden_size=32,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            intermediate_size=64,
+            max_position_embeddings=128,
+        )
+    )
     directory.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(directory)
     hf.save_pretrained(directory)

@@ -22,9 +22,12 @@ def setup(tmp_path_factory, tiny_bloom):
     write_xpersona(xp, "Zh", texts=ZH, n_dialogues=6, pairs=2)
     run = write_moud_shards(tmp / "moudrun", n_dialogues=8)
     cfg = tmp / "cfg.yaml"
-    cfg.write_text(f"model: {tiny_bloom}\ntrain: [xpersona:{xp}, moud:{run}@train]\nlanguages: [fr]\n"
-                   "max_length: 64\nmax_reply_tokens: 16\nbatch_size: 2\ngrad_accum: 1\nmax_steps: 2\n"
-                   "max_instances: 4\nsave_steps: 100\n", encoding="utf-8")
+    cfg.write_text(
+        f"model: {tiny_bloom}\ntrain: [xpersona:{xp}, moud:{run}@train]\nlanguages: [fr]\n"
+        "max_length: 64\nmax_reply_tokens: 16\nbatch_size: 2\ngrad_accum: 1\nmax_steps: 2\n"
+        "max_instances: 4\nsave_steps: 100\n",
+        encoding="utf-8",
+    )
     rc = moud_cli.main(["train", "--config", str(cfg), "--out", str(tmp / "model"), "--quiet"])
     assert rc == 0
     return {"tmp": tmp, "xp": xp, "run": run, "model": tmp / "model", "bert": make_tiny_bert(tmp / "bert")}
@@ -39,9 +42,26 @@ def test_train_writes_model_and_summary(setup):
 
 def test_evaluate_produces_every_metric_and_rescoring_is_identical(setup):
     out = setup["tmp"] / "eval"
-    args = ["evaluate", "--model", str(setup["model"]), "--test", f"xpersona:{setup['xp']}", "--languages", "fr,zh",
-            "--num-candidates", "10", "--max-new-tokens", "6", "--bertscore-model", str(setup["bert"]),
-            "--bertscore-layer", "2", "--out", str(out), "--quiet"]
+    args = [
+        "evaluate",
+        "--model",
+        str(setup["model"]),
+        "--test",
+        f"xpersona:{setup['xp']}",
+        "--languages",
+        "fr,zh",
+        "--num-candidates",
+        "10",
+        "--max-new-tokens",
+        "6",
+        "--bertscore-model",
+        str(setup["bert"]),
+        "--bertscore-layer",
+        "2",
+        "--out",
+        str(out),
+        "--quiet",
+    ]
     assert moud_cli.main(args) == 0
     res = json.loads((out / "results.json").read_text())["languages"]
     for lang in ("fr", "zh"):
@@ -56,8 +76,22 @@ def test_evaluate_produces_every_metric_and_rescoring_is_identical(setup):
     assert len(cands.read_text().splitlines()) == 24
     # re-scoring the saved candidates gives the same ranking metrics
     out2 = setup["tmp"] / "eval2"
-    assert moud_cli.main(["evaluate", "--model", str(setup["model"]), "--candidates", str(cands),
-                          "--no-generate", "--out", str(out2), "--quiet"]) == 0
+    assert (
+        moud_cli.main(
+            [
+                "evaluate",
+                "--model",
+                str(setup["model"]),
+                "--candidates",
+                str(cands),
+                "--no-generate",
+                "--out",
+                str(out2),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     r2 = json.loads((out2 / "results.json").read_text())["languages"]
     for lang in ("fr", "zh"):
         for m in ("hits@1", "ppl", "bpb"):
@@ -68,11 +102,24 @@ def test_evaluate_produces_every_metric_and_rescoring_is_identical(setup):
 def test_matrix_writes_paper_table(setup):
     out = setup["tmp"] / "matrix"
     mx = setup["tmp"] / "matrix.yaml"
-    mx.write_text(json.dumps({"models": {"mix": str(setup["model"]), "mix2": str(setup["model"])},
-                              "tests": {"xpersona": f"xpersona:{setup['xp']}@test",
-                                        "moud": {"type": "moud", "path": str(setup["run"]), "split": "train"}},
-                              "languages": ["fr", "zh"], "num_candidates": 4, "rank_by": "lm", "max_turns": 3, "max_new_tokens": 4,
-                              "no_bertscore": True}), encoding="utf-8")
+    mx.write_text(
+        json.dumps(
+            {
+                "models": {"mix": str(setup["model"]), "mix2": str(setup["model"])},
+                "tests": {
+                    "xpersona": f"xpersona:{setup['xp']}@test",
+                    "moud": {"type": "moud", "path": str(setup["run"]), "split": "train"},
+                },
+                "languages": ["fr", "zh"],
+                "num_candidates": 4,
+                "rank_by": "lm",
+                "max_turns": 3,
+                "max_new_tokens": 4,
+                "no_bertscore": True,
+            }
+        ),
+        encoding="utf-8",
+    )
     assert moud_cli.main(["evaluate", "--matrix", str(mx), "--out", str(out), "--quiet"]) == 0
     md = (out / "matrix.md").read_text()
     assert "| train \\ test | xpersona/fr | xpersona/zh |" in md and "| mix2 |" in md and "## ROUGE-L" in md
@@ -83,14 +130,48 @@ def test_matrix_writes_paper_table(setup):
 
 def test_cli_errors_and_help_as_subprocess(setup, tmp_path):
     env_cmd = [sys.executable, "-m", "moud_cli"]
-    bad = subprocess.run(env_cmd + ["evaluate", "--model", str(tmp_path / "missing"), "--test",
-                                    f"xpersona:{setup['xp']}", "--no-bertscore", "--out", str(tmp_path / "o")],
-                         capture_output=True, text=True, cwd=ROOT, timeout=300)
+    bad = subprocess.run(
+        env_cmd
+        + [
+            "evaluate",
+            "--model",
+            str(tmp_path / "missing"),
+            "--test",
+            f"xpersona:{setup['xp']}",
+            "--no-bertscore",
+            "--out",
+            str(tmp_path / "o"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
     assert bad.returncode == 2
     assert bad.stderr.strip().splitlines()[-1].startswith("moud evaluate: error: model path")
     assert not (tmp_path / "o").exists()
-    assert moud_cli.main(["evaluate", "--model", str(setup["model"]), "--test", f"xpersona:{setup['xp']}",
-                          "--languages", "ko", "--no-bertscore", "--out", str(tmp_path / "o2")]) == 2
-    help_ = subprocess.run([sys.executable, "-m", "moud_cli", "train", "--help"], capture_output=True, text=True,
-                           cwd=ROOT, timeout=120)
+    assert (
+        moud_cli.main(
+            [
+                "evaluate",
+                "--model",
+                str(setup["model"]),
+                "--test",
+                f"xpersona:{setup['xp']}",
+                "--languages",
+                "ko",
+                "--no-bertscore",
+                "--out",
+                str(tmp_path / "o2"),
+            ]
+        )
+        == 2
+    )
+    help_ = subprocess.run(
+        [sys.executable, "-m", "moud_cli", "train", "--help"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
     assert help_.returncode == 0 and "example:" in help_.stdout and "--lora" in help_.stdout

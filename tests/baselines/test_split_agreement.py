@@ -18,14 +18,36 @@ def test_built_splits_and_baseline_splits_agree(tmp_path, seed, ratios):
     make_shards(run, ("fr", "zh"), rows=240, shards=3)
     out = tmp_path / "moud"
     extra = ["--split-ratios", ratios] if ratios else []
-    assert moud_cli.main(["build", "--shards", str(run), "--out", str(out), "--seed", str(seed), "--workers", "1",
-                          "--quiet", *extra]) == 0
+    assert (
+        moud_cli.main(
+            [
+                "build",
+                "--shards",
+                str(run),
+                "--out",
+                str(out),
+                "--seed",
+                str(seed),
+                "--workers",
+                "1",
+                "--quiet",
+                *extra,
+            ]
+        )
+        == 0
+    )
     source = {"type": "moud", "path": str(run), "split_seed": seed}
     if ratios:
         source["split_ratios"] = ratios
     for lang in ("fr", "zh"):
-        built = {split: {r for f in sorted((out / "data" / lang).glob(f"{split}-*.parquet"))
-                         for r in pq.read_table(f, columns=["id"]).column("id").to_pylist()} for split in SPLITS}
+        built = {
+            split: {
+                r
+                for f in sorted((out / "data" / lang).glob(f"{split}-*.parquet"))
+                for r in pq.read_table(f, columns=["id"]).column("id").to_pylist()
+            }
+            for split in SPLITS
+        }
         assert all(built[s] for s in SPLITS), {s: len(v) for s, v in built.items()}  # every split is used
         trained = {split: {i.dialogue_id for i in load_instances(source, [lang], split)} for split in SPLITS}
         for split in SPLITS:

@@ -11,7 +11,10 @@ import pytest
 from moud_core import jsonl
 from moud_core.jsonl import dumps_line
 
-POOL = [chr(c) for c in [*range(0, 0x80), 0xA0, 0xE9, 0x2028, 0x2029, 0x3000, 0x4E2D, 0xFEFF, 0x1F600]] + ["\\", '"']
+POOL = [chr(c) for c in [*range(0, 0x80), 0xA0, 0xE9, 0x2028, 0x2029, 0x3000, 0x4E2D, 0xFEFF, 0x1F600]] + [
+    "\\",
+    '"',
+]
 
 
 def _random_value(rng: random.Random, depth: int = 0):
@@ -23,8 +26,24 @@ def _random_value(rng: random.Random, depth: int = 0):
     if kind == 2 and rng.random() < 0.5:
         return rng.random() * 10.0 ** rng.randint(-300, 300)  # every magnitude (format switches)
     if kind == 2:
-        return rng.choice([0.0, -0.0, 0.1, 1e-7, 1.5e-5, 1e16, 1e22, 123.456, 2.5e-300, rng.random(),
-                           rng.uniform(-1e6, 1e6), math.inf, -math.inf, math.nan])
+        return rng.choice(
+            [
+                0.0,
+                -0.0,
+                0.1,
+                1e-7,
+                1.5e-5,
+                1e16,
+                1e22,
+                123.456,
+                2.5e-300,
+                rng.random(),
+                rng.uniform(-1e6, 1e6),
+                math.inf,
+                -math.inf,
+                math.nan,
+            ]
+        )
     if kind == 3:
         return rng.choice([True, False, None])
     if kind in (4, 5):
@@ -70,6 +89,6 @@ def test_bom_is_allowed_and_errors_read_cleanly(tmp_path):
     path.write_bytes(b'{"a": 1}\n{"b": "\xff"}\n')
     with pytest.raises(JsonlError, match=r":2: not UTF-8 text"):
         list(iter_jsonl(path))
-    path.write_bytes(b'[1, 2]\n')
+    path.write_bytes(b"[1, 2]\n")
     with pytest.raises(JsonlError, match=r":1: expected a JSON object"):
         list(iter_jsonl(path))

@@ -16,16 +16,22 @@ def test_drop_line_is_the_serialized_record():
     scores = {"field": "turns[2]", "target_prob": 0, "top": [["zh", 0.91], ["ja", 0.0312]]}
     reason = "turns[2]: ja not in top-3 \"quoted\" 'x' ✓"
     line = drop_line(dumps_line(row), "lid", reason, scores)
-    assert line == json.dumps(drop_record(row, "lid", reason, scores), ensure_ascii=False, separators=(",", ":"))
+    assert line == json.dumps(
+        drop_record(row, "lid", reason, scores), ensure_ascii=False, separators=(",", ":")
+    )
     assert json.loads(line)["row"] == row
 
 
 def test_dialogue_row_derives_id_and_split_group_and_needs_every_metadata_field():
     ex = example_row("fr", 7)
-    parts = {k: ex[k] for k in ("speech_event", "persona_a", "persona_b", "common_ground", "turns", "metadata")}
+    parts = {
+        k: ex[k] for k in ("speech_event", "persona_a", "persona_b", "common_ground", "turns", "metadata")
+    }
     row = dialogue_row(language="fr", index=7, **parts)
     assert row == ex and validate_row(row) == []
-    swapped = dialogue_row(language="fr", index=8, **{**parts, "persona_a": ex["persona_b"], "persona_b": ex["persona_a"]})
+    swapped = dialogue_row(
+        language="fr", index=8, **{**parts, "persona_a": ex["persona_b"], "persona_b": ex["persona_a"]}
+    )
     assert swapped["split_group"] == row["split_group"]  # the same persona pair in any order
     meta = dict(ex["metadata"])
     del meta["seed"]
@@ -33,9 +39,16 @@ def test_dialogue_row_derives_id_and_split_group_and_needs_every_metadata_field(
         dialogue_row(language="fr", index=7, **{**parts, "metadata": meta})
 
 
-@pytest.mark.parametrize(("reason", "retryable"), [("server_error", True), ("timeout", True),
-                                                    ("connection_error", True), ("too_few_sentences", False),
-                                                    ("loop_turn", False)])
+@pytest.mark.parametrize(
+    ("reason", "retryable"),
+    [
+        ("server_error", True),
+        ("timeout", True),
+        ("connection_error", True),
+        ("too_few_sentences", False),
+        ("loop_turn", False),
+    ],
+)
 def test_failures_know_whether_a_rerun_retries_them(reason, retryable):
     rec = failure_record(language="fr", index=3, step="persona", reason=reason, detail="x")
     assert rec["id"] == "fr-0000003" and rec["retryable"] is retryable and is_retryable(rec) is retryable

@@ -8,7 +8,21 @@ import random
 from moud_core import schema
 from moud_core.schema import example_row, validate_row
 
-BAD_VALUES = [None, True, 1, 1.5, "x", "", " ", [], ["a"], [""], {}, {"speaker": "A"}, [{"speaker": "C", "text": "x"}]]
+BAD_VALUES = [
+    None,
+    True,
+    1,
+    1.5,
+    "x",
+    "",
+    " ",
+    [],
+    ["a"],
+    [""],
+    {},
+    {"speaker": "A"},
+    [{"speaker": "C", "text": "x"}],
+]
 
 
 def _full(row):

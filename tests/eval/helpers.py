@@ -17,8 +17,15 @@ TEXTS = {
 }
 
 
-def make_row(language: str, index: int, model: str = "model-a", turns=None, lid=None, event="small_talk",
-             cats=("food/favourite dish",)) -> dict:
+def make_row(
+    language: str,
+    index: int,
+    model: str = "model-a",
+    turns=None,
+    lid=None,
+    event="small_talk",
+    cats=("food/favourite dish",),
+) -> dict:
     row = copy.deepcopy(example_row(language, index, turns or TEXTS.get(language, TEXTS["fr"])))
     row["id"] = make_row_id(language, index)
     row["speech_event"] = event
@@ -37,7 +44,8 @@ def write_shards(root: Path, rows: list[dict]) -> Path:
         d = root / "shards" / lang
         d.mkdir(parents=True, exist_ok=True)
         (d / "shard-00000.jsonl").write_text(
-            "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in lrows), encoding="utf-8")
+            "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in lrows), encoding="utf-8"
+        )
     return root
 
 

@@ -16,13 +16,25 @@ R2 = {"fr-1/dialogue": 2, "fr-2/dialogue": 2, "fr-3/dialogue": 3, "fr-4/dialogue
 
 
 def _records():
-    return [{"item_id": i, "language": i[:2], "generator_model": "m", "kind": "dialogue", "status": "ok",
-             "scores": {"fluency": s, "toxicity": 1}, "repeat": 0} for i, s in JUDGE.items()]
+    return [
+        {
+            "item_id": i,
+            "language": i[:2],
+            "generator_model": "m",
+            "kind": "dialogue",
+            "status": "ok",
+            "scores": {"fluency": s, "toxicity": 1},
+            "repeat": 0,
+        }
+        for i, s in JUDGE.items()
+    ]
 
 
 def _csv(tmp_path, lines, name="ratings.csv"):
     path = tmp_path / name
-    path.write_text("item_id,rater,criterion,score\n" + "".join(line + "\n" for line in lines), encoding="utf-8")
+    path.write_text(
+        "item_id,rater,criterion,score\n" + "".join(line + "\n" for line in lines), encoding="utf-8"
+    )
     return path
 
 
@@ -34,8 +46,10 @@ def ratings_csv(tmp_path):
 
 def test_agreement_hand_computed(ratings_csv):
     items = collect(_records())
-    rows = {(r["criterion"], r["language"]): r for r in agreement(read_ratings(ratings_csv, items, load_rubric()),
-                                                                  items)}
+    rows = {
+        (r["criterion"], r["language"]): r
+        for r in agreement(read_ratings(ratings_csv, items, load_rubric()), items)
+    }
     fr = rows[("fluency", "fr")]
     assert fr["n_items_rated"] == 4 and fr["n_items_judge_human"] == 4 and fr["n_items_multi_rated"] == 4
     # judge [1,2,3,4] vs human mean [1.5,2,3,4.5]: r = 5 / sqrt(5 * 5.25); ranks identical -> rho = 1
@@ -48,7 +62,11 @@ def test_agreement_hand_computed(ratings_csv):
     # Krippendorff interval alpha, units (1,2),(2,2),(3,3),(4,5): 1 - 7 * 4 / 184
     assert fr["alpha_interval"] == pytest.approx(1 - 28 / 184)
     zh = rows[("fluency", "zh")]
-    assert zh["n_items_rated"] == 1 and zh["n_items_multi_rated"] == 0 and zh["alpha_interval"] != zh["alpha_interval"]
+    assert (
+        zh["n_items_rated"] == 1
+        and zh["n_items_multi_rated"] == 0
+        and zh["alpha_interval"] != zh["alpha_interval"]
+    )
     assert rows[("fluency", "all")]["n_items_rated"] == 5
 
 
@@ -56,14 +74,20 @@ def test_majority_tie_break():
     assert majority([4, 4, 5]) == 4 and majority([1, 2]) == 2 and majority([3, 5]) == 4
 
 
-@pytest.mark.parametrize("line, expected", [
-    ("fr-9/dialogue,r1,fluency,3", r"ratings\.csv:3: unknown item_id 'fr-9/dialogue'"),
-    ("fr-2/dialogue,r1,fluency,7", r"ratings\.csv:3: score '7' is off the scale; expected an integer 1-5"),
-    ("fr-2/dialogue,r1,fluency,3.5", r"ratings\.csv:3: score '3\.5' is off the scale"),
-    ("fr-2/dialogue,r1,fluency,", r"ratings\.csv:3: score '' is off the scale"),
-    ("fr-2/dialogue,r1,charm,3", r"ratings\.csv:3: unknown criterion 'charm'"),
-    ("fr-1/dialogue,r1,fluency,2", r"ratings\.csv:3: duplicate rating .* \(first on line 2\)"),
-])
+@pytest.mark.parametrize(
+    "line, expected",
+    [
+        ("fr-9/dialogue,r1,fluency,3", r"ratings\.csv:3: unknown item_id 'fr-9/dialogue'"),
+        (
+            "fr-2/dialogue,r1,fluency,7",
+            r"ratings\.csv:3: score '7' is off the scale; expected an integer 1-5",
+        ),
+        ("fr-2/dialogue,r1,fluency,3.5", r"ratings\.csv:3: score '3\.5' is off the scale"),
+        ("fr-2/dialogue,r1,fluency,", r"ratings\.csv:3: score '' is off the scale"),
+        ("fr-2/dialogue,r1,charm,3", r"ratings\.csv:3: unknown criterion 'charm'"),
+        ("fr-1/dialogue,r1,fluency,2", r"ratings\.csv:3: duplicate rating .* \(first on line 2\)"),
+    ],
+)
 def test_bad_csv_names_the_line(tmp_path, line, expected):
     path = _csv(tmp_path, ["fr-1/dialogue,r1,fluency,1", line])
     with pytest.raises(MoudError, match=expected):
@@ -81,15 +105,23 @@ def test_agreement_cli(tmp_path, ratings_csv, capsys):
     judged = tmp_path / "judgments.jsonl"
     judged.write_text("".join(json.dumps(r) + "\n" for r in _records()), encoding="utf-8")
     out = tmp_path / "agree"
-    assert moud_cli.main(["agreement", "--ratings", str(ratings_csv), "--judgments", str(judged),
-                          "--out", str(out)]) == 0
+    assert (
+        moud_cli.main(
+            ["agreement", "--ratings", str(ratings_csv), "--judgments", str(judged), "--out", str(out)]
+        )
+        == 0
+    )
     text = (out / "report.md").read_text(encoding="utf-8")
     assert "| fluency | fr | 4 | 4 |" in text and (out / "agreement.png").exists()
     rows = json.loads((out / "agreement.json").read_text())
     assert any(r["language"] == "all" and r["criterion"] == "fluency" for r in rows)
     bad = _csv(tmp_path, ["fr-1/dialogue,r1,fluency,9"], "bad.csv")
-    assert moud_cli.main(["agreement", "--ratings", str(bad), "--judgments", str(judged),
-                          "--out", str(tmp_path / "o2")]) == 2
+    assert (
+        moud_cli.main(
+            ["agreement", "--ratings", str(bad), "--judgments", str(judged), "--out", str(tmp_path / "o2")]
+        )
+        == 2
+    )
     err = capsys.readouterr().err
     assert "bad.csv:2: score '9' is off the scale" in err and not (tmp_path / "o2").exists()
 
@@ -101,7 +133,9 @@ def test_spreadsheet_exports_read_alike(tmp_path, ratings_csv):
     plain = read_ratings(ratings_csv, items, rubric)
     text = ratings_csv.read_text(encoding="utf-8")
     utf16 = tmp_path / "r16.txt"
-    utf16.write_bytes(text.replace(",", "\t").encode("utf-16"))  # with its byte-order mark, as Excel writes it
+    utf16.write_bytes(
+        text.replace(",", "\t").encode("utf-16")
+    )  # with its byte-order mark, as Excel writes it
     semi = tmp_path / "semi.csv"
     semi.write_text(text.replace(",", ";"), encoding="utf-8-sig")
     assert read_ratings(utf16, items, rubric) == plain == read_ratings(semi, items, rubric)

@@ -30,11 +30,28 @@ def _read(path):
 
 
 def test_judge_cli_against_loopback_server(shards, tmp_path):
-    responder = ScriptedJudge(flaky={"fr-0000000/dialogue"}, out_of_range={"fr-0000001/common_ground"},
-                              refuse={"zh-0000000/persona_a"})
+    responder = ScriptedJudge(
+        flaky={"fr-0000000/dialogue"},
+        out_of_range={"fr-0000001/common_ground"},
+        refuse={"zh-0000000/persona_a"},
+    )
     with FakeOpenAIServer(responder, max_requests=200, max_seconds=120) as server:
-        args = ["judge", "--shards", str(shards), "--out", str(tmp_path / "j1"), "--judge-model", server.model,
-                "--base-url", server.base_url, "--max-retries", "0", "--quiet", "--seed", "3"]
+        args = [
+            "judge",
+            "--shards",
+            str(shards),
+            "--out",
+            str(tmp_path / "j1"),
+            "--judge-model",
+            server.model,
+            "--base-url",
+            server.base_url,
+            "--max-retries",
+            "0",
+            "--quiet",
+            "--seed",
+            "3",
+        ]
         assert moud_cli.main(args) == 0
         first_count = server.count
         bodies = list(server.requests)
@@ -46,8 +63,10 @@ def test_judge_cli_against_loopback_server(shards, tmp_path):
         assert moud_cli.main(args) == 0
         assert server.count == before
     recs = _read(tmp_path / "j1" / "judgments.jsonl")
-    assert (tmp_path / "j1" / "judgments.jsonl").read_bytes() == (tmp_path / "j2" / "judgments.jsonl").read_bytes()
-    assert len(recs) == 12 and first_count == 12 + 1 + 2 + 2   # +1 flaky retry, +2 retries for each failure
+    assert (tmp_path / "j1" / "judgments.jsonl").read_bytes() == (
+        tmp_path / "j2" / "judgments.jsonl"
+    ).read_bytes()
+    assert len(recs) == 12 and first_count == 12 + 1 + 2 + 2  # +1 flaky retry, +2 retries for each failure
     by_id = {r["item_id"]: r for r in recs}
     rubric = load_rubric()
     ok = by_id["fr-0000000/persona_a"]
@@ -86,7 +105,7 @@ def test_batched_position_swapped_repeats_over_http(shards):
     assert all(r["status"] == "ok" for r in recs)
     first = [prompt_ids(b)[0] for b in bodies]
     assert ["fr-0000000/persona_a", "fr-0000000/persona_b"] in first
-    assert ["fr-0000000/persona_b", "fr-0000000/persona_a"] in first            # swapped repeat
+    assert ["fr-0000000/persona_b", "fr-0000000/persona_a"] in first  # swapped repeat
     cg = [b["messages"][1]["content"] for b in bodies if prompt_ids(b)[0][0].endswith("common_ground")]
     plain, swapped = cg[0], cg[1]
     assert plain.index("J'habite à Lyon") < plain.index("Je suis étudiante")
@@ -114,14 +133,21 @@ def test_only_failing_items_are_asked_again(shards):
     backend = _DropsSecondItemOnce()
     judge = Judge(backend, JudgeConfig("local-judge", load_rubric(), batch_size=3))
     recs = judge.judge(iter_items(shards, kinds=["dialogue"], languages=["fr"]))
-    assert [prompt_ids(b)[0] for b in backend.requests] == [["fr-0000000/dialogue", "fr-0000001/dialogue"],
-                                                            ["fr-0000001/dialogue"]]
+    assert [prompt_ids(b)[0] for b in backend.requests] == [
+        ["fr-0000000/dialogue", "fr-0000001/dialogue"],
+        ["fr-0000001/dialogue"],
+    ]
     assert [(r["status"], r["attempts"]) for r in recs] == [("ok", 1), ("ok", 2)]
 
 
 def test_judge_help_as_subprocess():
-    out = subprocess.run([sys.executable, "-m", "moud_cli", "judge", "--help"], cwd=ROOT, capture_output=True,
-                         text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "moud_cli", "judge", "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 0 and "native" in out.stdout and "example" in out.stdout
 
 
@@ -131,11 +157,24 @@ def test_bad_shard_row_is_a_one_line_error(tmp_path, capsys):
     good = json.dumps(make_row("fr", 0), ensure_ascii=False)
     (d / "shard-00000.jsonl").write_text(good + '\n{"id": "fr-0000001"}\n', encoding="utf-8")
     with FakeOpenAIServer(ScriptedJudge(), max_requests=50, max_seconds=60) as server:
-        code = moud_cli.main(["judge", "--shards", str(tmp_path), "--out", str(tmp_path / "o"), "--judge-model",
-                              server.model, "--base-url", server.base_url, "--quiet", "--no-cache"])
+        code = moud_cli.main(
+            [
+                "judge",
+                "--shards",
+                str(tmp_path),
+                "--out",
+                str(tmp_path / "o"),
+                "--judge-model",
+                server.model,
+                "--base-url",
+                server.base_url,
+                "--quiet",
+                "--no-cache",
+            ]
+        )
     err = capsys.readouterr().err.strip()
     assert code == 2 and "shard-00000.jsonl:2: invalid row" in err and len(err.splitlines()) == 1
-    assert not (tmp_path / "o").exists()   # nothing half-written, no empty folder
+    assert not (tmp_path / "o").exists()  # nothing half-written, no empty folder
 
 
 def test_http_errors_become_judge_failures_not_scores(shards):

@@ -24,8 +24,8 @@ def test_krippendorff_alpha_matches_literature(level, published):
 
 def test_krippendorff_alpha_edge_cases():
     assert krippendorff_alpha([[3, 3], [1, 1], [5, 5]], "interval") == pytest.approx(1.0)
-    assert math.isnan(krippendorff_alpha([[3], [2, None]], "interval"))   # nothing pairable
-    assert math.isnan(krippendorff_alpha([[3, 3], [3, 3]], "ordinal"))     # no variation
+    assert math.isnan(krippendorff_alpha([[3], [2, None]], "interval"))  # nothing pairable
+    assert math.isnan(krippendorff_alpha([[3, 3], [3, 3]], "ordinal"))  # no variation
 
 
 def test_quadratic_kappa_hand_computed():

@@ -9,10 +9,21 @@ from moud_core.errors import ConfigError
 
 def test_default_rubric_has_the_method_criteria():
     rubric = load_rubric()
-    assert rubric.names == ["language_specificity", "fluency", "humanness", "coherence", "taxonomy_relevance",
-                            "toxicity"]
+    assert rubric.names == [
+        "language_specificity",
+        "fluency",
+        "humanness",
+        "coherence",
+        "taxonomy_relevance",
+        "toxicity",
+    ]
     assert [c.name for c in rubric.for_kind("common_ground")] == [
-        "language_specificity", "fluency", "coherence", "taxonomy_relevance", "toxicity"]
+        "language_specificity",
+        "fluency",
+        "coherence",
+        "taxonomy_relevance",
+        "toxicity",
+    ]
     for c in rubric.criteria:
         assert sorted(c.scale) == [1, 2, 3, 4, 5] and all(c.scale.values())
     tox = rubric.get("toxicity")
@@ -38,17 +49,23 @@ def test_missing_level_names_file_and_field(tmp_path):
 
 def test_duplicate_criterion_names_file_and_field(tmp_path):
     path = _write(tmp_path, lambda d: d["criteria"].append(dict(d["criteria"][0])))
-    with pytest.raises(ConfigError, match=r"rubric\.yaml: criteria\[6\]\.name: duplicate criterion "
-                                          r"'language_specificity'"):
+    with pytest.raises(
+        ConfigError,
+        match=r"rubric\.yaml: criteria\[6\]\.name: duplicate criterion "
+        r"'language_specificity'",
+    ):
         load_rubric(path)
 
 
-@pytest.mark.parametrize("mutate, expected", [
-    (lambda d: d["criteria"][0]["scale"].update({6: "too high"}), r"level 6 is outside 1-5"),
-    (lambda d: d["criteria"][0].update(applies_to=["tweet"]), r"applies_to: expected a non-empty list"),
-    (lambda d: d["criteria"][0].update(direction="up"), r"direction: expected one of"),
-    (lambda d: d.pop("version"), r"version: expected a non-empty string"),
-])
+@pytest.mark.parametrize(
+    "mutate, expected",
+    [
+        (lambda d: d["criteria"][0]["scale"].update({6: "too high"}), r"level 6 is outside 1-5"),
+        (lambda d: d["criteria"][0].update(applies_to=["tweet"]), r"applies_to: expected a non-empty list"),
+        (lambda d: d["criteria"][0].update(direction="up"), r"direction: expected one of"),
+        (lambda d: d.pop("version"), r"version: expected a non-empty string"),
+    ],
+)
 def test_other_rubric_errors(tmp_path, mutate, expected):
     with pytest.raises(ConfigError, match=expected):
         load_rubric(_write(tmp_path, mutate))

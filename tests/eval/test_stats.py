@@ -14,7 +14,9 @@ from tests.eval.helpers import make_row, write_shards
 
 
 def test_chinese_distinct_n_on_characters():
-    s = compute_stats([make_row("zh", 0, turns=[("A", "我喜欢吃火锅"), ("B", "我喜欢喝茶")])])["languages"]["zh"]
+    s = compute_stats([make_row("zh", 0, turns=[("A", "我喜欢吃火锅"), ("B", "我喜欢喝茶")])])["languages"][
+        "zh"
+    ]
     # 11 characters, 8 distinct (我喜欢吃火锅喝茶); bigrams 5 + 4 = 9, 7 distinct.
     # On whitespace words each turn would be one token: distinct-1 = 1.0 and no bigrams at all.
     assert s["tokens_per_turn"] == pytest.approx(5.5)
@@ -23,9 +25,17 @@ def test_chinese_distinct_n_on_characters():
 
 
 def test_words_languages_and_counts():
-    rows = [make_row("fr", 0, turns=[("A", "Le chat dort."), ("B", "Le chien dort aussi !")], lid=[0.95, 0.30]),
-            make_row("fr", 1, turns=[("A", "Bonjour")], lid=[0.99], event="gossip",
-                     cats=("food/drinks", "hobbies/music"))]
+    rows = [
+        make_row("fr", 0, turns=[("A", "Le chat dort."), ("B", "Le chien dort aussi !")], lid=[0.95, 0.30]),
+        make_row(
+            "fr",
+            1,
+            turns=[("A", "Bonjour")],
+            lid=[0.99],
+            event="gossip",
+            cats=("food/drinks", "hobbies/music"),
+        ),
+    ]
     stats = compute_stats(rows)
     s = stats["languages"]["fr"]
     assert (s["dialogues"], s["turns"], s["min_turns"], s["max_turns"]) == (2, 3, 1, 2)
@@ -44,8 +54,13 @@ def test_words_languages_and_counts():
 def test_stats_cli_subprocess(tmp_path):
     shards = write_shards(tmp_path / "run", [make_row("fr", 0, lid=[0.9, 0.8]), make_row("ja", 0)])
     out = tmp_path / "stats"
-    proc = subprocess.run([sys.executable, "-m", "moud_cli", "stats", "--shards", str(shards), "--out", str(out),
-                           "--quiet"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "moud_cli", "stats", "--shards", str(shards), "--out", str(out), "--quiet"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     stats = json.loads((out / "stats.json").read_text(encoding="utf-8"))
     assert set(stats["languages"]) == {"fr", "ja"}

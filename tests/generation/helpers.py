@@ -14,7 +14,9 @@ def read_rows(run: Path, kind: str = "shards") -> dict[str, list[dict]]:
     for lang_dir in sorted(base.iterdir()):
         rows = []
         for f in sorted(lang_dir.glob("shard-*.jsonl")):
-            rows.extend(json.loads(line) for line in f.read_text(encoding="utf-8").splitlines() if line.strip())
+            rows.extend(
+                json.loads(line) for line in f.read_text(encoding="utf-8").splitlines() if line.strip()
+            )
         out[lang_dir.name] = rows
     return out
 

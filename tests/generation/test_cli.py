@@ -26,8 +26,14 @@ def free_port() -> int:
 
 
 def cli(*args, check=True, timeout=300):
-    proc = subprocess.run([sys.executable, "-m", "moud_cli", *map(str, args)], cwd=ROOT, capture_output=True,
-                          text=True, timeout=timeout, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    proc = subprocess.run(
+        [sys.executable, "-m", "moud_cli", *map(str, args)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     if check and proc.returncode != 0:
         raise AssertionError(f"exit {proc.returncode}\nSTDOUT:\n{proc.stdout}\nSTDERR:\n{proc.stderr}")
     return proc
@@ -36,17 +42,34 @@ def cli(*args, check=True, timeout=300):
 def test_http_backend_end_to_end_with_malformed_answers(tmp_path):
     worker = ScriptedCrowdworker(malformed_rate=0.25, empty_rate=0.02)
     with FakeOpenAIServer(worker, model="test-model") as server:
-        code = moud_cli.main(["generate", "--out", str(tmp_path / "run"), "--languages", "fr,ja",
-                              "--dialogues", "6", "--model", "test-model", "--base-url", server.base_url,
-                              "--quiet", "--set", "shard_size=4"])
+        code = moud_cli.main(
+            [
+                "generate",
+                "--out",
+                str(tmp_path / "run"),
+                "--languages",
+                "fr,ja",
+                "--dialogues",
+                "6",
+                "--model",
+                "test-model",
+                "--base-url",
+                server.base_url,
+                "--quiet",
+                "--set",
+                "shard_size=4",
+            ]
+        )
         bodies = list(server.requests)
     assert code == 0
     rows = read_rows(tmp_path / "run")
     assert set(rows) == {"fr", "ja"} and all(rows.values())
     for lang_rows in rows.values():
         assert all(validate_row(r) == [] for r in lang_rows)
-    assert any("大阪" in " ".join(r["persona_a"] + r["persona_b"]) or "梅田" in r["common_ground"]
-               for r in rows["ja"])
+    assert any(
+        "大阪" in " ".join(r["persona_a"] + r["persona_b"]) or "梅田" in r["common_ground"]
+        for r in rows["ja"]
+    )
     # sampling parameters and per-request seeds reach the server
     assert all(b["model"] == "test-model" and "seed" in b and "temperature" in b for b in bodies)
     assert len({b["seed"] for b in bodies}) > len(bodies) // 2
@@ -57,8 +80,19 @@ def test_http_backend_end_to_end_with_malformed_answers(tmp_path):
 
 def test_unreachable_server_names_url_and_how_to_start(tmp_path):
     url = f"http://127.0.0.1:{free_port()}/v1"
-    proc = cli("generate", "--out", tmp_path / "run", "--languages", "fr", "--dialogues", "1",
-               "--base-url", url, "--quiet", check=False)
+    proc = cli(
+        "generate",
+        "--out",
+        tmp_path / "run",
+        "--languages",
+        "fr",
+        "--dialogues",
+        "1",
+        "--base-url",
+        url,
+        "--quiet",
+        check=False,
+    )
     assert proc.returncode == 2
     assert url in proc.stderr and "vllm serve" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
@@ -84,17 +118,38 @@ def test_help_has_an_example():
 
 
 def test_transformers_backend_end_to_end(tmp_path, tiny_llama_chat):
-    args = ["generate", "--backend", "transformers", "--model", str(tiny_llama_chat), "--languages", "fr,zh",
-            "--dialogues", "2", "--quiet", "--max-batch-size", "8",
-            "--set", "persona.min_sentences=1", "--set", "persona.sampling.max_tokens=24",
-            "--set", "common_ground.sampling.max_tokens=40", "--set", "dialogue.sampling.max_tokens=16",
-            "--set", "dialogue.min_turns=2", "--set", "dialogue.max_turns=3"]
+    args = [
+        "generate",
+        "--backend",
+        "transformers",
+        "--model",
+        str(tiny_llama_chat),
+        "--languages",
+        "fr,zh",
+        "--dialogues",
+        "2",
+        "--quiet",
+        "--max-batch-size",
+        "8",
+        "--set",
+        "persona.min_sentences=1",
+        "--set",
+        "persona.sampling.max_tokens=24",
+        "--set",
+        "common_ground.sampling.max_tokens=40",
+        "--set",
+        "dialogue.sampling.max_tokens=16",
+        "--set",
+        "dialogue.min_turns=2",
+        "--set",
+        "dialogue.max_turns=3",
+    ]
     rc = moud_cli.main([*args, "--out", str(tmp_path / "a")])
     rows = read_rows(tmp_path / "a")
     failures = read_rows(tmp_path / "a", "failures")
     made = sum(len(r) for r in rows.values())
     failed = sum(len(r) for r in failures.values())
-    assert rc == (0 if made else 2)   # "no dialogue was made" is an error
+    assert rc == (0 if made else 2)  # "no dialogue was made" is an error
     # a random-weight model writes no sentence and is cut at max_tokens: its dialogues may all fail
     # (a real model's rows: test_real_model.py), but never silently
     assert made + failed == 4
@@ -115,14 +170,34 @@ def _slow(worker):
 
 def test_sigkill_and_resume_gives_identical_shards(tmp_path):
     worker = ScriptedCrowdworker(malformed_rate=0.1)
-    common = ["--languages", "fr,zh", "--dialogues", "12", "--model", "m", "--quiet", "--concurrency", "4",
-              "--set", "shard_size=3"]
+    common = [
+        "--languages",
+        "fr,zh",
+        "--dialogues",
+        "12",
+        "--model",
+        "m",
+        "--quiet",
+        "--concurrency",
+        "4",
+        "--set",
+        "shard_size=3",
+    ]
     with FakeOpenAIServer(_slow(worker), model="m", log_requests=False) as server:
         cli("generate", "--out", tmp_path / "ref", "--base-url", server.base_url, *common)
         ref_requests = server.count
         server.count = 0
-        cmd = [sys.executable, "-m", "moud_cli", "generate", "--out", str(tmp_path / "crash"),
-               "--base-url", server.base_url, *common]
+        cmd = [
+            sys.executable,
+            "-m",
+            "moud_cli",
+            "generate",
+            "--out",
+            str(tmp_path / "crash"),
+            "--base-url",
+            server.base_url,
+            *common,
+        ]
         for kill_at in (0.8, 1.6):  # two crashes at different points
             proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             deadline = time.time() + kill_at + 30
@@ -159,9 +234,24 @@ def test_inline_filter_records_drops_and_lid_scores(tmp_path, capsys):
         return english if is_turn and body["seed"] % 12 == 0 else text
 
     with FakeOpenAIServer(sometimes_english, model="m") as server:
-        code = moud_cli.main(["generate", "--out", str(tmp_path / "run"), "--languages", "fr", "--dialogues", "10",
-                              "--model", "m", "--base-url", server.base_url, "--quiet", "--filter",
-                              "--no-inline-gates"])  # (inline gates would never let the English turn in)
+        code = moud_cli.main(
+            [
+                "generate",
+                "--out",
+                str(tmp_path / "run"),
+                "--languages",
+                "fr",
+                "--dialogues",
+                "10",
+                "--model",
+                "m",
+                "--base-url",
+                server.base_url,
+                "--quiet",
+                "--filter",
+                "--no-inline-gates",
+            ]
+        )  # (inline gates would never let the English turn in)
     assert code == 0
     kept = read_rows(tmp_path / "run")["fr"]
     drops = read_rows(tmp_path / "run", "drops")["fr"]
@@ -171,7 +261,10 @@ def test_inline_filter_records_drops_and_lid_scores(tmp_path, capsys):
     assert {d["gate"] for d in drops} <= {"lid", "script"} and all(d["reason"] for d in drops)
     assert all(english not in [t["text"] for t in r["turns"]] for r in kept)
     assert all(len(r["metadata"]["lid_scores"]) == len(r["turns"]) for r in kept)
-    assert f"made {len(kept)} dialogues, failed {len(failed)}, dropped {len(drops)} (--filter)" in capsys.readouterr().err
+    assert (
+        f"made {len(kept)} dialogues, failed {len(failed)}, dropped {len(drops)} (--filter)"
+        in capsys.readouterr().err
+    )
 
 
 def test_show_prompts_renders_without_a_backend(tmp_path, capsys):
@@ -189,8 +282,18 @@ def test_a_failed_first_attempt_does_not_lock_the_run_folder(tmp_path, capsys):
     be refused as "different config")."""
     out = tmp_path / "run"
     with FakeOpenAIServer(ScriptedCrowdworker(), model="m") as server:
-        base = ["generate", "--out", str(out), "--base-url", server.base_url, "--languages", "fr", "--dialogues", "2",
-                "--quiet"]
+        base = [
+            "generate",
+            "--out",
+            str(out),
+            "--base-url",
+            server.base_url,
+            "--languages",
+            "fr",
+            "--dialogues",
+            "2",
+            "--quiet",
+        ]
         assert moud_cli.main([*base, "--model", "typo"]) == 2
         assert "model 'typo' is not served" in capsys.readouterr().err
         assert json.loads((out / "manifest.json").read_text())["status"] == "failed"

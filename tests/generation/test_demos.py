@@ -10,14 +10,20 @@ import moud_cli
 from generation.prompts import load_demonstrations
 from moud_core.errors import ConfigError
 
-ENGLISH = [["i love to go hiking in the mountains.", "my dog is named max.", "i work as a nurse."],
-           ["i have two brothers.", "my favorite food is pizza.", "i live in a small town in ohio."]] * 3
-FRENCH = [["j'adore faire de la randonnée en montagne.", "mon chien s'appelle max.", "je suis infirmière."],
-          ["j'ai deux frères.", "mon plat préféré est la raclette.", "j'habite dans un petit village du jura."]] * 3
+ENGLISH = [
+    ["i love to go hiking in the mountains.", "my dog is named max.", "i work as a nurse."],
+    ["i have two brothers.", "my favorite food is pizza.", "i live in a small town in ohio."],
+] * 3
+FRENCH = [
+    ["j'adore faire de la randonnée en montagne.", "mon chien s'appelle max.", "je suis infirmière."],
+    ["j'ai deux frères.", "mon plat préféré est la raclette.", "j'habite dans un petit village du jura."],
+] * 3
 
 
 def _xpersona(path, personas):
-    path.write_text(json.dumps([{"persona": p, "dialogue": [["hi", "hello"]]} for p in personas]), encoding="utf-8")
+    path.write_text(
+        json.dumps([{"persona": p, "dialogue": [["hi", "hello"]]} for p in personas]), encoding="utf-8"
+    )
     return path
 
 

@@ -64,7 +64,10 @@ def test_rows_are_valid_multilingual_and_carry_provenance(tmp_path):
             speakers = [t["speaker"] for t in r["turns"]]
             assert speakers[0] == m["first_speaker"]
             assert all(a != b for a, b in zip(speakers, speakers[1:], strict=False))
-    assert any("火锅" in " ".join(r["persona_a"] + r["persona_b"]) or "成都" in r["common_ground"] for r in rows["zh"])
+    assert any(
+        "火锅" in " ".join(r["persona_a"] + r["persona_b"]) or "成都" in r["common_ground"]
+        for r in rows["zh"]
+    )
     manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
     assert manifest["languages"]["fr"]["dialogues"] == len(rows["fr"])
     assert (tmp_path / "run" / "shards" / "fr" / "shard-00002.jsonl").exists()
@@ -80,21 +83,32 @@ def test_same_seed_same_output_other_seed_differs(tmp_path):
 
 
 def test_failures_are_recorded_with_reasons_and_run_goes_on(tmp_path):
-    summary, _ = run_once(tmp_path / "run", {**BASE, "languages": ["fr"], "dialogues_per_language": 10,
-                                             "persona": {"max_attempts": 1}},
-                          responder=ScriptedCrowdworker(malformed_rate=0.5))
+    summary, _ = run_once(
+        tmp_path / "run",
+        {**BASE, "languages": ["fr"], "dialogues_per_language": 10, "persona": {"max_attempts": 1}},
+        responder=ScriptedCrowdworker(malformed_rate=0.5),
+    )
     failures = read_rows(tmp_path / "run", "failures")["fr"]
     assert summary.failed == len(failures) > 0 and summary.made > 0
-    assert all(f["step"] == "persona" and f["reason"] == "too_few_sentences" for f in failures
-               if f["step"] == "persona")
+    assert all(
+        f["step"] == "persona" and f["reason"] == "too_few_sentences"
+        for f in failures
+        if f["step"] == "persona"
+    )
     assert summary.failure_reasons["persona/too_few_sentences"] >= 1
 
 
 def test_retries_recover_malformed_personas(tmp_path):
-    s1, _ = run_once(tmp_path / "one", {**BASE, "languages": ["fr"], "persona": {"max_attempts": 1}},
-                     responder=ScriptedCrowdworker(malformed_rate=0.3))
-    s3, _ = run_once(tmp_path / "three", {**BASE, "languages": ["fr"], "persona": {"max_attempts": 4}},
-                     responder=ScriptedCrowdworker(malformed_rate=0.3))
+    s1, _ = run_once(
+        tmp_path / "one",
+        {**BASE, "languages": ["fr"], "persona": {"max_attempts": 1}},
+        responder=ScriptedCrowdworker(malformed_rate=0.3),
+    )
+    s3, _ = run_once(
+        tmp_path / "three",
+        {**BASE, "languages": ["fr"], "persona": {"max_attempts": 4}},
+        responder=ScriptedCrowdworker(malformed_rate=0.3),
+    )
     assert s3.failure_reasons["persona/too_few_sentences"] < s1.failure_reasons["persona/too_few_sentences"]
 
 
@@ -134,7 +148,9 @@ def test_changed_config_is_refused(tmp_path):
     with pytest.raises(ConfigError, match=r"different config .*changed: dialogue.max_turns"):
         prepare_output(out, cfg)
     assert prepare_output(out, cfg, allow_mixed=True)["fingerprints"][-1] == cfg.fingerprint
-    more = load_run_config(None, {**BASE, "dialogues_per_language": 40})  # more dialogues: same content config
+    more = load_run_config(
+        None, {**BASE, "dialogues_per_language": 40}
+    )  # more dialogues: same content config
     prepare_output(out, more)
 
 

@@ -15,15 +15,27 @@ from tests.generation.helpers import read_rows, without_timings
 from tests.generation.scale_helpers import leftovers, popen
 
 CONCURRENCY = 4
-COMMON = ["--languages", "fr,zh", "--dialogues", "10", "--model", "m", "--quiet", "--concurrency",
-          str(CONCURRENCY), "--set", "shard_size=2"]
+COMMON = [
+    "--languages",
+    "fr,zh",
+    "--dialogues",
+    "10",
+    "--model",
+    "m",
+    "--quiet",
+    "--concurrency",
+    str(CONCURRENCY),
+    "--set",
+    "shard_size=2",
+]
 
 
 def test_ten_sigkills_and_resumes_give_identical_shards(tmp_path):
     worker = ScriptedCrowdworker(malformed_rate=0.1)
     rng = random.Random(2024)
-    with FakeOpenAIServer(lambda body: Reply(content=worker(body), delay=0.002), model="m",
-                          log_requests=False) as server:
+    with FakeOpenAIServer(
+        lambda body: Reply(content=worker(body), delay=0.002), model="m", log_requests=False
+    ) as server:
         url = ["--base-url", server.base_url]
         assert moud_cli.main(["generate", "--out", str(tmp_path / "ref"), *url, *COMMON]) == 0
         ref_requests = server.count
@@ -59,6 +71,8 @@ def test_ten_sigkills_and_resumes_give_identical_shards(tmp_path):
     # completed requests are never re-sent: the excess is bounded by what was in flight at the kills
     # (at most CONCURRENCY dialogues x 2 parallel persona requests each)
     excess = crash_requests - ref_requests
-    print(f"chaos: {ref_requests} requests uninterrupted, {crash_requests} with 10 kills (+{excess})",
-          file=sys.stderr)
+    print(
+        f"chaos: {ref_requests} requests uninterrupted, {crash_requests} with 10 kills (+{excess})",
+        file=sys.stderr,
+    )
     assert 0 <= excess <= 10 * 2 * CONCURRENCY

@@ -18,8 +18,19 @@ from generation.testing.fake_openai import FakeOpenAIServer
 from moud_core.backends.cache import RequestCache
 from tests.generation.scale_helpers import cli, leftovers
 
-ARGS = ["--languages", "fr,zh", "--dialogues", "8", "--model", "m", "--quiet", "--concurrency", "4",
-        "--set", "shard_size=2"]
+ARGS = [
+    "--languages",
+    "fr,zh",
+    "--dialogues",
+    "8",
+    "--model",
+    "m",
+    "--quiet",
+    "--concurrency",
+    "4",
+    "--set",
+    "shard_size=2",
+]
 
 
 @pytest.fixture()
@@ -99,10 +110,11 @@ def test_output_path_under_a_regular_file(tmp_path, server):
 def test_shard_folder_blocked_by_a_file_mid_run(tmp_path, server, capsys):
     out = tmp_path / "run"
     (out / "shards").mkdir(parents=True)
-    (out / "shards" / "zh").write_text("in the way")   # fr shards can be written, zh cannot
+    (out / "shards" / "zh").write_text("in the way")  # fr shards can be written, zh cannot
     (out / "manifest.json").write_text('{"fingerprint": "x", "fingerprints": []}')
-    rc = moud_cli.main(["generate", "--out", str(out), "--base-url", server.base_url, *ARGS,
-                        "--allow-mixed-configs"])
+    rc = moud_cli.main(
+        ["generate", "--out", str(out), "--base-url", server.base_url, *ARGS, "--allow-mixed-configs"]
+    )
     line = _one_line(capsys.readouterr().err)
     assert rc == 2 and f"{out}/shards/zh" in line
     assert not leftovers(out)
@@ -113,8 +125,10 @@ def test_merge_to_an_unwritable_place(tmp_path):
     blocker.write_text("x")
     run = tmp_path / "run"
     run.mkdir()
-    (run / "manifest.json").write_text('{"fingerprint": "abc", "config": {"languages": ["fr"], '
-                                       '"dialogues_per_language": 0, "shard_size": 1}}')
+    (run / "manifest.json").write_text(
+        '{"fingerprint": "abc", "config": {"languages": ["fr"], '
+        '"dialogues_per_language": 0, "shard_size": 1}}'
+    )
     proc = cli("merge", "--inputs", run, "--out", blocker / "merged", check=False)
     line = _one_line(proc.stderr)
     assert proc.returncode == 2 and str(blocker) in line

@@ -40,10 +40,23 @@ def reference(tmp_path_factory, server):
 
 
 def _spec(out, server) -> tuple[RunSpec, list]:
-    cfg = load_run_config(None, {"languages": ["fr", "zh"], "dialogues_per_language": 6, "model": "m",
-                                 "shard_size": 2, "backend_options": {"base_url": server.base_url}})
-    spec = RunSpec(config=cfg.to_dict(), fingerprint=cfg.fingerprint, out=str(out), languages=["fr", "zh"],
-                   cache_file="cache.sqlite")
+    cfg = load_run_config(
+        None,
+        {
+            "languages": ["fr", "zh"],
+            "dialogues_per_language": 6,
+            "model": "m",
+            "shard_size": 2,
+            "backend_options": {"base_url": server.base_url},
+        },
+    )
+    spec = RunSpec(
+        config=cfg.to_dict(),
+        fingerprint=cfg.fingerprint,
+        out=str(out),
+        languages=["fr", "zh"],
+        cache_file="cache.sqlite",
+    )
     return spec, plan_units(["fr", "zh"], 6, 2)
 
 
@@ -57,12 +70,28 @@ def test_split_units_is_deterministic_and_complete():
 
 def test_cli_ray_executor_matches_local(local_ray, server, reference, tmp_path):
     out = tmp_path / "run"
-    assert moud_cli.main(["generate", "--out", str(out), "--base-url", server.base_url, *SMALL,
-                          "--executor", "ray", "--ray-tasks", "3"]) == 0
+    assert (
+        moud_cli.main(
+            [
+                "generate",
+                "--out",
+                str(out),
+                "--base-url",
+                server.base_url,
+                *SMALL,
+                "--executor",
+                "ray",
+                "--ray-tasks",
+                "3",
+            ]
+        )
+        == 0
+    )
     assert without_timings(read_rows(out)) == without_timings(read_rows(reference))
     assert read_rows(out, "failures") == read_rows(reference, "failures")
     assert sorted(p.name for p in out.glob("cache-ray-*.sqlite")) == [
-        f"cache-ray-{i:05d}-of-00003.sqlite" for i in range(3)]
+        f"cache-ray-{i:05d}-of-00003.sqlite" for i in range(3)
+    ]
     import json
 
     manifest = json.loads((out / "manifest.json").read_text())

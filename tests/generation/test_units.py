@@ -36,8 +36,11 @@ def test_unknown_language_lists_valid_codes():
 
 def test_user_languages_file_adds_a_language(tmp_path):
     f = tmp_path / "langs.yaml"
-    f.write_text("languages:\n  - {code: ca, name: Catalan, native_name: Català, script: Latn, lid_label: ca,"
-                 " segmentation: words, resource: medium}\n", encoding="utf-8")
+    f.write_text(
+        "languages:\n  - {code: ca, name: Catalan, native_name: Català, script: Latn, lid_label: ca,"
+        " segmentation: words, resource: medium}\n",
+        encoding="utf-8",
+    )
     reg = load_registry([str(f)])
     assert get_language("ca", reg).native_name == "Català"
     bad = tmp_path / "bad.yaml"
@@ -51,23 +54,44 @@ def test_taxonomies():
     assert len(events) == 29 and len({e.id for e in events}) == 29
     assert {"small_talk", "gossip", "making_plans", "catching_up"} <= {e.id for e in events}
     tax = load_persona_taxonomy()
-    assert {"occupation", "family", "hobbies", "food", "places_lived", "pets", "beliefs", "health"} <= set(tax)
+    assert {"occupation", "family", "hobbies", "food", "places_lived", "pets", "beliefs", "health"} <= set(
+        tax
+    )
     cats = sample_persona_categories(random.Random(1), tax, 5)
     assert len(cats) == 5 and len({c.split("/")[0] for c in cats}) == 5
 
 
-@pytest.mark.parametrize("text,expected", [
-    ("1. Je m'appelle Léa.\n2. J'habite à Nantes.\n3) J'adore les crêpes.\n- Je suis infirmière.\n• J'ai un chien.",
-     ["Je m'appelle Léa.", "J'habite à Nantes.", "J'adore les crêpes.", "Je suis infirmière.", "J'ai un chien."]),
-    ('```json\n["我叫李明。", "我住在成都。", "我喜欢火锅。", "我是老师。", "我有一只猫。"]\n```',
-     ["我叫李明。", "我住在成都。", "我喜欢火锅。", "我是老师。", "我有一只猫。"]),
-    ("我叫李明。我住在成都。我喜欢火锅。我是老师。我有一只猫。",
-     ["我叫李明。", "我住在成都。", "我喜欢火锅。", "我是老师。", "我有一只猫。"]),
-    ('{"persona": ["أنا أحمد.", "أعيش في القاهرة.", "أحب الكشري.", "أشجع الأهلي."]}',
-     ["أنا أحمد.", "أعيش في القاهرة.", "أحب الكشري.", "أشجع الأهلي."]),
-    ("Persona:\n1. मैं दिल्ली में रहता हूँ।\n2. मुझे क्रिकेट पसंद है।\n3. मैं शिक्षक हूँ।\n4. मेरी एक बहन है।",
-     ["मैं दिल्ली में रहता हूँ।", "मुझे क्रिकेट पसंद है।", "मैं शिक्षक हूँ।", "मेरी एक बहन है।"]),
-])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        (
+            "1. Je m'appelle Léa.\n2. J'habite à Nantes.\n3) J'adore les crêpes.\n- Je suis infirmière.\n• J'ai un chien.",
+            [
+                "Je m'appelle Léa.",
+                "J'habite à Nantes.",
+                "J'adore les crêpes.",
+                "Je suis infirmière.",
+                "J'ai un chien.",
+            ],
+        ),
+        (
+            '```json\n["我叫李明。", "我住在成都。", "我喜欢火锅。", "我是老师。", "我有一只猫。"]\n```',
+            ["我叫李明。", "我住在成都。", "我喜欢火锅。", "我是老师。", "我有一只猫。"],
+        ),
+        (
+            "我叫李明。我住在成都。我喜欢火锅。我是老师。我有一只猫。",
+            ["我叫李明。", "我住在成都。", "我喜欢火锅。", "我是老师。", "我有一只猫。"],
+        ),
+        (
+            '{"persona": ["أنا أحمد.", "أعيش في القاهرة.", "أحب الكشري.", "أشجع الأهلي."]}',
+            ["أنا أحمد.", "أعيش في القاهرة.", "أحب الكشري.", "أشجع الأهلي."],
+        ),
+        (
+            "Persona:\n1. मैं दिल्ली में रहता हूँ।\n2. मुझे क्रिकेट पसंद है।\n3. मैं शिक्षक हूँ।\n4. मेरी एक बहन है।",
+            ["मैं दिल्ली में रहता हूँ।", "मुझे क्रिकेट पसंद है।", "मैं शिक्षक हूँ।", "मेरी एक बहन है।"],
+        ),
+    ],
+)
 def test_parse_persona_formats(text, expected):
     assert parse_persona(text, 5, 4) == expected
 
@@ -98,12 +122,18 @@ def test_prompts_are_decomposed_and_demos_are_english():
     user = msgs[1]["content"]
     assert "French (Français)" in user and "food: favourite dish" in user and "I am a nurse." in user
     assert "translationese" in user  # target-language constraints present
-    dlg = ps.dialogue_messages(fr, ["Je suis Léa."], "CG", load_speech_events()[0], [(False, "Salut"), (True, "Coucou")])
+    dlg = ps.dialogue_messages(
+        fr, ["Je suis Léa."], "CG", load_speech_events()[0], [(False, "Salut"), (True, "Coucou")]
+    )
     assert [m["role"] for m in dlg] == ["system", "user", "assistant"]
     opening = ps.dialogue_messages(fr, ["Je suis Léa."], "CG", load_speech_events()[0], [])
     assert [m["role"] for m in opening] == ["system", "user"]
     folded = fold_system_messages(dlg)
-    assert folded[0]["role"] == "user" and "Je suis Léa." in folded[0]["content"] and "Salut" in folded[0]["content"]
+    assert (
+        folded[0]["role"] == "user"
+        and "Je suis Léa." in folded[0]["content"]
+        and "Salut" in folded[0]["content"]
+    )
 
 
 def test_unknown_prompt_version():

@@ -26,8 +26,9 @@ SPLITS = ("train", "validation", "test")
 
 
 # -- build folder -----------------------------------------------------------------------------------
-def make_build_folder(root: Path, langs=LANGS, rows_per_split: int = 4, shards: dict | None = None,
-                      marker: bool = True) -> Path:
+def make_build_folder(
+    root: Path, langs=LANGS, rows_per_split: int = 4, shards: dict | None = None, marker: bool = True
+) -> Path:
     """Write ``root`` like ``moud build`` does: data/<lang>/<split>-NNNNN-of-NNNNN.parquet + README.md."""
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -39,23 +40,40 @@ def make_build_folder(root: Path, langs=LANGS, rows_per_split: int = 4, shards: 
             n = shards.get((lang, split), 1)
             for k in range(n):
                 ids = [f"{lang}-{split}-{k}-{i}" for i in range(rows_per_split)]
-                table = pa.table({
-                    "id": ids,
-                    "language": [lang] * rows_per_split,
-                    "turns": [[f"{lang} utterance {i} {j}" for j in range(3)] for i in range(rows_per_split)],
-                })
+                table = pa.table(
+                    {
+                        "id": ids,
+                        "language": [lang] * rows_per_split,
+                        "turns": [
+                            [f"{lang} utterance {i} {j}" for j in range(3)] for i in range(rows_per_split)
+                        ],
+                    }
+                )
                 path = root / "data" / lang / f"{split}-{k:05d}-of-{n:05d}.parquet"
                 path.parent.mkdir(parents=True, exist_ok=True)
                 pq.write_table(table, path)
-    configs = [{"config_name": "all", "default": True,
-                "data_files": [{"split": s, "path": f"data/*/{s}-*.parquet"} for s in SPLITS]}]
-    configs += [{"config_name": lang, "data_files": [{"split": s, "path": f"data/{lang}/{s}-*.parquet"}
-                                                     for s in SPLITS]} for lang in langs]
+    configs = [
+        {
+            "config_name": "all",
+            "default": True,
+            "data_files": [{"split": s, "path": f"data/*/{s}-*.parquet"} for s in SPLITS],
+        }
+    ]
+    configs += [
+        {
+            "config_name": lang,
+            "data_files": [{"split": s, "path": f"data/{lang}/{s}-*.parquet"} for s in SPLITS],
+        }
+        for lang in langs
+    ]
     meta = {"pretty_name": "MOUD test", "language": list(langs), "license": "cc-by-4.0", "configs": configs}
-    (root / "README.md").write_text("---\n" + yaml.safe_dump(meta, sort_keys=False) + "---\n\n# MOUD (test)\n",
-                                    encoding="utf-8")
+    (root / "README.md").write_text(
+        "---\n" + yaml.safe_dump(meta, sort_keys=False) + "---\n\n# MOUD (test)\n", encoding="utf-8"
+    )
     if marker:
-        (root / "moud_build.json").write_text(json.dumps({"format": "moud-build", "version": 1}), encoding="utf-8")
+        (root / "moud_build.json").write_text(
+            json.dumps({"format": "moud-build", "version": 1}), encoding="utf-8"
+        )
     return root
 
 
@@ -66,13 +84,18 @@ def folder_bytes(root: Path) -> dict[str, bytes]:
 # -- stand-in Hub -----------------------------------------------------------------------------------
 @dataclass
 class StoredFile:
-    content: bytes | None = None     # regular file
-    lfs_oid: str | None = None       # LFS pointer (content in StandInHub.lfs)
+    content: bytes | None = None  # regular file
+    lfs_oid: str | None = None  # LFS pointer (content in StandInHub.lfs)
     size: int = 0
 
     def oid(self) -> str:
-        data = self.content if self.content is not None else (
-            f"version https://git-lfs.github.com/spec/v1\noid sha256:{self.lfs_oid}\nsize {self.size}\n").encode()
+        data = (
+            self.content
+            if self.content is not None
+            else (
+                f"version https://git-lfs.github.com/spec/v1\noid sha256:{self.lfs_oid}\nsize {self.size}\n"
+            ).encode()
+        )
         return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
 
 
@@ -92,7 +115,7 @@ class Fault:
     path_re: str
     status: int
     times: int = 1
-    after: int = 0      # let this many matching requests through first
+    after: int = 0  # let this many matching requests through first
 
 
 GITATTRIBUTES = b"*.parquet filter=lfs diff=lfs merge=lfs -text\n"
@@ -106,11 +129,11 @@ class StandInHub(LoopbackServer):
 
     def __init__(self, users: dict[str, dict], max_requests: int = 5000, max_seconds: float = 120.0):
         super().__init__(max_seconds=max_seconds)
-        self.users = users                   # token -> {"name": ..., "orgs": [...], "role": "write"}
+        self.users = users  # token -> {"name": ..., "orgs": [...], "role": "write"}
         self.max_requests = max_requests
         self.repos: dict[str, Repo] = {}
         self.lfs: dict[str, bytes] = {}
-        self.requests: list[dict] = []       # {"method","path","query","headers","body"}
+        self.requests: list[dict] = []  # {"method","path","query","headers","body"}
         self.faults: list[Fault] = []
         self.lfs_puts: list[str] = []
         self._lock = threading.Lock()
@@ -150,7 +173,9 @@ class StandInHub(LoopbackServer):
                 data = base64.b64decode(op["value"]["content"])
                 files[op["value"]["path"]] = StoredFile(content=data, size=len(data))
             elif op["key"] == "lfsFile":
-                files[op["value"]["path"]] = StoredFile(lfs_oid=op["value"]["oid"], size=len(self.lfs[op["value"]["oid"]]))
+                files[op["value"]["path"]] = StoredFile(
+                    lfs_oid=op["value"]["oid"], size=len(self.lfs[op["value"]["oid"]])
+                )
             elif op["key"] == "deletedFile":
                 files.pop(op["value"]["path"], None)
             elif op["key"] == "deletedFolder":
@@ -158,7 +183,9 @@ class StandInHub(LoopbackServer):
                 for p in [p for p in files if p.startswith(prefix)]:
                     files.pop(p)
         oid = hashlib.sha1(f"{len(repo.commits)}:{summary}:{sorted(files)}".encode()).hexdigest()
-        repo.commits.append({"oid": oid, "branch": branch, "summary": summary, "ops": [o["key"] for o in ops]})
+        repo.commits.append(
+            {"oid": oid, "branch": branch, "summary": summary, "ops": [o["key"] for o in ops]}
+        )
         repo.heads[branch] = oid
         return oid
 
@@ -167,8 +194,15 @@ class StandInHub(LoopbackServer):
         body = await request.read()
         raw_path = request.raw_path.split("?")[0]
         with self._lock:
-            self.requests.append({"method": request.method, "path": request.raw_path, "query": dict(request.query),
-                                  "headers": dict(request.headers), "body": body})
+            self.requests.append(
+                {
+                    "method": request.method,
+                    "path": request.raw_path,
+                    "query": dict(request.query),
+                    "headers": dict(request.headers),
+                    "body": body,
+                }
+            )
             if len(self.requests) > self.max_requests:
                 return self._err(503, "request budget exhausted")
             for fault in self.faults:
@@ -193,10 +227,17 @@ class StandInHub(LoopbackServer):
         if user is None:
             return self._err(401, "Invalid credentials in Authorization header")
         if path == "/api/whoami-v2" and request.method == "GET":
-            return web.json_response({"type": "user", "name": user["name"],
-                                      "orgs": [{"name": o, "roleInOrg": "write"} for o in user.get("orgs", [])],
-                                      "auth": {"type": "access_token",
-                                               "accessToken": {"displayName": "t", "role": user.get("role", "write")}}})
+            return web.json_response(
+                {
+                    "type": "user",
+                    "name": user["name"],
+                    "orgs": [{"name": o, "roleInOrg": "write"} for o in user.get("orgs", [])],
+                    "auth": {
+                        "type": "access_token",
+                        "accessToken": {"displayName": "t", "role": user.get("role", "write")},
+                    },
+                }
+            )
         if path == "/api/validate-yaml" and request.method == "POST":
             content = json.loads(body)["content"]
             try:
@@ -212,24 +253,50 @@ class StandInHub(LoopbackServer):
             if payload.get("type") != "dataset":
                 return self._err(400, "only dataset repos in this stand-in")
             if repo_id in self.repos:
-                return web.json_response({"error": "You already created this dataset repo",
-                                          "url": f"{self.endpoint}/datasets/{repo_id}"}, status=409)
+                return web.json_response(
+                    {
+                        "error": "You already created this dataset repo",
+                        "url": f"{self.endpoint}/datasets/{repo_id}",
+                    },
+                    status=409,
+                )
             if owner != user["name"] and owner not in user.get("orgs", []):
-                return self._err(403, f"You don't have the rights to create a dataset under the namespace {owner}")
-            repo = Repo(owner=owner, private=payload.get("visibility") == "private" or bool(payload.get("private")))
+                return self._err(
+                    403, f"You don't have the rights to create a dataset under the namespace {owner}"
+                )
+            repo = Repo(
+                owner=owner, private=payload.get("visibility") == "private" or bool(payload.get("private"))
+            )
             repo.branches["main"] = {}
             self.repos[repo_id] = repo
-            self._commit(repo, "main", "initial commit",
-                         [{"key": "file", "value": {"path": ".gitattributes",
-                                                    "content": base64.b64encode(GITATTRIBUTES).decode()}}])
+            self._commit(
+                repo,
+                "main",
+                "initial commit",
+                [
+                    {
+                        "key": "file",
+                        "value": {
+                            "path": ".gitattributes",
+                            "content": base64.b64encode(GITATTRIBUTES).decode(),
+                        },
+                    }
+                ],
+            )
             return web.json_response({"url": f"{self.endpoint}/datasets/{repo_id}", "name": repo_id})
         m = re.fullmatch(r"/api/datasets/([^/]+)/([^/]+)", path)
         if m and request.method == "GET":
-            return self._repo_route(request, user, f"{unquote(m[1])}/{unquote(m[2])}", "revision", "main", body)
-        m = re.fullmatch(r"/api/datasets/([^/]+)/([^/]+)/(preupload|commit|tree|revision|branch|paths-info)/([^/]+)(/.*)?",
-                         path)
+            return self._repo_route(
+                request, user, f"{unquote(m[1])}/{unquote(m[2])}", "revision", "main", body
+            )
+        m = re.fullmatch(
+            r"/api/datasets/([^/]+)/([^/]+)/(preupload|commit|tree|revision|branch|paths-info)/([^/]+)(/.*)?",
+            path,
+        )
         if m:
-            return self._repo_route(request, user, f"{unquote(m[1])}/{unquote(m[2])}", m[3], unquote(m[4]), body)
+            return self._repo_route(
+                request, user, f"{unquote(m[1])}/{unquote(m[2])}", m[3], unquote(m[4]), body
+            )
         m = re.fullmatch(r"/datasets/([^/]+)/([^/]+)\.git/info/lfs/objects/batch", path)
         if m and request.method == "POST":
             repo = self.repos.get(f"{m[1]}/{m[2]}")
@@ -241,8 +308,10 @@ class StandInHub(LoopbackServer):
             for obj in json.loads(body)["objects"]:
                 entry = {"oid": obj["oid"], "size": obj["size"]}
                 if obj["oid"] not in self.lfs:
-                    entry["actions"] = {"upload": {"href": f"{self.endpoint}/lfs-upload/{obj['oid']}"},
-                                        "verify": {"href": f"{self.endpoint}/lfs-verify"}}
+                    entry["actions"] = {
+                        "upload": {"href": f"{self.endpoint}/lfs-upload/{obj['oid']}"},
+                        "verify": {"href": f"{self.endpoint}/lfs-verify"},
+                    }
                 objects.append(entry)
             return web.json_response({"transfer": "basic", "objects": objects})
         if path == "/lfs-verify" and request.method == "POST":
@@ -264,16 +333,35 @@ class StandInHub(LoopbackServer):
             return web.json_response({})
         create_pr = request.query.get("create_pr") == "1"
         if rev not in repo.branches:
-            return web.json_response({"error": f"Invalid rev id: {rev}"}, status=404,
-                                     headers={"X-Error-Code": "RevisionNotFound"})
+            return web.json_response(
+                {"error": f"Invalid rev id: {rev}"}, status=404, headers={"X-Error-Code": "RevisionNotFound"}
+            )
         if action == "revision" and request.method == "GET":
-            return web.json_response({"id": repo_id, "sha": repo.heads[rev], "private": repo.private,
-                                      "siblings": [{"rfilename": p} for p in repo.branches[rev]]})
+            return web.json_response(
+                {
+                    "id": repo_id,
+                    "sha": repo.heads[rev],
+                    "private": repo.private,
+                    "siblings": [{"rfilename": p} for p in repo.branches[rev]],
+                }
+            )
         if action == "tree" and request.method == "GET":
-            return web.json_response([
-                {"type": "file", "path": p, "size": f.size, "oid": f.oid(),
-                 **({"lfs": {"oid": f.lfs_oid, "size": f.size, "pointerSize": 134}} if f.lfs_oid else {})}
-                for p, f in sorted(repo.branches[rev].items())])
+            return web.json_response(
+                [
+                    {
+                        "type": "file",
+                        "path": p,
+                        "size": f.size,
+                        "oid": f.oid(),
+                        **(
+                            {"lfs": {"oid": f.lfs_oid, "size": f.size, "pointerSize": 134}}
+                            if f.lfs_oid
+                            else {}
+                        ),
+                    }
+                    for p, f in sorted(repo.branches[rev].items())
+                ]
+            )
         if not (self._can_write(user, repo) or create_pr or rev.startswith("refs/pr/")):
             return self._err(403, "no write access")
         if action == "preupload" and request.method == "POST":
@@ -286,8 +374,14 @@ class StandInHub(LoopbackServer):
                 oid = None
                 if existing is not None:
                     oid = existing.lfs_oid if existing.lfs_oid else existing.oid()
-                out.append({"path": item["path"], "uploadMode": "lfs" if lfs else "regular",
-                            "shouldIgnore": False, "oid": oid})
+                out.append(
+                    {
+                        "path": item["path"],
+                        "uploadMode": "lfs" if lfs else "regular",
+                        "shouldIgnore": False,
+                        "oid": oid,
+                    }
+                )
             return web.json_response({"files": out, "commitOid": repo.heads[rev]})
         if action == "commit" and request.method == "POST":
             lines = [json.loads(line) for line in body.decode().splitlines() if line.strip()]

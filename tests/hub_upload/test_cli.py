@@ -23,8 +23,16 @@ def built(tmp_path_factory) -> Path:
 
 def _env(tmp_path, **extra) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGING_FACE"))}
-    env.update({"HF_HOME": str(tmp_path / "hf-home"), "HF_HUB_DISABLE_XET": "1", "HF_HUB_OFFLINE": "0",
-                "TRANSFORMERS_OFFLINE": "0", "HF_DATASETS_OFFLINE": "1", "PYTHONPATH": str(ROOT)})
+    env.update(
+        {
+            "HF_HOME": str(tmp_path / "hf-home"),
+            "HF_HUB_DISABLE_XET": "1",
+            "HF_HUB_OFFLINE": "0",
+            "TRANSFORMERS_OFFLINE": "0",
+            "HF_DATASETS_OFFLINE": "1",
+            "PYTHONPATH": str(ROOT),
+        }
+    )
     env.update(extra)
     return env
 
@@ -46,14 +54,27 @@ def test_invalid_repo_id_one_line_error(built, capsys):
 def test_dry_run_lists_files(built, capsys):
     assert moud_cli.main(["upload", "--folder", str(built), "--repo", "org/moud", "--dry-run"]) == 0
     out = capsys.readouterr().out
-    assert "data/zh/test-00000-of-00001.parquet" in out and "total: 8 files" in out and "nothing was sent" in out
+    assert (
+        "data/zh/test-00000-of-00001.parquet" in out and "total: 8 files" in out and "nothing was sent" in out
+    )
 
 
 def test_subprocess_upload_then_resume(built, tmp_path):
     with StandInHub({TOKEN: {"name": "alice", "orgs": []}}, max_requests=500, max_seconds=90) as hub:
         env = _env(tmp_path, HF_ENDPOINT=hub.endpoint, HF_TOKEN=TOKEN)
-        cmd = [sys.executable, "-m", "moud_cli", "upload", "--folder", str(built), "--repo", "alice/moud",
-               "--message", "MOUD v1", "--quiet"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "moud_cli",
+            "upload",
+            "--folder",
+            str(built),
+            "--repo",
+            "alice/moud",
+            "--message",
+            "MOUD v1",
+            "--quiet",
+        ]
         proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
         assert proc.returncode == 0, proc.stderr
         assert "verified" in proc.stdout and 'load_dataset("alice/moud", "fr")' in proc.stdout

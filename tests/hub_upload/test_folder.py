@@ -44,8 +44,17 @@ def test_full_check_loads_every_config(built):
     assert len(plan.configs) == 4
 
 
-@pytest.mark.parametrize("stray", [".env", "hf_token", ".cache/datasets/x.arrow", "notes.txt",
-                                   "data/fr/train.jsonl", "drops/fr/shard-00000.jsonl"])
+@pytest.mark.parametrize(
+    "stray",
+    [
+        ".env",
+        "hf_token",
+        ".cache/datasets/x.arrow",
+        "notes.txt",
+        "data/fr/train.jsonl",
+        "drops/fr/shard-00000.jsonl",
+    ],
+)
 def test_stray_files_refused(folder, stray):
     (folder / stray).parent.mkdir(parents=True, exist_ok=True)
     (folder / stray).write_text("secret=1\n")
@@ -99,7 +108,9 @@ def test_card_without_configs(folder):
 def test_config_pattern_matching_no_file(folder):
     card = folder / "README.md"
     card.write_text(card.read_text().replace("data/fr/test-*.parquet", "data/fr/testing-*.parquet"))
-    with pytest.raises(FolderError, match=r"config 'fr' split 'test' path 'data/fr/testing-\*.parquet' matches no"):
+    with pytest.raises(
+        FolderError, match=r"config 'fr' split 'test' path 'data/fr/testing-\*.parquet' matches no"
+    ):
         validate_folder(folder)
 
 
@@ -111,9 +122,14 @@ def test_data_folder_without_config(folder):
 
 def test_unreferenced_data_file(folder):
     card = folder / "README.md"
-    card.write_text(card.read_text().replace("data/*/validation-*.parquet", "data/fr/validation-*.parquet")
-                    .replace("path: data/ja/validation-*.parquet", "path: data/ja/test-*.parquet"))
-    with pytest.raises(FolderError, match="data/ja/validation-00000-of-00001.parquet: not referenced by any config"):
+    card.write_text(
+        card.read_text()
+        .replace("data/*/validation-*.parquet", "data/fr/validation-*.parquet")
+        .replace("path: data/ja/validation-*.parquet", "path: data/ja/test-*.parquet")
+    )
+    with pytest.raises(
+        FolderError, match="data/ja/validation-00000-of-00001.parquet: not referenced by any config"
+    ):
         validate_folder(folder)
 
 
@@ -135,7 +151,9 @@ def test_schema_mismatch_within_config(folder):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    pq.write_table(pa.table({"id": ["x"], "other": [1]}), folder / "data" / "th" / "test-00000-of-00001.parquet")
+    pq.write_table(
+        pa.table({"id": ["x"], "other": [1]}), folder / "data" / "th" / "test-00000-of-00001.parquet"
+    )
     with pytest.raises(FolderError, match="schema differs"):
         validate_folder(folder)
 
@@ -150,7 +168,9 @@ def test_marker_size_mismatch(folder):
 def test_marker_sha256_checked(folder):
     path = "data/fr/train-00000-of-00001.parquet"
     local = LocalFile(path, folder / path, (folder / path).stat().st_size)
-    (folder / "moud_build.json").write_text(json.dumps({"files": {path: {"size": local.size, "sha256": local.sha256}}}))
+    (folder / "moud_build.json").write_text(
+        json.dumps({"files": {path: {"size": local.size, "sha256": local.sha256}}})
+    )
     validate_folder(folder, load_check=False)
     (folder / "moud_build.json").write_text(json.dumps({"files": {path: {"sha256": "0" * 64}}}))
     with pytest.raises(FolderError, match="sha256 differs"):
@@ -172,8 +192,21 @@ def test_local_file_hashes(tmp_path):
     assert f.git_sha1 == "ce013625030ba8dba906f756967f9e9ca394464a"  # `git hash-object` of "hello\n"
 
 
-@pytest.mark.parametrize("repo_id", ["moud", "org/", "/moud", "org/mo ud", "org/moud/x", "org/..moud",
-                                     "org/mo--ud", "-org/moud", "org/moud.git", ""])
+@pytest.mark.parametrize(
+    "repo_id",
+    [
+        "moud",
+        "org/",
+        "/moud",
+        "org/mo ud",
+        "org/moud/x",
+        "org/..moud",
+        "org/mo--ud",
+        "-org/moud",
+        "org/moud.git",
+        "",
+    ],
+)
 def test_invalid_repo_ids(repo_id):
     with pytest.raises(MoudError, match="invalid repo id"):
         validate_repo_id(repo_id)

@@ -15,9 +15,11 @@ from moud_core.errors import MoudError
 from tests.hub_upload.helpers import StandInHub, folder_bytes, make_build_folder
 
 TOKEN = "hf_StandInToken0123456789abcdefXYZ"
-USERS = {TOKEN: {"name": "alice", "orgs": ["moud-org"]},
-         "hf_BobToken9876543210": {"name": "bob", "orgs": []},
-         "hf_ReadOnlyToken000000": {"name": "carol", "orgs": [], "role": "read"}}
+USERS = {
+    TOKEN: {"name": "alice", "orgs": ["moud-org"]},
+    "hf_BobToken9876543210": {"name": "bob", "orgs": []},
+    "hf_ReadOnlyToken000000": {"name": "carol", "orgs": [], "role": "read"},
+}
 REPO = "moud-org/moud"
 FAST = RetryPolicy(attempts=3, base_delay_s=0.01, max_delay_s=0.02)
 
@@ -88,8 +90,11 @@ def test_second_upload_sends_no_content(built, hub):
     after = hub.requests[before:]
     assert result.sent == [] and len(result.unchanged) == len(folder_bytes(built)) and result.verified
     assert len(hub.lfs_puts) == puts
-    assert not any(r["method"] in ("POST", "PUT") and ("/commit/" in r["path"] or "/preupload/" in r["path"]
-                                                       or "lfs" in r["path"]) for r in after)
+    assert not any(
+        r["method"] in ("POST", "PUT")
+        and ("/commit/" in r["path"] or "/preupload/" in r["path"] or "lfs" in r["path"])
+        for r in after
+    )
     assert sum(len(r["body"]) for r in after) < 200  # only the repo-create JSON, no file content
 
 
@@ -208,8 +213,16 @@ def test_network_failure_retried_then_clear_error(built):
     sock.close()  # nothing listens there any more
     waits = []
     with pytest.raises(MoudError, match="network failure after 3 attempt") as err:
-        upload_dataset(built, REPO, token=TOKEN, endpoint=f"http://127.0.0.1:{port}", retry=FAST,
-                       progress=False, out=lambda _l: None, sleep=waits.append)
+        upload_dataset(
+            built,
+            REPO,
+            token=TOKEN,
+            endpoint=f"http://127.0.0.1:{port}",
+            retry=FAST,
+            progress=False,
+            out=lambda _l: None,
+            sleep=waits.append,
+        )
     assert waits == [0.01, 0.02] and TOKEN not in str(err.value)
 
 
@@ -228,7 +241,10 @@ def test_stale_shards_deleted(hub, tmp_path):
     assert "data/fr/train-00001-of-00002.parquet" in hub.files(REPO)
     one = make_build_folder(tmp_path / "v2", langs=("fr",), rows_per_split=3)
     result = _upload(one, hub)
-    assert sorted(result.deleted) == ["data/fr/train-00000-of-00002.parquet", "data/fr/train-00001-of-00002.parquet"]
+    assert sorted(result.deleted) == [
+        "data/fr/train-00000-of-00002.parquet",
+        "data/fr/train-00001-of-00002.parquet",
+    ]
     assert set(hub.files(REPO)) == set(folder_bytes(one)) | {".gitattributes"}
 
 
@@ -240,11 +256,16 @@ def test_revision_branch(built, hub):
 
 
 def test_create_pr_on_someone_elses_repo(built, hub):
-    _upload(make_build_folder(Path(hub_tmp := built.parent / "alice-v0"), langs=("fr",)), hub,
-            repo="alice/moud", token=TOKEN)
+    _upload(
+        make_build_folder(Path(hub_tmp := built.parent / "alice-v0"), langs=("fr",)),
+        hub,
+        repo="alice/moud",
+        token=TOKEN,
+    )
     main_before = hub.files("alice/moud")
-    result = _upload(built, hub, repo="alice/moud", token="hf_BobToken9876543210", create_pr=True,
-                     max_files_per_commit=4)
+    result = _upload(
+        built, hub, repo="alice/moud", token="hf_BobToken9876543210", create_pr=True, max_files_per_commit=4
+    )
     assert result.pr_url.endswith("/discussions/1") and result.revision == "refs/pr/1"
     assert hub.files("alice/moud") == main_before
     pr = hub.files("alice/moud", "refs/pr/1")

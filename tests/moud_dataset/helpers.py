@@ -35,8 +35,9 @@ def make_row(language: str, index: int, pair: int, rng: random.Random) -> dict:
     return row
 
 
-def make_shards(root: Path, languages=("fr", "zh", "ar", "hi"), rows: int = 40, shards: int = 2,
-                seed: int = 0) -> dict[str, list[dict]]:
+def make_shards(
+    root: Path, languages=("fr", "zh", "ar", "hi"), rows: int = 40, shards: int = 2, seed: int = 0
+) -> dict[str, list[dict]]:
     """Write root/shards/<lang>/shard-NNNNN.jsonl; return {lang: rows} (ids in order)."""
     rng = random.Random(seed)
     out = {}
@@ -44,7 +45,9 @@ def make_shards(root: Path, languages=("fr", "zh", "ar", "hi"), rows: int = 40, 
         lang_rows = [make_row(lang, i, pair=i // 3, rng=rng) for i in range(rows)]
         per = -(-rows // shards)
         for k in range(shards):
-            write_jsonl_atomic(root / "shards" / lang / f"shard-{k:05d}.jsonl", lang_rows[k * per:(k + 1) * per])
+            write_jsonl_atomic(
+                root / "shards" / lang / f"shard-{k:05d}.jsonl", lang_rows[k * per : (k + 1) * per]
+            )
         out[lang] = copy.deepcopy(lang_rows)
     return out
 
@@ -52,8 +55,13 @@ def make_shards(root: Path, languages=("fr", "zh", "ar", "hi"), rows: int = 40, 
 def write_filter_stats(run: Path, rows: dict[str, list[dict]]) -> None:
     import json
 
-    stats = {"config": {}, "languages": {lang: {"input": len(r) + 5, "kept": len(r), "dropped": {"lid": 3, "script": 2}}
-                                         for lang, r in rows.items()}}
+    stats = {
+        "config": {},
+        "languages": {
+            lang: {"input": len(r) + 5, "kept": len(r), "dropped": {"lid": 3, "script": 2}}
+            for lang, r in rows.items()
+        },
+    }
     (run / "filter_stats.json").write_text(json.dumps(stats), encoding="utf-8")
 
 

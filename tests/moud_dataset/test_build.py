@@ -40,8 +40,20 @@ def built(tmp_path_factory):
     rows = make_shards(base / "run", LANGS, rows=ROWS, shards=2)
     write_filter_stats(base / "run", rows)
     out = base / "moud"
-    rc = moud_cli.main(["build", "--shards", str(base / "run"), "--out", str(out), "--rows-per-file", "20",
-                        "--workers", "2", "--quiet"])
+    rc = moud_cli.main(
+        [
+            "build",
+            "--shards",
+            str(base / "run"),
+            "--out",
+            str(out),
+            "--rows-per-file",
+            "20",
+            "--workers",
+            "2",
+            "--quiet",
+        ]
+    )
     assert rc == 0
     return base, rows, out
 
@@ -115,7 +127,9 @@ def test_card_yaml_lists_every_config_and_counts(built):
     assert set(infos) == set(names)
     for lang in LANGS:
         counts = {s: sum(assign_split(r["split_group"]) == s for r in rows[lang]) for s in SPLITS}
-        assert {s["name"]: s["num_examples"] for s in infos[lang]["splits"]} == {s: n for s, n in counts.items() if n}
+        assert {s["name"]: s["num_examples"] for s in infos[lang]["splits"]} == {
+            s: n for s, n in counts.items() if n
+        }
     assert sum(s["num_examples"] for s in infos["all"]["splits"]) == ROWS * len(LANGS)
     body = (out / "README.md").read_text(encoding="utf-8")
     assert MARKER in body and "## Filtering" in body and "dropped: lid" in body
@@ -126,12 +140,44 @@ def test_card_yaml_lists_every_config_and_counts(built):
 def test_rebuild_is_byte_identical_and_adding_languages_equals_scratch(built):
     base, _, out = built
     again = base / "again"
-    assert moud_cli.main(["build", "--shards", str(base / "run" / "shards"), "--out", str(again), "--languages",
-                          "fr,zh", "--rows-per-file", "20", "--workers", "1", "--quiet"]) == 0
+    assert (
+        moud_cli.main(
+            [
+                "build",
+                "--shards",
+                str(base / "run" / "shards"),
+                "--out",
+                str(again),
+                "--languages",
+                "fr,zh",
+                "--rows-per-file",
+                "20",
+                "--workers",
+                "1",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     assert sorted(p.name for p in (again / "data").iterdir()) == ["fr", "zh"]
     # Now all languages into the same folder: identical to the from-scratch build (card included).
-    assert moud_cli.main(["build", "--shards", str(base / "run"), "--out", str(again), "--rows-per-file", "20",
-                          "--workers", "1", "--quiet"]) == 0
+    assert (
+        moud_cli.main(
+            [
+                "build",
+                "--shards",
+                str(base / "run"),
+                "--out",
+                str(again),
+                "--rows-per-file",
+                "20",
+                "--workers",
+                "1",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     assert tree_bytes(again) == tree_bytes(out)
 
 
@@ -148,20 +194,50 @@ def test_refuses_to_overwrite_a_foreign_folder(built, capsys):
 def test_split_ratios_and_seed_options(built, tmp_path):
     base, rows, _ = built
     out = tmp_path / "ratios"
-    assert moud_cli.main(["build", "--shards", str(base / "run"), "--out", str(out), "--languages", "ar",
-                          "--split-ratios", "0.5,0.5,0", "--seed", "3", "--workers", "1", "--quiet"]) == 0
+    assert (
+        moud_cli.main(
+            [
+                "build",
+                "--shards",
+                str(base / "run"),
+                "--out",
+                str(out),
+                "--languages",
+                "ar",
+                "--split-ratios",
+                "0.5,0.5,0",
+                "--seed",
+                "3",
+                "--workers",
+                "1",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     assert sorted(p.name.split("-")[0] for p in (out / "data" / "ar").iterdir()) == ["train", "validation"]
     n_val = sum(assign_split(r["split_group"], 3, (0.5, 0.5, 0.0)) == "validation" for r in rows["ar"])
-    assert pq.ParquetFile(out / "data" / "ar" / "validation-00000-of-00001.parquet").metadata.num_rows == n_val
+    assert (
+        pq.ParquetFile(out / "data" / "ar" / "validation-00000-of-00001.parquet").metadata.num_rows == n_val
+    )
     assert "0.5/0.5/0, seed 3" in (out / "README.md").read_text(encoding="utf-8")
 
 
 def test_cli_subprocess_help_and_check(built):
     base, _, _ = built
-    help_ = subprocess.run([sys.executable, "-m", "moud_cli", "build", "--help"], cwd=ROOT, capture_output=True,
-                           text=True, check=True).stdout
+    help_ = subprocess.run(
+        [sys.executable, "-m", "moud_cli", "build", "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert "--split-ratios" in help_ and "examples:" in help_
-    proc = subprocess.run([sys.executable, "-m", "moud_cli", "build", "--shards", str(base / "run"), "--check"],
-                          cwd=ROOT, capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "moud_cli", "build", "--shards", str(base / "run"), "--check"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "ok: 240 valid rows" in proc.stdout and "hi" in proc.stdout

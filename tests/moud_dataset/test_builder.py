@@ -37,16 +37,23 @@ def test_download_and_prepare_into_tmp_cache(run):
     ds = builder.as_dataset()
     assert builder.info.features == moud_dataset.features.FEATURES
     for split in ds:
-        expected = sorted((normalize(r) for r in rows["zh"] if assign_split(r["split_group"]) == split),
-                          key=lambda r: r["id"])
+        expected = sorted(
+            (normalize(r) for r in rows["zh"] if assign_split(r["split_group"]) == split),
+            key=lambda r: r["id"],
+        )
         assert list(ds[split]) == expected
     assert sum(len(ds[s]) for s in ds) == 30
 
 
 def test_all_config_streaming_and_custom_ratios(run):
     base, rows = run
-    builder = MoudBuilder(config_name="all", data_dir=str(base / "run" / "shards"), split_ratios=(0.5, 0.5, 0.0),
-                          seed=1, cache_dir=str(base / "cache"))
+    builder = MoudBuilder(
+        config_name="all",
+        data_dir=str(base / "run" / "shards"),
+        split_ratios=(0.5, 0.5, 0.0),
+        seed=1,
+        cache_dir=str(base / "cache"),
+    )
     stream = builder.as_streaming_dataset()
     assert set(stream) == {"train", "validation"}
     got = {r["id"]: s for s in stream for r in stream[s]}

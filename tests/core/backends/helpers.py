@@ -12,8 +12,10 @@ from moud_core.backends.openai_http import OpenAIBackend
 
 
 def requests_for(n: int, prefix: str = "message") -> list[ChatRequest]:
-    return [ChatRequest(messages=(("user", f"{prefix} {i}"),), sampling=SamplingParams(max_tokens=16), seed=i)
-            for i in range(n)]
+    return [
+        ChatRequest(messages=(("user", f"{prefix} {i}"),), sampling=SamplingParams(max_tokens=16), seed=i)
+        for i in range(n)
+    ]
 
 
 def fast_backend(base_url, **options) -> OpenAIBackend:
@@ -27,6 +29,7 @@ def fast_backend(base_url, **options) -> OpenAIBackend:
 
 def run_all(backend: OpenAIBackend, requests, return_exceptions: bool = False):
     """generate() in a fresh loop, closing the backend's session afterwards."""
+
     async def go():
         try:
             return await backend.generate(requests, return_exceptions=return_exceptions)
@@ -54,6 +57,12 @@ class FailFirst:
             self.calls[key] += 1
             count = self.calls[key]
         if count <= self.n:
-            return Reply(content=self.reply.content, status=self.reply.status, delay=self.reply.delay,
-                         raw=self.reply.raw, drop=self.reply.drop, headers=self.reply.headers)
+            return Reply(
+                content=self.reply.content,
+                status=self.reply.status,
+                delay=self.reply.delay,
+                raw=self.reply.raw,
+                drop=self.reply.drop,
+                headers=self.reply.headers,
+            )
         return echo_responder(body)

@@ -21,9 +21,17 @@ GEMMA_LIKE = (
 
 def _requests(n, max_tokens=10, temperature=0.8):
     sp = SamplingParams(max_tokens=max_tokens, temperature=temperature)
-    return [ChatRequest.from_messages([{"role": "system", "content": "Tu es Léa, de Lyon."},
-                                       {"role": "user", "content": f"Bonjour {i} ! 你好"}], sp, seed=100 + i)
-            for i in range(n)]
+    return [
+        ChatRequest.from_messages(
+            [
+                {"role": "system", "content": "Tu es Léa, de Lyon."},
+                {"role": "user", "content": f"Bonjour {i} ! 你好"},
+            ],
+            sp,
+            seed=100 + i,
+        )
+        for i in range(n)
+    ]
 
 
 def test_batching_keeps_per_request_seeds(tiny_llama_chat):

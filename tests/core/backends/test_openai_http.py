@@ -22,7 +22,7 @@ ANSWERS = {
     "hi": "नमस्ते! मुझे क्रिकेट देखना बहुत पसंद है।",
     "ja": "こんにちは！週末は何をしていますか？🙂",
 }
-DEAD_URL = "http://127.0.0.1:9/v1"   # discard port: nothing listens there
+DEAD_URL = "http://127.0.0.1:9/v1"  # discard port: nothing listens there
 
 
 @pytest.fixture(autouse=True)
@@ -41,17 +41,30 @@ def test_multilingual_answers_round_trip_intact():
 
 
 def test_request_body_carries_model_sampling_and_seed():
-    sampling = SamplingParams(temperature=0.7, top_p=0.9, max_tokens=123, repetition_penalty=1.0,
-                              frequency_penalty=0.1, presence_penalty=0.2)
+    sampling = SamplingParams(
+        temperature=0.7,
+        top_p=0.9,
+        max_tokens=123,
+        repetition_penalty=1.0,
+        frequency_penalty=0.1,
+        presence_penalty=0.2,
+    )
     with FakeOpenAIServer() as server:
         backend = fast_backend(server.base_url, extra_body={"top_k": 40})
         text = "Écris un persona en français, s'il te plaît — 日本語も"
-        run_one(backend, ChatRequest(messages=(("system", "Tu es utile."), ("user", text)), sampling=sampling,
-                                     seed=42))
-        run_one(backend, ChatRequest(messages=(("user", "x"),), sampling=SamplingParams(repetition_penalty=1.1)))
+        run_one(
+            backend,
+            ChatRequest(messages=(("system", "Tu es utile."), ("user", text)), sampling=sampling, seed=42),
+        )
+        run_one(
+            backend, ChatRequest(messages=(("user", "x"),), sampling=SamplingParams(repetition_penalty=1.1))
+        )
         first, second = server.requests
     assert first["model"] == "fake-model"
-    assert first["messages"] == [{"role": "system", "content": "Tu es utile."}, {"role": "user", "content": text}]
+    assert first["messages"] == [
+        {"role": "system", "content": "Tu es utile."},
+        {"role": "user", "content": text},
+    ]
     assert (first["temperature"], first["top_p"], first["max_tokens"], first["seed"]) == (0.7, 0.9, 123, 42)
     assert (first["frequency_penalty"], first["presence_penalty"], first["top_k"]) == (0.1, 0.2, 40)
     assert "repetition_penalty" not in first
@@ -62,15 +75,21 @@ def test_request_body_carries_model_sampling_and_seed():
 def test_system_messages_folded_when_model_has_no_system_role():
     with FakeOpenAIServer() as server:
         backend = fast_backend(server.base_url, system_role=False)
-        run_one(backend, ChatRequest(messages=(("system", "Be brief."), ("user", "Hi"), ("assistant", "Hello"),
-                                               ("user", "Bye"))))
+        run_one(
+            backend,
+            ChatRequest(
+                messages=(("system", "Be brief."), ("user", "Hi"), ("assistant", "Hello"), ("user", "Bye"))
+            ),
+        )
         sent = server.requests[0]["messages"]
     assert [m["role"] for m in sent] == ["user", "assistant", "user"]
     assert sent[0]["content"] == "Be brief.\n\nHi"
 
 
-@pytest.mark.parametrize("status,reason_key", [(429, "rate_limited"), (500, "server_error"), (502, "server_error"),
-                                               (408, "timeout")])
+@pytest.mark.parametrize(
+    "status,reason_key",
+    [(429, "rate_limited"), (500, "server_error"), (502, "server_error"), (408, "timeout")],
+)
 def test_transient_status_then_success_is_retried(status, reason_key):
     responder = FailFirst(2, Reply(status=status))
     with FakeOpenAIServer(responder=responder) as server:
@@ -107,8 +126,15 @@ def test_persistent_500_raises_backend_error_with_reason_and_url():
     assert backend.stats()["failures"] == 1
 
 
-@pytest.mark.parametrize("bad", [b'{"id": "x", "choices": [{"message": {"content": "Bonj',
-                                 b'{"id": "x", "choices": []}', b'{"error": "oops"}', b"<html>502</html>"])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        b'{"id": "x", "choices": [{"message": {"content": "Bonj',
+        b'{"id": "x", "choices": []}',
+        b'{"error": "oops"}',
+        b"<html>502</html>",
+    ],
+)
 def test_malformed_or_choiceless_bodies_are_retried(bad):
     responder = FailFirst(1, Reply(raw=bad))
     with FakeOpenAIServer(responder=responder) as server:
@@ -126,12 +152,15 @@ def test_malformed_forever_fails_with_bad_response():
 
 
 def test_empty_or_null_content_is_an_answer_not_an_error():
-    null_body = json.dumps({"choices": [{"message": {"role": "assistant", "content": None},
-                                         "finish_reason": "length"}]}).encode()
+    null_body = json.dumps(
+        {"choices": [{"message": {"role": "assistant", "content": None}, "finish_reason": "length"}]}
+    ).encode()
     with FakeOpenAIServer(responder=lambda body: "" if body["seed"] == 0 else Reply(raw=null_body)) as server:
         backend = fast_backend(server.base_url)
-        out = run_all(backend, [ChatRequest(messages=(("user", "a"),), seed=0),
-                                ChatRequest(messages=(("user", "b"),), seed=1)])
+        out = run_all(
+            backend,
+            [ChatRequest(messages=(("user", "a"),), seed=0), ChatRequest(messages=(("user", "b"),), seed=1)],
+        )
         assert server.count == 2
     assert [r.text for r in out] == ["", ""]
     assert out[1].finish_reason == "length"

@@ -17,8 +17,9 @@ from tests.core.backends.helpers import fast_backend, requests_for, run_all
 
 
 def _faulty_run(n: int, urls_count: int = 1, seed: int = 0):
-    injector = FaultInjector(echo_responder, rate=0.2, seed=seed, timeout_delay=1.0, slow_delay=0.05,
-                             retry_after=0)
+    injector = FaultInjector(
+        echo_responder, rate=0.2, seed=seed, timeout_delay=1.0, slow_delay=0.05, retry_after=0
+    )
     servers = [FakeOpenAIServer(injector).start() for _ in range(urls_count)]
     try:
         backend = fast_backend([s.base_url for s in servers], timeout=0.4, max_retries=6, max_concurrency=32)
@@ -37,8 +38,10 @@ def test_twenty_percent_faults_every_request_answered_once():
     assert sum(injector.injected.values()) >= 30, injector.summary()
     assert set(injector.injected) >= {"429", "500", "timeout", "truncated_json", "drop"}
     failed = [r for r in results if isinstance(r, Exception)]
-    assert all(r.reason in {"rate_limited", "server_error", "timeout", "connection_error", "bad_response"}
-               for r in failed)
+    assert all(
+        r.reason in {"rate_limited", "server_error", "timeout", "connection_error", "bad_response"}
+        for r in failed
+    )
     # Each request that succeeded got its own answer (echo, or "" when an empty answer was injected) ...
     for req, res in zip(reqs, results, strict=True):
         if not isinstance(res, Exception):
@@ -75,9 +78,24 @@ def test_injector_is_deterministic_and_validates():
 
 
 def test_fake_server_cli_as_subprocess():
-    proc = subprocess.Popen([sys.executable, "-m", "generation.testing.fake_openai", "--port", "0",
-                             "--reply", "Salut ! 你好", "--model", "cli-model", "--max-seconds", "60"],
-                            cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "generation.testing.fake_openai",
+            "--port",
+            "0",
+            "--reply",
+            "Salut ! 你好",
+            "--model",
+            "cli-model",
+            "--max-seconds",
+            "60",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         line = proc.stdout.readline()
         assert "fake OpenAI server on http://127.0.0.1:" in line
@@ -93,9 +111,28 @@ def test_fake_server_cli_as_subprocess():
 
 def test_benchmark_script_runs_and_writes_json(tmp_path):
     out = tmp_path / "bench.json"
-    proc = subprocess.run([sys.executable, "benchmarks/bench_http_backend.py", "--requests", "300",
-                           "--warmup", "20", "--in-flight", "32", "--servers", "2", "--repeat", "1", "--out", str(out)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "benchmarks/bench_http_backend.py",
+            "--requests",
+            "300",
+            "--warmup",
+            "20",
+            "--in-flight",
+            "32",
+            "--servers",
+            "2",
+            "--repeat",
+            "1",
+            "--out",
+            str(out),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     report = json.loads(out.read_text())
     assert [r["servers"] for r in report["results"]] == [2]

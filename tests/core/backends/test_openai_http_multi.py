@@ -21,6 +21,7 @@ def _by_url(backend):
 
 def _drive(backend, requests, workers: int):
     """``workers`` concurrent callers (partial load: fewer than the endpoints' combined limits)."""
+
     async def go():
         pending, results = iter(list(enumerate(requests))), {}
 
@@ -85,16 +86,18 @@ def test_down_endpoint_is_reprobed_after_cooldown():
     ep = Endpoint("http://h:1/v1", max_limit=8, cooldown_s=10.0)
     ep.on_connect_error(now=100.0)
     assert not ep.healthy and not ep.usable(105.0) and ep.usable(110.0)
-    assert ep.capacity() == 1            # one probe at a time
-    ep.on_connect_error(now=110.0)       # probe failed: cooldown doubles
+    assert ep.capacity() == 1  # one probe at a time
+    ep.on_connect_error(now=110.0)  # probe failed: cooldown doubles
     assert not ep.usable(125.0) and ep.usable(130.0)
     ep.on_success(0.1, 10, now=130.0)
     assert ep.healthy and ep.capacity() == 8
 
 
 def test_slow_endpoint_gets_less_traffic():
-    with (FakeOpenAIServer(lambda body: Reply(content="slow", delay=0.2)) as slow,
-          FakeOpenAIServer(lambda body: "fast") as fast):
+    with (
+        FakeOpenAIServer(lambda body: Reply(content="slow", delay=0.2)) as slow,
+        FakeOpenAIServer(lambda body: "fast") as fast,
+    ):
         backend = fast_backend([slow.base_url, fast.base_url], max_concurrency=8)
         out = run_all(backend, requests_for(300))
         assert len(out) == 300
@@ -119,7 +122,7 @@ def test_429_storm_halves_the_limit_then_recovers():
     assert ep["limit_decreases"].get("overload", 0) >= 1
     assert ep["errors"] == {"rate_limited": 40}
     assert 1 <= ep["lowest_limit"] < 16
-    assert ep["limit"] > ep["lowest_limit"]      # additive increase after the storm
+    assert ep["limit"] > ep["lowest_limit"]  # additive increase after the storm
 
 
 def test_rising_latency_lowers_the_limit():
@@ -138,12 +141,12 @@ def test_aimd_unit_rules():
     ep = Endpoint("http://h:1/v1", max_limit=64)
     ep.on_overload(now=1.0, sent_at=0.5)
     assert ep.limit == 32
-    for _ in range(50):                       # a burst from requests sent before the decrease counts once
+    for _ in range(50):  # a burst from requests sent before the decrease counts once
         ep.on_overload(now=1.2, sent_at=0.9)
     assert ep.limit == 32
     ep.on_overload(now=2.0, sent_at=1.5)
     assert ep.limit == 16
-    for _ in range(16):                       # +1 per limit successes
+    for _ in range(16):  # +1 per limit successes
         ep.on_success(0.01, 10, now=3.0)
     assert 16.9 < ep.limit < 17.1
     for _ in range(20):
@@ -153,11 +156,11 @@ def test_aimd_unit_rules():
 
 def test_latency_rule_ignores_fast_endpoints_and_normalises_by_tokens():
     fast = Endpoint("http://h:1/v1", max_limit=8, latency_slack_s=0.5)
-    for i in range(40):                       # 1 ms -> 10 ms: relatively slower but far under the slack
+    for i in range(40):  # 1 ms -> 10 ms: relatively slower but far under the slack
         fast.on_success(0.001 if i < 20 else 0.01, 10, now=float(i))
     assert fast.limit == 8
     long_answers = Endpoint("http://h:1/v1", max_limit=8, latency_slack_s=0.1)
-    for i in range(40):                       # 10x longer answers take 10x longer: same s/token, no decrease
+    for i in range(40):  # 10x longer answers take 10x longer: same s/token, no decrease
         long_answers.on_success(0.2 if i < 20 else 2.0, 20 if i < 20 else 200, now=float(i))
     assert long_answers.limit == 8
 
@@ -168,7 +171,7 @@ def test_retry_helpers():
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412470.0) == pytest.approx(10.0)
     assert parse_retry_after("99999") == 300.0
     delays = [backoff_delay(a, 0.5, 30.0, "k") for a in range(8)]
-    assert delays == [backoff_delay(a, 0.5, 30.0, "k") for a in range(8)]   # deterministic
+    assert delays == [backoff_delay(a, 0.5, 30.0, "k") for a in range(8)]  # deterministic
     assert all(0.25 * 2**a <= d < 0.5 * 2**a for a, d in enumerate(delays[:5]))
     assert max(delays) <= 30.0
     assert backoff_delay(0, 0.5, 30.0, "k", retry_after=7.0) == 7.0

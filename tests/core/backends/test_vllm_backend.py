@@ -17,14 +17,19 @@ def test_missing_vllm_is_a_clear_error():
         VLLMBackend("some/model")
 
 
-@pytest.mark.skipif(not vllm_available(), reason="vLLM not installed (optional extra: pip install 'moud[vllm]')")
+@pytest.mark.skipif(
+    not vllm_available(), reason="vLLM not installed (optional extra: pip install 'moud[vllm]')"
+)
 def test_vllm_backend_batches_a_wave_with_per_request_seeds(tiny_llama_chat):
     torch = pytest.importorskip("torch")
     if not torch.cuda.is_available():
         pytest.skip("vLLM needs a CUDA GPU")
     backend = VLLMBackend(str(tiny_llama_chat), gpu_memory_utilization=0.2, max_model_len=1024)
     sp = SamplingParams(max_tokens=8)
-    reqs = [ChatRequest.from_messages([{"role": "user", "content": f"Bonjour {i}"}], sp, seed=i) for i in range(16)]
+    reqs = [
+        ChatRequest.from_messages([{"role": "user", "content": f"Bonjour {i}"}], sp, seed=i)
+        for i in range(16)
+    ]
 
     async def go():
         try:
