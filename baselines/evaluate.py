@@ -42,7 +42,8 @@ def build_parser(parser: argparse.ArgumentParser) -> None:
     a(
         "--rank-by",
         choices=["mc", "lm"],
-        help="rank candidates by the classification head (mc, default) or by mean token loss (lm, ParlAI's way)",
+        help="rank candidates by the classification head (mc, default) or by mean token loss "
+        "(lm, ParlAI's way)",
     )
     a("--max-turns", type=int, help="evaluate the first N turns per language only")
     a("--max-generate", type=int, help="generate replies for the first N turns per language only")

@@ -60,8 +60,8 @@ def build_parser(parser: argparse.ArgumentParser) -> None:
         "--train",
         action="append",
         metavar="TYPE:PATH",
-        help="training source (repeatable): moud:DIR (built dataset or shards), xpersona:DIR, personachat:FILE; "
-        "append @SPLIT to read another split (e.g. xpersona:DIR@valid)",
+        help="training source (repeatable): moud:DIR (built dataset or shards), xpersona:DIR, "
+        "personachat:FILE; append @SPLIT to read another split (e.g. xpersona:DIR@valid)",
     )
     a("--languages", help="comma-separated language codes (default: all in the sources)")
     a("--per-language", action="store_true", default=None, help="one run per language into OUT/<lang>/")
@@ -92,7 +92,10 @@ def build_parser(parser: argparse.ArgumentParser) -> None:
 
 def _line(out, s: dict, per_language: bool) -> str:
     if per_language:
-        return f"{s['languages'][0]}: {s['instances']} instances, {s['steps']} steps, loss {s['train_loss']:.4f} -> {out}"
+        return (
+            f"{s['languages'][0]}: {s['instances']} instances, {s['steps']} steps, "
+            f"loss {s['train_loss']:.4f} -> {out}"
+        )
     return (
         f"{','.join(s['languages'])}: {s['instances']} instances, {s['steps']} steps, "
         f"loss {s['train_loss']:.4f}, {s['tokens_per_second']:.0f} tokens/s -> {out}"

@@ -35,7 +35,8 @@ def print_tables(res: dict, classes: list[str]) -> None:
     for code, r in res.items():
         half = r["keep_rate_by_parity"]
         print(
-            f"  {code}: {_pct(r['keep_rate'])}% of {r['dialogues']} ({_pct(half['even'])}/{_pct(half['odd'])})  "
+            f"  {code}: {_pct(r['keep_rate'])}% of {r['dialogues']} "
+            f"({_pct(half['even'])}/{_pct(half['odd'])})  "
             f"{r['human_drops']}"
         )
     print("\nCorruptions: dropped % / right gate and field % (gates that dropped)")

@@ -32,7 +32,7 @@ examples:
 
 Re-running the same command resumes: finished shards are kept and completed requests come from the
 cache (RUN/cache.sqlite). Outputs: RUN/shards/<lang>/shard-NNNNN.jsonl, RUN/failures/<lang>/...,
-RUN/manifest.json (RUN/manifest-IIIII.json for worker I of a sharded run). See docs/scale.md."""
+RUN/manifest.json (RUN/manifest-IIIII.json for worker I of a sharded run). See docs/scale.md."""  # noqa: E501 (verbatim help)
 
 
 def build_parser(parser: argparse.ArgumentParser) -> None:

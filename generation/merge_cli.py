@@ -20,7 +20,8 @@ examples:
 
 Refuses inputs made with different configs (fingerprints), duplicate dialogue ids (the same work unit in
 two inputs) and, unless --allow-incomplete, runs with missing work units (it lists them).
-Output: MERGED/shards/<lang>/shard-NNNNN.jsonl, MERGED/failures/..., MERGED/drops/..., MERGED/manifest.json."""
+Output: MERGED/shards/<lang>/shard-NNNNN.jsonl, MERGED/failures/..., MERGED/drops/...,
+MERGED/manifest.json."""
 
 
 def build_parser(parser: argparse.ArgumentParser) -> None:

@@ -35,7 +35,8 @@ def _tmp_hf_cache(tmp_path, monkeypatch):
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    """A run folder with shards + filter_stats.json, built once (multi-process, files rotated every 20 rows)."""
+    """A run folder with shards + filter_stats.json, built once (multi-process, files rotated every 20
+    rows)."""
     base = tmp_path_factory.mktemp("build")
     rows = make_shards(base / "run", LANGS, rows=ROWS, shards=2)
     write_filter_stats(base / "run", rows)
