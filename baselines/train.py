@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from moud_core.cli_help import describe
+
 _CLI_KEYS = {  # argparse dest -> config key
     "model": "model",
     "train": "train",
@@ -36,20 +38,22 @@ _CLI_KEYS = {  # argparse dest -> config key
 }
 
 
+DESCRIPTION = (
+    "Fine-tune a causal LM (default bigscience/bloom-560m) TransferTransfo-style: LM loss on "
+    "the reply plus a next-utterance classification head, on MOUD, XPersona, PersonaChat "
+    "or a mix. Options override the YAML --config."
+)
+EPILOG = (
+    "example:\n  moud train --config baselines/configs/both.yaml --out runs/both\n"
+    "  moud train --model ./bloom-560m --train xpersona:XPERSONA_DIR --train moud:moud_out "
+    "--languages fr,ja --lora --max-steps 1000 --out runs/mix\n"
+    "  moud train --model ./bloom-560m --train xpersona:../shared/data/xpersona@valid --max-steps 50 "
+    "--out runs/smoke   # ../shared has the validation files only"
+)
+
+
 def build_parser(parser: argparse.ArgumentParser) -> None:
-    parser.description = (
-        "Fine-tune a causal LM (default bigscience/bloom-560m) TransferTransfo-style: LM loss on "
-        "the reply plus a next-utterance classification head, on MOUD, XPersona, PersonaChat "
-        "or a mix. Options override the YAML --config."
-    )
-    parser.epilog = (
-        "example:\n  moud train --config baselines/configs/both.yaml --out runs/both\n"
-        "  moud train --model ./bloom-560m --train xpersona:XPERSONA_DIR --train moud:moud_out "
-        "--languages fr,ja --lora --max-steps 1000 --out runs/mix\n"
-        "  moud train --model ./bloom-560m --train xpersona:../shared/data/xpersona@valid --max-steps 50 "
-        "--out runs/smoke   # ../shared has the validation files only"
-    )
-    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    describe(parser, DESCRIPTION, EPILOG)
     a = parser.add_argument
     a(
         "--config",
