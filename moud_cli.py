@@ -94,8 +94,9 @@ def _raise_on_signals(exc_type) -> dict:
     """SIGINT and SIGTERM (what Slurm and Kubernetes send) both unwind the command like Ctrl-C: clean-up
     handlers remove temp files, worker processes are stopped, manifests say "interrupted". Each signal is
     also recorded (``moud_core.errors.note_signal``): one whose exception Python swallowed still stops
-    any later swap of a staged output folder into place (``atomic.swap_folder``) and sets the exit status. Returns the previous handlers (only
-    the main thread can set them; elsewhere nothing changes)."""
+    any later swap of a staged output folder into place (``atomic.swap_folder``) and sets the exit
+    status. Returns the previous handlers (only the main thread can set them; elsewhere nothing
+    changes)."""
     if threading.current_thread() is not threading.main_thread():
         return {}
     from moud_core.errors import note_signal

@@ -7,24 +7,26 @@ import argparse
 import sys
 
 from baselines.evaluation import DEFAULTS
+from moud_core.cli_help import describe
+
+DESCRIPTION = (
+    "Evaluate a model written by 'moud train' per language: hits@1 over gold + 19 "
+    "distractors, perplexity and bits per byte of the gold reply, ROUGE-L and BERTScore of "
+    "greedy generations. Writes results.json, results.md, results.png and the candidates "
+    "used (candidates.jsonl; pass it back with --candidates to re-score the same set)."
+)
+EPILOG = (
+    "examples:\n  moud evaluate --model runs/both --test xpersona:XPERSONA_DIR --split test "
+    "--languages fr,ja --out eval/both\n"
+    "  moud evaluate --model runs/both --test xpersona:../shared/data/xpersona@valid --out eval/valid"
+    "   # ../shared has the validation files only\n"
+    "  moud evaluate --model runs/moud --candidates eval/both/candidates.jsonl --out eval/moud\n"
+    "  moud evaluate --matrix baselines/configs/matrix.yaml --out eval/matrix"
+)
 
 
 def build_parser(parser: argparse.ArgumentParser) -> None:
-    parser.description = (
-        "Evaluate a model written by 'moud train' per language: hits@1 over gold + 19 "
-        "distractors, perplexity and bits per byte of the gold reply, ROUGE-L and BERTScore of "
-        "greedy generations. Writes results.json, results.md, results.png and the candidates "
-        "used (candidates.jsonl; pass it back with --candidates to re-score the same set)."
-    )
-    parser.epilog = (
-        "examples:\n  moud evaluate --model runs/both --test xpersona:XPERSONA_DIR --split test "
-        "--languages fr,ja --out eval/both\n"
-        "  moud evaluate --model runs/both --test xpersona:../shared/data/xpersona@valid --out eval/valid"
-        "   # ../shared has the validation files only\n"
-        "  moud evaluate --model runs/moud --candidates eval/both/candidates.jsonl --out eval/moud\n"
-        "  moud evaluate --matrix baselines/configs/matrix.yaml --out eval/matrix"
-    )
-    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    describe(parser, DESCRIPTION, EPILOG)
     a = parser.add_argument
     a("--model", help="model folder written by 'moud train' (or a plain causal LM folder with --rank-by lm)")
     a("--test", metavar="TYPE:PATH", help="test set: xpersona:DIR, moud:DIR, personachat:FILE")
@@ -42,7 +44,8 @@ def build_parser(parser: argparse.ArgumentParser) -> None:
     a(
         "--rank-by",
         choices=["mc", "lm"],
-        help="rank candidates by the classification head (mc, default) or by mean token loss (lm, ParlAI's way)",
+        help="rank candidates by the classification head (mc, default) or by mean token loss "
+        "(lm, ParlAI's way)",
     )
     a("--max-turns", type=int, help="evaluate the first N turns per language only")
     a("--max-generate", type=int, help="generate replies for the first N turns per language only")

@@ -130,7 +130,8 @@ def _score_language(model, tokenizer, encoder, items, rank_by: str, quiet: bool)
 
 
 def _generate_language(model, encoder, items, recs: list[dict], res: dict, opts: dict) -> None:
-    """Greedy replies of the first ``max_generate`` turns: ROUGE-L (and BERTScore) into ``res`` and ``recs``."""
+    """Greedy replies of the first ``max_generate`` turns: ROUGE-L (and BERTScore) into ``res`` and
+    ``recs``."""
     from tqdm import tqdm
 
     from baselines import metrics as M
@@ -205,7 +206,8 @@ def prepare_instances(
     test: str | dict | None, languages, split: str, opts: dict, candidates_file=None
 ) -> list:
     """The exact turns to score, with candidates: read from ``candidates_file`` or built from ``test``
-    (distractors drawn, seeded, from every turn of the language), then the first ``max_turns`` per language."""
+    (distractors drawn, seeded, from every turn of the language), then the first ``max_turns`` per
+    language."""
     from baselines.candidates import attach_candidates, load_candidates
     from baselines.data import load_instances
 
@@ -248,7 +250,8 @@ def run_evaluation(
     languages=None,
     candidates_file: str | None = None,
 ) -> dict:
-    """Evaluate ``model_dir`` on ``test`` (or the saved ``candidates_file``) into ``out``; returns the results."""
+    """Evaluate ``model_dir`` on ``test`` (or the saved ``candidates_file``) into ``out``; returns the
+    results."""
     from baselines.candidates import save_candidates
     from baselines.data import parse_source
     from baselines.loading import check_model_source, library_progress_bars

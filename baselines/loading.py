@@ -1,5 +1,6 @@
-"""Where models and tokenizers come from: a local folder, or a Hub id already in the local Hugging Face cache.
-Nothing is downloaded at run time, so a missing model fails at once with one line instead of retrying the Hub."""
+"""Where models and tokenizers come from: a local folder, or a Hub id already in the local Hugging Face
+cache. Nothing is downloaded at run time, so a missing model fails at once with one line instead of
+retrying the Hub."""
 
 from __future__ import annotations
 
@@ -26,7 +27,8 @@ def _looks_local(name: str) -> bool:
 
 
 def check_model_source(name: str, what: str = "model") -> None:
-    """A local model folder, or a Hub id already in the local Hugging Face cache; else a one-line MoudError."""
+    """A local model folder, or a Hub id already in the local Hugging Face cache; else a one-line
+    MoudError."""
     path = Path(name).expanduser()
     if path.is_dir():
         return

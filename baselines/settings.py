@@ -1,6 +1,6 @@
-"""Settings of ``moud train`` and ``moud evaluate``: defaults, then a YAML file, then command-line flags, merged
-field by field (``moud_core.config_merge.merge_settings``: unknown keys and values of the wrong kind are
-one-line errors naming where they came from), then checked against per-field rules."""
+"""Settings of ``moud train`` and ``moud evaluate``: defaults, then a YAML file, then command-line flags,
+merged field by field (``moud_core.config_merge.merge_settings``: unknown keys and values of the wrong kind
+are one-line errors naming where they came from), then checked against per-field rules."""
 
 from __future__ import annotations
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from moud_core.cli_help import describe
+
 _CLI_KEYS = {  # argparse dest -> config key
     "model": "model",
     "train": "train",
@@ -36,20 +38,22 @@ _CLI_KEYS = {  # argparse dest -> config key
 }
 
 
+DESCRIPTION = (
+    "Fine-tune a causal LM (default bigscience/bloom-560m) TransferTransfo-style: LM loss on "
+    "the reply plus a next-utterance classification head, on MOUD, XPersona, PersonaChat "
+    "or a mix. Options override the YAML --config."
+)
+EPILOG = (
+    "example:\n  moud train --config baselines/configs/both.yaml --out runs/both\n"
+    "  moud train --model ./bloom-560m --train xpersona:XPERSONA_DIR --train moud:moud_out "
+    "--languages fr,ja --lora --max-steps 1000 --out runs/mix\n"
+    "  moud train --model ./bloom-560m --train xpersona:../shared/data/xpersona@valid --max-steps 50 "
+    "--out runs/smoke   # ../shared has the validation files only"
+)
+
+
 def build_parser(parser: argparse.ArgumentParser) -> None:
-    parser.description = (
-        "Fine-tune a causal LM (default bigscience/bloom-560m) TransferTransfo-style: LM loss on "
-        "the reply plus a next-utterance classification head, on MOUD, XPersona, PersonaChat "
-        "or a mix. Options override the YAML --config."
-    )
-    parser.epilog = (
-        "example:\n  moud train --config baselines/configs/both.yaml --out runs/both\n"
-        "  moud train --model ./bloom-560m --train xpersona:XPERSONA_DIR --train moud:moud_out "
-        "--languages fr,ja --lora --max-steps 1000 --out runs/mix\n"
-        "  moud train --model ./bloom-560m --train xpersona:../shared/data/xpersona@valid --max-steps 50 "
-        "--out runs/smoke   # ../shared has the validation files only"
-    )
-    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    describe(parser, DESCRIPTION, EPILOG)
     a = parser.add_argument
     a(
         "--config",
@@ -60,8 +64,8 @@ def build_parser(parser: argparse.ArgumentParser) -> None:
         "--train",
         action="append",
         metavar="TYPE:PATH",
-        help="training source (repeatable): moud:DIR (built dataset or shards), xpersona:DIR, personachat:FILE; "
-        "append @SPLIT to read another split (e.g. xpersona:DIR@valid)",
+        help="training source (repeatable): moud:DIR (built dataset or shards), xpersona:DIR, "
+        "personachat:FILE; append @SPLIT to read another split (e.g. xpersona:DIR@valid)",
     )
     a("--languages", help="comma-separated language codes (default: all in the sources)")
     a("--per-language", action="store_true", default=None, help="one run per language into OUT/<lang>/")
@@ -92,7 +96,10 @@ def build_parser(parser: argparse.ArgumentParser) -> None:
 
 def _line(out, s: dict, per_language: bool) -> str:
     if per_language:
-        return f"{s['languages'][0]}: {s['instances']} instances, {s['steps']} steps, loss {s['train_loss']:.4f} -> {out}"
+        return (
+            f"{s['languages'][0]}: {s['instances']} instances, {s['steps']} steps, "
+            f"loss {s['train_loss']:.4f} -> {out}"
+        )
     return (
         f"{','.join(s['languages'])}: {s['instances']} instances, {s['steps']} steps, "
         f"loss {s['train_loss']:.4f}, {s['tokens_per_second']:.0f} tokens/s -> {out}"

@@ -1,6 +1,6 @@
-"""The pieces ``transformers.Trainer`` needs for the multitask baseline: a lazily encoded dataset of instances
-with candidates, the collator that pads them, and a Trainer subclass that saves and resumes the multitask model
-(adapter or full weights, with the classification head)."""
+"""The pieces ``transformers.Trainer`` needs for the multitask baseline: a lazily encoded dataset of
+instances with candidates, the collator that pads them, and a Trainer subclass that saves and resumes the
+multitask model (adapter or full weights, with the classification head)."""
 
 from __future__ import annotations
 

@@ -82,7 +82,8 @@ def _yaml_numbers(data: dict) -> dict:
 
 
 def resolve_config(config_file: str | None, flags: dict) -> dict:
-    """The training config: ``DEFAULTS``, then ``config_file``, then ``flags`` (options given on the command line)."""
+    """The training config: ``DEFAULTS``, then ``config_file``, then ``flags`` (options given on the
+    command line)."""
     layers = []
     if config_file:
         data = load_yaml(config_file)

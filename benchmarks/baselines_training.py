@@ -32,10 +32,11 @@ def training_flops(
 
     ``n_body``: parameters except the (input and output) embedding matrices; ``vocab_hidden``: size of the
     output projection (LM head), which runs only on the gold candidate's ``lm_tokens``; ``tokens``: real
-    tokens of all candidates. Dense matmuls cost 2 FLOPs per weight per token forward and 4 backward (input and
-    weight gradients); with LoRA the base weights are frozen, so the weight-gradient half is skipped: 4 instead
-    of 6. Attention (QK^T and AV over ``seq_len`` keys) adds 12 * n_layer * hidden * seq_len per token, forward
-    + backward, as in the PaLM paper's MFU formula. Padding is not counted."""
+    tokens of all candidates. Dense matmuls cost 2 FLOPs per weight per token forward and 4 backward
+    (input and weight gradients); with LoRA the base weights are frozen, so the weight-gradient half is
+    skipped: 4 instead of 6. Attention (QK^T and AV over ``seq_len`` keys) adds
+    12 * n_layer * hidden * seq_len per token, forward + backward, as in the PaLM paper's MFU formula.
+    Padding is not counted."""
     per_weight = 4 if lora else 6
     return (
         per_weight * n_body * tokens
@@ -84,8 +85,8 @@ def bench_training(
     peak_tflops: float | None = None,
     dtype=None,
 ) -> dict:
-    """Tokens/s of the multitask forward+backward+step (2 candidates per instance, drawn from ``items``: at least
-    ``batch * (steps + 2)`` of them), model TFLOP/s and MFU."""
+    """Tokens/s of the multitask forward+backward+step (2 candidates per instance, drawn from ``items``:
+    at least ``batch * (steps + 2)`` of them), model TFLOP/s and MFU."""
     import torch
 
     from baselines.candidates import attach_candidates

@@ -1,10 +1,11 @@
 """Benchmarks for baselines/: prefix-shared vs independent candidate scoring, and training throughput.
 
-    python benchmarks/bench_baselines.py                 # CPU: scoring speedup + tiny-model training tokens/s
-    python benchmarks/bench_baselines.py --gpu           # GPU: BLOOM-560M architecture (random init), scoring,
-                                                         #      training tokens/s and MFU with and without LoRA
-    python benchmarks/bench_baselines.py --gpu --tiny --device cpu --peak-tflops 0.1   # the --gpu code path on
-                                                         #      a tiny model on CPU (checks it runs; numbers mean nothing)
+    python benchmarks/bench_baselines.py          # CPU: scoring speedup + tiny-model training tokens/s
+    python benchmarks/bench_baselines.py --gpu    # GPU: BLOOM-560M architecture (random init), scoring,
+                                                  #      training tokens/s and MFU with and without LoRA
+    python benchmarks/bench_baselines.py --gpu --tiny --device cpu --peak-tflops 0.1
+                                                  # the --gpu code path on a tiny model on CPU
+                                                  # (checks it runs; numbers mean nothing)
     python benchmarks/bench_baselines.py --json out.json
 
 Scoring uses XPersona turns (persona + history, gold + 19 distractors) from ``--xpersona DIR`` (default

@@ -36,8 +36,12 @@ from moud_core.jsonl import write_jsonl_atomic  # noqa: E402
 from moud_core.schema import example_row, make_row_id  # noqa: E402
 
 VOCAB = {
-    "fr": "le la chat chien marché samedi boulangerie vélo Lyon pain fromage aimer aller voir ami travail".split(),
-    "de": "der die Katze Hund Markt Samstag Bäckerei Fahrrad Hamburg Brot Käse lieben gehen sehen Freund".split(),
+    "fr": (
+        "le la chat chien marché samedi boulangerie vélo Lyon pain fromage aimer aller voir ami travail"
+    ).split(),
+    "de": (
+        "der die Katze Hund Markt Samstag Bäckerei Fahrrad Hamburg Brot Käse lieben gehen sehen Freund"
+    ).split(),
     "zh": list("我你他喜欢吃火锅喝茶成都老师学校周末爬山自行车朋友工作"),
     "ja": list("私あなた大阪東京好きたこ焼き猫犬学校週末山友達仕事です"),
 }

@@ -104,9 +104,10 @@ def lid_texts(n: int) -> dict[str, list[tuple[str, str]]]:
 def bench_lid(n: int = 50_000, repeat: int = 3) -> list[tuple[str, str, list[float]]]:
     """(corpus, how, utterances per CPU-second of each of ``repeat`` runs), each run on a fresh model (cold
     token cache): the numpy backend's full top-k in batches of 512 (what the runner sends) and of 21 (one
-    dialogue); the LID gate's own batch step (``LidGate.predict_texts`` on the texts and the segments it judges: the
-    target's probability along its tree path for every text, the full top-k only for texts whose target is
-    not certainly on top), per language in batches of 5,376 texts (256 dialogues), counting the texts; and the fastText binding one line at a time."""
+    dialogue); the LID gate's own batch step (``LidGate.predict_texts`` on the texts and the segments it
+    judges: the target's probability along its tree path for every text, the full top-k only for texts
+    whose target is not certainly on top), per language in batches of 5,376 texts (256 dialogues),
+    counting the texts; and the fastText binding one line at a time."""
     from collections import Counter
 
     from generation.filters.base import GateContext
@@ -169,7 +170,8 @@ def calibrate() -> float:
 
 
 def run_child(corpus: Path, workers: int) -> tuple[float, float, float]:
-    """Filter in a fresh process: (seconds, CPU seconds of it and its workers, peak RSS MiB of any of them)."""
+    """Filter in a fresh process: (seconds, CPU seconds of it and its workers, peak RSS MiB of any of
+    them)."""
     code = (
         "import sys,time,resource,tempfile;from generation.filters.stream import filter_run;"
         "t=time.perf_counter();filter_run(sys.argv[1],tempfile.mkdtemp()+'/out',workers=int(sys.argv[2]));"
@@ -198,7 +200,8 @@ def main(argv=None) -> int:
         rates = sorted(rates)
         print(
             f"LID (lid.176.ftz, one core), {len(rates)} runs over {corpus} distinct utterances, {how}: "
-            f"best {rates[-1]:,.0f}, median {statistics.median(rates):,.0f}, worst {rates[0]:,.0f} per CPU-second"
+            f"best {rates[-1]:,.0f}, median {statistics.median(rates):,.0f}, "
+            f"worst {rates[0]:,.0f} per CPU-second"
         )
     with tempfile.TemporaryDirectory() as tmp:
         for n in (args.dialogues // 4, args.dialogues):
@@ -217,7 +220,8 @@ def main(argv=None) -> int:
                     f"[{before}; CPU check {calibrate():.2f} s]"
                 )
     print(
-        f"(max RSS of this driver process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MiB)"
+        "(max RSS of this driver process: "
+        f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MiB)"
     )
     return 0
 

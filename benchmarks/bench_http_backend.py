@@ -148,7 +148,8 @@ def main(argv: list[str] | None = None) -> int:
         results.append(r)
         print(
             f"servers={r['servers']}  {r['requests_per_s']:>8.1f} req/s  "
-            f"client {r['client_cpu_ms_per_request']:.3f} / servers {r['server_cpu_ms_per_request']} ms CPU/request  "
+            f"client {r['client_cpu_ms_per_request']:.3f} / "
+            f"servers {r['server_cpu_ms_per_request']} ms CPU/request  "
             f"failures={r['failures']}  "
             f"spread={r['per_endpoint_requests']}  runs={r['runs_requests_per_s']}",
             flush=True,

@@ -151,8 +151,8 @@ def main() -> None:
         r["tokens_per_kept_vs_clean"] = round(r["tokens_per_kept"] / clean, 3) if clean else None
     print(f"{args.languages}: {args.dialogues} dialogues per language; injection rates {rates or REALISTIC}")
     print(
-        "| scenario | kept after filter | completion tokens | tokens / kept dialogue | vs clean | kept rows with "
-        "injected text |"
+        "| scenario | kept after filter | completion tokens | tokens / kept dialogue | vs clean "
+        "| kept rows with injected text |"
     )
     print("|---|---|---|---|---|---|")
     for r in results:

@@ -30,38 +30,37 @@ def _pct(x: float) -> str:
 
 
 def print_tables(res: dict, classes: list[str]) -> None:
-    langs = list(res)
     print("Real dialogues kept % (even/odd half), drops by gate")
     for code, r in res.items():
         half = r["keep_rate_by_parity"]
         print(
-            f"  {code}: {_pct(r['keep_rate'])}% of {r['dialogues']} ({_pct(half['even'])}/{_pct(half['odd'])})  "
+            f"  {code}: {_pct(r['keep_rate'])}% of {r['dialogues']} "
+            f"({_pct(half['even'])}/{_pct(half['odd'])})  "
             f"{r['human_drops']}"
         )
     print("\nCorruptions: dropped % / right gate and field % (gates that dropped)")
-    print(f"{'class':<17}" + "".join(f"{c:>26}" for c in langs))
-    for kind in classes:
-        cells = []
-        for code in langs:
-            c = res[code]["classes"].get(kind)
-            if c is None:
-                cells.append("n/a")
-                continue
-            gates = "/".join(g for g, _ in sorted(c["by_gate"].items(), key=lambda x: -x[1]))
-            cells.append(f"{_pct(c['drop_rate'])}/{_pct(c['right_rate'])} {gates}")
-        print(f"{kind:<17}" + "".join(f"{x:>26}" for x in cells))
+    _class_table(res, classes, 26, _drop_cell)
     print("\nRight gate and field %, even / odd half")
-    print(f"{'class':<17}" + "".join(f"{c:>16}" for c in langs))
+    _class_table(res, classes, 16, _parity_cell)
+
+
+def _drop_cell(c: dict) -> str:
+    gates = "/".join(g for g, _ in sorted(c["by_gate"].items(), key=lambda x: -x[1]))
+    return f"{_pct(c['drop_rate'])}/{_pct(c['right_rate'])} {gates}"
+
+
+def _parity_cell(c: dict) -> str:
+    return f"{_pct(c['right_rate_by_parity']['even'])}/{_pct(c['right_rate_by_parity']['odd'])}"
+
+
+def _class_table(res: dict, classes: list[str], width: int, cell) -> None:
+    """One row per corruption class, one ``cell(class result)`` column per language ("n/a" where absent)."""
+    langs = list(res)
+    print(f"{'class':<17}" + "".join(f"{c:>{width}}" for c in langs))
     for kind in classes:
-        cells = []
-        for code in langs:
-            c = res[code]["classes"].get(kind)
-            cells.append(
-                "n/a"
-                if c is None
-                else f"{_pct(c['right_rate_by_parity']['even'])}/{_pct(c['right_rate_by_parity']['odd'])}"
-            )
-        print(f"{kind:<17}" + "".join(f"{x:>16}" for x in cells))
+        found = [res[code]["classes"].get(kind) for code in langs]
+        cells = ["n/a" if c is None else cell(c) for c in found]
+        print(f"{kind:<17}" + "".join(f"{x:>{width}}" for x in cells))
 
 
 def main(argv=None) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from eval.rubric import load_rubric
+from moud_core.cli_help import describe
 
 EPILOG = """example:
   moud agreement --ratings human_ratings.csv --judgments judged/llama --out reports/agreement
@@ -16,14 +17,15 @@ OUT/judge_vs_human.png; the report names the languages where the judge should no
 """
 
 
+DESCRIPTION = (
+    "Compare LLM-judge scores with human ratings per criterion and language: Pearson and "
+    "Spearman, quadratically weighted Cohen's kappa (judge vs humans, and between raters), "
+    "Krippendorff's alpha (interval, ordinal) among raters, with item counts."
+)
+
+
 def build_parser(parser: argparse.ArgumentParser) -> None:
-    parser.description = (
-        "Compare LLM-judge scores with human ratings per criterion and language: Pearson and "
-        "Spearman, quadratically weighted Cohen's kappa (judge vs humans, and between raters), "
-        "Krippendorff's alpha (interval, ordinal) among raters, with item counts."
-    )
-    parser.epilog = EPILOG
-    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    describe(parser, DESCRIPTION, EPILOG)
     parser.add_argument("--ratings", required=True, help="human ratings CSV (item_id,rater,criterion,score)")
     parser.add_argument(
         "--judgments", nargs="+", required=True, help="judgments.jsonl files or judge folders"

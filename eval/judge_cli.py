@@ -11,6 +11,7 @@ from eval.judge import JudgeConfig
 from eval.judge_run import JudgeJob, run_judge
 from eval.rubric import load_rubric
 from moud_core.backends.from_flags import add_backend_arguments, options_from_flags, resolve_backend_options
+from moud_core.cli_help import describe
 from moud_core.errors import ConfigError
 from moud_core.languages import parse_language_list
 
@@ -25,13 +26,14 @@ no item could be judged (the failures are in the two files).
 """
 
 
+DESCRIPTION = (
+    "Score personas, common grounds and dialogues with an LLM judge prompted as a native "
+    "speaker of each language, using a rubric from YAML (eval/rubrics/default.yaml)."
+)
+
+
 def build_parser(parser: argparse.ArgumentParser) -> None:
-    parser.description = (
-        "Score personas, common grounds and dialogues with an LLM judge prompted as a native "
-        "speaker of each language, using a rubric from YAML (eval/rubrics/default.yaml)."
-    )
-    parser.epilog = EPILOG
-    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    describe(parser, DESCRIPTION, EPILOG)
     parser.add_argument("--shards", required=True, help="run/filtered folder or its shards/ folder")
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--judge-model", required=True, help="model name as the server knows it")

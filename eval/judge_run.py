@@ -1,4 +1,5 @@
-"""One ``moud judge`` run: items from shards -> the judge -> ``OUT/judgments.jsonl`` + ``OUT/judge_manifest.json``.
+"""One ``moud judge`` run: items from shards -> the judge -> ``OUT/judgments.jsonl`` +
+``OUT/judge_manifest.json``.
 
 The request cache (``OUT/cache.sqlite``) makes a re-run resume. A run in which no item could be judged
 (every request failed: server down, wrong model, unparsable answers) still writes its judgments and

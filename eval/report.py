@@ -1,5 +1,6 @@
-"""Markdown reports written to one folder: table, CSV and JSON helpers, the LLM-judge section (means, heat maps,
-win rates, failures, consistency) and report.md; the statistics section is in ``eval/report_stats.py``."""
+"""Markdown reports written to one folder: table, CSV and JSON helpers, the LLM-judge section (means,
+heat maps, win rates, failures, consistency) and report.md; the statistics section is in
+``eval/report_stats.py``."""
 
 from __future__ import annotations
 

@@ -7,6 +7,7 @@ import sys
 
 from eval.report_run import run_report
 from eval.rubric import load_rubric
+from moud_core.cli_help import describe
 from moud_core.errors import ConfigError
 
 EPILOG = """example:
@@ -19,14 +20,15 @@ consistency.csv, aggregate.json and stats.json. A report already in OUT is repla
 """
 
 
+DESCRIPTION = (
+    "Aggregate LLM-judge scores: means per language x generator model x criterion with "
+    "95% bootstrap CIs, pairwise win rates, judge failure rates and consistency; optionally "
+    "dataset statistics from the shards. One markdown report with plots."
+)
+
+
 def build_parser(parser: argparse.ArgumentParser) -> None:
-    parser.description = (
-        "Aggregate LLM-judge scores: means per language x generator model x criterion with "
-        "95% bootstrap CIs, pairwise win rates, judge failure rates and consistency; optionally "
-        "dataset statistics from the shards. One markdown report with plots."
-    )
-    parser.epilog = EPILOG
-    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    describe(parser, DESCRIPTION, EPILOG)
     parser.add_argument(
         "--judgments", nargs="+", required=True, help="judgments.jsonl files or `moud judge` output folders"
     )

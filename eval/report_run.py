@@ -78,7 +78,8 @@ def run_report(
     n_boot: int = 1000,
     quiet: bool = False,
 ) -> tuple[Path, ItemScores]:
-    """Aggregate judge records (and dataset statistics of ``shards``) into ``out``; returns the report path."""
+    """Aggregate judge records (and dataset statistics of ``shards``) into ``out``; returns the report
+    path."""
     if shards:
         shard_files(shards)  # fail before reading everything else
     manifests = judge_manifests(judgments)
@@ -103,7 +104,8 @@ def run_stats(
     by_model: bool = False,
     quiet: bool = False,
 ) -> tuple[Path, dict]:
-    """Dataset statistics of ``shards`` into ``out`` (report.md, stats.json, plots); returns the report path."""
+    """Dataset statistics of ``shards`` into ``out`` (report.md, stats.json, plots); returns the report
+    path."""
     shard_files(shards, languages)  # fail before creating anything
     stats = _shard_stats(shards, languages, by_model, quiet)
     out = prepare_out_dir(out)

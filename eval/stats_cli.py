@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from eval.report_run import run_stats
+from moud_core.cli_help import describe
 from moud_core.languages import parse_language_list
 
 EPILOG = """example:
@@ -17,14 +18,15 @@ lid_confidence.png (when metadata.lid_scores are filled), turn_lengths.png, dist
 """
 
 
+DESCRIPTION = (
+    "Per-language statistics of generated dialogues: dialogues, turns, characters and "
+    "tokens per turn, distinct-1/2 with script-aware tokens, language-ID confidence, "
+    "speech-event and persona-category coverage."
+)
+
+
 def build_parser(parser: argparse.ArgumentParser) -> None:
-    parser.description = (
-        "Per-language statistics of generated dialogues: dialogues, turns, characters and "
-        "tokens per turn, distinct-1/2 with script-aware tokens, language-ID confidence, "
-        "speech-event and persona-category coverage."
-    )
-    parser.epilog = EPILOG
-    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    describe(parser, DESCRIPTION, EPILOG)
     parser.add_argument("--shards", required=True, help="run/filtered folder or its shards/ folder")
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--languages", default="all", help="language codes, comma-separated, or 'all'")

@@ -7,6 +7,7 @@ import sys
 
 from generation.config import DEFAULTS
 from moud_core.backends.from_flags import add_backend_arguments, options_from_flags
+from moud_core.cli_help import describe
 from moud_core.config_merge import set_dotted
 from moud_core.errors import ConfigError
 
@@ -32,16 +33,17 @@ examples:
 
 Re-running the same command resumes: finished shards are kept and completed requests come from the
 cache (RUN/cache.sqlite). Outputs: RUN/shards/<lang>/shard-NNNNN.jsonl, RUN/failures/<lang>/...,
-RUN/manifest.json (RUN/manifest-IIIII.json for worker I of a sharded run). See docs/scale.md."""
+RUN/manifest.json (RUN/manifest-IIIII.json for worker I of a sharded run). See docs/scale.md."""  # noqa: E501 (verbatim help)
+
+
+DESCRIPTION = (
+    "Synthesize PersonaChat-style dialogues directly in the target languages: an LLM writes "
+    "two personas, a narrator writes their common ground, and two role-play instances talk."
+)
 
 
 def build_parser(parser: argparse.ArgumentParser) -> None:
-    parser.description = (
-        "Synthesize PersonaChat-style dialogues directly in the target languages: an LLM writes "
-        "two personas, a narrator writes their common ground, and two role-play instances talk."
-    )
-    parser.epilog = EXAMPLE
-    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    describe(parser, DESCRIPTION, EXAMPLE)
     parser.add_argument("--config", help="YAML run config (see docs/generation.md); flags override it")
     parser.add_argument(
         "--out", help="run folder (created; re-using it resumes); required unless --show-prompts"

@@ -1,9 +1,10 @@
 """Run configuration: YAML file + CLI overrides -> validated ``RunConfig`` with a fingerprint.
 
 The fingerprint covers every field that changes what a given dialogue index produces (seed, model,
-backend, prompts, demonstrations, step settings, inline gates and their filter config, truncation policy). It deliberately excludes what only changes *how
-much* or *how fast* (languages, dialogues per language, concurrency, endpoints), so a run can be
-extended with more dialogues or languages and still mix safely with its earlier output.
+backend, prompts, demonstrations, step settings, inline gates and their filter config, truncation
+policy). It deliberately excludes what only changes *how much* or *how fast* (languages, dialogues per
+language, concurrency, endpoints), so a run can be extended with more dialogues or languages and still
+mix safely with its earlier output.
 """
 
 from __future__ import annotations

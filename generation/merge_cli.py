@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from moud_core.cli_help import describe
 from moud_core.errors import os_error
 
 EXAMPLE = """\
@@ -20,16 +21,18 @@ examples:
 
 Refuses inputs made with different configs (fingerprints), duplicate dialogue ids (the same work unit in
 two inputs) and, unless --allow-incomplete, runs with missing work units (it lists them).
-Output: MERGED/shards/<lang>/shard-NNNNN.jsonl, MERGED/failures/..., MERGED/drops/..., MERGED/manifest.json."""
+Output: MERGED/shards/<lang>/shard-NNNNN.jsonl, MERGED/failures/..., MERGED/drops/...,
+MERGED/manifest.json."""
+
+
+DESCRIPTION = (
+    "Combine the shards of sharded `moud generate` runs of one config into one run folder "
+    "(checks config fingerprints, duplicate ids and missing work units)."
+)
 
 
 def build_parser(parser: argparse.ArgumentParser) -> None:
-    parser.description = (
-        "Combine the shards of sharded `moud generate` runs of one config into one run folder "
-        "(checks config fingerprints, duplicate ids and missing work units)."
-    )
-    parser.epilog = EXAMPLE
-    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    describe(parser, DESCRIPTION, EXAMPLE)
     parser.add_argument("--inputs", nargs="+", required=True, metavar="RUN", help="run folders to combine")
     parser.add_argument("--out", required=True, help="merged run folder (must not exist unless --overwrite)")
     parser.add_argument(

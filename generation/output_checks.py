@@ -35,7 +35,8 @@ TRUNCATION_POLICIES = ("trim", "regenerate")
 # A sentence ends at terminal punctuation (then closing quotes/brackets) followed by a space or the end of
 # the text (not a list number such as "3. "), at CJK terminal punctuation, or at a line break.
 _SENTENCE_END = regex.compile(
-    r"(?:(?<!^[ \t]*\d{1,3})[.!?…।؟۔]+(?:[ \u00a0\u202f]?[\"'”’»」』)\]）])*(?=\s|$))|(?:[。！？]+[」』”’)）]*)|\n",
+    r"(?:(?<!^[ \t]*\d{1,3})[.!?…।؟۔]+(?:[ \u00a0\u202f]?[\"'”’»」』)\]）])*(?=\s|$))"
+    r"|(?:[。！？]+[」』”’)）]*)|\n",
     regex.M,
 )
 

@@ -60,7 +60,8 @@ def prepare_output(
             changed = changed_fields(old.get("config", {}), cfg.to_dict())
             raise ConfigError(
                 f"{out} holds output of a different config ({path.name}: fingerprint {old_fps[-1]} vs "
-                f"{cfg.fingerprint}; changed: {', '.join(changed) or 'demonstrations file'}); use another --out, "
+                f"{cfg.fingerprint}; changed: {', '.join(changed) or 'demonstrations file'}); "
+                "use another --out, "
                 "--overwrite, or --allow-mixed-configs"
             )
         if path.name == name and _has_output(folder):

@@ -143,7 +143,8 @@ async def _attempts(
 ):
     """Ask up to ``attempts`` times (seed derived from the dialogue seed, ``seed_name`` and the attempt);
     ``accept(visible_text)`` returns the accepted value or raises Rejected. Returns the value, or,
-    with ``stop_early``, the last Rejected (the caller ends the dialogue there). Else raises DialogueFailure."""
+    with ``stop_early``, the last Rejected (the caller ends the dialogue there). Else raises
+    DialogueFailure."""
     sampling = ctx.cfg.sampling[step]
     for attempt in range(attempts):
         resp = await ctx.ask(messages, sampling, derive_seed(plan.dialogue_seed, seed_name, attempt), step)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from moud_core.cli_help import describe
+
 EPILOG = """\
 The folder is validated before anything is sent: the card's YAML parses, its configs match the
 Parquet files, every config loads with load_dataset (offline), and nothing else is in the folder
@@ -23,13 +25,14 @@ examples:
 """
 
 
+DESCRIPTION = (
+    "Publish a folder written by `moud build` as a Hugging Face dataset repo, "
+    "safely (validated first), resumably (multi-commit) and verifiably."
+)
+
+
 def build_parser(parser: argparse.ArgumentParser) -> None:
-    parser.description = (
-        "Publish a folder written by `moud build` as a Hugging Face dataset repo, "
-        "safely (validated first), resumably (multi-commit) and verifiably."
-    )
-    parser.epilog = EPILOG
-    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    describe(parser, DESCRIPTION, EPILOG)
     parser.add_argument(
         "--folder", required=True, help="the folder `moud build --out` wrote (README.md + data/)"
     )

@@ -380,7 +380,8 @@ def upload_dataset(
     out(
         f"Uploaded {plan.folder} to {result.url}: {len(result.sent)} file(s) sent in {len(result.commits)} "
         f"commit(s), {len(result.unchanged)} unchanged, {len(result.deleted)} stale file(s) deleted; "
-        f"remote file list, sizes and hashes verified ({len(plan.files)} files, {human_size(plan.total_bytes)})."
+        "remote file list, sizes and hashes verified "
+        f"({len(plan.files)} files, {human_size(plan.total_bytes)})."
     )
     out("Load it with:")
     for line in load_snippet(repo_id, example, result.revision).splitlines():

@@ -86,8 +86,9 @@ def class_table(
     given).
 
     The classes are those of ``script.script_patterns`` and ``script.presence_pattern``: inside is
-    ``[\\p{Script=A}...]``, outside is ``[\\p{L}--[\\p{Script=A}...\\p{Script=Common}\\p{Script=Inherited}]]``,
-    CHARSEG marks the codepoints of ``CHAR_SCRIPTS``."""
+    ``[\\p{Script=A}...]``, outside is
+    ``[\\p{L}--[\\p{Script=A}...\\p{Script=Common}\\p{Script=Inherited}]]``, CHARSEG marks the codepoints of
+    ``CHAR_SCRIPTS``."""
     letters = class_mask(r"\p{L}")
     table = letters.astype(np.uint8)  # LETTER
     table[class_mask(f"[{CHAR_SCRIPTS}]")] |= CHARSEG
@@ -178,7 +179,8 @@ def _count_batch(texts: list[str], table: np.ndarray) -> list[TextCounts]:
 
 
 def letter_counts(texts: list[str], memo: dict | None = None) -> list[int]:
-    """Number of letters (``\\p{L}``) in each text, reusing the counts another gate left in the row's ``memo``."""
+    """Number of letters (``\\p{L}``) in each text, reusing the counts another gate left in the row's
+    ``memo``."""
     known = memo.get("letters") if memo is not None else None
     if known is None or any(t not in known for t in texts):
         counts = count_texts(texts, class_table())

@@ -96,7 +96,8 @@ def _deep(old, new):
 
 
 def set_dotted(overrides: dict, dotted: str, value) -> None:
-    """``set_dotted(o, "dialogue.sampling.temperature", 0.7)`` -> ``o["dialogue"]["sampling"]["temperature"]``."""
+    """``set_dotted(o, "dialogue.sampling.temperature", 0.7)`` ->
+    ``o["dialogue"]["sampling"]["temperature"]``."""
     node = overrides
     parts = dotted.split(".")
     for p in parts[:-1]:

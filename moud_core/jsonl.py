@@ -1,4 +1,5 @@
-"""JSONL: one-line serialisation (orjson-fast, json-identical), atomic JSONL files, reading with file:line errors."""
+"""JSONL: one-line serialisation (orjson-fast, json-identical), atomic JSONL files, reading with file:line
+errors."""
 
 from __future__ import annotations
 
@@ -68,8 +69,9 @@ def json_problem(exc: json.JSONDecodeError, with_line: bool = False) -> str:
 
 
 def read_json(path: str | Path, what: str = "JSON"):
-    """The JSON value in the file at ``path`` (a UTF-8 BOM allowed); a one-line MoudError naming the file (and
-    line) when it is missing or unreadable, not UTF-8 text or not valid JSON. ``what`` names what was expected."""
+    """The JSON value in the file at ``path`` (a UTF-8 BOM allowed); a one-line MoudError naming the file
+    (and line) when it is missing or unreadable, not UTF-8 text or not valid JSON. ``what`` names what was
+    expected."""
     try:
         text = Path(path).read_text(encoding="utf-8-sig")
     except FileNotFoundError:

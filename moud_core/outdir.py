@@ -62,7 +62,8 @@ def os_errors(path: str | Path, action: str = "write") -> Iterator[None]:
 @contextlib.contextmanager
 def replace_outputs(out: str | Path, owned: Iterable[str]) -> Iterator[Path]:
     """Yield an empty temp folder inside ``out`` (which must exist); when the block succeeds, files of
-    ``out`` matching the ``owned`` glob patterns are removed and the temp folder's files moved into ``out``."""
+    ``out`` matching the ``owned`` glob patterns are removed and the temp folder's files moved into
+    ``out``."""
     out = Path(out)
     base = out / _STAGING
     remove_stale_temp(base)

@@ -3,9 +3,10 @@ dominates there, so each text becomes a string of class bytes and is counted wit
 
 The class bytes are the table's values (``charbits`` bits, all below 64): a 256-byte ``bytes.translate``
 for ASCII and longer Latin-1 text, a codepoint -> class mapping filled on first sight for other texts up to
-32 characters, a numpy gather for longer ones. Letters, required and forbidden letters and the tokens of character-segmented scripts are
-counted by deleting the other class bytes (``bytes.translate(None, delete)``); runs of the other letter
-tokens by mapping their class bytes to b"x", all others to b" ", and counting ``bytes.split()`` parts.
+32 characters, a numpy gather for longer ones. Letters, required and forbidden letters and the tokens of
+character-segmented scripts are counted by deleting the other class bytes
+(``bytes.translate(None, delete)``); runs of the other letter tokens by mapping their class bytes to b"x",
+all others to b" ", and counting ``bytes.split()`` parts.
 """
 
 from __future__ import annotations
@@ -47,7 +48,8 @@ class _ClassChars(dict):
 
 
 class ShortCounter:
-    """Counts of one text with ``table`` (a ``charclass.class_table``), equal to ``charclass.count_texts``'s."""
+    """Counts of one text with ``table`` (a ``charclass.class_table``), equal to
+    ``charclass.count_texts``'s."""
 
     def __init__(self, table: np.ndarray):
         self.table = table

@@ -25,7 +25,8 @@ def parse_ratios(spec: str | tuple | list) -> tuple[float, float, float]:
         ) from None
     if len(ratios) != 3 or any(r < 0 for r in ratios) or abs(sum(ratios) - 1.0) > 1e-6:
         raise ConfigError(
-            f"--split-ratios: expected three non-negative numbers (train,validation,test) summing to 1, got {spec!r}"
+            "--split-ratios: expected three non-negative numbers (train,validation,test) summing to 1, "
+            f"got {spec!r}"
         )
     return ratios  # type: ignore[return-value]
 

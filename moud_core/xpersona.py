@@ -1,7 +1,8 @@
 """XPersona's file names, read from the language registry (``xpersona`` field: the file prefix, e.g. Jp).
 
-Files are ``{Prefix}_persona_split_{valid,test}_human_annotated.json`` and ``{Prefix}_persona_train_corrected.json``
-(older releases: ``{Prefix}_persona_{split}.json``); English is ``En_persona_{train,valid,test}.json``.
+Files are ``{Prefix}_persona_split_{valid,test}_human_annotated.json`` and
+``{Prefix}_persona_train_corrected.json`` (older releases: ``{Prefix}_persona_{split}.json``); English is
+``En_persona_{train,valid,test}.json``.
 """
 
 from __future__ import annotations

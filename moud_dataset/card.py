@@ -1,5 +1,5 @@
-"""The dataset card (README.md): Hub YAML metadata (``moud_dataset/card_metadata.py``) plus a body generated from
-the build statistics.
+"""The dataset card (README.md): Hub YAML metadata (``moud_dataset/card_metadata.py``) plus a body
+generated from the build statistics.
 
 Text lives in data/card.yaml; numbers come from the build. Same inputs -> same card (no timestamps).
 """

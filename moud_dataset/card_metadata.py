@@ -1,5 +1,5 @@
-"""The dataset card's YAML metadata (what the Hub reads): configs per language and ``all``, splits, sizes, and the
-card text of ``data/card.yaml``."""
+"""The dataset card's YAML metadata (what the Hub reads): configs per language and ``all``, splits,
+sizes, and the card text of ``data/card.yaml``."""
 
 from __future__ import annotations
 

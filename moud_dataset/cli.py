@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from moud_core.cli_help import describe
 from moud_core.errors import ConfigError
 from moud_core.languages import load_registry
 from moud_core.splits import parse_ratios
@@ -41,14 +42,15 @@ def _positive(text: str) -> int:
     return value
 
 
+DESCRIPTION = (
+    "Build the MOUD dataset folder from generation shards: validate every row, assign "
+    "grouped deterministic splits, write sorted Parquet files per language and split, "
+    "and generate the dataset card."
+)
+
+
 def build_parser(parser: argparse.ArgumentParser) -> None:
-    parser.description = (
-        "Build the MOUD dataset folder from generation shards: validate every row, assign "
-        "grouped deterministic splits, write sorted Parquet files per language and split, "
-        "and generate the dataset card."
-    )
-    parser.epilog = EPILOG
-    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    describe(parser, DESCRIPTION, EPILOG)
     parser.add_argument(
         "--shards",
         required=True,

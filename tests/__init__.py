@@ -1,4 +1,5 @@
-"""MOUD's test suite: one folder per package (tests/core, tests/generation, ...), shared fixtures in conftest.py."""
+"""MOUD's test suite: one folder per package (tests/core, tests/generation, ...), shared fixtures in
+conftest.py."""
 
 from pathlib import Path
 

@@ -18,19 +18,10 @@ from generation.testing.fake_openai import FakeOpenAIServer, Reply
 from moud_core.jsonl import write_jsonl_atomic
 from tests import ROOT
 from tests.generation.filters.helpers import make_row
+from tests.generation.scale_helpers import popen
 from tests.moud_dataset.helpers import make_shards
 
 EXIT = {signal.SIGTERM: 143, signal.SIGINT: 130}
-
-
-def _start(*args) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "moud_cli", *map(str, args)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
 
 
 def _wait_for(what: str, predicate, proc: subprocess.Popen, timeout: float = 90.0):
@@ -74,7 +65,7 @@ def test_filter_stops_its_workers_and_leaves_no_temp_folder(tmp_path, sig):
             [make_row("fr", index=k * 300 + i) for i in range(300)],
         )
     out = tmp_path / "filtered"
-    proc = _start("filter", "--in", run, "--out", out, "--workers", "2", "--quiet")
+    proc = popen("filter", "--in", run, "--out", out, "--workers", "2", "--quiet")
     _wait_for(
         "two workers and a staged folder",
         lambda: len(psutil.Process(proc.pid).children()) >= 2 and _staged(tmp_path, out),
@@ -91,7 +82,7 @@ def test_filter_stops_its_workers_and_leaves_no_temp_folder(tmp_path, sig):
 def test_build_stops_its_workers_and_leaves_no_temp_folder(tmp_path, sig):
     make_shards(tmp_path / "run", ("fr", "zh", "ar", "hi"), rows=6000, shards=6)
     out = tmp_path / "moud"
-    proc = _start("build", "--shards", tmp_path / "run", "--out", out, "--workers", "2", "--quiet")
+    proc = popen("build", "--shards", tmp_path / "run", "--out", out, "--workers", "2", "--quiet")
     _wait_for(
         "two workers and a staged folder",
         lambda: len(psutil.Process(proc.pid).children(recursive=True)) >= 2 and _staged(tmp_path, out),
@@ -130,7 +121,7 @@ def test_generate_interrupted_leaves_a_resumable_run(tmp_path):
             "--concurrency",
             "4",
         ]
-        proc = _start(*args)
+        proc = popen(*args)
         _wait_for(
             "a written unit", lambda: list((out / "shards").rglob("*.jsonl")) if out.exists() else [], proc
         )

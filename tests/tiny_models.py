@@ -47,53 +47,56 @@ def train_tokenizer(vocab_size: int = 600):
     return hf
 
 
-def make_tiny_llama_chat(directory: str | Path, seed: int = 0) -> Path:
-    """~2-layer Llama chat model with a chat template, saved to ``directory``."""
+def _save_tiny(directory: str | Path, seed: int, build) -> Path:
+    """Train the tokenizer, seed torch, ``build(tok, ids)`` the model (``ids``: vocabulary size and special
+    token ids for its config) and save both to ``directory``."""
     import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
 
     directory = Path(directory)
     tok = train_tokenizer()
     torch.manual_seed(seed)
-    config = LlamaConfig(
-        vocab_size=len(tok),
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=2048,
-        bos_token_id=tok.bos_token_id,
-        eos_token_id=tok.eos_token_id,
-        pad_token_id=tok.pad_token_id,
-        tie_word_embeddings=True,
-    )
-    model = LlamaForCausalLM(config)
-    model.generation_config.pad_token_id = tok.pad_token_id
-    model.generation_config.eos_token_id = tok.eos_token_id
+    ids = {
+        "vocab_size": len(tok),
+        "bos_token_id": tok.bos_token_id,
+        "eos_token_id": tok.eos_token_id,
+        "pad_token_id": tok.pad_token_id,
+    }
+    model = build(tok, ids)
     model.save_pretrained(directory)
     tok.save_pretrained(directory)
     return directory
+
+
+def make_tiny_llama_chat(directory: str | Path, seed: int = 0) -> Path:
+    """~2-layer Llama chat model with a chat template, saved to ``directory``."""
+
+    def build(tok, ids):
+        from transformers import LlamaConfig, LlamaForCausalLM
+
+        config = LlamaConfig(
+            **ids,
+            hidden_size=64,
+            intermediate_size=128,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            num_key_value_heads=2,
+            max_position_embeddings=2048,
+            tie_word_embeddings=True,
+        )
+        model = LlamaForCausalLM(config)
+        model.generation_config.pad_token_id = tok.pad_token_id
+        model.generation_config.eos_token_id = tok.eos_token_id
+        return model
+
+    return _save_tiny(directory, seed, build)
 
 
 def make_tiny_bloom(directory: str | Path, seed: int = 0) -> Path:
     """~2-layer BLOOM causal LM with a trained tokenizer, saved to ``directory``."""
-    import torch
-    from transformers import BloomConfig, BloomForCausalLM
 
-    directory = Path(directory)
-    tok = train_tokenizer()
-    torch.manual_seed(seed)
-    config = BloomConfig(
-        vocab_size=len(tok),
-        hidden_size=64,
-        n_layer=2,
-        n_head=4,
-        bos_token_id=tok.bos_token_id,
-        eos_token_id=tok.eos_token_id,
-        pad_token_id=tok.pad_token_id,
-    )
-    model = BloomForCausalLM(config)
-    model.save_pretrained(directory)
-    tok.save_pretrained(directory)
-    return directory
+    def build(tok, ids):
+        from transformers import BloomConfig, BloomForCausalLM
+
+        return BloomForCausalLM(BloomConfig(**ids, hidden_size=64, n_layer=2, n_head=4))
+
+    return _save_tiny(directory, seed, build)

@@ -7,6 +7,7 @@ import asyncio
 import sys
 from pathlib import Path
 
+from moud_core.cli_help import describe
 from moud_core.errors import MoudError
 
 EPILOG = """examples:
@@ -28,13 +29,14 @@ def _count(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
 
 
+DESCRIPTION = (
+    "Native speakers rate a stratified sample of dialogues in the browser with the judge's "
+    "rubric; the ratings export to the CSV that `moud agreement` compares with the judge."
+)
+
+
 def build_parser(parser: argparse.ArgumentParser) -> None:
-    parser.description = (
-        "Native speakers rate a stratified sample of dialogues in the browser with the judge's "
-        "rubric; the ratings export to the CSV that `moud agreement` compares with the judge."
-    )
-    parser.epilog = EPILOG
-    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    describe(parser, DESCRIPTION, EPILOG)
     sub = parser.add_subparsers(dest="action", required=True, metavar="{sample,serve,export}")
 
     p = sub.add_parser("sample", help="draw a stratified sample, assign raters, write tokens")

@@ -1,4 +1,5 @@
-"""Serving the review app: routes, security headers, and the server loop that stops cleanly on SIGINT/SIGTERM."""
+"""Serving the review app: routes, security headers, and the server loop that stops cleanly on
+SIGINT/SIGTERM."""
 
 from __future__ import annotations
 

@@ -20,7 +20,8 @@ CREATE TABLE IF NOT EXISTS ratings (rater TEXT NOT NULL, item_id TEXT NOT NULL, 
     score INTEGER NOT NULL, updated REAL NOT NULL, PRIMARY KEY (rater, item_id, criterion)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS marks (rater TEXT NOT NULL, item_id TEXT NOT NULL, mark TEXT NOT NULL,
     updated REAL NOT NULL, PRIMARY KEY (rater, item_id)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS sessions (token_sha256 TEXT PRIMARY KEY, rater TEXT NOT NULL, created REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS sessions (token_sha256 TEXT PRIMARY KEY, rater TEXT NOT NULL,
+    created REAL NOT NULL);
 """
 
 

@@ -8,6 +8,7 @@ import sys
 
 from generation.filters.config import DEFAULT_CONFIG_PATH, FilterConfig
 from generation.filters.stream import filter_run, format_summary
+from moud_core.cli_help import describe
 from moud_core.languages import load_registry, parse_language_list
 
 EPILOG = f"""\
@@ -22,13 +23,14 @@ example:
 """
 
 
+DESCRIPTION = (
+    "Apply quality gates (language ID, script, repetition, length, leakage, "
+    "near-duplicates) to generated shards; every drop is recorded with its reason."
+)
+
+
 def build_parser(parser: argparse.ArgumentParser) -> None:
-    parser.description = (
-        "Apply quality gates (language ID, script, repetition, length, leakage, "
-        "near-duplicates) to generated shards; every drop is recorded with its reason."
-    )
-    parser.epilog = EPILOG
-    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    describe(parser, DESCRIPTION, EPILOG)
     parser.add_argument(
         "--in", dest="in_dir", required=True, help="run folder (with shards/) or a shards/ folder"
     )

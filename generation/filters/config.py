@@ -1,4 +1,5 @@
-"""Filter configuration: packaged defaults (data/filters.yaml) merged with a user file, resolved per language."""
+"""Filter configuration: packaged defaults (data/filters.yaml) merged with a user file, resolved per
+language."""
 
 from __future__ import annotations
 

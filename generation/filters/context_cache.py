@@ -22,7 +22,8 @@ class ContextCache:
         self._data: dict[tuple, tuple[dict, object]] = {}
 
     def get(self, ctx: GateContext, context: tuple[Hashable, ...], make: Callable[[], object]) -> object:
-        """The cached value for ``context`` under ``ctx``'s language and settings, else ``make()`` (stored)."""
+        """The cached value for ``context`` under ``ctx``'s language and settings, else ``make()``
+        (stored)."""
         key = (id(ctx.params), ctx.lang.code, context)
         got = self._data.get(key)
         if got is not None and got[0] is ctx.params:

@@ -18,7 +18,10 @@ MODEL_SUPERVISED = 3
 def _unsupported(model: int, loss: int, word_ngrams: int) -> str | None:
     """Why a model with these arguments is not covered here, or None when it is."""
     if model != MODEL_SUPERVISED or loss not in (LOSS_HS, LOSS_SOFTMAX) or word_ngrams > 1:
-        return f"model={model} loss={loss} wordNgrams={word_ngrams} (supported: supervised, hs or softmax, wordNgrams 1)"
+        return (
+            f"model={model} loss={loss} wordNgrams={word_ngrams} "
+            "(supported: supervised, hs or softmax, wordNgrams 1)"
+        )
     return None
 
 
@@ -143,7 +146,8 @@ def read_model(path: str | Path) -> ModelFile:
     output = _matrix(r, quant_input and qout)
     if input_rows.shape[1] != dim or output.shape[0] != nlabels:
         raise UnsupportedModel(
-            f"{path}: matrix shapes {input_rows.shape}/{output.shape} do not match dim={dim}, {nlabels} labels"
+            f"{path}: matrix shapes {input_rows.shape}/{output.shape} do not match "
+            f"dim={dim}, {nlabels} labels"
         )
     return ModelFile(
         args, words, nwords, labels, label_counts, pruneidx_size >= 0, bucket_rows, input_rows, output

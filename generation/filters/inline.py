@@ -3,10 +3,10 @@ ground) as soon as it is produced. ``moud filter`` runs the same per-text checks
 ``FilterPipeline``, plus the dialogue rules (turn count, dedup, tolerated failures)::
 
     from generation.filters.inline import TextGates
-    gates = TextGates.from_config()                  # packaged defaults (data/filters.yaml) or a YAML path
+    gates = TextGates.from_config()               # packaged defaults (data/filters.yaml) or a YAML path
     drop = gates.check("fr", "turns[3]", text, earlier_turns=previous_texts, personas=persona_sentences)
-    if drop is not None:                             # Drop(gate, reason, scores); scores["field"] == "turns[3]"
-        ...                                          # regenerate
+    if drop is not None:                          # Drop(gate, reason, scores); scores["field"] == "turns[3]"
+        ...                                       # regenerate
 """
 
 from __future__ import annotations

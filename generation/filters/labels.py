@@ -110,8 +110,9 @@ class LanguageLeakage:
 
     def preamble_clause(self, text: str, short_opening: bool = False) -> str | None:
         """The opening clause up to a colon when it reads as an assistant preamble: a ``meta`` word and a
-        ``preamble`` word or a speaker designator ("Voici la réponse de B :", "Esta es mi respuesta:"). With
-        ``short_opening`` (while generating) any short opening clause naming the conversation ("Ma réponse :")."""
+        ``preamble`` word or a speaker designator ("Voici la réponse de B :", "Esta es mi respuesta:").
+        With ``short_opening`` (while generating) any short opening clause naming the conversation
+        ("Ma réponse :")."""
         cut = min((i for i in (text.find(c, 0, 160) for c in COLONS) if i > 0), default=-1)
         if cut < 0:
             return None

@@ -91,8 +91,8 @@ def needs_found(text: str, needs: tuple[re.Pattern | None, tuple[str, ...]]) -> 
 
     Sound for the combined pattern: every case variant that `regex` matches for a needed character is
     mapped to the character itself by ``fold`` (one-character needs are caseless symbols; both facts are
-    checked for every codepoint in tests/generation/filters/test_fastpaths.py), so a turn in which the combined
-    pattern matches always passes this check."""
+    checked for every codepoint in tests/generation/filters/test_fastpaths.py), so a turn in which the
+    combined pattern matches always passes this check."""
     char_re, words = needs
     if char_re is not None and char_re.search(text):
         return True
@@ -121,8 +121,8 @@ def phrase_literals() -> tuple[str, ...] | None:
 
     Sound because the regex runs on ``normalize()``d (case-folded) text, in which a case-insensitive match
     of a lowercase ASCII phrase can only be the phrase itself (the other case variants of ASCII letters,
-    such as "K" or U+212A KELVIN SIGN, are case-folded away; tests/generation/filters/test_fastpaths.py checks it).
-    Only used when every phrase is plain lowercase ASCII."""
+    such as "K" or U+212A KELVIN SIGN, are case-folded away; tests/generation/filters/test_fastpaths.py
+    checks it). Only used when every phrase is plain lowercase ASCII."""
     phrases = [p for p in load_yaml(LEAKAGE_PATH).get("english_prompt_phrases") or [] if p]
     literals = tuple(p.lower() for p in phrases)
     return literals if all(_PLAIN_PHRASE.fullmatch(p) for p in literals) else None

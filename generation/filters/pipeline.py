@@ -28,7 +28,8 @@ class FilterResult:
 
 
 class FilterPipeline:
-    """``check(row)`` -> FilterResult; ``stats`` (FilterStats) holds per-language counts (``stats_dict()``)."""
+    """``check(row)`` -> FilterResult; ``stats`` (FilterStats) holds per-language counts
+    (``stats_dict()``)."""
 
     def __init__(self, config: FilterConfig, registry: dict[str, Language] | None = None, lid_model=None):
         self.config = config

@@ -159,7 +159,8 @@ class ScriptGate(Gate):
         if segment:
             if tokens >= p["min_tokens"] and share <= p["segment_max_share"]:
                 return (
-                    f"{share:.0%} of letter tokens in {script}, expected more than {p['segment_max_share']:.0%}",
+                    f"{share:.0%} of letter tokens in {script}, "
+                    f"expected more than {p['segment_max_share']:.0%}",
                     {"share": round(share, 4)},
                 )
         elif not counts.inside and counts.outside and counts.letters >= p["foreign_only_min_letters"]:

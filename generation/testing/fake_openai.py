@@ -162,7 +162,8 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(
         prog="python -m generation.testing.fake_openai",
-        description="A loopback OpenAI-compatible chat server for trying MOUD without a GPU; binds 127.0.0.1 only. "
+        description="A loopback OpenAI-compatible chat server for trying MOUD without a GPU; "
+        "binds 127.0.0.1 only. "
         "It echoes the last message, answers --reply, or (--crowdworker) answers MOUD's prompts with "
         "hand-written native text, optionally with the mistakes real models make (--inject).",
         epilog="examples:\n"
@@ -171,7 +172,8 @@ def main(argv: list[str] | None = None) -> int:
         "      --base-url http://127.0.0.1:8000/v1\n\n"
         "  # the same, with about 20% of turns corrupted as small real models do; the inline gates\n"
         "  # reject them (see metadata.rejected_outputs), and --no-inline-gates shows what gets through:\n"
-        "  python -m generation.testing.fake_openai --crowdworker --inject realistic --port 8000 --model demo\n"
+        "  python -m generation.testing.fake_openai --crowdworker --inject realistic "
+        "--port 8000 --model demo\n"
         "  python -m generation.testing.fake_openai --crowdworker --inject think=0.2,label=0.1 "
         "--inject-record injected.jsonl",
         formatter_class=argparse.RawDescriptionHelpFormatter,

@@ -43,8 +43,8 @@ class RequestCache:
 
     def get(self, key: str) -> ChatResponse | None:
         row = self.conn.execute(
-            "SELECT text, prompt_tokens, completion_tokens, finish_reason, latency_s, reasoning_tokens FROM responses"
-            " WHERE key=?",
+            "SELECT text, prompt_tokens, completion_tokens, finish_reason, latency_s, reasoning_tokens"
+            " FROM responses WHERE key=?",
             (key,),
         ).fetchone()
         if row is None:

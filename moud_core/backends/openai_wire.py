@@ -83,7 +83,8 @@ def request_body(model: str, request: ChatRequest, system_role: bool, extra_body
 
 
 def parse_answer(status: int, raw: bytes, retry_after: str | None) -> ChatResponse:
-    """The answer of one POST /chat/completions, or AttemptFailure (error status, malformed body, no choices)."""
+    """The answer of one POST /chat/completions, or AttemptFailure (error status, malformed body, no
+    choices)."""
     if status != 200:
         message = raw[:500].decode("utf-8", "replace")
         try:

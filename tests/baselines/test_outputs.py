@@ -1,6 +1,6 @@
-"""train / evaluate outputs: the saved candidates are exactly the turns scored, unwritable output folders and bad
-candidate files are one line and exit 2 with nothing written, outputs follow the umask, and the benchmark's
-synthetic turns (a clone without ../shared) can draw 19 distractors."""
+"""train / evaluate outputs: the saved candidates are exactly the turns scored, unwritable output folders
+and bad candidate files are one line and exit 2 with nothing written, outputs follow the umask, and the
+benchmark's synthetic turns (a clone without ../shared) can draw 19 distractors."""
 
 from __future__ import annotations
 

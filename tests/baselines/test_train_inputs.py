@@ -1,5 +1,5 @@
-"""moud train's inputs: a missing model fails at once (no Hub retries), bad config values and bad rows are one line
-and exit 2, with nothing written."""
+"""moud train's inputs: a missing model fails at once (no Hub retries), bad config values and bad rows
+are one line and exit 2, with nothing written."""
 
 from __future__ import annotations
 

@@ -27,7 +27,8 @@ POOLS = {  # characters to mix: letters, marks, digits, punctuation, neutral let
 
 def random_mixed_texts(n: int, seed: int) -> list[str]:
     """``n`` seeded texts, each drawn from a random subset of ``POOLS`` with a random length (0..300), so
-    that all of ``moud_core.shortcount``'s input paths (ASCII, Latin-1, per-character mapping, gather) occur."""
+    that all of ``moud_core.shortcount``'s input paths (ASCII, Latin-1, per-character mapping, gather)
+    occur."""
     rng = random.Random(seed)
     names = sorted(POOLS)
     texts = []

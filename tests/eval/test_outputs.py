@@ -1,5 +1,6 @@
-"""judge / report / stats: a run in which nothing was judged, bad inputs and bad output folders as one line and
-exit 2 with nothing written, outputs that follow the umask, and a report replacing an earlier one whole."""
+"""judge / report / stats: a run in which nothing was judged, bad inputs and bad output folders as one
+line and exit 2 with nothing written, outputs that follow the umask, and a report replacing an earlier one
+whole."""
 
 from __future__ import annotations
 

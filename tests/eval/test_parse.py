@@ -4,7 +4,10 @@ CRIT = ["fluency", "toxicity"]
 
 
 def test_json_in_code_fence_with_text_around():
-    text = 'Sure.\n```json\n{"items": [{"id": "x", "scores": {"fluency": 4, "toxicity": "1"}, "rationale": "ok"}]}\n```'
+    text = (
+        'Sure.\n```json\n{"items": [{"id": "x", "scores": {"fluency": 4, "toxicity": "1"}, '
+        '"rationale": "ok"}]}\n```'
+    )
     p = parse_answer(text, ["x"], CRIT)["x"]
     assert p.scores == {"fluency": 4, "toxicity": 1} and p.rationale == "ok"
 
@@ -50,7 +53,10 @@ def test_unparsable_refused_truncated():
 
 
 def test_batches_by_id_and_by_position():
-    text = '[{"id": "b", "scores": {"fluency": 2, "toxicity": 1}}, {"id": "zzz", "scores": {"fluency": 5, "toxicity": 1}}]'
+    text = (
+        '[{"id": "b", "scores": {"fluency": 2, "toxicity": 1}}, '
+        '{"id": "zzz", "scores": {"fluency": 5, "toxicity": 1}}]'
+    )
     got = parse_answer(text, ["a", "b"], CRIT)
     assert got["a"].reason == "missing_item" and got["b"].scores == {"fluency": 2, "toxicity": 1}
     got = parse_answer(

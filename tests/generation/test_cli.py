@@ -4,7 +4,6 @@ chat model, crash (SIGKILL) and resume, and bad input."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import subprocess
@@ -17,26 +16,13 @@ from generation.testing.fake_openai import FakeOpenAIServer, Reply
 from moud_core.schema import validate_row
 from tests import ROOT
 from tests.generation.helpers import read_rows, without_timings
+from tests.generation.scale_helpers import cli
 
 
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def cli(*args, check=True, timeout=300):
-    proc = subprocess.run(
-        [sys.executable, "-m", "moud_cli", *map(str, args)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    if check and proc.returncode != 0:
-        raise AssertionError(f"exit {proc.returncode}\nSTDOUT:\n{proc.stdout}\nSTDERR:\n{proc.stderr}")
-    return proc
 
 
 def test_http_backend_end_to_end_with_malformed_answers(tmp_path):

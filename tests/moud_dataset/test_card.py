@@ -1,4 +1,5 @@
-"""The dataset card's filter table lists every filtered language, a language whose rows were all dropped too."""
+"""The dataset card's filter table lists every filtered language, a language whose rows were all dropped
+too."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Local models for the transformers backend: folders, .gguf files and short names (moud_core/data/models.yaml);
-bad input is one line and exit 2, before anything is written."""
+"""Local models for the transformers backend: folders, .gguf files and short names
+(moud_core/data/models.yaml); bad input is one line and exit 2, before anything is written."""
 
 from __future__ import annotations
 

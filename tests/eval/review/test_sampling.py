@@ -1,4 +1,5 @@
-"""`moud review sample`: strata, overlapping assignments, determinism, tokens, both input folders, bad input."""
+"""`moud review sample`: strata, overlapping assignments, determinism, tokens, both input folders, bad
+input."""
 
 from __future__ import annotations
 
