@@ -20,17 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-
-def _serve(port_queue, stop_event):
-    from generation.testing.crowdworker import ScriptedCrowdworker
-    from generation.testing.fake_openai import FakeOpenAIServer
-
-    server = FakeOpenAIServer(
-        ScriptedCrowdworker(), model="bench", log_requests=False, max_seconds=1800
-    ).start()
-    port_queue.put(server.port)
-    stop_event.wait()
-    server.stop()
+from crowdworker_servers import start_servers
 
 
 def main() -> None:
@@ -52,11 +42,7 @@ def main() -> None:
     from moud_core.backends.factory import make_backend
     from moud_core.languages import load_registry
 
-    ctx = mp.get_context("spawn")
-    port_q, stop = ctx.Queue(), ctx.Event()
-    server = ctx.Process(target=_serve, args=(port_q, stop), daemon=True)
-    server.start()
-    port = port_q.get(timeout=60)
+    stop, (server,), (url,) = start_servers(1)
     tmp = Path(tempfile.mkdtemp(prefix="moud-bench-"))
     try:
         langs = args.languages.split(",")
@@ -71,9 +57,7 @@ def main() -> None:
             },
         )
         prepare_output(tmp, cfg)
-        backend = make_backend(
-            "openai", "bench", base_url=f"http://127.0.0.1:{port}/v1", max_concurrency=args.concurrency * 2
-        )
+        backend = make_backend("openai", "bench", base_url=url, max_concurrency=args.concurrency * 2)
         if not args.no_cache:
             backend = CachedBackend(backend, tmp / "cache.sqlite")
         run = GenerationRun(cfg, tmp, backend, load_registry(), langs, quiet=True)

@@ -16,37 +16,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing as mp
 import os
 import shutil
 import tempfile
 import time
 from pathlib import Path
 
-
-def _serve(port_queue, stop_event):
-    from generation.testing.crowdworker import ScriptedCrowdworker
-    from generation.testing.fake_openai import FakeOpenAIServer
-
-    server = FakeOpenAIServer(
-        ScriptedCrowdworker(), model="bench", log_requests=False, max_seconds=1800
-    ).start()
-    port_queue.put(server.port)
-    stop_event.wait()
-    server.stop()
-
-
-def start_servers(n: int):
-    ctx = mp.get_context("spawn")
-    stop = ctx.Event()
-    procs, ports = [], []
-    for _ in range(n):
-        q = ctx.Queue()
-        p = ctx.Process(target=_serve, args=(q, stop), daemon=True)
-        p.start()
-        procs.append(p)
-        ports.append(q.get(timeout=60))
-    return stop, procs, [f"http://127.0.0.1:{port}/v1" for port in ports]
+from crowdworker_servers import start_servers
 
 
 def cpu_seconds(pids: list[int]) -> float:

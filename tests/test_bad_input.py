@@ -16,6 +16,7 @@ import pytest
 import moud_cli
 from generation.testing.crowdworker import ScriptedCrowdworker
 from generation.testing.fake_openai import FakeOpenAIServer
+from tests.cli import generate_args
 from tests.eval.helpers import ScriptedJudge, write_shards
 from tests.generation.filters.helpers import make_row
 
@@ -35,25 +36,7 @@ def world(tmp_path_factory, judge_url) -> dict[str, str]:
     root = tmp_path_factory.mktemp("world")
     run = root / "run"
     with FakeOpenAIServer(ScriptedCrowdworker(), model="m", log_requests=False) as server:
-        assert (
-            moud_cli.main(
-                [
-                    "generate",
-                    "--out",
-                    str(run),
-                    "--base-url",
-                    server.base_url,
-                    "--model",
-                    "m",
-                    "--languages",
-                    "fr,zh",
-                    "--dialogues",
-                    "2",
-                    "--quiet",
-                ]
-            )
-            == 0
-        )
+        assert moud_cli.main(generate_args(run, server.base_url)) == 0
     built = root / "moud"
     assert (
         moud_cli.main(["build", "--shards", str(run), "--out", str(built), "--quiet", "--workers", "1"]) == 0

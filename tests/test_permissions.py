@@ -12,6 +12,7 @@ import pytest
 import moud_cli
 from generation.testing.crowdworker import ScriptedCrowdworker
 from generation.testing.fake_openai import FakeOpenAIServer
+from tests.cli import generate_args
 
 
 def _modes(root: Path) -> dict[str, int]:
@@ -25,22 +26,7 @@ def test_outputs_follow_the_umask(tmp_path, umask):
         with FakeOpenAIServer(ScriptedCrowdworker(), model="m", log_requests=False) as server:
             assert (
                 moud_cli.main(
-                    [
-                        "generate",
-                        "--out",
-                        str(tmp_path / "run"),
-                        "--base-url",
-                        server.base_url,
-                        "--model",
-                        "m",
-                        "--languages",
-                        "fr,zh",
-                        "--dialogues",
-                        "4",
-                        "--quiet",
-                        "--set",
-                        "shard_size=2",
-                    ]
+                    generate_args(tmp_path / "run", server.base_url, 4, "fr,zh", "--set", "shard_size=2")
                 )
                 == 0
             )

@@ -17,6 +17,7 @@ from generation.testing.crowdworker import ScriptedCrowdworker
 from generation.testing.fake_openai import FakeOpenAIServer, Reply
 from moud_core.jsonl import write_jsonl_atomic
 from tests import ROOT
+from tests.cli import generate_args
 from tests.generation.filters.helpers import make_row
 from tests.generation.scale_helpers import popen
 from tests.moud_dataset.helpers import make_shards
@@ -103,24 +104,7 @@ def test_generate_interrupted_leaves_a_resumable_run(tmp_path):
 
     out = tmp_path / "run"
     with FakeOpenAIServer(slow, model="m", log_requests=False, max_seconds=300) as server:
-        args = [
-            "generate",
-            "--out",
-            out,
-            "--base-url",
-            server.base_url,
-            "--model",
-            "m",
-            "--languages",
-            "fr,zh",
-            "--dialogues",
-            "12",
-            "--set",
-            "shard_size=3",
-            "--quiet",
-            "--concurrency",
-            "4",
-        ]
+        args = generate_args(out, server.base_url, 12, "fr,zh", "--set", "shard_size=3", "--concurrency", "4")
         proc = popen(*args)
         _wait_for(
             "a written unit", lambda: list((out / "shards").rglob("*.jsonl")) if out.exists() else [], proc
