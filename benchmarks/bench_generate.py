@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import json
 import multiprocessing as mp
+import resource
 import shutil
 import tempfile
 import time
@@ -68,9 +69,12 @@ def main() -> None:
             finally:
                 await backend.aclose()
 
+        kids0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu0, t0 = time.process_time(), time.perf_counter()
         summary = asyncio.run(go())
         cpu, wall = time.process_time() - cpu0, time.perf_counter() - t0
+        kids1 = resource.getrusage(resource.RUSAGE_CHILDREN)  # the gate worker (ended with the run)
+        gate_cpu = (kids1.ru_utime + kids1.ru_stime) - (kids0.ru_utime + kids0.ru_stime)
     finally:
         stop.set()
         server.join(10)
@@ -81,6 +85,7 @@ def main() -> None:
         "wall_s": round(wall, 2),
         "requests_per_s": round(summary.requests / wall, 1),
         "client_cpu_ms_per_request": round(1000 * cpu / max(1, summary.requests), 3),
+        "gate_worker_cpu_ms_per_request": round(1000 * gate_cpu / max(1, summary.requests), 3),
         "concurrency": args.concurrency,
         "cache": not args.no_cache,
         "inline_gates": not args.no_inline_gates,

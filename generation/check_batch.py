@@ -1,44 +1,86 @@
-"""Inline checks of every dialogue in flight, prefilled together.
+"""Inline checks of every dialogue in flight, made together.
 
 Outputs that arrive in the same turn of the event loop (with a fast server, dozens of dialogues at once) are
-prefilled in one batch: the gates' per-text work that runs many texts at once (language-ID predictions,
-script counts: ``TextGates.prefill``) is computed for all of them, then each output is checked on its own.
-Batch results do not depend on which texts share the batch, so every decision is the one a check on its own
-would make; only the cost changes. With a slow server each batch holds one output.
+checked as one batch (``first_drops``): the gates' per-text work that runs many texts at once (language-ID
+predictions, script counts: ``TextGates.prefill``) is done once for all of them, then each output's texts
+are checked on their own, in order. Batch results do not depend on which texts share the batch, so every
+decision is the one a check on its own would make; only the cost changes. With a slow server each batch
+holds one output. The batch runs here or in a worker process (``gate_process.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import Callable, Sequence
 
 
-class PrefillBatch:
-    """``await prefilled(texts)`` -> the memo ``prefill`` made for these texts and those of every other caller
-    of the same event-loop turn (``prefill(texts) -> dict``: one language's ``TextGates.prefill``)."""
+def first_drops(gates, language: str, outputs: Sequence[Sequence]) -> list[tuple[str, str] | None]:
+    """For each output (its ``GateItem``s, in order) the first drop as (gate, reason), or None when every
+    text passes. ``gates``: a ``TextGates``."""
+    memo = gates.prefill(language, [item.text for items in outputs for item in items])
+    verdicts: list[tuple[str, str] | None] = []
+    for items in outputs:
+        verdict = None
+        for field, text, earlier, personas in items:
+            drop = gates.check(language, field, text, earlier_turns=earlier, personas=personas, memo=memo)
+            if drop is not None:
+                verdict = (drop.gate, drop.reason)
+                break
+        verdicts.append(verdict)
+    return verdicts
 
-    def __init__(self, prefill: Callable[[list[str]], dict]):
-        self._prefill = prefill
-        self._waiting: list[tuple[Sequence[str], asyncio.Future]] = []
 
-    async def prefilled(self, texts: Sequence[str]) -> dict:
+class LoopTurnBatch:
+    """``await submit(payload)`` -> this payload's result from ``run(payloads)``, which is called once per
+    event-loop turn with the payloads of every caller of that turn, in arrival order, and returns their
+    results in the same order (a list, or an awaitable of one)."""
+
+    def __init__(self, run: Callable[[list], object]):
+        self._run = run
+        self._waiting: list[tuple[object, asyncio.Future]] = []
+
+    async def submit(self, payload):
         loop = asyncio.get_running_loop()
         future = loop.create_future()
         if not self._waiting:
             loop.call_soon(self._flush)  # after the callbacks already ready in this turn: theirs join in
-        self._waiting.append((texts, future))
+        self._waiting.append((payload, future))
         return await future
 
     def _flush(self) -> None:
         waiting, self._waiting = self._waiting, []
-        live = [(texts, f) for texts, f in waiting if not f.done()]  # a cancelled dialogue waits no more
+        live = [(p, f) for p, f in waiting if not f.done()]  # a cancelled dialogue waits no more
         if not live:
             return
         try:
-            memo = self._prefill(list(dict.fromkeys(t for texts, _ in live for t in texts)))
+            got = self._run([p for p, _ in live])
         except Exception as exc:  # every waiter sees the error (a bad config, a broken LID model)
-            for _, f in live:
-                f.set_exception(exc)
+            _fail(live, exc)
             return
+        if inspect.isawaitable(got):
+            asyncio.ensure_future(got).add_done_callback(lambda done: _deliver(live, done))
+        else:
+            _settle(live, got)
+
+
+def _deliver(live: list, done: asyncio.Future) -> None:
+    if done.cancelled():
         for _, f in live:
-            f.set_result(memo)
+            f.cancel()
+    elif done.exception() is not None:
+        _fail(live, done.exception())
+    else:
+        _settle(live, done.result())
+
+
+def _settle(live: list, results: list) -> None:
+    for (_, f), result in zip(live, results, strict=True):
+        if not f.done():
+            f.set_result(result)
+
+
+def _fail(live: list, exc: BaseException) -> None:
+    for _, f in live:
+        if not f.done():
+            f.set_exception(exc)

@@ -38,6 +38,7 @@ DEFAULTS: dict = {
     "filter": False,
     "filter_config": None,
     "inline_gates": True,
+    "gate_process": True,
     "on_truncated": "trim",
     "persona": {
         "sentences": 5,
@@ -66,6 +67,7 @@ NOT_FINGERPRINTED = frozenset(
         "filter",
         "filter_config",
         "languages_file",
+        "gate_process",
     }
 )
 OPEN_KEYS = ("backend_options", "sampling")  # free-form mappings, checked by their owners
@@ -159,6 +161,7 @@ def _validate(cfg: RunConfig) -> RunConfig:
     need(isinstance(d["model"], str) and d["model"], "model", "a model name or path")
     need(isinstance(d["num_demos"], int) and d["num_demos"] >= 0, "num_demos", "an integer >= 0")
     need(isinstance(d["inline_gates"], bool), "inline_gates", "true or false")
+    need(isinstance(d["gate_process"], bool), "gate_process", "true or false")
     need(d["on_truncated"] in TRUNCATION_POLICIES, "on_truncated", " or ".join(TRUNCATION_POLICIES))
     p, dl = d["persona"], d["dialogue"]
     need(isinstance(p["sentences"], int) and p["sentences"] >= 1, "persona.sentences", "an integer >= 1")

@@ -14,14 +14,16 @@ and every rejected or trimmed output is written down in an ``OutputLog``, which 
 
 from __future__ import annotations
 
-import functools
+import asyncio
 from collections.abc import Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple
 
 import regex
 
-from generation.check_batch import PrefillBatch
+from generation.check_batch import LoopTurnBatch, first_drops
+from generation.gate_process import first_drops_in_worker
 from generation.parsing import ParseFailure
 from generation.reasoning import strip_reasoning
 from moud_core.backends.base import ChatResponse, reasoning_token_share
@@ -118,11 +120,18 @@ class OutputChecker:
     language: str
     gates: TextGates | None = None  # or anything with its prefill and check
     on_truncated: str = "trim"
-    _batch: PrefillBatch | None = field(default=None, init=False, repr=False)
+    pool: Executor | None = None  # a one-worker pool running gate_process (None: check in this process)
+    _batch: LoopTurnBatch | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self):
         if self.gates is not None:
-            self._batch = PrefillBatch(functools.partial(self.gates.prefill, self.language))
+            self._batch = LoopTurnBatch(self._check_outputs)
+
+    def _check_outputs(self, outputs: list):
+        if self.pool is None:
+            return first_drops(self.gates, self.language, outputs)
+        loop = asyncio.get_running_loop()
+        return loop.run_in_executor(self.pool, first_drops_in_worker, self.language, outputs)
 
     def visible(self, resp: ChatResponse, log: OutputLog, step: str, field_name: str, attempt: int) -> str:
         """The answer without reasoning, truncation handled (trimmed outputs are noted in ``log``).
@@ -165,17 +174,14 @@ class OutputChecker:
 
     async def gate(self, items: Sequence[GateItem]) -> None:
         """Raise Rejected for the first of ``items`` (one output's texts, in order) that the inline gates
-        drop (no-op when they are off). Outputs of dialogues in flight are prefilled together
-        (``check_batch``)."""
+        drop (no-op when they are off). Outputs of dialogues in flight are checked together
+        (``check_batch``), in a worker process when there is a ``pool``."""
         if self.gates is None or not items:
             return
-        memo = await self._batch.prefilled([item.text for item in items])
-        for f, text, earlier, personas in items:
-            drop = self.gates.check(
-                self.language, f, text, earlier_turns=earlier, personas=personas, memo=memo
-            )
-            if drop is not None:
-                raise Rejected(f"rejected_{drop.gate}", drop.gate, drop.reason)
+        verdict = await self._batch.submit(list(items))
+        if verdict is not None:
+            gate, reason = verdict
+            raise Rejected(f"rejected_{gate}", gate, reason)
 
 
 def load_text_gates(cfg, registry) -> TextGates | None:

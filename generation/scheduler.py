@@ -9,12 +9,18 @@ every request that had completed before a crash is answered from the request cac
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
+import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import Executor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 from generation.config import RunConfig
+from generation.gate_process import fork_context, install
 from generation.output_checks import OutputChecker, load_text_gates
 from generation.prompts import PromptSet, load_demonstrations
 from generation.rows import failed_dialogue, made_row
@@ -27,6 +33,7 @@ from moud_core.errors import MoudError, os_error
 from moud_core.languages import Language
 from moud_core.runfolder import DROPS, FAILURES, KINDS, SHARDS, RunFolder
 from moud_core.taxonomy import load_persona_taxonomy, load_speech_events
+from moud_core.workers import process_pool
 
 
 class GenerationRun:
@@ -85,6 +92,25 @@ class GenerationRun:
                         stale.unlink(missing_ok=True)
 
     async def run(self) -> RunSummary:
+        """Make every pending dialogue (``_run``), the inline gates in a worker process when there is one."""
+        with self._gate_pool() as pool:
+            self.summary.gate_process = pool is not None
+            return await self._run(pool)
+
+    @contextlib.contextmanager
+    def _gate_pool(self) -> Iterator[Executor | None]:
+        """A one-worker pool checking outputs with this run's gates (``gate_process``), forked now, while this
+        process has no other thread; None when the gates are off, ``gate_process`` is false, the platform has
+        no fork, fewer than 2 CPUs are available or another thread runs (forking then is unsafe)."""
+        context = fork_context() if self.text_gates is not None and self.cfg["gate_process"] else None
+        if context is None or threading.active_count() > 1:
+            yield None
+            return
+        with process_pool(1, install, (self.text_gates,), mp_context=context) as pool:
+            pool.submit(int).result()  # fork the worker before any thread starts
+            yield pool
+
+    async def _run(self, pool: Executor | None) -> RunSummary:
         """Make every pending dialogue. The first fatal error (output folder unwritable, disk full, request
         cache broken, a bug) stops the run: no new dialogues start, those in flight are cancelled, no partial
         file is left, and the error is raised (OSError/sqlite3 errors as a one-line MoudError)."""
@@ -102,7 +128,7 @@ class GenerationRun:
                 self.prompts,
                 self.cfg,
                 self.registry[lang],
-                OutputChecker(lang, self.text_gates, self.cfg["on_truncated"]),
+                OutputChecker(lang, self.text_gates, self.cfg["on_truncated"], pool),
             )
             for lang in {s.unit.language for s in pending}
         }
@@ -170,6 +196,11 @@ class GenerationRun:
         return self.summary
 
     def _fatal(self, exc: BaseException) -> BaseException:
+        if isinstance(exc, BrokenProcessPool):
+            return MoudError(
+                "the inline gates' worker process died (out of memory?); run the same command again to "
+                "resume, with --set gate_process=false to check in this process"
+            )
         if isinstance(exc, sqlite3.Error):
             return os_error(getattr(getattr(self.backend, "cache", None), "path", "the request cache"), exc)
         if isinstance(exc, OSError) and not isinstance(exc, MoudError):

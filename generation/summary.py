@@ -29,6 +29,7 @@ class RunSummary:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     wall_seconds: float = 0.0
+    gate_process: bool = False  # whether the inline gates ran in a worker process
     per_language: dict = field(default_factory=lambda: defaultdict(lambda: {"made": 0, "failed": 0}))
 
     def to_dict(self) -> dict:
@@ -36,6 +37,7 @@ class RunSummary:
             **{k: getattr(self, k) for k in _COUNTS},
             "failure_reasons": dict(self.failure_reasons),
             "wall_seconds": round(self.wall_seconds, 3),
+            "gate_process": self.gate_process,
             "per_language": {k: dict(v) for k, v in self.per_language.items()},
         }
 
@@ -44,6 +46,7 @@ class RunSummary:
         for key in _COUNTS:
             setattr(self, key, getattr(self, key) + int(data.get(key, 0)))
         self.failure_reasons.update(data.get("failure_reasons", {}))
+        self.gate_process = self.gate_process or bool(data.get("gate_process"))
         for lang, counts in data.get("per_language", {}).items():
             entry = self.per_language[lang]
             for k, v in counts.items():

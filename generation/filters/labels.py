@@ -73,14 +73,16 @@ class Needles:
         ]
 
     def find(self, form: str | list[str], tokens: set[str]) -> str | None:
-        """The first phrase found in ``form`` (the phrase_form of a text whose token set is ``tokens``; or
-        the text's tokens, joined only when some phrase has all its tokens among them)."""
+        """The phrase found first in ``form`` (the phrase_form of a text whose token set is ``tokens``; or
+        the text's tokens, joined only when some phrase has all its tokens among them); of two starting at
+        the same place, the longer. The same answer in every process (never set iteration order)."""
         found = self.candidates(tokens)
         if not found:
             return None
         if isinstance(form, list):
             form = phrase_form(form)
-        return next((needle.strip() for needle in found if needle in form), None)
+        hits = [(form.find(needle), -len(needle), needle) for needle in found if needle in form]
+        return min(hits)[2].strip() if hits else None
 
 
 def _token_set(tokens: list[str]) -> set[str]:

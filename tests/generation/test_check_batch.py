@@ -1,4 +1,5 @@
-"""PrefillBatch: outputs of dialogues in flight are prefilled in one batch per event-loop turn."""
+"""LoopTurnBatch: outputs of dialogues in flight are checked in one batch per event-loop turn; first_drops
+decides as checks on their own would."""
 
 from __future__ import annotations
 
@@ -6,50 +7,64 @@ import asyncio
 
 import pytest
 
-from generation.check_batch import PrefillBatch
+from generation.check_batch import LoopTurnBatch, first_drops
+from generation.output_checks import GateItem
 
 
-def test_callers_of_one_loop_turn_share_one_prefill_and_later_callers_get_another():
+def test_callers_of_one_loop_turn_share_one_run_and_each_gets_its_own_result():
     calls = []
 
-    def prefill(texts):
-        calls.append(texts)
-        return {"texts": texts}
+    def run(payloads):
+        calls.append(list(payloads))
+        return [f"result of {p}" for p in payloads]
 
-    batch = PrefillBatch(prefill)
+    batch = LoopTurnBatch(run)
 
     async def main():
-        first = await asyncio.gather(*(batch.prefilled([f"t{i}", "same"]) for i in range(5)))
-        second = await batch.prefilled(["later"])
+        first = await asyncio.gather(*(batch.submit(i) for i in range(5)))
+        second = await batch.submit("later")
         return first, second
 
     first, second = asyncio.run(main())
-    assert calls == [["t0", "same", "t1", "t2", "t3", "t4"], ["later"]]  # distinct texts, in arrival order
-    assert all(memo is first[0] for memo in first) and second == {"texts": ["later"]}
+    assert calls == [[0, 1, 2, 3, 4], ["later"]]
+    assert first == [f"result of {i}" for i in range(5)] and second == "result of later"
 
 
-def test_an_error_reaches_every_waiter_and_a_cancelled_waiter_is_skipped():
-    def broken(texts):
-        raise ValueError(f"broken on {texts}")
+def test_an_awaitable_run_delivers_results_in_order_and_errors_to_every_waiter():
+    async def slow(payloads):
+        await asyncio.sleep(0.01)
+        if "boom" in payloads:
+            raise ValueError("broken batch")
+        return [p * 2 for p in payloads]
 
     async def main():
-        batch = PrefillBatch(broken)
-        results = await asyncio.gather(batch.prefilled(["a"]), batch.prefilled(["b"]), return_exceptions=True)
-        seen = []
-        batch = PrefillBatch(lambda texts: seen.append(texts) or {})
-        doomed = asyncio.ensure_future(batch.prefilled(["gone"]))
+        batch = LoopTurnBatch(slow)
+        ok = await asyncio.gather(batch.submit(1), batch.submit(2))
+        bad = await asyncio.gather(batch.submit("boom"), batch.submit(3), return_exceptions=True)
+        return ok, bad
+
+    ok, bad = asyncio.run(main())
+    assert ok == [2, 4]
+    assert [str(b) for b in bad] == ["broken batch"] * 2
+
+
+def test_a_cancelled_waiter_is_left_out_of_the_batch():
+    seen = []
+
+    async def main():
+        batch = LoopTurnBatch(lambda payloads: seen.append(list(payloads)) or [None] * len(payloads))
+        doomed = asyncio.ensure_future(batch.submit("gone"))
         await asyncio.sleep(0)  # doomed is waiting now
         doomed.cancel()
-        kept = await batch.prefilled(["kept"])
-        return results, seen, kept, doomed
+        kept = await batch.submit("kept")
+        return kept, doomed
 
-    results, seen, kept, doomed = asyncio.run(main())
-    assert [str(r) for r in results] == ["broken on ['a', 'b']"] * 2
-    assert doomed.cancelled() and seen == [["kept"]] and kept == {}
+    kept, doomed = asyncio.run(main())
+    assert doomed.cancelled() and seen == [["kept"]] and kept is None
 
 
 @pytest.mark.parametrize("lang", ["fr", "ja", "ar"])
-def test_checks_with_a_batch_memo_decide_as_checks_on_their_own(lang):
+def test_first_drops_of_a_batch_are_the_checks_on_their_own(lang):
     from generation.filters.inline import TextGates
     from generation.testing.crowdworker import BANK
 
@@ -59,8 +74,21 @@ def test_checks_with_a_batch_memo_decide_as_checks_on_their_own(lang):
         utts + [f"(that is: {u})" for u in utts[:20]] + ["Sure! Here is my answer: " + u for u in utts[:20]]
     )
     texts += ["I really love going to the beach with my dog every weekend."] * 3
-    memo = gates.prefill(lang, texts)
-    for i, text in enumerate(texts):
-        alone = gates.check(lang, f"turns[{i % 7}]", text)
-        batched = gates.check(lang, f"turns[{i % 7}]", text, memo=memo)
-        assert (alone and alone.reason) == (batched and batched.reason)
+    # outputs of one to three texts (persona outputs hold several), turns with earlier turns
+    outputs = [
+        [GateItem(f"turns[{i % 7}]", t, tuple(texts[max(0, i - 3) : i]), ())]
+        if i % 3
+        else [GateItem(f"persona_a[{j}]", s) for j, s in enumerate(texts[i : i + 3])]
+        for i, t in enumerate(texts)
+    ]
+    reference, alone = TextGates.from_config(), []  # its own caches, one output at a time
+    for items in outputs:
+        verdict = None
+        for field, text, earlier, personas in items:
+            drop = reference.check(lang, field, text, earlier_turns=earlier, personas=personas)
+            if drop is not None:
+                verdict = (drop.gate, drop.reason)
+                break
+        alone.append(verdict)
+    assert first_drops(gates, lang, outputs) == alone
+    assert any(alone) and not all(alone)

@@ -267,3 +267,31 @@ def test_undetermined_with_the_fasttext_binding_too():
     model = LidModel(backend="fasttext")
     assert all(model.predict([t], 5)[0] == model.prior(5) for t in UNKNOWN)
     assert model.predict(["我有两只狗，它们很可爱。"], 5)[0] != model.prior(5)
+
+
+def test_the_boilerplate_named_is_the_first_in_the_text_in_every_process():
+    """Several phrases can match ("sure here is", "here is the next"): the reason names the one that starts
+    first (then the longer), never whichever a set happened to yield (string hashes differ per process)."""
+    import subprocess
+    import sys
+
+    from tests import ROOT
+
+    code = (
+        "from generation.filters.labels import language_leakage\n"
+        "from moud_core.text import tokenize\n"
+        "t = tokenize('Sure! Here is the next message in the conversation: oui.')\n"
+        "print(language_leakage('fr').boilerplate_phrase(t))\n"
+    )
+    seen = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            env={"PYTHONHASHSEED": str(seed), "PATH": ""},
+            check=True,
+        ).stdout.strip()
+        for seed in range(6)
+    }
+    assert seen == {"sure here is"}
