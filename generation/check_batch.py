@@ -32,23 +32,27 @@ def first_drops(gates, language: str, outputs: Sequence[Sequence]) -> list[tuple
 
 
 class LoopTurnBatch:
-    """``await submit(payload)`` -> this payload's result from ``run(payloads)``, which is called once per
-    event-loop turn with the payloads of every caller of that turn, in arrival order, and returns their
-    results in the same order (a list, or an awaitable of one)."""
+    """``await submit(payload)`` -> this payload's result from ``run(payloads)``, which is called with the
+    payloads of every caller of one event-loop turn, in arrival order, and returns their results in the same
+    order: a list, or an awaitable of one (work done elsewhere, e.g. in a worker process). While such a batch
+    is out, new payloads wait and go together in the next one, so a busy worker gets bigger batches."""
 
     def __init__(self, run: Callable[[list], object]):
         self._run = run
         self._waiting: list[tuple[object, asyncio.Future]] = []
+        self._scheduled = self._out = False
 
     async def submit(self, payload):
         loop = asyncio.get_running_loop()
         future = loop.create_future()
-        if not self._waiting:
-            loop.call_soon(self._flush)  # after the callbacks already ready in this turn: theirs join in
         self._waiting.append((payload, future))
+        if not self._scheduled and not self._out:
+            self._scheduled = True
+            loop.call_soon(self._flush)  # after the callbacks already ready in this turn: theirs join in
         return await future
 
     def _flush(self) -> None:
+        self._scheduled = False
         waiting, self._waiting = self._waiting, []
         live = [(p, f) for p, f in waiting if not f.done()]  # a cancelled dialogue waits no more
         if not live:
@@ -59,9 +63,16 @@ class LoopTurnBatch:
             _fail(live, exc)
             return
         if inspect.isawaitable(got):
-            asyncio.ensure_future(got).add_done_callback(lambda done: _deliver(live, done))
+            self._out = True
+            asyncio.ensure_future(got).add_done_callback(lambda done: self._returned(live, done))
         else:
             _settle(live, got)
+
+    def _returned(self, live: list, done: asyncio.Future) -> None:
+        self._out = False
+        _deliver(live, done)
+        if self._waiting and not self._scheduled:
+            self._flush()
 
 
 def _deliver(live: list, done: asyncio.Future) -> None:

@@ -92,3 +92,24 @@ def test_first_drops_of_a_batch_are_the_checks_on_their_own(lang):
         alone.append(verdict)
     assert first_drops(gates, lang, outputs) == alone
     assert any(alone) and not all(alone)
+
+
+def test_payloads_arriving_while_a_batch_is_out_go_together_in_the_next_one():
+    batches = []
+
+    async def elsewhere(payloads):
+        batches.append(list(payloads))
+        await asyncio.sleep(0.02)
+        return payloads
+
+    async def main():
+        batch = LoopTurnBatch(elsewhere)
+        first = asyncio.ensure_future(batch.submit("a"))
+        await asyncio.sleep(0.005)  # "a" is out now
+        later = [asyncio.ensure_future(batch.submit(x)) for x in "bc"]
+        await asyncio.sleep(0.005)
+        later.append(asyncio.ensure_future(batch.submit("d")))
+        return await asyncio.gather(first, *later)
+
+    assert asyncio.run(main()) == ["a", "b", "c", "d"]
+    assert batches == [["a"], ["b", "c", "d"]]
