@@ -33,6 +33,9 @@ def main() -> None:
     ap.add_argument(
         "--no-inline-gates", action="store_true", help="do not check each output with the quality gates"
     )
+    ap.add_argument(
+        "--in-process-gates", action="store_true", help="check in this process (gate_process: false)"
+    )
     ap.add_argument("--out", help="write results as JSON here")
     args = ap.parse_args()
 
@@ -55,6 +58,7 @@ def main() -> None:
                 "concurrency": args.concurrency,
                 "model": "bench",
                 "inline_gates": not args.no_inline_gates,
+                "gate_process": not args.in_process_gates,
             },
         )
         prepare_output(tmp, cfg)
@@ -89,6 +93,7 @@ def main() -> None:
         "concurrency": args.concurrency,
         "cache": not args.no_cache,
         "inline_gates": not args.no_inline_gates,
+        "gate_process": summary.gate_process,
         "cpu_count": mp.cpu_count(),
     }
     print(json.dumps(result, indent=2))
