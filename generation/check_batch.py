@@ -16,18 +16,13 @@ from collections.abc import Callable, Sequence
 
 
 def first_drops(gates, language: str, outputs: Sequence[Sequence]) -> list[tuple[str, str] | None]:
-    """For each output (its ``GateItem``s, in order) the first drop as (gate, reason), or None when every
+    """For each output (its ``TextItem``s, in order) the first drop as (gate, reason), or None when every
     text passes. ``gates``: a ``TextGates``."""
     memo = gates.prefill(language, [item.text for items in outputs for item in items])
     verdicts: list[tuple[str, str] | None] = []
     for items in outputs:
-        verdict = None
-        for field, text, earlier, personas in items:
-            drop = gates.check(language, field, text, earlier_turns=earlier, personas=personas, memo=memo)
-            if drop is not None:
-                verdict = (drop.gate, drop.reason)
-                break
-        verdicts.append(verdict)
+        drop = next(filter(None, (gates.check_item(language, item, memo) for item in items)), None)
+        verdicts.append(None if drop is None else (drop.gate, drop.reason))
     return verdicts
 
 

@@ -18,11 +18,12 @@ import asyncio
 from collections.abc import Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 import regex
 
 from generation.check_batch import LoopTurnBatch, first_drops
+from generation.filters.base import TextItem
 from generation.gate_process import first_drops_in_worker
 from generation.parsing import ParseFailure
 from generation.reasoning import strip_reasoning
@@ -41,15 +42,6 @@ _SENTENCE_END = regex.compile(
     r"|(?:[。！？]+[」』”’)）]*)|\n",
     regex.M,
 )
-
-
-class GateItem(NamedTuple):
-    """One text for the inline gates: its field, the text, and for a turn the earlier turns and personas."""
-
-    field: str
-    text: str
-    earlier_turns: Sequence[str] = ()
-    personas: Sequence[str] = ()
 
 
 class Rejected(Exception):
@@ -172,7 +164,7 @@ class OutputChecker:
             )
         raise Rejected("truncated", "truncation", f"cut at max_tokens: …{cut!r}")
 
-    async def gate(self, items: Sequence[GateItem]) -> None:
+    async def gate(self, items: Sequence[TextItem]) -> None:
         """Raise Rejected for the first of ``items`` (one output's texts, in order) that the inline gates
         drop (no-op when they are off). Outputs of dialogues in flight are checked together
         (``check_batch``), in a worker process when there is a ``pool``."""

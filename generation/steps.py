@@ -12,7 +12,8 @@ import random
 from dataclasses import dataclass, field
 
 from generation.config import RunConfig
-from generation.output_checks import GateItem, OutputChecker, OutputLog, Rejected
+from generation.filters.base import TextItem
+from generation.output_checks import OutputChecker, OutputLog, Rejected
 from generation.parsing import (
     clean_common_ground,
     clean_utterance,
@@ -169,7 +170,7 @@ async def make_persona(ctx: StepContext, plan: DialoguePlan, who: str) -> list[s
 
     async def accept(text: str) -> list[str]:
         sentences = Rejected.unless_parsed(parse_persona, text, pc["sentences"], pc["min_sentences"])
-        await ctx.checker.gate([GateItem(f"{name}[{i}]", sentence) for i, sentence in enumerate(sentences)])
+        await ctx.checker.gate([TextItem(f"{name}[{i}]", sentence) for i, sentence in enumerate(sentences)])
         return sentences
 
     return await _attempts(ctx, plan, "persona", name, f"persona_{who}", pc["max_attempts"], messages, accept)
@@ -182,7 +183,7 @@ async def make_common_ground(
 
     async def accept(text: str) -> str:
         common_ground = Rejected.unless_parsed(clean_common_ground, text)
-        await ctx.checker.gate([GateItem("common_ground", common_ground, (), persona_a + persona_b)])
+        await ctx.checker.gate([TextItem("common_ground", common_ground, (), persona_a + persona_b)])
         return common_ground
 
     return await _attempts(
@@ -217,7 +218,7 @@ async def make_turns(
         if gated:
             if not text:
                 raise Rejected("empty_output", "parse", "nothing left after removing labels and quotes")
-            await ctx.checker.gate([GateItem(f"turns[{len(history)}]", text, said, personas)])
+            await ctx.checker.gate([TextItem(f"turns[{len(history)}]", text, said, personas)])
             return text
         key = normalized_for_loop(text)
         if not key:

@@ -37,11 +37,6 @@ def note_signal(signum: int) -> None:
     _RECEIVED.append(signum)
 
 
-def received_signal() -> int | None:
-    """The first signal recorded by ``note_signal`` since the last ``clear_signals``, or None."""
-    return _RECEIVED[0] if _RECEIVED else None
-
-
 def clear_signals() -> None:
     _RECEIVED.clear()
 

@@ -103,17 +103,21 @@ class TextGates:
         judged against ``earlier_turns`` (the dialogue's previous turn texts, in order: repeats, loops, echo)
         and ``personas`` (both speakers' persona sentences: persona copied into a turn). ``memo``: from
         ``prefill`` for a batch of texts that holds this one (else the check computes what it needs)."""
-        if not FIELD_RE.fullmatch(field):
+        return self.check_item(language, TextItem(field, text, earlier_turns, personas), memo)
+
+    def check_item(self, language: str, item: TextItem, memo: dict | None = None) -> Drop | None:
+        """``check`` of one ``TextItem`` (field, text, earlier turns, personas)."""
+        if not FIELD_RE.fullmatch(item.where):
             raise MoudError(
-                f"field {field!r}: expected 'turns[i]', 'persona_a[i]', 'persona_b[i]' or 'common_ground'"
+                f"field {item.where!r}: expected 'turns[i]', 'persona_a[i]', 'persona_b[i]' "
+                "or 'common_ground'"
             )
         lang, gates = self._for(language)
-        item = TextItem(field, text, earlier_turns, personas)
         counters: Counter = Counter()
         memo = {} if memo is None else memo
         for gate, params in gates:
             ctx = GateContext(lang, params, counters, memo)
-            if gate.applies(field, ctx):
+            if gate.applies(item.where, ctx):
                 drop = gate.check_text(item, ctx)
                 if drop is not None:
                     return drop

@@ -8,7 +8,7 @@ import asyncio
 import pytest
 
 from generation.check_batch import LoopTurnBatch, first_drops
-from generation.output_checks import GateItem
+from generation.filters.base import TextItem
 
 
 def test_callers_of_one_loop_turn_share_one_run_and_each_gets_its_own_result():
@@ -76,9 +76,9 @@ def test_first_drops_of_a_batch_are_the_checks_on_their_own(lang):
     texts += ["I really love going to the beach with my dog every weekend."] * 3
     # outputs of one to three texts (persona outputs hold several), turns with earlier turns
     outputs = [
-        [GateItem(f"turns[{i % 7}]", t, tuple(texts[max(0, i - 3) : i]), ())]
+        [TextItem(f"turns[{i % 7}]", t, tuple(texts[max(0, i - 3) : i]), ())]
         if i % 3
-        else [GateItem(f"persona_a[{j}]", s) for j, s in enumerate(texts[i : i + 3])]
+        else [TextItem(f"persona_a[{j}]", s) for j, s in enumerate(texts[i : i + 3])]
         for i, t in enumerate(texts)
     ]
     reference, alone = TextGates.from_config(), []  # its own caches, one output at a time

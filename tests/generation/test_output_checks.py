@@ -134,13 +134,13 @@ class Banned:
     def prefill(self, language, texts):
         return {}
 
-    def check(self, language, field, text, *, earlier_turns=(), personas=(), memo=None):
+    def check_item(self, language, item, memo=None):
         from generation.filters.base import Drop
 
-        self.calls.append((field, tuple(earlier_turns)))
+        self.calls.append((item.where, tuple(item.earlier_turns)))
         for w in self.words:
-            if w in text:
-                return Drop("leakage", f"contains {w!r}", {"field": field})
+            if w in item.text:
+                return Drop("leakage", f"contains {w!r}", {"field": item.where})
         return None
 
 
