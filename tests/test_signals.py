@@ -15,11 +15,12 @@ import pytest
 
 from generation.gate_process import fork_context
 from generation.testing.crowdworker import ScriptedCrowdworker
-from generation.testing.fake_openai import FakeOpenAIServer, Reply
+from generation.testing.fake_openai import FakeOpenAIServer
 from moud_core.jsonl import write_jsonl_atomic
 from tests import ROOT
 from tests.cli import generate_args
 from tests.generation.filters.helpers import make_row
+from tests.generation.helpers import slowed
 from tests.generation.scale_helpers import popen
 from tests.moud_dataset.helpers import make_shards
 
@@ -97,14 +98,10 @@ def test_build_stops_its_workers_and_leaves_no_temp_folder(tmp_path, sig):
 
 
 def test_generate_interrupted_leaves_a_resumable_run(tmp_path):
-    crowdworker = ScriptedCrowdworker()
-
-    def slow(body):
-        answer = crowdworker(body)
-        return answer if isinstance(answer, Reply) else Reply(content=answer, delay=0.05)
-
     out = tmp_path / "run"
-    with FakeOpenAIServer(slow, model="m", log_requests=False, max_seconds=300) as server:
+    with FakeOpenAIServer(
+        slowed(ScriptedCrowdworker(), 0.05), model="m", log_requests=False, max_seconds=300
+    ) as server:
         args = generate_args(out, server.base_url, 12, "fr,zh", "--set", "shard_size=3", "--concurrency", "4")
         proc = popen(*args)
         _wait_for(

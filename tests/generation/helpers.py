@@ -1,4 +1,4 @@
-"""Helpers for generation tests: reading run folders."""
+"""Helpers for generation tests: reading run folders, a slowed-down crowdworker."""
 
 from __future__ import annotations
 
@@ -32,3 +32,15 @@ def without_timings(rows_by_lang: dict[str, list[dict]]) -> dict[str, list[dict]
             cleaned.append(r)
         out[lang] = cleaned
     return out
+
+
+def slowed(responder, delay: float):
+    """``responder`` (e.g. a ScriptedCrowdworker) answering after ``delay`` seconds; its own Reply objects
+    (errors, reasoning) pass unchanged."""
+    from generation.testing.fake_openai import Reply
+
+    def slow(body):
+        answer = responder(body)
+        return answer if isinstance(answer, Reply) else Reply(content=answer, delay=delay)
+
+    return slow

@@ -12,10 +12,10 @@ import time
 
 import moud_cli
 from generation.testing.crowdworker import ScriptedCrowdworker
-from generation.testing.fake_openai import FakeOpenAIServer, Reply
+from generation.testing.fake_openai import FakeOpenAIServer
 from moud_core.schema import validate_row
 from tests import ROOT
-from tests.generation.helpers import read_rows, without_timings
+from tests.generation.helpers import read_rows, slowed, without_timings
 from tests.generation.scale_helpers import cli
 
 
@@ -150,10 +150,6 @@ def test_transformers_backend_end_to_end(tmp_path, tiny_llama_chat):
     assert read_rows(tmp_path / "b", "failures") == failures
 
 
-def _slow(worker):
-    return lambda body: Reply(content=worker(body), delay=0.003)
-
-
 def test_sigkill_and_resume_gives_identical_shards(tmp_path):
     worker = ScriptedCrowdworker(malformed_rate=0.1)
     common = [
@@ -169,7 +165,7 @@ def test_sigkill_and_resume_gives_identical_shards(tmp_path):
         "--set",
         "shard_size=3",
     ]
-    with FakeOpenAIServer(_slow(worker), model="m", log_requests=False) as server:
+    with FakeOpenAIServer(slowed(worker, 0.003), model="m", log_requests=False) as server:
         cli("generate", "--out", tmp_path / "ref", "--base-url", server.base_url, *common)
         ref_requests = server.count
         server.count = 0

@@ -12,21 +12,17 @@ from generation.gate_process import fork_context
 from generation.testing.crowdworker import ScriptedCrowdworker
 from generation.testing.fake_openai import FakeOpenAIServer
 from generation.testing.slips import REALISTIC, SlipInjector
+from moud_core.runfolder import KINDS
 from tests.cli import generate_args
+from tests.generation.helpers import read_rows, slowed, without_timings
 from tests.generation.scale_helpers import cli
 
 pytestmark = pytest.mark.skipif(fork_context() is None, reason="needs fork and 2 CPUs for the gate worker")
 
 
-def _run_files(run) -> dict[str, list]:
-    """Every JSONL record of the run (shards, failures), wall-clock fields zeroed."""
-    out = {}
-    for path in sorted(run.rglob("*.jsonl")):
-        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-        for row in rows:
-            row.get("metadata", {}).pop("generation_seconds", None)
-        out[str(path.relative_to(run))] = rows
-    return out
+def _run_files(run) -> dict[str, dict]:
+    """Every record of the run (shards, failures, drops) by kind and language, wall-clock fields removed."""
+    return {kind: without_timings(read_rows(run, kind)) for kind in KINDS}
 
 
 def test_worker_process_gives_the_rows_and_rejections_of_the_in_process_gates(tmp_path):
@@ -40,7 +36,7 @@ def test_worker_process_gives_the_rows_and_rejections_of_the_in_process_gates(tm
             assert manifest["last_run"]["gate_process"] is (mode == "true")
             runs[mode] = _run_files(out)
     assert runs["true"] == runs["false"]
-    rows = [r for name, rs in runs["true"].items() if name.startswith("shards") for r in rs]
+    rows = [r for rs in runs["true"]["shards"].values() for r in rs]
     assert rows and any(r["metadata"]["rejected_outputs"] for r in rows)  # the gates rejected something
 
 
@@ -54,17 +50,12 @@ def test_a_dead_gate_worker_stops_the_run_with_one_line_and_a_resumable_folder(t
 
     import psutil
 
-    from generation.testing.fake_openai import Reply
     from tests.generation.scale_helpers import popen
 
-    worker = ScriptedCrowdworker()
-
-    def slow(body):
-        answer = worker(body)
-        return answer if isinstance(answer, Reply) else Reply(content=answer, delay=0.02)
-
     out = tmp_path / "run"
-    with FakeOpenAIServer(slow, model="m", log_requests=False, max_seconds=300) as server:
+    with FakeOpenAIServer(
+        slowed(ScriptedCrowdworker(), 0.02), model="m", log_requests=False, max_seconds=300
+    ) as server:
         proc = popen(*generate_args(out, server.base_url, 40, "fr", "--concurrency", "8"))
         deadline = time.monotonic() + 60
         kids = []
