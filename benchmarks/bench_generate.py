@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from crowdworker_servers import start_servers
+from bench_servers import start_servers
 
 
 def main() -> None:

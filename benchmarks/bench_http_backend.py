@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import multiprocessing as mp
 import os
 import platform
 import sys
@@ -21,30 +20,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench_servers import start_servers  # noqa: E402
+
 from moud_core.atomic import atomic_write_text  # noqa: E402
 from moud_core.backends.base import ChatRequest, SamplingParams  # noqa: E402
 from moud_core.backends.openai_http import OpenAIBackend  # noqa: E402
-
-
-def _serve(port_queue, stop_event, max_seconds: float) -> None:
-    from generation.testing.fake_openai import FakeOpenAIServer
-
-    server = FakeOpenAIServer(
-        lambda body: "Bonjour ! Ça va très bien, merci.", log_requests=False, max_seconds=max_seconds
-    ).start()
-    port_queue.put(server.port)
-    stop_event.wait(max_seconds)
-    server.stop()
-
-
-def start_servers(n: int, max_seconds: float):
-    ctx = mp.get_context("spawn")
-    queue, stop = ctx.Queue(), ctx.Event()
-    procs = [ctx.Process(target=_serve, args=(queue, stop, max_seconds), daemon=True) for _ in range(n)]
-    for p in procs:
-        p.start()
-    ports = [queue.get(timeout=60) for _ in procs]
-    return [f"http://127.0.0.1:{port}/v1" for port in ports], stop, procs
 
 
 async def drive(backend: OpenAIBackend, n_requests: int, in_flight: int, offset: int = 0) -> int:
@@ -127,7 +107,8 @@ def main(argv: list[str] | None = None) -> int:
     load_at_start = os.getloadavg() if hasattr(os, "getloadavg") else None
     results = []
     for n in [int(x) for x in args.servers.split(",")]:
-        urls, stop, procs = start_servers(n, max_seconds=600)
+        answer = "Bonjour ! Ça va très bien, merci."
+        stop, procs, urls = start_servers(n, max_seconds=600, answer=answer, model="fake-model")
         try:
             runs = [
                 asyncio.run(measure(urls, args.requests, args.in_flight, args.warmup, [p.pid for p in procs]))

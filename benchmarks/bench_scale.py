@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from crowdworker_servers import start_servers
+from bench_servers import start_servers
 
 
 def cpu_seconds(pids: list[int]) -> float:
