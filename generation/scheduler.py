@@ -93,16 +93,20 @@ class GenerationRun:
 
     async def run(self) -> RunSummary:
         """Make every pending dialogue (``_run``), the inline gates in a worker process when there is one."""
-        with self._gate_pool() as pool:
+        t0 = time.perf_counter()
+        pending = [s for s in self.states() if not s.done]
+        with self._gate_pool(bool(pending)) as pool:
             self.summary.gate_process = pool is not None
-            return await self._run(pool)
+            return await self._run(pending, pool, t0)
 
     @contextlib.contextmanager
-    def _gate_pool(self) -> Iterator[Executor | None]:
+    def _gate_pool(self, needed: bool) -> Iterator[Executor | None]:
         """A one-worker pool checking outputs with this run's gates (``gate_process``), forked now, while this
-        process has no other thread; None when the gates are off, ``gate_process`` is false, the platform has
-        no fork, fewer than 2 CPUs are available or another thread runs (forking then is unsafe)."""
-        context = fork_context() if self.text_gates is not None and self.cfg["gate_process"] else None
+        process has no other thread; None when nothing is ``needed`` (no pending work), the gates are off,
+        ``gate_process`` is false, the platform has no fork, fewer than 2 CPUs are available or another
+        thread runs (forking then is unsafe)."""
+        wanted = needed and self.text_gates is not None and self.cfg["gate_process"]
+        context = fork_context() if wanted else None
         if context is None or threading.active_count() > 1:
             yield None
             return
@@ -110,12 +114,11 @@ class GenerationRun:
             pool.submit(int).result()  # fork the worker before any thread starts
             yield pool
 
-    async def _run(self, pool: Executor | None) -> RunSummary:
-        """Make every pending dialogue. The first fatal error (output folder unwritable, disk full, request
-        cache broken, a bug) stops the run: no new dialogues start, those in flight are cancelled, no partial
-        file is left, and the error is raised (OSError/sqlite3 errors as a one-line MoudError)."""
-        t0 = time.perf_counter()
-        pending = [s for s in self.states() if not s.done]
+    async def _run(self, pending: list[UnitState], pool: Executor | None, t0: float) -> RunSummary:
+        """Make the ``pending`` units' dialogues (timed from ``t0``). The first fatal error (output folder
+        unwritable, disk full, request cache broken, a bug) stops the run: no new dialogues start, those in
+        flight are cancelled, no partial file is left, and the error is raised (OSError/sqlite3 errors as a
+        one-line MoudError)."""
         self.summary.skipped_units = len(self.units) - len(pending)
         self._remove_stale_temp_files(pending)
         if pending:

@@ -36,6 +36,10 @@ def test_worker_process_gives_the_rows_and_rejections_of_the_in_process_gates(tm
             assert manifest["last_run"]["gate_process"] is (mode == "true")
             runs[mode] = _run_files(out)
     assert runs["true"] == runs["false"]
+    # a run with nothing left to make starts no worker
+    cli(*generate_args(tmp_path / "gate_process_true", server.base_url, 6, "fr,ja"))
+    manifest = json.loads((tmp_path / "gate_process_true" / "manifest.json").read_text())
+    assert manifest["last_run"]["gate_process"] is False and manifest["last_run"]["made"] == 0
     rows = [r for rs in runs["true"]["shards"].values() for r in rs]
     assert rows and any(r["metadata"]["rejected_outputs"] for r in rows)  # the gates rejected something
 
