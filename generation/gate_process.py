@@ -1,27 +1,24 @@
 """The inline gates in a worker process: checking every output costs the event loop's process little more
 than sending it, so a second core keeps up with a fast server. The worker is forked with the run's
-``TextGates`` already built (nothing is pickled but the outputs and the verdicts), ignores SIGINT and
-dies with the command (``moud_core.workers.process_pool``). Verdicts are those of ``check_batch.first_drops``
-in this process: the gates and their per-dialogue caches are the same code on the same inputs."""
+``TextGates`` already built (nothing is pickled but the outputs and the verdicts) and called from the event
+loop without threads (``moud_core.forked_worker``); it dies with the command. Verdicts are those of
+``check_batch.first_drops`` in this process: the gates and their per-dialogue caches are the same code on the
+same inputs."""
 
 from __future__ import annotations
 
+import functools
 import multiprocessing as mp
 import os
 
 from generation.check_batch import first_drops
-
-_GATES = None  # the worker's TextGates
-
-
-def install(gates) -> None:
-    """Worker initializer: the TextGates this worker checks with (inherited through fork, not pickled)."""
-    global _GATES
-    _GATES = gates
+from moud_core.forked_worker import forked_worker
 
 
-def first_drops_in_worker(language: str, outputs: list) -> list[tuple[str, str] | None]:
-    return first_drops(_GATES, language, outputs)
+def gate_worker(gates):
+    """``async with gate_worker(gates) as worker``: ``worker.call(language, outputs)`` is a future of
+    ``first_drops(gates, language, outputs)`` computed in a forked process."""
+    return forked_worker(functools.partial(first_drops, gates))
 
 
 def fork_context():

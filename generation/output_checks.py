@@ -14,9 +14,7 @@ and every rejected or trimmed output is written down in an ``OutputLog``, which 
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
-from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -24,7 +22,6 @@ import regex
 
 from generation.check_batch import LoopTurnBatch, first_drops
 from generation.filters.base import TextItem
-from generation.gate_process import first_drops_in_worker
 from generation.parsing import ParseFailure
 from generation.reasoning import strip_reasoning
 from moud_core.backends.base import ChatResponse, reasoning_token_share
@@ -32,6 +29,7 @@ from moud_core.schema import STEPS
 
 if TYPE_CHECKING:
     from generation.filters.inline import TextGates
+    from moud_core.forked_worker import ForkedWorker
 
 TRUNCATION_POLICIES = ("trim", "regenerate")
 
@@ -112,7 +110,7 @@ class OutputChecker:
     language: str
     gates: TextGates | None = None  # or anything with its prefill and check
     on_truncated: str = "trim"
-    pool: Executor | None = None  # a one-worker pool running gate_process (None: check in this process)
+    worker: ForkedWorker | None = None  # a gate_process worker (None: check in this process)
     _batch: LoopTurnBatch | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self):
@@ -120,10 +118,9 @@ class OutputChecker:
             self._batch = LoopTurnBatch(self._check_outputs)
 
     def _check_outputs(self, outputs: list):
-        if self.pool is None:
+        if self.worker is None:
             return first_drops(self.gates, self.language, outputs)
-        loop = asyncio.get_running_loop()
-        return loop.run_in_executor(self.pool, first_drops_in_worker, self.language, outputs)
+        return self.worker.call(self.language, outputs)
 
     def visible(self, resp: ChatResponse, log: OutputLog, step: str, field_name: str, attempt: int) -> str:
         """The answer without reasoning, truncation handled (trimmed outputs are noted in ``log``).
@@ -167,7 +164,7 @@ class OutputChecker:
     async def gate(self, items: Sequence[TextItem]) -> None:
         """Raise Rejected for the first of ``items`` (one output's texts, in order) that the inline gates
         drop (no-op when they are off). Outputs of dialogues in flight are checked together
-        (``check_batch``), in a worker process when there is a ``pool``."""
+        (``check_batch``), in a worker process when there is a ``worker``."""
         if self.gates is None or not items:
             return
         verdict = await self._batch.submit(list(items))

@@ -14,13 +14,11 @@ import sqlite3
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
-from concurrent.futures import Executor
-from concurrent.futures.process import BrokenProcessPool
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from generation.config import RunConfig
-from generation.gate_process import fork_context, install
+from generation.gate_process import fork_context, gate_worker
 from generation.output_checks import OutputChecker, load_text_gates
 from generation.prompts import PromptSet, load_demonstrations
 from generation.rows import failed_dialogue, made_row
@@ -30,10 +28,10 @@ from generation.unit_state import UnitState, unit_state
 from generation.units import WorkUnit, plan_units
 from moud_core.backends.base import Backend
 from moud_core.errors import MoudError, os_error
+from moud_core.forked_worker import ForkedWorker, WorkerDied
 from moud_core.languages import Language
 from moud_core.runfolder import DROPS, FAILURES, KINDS, SHARDS, RunFolder
 from moud_core.taxonomy import load_persona_taxonomy, load_speech_events
-from moud_core.workers import process_pool
 
 
 class GenerationRun:
@@ -95,13 +93,13 @@ class GenerationRun:
         """Make every pending dialogue (``_run``), the inline gates in a worker process when there is one."""
         t0 = time.perf_counter()
         pending = [s for s in self.states() if not s.done]
-        with self._gate_pool(bool(pending)) as pool:
-            self.summary.gate_process = pool is not None
-            return await self._run(pending, pool, t0)
+        async with self._gate_worker(bool(pending)) as worker:
+            self.summary.gate_process = worker is not None
+            return await self._run(pending, worker, t0)
 
-    @contextlib.contextmanager
-    def _gate_pool(self, needed: bool) -> Iterator[Executor | None]:
-        """A one-worker pool checking outputs with this run's gates (``gate_process``), forked now, while this
+    @contextlib.asynccontextmanager
+    async def _gate_worker(self, needed: bool) -> AsyncIterator[ForkedWorker | None]:
+        """A worker process checking outputs with this run's gates (``gate_process``), forked now, while this
         process has no other thread; None when nothing is ``needed`` (no pending work), the gates are off,
         ``gate_process`` is false, the platform has no fork, fewer than 2 CPUs are available or another
         thread runs (forking then is unsafe)."""
@@ -110,11 +108,10 @@ class GenerationRun:
         if context is None or threading.active_count() > 1:
             yield None
             return
-        with process_pool(1, install, (self.text_gates,), mp_context=context) as pool:
-            pool.submit(int).result()  # fork the worker before any thread starts
-            yield pool
+        async with gate_worker(self.text_gates) as worker:
+            yield worker
 
-    async def _run(self, pending: list[UnitState], pool: Executor | None, t0: float) -> RunSummary:
+    async def _run(self, pending: list[UnitState], worker: ForkedWorker | None, t0: float) -> RunSummary:
         """Make the ``pending`` units' dialogues (timed from ``t0``). The first fatal error (output folder
         unwritable, disk full, request cache broken, a bug) stops the run: no new dialogues start, those in
         flight are cancelled, no partial file is left, and the error is raised (OSError/sqlite3 errors as a
@@ -131,7 +128,7 @@ class GenerationRun:
                 self.prompts,
                 self.cfg,
                 self.registry[lang],
-                OutputChecker(lang, self.text_gates, self.cfg["on_truncated"], pool),
+                OutputChecker(lang, self.text_gates, self.cfg["on_truncated"], worker),
             )
             for lang in {s.unit.language for s in pending}
         }
@@ -199,7 +196,7 @@ class GenerationRun:
         return self.summary
 
     def _fatal(self, exc: BaseException) -> BaseException:
-        if isinstance(exc, BrokenProcessPool):
+        if isinstance(exc, WorkerDied):
             return MoudError(
                 "the inline gates' worker process died (out of memory?); run the same command again to "
                 "resume, with --set gate_process=false to check in this process"

@@ -12,6 +12,7 @@ import aiohttp
 from moud_core.backends.base import ChatRequest, ChatResponse, fold_system_messages, reasoning_token_share
 from moud_core.backends.http_retry import AttemptFailure, parse_retry_after, reason_for_status
 from moud_core.errors import ConfigError
+from moud_core.jsonl import dumps_line
 
 
 def parse_base_urls(base_url: str | Sequence[str]) -> list[str]:
@@ -79,7 +80,7 @@ def request_body(model: str, request: ChatRequest, system_role: bool, extra_body
         body["repetition_penalty"] = s.repetition_penalty
     if extra_body:
         body.update(extra_body)
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return dumps_line(body).encode("utf-8")  # json.dumps(..., ensure_ascii=False), byte for byte
 
 
 def parse_answer(status: int, raw: bytes, retry_after: str | None) -> ChatResponse:
