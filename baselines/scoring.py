@@ -4,6 +4,8 @@ and greedy generation (``generate_replies``)."""
 
 from __future__ import annotations
 
+import inspect
+
 import torch
 
 from baselines.encoder import DialogueEncoder
@@ -84,6 +86,18 @@ def plan_groups(
     return groups[::-1]
 
 
+def _cache_argument(backbone) -> str:
+    """The forward argument that takes a KV cache: ``cache`` (transformers >= 5.24), else
+    ``past_key_values``."""
+    return "cache" if "cache" in inspect.signature(backbone.forward).parameters else "past_key_values"
+
+
+def _cache_of(out):
+    """The KV cache of a forward output (``cache``, formerly ``past_key_values``)."""
+    cache = getattr(out, "cache", None)
+    return cache if cache is not None else out.past_key_values
+
+
 def _prefix_cache(model: MultitaskModel, prefix_cache, n: int):
     """A fresh cache holding the prefix keys/values for a batch of ``n`` candidates (no deep copy)."""
     from transformers import DynamicCache
@@ -121,7 +135,8 @@ def score_shared_prefix(
         return res
     lm_rows = set(_lm_rows(need_lm, len(suffixes)))
     out = model.backbone(input_ids=torch.tensor([prefix], device=dev), use_cache=True)
-    prefix_cache, last_prefix = out.past_key_values, out.last_hidden_state[:, -1:]
+    prefix_cache, last_prefix = _cache_of(out), out.last_hidden_state[:, -1:]
+    cache_arg = _cache_argument(model.backbone)
     p = len(prefix)
     for group in plan_groups([len(s) for s in suffixes], max_group, overhead_tokens):
         n = len(group)
@@ -130,8 +145,8 @@ def score_shared_prefix(
         hs = model.backbone(
             input_ids=ids,
             attention_mask=full_mask,
-            past_key_values=_prefix_cache(model, prefix_cache, n),
             use_cache=True,
+            **{cache_arg: _prefix_cache(model, prefix_cache, n)},
         ).last_hidden_state
         lengths = mask.sum(1)
         index = torch.tensor(group)
