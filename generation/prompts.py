@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from moud_core.errors import ConfigError
@@ -33,10 +33,14 @@ def script_names() -> dict[str, str]:
     return dict(load_yaml(DATA / "scripts.yaml")["scripts"])
 
 
+_HEADS = 4096  # memoized dialogue prompt heads: about two per dialogue in flight
+
+
 @dataclass(frozen=True)
 class PromptSet:
     version: str
     templates: dict
+    _heads: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @classmethod
     def load(cls, version_or_path: str | None = None) -> PromptSet:
@@ -108,20 +112,35 @@ class PromptSet:
         history: list[tuple[bool, str]],
     ) -> list[dict]:
         """``history``: (spoken_by_me, text) pairs. Own turns become 'assistant', the other's 'user'."""
-        t = self.templates["dialogue"]
-        fields = {
-            **_lang_fields(lang),
-            "own_persona": _bullets(own_persona),
-            "common_ground": common_ground,
-            "speech_event_name": event.name,
-            "speech_event_definition": event.definition,
-        }
-        system = t["system"].format(**fields) + "\n\n" + self.constraints(lang)
+        system, opening = self._dialogue_head(lang, own_persona, common_ground, event)
         messages = [{"role": "system", "content": system}]
         if not history or history[0][0]:
-            messages.append({"role": "user", "content": t["opening_user"].format(**fields)})
+            messages.append({"role": "user", "content": opening})
         messages.extend({"role": "assistant" if mine else "user", "content": text} for mine, text in history)
         return messages
+
+    def _dialogue_head(
+        self, lang: Language, own_persona: list[str], common_ground: str, event: SpeechEvent
+    ) -> tuple[str, str]:
+        """(system prompt, opening user message) of one speaker of one dialogue: the same for every turn,
+        so made once (memoized by everything they are made from)."""
+        key = (lang, tuple(own_persona), common_ground, event.name, event.definition)
+        head = self._heads.get(key)
+        if head is None:
+            t = self.templates["dialogue"]
+            fields = {
+                **_lang_fields(lang),
+                "own_persona": _bullets(own_persona),
+                "common_ground": common_ground,
+                "speech_event_name": event.name,
+                "speech_event_definition": event.definition,
+            }
+            system = t["system"].format(**fields) + "\n\n" + self.constraints(lang)
+            head = (system, t["opening_user"].format(**fields))
+            if len(self._heads) >= _HEADS:
+                self._heads.clear()
+            self._heads[key] = head
+        return head
 
 
 def _lang_fields(lang: Language) -> dict:

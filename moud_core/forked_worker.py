@@ -94,6 +94,8 @@ async def forked_worker(target: Callable) -> AsyncIterator[ForkedWorker]:
     if pid == 0:  # the worker: never returns into the parent's code
         status = 1
         try:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
             parent_end.close()
             _die_with(parent)
             _serve(child_end, target)
@@ -119,15 +121,14 @@ async def forked_worker(target: Callable) -> AsyncIterator[ForkedWorker]:
         raise
     transport.close()  # the worker reads the end of its socket and exits
     try:
-        await asyncio.wait_for(asyncio.shield(answers.closed), 5)
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(asyncio.shield(answers.closed), 5)
     finally:
         _stop(pid, None if answers.closed.done() else signal.SIGTERM)
 
 
 def _serve(sock: socket.socket, target: Callable) -> None:
     """The worker's loop: answer each request frame until the socket closes."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     with contextlib.suppress(ValueError, OSError):
         signal.set_wakeup_fd(-1)  # the parent's event loop's wake-up pipe is not ours
     sock.setblocking(True)

@@ -75,15 +75,14 @@ class ChatRequest:
 
     def cache_key(self, model: str) -> str:
         """sha256 over model, messages, sampling parameters and seed (length-prefixed, unambiguous)."""
-        h = hashlib.sha256()
-        for part in (model, self.sampling.key_text, str(self.seed)):
-            data = part.encode("utf-8")
-            h.update(len(data).to_bytes(8, "big") + data)
+        parts = [model, self.sampling.key_text, str(self.seed)]
         for role, content in self.messages:
-            for part in (role, content):
-                data = part.encode("utf-8")
-                h.update(len(data).to_bytes(8, "big") + data)
-        return h.hexdigest()
+            parts += (role, content)
+        framed = []
+        for part in parts:
+            data = part.encode("utf-8")
+            framed += (len(data).to_bytes(8, "big"), data)
+        return hashlib.sha256(b"".join(framed)).hexdigest()
 
 
 @dataclass

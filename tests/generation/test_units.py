@@ -137,6 +137,26 @@ def test_prompts_are_decomposed_and_demos_are_english():
     )
 
 
+def test_dialogue_prompts_are_made_from_their_own_persona_common_ground_and_event_every_time():
+    """The per-speaker head is memoized: a turn's prompt must still be exactly the one made from scratch."""
+    events = load_speech_events()
+    memo, fresh = PromptSet.load(), PromptSet.load
+    cases = [
+        (get_language(code), persona, cg, event, history)
+        for code in ("fr", "ja")
+        for persona in (["Je suis Léa."], ["Je suis Tom.", "J'aime le thé."])
+        for cg in ("CG one", "CG two")
+        for event in events[:2]
+        for history in ([], [(False, "Salut")], [(True, "Coucou"), (False, "Salut")])
+    ]
+    for _ in range(2):  # the second round is answered from the memo
+        for case in cases:
+            assert memo.dialogue_messages(*case) == fresh().dialogue_messages(*case)
+    lang, persona, _, event, history = cases[0]
+    systems = {memo.dialogue_messages(lang, persona, cg, event, history)[0]["content"] for cg in "ab"}
+    assert len(systems) == 2
+
+
 def test_unknown_prompt_version():
     with pytest.raises(ConfigError, match="shipped versions: moud-prompts-v1"):
         PromptSet.load("moud-prompts-v99")
