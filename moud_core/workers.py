@@ -1,17 +1,46 @@
 """Worker processes that never outlive the command: ``process_pool`` kills them when the block fails or
-is interrupted (SIGINT/SIGTERM reach the parent, which unwinds; the workers ignore SIGINT themselves)."""
+is interrupted (SIGINT/SIGTERM reach the parent, which unwinds; the workers ignore SIGINT themselves).
+
+SIGINT and SIGTERM are held back while a worker is started and registered with its pool: a signal handled in
+between would unwind before the pool knows the worker, which would then wait for work forever. The workers
+start with them held back too, and take them once their own handlers are set."""
 
 from __future__ import annotations
 
 import contextlib
 import signal
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+
+_STOP_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """SIGINT and SIGTERM wait (and are then handled) until the block ends; where signals cannot be masked
+    (no ``pthread_sigmask``, not the main thread) nothing changes."""
+    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+class _Pool(ProcessPoolExecutor):
+    def _spawn_process(self):  # Python >= 3.11 starts every worker here
+        with _signals_held():
+            super()._spawn_process()
 
 
 def _start_worker(initializer: Callable | None, initargs: tuple) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group: the parent decides
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the parent's terminate() ends a worker at once
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)  # held back while this worker started
     if initializer is not None:
         initializer(*initargs)
 
@@ -20,9 +49,7 @@ def _start_worker(initializer: Callable | None, initargs: tuple) -> None:
 def process_pool(
     workers: int, initializer: Callable | None = None, initargs: tuple = (), mp_context=None
 ) -> Iterator[ProcessPoolExecutor]:
-    pool = ProcessPoolExecutor(
-        workers, mp_context=mp_context, initializer=_start_worker, initargs=(initializer, initargs)
-    )
+    pool = _Pool(workers, mp_context=mp_context, initializer=_start_worker, initargs=(initializer, initargs))
     try:
         yield pool
     except BaseException:
