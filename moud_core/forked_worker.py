@@ -25,6 +25,8 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 
+from moud_core.workers import signals_held, take_stop_signals
+
 _HEADER = struct.Struct("!I")
 _PROTOCOL = pickle.HIGHEST_PROTOCOL
 
@@ -89,35 +91,37 @@ class _Answers(asyncio.Protocol):
 async def forked_worker(target: Callable) -> AsyncIterator[ForkedWorker]:
     """Fork a worker running ``target`` for this block. Fork only while this process has one thread."""
     parent_end, child_end = socket.socketpair()
-    parent = os.getpid()
-    pid = os.fork()
-    if pid == 0:  # the worker: never returns into the parent's code
-        status = 1
-        try:
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            parent_end.close()
-            _die_with(parent)
-            _serve(child_end, target)
-            status = 0
-        finally:
-            os._exit(status)
-    child_end.close()
-    parent_end.setblocking(False)
-    answers = _Answers(pid)
+    parent, pid, transport = os.getpid(), 0, None
     try:
+        with signals_held():  # held until ``pid`` is known: a worker is never left behind unknown
+            pid = os.fork()
+            if pid == 0:  # the worker: never returns into the parent's code
+                status = 1
+                try:
+                    signal.signal(signal.SIGINT, signal.SIG_IGN)
+                    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                    take_stop_signals()
+                    parent_end.close()
+                    _die_with(parent)
+                    _serve(child_end, target)
+                    status = 0
+                finally:
+                    os._exit(status)
+        child_end.close()
+        parent_end.setblocking(False)
+        answers = _Answers(pid)
         transport, _ = await asyncio.get_running_loop().create_unix_connection(
             lambda: answers, sock=parent_end
         )
-    except BaseException:
-        parent_end.close()
-        _stop(pid, signal.SIGKILL)
-        raise
-    try:
         yield ForkedWorker(pid, transport, answers)
     except BaseException:
-        transport.abort()
-        _stop(pid, signal.SIGTERM)
+        child_end.close()
+        if transport is not None:
+            transport.abort()  # closes parent_end
+        else:
+            parent_end.close()
+        if pid:
+            _stop(pid, signal.SIGTERM)  # held back until its handler is the default one: it ends at once
         raise
     transport.close()  # the worker reads the end of its socket and exits
     try:

@@ -17,7 +17,7 @@ _STOP_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})
 
 
 @contextlib.contextmanager
-def _signals_held() -> Iterator[None]:
+def signals_held() -> Iterator[None]:
     """SIGINT and SIGTERM wait (and are then handled) until the block ends; where signals cannot be masked
     (no ``pthread_sigmask``, not the main thread) nothing changes."""
     if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
@@ -30,17 +30,22 @@ def _signals_held() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
+def take_stop_signals() -> None:
+    """In a worker whose handlers are set: take the SIGINT/SIGTERM held back while it started."""
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
+
+
 class _Pool(ProcessPoolExecutor):
     def _spawn_process(self):  # Python >= 3.11 starts every worker here
-        with _signals_held():
+        with signals_held():
             super()._spawn_process()
 
 
 def _start_worker(initializer: Callable | None, initargs: tuple) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group: the parent decides
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the parent's terminate() ends a worker at once
-    if hasattr(signal, "pthread_sigmask"):
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)  # held back while this worker started
+    take_stop_signals()  # held back while this worker started
     if initializer is not None:
         initializer(*initargs)
 

@@ -136,3 +136,37 @@ def test_the_worker_ignores_sigint_and_ends_when_its_parent_is_killed(tmp_path):
         assert _gone(pid)
     finally:
         proc.kill()
+
+
+def test_a_signal_right_after_the_fork_leaves_no_worker_behind(tmp_path):
+    script = textwrap.dedent(
+        """
+        import asyncio, ctypes, functools, os, signal, sys
+        from moud_core.forked_worker import forked_worker
+
+        def stop(signum, frame):
+            raise KeyboardInterrupt
+
+        signal.signal(signal.SIGTERM, stop)
+        pids = open(sys.argv[1], "a")
+        os.register_at_fork(  # libc's kill: handled back in forked_worker, right after the fork
+            after_in_child=lambda: (pids.write(f"{os.getpid()}\\n"), pids.flush()),
+            after_in_parent=functools.partial(ctypes.CDLL(None).kill, os.getpid(), int(signal.SIGTERM)),
+        )
+
+        async def main():
+            async with forked_worker(abs) as worker:
+                await worker.call(-1)
+
+        try:
+            asyncio.run(main())
+        except KeyboardInterrupt:
+            print("interrupted")
+        """
+    )
+    pid_file, out_file = tmp_path / "workers.txt", tmp_path / "out.txt"
+    with out_file.open("w") as out:
+        proc = subprocess.run([sys.executable, "-c", script, str(pid_file)], stdout=out, timeout=60)
+    pids = [int(x) for x in pid_file.read_text().split()]
+    assert "interrupted" in out_file.read_text() and proc.returncode == 0
+    assert pids and all(_reaped(pid) for pid in pids)
