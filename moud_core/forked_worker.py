@@ -25,7 +25,7 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 
-from moud_core.workers import signals_held, take_stop_signals
+from moud_core.workers import die_with_parent, signals_held, take_stop_signals
 
 _HEADER = struct.Struct("!I")
 _PROTOCOL = pickle.HIGHEST_PROTOCOL
@@ -102,7 +102,7 @@ async def forked_worker(target: Callable) -> AsyncIterator[ForkedWorker]:
                     signal.signal(signal.SIGTERM, signal.SIG_DFL)
                     take_stop_signals()
                     parent_end.close()
-                    _die_with(parent)
+                    die_with_parent(parent)
                     _serve(child_end, target)
                     status = 0
                 finally:
@@ -154,19 +154,6 @@ def _serve(sock: socket.socket, target: Callable) -> None:
             sock.sendall(_HEADER.pack(len(data)) + data)
         except OSError:  # the parent is gone
             return
-
-
-def _die_with(parent: int) -> None:
-    """Have the kernel kill this worker when its parent dies, even in the middle of a call (Linux); the
-    closed socket ends it between calls everywhere."""
-    try:
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        return
-    if os.getppid() != parent:  # the parent died before the request took effect
-        os._exit(1)
 
 
 def _picklable(exc: Exception) -> Exception:

@@ -1,5 +1,7 @@
 """Worker processes that never outlive the command: ``process_pool`` kills them when the block fails or
-is interrupted (SIGINT/SIGTERM reach the parent, which unwinds; the workers ignore SIGINT themselves).
+is interrupted (SIGINT/SIGTERM reach the parent, which unwinds; the workers ignore SIGINT themselves), and on
+Linux the kernel kills them when their parent dies, however it died (``die_with_parent``): a worker the
+pool lost track of, or whose parent was SIGKILLed, would otherwise wait for work forever.
 
 SIGINT and SIGTERM are held back while a worker is started and registered with its pool: a signal handled in
 between would unwind before the pool knows the worker, which would then wait for work forever. The workers
@@ -8,6 +10,7 @@ start with them held back too, and take them once their own handlers are set."""
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import threading
 from collections.abc import Callable, Iterator
@@ -30,6 +33,20 @@ def signals_held() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
+def die_with_parent(parent: int) -> None:
+    """In a worker: have the kernel SIGKILL this process when ``parent`` (the process, and the thread, that
+    started it) dies (Linux ``PR_SET_PDEATHSIG``; elsewhere nothing changes). Exits at once when the
+    parent died before this took effect."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:
+        os._exit(1)
+
+
 def take_stop_signals() -> None:
     """In a worker whose handlers are set: take the SIGINT/SIGTERM held back while it started."""
     if hasattr(signal, "pthread_sigmask"):
@@ -42,10 +59,11 @@ class _Pool(ProcessPoolExecutor):
             super()._spawn_process()
 
 
-def _start_worker(initializer: Callable | None, initargs: tuple) -> None:
+def _start_worker(parent: int, initializer: Callable | None, initargs: tuple) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group: the parent decides
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the parent's terminate() ends a worker at once
     take_stop_signals()  # held back while this worker started
+    die_with_parent(parent)
     if initializer is not None:
         initializer(*initargs)
 
@@ -54,7 +72,8 @@ def _start_worker(initializer: Callable | None, initargs: tuple) -> None:
 def process_pool(
     workers: int, initializer: Callable | None = None, initargs: tuple = (), mp_context=None
 ) -> Iterator[ProcessPoolExecutor]:
-    pool = _Pool(workers, mp_context=mp_context, initializer=_start_worker, initargs=(initializer, initargs))
+    started_by = (os.getpid(), initializer, initargs)
+    pool = _Pool(workers, mp_context=mp_context, initializer=_start_worker, initargs=started_by)
     try:
         yield pool
     except BaseException:

@@ -67,3 +67,34 @@ def test_a_signal_while_a_worker_starts_leaves_no_worker_behind(tmp_path):
     assert "interrupted" in out_file.read_text(), err_file.read_text()
     assert pids, "no worker was forked"
     assert not alive, f"workers outlived the command: {alive}"
+
+
+def test_workers_die_with_a_sigkilled_parent(tmp_path):
+    script = textwrap.dedent(
+        """
+        import os, time
+        from moud_core.workers import process_pool
+
+        with process_pool(2) as pool:
+            print(*pool.map(os.getpid, [], []), flush=True)  # no work yet: start the workers
+            pids = {pool.submit(os.getpid).result() for _ in range(20)}
+            print(*sorted(pids), flush=True)
+            time.sleep(60)
+        """
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        proc.stdout.readline()
+        pids = [int(x) for x in proc.stdout.readline().split()]
+        assert pids and all(_alive(p) for p in pids)
+        proc.kill()  # no clean-up runs in the parent
+        proc.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while any(_alive(p) for p in pids) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        alive = [p for p in pids if _alive(p)]
+        for p in alive:
+            psutil.Process(p).kill()
+        assert not alive, f"workers outlived their SIGKILLed parent: {alive}"
+    finally:
+        proc.kill()
