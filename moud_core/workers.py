@@ -3,9 +3,11 @@ is interrupted (SIGINT/SIGTERM reach the parent, which unwinds; the workers igno
 Linux the kernel kills them when their parent dies, however it died (``die_with_parent``): a worker the
 pool lost track of, or whose parent was SIGKILLed, would otherwise wait for work forever.
 
-SIGINT and SIGTERM are held back while a worker is started and registered with its pool: a signal handled in
-between would unwind before the pool knows the worker, which would then wait for work forever. The workers
-start with them held back too, and take them once their own handlers are set."""
+SIGINT and SIGTERM are also held back in the main thread while a worker is started and registered with its
+pool: a signal handled in between unwinds before the pool knows the worker. That narrows the window but cannot
+close it: a signal taken by another thread (numpy's BLAS threads, say) still runs the Python handler in the
+main thread at once, which is why workers also die with their parent. The workers start with the signals
+held back and take them once their own handlers are set."""
 
 from __future__ import annotations
 
