@@ -46,6 +46,17 @@ def _alive(pid: int) -> bool:
         return False
 
 
+def _survivors(pids: list[int], seconds: float = 10) -> list[int]:
+    """The ``pids`` still alive after up to ``seconds`` (then killed, so a failing test leaves none)."""
+    deadline = time.monotonic() + seconds
+    while any(_alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    alive = [p for p in pids if _alive(p)]
+    for p in alive:
+        psutil.Process(p).kill()
+    return alive
+
+
 def test_a_signal_while_a_worker_starts_leaves_no_worker_behind(tmp_path):
     pid_file, out_file, err_file = tmp_path / "workers.txt", tmp_path / "out.txt", tmp_path / "err.txt"
     with out_file.open("w") as out, err_file.open("w") as err:  # files, not pipes: a stray worker holds them
@@ -57,12 +68,7 @@ def test_a_signal_while_a_worker_starts_leaves_no_worker_behind(tmp_path):
             proc.kill()
             ended = False
     pids = [int(x) for x in pid_file.read_text().split()] if pid_file.exists() else []
-    deadline = time.monotonic() + 10
-    while any(_alive(p) for p in pids) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    alive = [p for p in pids if _alive(p)]
-    for p in alive:
-        psutil.Process(p).kill()
+    alive = _survivors(pids)
     assert ended, "the command did not end within 60 s of the signal"
     assert "interrupted" in out_file.read_text(), err_file.read_text()
     assert pids, "no worker was forked"
@@ -76,7 +82,6 @@ def test_workers_die_with_a_sigkilled_parent(tmp_path):
         from moud_core.workers import process_pool
 
         with process_pool(2) as pool:
-            print(*pool.map(os.getpid, [], []), flush=True)  # no work yet: start the workers
             pids = {pool.submit(os.getpid).result() for _ in range(20)}
             print(*sorted(pids), flush=True)
             time.sleep(60)
@@ -84,17 +89,11 @@ def test_workers_die_with_a_sigkilled_parent(tmp_path):
     )
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     try:
-        proc.stdout.readline()
         pids = [int(x) for x in proc.stdout.readline().split()]
         assert pids and all(_alive(p) for p in pids)
         proc.kill()  # no clean-up runs in the parent
         proc.wait(timeout=10)
-        deadline = time.monotonic() + 10
-        while any(_alive(p) for p in pids) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        alive = [p for p in pids if _alive(p)]
-        for p in alive:
-            psutil.Process(p).kill()
+        alive = _survivors(pids)
         assert not alive, f"workers outlived their SIGKILLed parent: {alive}"
     finally:
         proc.kill()
