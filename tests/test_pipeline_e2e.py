@@ -5,7 +5,6 @@ copy. Proves the stages agree on formats, not just that each works alone."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 
@@ -16,7 +15,7 @@ from generation.testing.crowdworker import ScriptedCrowdworker
 from generation.testing.fake_openai import FakeOpenAIServer
 from tests import ROOT
 from tests.generation.helpers import read_rows
-from tests.hub_upload.helpers import StandInHub
+from tests.hub_upload.helpers import StandInHub, hub_client_env
 
 LANGS = ("fr", "zh", "ar")
 TOKEN = "hf_PipelineStandInToken777"
@@ -95,18 +94,7 @@ def test_stats_run_on_the_same_shards(pipeline):
 
 def test_upload_the_build_to_a_stand_in_hub_and_load_it_back(pipeline, tmp_path):
     with StandInHub({TOKEN: {"name": "alice", "orgs": []}}, max_requests=800, max_seconds=120) as hub:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGING_FACE"))}
-        env.update(
-            {
-                "HF_HOME": str(tmp_path / "hf-home"),
-                "HF_HUB_DISABLE_XET": "1",
-                "HF_HUB_OFFLINE": "0",
-                "TRANSFORMERS_OFFLINE": "0",
-                "HF_DATASETS_OFFLINE": "1",
-                "HF_ENDPOINT": hub.endpoint,
-                "HF_TOKEN": TOKEN,
-            }
-        )
+        env = hub_client_env(tmp_path, HF_ENDPOINT=hub.endpoint, HF_TOKEN=TOKEN)
         proc = subprocess.run(
             [
                 sys.executable,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import re
 import threading
 from dataclasses import dataclass, field
@@ -20,6 +21,27 @@ import yaml
 from aiohttp import web
 
 from moud_core.loopback import LoopbackServer
+from tests import ROOT
+
+
+def hub_client_env(tmp_path: Path, **extra: str) -> dict:
+    """The environment of a ``moud`` subprocess that talks to a stand-in Hub: no Hugging Face variables of
+    this machine, an empty HF home under ``tmp_path``, Hub access on (datasets stays offline), plus
+    ``extra`` (``HF_ENDPOINT``, ``HF_TOKEN``)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGING_FACE"))}
+    env.update(
+        {
+            "HF_HOME": str(tmp_path / "hf-home"),
+            "HF_HUB_DISABLE_XET": "1",
+            "HF_HUB_OFFLINE": "0",
+            "TRANSFORMERS_OFFLINE": "0",
+            "HF_DATASETS_OFFLINE": "1",
+            "PYTHONPATH": str(ROOT),
+        }
+    )
+    env.update(extra)
+    return env
+
 
 LANGS = ("fr", "ja", "th")
 SPLITS = ("train", "validation", "test")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +10,7 @@ import pytest
 
 import moud_cli
 from tests import ROOT
-from tests.hub_upload.helpers import StandInHub, folder_bytes, make_build_folder
+from tests.hub_upload.helpers import StandInHub, folder_bytes, hub_client_env, make_build_folder
 
 TOKEN = "hf_CliStandInToken55555"
 
@@ -19,22 +18,6 @@ TOKEN = "hf_CliStandInToken55555"
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Path:
     return make_build_folder(tmp_path_factory.mktemp("upload-cli") / "moud", langs=("fr", "zh"))
-
-
-def _env(tmp_path, **extra) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGING_FACE"))}
-    env.update(
-        {
-            "HF_HOME": str(tmp_path / "hf-home"),
-            "HF_HUB_DISABLE_XET": "1",
-            "HF_HUB_OFFLINE": "0",
-            "TRANSFORMERS_OFFLINE": "0",
-            "HF_DATASETS_OFFLINE": "1",
-            "PYTHONPATH": str(ROOT),
-        }
-    )
-    env.update(extra)
-    return env
 
 
 def test_help_has_description_and_example(capsys):
@@ -61,7 +44,7 @@ def test_dry_run_lists_files(built, capsys):
 
 def test_subprocess_upload_then_resume(built, tmp_path):
     with StandInHub({TOKEN: {"name": "alice", "orgs": []}}, max_requests=500, max_seconds=90) as hub:
-        env = _env(tmp_path, HF_ENDPOINT=hub.endpoint, HF_TOKEN=TOKEN)
+        env = hub_client_env(tmp_path, HF_ENDPOINT=hub.endpoint, HF_TOKEN=TOKEN)
         cmd = [
             sys.executable,
             "-m",
