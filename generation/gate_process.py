@@ -8,7 +8,6 @@ same inputs."""
 from __future__ import annotations
 
 import functools
-import multiprocessing as mp
 import os
 
 from generation.check_batch import first_drops
@@ -21,10 +20,10 @@ def gate_worker(gates):
     return forked_worker(functools.partial(first_drops, gates))
 
 
-def fork_context():
-    """The fork start method when this platform has it and two CPUs are available to this process (else
-    None: check in the event loop's process)."""
-    if "fork" not in mp.get_all_start_methods():
-        return None
+def can_fork_worker() -> bool:
+    """Whether this platform can fork and two CPUs are available to this process (else the gates check in
+    the event loop's process)."""
+    if not hasattr(os, "fork"):
+        return False
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return mp.get_context("fork") if cpus >= 2 else None
+    return cpus >= 2

@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from generation.config import RunConfig
-from generation.gate_process import fork_context, gate_worker
+from generation.gate_process import can_fork_worker, gate_worker
 from generation.output_checks import OutputChecker, load_text_gates
 from generation.prompts import PromptSet, load_demonstrations
 from generation.rows import failed_dialogue, made_row
@@ -104,8 +104,7 @@ class GenerationRun:
         ``gate_process`` is false, the platform has no fork, fewer than 2 CPUs are available or another
         thread runs (forking then is unsafe)."""
         wanted = needed and self.text_gates is not None and self.cfg["gate_process"]
-        context = fork_context() if wanted else None
-        if context is None or threading.active_count() > 1:
+        if not (wanted and can_fork_worker()) or threading.active_count() > 1:
             yield None
             return
         async with gate_worker(self.text_gates) as worker:

@@ -13,7 +13,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from generation.gate_process import fork_context
+from generation.gate_process import can_fork_worker
 from generation.testing.crowdworker import ScriptedCrowdworker
 from generation.testing.fake_openai import FakeOpenAIServer
 from moud_core.jsonl import write_jsonl_atomic
@@ -123,7 +123,7 @@ def test_generate_interrupted_leaves_a_resumable_run(tmp_path):
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["status"] == "complete"
     # the gate worker ran (_interrupt checked that no process outlived the interrupted command)
-    assert manifest["last_run"]["gate_process"] is (fork_context() is not None)
+    assert manifest["last_run"]["gate_process"] is can_fork_worker()
     assert len(list((out / "shards").rglob("*.jsonl"))) == 8
 
 

@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from generation.gate_process import fork_context
+from generation.gate_process import can_fork_worker
 from generation.testing.crowdworker import ScriptedCrowdworker
 from generation.testing.fake_openai import FakeOpenAIServer
 from generation.testing.slips import REALISTIC, SlipInjector
@@ -17,7 +17,7 @@ from tests.cli import generate_args
 from tests.generation.helpers import read_rows, slowed, without_timings
 from tests.generation.scale_helpers import cli
 
-pytestmark = pytest.mark.skipif(fork_context() is None, reason="needs fork and 2 CPUs for the gate worker")
+pytestmark = pytest.mark.skipif(not can_fork_worker(), reason="needs fork and 2 CPUs for the gate worker")
 
 
 def _run_files(run) -> dict[str, dict]:
@@ -46,7 +46,7 @@ def test_worker_process_gives_the_rows_and_rejections_of_the_in_process_gates(tm
 
 def test_gate_process_off_or_no_second_cpu_checks_in_process(monkeypatch):
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0})
-    assert fork_context() is None
+    assert not can_fork_worker()
 
 
 def test_a_dead_gate_worker_stops_the_run_with_one_line_and_a_resumable_folder(tmp_path):
