@@ -15,18 +15,18 @@ import threading
 
 # name -> (module, one-line summary)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "generate": ("generation.cli", "synthesize personas, common ground and dialogues with an LLM"),
-    "filter": ("generation.filters.cli", "apply quality gates to shards; drops recorded with reasons"),
-    "merge": ("generation.merge_cli", "combine shards from sharded runs of one config"),
-    "build": ("moud_dataset.cli", "build the Hub-ready Parquet dataset (one config per language)"),
-    "judge": ("eval.judge_cli", "score personas, common grounds and dialogues with an LLM judge"),
-    "report": ("eval.report_cli", "aggregate judge scores and dataset statistics into a report"),
-    "stats": ("eval.stats_cli", "dataset statistics that need no LLM"),
-    "agreement": ("eval.agreement_cli", "agreement between the judge and human ratings"),
-    "review": ("eval.review.cli", "native speakers rate a sample in the browser (sample, serve, export)"),
-    "train": ("baselines.train", "fine-tune the BLOOM multitask baseline on MOUD / XPersona / both"),
-    "evaluate": ("baselines.evaluate", "hits@1, perplexity, ROUGE-L, BERTScore per language"),
-    "upload": ("hub_upload.cli", "publish a built dataset folder to the Hugging Face Hub"),
+    "generate": ("generation.cli.generate", "synthesize personas, common ground and dialogues with an LLM"),
+    "filter": ("moud_gates.cli.filter", "apply quality gates to shards; drops recorded with reasons"),
+    "merge": ("generation.cli.merge", "combine shards from sharded runs of one config"),
+    "build": ("moud_dataset.cli.build", "build the Hub-ready Parquet dataset (one config per language)"),
+    "judge": ("eval.cli.judge", "score personas, common grounds and dialogues with an LLM judge"),
+    "report": ("eval.cli.report", "aggregate judge scores and dataset statistics into a report"),
+    "stats": ("eval.cli.stats", "dataset statistics that need no LLM"),
+    "agreement": ("eval.cli.agreement", "agreement between the judge and human ratings"),
+    "review": ("eval.cli.review", "native speakers rate a sample in the browser (sample, serve, export)"),
+    "train": ("baselines.cli.train", "fine-tune the BLOOM multitask baseline on MOUD / XPersona / both"),
+    "evaluate": ("baselines.cli.evaluate", "hits@1, perplexity, ROUGE-L, BERTScore per language"),
+    "upload": ("hub_upload.cli.upload", "publish a built dataset folder to the Hugging Face Hub"),
 }
 
 

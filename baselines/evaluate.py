@@ -1,95 +1,292 @@
-"""``moud evaluate`` (and ``python -m baselines.evaluate``): parse the options, run one evaluation
-(``baselines.evaluation.run_evaluation``) or a matrix (``baselines.matrix.run_matrix``), print a summary."""
+"""``moud evaluate`` as functions: per-language hits@1 (classification head or LM ranking), perplexity, bits
+per byte, ROUGE-L and BERTScore of a trained baseline on a set of turns with candidates.
+
+The turns scored are chosen once (``prepare_instances``: a test source with freshly drawn candidates, or a
+saved candidates file, then ``--languages`` and ``--max-turns``) and saved as they are, so re-scoring the
+saved file scores exactly the same turns with the same candidates.
+"""
 
 from __future__ import annotations
 
-import argparse
-import sys
+from collections import Counter
+from pathlib import Path
 
-from baselines.evaluation import DEFAULTS
-from moud_core.cli_help import describe
+from baselines.settings import check_rules, language_list, merge_layers
+from moud_core.errors import ConfigError, MoudError
 
-DESCRIPTION = (
-    "Evaluate a model written by 'moud train' per language: hits@1 over gold + 19 "
-    "distractors, perplexity and bits per byte of the gold reply, ROUGE-L and BERTScore of "
-    "greedy generations. Writes results.json, results.md, results.png and the candidates "
-    "used (candidates.jsonl; pass it back with --candidates to re-score the same set)."
-)
-EPILOG = (
-    "examples:\n  moud evaluate --model runs/both --test xpersona:XPERSONA_DIR --split test "
-    "--languages fr,ja --out eval/both\n"
-    "  moud evaluate --model runs/both --test xpersona:../shared/data/xpersona@valid --out eval/valid"
-    "   # ../shared has the validation files only\n"
-    "  moud evaluate --model runs/moud --candidates eval/both/candidates.jsonl --out eval/moud\n"
-    "  moud evaluate --matrix baselines/configs/matrix.yaml --out eval/matrix"
-)
+DEFAULTS: dict = {
+    "num_candidates": 20,
+    "seed": 0,
+    "max_history": 2,
+    "rank_by": "mc",
+    "max_turns": None,
+    "max_generate": None,
+    "max_new_tokens": 40,
+    "batch_size": 16,
+    "no_generate": False,
+    "no_bertscore": False,
+    "bertscore_model": None,
+    "bertscore_layer": None,
+    "device": None,
+    "quiet": False,
+}
+_TYPES = {
+    **DEFAULTS,
+    "max_turns": 0,
+    "max_generate": 0,
+    "bertscore_model": "",
+    "bertscore_layer": 0,
+    "device": "",
+}
+_RULES = {
+    "num_candidates": ("int", 1),
+    "seed": ("int", 0),
+    "max_history": ("int", -1),
+    "rank_by": ("choice", ("mc", "lm")),
+    "max_turns": ("optional_int", 1),
+    "max_generate": ("optional_int", 1),
+    "max_new_tokens": ("int", 1),
+    "batch_size": ("int", 1),
+    "bertscore_layer": ("optional_int", 0),
+}
 
 
-def build_parser(parser: argparse.ArgumentParser) -> None:
-    describe(parser, DESCRIPTION, EPILOG)
-    a = parser.add_argument
-    a("--model", help="model folder written by 'moud train' (or a plain causal LM folder with --rank-by lm)")
-    a("--test", metavar="TYPE:PATH", help="test set: xpersona:DIR, moud:DIR, personachat:FILE")
-    a(
-        "--split",
-        default="test",
-        help="split of the test set (default test; XPersona: valid|test; or TYPE:PATH@SPLIT)",
+def evaluation_options(*layers: tuple[dict, str]) -> dict:
+    """The evaluation options: defaults, then each ``(settings, where)`` layer, checked."""
+    opts, origins = merge_layers(DEFAULTS, list(layers), _TYPES)
+    check_rules(opts, _RULES, origins)
+    return opts
+
+
+def public_options(opts: dict) -> dict:
+    """The options recorded with the results (not the display ones)."""
+    return {k: v for k, v in opts.items() if k != "quiet"}
+
+
+def _device(name: str | None) -> str:
+    import torch
+
+    return name or ("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def _segmentation(language: str) -> str:
+    from moud_core.languages import load_registry
+
+    lang = load_registry().get(language)
+    return lang.segmentation if lang else "words"
+
+
+def _mean(xs) -> float:
+    return sum(xs) / len(xs) if xs else float("nan")
+
+
+def _score_language(model, tokenizer, encoder, items, rank_by: str, quiet: bool) -> tuple[dict, list[dict]]:
+    """hits@1, perplexity and bits per byte of one language's turns, and one record per turn."""
+    from tqdm import tqdm
+
+    from baselines import metrics as M
+    from baselines.scoring import score_shared_prefix
+
+    scores, labels, nll, ntok, nbytes, recs = [], [], 0.0, 0, 0, []
+    for inst in tqdm(items, desc=f"score {items[0].language}", disable=quiet):
+        prefix, suffixes = encoder.encode(inst.persona, inst.history, inst.candidates)
+        # LM statistics over the vocabulary only where needed: the gold reply (perplexity, bits/byte),
+        # or every candidate when ranking by the LM
+        s = score_shared_prefix(
+            model, prefix, suffixes, tokenizer.pad_token_id, need_lm=True if rank_by == "lm" else {inst.label}
+        )
+        ranking = s["mc"] if rank_by == "mc" else -s["lm_mean"]
+        scores.append(ranking.tolist())
+        labels.append(inst.label)
+        gold_ids = suffixes[inst.label][:-1] if encoder.eos is not None else suffixes[inst.label]
+        nll += float(s["nll_sum"][inst.label])
+        ntok += int(s["ntok"][inst.label])
+        scored = (
+            inst.reply
+            if len(gold_ids) < model.cfg.max_reply_tokens
+            else tokenizer.decode(gold_ids, skip_special_tokens=True).strip()
+        )
+        nbytes += M.utf8_len(scored)
+        recs.append(
+            {
+                "language": inst.language,
+                "dialogue_id": inst.dialogue_id,
+                "turn": inst.turn,
+                "label": inst.label,
+                "predicted": max(range(len(scores[-1])), key=scores[-1].__getitem__),
+                "gold_nll": float(s["nll_sum"][inst.label]),
+                "gold_tokens": int(s["ntok"][inst.label]),
+                "reply": inst.reply,
+            }
+        )
+    res = {
+        "turns": len(items),
+        "hits@1": M.hits_at_1(scores, labels),
+        "ppl": M.perplexity(nll, ntok),
+        "bpb": M.bits_per_byte(nll, nbytes),
+        "candidates": len(items[0].candidates),
+    }
+    return res, recs
+
+
+def _generate_language(model, encoder, items, recs: list[dict], res: dict, opts: dict) -> None:
+    """Greedy replies of the first ``max_generate`` turns: ROUGE-L (and BERTScore) into ``res`` and
+    ``recs``."""
+    from tqdm import tqdm
+
+    from baselines import metrics as M
+    from baselines.scoring import generate_replies
+
+    gen_items = items[: opts["max_generate"]] if opts.get("max_generate") is not None else items
+    budget = model.cfg.max_length - opts.get("max_new_tokens", 40)
+    gens, bs = [], opts.get("batch_size", 16)
+    for i in tqdm(
+        range(0, len(gen_items), bs), desc=f"generate {items[0].language}", disable=opts.get("quiet")
+    ):
+        batch = gen_items[i : i + bs]
+        gens += generate_replies(
+            model,
+            encoder,
+            [encoder.prefix(x.persona, x.history, budget) for x in batch],
+            opts.get("max_new_tokens", 40),
+        )
+    refs = [x.reply for x in gen_items]
+    rouge = M.rouge_l(gens, refs, _segmentation(items[0].language))
+    res["rouge_l"], res["generated"] = _mean(rouge), len(gens)
+    for rec, g, r in zip(recs, gens, rouge, strict=False):
+        rec["generation"], rec["rouge_l"] = g, r
+    if opts.get("bertscore_model"):
+        bs_f1 = M.bertscore_f1(
+            gens, refs, opts["bertscore_model"], opts["bertscore_layer"], device=str(model.device)
+        )
+        res["bertscore_f1"] = _mean(bs_f1)
+        for rec, f in zip(recs, bs_f1, strict=False):
+            rec["bertscore_f1"] = f
+
+
+def evaluate_instances(model, tokenizer, has_head: bool, instances, opts: dict) -> tuple[dict, list[dict]]:
+    """Metrics per language and one record per turn for ``instances`` (candidates attached), all of them."""
+    from baselines.encoder import DialogueEncoder
+
+    rank_by = opts.get("rank_by", "mc")
+    if rank_by == "mc" and not has_head:
+        raise MoudError(
+            "the model has no trained classification head (no multitask_config.json); use --rank-by lm"
+        )
+    encoder = DialogueEncoder(tokenizer, model.cfg)
+    by_lang: dict[str, list] = {}
+    for inst in instances:
+        by_lang.setdefault(inst.language, []).append(inst)
+    results, records = {}, []
+    for lang in sorted(by_lang):
+        res, recs = _score_language(
+            model, tokenizer, encoder, by_lang[lang], rank_by, opts.get("quiet", False)
+        )
+        if not opts.get("no_generate"):
+            _generate_language(model, encoder, by_lang[lang], recs, res, opts)
+        results[lang] = res
+        records += recs
+    return results, records
+
+
+def first_turns(instances: list, max_turns: int | None) -> list:
+    """The first ``max_turns`` instances of each language, in order (all with None)."""
+    if max_turns is None:
+        return list(instances)
+    seen: Counter = Counter()
+    out = []
+    for inst in instances:
+        if seen[inst.language] < max_turns:
+            seen[inst.language] += 1
+            out.append(inst)
+    return out
+
+
+def prepare_instances(
+    test: str | dict | None, languages, split: str, opts: dict, candidates_file=None
+) -> list:
+    """The exact turns to score, with candidates: read from ``candidates_file`` or built from ``test``
+    (distractors drawn, seeded, from every turn of the language), then the first ``max_turns`` per
+    language."""
+    from baselines.candidates import attach_candidates, load_candidates
+    from baselines.data import load_instances
+
+    if candidates_file:
+        instances = load_candidates(candidates_file)
+        if languages:
+            present = sorted({i.language for i in instances})
+            missing = [lang for lang in languages if lang not in present]
+            if missing:
+                raise MoudError(
+                    f"{candidates_file}: language(s) {', '.join(missing)} absent; "
+                    f"languages present: {', '.join(present)}"
+                )
+            instances = [i for i in instances if i.language in languages]
+    else:
+        if not test:
+            raise ConfigError("give --test TYPE:PATH (or --candidates FILE)")
+        instances = load_instances(test, languages, split, opts.get("max_history", 2))
+        instances = attach_candidates(instances, opts.get("num_candidates", 20), opts.get("seed", 0))
+    instances = first_turns(instances, opts.get("max_turns"))
+    if not instances:
+        where = candidates_file or (test.get("path") if isinstance(test, dict) else test)
+        raise MoudError(f"{where}: no turns to evaluate")
+    return instances
+
+
+def evaluate_model_dir(model_dir: str, instances, opts: dict) -> tuple[dict, list[dict]]:
+    from baselines.model import load_model
+
+    model, tok, has_head = load_model(model_dir, device=_device(opts.get("device")))
+    return evaluate_instances(model, tok, has_head, instances, opts)
+
+
+def run_evaluation(
+    model_dir: str,
+    out: str | Path,
+    opts: dict,
+    test: str | None = None,
+    split: str = "test",
+    languages=None,
+    candidates_file: str | None = None,
+) -> dict:
+    """Evaluate ``model_dir`` on ``test`` (or the saved ``candidates_file``) into ``out``; returns the
+    results."""
+    from baselines.candidates import save_candidates
+    from baselines.data import parse_source
+    from baselines.loading import check_model_source, library_progress_bars
+    from baselines.metrics import resolve_bertscore
+    from baselines.model import load_model
+    from baselines.report import write_results
+    from moud_core.outdir import os_errors, prepare_out_dir
+
+    library_progress_bars(not opts.get("quiet"))
+    check_model_source(model_dir)  # a missing model first: the cheapest check names the first problem
+    resolve_bertscore(opts)
+    languages = language_list(languages, "--languages")
+    model, tok, has_head = load_model(
+        model_dir, device=_device(opts.get("device"))
+    )  # fail fast on a bad path
+    source = parse_source(test) if test else None
+    if source:
+        source.setdefault("split", split)
+        split = source["split"]
+    instances = prepare_instances(source, languages, split, opts, candidates_file)
+    out = prepare_out_dir(out)
+    saved = out / "candidates.jsonl"
+    if not candidates_file or Path(candidates_file).resolve() != saved.resolve():
+        with os_errors(saved):
+            save_candidates(saved, instances)  # exactly the turns scored below
+    results, records = evaluate_instances(model, tok, has_head, instances, opts)
+    meta = {
+        "model": model_dir,
+        "test": test,
+        "split": split,
+        "options": public_options(opts),
+        "candidates_file": str(saved),
+        "source_candidates": candidates_file,
+    }
+    write_results(
+        out, results, records, meta, f"{Path(model_dir).name} on {test or Path(candidates_file).name}"
     )
-    a("--languages", help="comma-separated language codes (default: every language of the test set)")
-    a("--candidates", help="re-score the instances and candidates saved in this JSONL file")
-    a("--matrix", help="YAML listing models and test sets: run every model on every test set and language")
-    a("--num-candidates", type=int, help="gold + distractors per turn (default 20)")
-    a("--seed", type=int, help="seed for drawing distractors (default 0)")
-    a("--max-history", type=int, help="utterance pairs of history (default 2)")
-    a(
-        "--rank-by",
-        choices=["mc", "lm"],
-        help="rank candidates by the classification head (mc, default) or by mean token loss "
-        "(lm, ParlAI's way)",
-    )
-    a("--max-turns", type=int, help="evaluate the first N turns per language only")
-    a("--max-generate", type=int, help="generate replies for the first N turns per language only")
-    a("--max-new-tokens", type=int, help="greedy generation length (default 40)")
-    a("--batch-size", type=int, help="generation batch size (default 16)")
-    a("--no-generate", action="store_true", help="skip generation (no ROUGE-L / BERTScore)")
-    a(
-        "--bertscore-model",
-        help="BERTScore model: local folder or cached Hub id (default bert-base-multilingual-cased)",
-    )
-    a("--bertscore-layer", type=int, help="BERTScore hidden layer (default 9)")
-    a("--no-bertscore", action="store_true", help="skip BERTScore")
-    a("--device", help="cpu or cuda (default: cuda when available)")
-    a("--out", required=True, help="output folder")
-    a("--quiet", action="store_true", help="no progress bars")
-
-
-def _given_options(args: argparse.Namespace) -> dict:
-    """The evaluation options given on the command line (flags left out keep the config's or the default)."""
-    return {k: v for k in DEFAULTS if (v := getattr(args, k, None)) is not None and v is not False}
-
-
-def run(args: argparse.Namespace) -> int:
-    from baselines.report import summary_lines
-    from moud_core.errors import ConfigError
-
-    given = _given_options(args)
-    given["quiet"] = args.quiet or not sys.stderr.isatty()
-    if args.matrix:
-        from baselines.matrix import run_matrix
-
-        if args.languages:
-            given["languages"] = args.languages
-        table = run_matrix(args.matrix, args.out, given)
-        print(f"matrix: {len(table)} model(s) -> {args.out}/matrix.md")
-        return 0
-    if not args.model:
-        raise ConfigError("give --model DIR (or --matrix FILE)")
-    from baselines.evaluation import evaluation_options, run_evaluation
-
-    opts = evaluation_options((given, "command line"))
-    results = run_evaluation(
-        args.model, args.out, opts, args.test, args.split, args.languages, args.candidates
-    )
-    print("\n".join(summary_lines(results)))
-    print(f"-> {args.out}/results.md")
-    return 0
+    return results

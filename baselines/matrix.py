@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-from baselines.evaluation import (
+from baselines.evaluate import (
     DEFAULTS,
     evaluate_model_dir,
     evaluation_options,

@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from eval.aggregate import collect, consistency, means, win_rates  # noqa: E402
 from eval.items import iter_items, iter_rows  # noqa: E402
-from eval.judge import Judge, JudgeConfig  # noqa: E402
+from eval.judge_batches import Judge, JudgeConfig  # noqa: E402
 from eval.rubric import load_rubric  # noqa: E402
 from eval.stats import compute_stats  # noqa: E402
 from generation.testing.fake_openai import FakeOpenAIServer  # noqa: E402

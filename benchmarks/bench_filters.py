@@ -110,10 +110,10 @@ def bench_lid(n: int = 50_000, repeat: int = 3) -> list[tuple[str, str, list[flo
     counting the texts; and the fastText binding one line at a time."""
     from collections import Counter
 
-    from generation.filters.base import GateContext
-    from generation.filters.config import FilterConfig
-    from generation.filters.lid import LidGate, LidModel
     from moud_core.languages import get_language
+    from moud_gates.base import GateContext
+    from moud_gates.config import FilterConfig
+    from moud_gates.gates.lid import LidGate, LidModel
 
     cfg = FilterConfig.load(None)
     results = []
@@ -173,7 +173,7 @@ def run_child(corpus: Path, workers: int) -> tuple[float, float, float]:
     """Filter in a fresh process: (seconds, CPU seconds of it and its workers, peak RSS MiB of any of
     them)."""
     code = (
-        "import sys,time,resource,tempfile;from generation.filters.stream import filter_run;"
+        "import sys,time,resource,tempfile;from moud_gates.filter import filter_run;"
         "t=time.perf_counter();filter_run(sys.argv[1],tempfile.mkdtemp()+'/out',workers=int(sys.argv[2]));"
         "dt=time.perf_counter()-t;r=resource.getrusage;s,c=r(resource.RUSAGE_SELF),r(resource.RUSAGE_CHILDREN);"
         "print(dt,s.ru_utime+s.ru_stime+c.ru_utime+c.ru_stime,max(s.ru_maxrss,c.ru_maxrss)/1024)"

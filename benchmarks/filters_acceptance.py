@@ -1,5 +1,5 @@
 """Keep rate of the default filter config on the XPersona validation dialogues (real human text), and drop
-rates on realistic corruptions of them (generation/filters/corruptions.py), per class and language.
+rates on realistic corruptions of them (benchmarks/corruptions.py), per class and language.
 
     python benchmarks/filters_acceptance.py [--xpersona DIR] [--config filters.yaml] [--json out.json]
                                             [--languages fr,it] [--classes gloss,near_loop] [--misses 5]
@@ -19,8 +19,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from generation.filters.corruptions import CLASSES  # noqa: E402
-from generation.filters.probe import measure  # noqa: E402
+from benchmarks.corruptions import CLASSES  # noqa: E402
+from benchmarks.probe import measure  # noqa: E402
 
 DEFAULT_DIR = ROOT.parent / "shared" / "data" / "xpersona"
 

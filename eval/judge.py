@@ -1,203 +1,155 @@
-"""LLM-as-a-judge: scores items with a rubric through any ``moud_core.backends`` Backend.
+"""One ``moud judge`` run: items from shards -> the judge -> ``OUT/judgments.jsonl`` +
+``OUT/judge_manifest.json``.
 
-Items of the same language and kind are grouped into batches of ``batch_size`` per request. Each
-answer is parsed per item; unparsable, refused or out-of-range answers are re-asked (only the failing
-items, with a new seed) up to ``max_attempts`` times, then recorded as judge failures (``status:
-"failed"``, ``scores: null``), never as low scores. ``repeats > 1`` re-judges every batch; odd repeats
-are position-swapped (batch order reversed, the two personas presented in the other order) so
-``eval.aggregate.consistency`` can measure judge consistency. Seeds derive from (seed, repeat,
-attempt, item ids): same inputs and seed -> same requests.
+The request cache (``OUT/cache.sqlite``) makes a re-run resume. A run in which no item could be judged
+(every request failed: server down, wrong model, unparsable answers) still writes its judgments and
+manifest, so the failures can be read, then raises a one-line MoudError (the command exits non-zero).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+import json
+import sqlite3
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
 
-from eval.items import Item
-from eval.parse import Parsed, parse_answer
-from eval.prompt import build_messages, load_templates
-from eval.rubric import Rubric
-from moud_core.backends.base import Backend, ChatRequest, SamplingParams
-from moud_core.errors import BackendError
-from moud_core.languages import Language, get_language, load_registry
-from moud_core.seeds import derive_seed
+from tqdm import tqdm
 
+from eval.items import iter_items, shard_files
+from eval.judge_batches import Judge, JudgeConfig
+from moud_core.atomic import atomic_open, atomic_write_text
+from moud_core.backends.factory import make_backend
+from moud_core.errors import MoudError, os_error
+from moud_core.jsonl import dumps_line
+from moud_core.outdir import os_errors, prepare_out_dir
 
-@dataclass
-class JudgeConfig:
-    judge_model: str
-    rubric: Rubric
-    seed: int = 0
-    batch_size: int = 1
-    repeats: int = 1
-    max_attempts: int = 3
-    temperature: float = 0.0
-    retry_temperature: float = 0.7
-    max_tokens_per_item: int = 400
-    batches_per_wave: int = 64
-    extra: dict = field(default_factory=dict)
-
-    def describe(self) -> dict:
-        return {
-            "judge_model": self.judge_model,
-            "rubric_version": self.rubric.version,
-            "rubric_fingerprint": self.rubric.fingerprint(),
-            "rubric_source": self.rubric.source,
-            "prompt_version": load_templates()["version"],
-            "seed": self.seed,
-            "batch_size": self.batch_size,
-            "repeats": self.repeats,
-            "max_attempts": self.max_attempts,
-            "temperature": self.temperature,
-            "retry_temperature": self.retry_temperature,
-            "max_tokens_per_item": self.max_tokens_per_item,
-            **self.extra,
-        }
+JUDGMENTS_FILE = "judgments.jsonl"
+MANIFEST_FILE = "judge_manifest.json"
+CACHE_FILE = "cache.sqlite"
 
 
 @dataclass
-class _Job:
-    items: list[Item]  # as presented (swapped repeats are reversed)
-    repeat: int
-    done: dict[str, tuple[Parsed, int, int]] = field(default_factory=dict)  # id -> (parsed, attempt, seed)
-    last: dict[str, tuple[Parsed, int]] = field(default_factory=dict)  # id -> (failure, seed)
+class JudgeJob:
+    """What to judge and where the answers go (the judge's own settings are in ``JudgeConfig``)."""
 
-    @property
-    def swapped(self) -> bool:
-        return self.repeat % 2 == 1
-
-    def pending(self) -> list[Item]:
-        return [i for i in self.items if i.item_id not in self.done]
-
-
-def batches(items: Iterable[Item], batch_size: int) -> Iterator[list[Item]]:
-    """Group a stream into batches of one (language, kind); order follows the first item of each batch."""
-    open_: dict[tuple[str, str], list[Item]] = {}
-    for item in items:
-        key = (item.language, item.kind)
-        group = open_.setdefault(key, [])
-        group.append(item)
-        if len(group) >= batch_size:
-            yield open_.pop(key)
-    yield from open_.values()
+    shards: str | Path
+    out: Path
+    kinds: list[str]
+    backend: str
+    backend_options: dict
+    languages: list[str] | None = None
+    max_rows_per_language: int | None = None
+    cache: bool = True
+    quiet: bool = False
 
 
-class Judge:
-    def __init__(self, backend: Backend, config: JudgeConfig, registry: dict[str, Language] | None = None):
-        if config.batch_size < 1 or config.repeats < 1 or config.max_attempts < 1:
-            raise ValueError("batch_size, repeats and max_attempts must be >= 1")
-        self.backend, self.config = backend, config
-        self.registry = registry if registry is not None else load_registry()
-        self._meta = {
-            "judge_model": config.judge_model,
-            "rubric_version": config.rubric.version,
-            "prompt_version": load_templates()["version"],
-        }
+@dataclass
+class JudgeResult:
+    ok: int
+    failed: int
+    languages: int
+    reasons: dict
+    cached: bool
+    judgments: Path
+    manifest: Path
 
-    def _request(self, items: list[Item], job: _Job, attempt: int) -> ChatRequest:
-        cfg = self.config
-        criteria = cfg.rubric.for_kind(items[0].kind)
-        messages = build_messages(
-            items, criteria, get_language(items[0].language, self.registry), job.swapped
+    def summary(self) -> str:
+        n = self.ok + self.failed
+        return (
+            f"judged {n} item(s) in {self.languages} language(s): {self.ok} ok, {self.failed} judge "
+            f"failure(s) ({self.failed / max(1, n):.1%}); wrote {self.judgments}"
+            + ("" if self.cached else " (no request cache)")
         )
-        sampling = SamplingParams(
-            temperature=cfg.temperature if attempt == 1 else cfg.retry_temperature,
-            top_p=1.0,
-            max_tokens=cfg.max_tokens_per_item * len(items) + 64,
-        )
-        seed = derive_seed(cfg.seed, job.repeat, attempt, *(i.item_id for i in items))
-        return ChatRequest.from_messages(messages, sampling, seed)
 
-    async def _run_wave(self, jobs: list[_Job]) -> None:
-        for attempt in range(1, self.config.max_attempts + 1):
-            work = [(job, job.pending()) for job in jobs if job.pending()]
-            if not work:
-                return
-            requests = [self._request(items, job, attempt) for job, items in work]
-            responses = await self.backend.generate(requests, return_exceptions=True)
-            for (job, items), req, resp in zip(work, requests, responses, strict=True):
-                ids = [i.item_id for i in items]
-                if isinstance(resp, BackendError):
-                    parsed = {
-                        i: Parsed(reason=resp.reason or "backend_error", detail=str(resp)[:200]) for i in ids
-                    }
-                else:
-                    names = [c.name for c in self.config.rubric.for_kind(items[0].kind)]
-                    parsed = parse_answer(resp.text, ids, names, resp.finish_reason)
-                for item_id, p in parsed.items():
-                    if p.scores is not None:
-                        job.done[item_id] = (p, attempt, req.seed)
-                    else:
-                        job.last[item_id] = (p, req.seed)
 
-    def _records(self, job: _Job) -> Iterator[dict]:
-        for position, item in enumerate(job.items):
-            base = {
-                "item_id": item.item_id,
-                "row_id": item.row_id,
-                "kind": item.kind,
-                "language": item.language,
-                "generator_model": item.generator_model,
-                "speech_event": item.speech_event,
-                "repeat": job.repeat,
-                "swapped": job.swapped,
-                "batch_size": len(job.items),
-                "position": position,
-                **self._meta,
-            }
-            if item.item_id in job.done:
-                p, attempt, seed = job.done[item.item_id]
-                yield {
-                    **base,
-                    "status": "ok",
-                    "scores": p.scores,
-                    "rationale": p.rationale,
-                    "failure_reason": "",
-                    "attempts": attempt,
-                    "seed": seed,
-                }
-            else:
-                p, seed = job.last[item.item_id]
-                yield {
-                    **base,
-                    "status": "failed",
-                    "scores": None,
-                    "rationale": "",
-                    "failure_reason": p.reason,
-                    "failure_detail": p.detail,
-                    "attempts": self.config.max_attempts,
-                    "seed": seed,
-                }
+def count_items(shards, languages, kinds, max_rows) -> int:
+    """Items the run will judge (for the progress bar): rows per language x items per row."""
+    per_lang: Counter = Counter()
+    for f in shard_files(shards, languages):
+        with open(f, encoding="utf-8") as fh:
+            per_lang[f.parent.name] += sum(1 for line in fh if line.strip())
+    per_row = sum(2 if k == "persona" else 1 for k in kinds)
+    return sum(min(n, max_rows) if max_rows is not None else n for n in per_lang.values()) * per_row
 
-    async def ajudge(self, items: Iterable[Item], on_records: Callable[[list[dict]], None]) -> None:
-        """Judge a stream of items wave by wave; ``on_records`` gets each wave's records in order."""
-        wave: list[_Job] = []
 
-        async def flush():
-            await self._run_wave(wave)
-            on_records([r for job in wave for r in self._records(job)])
-            wave.clear()
+def _with_cache(backend, job: JudgeJob):
+    if not job.cache:
+        return backend
+    from moud_core.backends.cache import CachedBackend
 
-        for batch in batches(items, self.config.batch_size):
-            for repeat in range(self.config.repeats):
-                wave.append(_Job(list(reversed(batch)) if repeat % 2 else list(batch), repeat))
-            if len(wave) >= self.config.batches_per_wave:
-                await flush()
-        if wave:
-            await flush()
+    try:
+        return CachedBackend(backend, job.out / CACHE_FILE)
+    except (OSError, sqlite3.Error) as exc:
+        raise os_error(job.out / CACHE_FILE, exc, "open") from None
 
-    def judge(self, items: Iterable[Item]) -> list[dict]:
-        """Synchronous convenience: all records for ``items`` (holds them in memory); runs its own event
-        loop and closes the backend's connections at the end."""
-        out: list[dict] = []
 
-        async def main():
-            try:
-                await self.ajudge(items, out.extend)
-            finally:
-                await self.backend.aclose()
+def run_judge(config: JudgeConfig, job: JudgeJob) -> JudgeResult:
+    """Judge the items of ``job`` and write the judgments and the manifest; raises MoudError (after
+    writing both) when no item could be judged."""
+    total = count_items(job.shards, job.languages, job.kinds, job.max_rows_per_language) * config.repeats
+    created = not Path(job.out).exists()
+    out = prepare_out_dir(job.out)
+    counts: Counter = Counter()
+    reasons: Counter = Counter()
 
+    async def main() -> None:
+        backend = make_backend(job.backend, config.judge_model, **job.backend_options)
+        bar = tqdm(total=total, unit="item", desc="judge", disable=job.quiet)
+        try:
+            await backend.check()  # an unreachable server or unknown model: one line, no cache file made
+            backend = _with_cache(backend, job)
+            judge = Judge(backend, config)
+            with os_errors(out / JUDGMENTS_FILE), atomic_open(out / JUDGMENTS_FILE) as fh:
+
+                def write(records: list[dict]) -> None:
+                    for r in records:
+                        fh.write(dumps_line(r) + "\n")
+                        counts[(r["language"], r["status"])] += 1
+                        if r["status"] != "ok":
+                            reasons[r["failure_reason"]] += 1
+                    bar.update(len(records))
+
+                items = iter_items(job.shards, job.kinds, job.languages, job.max_rows_per_language)
+                await judge.ajudge(items, write)
+        finally:
+            bar.close()
+            await backend.aclose()
+
+    try:
         asyncio.run(main())
-        return out
+    except BaseException:
+        if created and not any(out.iterdir()):
+            out.rmdir()  # nothing was written: leave no empty folder behind
+        raise
+    langs = sorted({lang for lang, _ in counts})
+    per_lang = {lang: {"ok": counts[(lang, "ok")], "failed": counts[(lang, "failed")]} for lang in langs}
+    n_ok, n_failed = sum(v["ok"] for v in per_lang.values()), sum(v["failed"] for v in per_lang.values())
+    manifest = {
+        "config": config.describe(),
+        "cache": job.cache,
+        "records": n_ok + n_failed,
+        "ok": n_ok,
+        "failed": n_failed,
+        "failure_reasons": dict(sorted(reasons.items())),
+        "languages": per_lang,
+    }
+    with os_errors(out / MANIFEST_FILE):
+        atomic_write_text(out / MANIFEST_FILE, json.dumps(manifest, ensure_ascii=False, indent=2) + "\n")
+    result = JudgeResult(
+        n_ok, n_failed, len(langs), dict(reasons), job.cache, out / JUDGMENTS_FILE, out / MANIFEST_FILE
+    )
+    if n_ok == 0:
+        raise MoudError(nothing_judged(result))
+    return result
+
+
+def nothing_judged(result: JudgeResult) -> str:
+    if not result.failed:
+        return f"nothing to judge: no items in the shards; wrote {result.manifest}"
+    why = ", ".join(f"{k}: {v}" for k, v in sorted(result.reasons.items(), key=lambda kv: -kv[1]))
+    return (
+        f"no item could be judged: all {result.failed} judge request(s) failed ({why}); the failures are "
+        f"in {result.judgments} and {result.manifest}"
+    )

@@ -1,248 +1,114 @@
-"""Markdown reports written to one folder: table, CSV and JSON helpers, the LLM-judge section (means,
-heat maps, win rates, failures, consistency) and report.md; the statistics section is in
-``eval/report_stats.py``."""
+"""``moud report`` and ``moud stats`` as functions: read and check every input first, then write the report
+folder in one step (``moud_core.outdir.replace_outputs``: files of an earlier report there are replaced,
+stale plots removed, anything else kept)."""
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-import math
-from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from eval import aggregate, plots
-from eval.rubric import LEVELS, Rubric
-from moud_core.atomic import atomic_write_text
+from tqdm import tqdm
 
-# Every file a report folder can hold (glob patterns): replaced as a whole by the next report in the folder.
-REPORT_FILES = (
-    "report.md",
-    "means.csv",
-    "win_rates.csv",
-    "failure_rates.csv",
-    "consistency.csv",
-    "aggregate.json",
-    "stats.json",
-    "heatmap_*.png",
-    "score_distribution.png",
-    "lid_confidence.png",
-    "turn_lengths.png",
-    "distinct_n.png",
-    "coverage.png",
-)
+from eval.aggregate import ItemScores, collect, iter_judgments, judgment_files
+from eval.items import iter_rows, shard_files
+from eval.report_stats import stats_section
+from eval.report_writer import REPORT_FILES, judge_section, write_report
+from eval.rubric import Rubric
+from eval.stats import compute_stats
+from moud_core.errors import MoudError
+from moud_core.jsonl import read_json
+from moud_core.outdir import prepare_out_dir, replace_outputs
+
+MANIFEST_FILE = "judge_manifest.json"
 
 
-def fmt(value, digits: int = 2) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    if isinstance(value, float):
-        return f"{value:.{digits}f}"
-    return str(value)
+def judge_manifests(paths: Iterable[str | Path]) -> list[dict]:
+    """The ``judge_manifest.json`` beside each judgments file (where there is one)."""
+    out = []
+    for f in judgment_files(paths):
+        m = f.parent / MANIFEST_FILE
+        if not m.is_file():
+            continue
+        data = read_json(m, "a judge manifest (JSON)")
+        if not isinstance(data, dict) or not isinstance(data.get("config", {}), dict):
+            raise MoudError(f"{m}: expected a judge manifest (an object with a 'config' mapping)")
+        out.append(data)
+    return out
 
 
-def md_table(header: Sequence[str], rows: Sequence[Sequence]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(fmt(v) for v in r) + " |" for r in rows]
-    return "\n".join(lines)
+def _scored_items(judgments: Sequence[str], quiet: bool) -> ItemScores:
+    with tqdm(unit="record", desc="judgments", disable=quiet) as bar:
+
+        def records():
+            for rec in iter_judgments(judgments):
+                bar.update(1)
+                yield rec
+
+        items = collect(records())
+    where = ", ".join(map(str, judgments))
+    if not items.records:
+        raise MoudError(f"--judgments: no judgment records in {where}")
+    if not items.scores:
+        n = sum(items.records.values())
+        reasons = {}
+        for (_, _, reason), k in items.reasons.items():
+            reasons[reason] = reasons.get(reason, 0) + k
+        why = ", ".join(f"{r}: {k}" for r, k in sorted(reasons.items(), key=lambda kv: -kv[1]))
+        raise MoudError(
+            f"--judgments: no successful judgment to report in {where}: all {n} record(s) are "
+            f"judge failures ({why}); nothing written"
+        )
+    return items
 
 
-def write_csv(path: Path, rows: list[dict]) -> None:
-    buf = io.StringIO()
-    if rows:
-        writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
-        writer.writeheader()
-        for r in rows:
-            writer.writerow({k: json.dumps(v) if isinstance(v, dict) else v for k, v in r.items()})
-    atomic_write_text(path, buf.getvalue())
+def _shard_stats(shards: str | Path, languages, by_model: bool, quiet: bool) -> dict:
+    with tqdm(unit="row", desc="stats", disable=quiet) as bar:
+        stats = compute_stats((row for _, row in iter_rows(shards, languages)), bar, by_model)
+    if not stats["languages"]:
+        raise MoudError(f"--shards {shards}: no rows in the shard files; nothing to report")
+    return stats
 
 
-def json_text(obj) -> str:
-    """Indented JSON of report figures, NaN written as null."""
-
-    def clean(o):
-        if isinstance(o, float) and math.isnan(o):
-            return None
-        if isinstance(o, dict):
-            return {str(k): clean(v) for k, v in o.items()}
-        if isinstance(o, (list, tuple)):
-            return [clean(v) for v in o]
-        return o
-
-    return json.dumps(clean(obj), ensure_ascii=False, indent=2) + "\n"
-
-
-# ---------------------------------------------------------------------------------------------- judge
-def judge_section(
-    items: aggregate.ItemScores,
+def run_report(
+    judgments: Sequence[str],
+    out: str | Path,
     rubric: Rubric,
-    out: Path,
+    shards: str | Path | None = None,
     seed: int = 0,
     n_boot: int = 1000,
-    manifests: Sequence[dict] = (),
-) -> str:
-    """Write means/win-rate/failure/consistency CSVs, heatmaps and distributions; return markdown."""
-    mean_rows = aggregate.means(items, rubric, seed, n_boot)
-    wins = aggregate.win_rates(items, rubric, mean_rows)
-    failures = aggregate.failure_rates(items)
-    consistency = aggregate.consistency(items, rubric)
-    write_csv(out / "means.csv", mean_rows)
-    write_csv(out / "win_rates.csv", wins)
-    write_csv(out / "failure_rates.csv", failures)
-    write_csv(out / "consistency.csv", consistency)
-    atomic_write_text(
-        out / "aggregate.json",
-        json_text({"means": mean_rows, "win_rates": wins, "failures": failures, "consistency": consistency}),
-    )
-    parts = ["## LLM judge", ""]
-    for m in manifests:
-        c = m.get("config", {})
-        parts.append(
-            f"- judge `{c.get('judge_model')}`, rubric `{c.get('rubric_version')}`, batch size "
-            f"{c.get('batch_size')}, repeats {c.get('repeats')}, seed {c.get('seed')}"
-        )
-    parts += [
-        "",
-        f"Means over items with 95% bootstrap CIs ({n_boot} resamples, seeded). Each item's score is the "
-        "mean of its successful repeats; judge failures are excluded (see failure rates). "
-        "`overall` averages criteria on a higher-is-better axis (toxicity as 6 − score).",
-        "",
-    ]
-    names = [*rubric.names, aggregate.OVERALL]
-    all_rows = [r for r in mean_rows if r["kind"] == aggregate.ALL_KINDS]
-    models = sorted({r["generator_model"] for r in all_rows})
-    langs = sorted({r["language"] for r in all_rows})
-    cell = {(r["language"], r["generator_model"], r["criterion"]): r for r in all_rows}
-    table = []
-    for lang in langs:
-        for model in models:
-            if not any((lang, model, n) in cell for n in names):
-                continue
-            row = [lang, model]
-            for n in names:
-                c = cell.get((lang, model, n))
-                row.append(
-                    f"{c['mean']:.2f} [{c['ci_low']:.2f}, {c['ci_high']:.2f}] (n={c['n']})" if c else "–"
-                )
-            table.append(row)
-    parts += [
-        "### Mean scores (all item kinds)",
-        "",
-        md_table(["language", "generator", *names], table),
-        "",
-        "Per item kind: `means.csv`.",
-        "",
-    ]
-    for i, model in enumerate(models):
-        cols = [n if n not in rubric.names or rubric.get(n).higher_is_better else f"{n} (6−x)" for n in names]
-        matrix = []
-        for lang in langs:
-            vals = []
-            for n in names:
-                c = cell.get((lang, model, n))
-                vals.append(
-                    None
-                    if c is None
-                    else (c["mean"] if n == aggregate.OVERALL else rubric.get(n).oriented(c["mean"]))
-                )
-            matrix.append(vals)
-        name = f"heatmap_{i}.png"
-        plots.heatmap(matrix, langs, cols, f"{model}: language × criterion (higher is better)", out / name)
-        parts += [f"![{model} heatmap]({name})", ""]
-    level_counts: dict[str, list[int]] = defaultdict(lambda: [0] * len(LEVELS))
-    for reps in items.repeats.values():
-        for scores in reps.values():
-            for n, v in scores.items():
-                level_counts[n][int(v) - LEVELS[0]] += 1
-    if level_counts:
-        plots.score_distributions(
-            {n: level_counts[n] for n in rubric.names if n in level_counts},
-            "Score distribution (all judged records)",
-            out / "score_distribution.png",
-        )
-        parts += ["![Score distribution](score_distribution.png)", ""]
-    parts += ["### Pairwise win rates", ""]
-    if wins:
-        parts += [
-            "win rate of A = (wins + ties/2) / n; basis `items` compares the same item ids judged for both "
-            "models, `languages` compares per-language means.",
-            "",
-            md_table(
-                ["model A", "model B", "criterion", "basis", "n", "A wins", "ties", "B wins", "win rate A"],
-                [
-                    [
-                        w["model_a"],
-                        w["model_b"],
-                        w["criterion"],
-                        w["basis"],
-                        w["n"],
-                        w["wins_a"],
-                        w["ties"],
-                        w["wins_b"],
-                        w["win_rate_a"],
-                    ]
-                    for w in wins
-                ],
-            ),
-            "",
-        ]
-    else:
-        parts += ["Only one generator model: no pairwise comparison.", ""]
-    parts += [
-        "### Judge failures",
-        "",
-        "Unparsable, refused or out-of-range answers after all attempts; never counted as scores.",
-        "",
-        md_table(
-            ["language", "generator", "records", "failed", "failure rate", "reasons"],
-            [
-                [
-                    f["language"],
-                    f["generator_model"],
-                    f["records"],
-                    f["failed"],
-                    f["failure_rate"],
-                    ", ".join(f"{k}: {v}" for k, v in f["reasons"].items()) or "–",
-                ]
-                for f in failures
-            ],
-        ),
-        "",
-    ]
-    if consistency:
-        parts += [
-            "### Judge consistency across repeats",
-            "",
-            md_table(
-                [
-                    "repeat",
-                    "position-swapped",
-                    "criterion",
-                    "n",
-                    "exact agreement",
-                    "mean abs diff",
-                    "quadratic κ",
-                ],
-                [
-                    [
-                        c["repeat"],
-                        "yes" if c["swapped"] else "no",
-                        c["criterion"],
-                        c["n"],
-                        c["exact_agreement"],
-                        c["mean_abs_diff"],
-                        c["kappa_quadratic"],
-                    ]
-                    for c in consistency
-                ],
-            ),
-            "",
-        ]
-    return "\n".join(parts)
+    quiet: bool = False,
+) -> tuple[Path, ItemScores]:
+    """Aggregate judge records (and dataset statistics of ``shards``) into ``out``; returns the report
+    path."""
+    if shards:
+        shard_files(shards)  # fail before reading everything else
+    manifests = judge_manifests(judgments)
+    items = _scored_items(judgments, quiet)
+    stats = None
+    if shards:
+        several = len({model for _, model, _ in items.records}) > 1  # compare generators side by side
+        stats = _shard_stats(shards, None, several, quiet)
+    out = prepare_out_dir(out)
+    with replace_outputs(out, REPORT_FILES) as tmp:
+        sections = [judge_section(items, rubric, tmp, seed, n_boot, manifests)]
+        if stats is not None:
+            sections.append(stats_section(stats, tmp))
+        write_report(tmp, sections)
+    return out / "report.md", items
 
 
-def write_report(out: Path, sections: Sequence[str], title: str = "MOUD evaluation report") -> Path:
-    path = out / "report.md"
-    atomic_write_text(path, f"# {title}\n\n" + "\n".join(sections))
-    return path
+def run_stats(
+    shards: str | Path,
+    out: str | Path,
+    languages: list[str] | None = None,
+    by_model: bool = False,
+    quiet: bool = False,
+) -> tuple[Path, dict]:
+    """Dataset statistics of ``shards`` into ``out`` (report.md, stats.json, plots); returns the report
+    path."""
+    shard_files(shards, languages)  # fail before creating anything
+    stats = _shard_stats(shards, languages, by_model, quiet)
+    out = prepare_out_dir(out)
+    with replace_outputs(out, REPORT_FILES) as tmp:
+        write_report(tmp, [stats_section(stats, tmp)], "MOUD dataset statistics")
+    return out / "report.md", stats

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from eval import plots
-from eval.report import json_text, md_table
+from eval.report_writer import json_text, md_table
 from moud_core.atomic import atomic_write_text
 
 

@@ -21,15 +21,15 @@ from typing import TYPE_CHECKING
 import regex
 
 from generation.check_batch import LoopTurnBatch, first_drops
-from generation.filters.base import TextItem
 from generation.parsing import ParseFailure
 from generation.reasoning import strip_reasoning
 from moud_core.backends.base import ChatResponse, reasoning_token_share
 from moud_core.schema import STEPS
+from moud_gates.base import TextItem
 
 if TYPE_CHECKING:
-    from generation.filters.inline import TextGates
     from moud_core.forked_worker import ForkedWorker
+    from moud_gates.inline import TextGates
 
 TRUNCATION_POLICIES = ("trim", "regenerate")
 
@@ -178,6 +178,6 @@ def load_text_gates(cfg, registry) -> TextGates | None:
     run's ``filter_config`` (the same thresholds ``moud filter --config`` would use)."""
     if not cfg["inline_gates"]:
         return None
-    from generation.filters.inline import TextGates
+    from moud_gates.inline import TextGates
 
     return TextGates.from_config(cfg["filter_config"], registry=registry)

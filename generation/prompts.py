@@ -199,7 +199,7 @@ def load_demonstrations(path: str | None = None) -> list[list[str]]:
 def check_english(personas: list[list[str]], path: Path, sample: int = 200, max_other: float = 0.1) -> None:
     """The method shows English-only demonstrations: refuse a file whose personas are mostly in another
     language (language ID of each persona's joined sentences, over a fixed sample)."""
-    from generation.filters.lid import LidModel
+    from moud_gates.gates.lid import LidModel
 
     texts = [" ".join(p) for p in personas[:sample] if p]
     if not texts:

@@ -12,7 +12,6 @@ import random
 from dataclasses import dataclass, field
 
 from generation.config import RunConfig
-from generation.filters.base import TextItem
 from generation.output_checks import OutputChecker, OutputLog, Rejected
 from generation.parsing import (
     clean_common_ground,
@@ -26,6 +25,7 @@ from moud_core.errors import BackendError
 from moud_core.languages import Language
 from moud_core.seeds import derive_seed
 from moud_core.taxonomy import SpeechEvent, sample_persona_categories, sample_speech_event
+from moud_gates.base import TextItem
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 
 def upload_dataset(*args, **kwargs):
-    """See :func:`hub_upload.uploader.upload_dataset` (imported lazily to keep ``moud --help`` fast)."""
-    from hub_upload.uploader import upload_dataset as _upload
+    """See :func:`hub_upload.upload.upload_dataset` (imported lazily to keep ``moud --help`` fast)."""
+    from hub_upload.upload import upload_dataset as _upload
 
     return _upload(*args, **kwargs)
 

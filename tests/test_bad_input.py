@@ -18,7 +18,7 @@ from generation.testing.crowdworker import ScriptedCrowdworker
 from generation.testing.fake_openai import FakeOpenAIServer
 from tests.cli import generate_args
 from tests.eval.helpers import ScriptedJudge, write_shards
-from tests.generation.filters.helpers import make_row
+from tests.gates.helpers import make_row
 
 UNWRITABLE = "/sys/moud-bad-input/out"  # refused even to root (sysfs)
 CLOSED = "http://127.0.0.1:9/v1"  # nothing listens on the discard port

@@ -19,7 +19,7 @@ from generation.testing.fake_openai import FakeOpenAIServer
 from moud_core.jsonl import write_jsonl_atomic
 from tests import ROOT
 from tests.cli import generate_args
-from tests.generation.filters.helpers import make_row
+from tests.gates.helpers import make_row
 from tests.generation.helpers import slowed
 from tests.generation.scale_helpers import popen
 from tests.moud_dataset.helpers import make_shards

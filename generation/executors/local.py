@@ -59,7 +59,7 @@ def inline_filter(cfg, registry):
     decision depends on the order rows arrive in (run ``moud filter`` afterwards for dedup). The LID gate
     fills ``metadata.lid_scores`` of kept rows in place."""
     try:
-        from generation.filters.pipeline import FilterPipeline
+        from moud_gates.pipeline import FilterPipeline
     except ImportError as exc:  # pragma: no cover - filters are part of the package
         raise ConfigError(f"--filter: quality gates unavailable ({exc})") from None
     pipeline = FilterPipeline.from_config(cfg["filter_config"], registry=registry)

@@ -9,8 +9,8 @@ from baselines.encoder import DialogueEncoder
 from baselines.loading import load_tokenizer
 from baselines.model import MultitaskConfig, build_model, load_model
 from baselines.scoring import score_independent, score_shared_prefix
+from baselines.train import DEFAULTS, train_one
 from baselines.trainer import MultitaskDataset, collate
-from baselines.training import DEFAULTS, train_one
 from moud_core.errors import MoudError
 from tests.baselines.helpers import HISTORY, PERSONA, write_xpersona
 

@@ -93,7 +93,7 @@ def test_plan_groups_covers_all_and_limits_padding():
 def test_evaluation_metrics_match_independent_scoring(tiny_bloom):
     """moud evaluate's hits@1 / perplexity / bits per byte (gold-only LM) equal a full independent scoring."""
     from baselines import metrics as M
-    from baselines.evaluation import evaluate_instances
+    from baselines.evaluate import evaluate_instances
     from baselines.instance import Instance
 
     cfg = MultitaskConfig(base_model=str(tiny_bloom))

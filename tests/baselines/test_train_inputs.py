@@ -90,7 +90,7 @@ def test_bad_training_config_is_one_line(xp, tiny_bloom, tmp_path, capsys, line,
 
 
 def test_yaml_exponent_without_a_dot_is_a_number(xp, tiny_bloom, tmp_path):
-    from baselines.training import resolve_config
+    from baselines.train import resolve_config
 
     cfg = tmp_path / "cfg.yaml"
     cfg.write_text(f"model: {tiny_bloom}\nlearning_rate: 1e-4\ntrain: [xpersona:{xp}]\nout: o\n")

@@ -27,7 +27,7 @@ def _upload_marker(path):
 def _readers():
     """reader name -> (file name, function reading that file)."""
     from baselines.readers import iter_xpersona
-    from eval.report_run import judge_manifests
+    from eval.report import judge_manifests
     from generation.prompts import load_demonstrations
     from moud_core.jsonl import iter_jsonl, read_json
     from moud_core.runfolder import read_manifest

@@ -6,7 +6,7 @@ import pytest
 
 import moud_cli
 from eval.aggregate import collect
-from eval.agreement import agreement, majority, read_ratings
+from eval.agreement_stats import agreement, majority, read_ratings
 from eval.rubric import load_rubric
 from moud_core.errors import MoudError
 

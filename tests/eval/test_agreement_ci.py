@@ -12,7 +12,7 @@ import pytest
 from scipy.stats import spearmanr
 
 import moud_cli
-from eval.agreement import judge_trust
+from eval.agreement_stats import judge_trust
 from eval.reliability import _resamples, kappa_bootstrap_ci, spearman_bootstrap_ci, weighted_kappa
 
 

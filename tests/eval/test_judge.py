@@ -10,7 +10,7 @@ import pytest
 
 import moud_cli
 from eval.items import iter_items
-from eval.judge import Judge, JudgeConfig
+from eval.judge_batches import Judge, JudgeConfig
 from eval.rubric import load_rubric
 from generation.testing.fake_openai import FakeOpenAIServer
 from moud_core.backends.base import Backend, ChatResponse

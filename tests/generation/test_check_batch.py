@@ -8,7 +8,7 @@ import asyncio
 import pytest
 
 from generation.check_batch import LoopTurnBatch, first_drops
-from generation.filters.base import TextItem
+from moud_gates.base import TextItem
 
 
 def test_callers_of_one_loop_turn_share_one_run_and_each_gets_its_own_result():
@@ -65,8 +65,8 @@ def test_a_cancelled_waiter_is_left_out_of_the_batch():
 
 @pytest.mark.parametrize("lang", ["fr", "ja", "ar"])
 def test_first_drops_of_a_batch_are_the_checks_on_their_own(lang):
-    from generation.filters.inline import TextGates
     from generation.testing.crowdworker import BANK
+    from moud_gates.inline import TextGates
 
     gates = TextGates.from_config()
     utts = list(BANK[lang]["utterance"])

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 import moud_cli
-from generation.cli import build_parser, overrides_from_args
+from generation.cli.generate import build_parser, overrides_from_args
 from generation.config import load_run_config
 from generation.executors.local import backend_options
 from moud_core.errors import ConfigError

@@ -135,7 +135,7 @@ class Banned:
         return {}
 
     def check_item(self, language, item, memo=None):
-        from generation.filters.base import Drop
+        from moud_gates.base import Drop
 
         self.calls.append((item.where, tuple(item.earlier_turns)))
         for w in self.words:
