@@ -21,7 +21,6 @@ import os
 import time
 from collections import Counter
 from collections.abc import Sequence
-from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -31,6 +30,7 @@ from moud_core.backends.base import (
     ChatResponse,
 )
 from moud_core.backends.http_endpoint import Endpoint
+from moud_core.backends.http_health import check_endpoints, checked_options
 from moud_core.backends.http_retry import (
     OVERLOAD_STATUSES,
     AttemptFailure,
@@ -39,13 +39,12 @@ from moud_core.backends.http_retry import (
 from moud_core.backends.http_routing import EndpointPool
 from moud_core.backends.openai_wire import (
     connect_problem,
-    model_ids,
     one_line,
     parse_answer,
     parse_base_urls,
     request_body,
 )
-from moud_core.errors import BackendError, ConfigError
+from moud_core.errors import BackendError
 
 log = logging.getLogger("moud.http")
 
@@ -82,31 +81,9 @@ class OpenAIBackend(Backend):
         **unknown,
     ):
         super().__init__(model)
-        if unknown:
-            raise ConfigError(
-                f"backend_options: unknown option(s) {', '.join(sorted(unknown))} for the openai "
-                "backend; expected base_url, api_key, max_concurrency, timeout, max_retries, "
-                "system_role, extra_body, backoff_base_s, backoff_max_s, cooldown_s, "
-                "latency_factor, latency_slack_s, connect_timeout"
-            )
-        if not model or not isinstance(model, str):
-            raise ConfigError("model: expected a non-empty model name")
-        try:
-            max_concurrency, max_retries = int(max_concurrency), int(max_retries)
-            timeout, backoff_base_s, backoff_max_s = (
-                float(timeout),
-                float(backoff_base_s),
-                float(backoff_max_s),
-            )
-        except (TypeError, ValueError):
-            raise ConfigError("max_concurrency/max_retries must be integers and timeout a number") from None
-        if max_concurrency < 1 or max_retries < 0 or timeout <= 0:
-            raise ConfigError(
-                f"expected max_concurrency >= 1, max_retries >= 0, timeout > 0; got "
-                f"{max_concurrency}, {max_retries}, {timeout}"
-            )
-        if extra_body is not None and not isinstance(extra_body, dict):
-            raise ConfigError("extra_body: expected a mapping of extra JSON fields")
+        max_concurrency, max_retries, timeout, backoff_base_s, backoff_max_s = checked_options(
+            model, unknown, max_concurrency, max_retries, timeout, backoff_base_s, backoff_max_s, extra_body
+        )
         self.base_urls = parse_base_urls(base_url)
         self._api_key = api_key or os.environ.get("MOUD_API_KEY") or os.environ.get("OPENAI_API_KEY") or None
         self.max_concurrency, self.timeout, self.max_retries = max_concurrency, timeout, max_retries
@@ -284,75 +261,12 @@ class OpenAIBackend(Backend):
             ep.block(now + failure.retry_after)
 
     # -- health check -----------------------------------------------------------------------------
-    async def _probe(self, session: aiohttp.ClientSession, ep: Endpoint) -> tuple[str, list[str] | None]:
-        """('ok', model ids or None if the listing is unusable) or ('down', why)."""
-        try:
-            async with session.get(
-                ep.models_url,
-                timeout=aiohttp.ClientTimeout(
-                    total=min(self.timeout, 10.0), sock_connect=self.connect_timeout
-                ),
-            ) as resp:
-                raw = await resp.read()
-                status = resp.status
-        except aiohttp.ClientConnectorError as exc:
-            return "down", connect_problem(exc)
-        except (asyncio.TimeoutError, TimeoutError):
-            return "down", f"no answer within {min(self.timeout, 10.0):g}s"
-        except aiohttp.ClientError as exc:
-            return "down", f"{type(exc).__name__}"
-        if status in (401, 403):
-            raise BackendError(
-                f"{ep.url}/models answered HTTP {status}: the server rejected the API key; "
-                "set MOUD_API_KEY (or OPENAI_API_KEY) to the server's key",
-                "client_error",
-            )
-        return "ok", model_ids(raw) if status == 200 else None
-
     async def check(self) -> None:
-        """GET /models on every endpoint. Unreachable endpoints are marked down (warned); endpoints that
-        do not list the model are disabled (warned). Raises BackendError when no endpoint is usable."""
-        session = self._ensure_session()
-        results = await asyncio.gather(*(self._probe(session, ep) for ep in self.endpoints))
-        now = time.monotonic()
-        down = [
-            (ep, why) for ep, (state, why) in zip(self.endpoints, results, strict=True) if state == "down"
-        ]
-        for ep, _why in down:
-            ep.on_connect_error(now)
-        if len(down) == len(self.endpoints):
-            where = ", ".join(ep.url for ep, _ in down)
-            why = down[0][1]
-            port = urlsplit(self.endpoints[0].base_url).port or 8000
-            raise BackendError(
-                f"cannot reach an OpenAI-compatible server at {where} ({why}); start one with "
-                f"`vllm serve {self.model} --port {port}` or pass --base-url",
-                "connection_error",
-            )
-        for ep, why in down:
-            log.warning("endpoint %s is unreachable (%s); continuing with the others", ep.url, why)
-        listed = [
-            (ep, ids)
-            for ep, (state, ids) in zip(self.endpoints, results, strict=True)
-            if state == "ok" and ids is not None
-        ]
-        unknown = any(state == "ok" and ids is None for state, ids in results)
-        missing = [(ep, ids) for ep, ids in listed if self.model not in ids]
-        if missing and len(missing) == len(listed) and not unknown:
-            ep, ids = missing[0]
-            raise BackendError(
-                f"model {self.model!r} is not served at {ep.url}; it serves: "
-                f"{', '.join(ids) or '(nothing)'}; pass one of those as the model",
-                "client_error",
-            )
-        for ep, ids in missing:
-            ep.disabled = True
-            log.warning(
-                "endpoint %s does not serve %r (it serves: %s); not using it",
-                ep.url,
-                self.model,
-                ", ".join(ids),
-            )
+        """GET /models on every endpoint (``http_health.check_endpoints``): unreachable endpoints are marked
+        down, endpoints that do not list the model are disabled; BackendError when none is usable."""
+        await check_endpoints(
+            self._ensure_session(), self.endpoints, self.model, self.timeout, self.connect_timeout
+        )
 
     # -- reporting --------------------------------------------------------------------------------
     def describe(self) -> dict:
