@@ -6,7 +6,6 @@ Each step's prompt is assembled from three parts kept separate in the template f
 
 from __future__ import annotations
 
-import functools
 import json
 import random
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from moud_core.errors import ConfigError
 from moud_core.jsonl import json_problem
 from moud_core.languages import Language
 from moud_core.taxonomy import SpeechEvent
+from moud_core.writing_systems import script_name
 from moud_core.yamlio import load_yaml
 
 PROMPTS_DIR = Path(__file__).parent / "prompts"
@@ -26,11 +26,6 @@ _REQUIRED = {
     "common_ground": ("system", "instructions"),
     "dialogue": ("system", "opening_user"),
 }
-
-
-@functools.lru_cache(maxsize=1)
-def script_names() -> dict[str, str]:
-    return dict(load_yaml(DATA / "scripts.yaml")["scripts"])
 
 
 _HEADS = 4096  # memoized dialogue prompt heads: about two per dialogue in flight
@@ -148,7 +143,7 @@ def _lang_fields(lang: Language) -> dict:
         "language_name": lang.name,
         "native_name": lang.native_name,
         "region_hint": lang.region_hint or f"places where {lang.name} is spoken",
-        "script_name": script_names().get(lang.script, lang.script),
+        "script_name": script_name(lang.script),
     }
 
 

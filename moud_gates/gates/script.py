@@ -16,17 +16,9 @@ import regex
 
 from moud_core.charclass import CHAR_SCRIPTS, TextCounts, class_table, count_texts
 from moud_core.errors import ConfigError
-from moud_core.yamlio import load_yaml
+from moud_core.writing_systems import WRITING_SYSTEMS_PATH, unicode_scripts
 from moud_gates.base import Drop, Gate, GateContext, TextItem, clip, register, row_texts
-from moud_gates.data_dir import DATA_DIR
 from moud_gates.segments import split_segments
-
-_SCRIPTS_PATH = DATA_DIR / "scripts.yaml"
-
-
-@functools.lru_cache(maxsize=1)
-def script_table() -> dict[str, list[str]]:
-    return load_yaml(_SCRIPTS_PATH)
 
 
 def _class(names) -> str:
@@ -34,9 +26,9 @@ def _class(names) -> str:
 
 
 def _names(script: str) -> list[str]:
-    names = script_table().get(script)
+    names = unicode_scripts(script)
     if not names:
-        raise ConfigError(f"{_SCRIPTS_PATH}: no Unicode scripts listed for registry script {script!r}")
+        raise ConfigError(f"{WRITING_SYSTEMS_PATH}: no Unicode scripts listed for registry script {script!r}")
     return names
 
 

@@ -9,6 +9,7 @@ import functools
 import regex
 
 from moud_core.errors import ConfigError
+from moud_core.writing_systems import unicode_scripts
 from moud_core.yamlio import load_yaml
 from moud_gates.data_dir import DATA_DIR
 
@@ -88,14 +89,12 @@ def script_pattern(script: str) -> regex.Pattern:
 @functools.cache
 def label_scripts(label: str) -> frozenset[str] | None:
     """The Unicode scripts ``label`` is written in; None when unknown (a GlotLID label with a script suffix
-    that is not in scripts.yaml: then any text is plausible)."""
+    that is not in moud_core/data/writing_systems.yaml: then any text is plausible)."""
     table = _label_scripts()
     if label in table:
         return table[label]
     if "_" in label:  # GlotLID: xyz_Cyrl
-        from moud_gates.gates.script import script_table
-
-        names = script_table().get(label.rsplit("_", 1)[1])
+        names = unicode_scripts(label.rsplit("_", 1)[1])
         return frozenset(names) if names else None
     return frozenset({"Latin"})
 

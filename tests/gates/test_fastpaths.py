@@ -12,9 +12,10 @@ import regex
 from moud_core.charclass import letter_counts
 from moud_core.languages import get_language
 from moud_core.text import ngrams, reference_tokenize, tokenize
+from moud_core.writing_systems import unicode_script_table
 from moud_gates.gates.lid import LidModel
 from moud_gates.gates.repetition import _ngrams
-from moud_gates.gates.script import counts_key, presence_pattern, script_share, script_table, text_counts
+from moud_gates.gates.script import counts_key, presence_pattern, script_share, text_counts
 from tests.gates.helpers import (
     COMMON_GROUND,
     EDGE_CASES,
@@ -36,9 +37,9 @@ def test_tokenize_matches_generation_text(segmentation):
     assert not mismatches, mismatches[:3]
 
 
-@pytest.mark.parametrize("script", sorted(script_table()))
+@pytest.mark.parametrize("script", sorted(unicode_script_table()))
 def test_text_counts_match_reference_regexes(script):
-    names = script_table()[script]
+    names = unicode_script_table()[script]
     required, forbidden = names[:1], names[-1:]
     letter = regex.compile(r"\p{L}")
     texts = list(dict.fromkeys(_texts()))
