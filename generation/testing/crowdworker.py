@@ -7,7 +7,8 @@ ground and dialogue prompts with hand-written native text, deterministically fro
 It writes only the languages of ``crowdworker_bank.yaml`` (``LANGUAGES``); a request for another language
 is refused with HTTP 400 naming the ones it writes, unless ``fallback_language`` is set (then it answers in
 that language, which the quality gates will rightly drop). ``generation/testing/slips.py`` wraps it to
-inject the mistakes real models make.
+inject the mistakes real models make. ``moud judge`` prompts, in any language, are answered by the scripted
+judge (``generation/testing/scripted_judge.py``): deterministic scores computed from the judged text.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 import yaml
 
 from generation.testing.fake_openai import Reply
+from generation.testing.scripted_judge import ScriptedJudge, is_judge_prompt
 from moud_core.languages import load_registry
 
 BANK = yaml.safe_load((Path(__file__).parent / "crowdworker_bank.yaml").read_text(encoding="utf-8"))
@@ -57,6 +59,7 @@ class ScriptedCrowdworker:
         self.registry = load_registry()
         self.by_name = {lang.name: code for code, lang in self.registry.items()}
         self.calls = 0
+        self.judge = ScriptedJudge()
 
     def asked_language(self, text: str) -> str | None:
         """The registry code named on the prompt's "Target language:" line (None when there is none)."""
@@ -74,6 +77,9 @@ class ScriptedCrowdworker:
         self.calls += 1
         messages = body.get("messages", [])
         everything = prompt_text(body)
+        if is_judge_prompt(everything):  # `moud judge` against the same server: the scripted judge answers
+            system = next((m.get("content") or "" for m in messages if m.get("role") == "system"), "")
+            return self.judge(system, messages[-1].get("content") or "")
         lang = self.language_of(everything)
         if lang is None:
             asked = self.asked_language(everything)
