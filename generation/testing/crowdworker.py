@@ -19,7 +19,7 @@ from pathlib import Path
 
 import yaml
 
-from generation.testing.fake_openai import Reply
+from generation.testing.replies import Reply
 from moud_core.languages import load_registry
 
 BANK = yaml.safe_load((Path(__file__).parent / "crowdworker_bank.yaml").read_text(encoding="utf-8"))
