@@ -20,7 +20,7 @@ from pathlib import Path
 
 import yaml
 
-from generation.testing.fake_openai import Reply
+from generation.testing.replies import Reply
 from generation.testing.scripted_judge import ScriptedJudge, is_judge_prompt
 from moud_core.languages import load_registry
 

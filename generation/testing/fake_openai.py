@@ -3,9 +3,9 @@
     with FakeOpenAIServer(responder=lambda body: "Bonjour !") as server:
         backend = make_backend("openai", model="fake", base_url=server.base_url)
 
-``responder(body) -> str | Reply`` gets the parsed JSON request. ``Reply`` can script HTTP errors,
-delays, malformed JSON and dropped connections. The server binds 127.0.0.1 only, serves at most
-``max_requests`` requests and shuts itself down after ``max_seconds``.
+``responder(body) -> str | Reply`` gets the parsed JSON request. ``Reply`` (``replies.py``, importable from
+here too) can script HTTP errors, delays, malformed JSON and dropped connections. The server binds 127.0.0.1
+only, serves at most ``max_requests`` requests and shuts itself down after ``max_seconds``.
 """
 
 from __future__ import annotations
@@ -14,31 +14,11 @@ import asyncio
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from aiohttp import web
 
+from generation.testing.replies import Reply, Responder, echo_responder
 from moud_core.loopback import LoopbackServer
-
-
-@dataclass
-class Reply:
-    content: str | None = None  # assistant text (ignored when raw/status set)
-    status: int = 200  # HTTP status; non-200 sends an OpenAI-style error body
-    delay: float = 0.0  # seconds to wait before answering
-    raw: bytes | None = None  # exact response body (e.g. truncated JSON)
-    drop: bool = False  # close the connection without answering
-    finish_reason: str = "stop"
-    headers: dict | None = None
-    reasoning: str | None = None  # sent as message.reasoning_content (vLLM with --reasoning-parser)
-    error: str | None = None  # the error message of a non-200 answer
-
-
-Responder = Callable[[dict], "str | Reply"]
-
-
-def echo_responder(body: dict) -> str:
-    return body["messages"][-1]["content"] if body.get("messages") else ""
 
 
 class FakeOpenAIServer(LoopbackServer):

@@ -26,7 +26,7 @@ import threading
 from collections import Counter
 from collections.abc import Sequence
 
-from generation.testing.fake_openai import Reply, Responder, echo_responder
+from generation.testing.replies import Reply, Responder, echo_responder
 
 KINDS = ("429", "500", "timeout", "truncated_json", "empty", "slow", "drop")
 ANSWER_KINDS = frozenset({"empty", "slow"})  # faults that still deliver a valid answer

@@ -3,7 +3,7 @@ and runner, and to measure orchestration overhead alone."""
 
 from __future__ import annotations
 
-from generation.testing.fake_openai import Reply
+from generation.testing.replies import Reply
 from moud_core.backends.base import Backend, ChatRequest, ChatResponse, reasoning_token_share
 from moud_core.errors import BackendError
 

@@ -38,8 +38,8 @@ import regex
 import yaml
 
 from generation.testing.crowdworker import BANK, ScriptedCrowdworker, prompt_text, request_kind
-from generation.testing.fake_openai import Reply, Responder
 from generation.testing.faults import request_key
+from generation.testing.replies import Reply, Responder
 
 MATERIAL = yaml.safe_load((Path(__file__).parent / "slips_bank.yaml").read_text(encoding="utf-8"))
 KINDS = (
