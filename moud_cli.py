@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("baselines.cli.train", "fine-tune the BLOOM multitask baseline on MOUD / XPersona / both"),
     "evaluate": ("baselines.cli.evaluate", "hits@1, perplexity, ROUGE-L, BERTScore per language"),
     "upload": ("hub_upload.cli.upload", "publish a built dataset folder to the Hugging Face Hub"),
+    "experiment": ("moud_experiment.cli.experiment", "the paper's experiment from one recipe, resumable"),
 }
 
 

@@ -29,6 +29,8 @@ JUDGMENTS_FILE = "judgments.jsonl"
 MANIFEST_FILE = "judge_manifest.json"
 CACHE_FILE = "cache.sqlite"
 
+USAGE_KEYS = ("requests", "cache_hits", "prompt_tokens", "completion_tokens")
+
 
 @dataclass
 class JudgeJob:
@@ -93,6 +95,7 @@ def run_judge(config: JudgeConfig, job: JudgeJob) -> JudgeResult:
     out = prepare_out_dir(job.out)
     counts: Counter = Counter()
     reasons: Counter = Counter()
+    usage: dict = {}
 
     async def main() -> None:
         backend = make_backend(job.backend, config.judge_model, **job.backend_options)
@@ -115,6 +118,8 @@ def run_judge(config: JudgeConfig, job: JudgeJob) -> JudgeResult:
                 await judge.ajudge(items, write)
         finally:
             bar.close()
+            stats = backend.stats()
+            usage.update({k: stats.get(k, 0) for k in USAGE_KEYS})
             await backend.aclose()
 
     try:
@@ -134,6 +139,7 @@ def run_judge(config: JudgeConfig, job: JudgeJob) -> JudgeResult:
         "failed": n_failed,
         "failure_reasons": dict(sorted(reasons.items())),
         "languages": per_lang,
+        "usage": usage,  # this run's requests (cache hits included) and tokens, for forecasts and cost
     }
     with os_errors(out / MANIFEST_FILE):
         atomic_write_text(out / MANIFEST_FILE, json.dumps(manifest, ensure_ascii=False, indent=2) + "\n")

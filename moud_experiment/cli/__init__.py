@@ -1,0 +1,1 @@
+"""moud_experiment.cli."""
