@@ -1,14 +1,25 @@
-"""Deterministic, grouped split assignment: hash(seed, split_group) -> train / validation / test.
+"""Deterministic, grouped split assignment: hash(seed, group) -> train / validation / test.
 
-Every row with the same ``split_group`` (same persona pair) lands in the same split, whatever shard
-it is in and whichever other rows exist, so adding shards or languages never moves a row.
+A language's dialogues are grouped by person first (``persona_groups``): dialogues that share a persona, or
+a near-duplicate of one, form one group, named by the smallest ``split_group`` (persona pair) in it. Each
+group lands in one split by the hash of its name, so no person is in two splits.
+
+What adding rows does: a row whose personas are new forms its own group and moves no other row (the property
+the split had when it grouped by exact persona pair). A row that shares a person with existing rows joins
+their group and takes its split; one that links two groups merges them under the smaller name, which can
+move the rows of the other. And with at least three groups, validation and test each get one (``plan_splits``
+moves the group nearest to an empty split's band there), which a language's first rows may later undo.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
+from pathlib import Path
 
 from moud_core.errors import ConfigError
+from moud_core.persona_groups import persona_components, persona_set
+from moud_core.yamlio import load_yaml
 
 SPLITS = ("train", "validation", "test")
 DEFAULT_RATIOS = (0.9, 0.05, 0.05)
@@ -46,3 +57,47 @@ def assign_split(split_group: str, seed: int = 0, ratios: tuple[float, float, fl
             return name
     # Rounding left pos above the last edge: the last split with a non-zero ratio takes it.
     return next(n for n, r in zip(reversed(SPLITS), reversed(ratios), strict=True) if r > 0)
+
+
+@functools.lru_cache(maxsize=1)
+def near_duplicate_threshold() -> float:
+    return float(load_yaml(Path(__file__).parent / "data" / "splits.yaml")["near_duplicate_persona_jaccard"])
+
+
+def _band(name: str, ratios) -> tuple[float, float]:
+    i = SPLITS.index(name)
+    return sum(ratios[:i]), sum(ratios[: i + 1])
+
+
+def plan_splits(
+    rows: list[tuple[str, list[str], list[str]]], seed: int = 0, ratios=DEFAULT_RATIOS
+) -> tuple[list[str], list[str]]:
+    """The split of each of one language's rows, given as (split_group, persona_a, persona_b), and notes
+    on groups moved so that validation and test are not empty (see the module docstring)."""
+    threshold = near_duplicate_threshold()
+    first = persona_components([(persona_set(a), persona_set(b)) for _, a, b in rows], threshold)
+    name: dict[int, str] = {}
+    for i, root in enumerate(first):
+        name[root] = min(name.get(root, rows[i][0]), rows[i][0])
+    group_split = {g: assign_split(g, seed, ratios) for g in set(name.values())}
+    notes = _fill_empty_splits(group_split, seed, ratios)
+    return [group_split[name[root]] for root in first], notes
+
+
+def _fill_empty_splits(group_split: dict[str, str], seed: int, ratios) -> list[str]:
+    notes = []
+    if len(group_split) < 3:
+        return notes
+    for target in ("test", "validation"):
+        if ratios[SPLITS.index(target)] <= 0 or target in group_split.values():
+            continue
+        lo, hi = _band(target, ratios)
+        sizes = {s: list(group_split.values()).count(s) for s in SPLITS}
+        movable = [g for g, s in group_split.items() if sizes[s] > 1]
+        if not movable:
+            continue
+        mid = (lo + hi) / 2
+        g = min(movable, key=lambda g: (abs(group_position(g, seed) - mid), g))
+        notes.append(f"group {g} moved from {group_split[g]} to {target}, which had no group")
+        group_split[g] = target
+    return notes
