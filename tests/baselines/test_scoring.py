@@ -184,7 +184,7 @@ def test_gpu_code_path_runs_on_cpu_with_tiny_model(tmp_path, capsys):
                 "0.05",
                 "--turns",
                 "2",
-                "--repeats",
+                "--rounds",
                 "1",
                 "--steps",
                 "1",
@@ -196,7 +196,7 @@ def test_gpu_code_path_runs_on_cpu_with_tiny_model(tmp_path, capsys):
         )
         == 0
     )
-    res = json.loads(out.read_text())
+    res = json.loads(out.read_text())["results"]
     assert res["torch_threads"] == 1 and len(res["loadavg_before"]) == 3
     for mode in ("head", "lm"):
         assert res["scoring"][mode]["max_abs_diff"] < 1e-4
