@@ -163,7 +163,7 @@ def main(argv=None) -> int:
             small = make_bloom(tmp / "small", **(tiny if args.tiny else dict(hidden=256, layers=4, heads=8)))
             results["scoring"] = bench_scoring(small, *turns(args.turns, args.xpersona), "cpu", args.rounds)
             if not args.no_train:
-                tiny_dir = make_bloom(tmp / "tiny", **tiny)
+                tiny_dir = small if args.tiny else make_bloom(tmp / "tiny", **tiny)
                 items, _ = turns(4 * (args.steps + 2), args.xpersona)
                 for key, lora in (("train_tiny_cpu", False), ("train_tiny_cpu_lora", True)):
                     results[key] = bench_training(
