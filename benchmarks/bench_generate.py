@@ -23,9 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import psutil
-
-from benchmarks.bench_servers import start_servers
+from benchmarks.bench_servers import cpu_seconds, start_servers
 from benchmarks.harness import finish, interleave, parse, parser, spread_table, summarize_configs
 
 CONFIGS = {
@@ -69,15 +67,14 @@ def one_run(args, url: str, server_pid: int, gates: dict) -> dict:
             finally:
                 await backend.aclose()
 
-        server_proc = psutil.Process(server_pid)
-        server0 = sum(server_proc.cpu_times()[:2])
+        server0 = cpu_seconds([server_pid])
         kids0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu0, t0 = time.process_time(), time.perf_counter()
         summary = asyncio.run(go())
         cpu, wall = time.process_time() - cpu0, time.perf_counter() - t0
         kids1 = resource.getrusage(resource.RUSAGE_CHILDREN)  # the gate worker (ended with the run)
         gate_cpu = (kids1.ru_utime + kids1.ru_stime) - (kids0.ru_utime + kids0.ru_stime)
-        server_cpu = sum(server_proc.cpu_times()[:2]) - server0
+        server1 = cpu_seconds([server_pid])
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     n = max(1, summary.requests)
@@ -88,7 +85,9 @@ def one_run(args, url: str, server_pid: int, gates: dict) -> dict:
         "requests_per_s": round(summary.requests / wall, 1),
         "client_cpu_ms_per_request": round(1000 * cpu / n, 3),
         "gate_worker_cpu_ms_per_request": round(1000 * gate_cpu / n, 3),
-        "server_cpu_ms_per_request": round(1000 * server_cpu / n, 3),
+        "server_cpu_ms_per_request": None
+        if None in (server0, server1)
+        else round(1000 * (server1 - server0) / n, 3),
         "gate_process": summary.gate_process,
     }
 

@@ -10,11 +10,9 @@ flight through one OpenAIBackend and measures requests/s and the client's CPU se
 from __future__ import annotations
 
 import asyncio
-import os
 import time
-from pathlib import Path
 
-from benchmarks.bench_servers import start_servers
+from benchmarks.bench_servers import cpu_seconds, start_servers
 from benchmarks.harness import finish, interleave, parse, parser, spread_table, summarize_configs
 from moud_core.backends.base import ChatRequest, SamplingParams
 from moud_core.backends.openai_http import OpenAIBackend
@@ -43,18 +41,6 @@ async def drive(backend: OpenAIBackend, n_requests: int, in_flight: int, offset:
     return failures
 
 
-def process_cpu_s(pids: list[int]) -> float | None:
-    """utime + stime of processes (Linux /proc), or None where unavailable."""
-    try:
-        total = 0
-        for pid in pids:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
-        return total / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        return None
-
-
 async def measure(
     urls: list[str], n_requests: int, in_flight: int, warmup: int, server_pids: list[int]
 ) -> dict:
@@ -62,10 +48,10 @@ async def measure(
     try:
         await backend.check()
         await drive(backend, warmup, in_flight, offset=10**9)
-        server0, cpu0, t0 = process_cpu_s(server_pids), time.process_time(), time.perf_counter()
+        server0, cpu0, t0 = cpu_seconds(server_pids), time.process_time(), time.perf_counter()
         failures = await drive(backend, n_requests, in_flight)
         wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
-        server1 = process_cpu_s(server_pids)
+        server1 = cpu_seconds(server_pids)
         stats = backend.stats()
     finally:
         await backend.aclose()

@@ -15,13 +15,12 @@ The two sides are interleaved over ``--rounds``. ``--tiny`` uses a tiny Llama ch
 
 from __future__ import annotations
 
-import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.harness import finish, interleave, parse, parser, skip
+from benchmarks.harness import finish, interleave, parse, parser, skip, spread_table, summarize_configs
 
 
 def requests_for(n: int, max_tokens: int):
@@ -132,9 +131,9 @@ def measure(args) -> int:
         tokens, seconds = plain_generate(backend, requests)
         return {"tokens_per_s": tokens / seconds, "tokens_per_cpu_s": tokens / (time.process_time() - c0)}
 
-    runs = interleave({"backend": ours, "plain": plain}, args.rounds)  # both see the same machine load
-    ours_s, plain_s = ([r["tokens_per_s"] for r in runs[k]] for k in ("backend", "plain"))
-    ours_cpu, plain_cpu = ([r["tokens_per_cpu_s"] for r in runs[k]] for k in ("backend", "plain"))
+    runs = interleave({"backend": ours, "plain generate": plain}, args.rounds)  # both see the same load
+    configs = summarize_configs(runs)
+    med = {k: {m: v["median"] for m, v in c["spread"].items()} for k, c in configs.items()}
     result = {
         "model": args.model,
         "model_file": backend.describe().get("model_file"),
@@ -142,18 +141,17 @@ def measure(args) -> int:
         "max_tokens": args.max_tokens,
         "threads": torch.get_num_threads(),
         "load_seconds": round(load_s, 1),
-        "backend_tokens_per_s": [round(x, 1) for x in ours_s],
-        "plain_generate_tokens_per_s": [round(x, 1) for x in plain_s],
-        "median_backend": round(statistics.median(ours_s), 1),
-        "median_plain": round(statistics.median(plain_s), 1),
-        "ratio": round(statistics.median(ours_s) / statistics.median(plain_s), 3),
-        "backend_tokens_per_cpu_s": [round(x, 2) for x in ours_cpu],
-        "plain_tokens_per_cpu_s": [round(x, 2) for x in plain_cpu],
-        "ratio_per_cpu_s": round(statistics.median(ours_cpu) / statistics.median(plain_cpu), 3),
+        "configs": configs,
+        "ratio": round(med["backend"]["tokens_per_s"] / med["plain generate"]["tokens_per_s"], 3),
+        "ratio_per_cpu_s": round(
+            med["backend"]["tokens_per_cpu_s"] / med["plain generate"]["tokens_per_cpu_s"], 3
+        ),
         "prompt_tokens": sum(r.prompt_tokens for r in responses),
         "finish_reasons": sorted({r.finish_reason for r in responses}),
     }
-    return finish(args, "bench_real_model", result)
+    table = spread_table(configs, ["tokens_per_s", "tokens_per_cpu_s"], digits=2)
+    table += f"\nratio of medians: {result['ratio']} (per CPU-second: {result['ratio_per_cpu_s']})"
+    return finish(args, "bench_real_model", result, table)
 
 
 if __name__ == "__main__":

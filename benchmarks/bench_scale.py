@@ -22,17 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.bench_servers import start_servers
+from benchmarks.bench_servers import cpu_seconds, start_servers
 from benchmarks.harness import finish, interleave, parse, parser, skip, spread_table, summarize_configs
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU time of processes (Linux /proc), in seconds."""
-    total = 0.0
-    for pid in pids:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
 
 
 def one_run(urls: list[str], args, executor: str = "local", server_pids: list[int] = ()) -> dict:
@@ -75,7 +66,7 @@ def one_run(urls: list[str], args, executor: str = "local", server_pids: list[in
         else:
             summary = execute_units(spec, units, cfg=cfg)
         cpu, wall = time.process_time() - cpu0, time.perf_counter() - t0
-        srv = cpu_seconds(server_pids) - srv0
+        srv1 = cpu_seconds(server_pids)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return {
@@ -86,7 +77,11 @@ def one_run(urls: list[str], args, executor: str = "local", server_pids: list[in
         "wall_s": round(wall, 2),
         "requests_per_s": round(summary.requests / wall, 1),
         "client_cpu_ms_per_request": round(1000 * cpu / max(1, summary.requests), 3),
-        "server_cpu_ms_per_request": round(1000 * srv / max(1, summary.requests), 3),
+        "server_cpu_ms_per_request": (
+            None
+            if srv0 is None or srv1 is None
+            else round(1000 * (srv1 - srv0) / max(1, summary.requests), 3)
+        ),
         "load_avg_1m_before": round(load0, 2),
         "load_avg_1m_after": round(os.getloadavg()[0], 2),
     }
