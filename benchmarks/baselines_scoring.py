@@ -1,4 +1,4 @@
-"""Candidate scoring for ``bench_baselines.py``: prefix-shared (``score_shared_prefix``) against the full
+"""Candidate scoring for ``bench_baselines``: prefix-shared (``score_shared_prefix``) against the full
 sequences as one padded batch and one by one, interleaved turn by turn in a rotating order, in two modes
 (``head``: LM statistics for the gold only; ``lm``: for every candidate)."""
 
@@ -9,12 +9,9 @@ import time
 from pathlib import Path
 
 from benchmarks.baselines_training import sync
+from benchmarks.harness import spread
 
 METHODS = ("shared", "independent_batched", "independent_one_by_one")
-
-
-def _spread(xs: list[float]) -> dict:
-    return {"median": statistics.median(xs), "min": min(xs), "max": max(xs)}
 
 
 def _max_diff(a: dict, b: dict) -> float:
@@ -102,11 +99,11 @@ def bench_scoring(
             _max_diff(a, b) for m in METHODS[1:] for a, b in zip(results["shared"], results[m], strict=True)
         )
         out[mode] = {
-            "s_per_turn": {m: _spread(seconds[m]) for m in METHODS},
-            "speedup_vs_batched": _spread(
+            "s_per_turn": {m: spread(seconds[m]) for m in METHODS},
+            "speedup_vs_batched": spread(
                 [b / a for a, b in zip(seconds["shared"], seconds["independent_batched"], strict=True)]
             ),
-            "speedup_vs_one_by_one": _spread(
+            "speedup_vs_one_by_one": spread(
                 [b / a for a, b in zip(seconds["shared"], seconds["independent_one_by_one"], strict=True)]
             ),
             # robust to load spikes: each turn's fastest of the repeats, summed

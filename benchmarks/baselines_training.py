@@ -1,4 +1,4 @@
-"""Training throughput of the multitask baseline for ``bench_baselines.py``: tokens/s of forward + backward +
+"""Training throughput of the multitask baseline for ``bench_baselines``: tokens/s of forward + backward +
 optimizer step, model FLOPs (``training_flops``) and MFU against the device's peak bf16 FLOP/s."""
 
 from __future__ import annotations

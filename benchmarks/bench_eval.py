@@ -5,35 +5,30 @@
   1 and 4 (measures the client side: prompt building, parsing, HTTP; not a real model).
 - aggregation: seconds for means with 1000 bootstrap resamples, win rates and consistency.
 
-    python benchmarks/bench_eval.py --rows 2000 --judge-rows 300 --out bench_eval.json
+Statistics and the two judge batch sizes are interleaved over ``--rounds``; aggregation follows.
+
+    python -m benchmarks.bench_eval --rows 2000 --judge-rows 300 [--rounds 3] [--json bench_eval.json]
 """
 
 from __future__ import annotations
 
-import argparse
-import copy
 import json
-import os
-import platform
 import random
 import re
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from eval.aggregate import collect, consistency, means, win_rates  # noqa: E402
-from eval.items import iter_items, iter_rows  # noqa: E402
-from eval.judge_batches import Judge, JudgeConfig  # noqa: E402
-from eval.rubric import load_rubric  # noqa: E402
-from eval.stats import compute_stats  # noqa: E402
-from generation.testing.fake_openai import FakeOpenAIServer  # noqa: E402
-from moud_core.atomic import atomic_write_text
-from moud_core.backends.factory import make_backend  # noqa: E402
-from moud_core.jsonl import write_jsonl_atomic  # noqa: E402
-from moud_core.schema import example_row, make_row_id  # noqa: E402
+from benchmarks.harness import finish, interleave, parse, parser, spread_table, summarize_configs
+from eval.aggregate import collect, consistency, means, win_rates
+from eval.items import iter_items, iter_rows
+from eval.judge_batches import Judge, JudgeConfig
+from eval.rubric import load_rubric
+from eval.stats import compute_stats
+from generation.testing.fake_openai import FakeOpenAIServer
+from moud_core.backends.factory import make_backend
+from moud_core.jsonl import write_jsonl_atomic
+from moud_core.schema import example_row
 
 VOCAB = {
     "fr": (
@@ -54,8 +49,7 @@ def synth_rows(lang: str, n: int, models: list[str], rng: random.Random):
             ("AB"[t % 2], sep.join(rng.choices(VOCAB[lang], k=rng.randint(5, 25))))
             for t in range(rng.randint(6, 14))
         ]
-        row = copy.deepcopy(example_row(lang, i, turns))
-        row["id"] = make_row_id(lang, i)
+        row = example_row(lang, i, turns)
         row["metadata"]["generator_model"] = models[i % len(models)]
         row["metadata"]["lid_scores"] = [round(rng.betavariate(8, 1), 3) for _ in turns]
         yield row
@@ -71,20 +65,50 @@ def responder(body: dict) -> str:
     )
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def bench_stats(root: Path) -> dict:
+    t0 = time.perf_counter()
+    stats = compute_stats(row for _, row in iter_rows(root))
+    dt = time.perf_counter() - t0
+    n = sum(s["dialogues"] for s in stats["languages"].values())
+    return {"rows": n, "seconds": round(dt, 3), "rows_per_s": round(n / dt, 1)}
+
+
+def bench_judge(root: Path, server: FakeOpenAIServer, batch_size: int, judge_rows: int, out: list) -> dict:
+    """Judge the items of ``root`` ``batch_size`` per request; the records replace ``out``'s content."""
+    backend = make_backend("openai", server.model, base_url=server.base_url, max_concurrency=32)
+    judge = Judge(backend, JudgeConfig(server.model, load_rubric(), batch_size=batch_size, repeats=1))
+    items = list(iter_items(root, max_rows_per_language=judge_rows // len(VOCAB)))
+    before = server.count
+    t0 = time.perf_counter()
+    recs = judge.judge(items)
+    dt = time.perf_counter() - t0
+    out[:] = recs
+    return {
+        "batch_size": batch_size,
+        "items": len(recs),
+        "requests": server.count - before,
+        "seconds": round(dt, 3),
+        "items_per_s": round(len(recs) / dt, 1),
+        "ok": sum(r["status"] == "ok" for r in recs),
+    }
+
+
+def bench_aggregate(records: list) -> dict:
+    rubric = load_rubric()
+    t0 = time.perf_counter()
+    agg = collect(records)
+    rows = means(agg, rubric, n_boot=1000)
+    win_rates(agg, rubric, rows)
+    consistency(agg, rubric)
+    return {"records": len(records), "cells": len(rows), "seconds": round(time.perf_counter() - t0, 3)}
+
+
+def main(argv=None) -> int:
+    ap = parser(__doc__)
     ap.add_argument("--rows", type=int, default=2000, help="rows per language for the statistics benchmark")
     ap.add_argument("--judge-rows", type=int, default=300, help="rows (x4 items) judged per batch size")
-    ap.add_argument("--out", default="bench_eval.json")
-    args = ap.parse_args()
+    args = parse(ap, argv, tiny={"rows": 10, "judge_rows": 8})
     rng = random.Random(0)
-    results: dict = {
-        "machine": {
-            "platform": platform.platform(),
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-        }
-    }
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         for lang in VOCAB:
@@ -92,48 +116,18 @@ def main() -> int:
                 root / "shards" / lang / "shard-00000.jsonl",
                 synth_rows(lang, args.rows, ["model-a", "model-b"], rng),
             )
-        t0 = time.perf_counter()
-        stats = compute_stats(row for _, row in iter_rows(root))
-        dt = time.perf_counter() - t0
-        n = sum(s["dialogues"] for s in stats["languages"].values())
-        results["stats"] = {"rows": n, "seconds": round(dt, 3), "rows_per_s": round(n / dt, 1)}
-
-        rubric = load_rubric()
-        results["judge"] = []
-        records = []
+        records: list = []  # of the last run with 4 items per request
         with FakeOpenAIServer(responder, log_requests=False, max_seconds=600) as server:
-            for batch_size in (1, 4):
-                backend = make_backend("openai", server.model, base_url=server.base_url, max_concurrency=32)
-                judge = Judge(backend, JudgeConfig(server.model, rubric, batch_size=batch_size, repeats=1))
-                items = list(iter_items(root, max_rows_per_language=args.judge_rows // len(VOCAB)))
-                before = server.count
-                t0 = time.perf_counter()
-                recs = judge.judge(items)
-                dt = time.perf_counter() - t0
-                records = recs
-                results["judge"].append(
-                    {
-                        "batch_size": batch_size,
-                        "items": len(recs),
-                        "requests": server.count - before,
-                        "seconds": round(dt, 3),
-                        "items_per_s": round(len(recs) / dt, 1),
-                        "ok": sum(r["status"] == "ok" for r in recs),
-                    }
-                )
-        t0 = time.perf_counter()
-        agg = collect(records)
-        rows = means(agg, rubric, n_boot=1000)
-        win_rates(agg, rubric, rows)
-        consistency(agg, rubric)
-        results["aggregate"] = {
-            "records": len(records),
-            "cells": len(rows),
-            "seconds": round(time.perf_counter() - t0, 3),
-        }
-    print(json.dumps(results, indent=2))
-    atomic_write_text(args.out, json.dumps(results, indent=2) + "\n")
-    return 0
+            configs = {
+                "stats": lambda: bench_stats(root),
+                "judge, 1 item per request": lambda: bench_judge(root, server, 1, args.judge_rows, []),
+                "judge, 4 items per request": lambda: bench_judge(root, server, 4, args.judge_rows, records),
+            }
+            runs = interleave(configs, args.rounds)
+        runs.update(interleave({"aggregate": lambda: bench_aggregate(records)}, args.rounds))
+    configs = summarize_configs(runs)
+    table = spread_table(configs, ["rows_per_s", "items_per_s", "seconds"], digits=3)
+    return finish(args, "bench_eval", {"configs": configs}, table)
 
 
 if __name__ == "__main__":

@@ -1,35 +1,32 @@
 """Filter throughput and memory on a synthetic corpus made here (no data needed).
 
-    python benchmarks/bench_filters.py [--dialogues 20000] [--workers 1,2]
+    python -m benchmarks.bench_filters [--dialogues 20000] [--workers 1,2] [--rounds 3] [--json out.json]
 
 Reports: LID utterances per CPU-second on one core (distinct texts, synthetic and XPersona when present;
 numpy backend batched as the runner batches it, and the fastText binding one line at a time), and for two
 corpus sizes and each worker count the whole-gate-stack dialogues/s through `filter_run` (wall clock,
 and per CPU-second of the run's processes, which is less sensitive to other jobs on the machine; best,
-median and worst of --repeat runs) and the peak RSS (streaming: should stay flat). The load average and
-a CPU check (seconds of a fixed Python loop; ~0.3 s on a quiet dev VM) are printed with every measurement.
+median and worst of --rounds interleaved runs) and the peak RSS (streaming: should stay flat). The load
+average and a CPU check (seconds of a fixed Python loop; ~0.3 s on a quiet dev VM) are printed with every
+measurement.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import random
 import resource
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-XPERSONA = ROOT.parent / "shared" / "data" / "xpersona"
-
-from moud_core.jsonl import write_jsonl_atomic  # noqa: E402
-from moud_core.schema import example_row, split_group_for  # noqa: E402
+from benchmarks.harness import ROOT, finish, interleave, parse, parser, summarize_configs, xpersona_dir
+from moud_core.jsonl import write_jsonl_atomic
+from moud_core.schema import example_row, split_group_for
 
 WORDS = {
     "fr": (
@@ -91,9 +88,10 @@ def lid_texts(n: int) -> dict[str, list[tuple[str, str]]]:
         row = synth_row(lang, 0, rng)
         texts.update((t["text"], lang) for t in row["turns"])
     out = {"synthetic": [(lang, t) for t, lang in list(texts.items())[:n]]}
-    if XPERSONA.is_dir():
+    xpersona = xpersona_dir()
+    if xpersona.is_dir():
         real: dict[str, str] = {}
-        for path in sorted(XPERSONA.glob("*.json")):
+        for path in sorted(xpersona.glob("*.json")):
             lang = XPERSONA_CODES.get(path.name.split("_")[0])
             for d in json.loads(path.read_text(encoding="utf-8")):
                 real.update((t, lang) for t in d["persona"] + [u for pair in d["dialogue"] for u in pair])
@@ -101,13 +99,13 @@ def lid_texts(n: int) -> dict[str, list[tuple[str, str]]]:
     return out
 
 
-def bench_lid(n: int = 50_000, repeat: int = 3) -> list[tuple[str, str, list[float]]]:
-    """(corpus, how, utterances per CPU-second of each of ``repeat`` runs), each run on a fresh model (cold
-    token cache): the numpy backend's full top-k in batches of 512 (what the runner sends) and of 21 (one
-    dialogue); the LID gate's own batch step (``LidGate.predict_texts`` on the texts and the segments it
-    judges: the target's probability along its tree path for every text, the full top-k only for texts
-    whose target is not certainly on top), per language in batches of 5,376 texts (256 dialogues),
-    counting the texts; and the fastText binding one line at a time."""
+def lid_configs(n: int = 50_000) -> dict[str, Callable[[], dict]]:
+    """One configuration per (corpus, how); each call gives the utterances per CPU-second of one run on a
+    fresh model (cold token cache): the numpy backend's full top-k in batches of 512 (what the runner
+    sends) and of 21 (one dialogue); the LID gate's own batch step (``LidGate.predict_texts`` on the texts
+    and the segments it judges: the target's probability along its tree path for every text, the full
+    top-k only for texts whose target is not certainly on top), per language in batches of 5,376 texts
+    (256 dialogues), counting the texts; and the fastText binding one line at a time."""
     from collections import Counter
 
     from moud_core.languages import get_language
@@ -116,47 +114,49 @@ def bench_lid(n: int = 50_000, repeat: int = 3) -> list[tuple[str, str, list[flo
     from moud_gates.gates.lid import LidGate, LidModel
 
     cfg = FilterConfig.load(None)
-    results = []
+
+    def topk(texts: list[str], batch: int) -> dict:
+        model = LidModel(backend="numpy")
+        c = time.process_time()
+        for i in range(0, len(texts), batch):
+            model.predict(texts[i : i + batch], 3)
+        return {"per_cpu_s": len(texts) / (time.process_time() - c)}
+
+    def as_gate(by_lang: dict[str, list[str]]) -> dict:
+        gate = LidGate(LidModel(backend="numpy"))
+        c = time.process_time()
+        for lang, group in by_lang.items():
+            language = get_language(lang)
+            params = cfg.for_language(language)["lid"]
+            for i in range(0, len(group), 5376):
+                texts = gate.texts_and_segments(
+                    group[i : i + 5376], GateContext(language, params, Counter(), {})
+                )
+                gate.predict_texts(texts, language, params)
+        return {"per_cpu_s": sum(map(len, by_lang.values())) / (time.process_time() - c)}
+
+    def one_by_one(lines: list[str]) -> dict:
+        model = LidModel(backend="fasttext")
+        c = time.process_time()
+        for line in lines:
+            model._predict(line, 3, 0.0, "replace")
+        return {"per_cpu_s": len(lines) / (time.process_time() - c)}
+
+    configs = {}
     for name, pairs in lid_texts(n).items():
         texts = [t for _, t in pairs]
-        for how, batch in (("numpy top-3, batches of 512", 512), ("numpy top-3, batches of 21", 21)):
-            rates = []
-            for _ in range(repeat):
-                model = LidModel(backend="numpy")
-                c = time.process_time()
-                for i in range(0, len(texts), batch):
-                    model.predict(texts[i : i + batch], 3)
-                rates.append(len(texts) / (time.process_time() - c))
-            results.append((name, how, rates))
         by_lang: dict[str, list[str]] = {}
         for lang, text in pairs:
             if lang != "en":  # English is no target language of the registry
                 by_lang.setdefault(lang, []).append(text)
-        judged = sum(map(len, by_lang.values()))
-        rates = []
-        for _ in range(repeat):
-            gate = LidGate(LidModel(backend="numpy"))
-            c = time.process_time()
-            for lang, group in by_lang.items():
-                language = get_language(lang)
-                params = cfg.for_language(language)["lid"]
-                for i in range(0, len(group), 5376):
-                    texts = gate.texts_and_segments(
-                        group[i : i + 5376], GateContext(language, params, Counter(), {})
-                    )
-                    gate.predict_texts(texts, language, params)
-            rates.append(judged / (time.process_time() - c))
-        results.append((name, "numpy as the LID gate runs it (texts and the segments it judges)", rates))
-        model = LidModel(backend="fasttext")
         lines = [" ".join(x.split()) + "\n" for x in texts]
-        rates = []
-        for _ in range(repeat):
-            c = time.process_time()
-            for line in lines:
-                model._predict(line, 3, 0.0, "replace")
-            rates.append(len(texts) / (time.process_time() - c))
-        results.append((name, "fastText binding top-3, one by one", rates))
-    return results
+        configs[f"{name}: numpy top-3, batches of 512"] = lambda t=texts: topk(t, 512)
+        configs[f"{name}: numpy top-3, batches of 21"] = lambda t=texts: topk(t, 21)
+        configs[f"{name}: numpy as the LID gate runs it (texts and the segments it judges)"] = (
+            lambda b=by_lang: as_gate(b)
+        )
+        configs[f"{name}: fastText binding top-3, one by one"] = lambda x=lines: one_by_one(x)
+    return configs
 
 
 def calibrate() -> float:
@@ -188,42 +188,61 @@ def run_child(corpus: Path, workers: int) -> tuple[float, float, float]:
     return float(out[0]), float(out[1]), float(out[2])
 
 
+def stack_run(corpus: Path, n: int, workers: int) -> dict:
+    before = load()
+    secs, cpu_s, rss = run_child(corpus, workers)
+    return {
+        "dialogues_per_s": n / secs,
+        "dialogues_per_cpu_s": n / cpu_s,
+        "peak_rss_mib": rss,
+        "load_before": before,
+        "cpu_check_s": calibrate(),
+    }
+
+
+def _best(c: dict, key: str) -> str:
+    s = c["spread"][key]
+    return f"best {s['max']:,.0f}, median {s['median']:,.0f}, worst {s['min']:,.0f}"
+
+
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = parser(__doc__, rounds=3)
     ap.add_argument("--dialogues", type=int, default=20_000)
-    ap.add_argument("--repeat", type=int, default=3, help="runs per stack configuration (best/median/worst)")
     ap.add_argument("--lid-texts", type=int, default=50_000, help="distinct utterances for the LID benchmark")
     ap.add_argument("--workers", default="1,2", help="comma-separated worker counts (default: 1,2)")
-    args = ap.parse_args(argv)
-    print(f"[{load()}; CPU check {calibrate():.2f} s]")
-    for corpus, how, rates in bench_lid(args.lid_texts, args.repeat):
-        rates = sorted(rates)
-        print(
-            f"LID (lid.176.ftz, one core), {len(rates)} runs over {corpus} distinct utterances, {how}: "
-            f"best {rates[-1]:,.0f}, median {statistics.median(rates):,.0f}, "
-            f"worst {rates[0]:,.0f} per CPU-second"
+    args = parse(ap, argv, tiny={"dialogues": 64, "lid_texts": 300, "workers": "1"})
+    lines = [f"[{load()}; CPU check {calibrate():.2f} s]"]
+    lid = summarize_configs(interleave(lid_configs(args.lid_texts), args.rounds))
+    for name, c in lid.items():
+        corpus, how = name.split(": ", 1)
+        lines.append(
+            f"LID (lid.176.ftz, one core), {args.rounds} runs over {corpus} distinct utterances, {how}: "
+            f"{_best(c, 'per_cpu_s')} per CPU-second"
         )
+    stack = {}
     with tempfile.TemporaryDirectory() as tmp:
         for n in (args.dialogues // 4, args.dialogues):
             corpus = Path(tmp) / f"c{n}"
             make_corpus(corpus, n)
-            for workers in [int(w) for w in args.workers.split(",")]:
-                before = load()
-                runs = [run_child(corpus, workers) for _ in range(args.repeat)]
-                rates = sorted(n / secs for secs, _, _ in runs)
-                cpu_rates = sorted(n / cpu_s for _, cpu_s, _ in runs)
-                rss = max(r for _, _, r in runs)
-                print(
-                    f"gate stack, {n:,} dialogues, {workers} worker(s): best {rates[-1]:,.0f} dialogues/s, "
-                    f"median {statistics.median(rates):,.0f}, worst {rates[0]:,.0f} ({args.repeat} runs; "
-                    f"best {cpu_rates[-1]:,.0f} dialogues per CPU-second), peak RSS {rss:,.0f} MiB "
-                    f"[{before}; CPU check {calibrate():.2f} s]"
-                )
-    print(
-        "(max RSS of this driver process: "
-        f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MiB)"
-    )
-    return 0
+            runs = interleave(
+                {
+                    f"{n} dialogues, {w} worker(s)": lambda w=w, corpus=corpus, n=n: stack_run(corpus, n, w)
+                    for w in [int(w) for w in args.workers.split(",")]
+                },
+                args.rounds,
+            )
+            stack.update(summarize_configs(runs))
+    for name, c in stack.items():
+        lines.append(
+            f"gate stack, {name}: {_best(c, 'dialogues_per_s')} dialogues/s ({args.rounds} runs; best "
+            f"{c['spread']['dialogues_per_cpu_s']['max']:,.0f} dialogues per CPU-second), peak RSS "
+            f"{c['spread']['peak_rss_mib']['max']:,.0f} MiB "
+            f"[{c['rounds'][-1]['load_before']}; CPU check {c['rounds'][-1]['cpu_check_s']:.2f} s]"
+        )
+    driver = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    lines.append(f"(max RSS of this driver process: {driver:,.0f} MiB)")
+    results = {"lid": lid, "stack": stack, "driver_max_rss_mib": driver}
+    return finish(args, "bench_filters", results, "\n".join(lines))
 
 
 if __name__ == "__main__":

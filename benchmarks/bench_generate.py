@@ -4,43 +4,37 @@ The server (FakeOpenAIServer + ScriptedCrowdworker, answering instantly with nat
 separate process; the client is the real runner: prompts, parsing, per-request seeds, the SQLite
 request cache, atomic shards and the aiohttp backend.
 
-    python benchmarks/bench_generate.py --dialogues 300 --concurrency 256 [--no-cache] [--out result.json]
+    python -m benchmarks.bench_generate --dialogues 300 --concurrency 256 [--no-cache] [--json result.json]
+    python -m benchmarks.bench_generate --configs default,no-inline-gates,in-process-gates --rounds 5
 
 Reports requests/s (wall) and CPU time per request: the client's, the gate worker's and the server's (on a
-small machine all three share the CPUs).
+small machine all three share the CPUs), per configuration (inline gates in a worker process: ``default``;
+``no-inline-gates``; gates in this process: ``in-process-gates``), median [min, max] of interleaved rounds.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import json
 import multiprocessing as mp
 import resource
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-import psutil
-from bench_servers import start_servers
+from benchmarks.bench_servers import cpu_seconds, start_servers
+from benchmarks.harness import finish, interleave, parse, parser, spread_table, summarize_configs
+
+CONFIGS = {
+    "default": {"inline_gates": True, "gate_process": True},
+    "no-inline-gates": {"inline_gates": False, "gate_process": True},
+    "in-process-gates": {"inline_gates": True, "gate_process": False},
+}
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--dialogues", type=int, default=300, help="dialogues per language")
-    ap.add_argument("--languages", default="fr,zh")
-    ap.add_argument("--concurrency", type=int, default=256, help="dialogues in flight")
-    ap.add_argument("--no-cache", action="store_true")
-    ap.add_argument(
-        "--no-inline-gates", action="store_true", help="do not check each output with the quality gates"
-    )
-    ap.add_argument(
-        "--in-process-gates", action="store_true", help="check in this process (gate_process: false)"
-    )
-    ap.add_argument("--out", help="write results as JSON here")
-    args = ap.parse_args()
-
+def one_run(args, url: str, server_pid: int, gates: dict) -> dict:
+    """One ``moud generate`` run (the real runner) against the server at ``url``, in a fresh folder."""
     from generation.config import load_run_config
     from generation.run_output import prepare_output
     from generation.scheduler import GenerationRun
@@ -48,7 +42,6 @@ def main() -> None:
     from moud_core.backends.factory import make_backend
     from moud_core.languages import load_registry
 
-    stop, (server,), (url,) = start_servers(1)
     tmp = Path(tempfile.mkdtemp(prefix="moud-bench-"))
     try:
         langs = args.languages.split(",")
@@ -59,8 +52,7 @@ def main() -> None:
                 "dialogues_per_language": args.dialogues,
                 "concurrency": args.concurrency,
                 "model": "bench",
-                "inline_gates": not args.no_inline_gates,
-                "gate_process": not args.in_process_gates,
+                **gates,
             },
         )
         prepare_output(tmp, cfg)
@@ -75,37 +67,62 @@ def main() -> None:
             finally:
                 await backend.aclose()
 
-        server_proc = psutil.Process(server.pid)
-        server0 = sum(server_proc.cpu_times()[:2])
+        server0 = cpu_seconds([server_pid])
         kids0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu0, t0 = time.process_time(), time.perf_counter()
         summary = asyncio.run(go())
         cpu, wall = time.process_time() - cpu0, time.perf_counter() - t0
         kids1 = resource.getrusage(resource.RUSAGE_CHILDREN)  # the gate worker (ended with the run)
         gate_cpu = (kids1.ru_utime + kids1.ru_stime) - (kids0.ru_utime + kids0.ru_stime)
-        server_cpu = sum(server_proc.cpu_times()[:2]) - server0
+        server1 = cpu_seconds([server_pid])
     finally:
-        stop.set()
-        server.join(10)
         shutil.rmtree(tmp, ignore_errors=True)
-    result = {
+    n = max(1, summary.requests)
+    return {
         "dialogues": summary.made + summary.failed,
         "requests": summary.requests,
         "wall_s": round(wall, 2),
         "requests_per_s": round(summary.requests / wall, 1),
-        "client_cpu_ms_per_request": round(1000 * cpu / max(1, summary.requests), 3),
-        "gate_worker_cpu_ms_per_request": round(1000 * gate_cpu / max(1, summary.requests), 3),
-        "server_cpu_ms_per_request": round(1000 * server_cpu / max(1, summary.requests), 3),
+        "client_cpu_ms_per_request": round(1000 * cpu / n, 3),
+        "gate_worker_cpu_ms_per_request": round(1000 * gate_cpu / n, 3),
+        "server_cpu_ms_per_request": None
+        if None in (server0, server1)
+        else round(1000 * (server1 - server0) / n, 3),
+        "gate_process": summary.gate_process,
+    }
+
+
+def main(argv=None) -> int:
+    ap = parser(__doc__)
+    ap.add_argument("--dialogues", type=int, default=300, help="dialogues per language")
+    ap.add_argument("--languages", default="fr,zh")
+    ap.add_argument("--concurrency", type=int, default=256, help="dialogues in flight")
+    ap.add_argument("--no-cache", action="store_true")
+    ap.add_argument(
+        "--configs", default="default", help=f"comma-separated, from {', '.join(CONFIGS)} (default: default)"
+    )
+    args = parse(ap, argv, tiny={"dialogues": 3, "languages": "fr", "concurrency": 8})
+    names = args.configs.split(",")
+    unknown = [n for n in names if n not in CONFIGS]
+    if unknown:
+        ap.error(f"--configs: unknown {', '.join(unknown)}; expected some of {', '.join(CONFIGS)}")
+    stop, (server,), (url,) = start_servers(1)
+    try:
+        runs = interleave(
+            {n: lambda n=n: one_run(args, url, server.pid, CONFIGS[n]) for n in names}, args.rounds
+        )
+    finally:
+        stop.set()
+        server.join(10)
+    results = {
         "concurrency": args.concurrency,
         "cache": not args.no_cache,
-        "inline_gates": not args.no_inline_gates,
-        "gate_process": summary.gate_process,
         "cpu_count": mp.cpu_count(),
+        "configs": summarize_configs(runs),
     }
-    print(json.dumps(result, indent=2))
-    if args.out:
-        Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+    metrics = ["requests_per_s", "client_cpu_ms_per_request", "gate_worker_cpu_ms_per_request"]
+    return finish(args, "bench_generate", results, spread_table(results["configs"], metrics, digits=3))
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

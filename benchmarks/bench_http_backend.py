@@ -1,30 +1,21 @@
 """Throughput of the OpenAI HTTP backend against instant loopback servers in separate processes.
 
-For 1, 2 and 4 fake servers (each its own process) it keeps ``--in-flight`` requests in flight through one
-OpenAIBackend and measures requests/s and the client's CPU seconds per request (time.process_time of
-this process). Prints a table and writes JSON.
+For 1, 2 and 4 fake servers (each its own process, all started once) it keeps ``--in-flight`` requests in
+flight through one OpenAIBackend and measures requests/s and the client's CPU seconds per request
+(time.process_time of this process), the server counts interleaved over ``--rounds``. Prints a table.
 
-    python benchmarks/bench_http_backend.py --requests 20000 --out bench_http.json
+    python -m benchmarks.bench_http_backend --requests 20000 --json bench_http.json
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import json
-import os
-import platform
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from bench_servers import start_servers  # noqa: E402
-
-from moud_core.atomic import atomic_write_text  # noqa: E402
-from moud_core.backends.base import ChatRequest, SamplingParams  # noqa: E402
-from moud_core.backends.openai_http import OpenAIBackend  # noqa: E402
+from benchmarks.bench_servers import cpu_seconds, start_servers
+from benchmarks.harness import finish, interleave, parse, parser, spread_table, summarize_configs
+from moud_core.backends.base import ChatRequest, SamplingParams
+from moud_core.backends.openai_http import OpenAIBackend
 
 
 async def drive(backend: OpenAIBackend, n_requests: int, in_flight: int, offset: int = 0) -> int:
@@ -50,18 +41,6 @@ async def drive(backend: OpenAIBackend, n_requests: int, in_flight: int, offset:
     return failures
 
 
-def process_cpu_s(pids: list[int]) -> float | None:
-    """utime + stime of processes (Linux /proc), or None where unavailable."""
-    try:
-        total = 0
-        for pid in pids:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
-        return total / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        return None
-
-
 async def measure(
     urls: list[str], n_requests: int, in_flight: int, warmup: int, server_pids: list[int]
 ) -> dict:
@@ -69,10 +48,10 @@ async def measure(
     try:
         await backend.check()
         await drive(backend, warmup, in_flight, offset=10**9)
-        server0, cpu0, t0 = process_cpu_s(server_pids), time.process_time(), time.perf_counter()
+        server0, cpu0, t0 = cpu_seconds(server_pids), time.process_time(), time.perf_counter()
         failures = await drive(backend, n_requests, in_flight)
         wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
-        server1 = process_cpu_s(server_pids)
+        server1 = cpu_seconds(server_pids)
         stats = backend.stats()
     finally:
         await backend.aclose()
@@ -92,70 +71,36 @@ async def measure(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    ap = parser(__doc__, rounds=3)
+    ap.add_argument("--requests", type=int, default=20000, help="measured requests per configuration")
+    ap.add_argument("--warmup", type=int, default=1000, help="unmeasured requests first")
+    ap.add_argument("--in-flight", type=int, default=256, help="concurrent requests")
+    ap.add_argument("--servers", default="1,2,4", help="comma-separated server counts")
+    args = parse(ap, argv, tiny={"requests": 200, "warmup": 20, "in_flight": 16, "servers": "1,2"})
+    counts = [int(x) for x in args.servers.split(",")]
+    answer = "Bonjour ! Ça va très bien, merci."
+    stop, procs, urls = start_servers(max(counts), max_seconds=600, answer=answer, model="fake-model")
+    pids = [p.pid for p in procs]
+
+    def config(n: int):
+        return lambda: asyncio.run(measure(urls[:n], args.requests, args.in_flight, args.warmup, pids[:n]))
+
+    try:
+        runs = interleave({f"{n} server(s)": config(n) for n in counts}, args.rounds)
+    finally:
+        stop.set()
+        for p in procs:
+            p.join(15)
+            if p.is_alive():
+                p.terminate()
+    configs = summarize_configs(runs)
+    failures = sum(r["failures"] for rs in runs.values() for r in rs)
+    table = spread_table(
+        configs, ["requests_per_s", "client_cpu_ms_per_request", "server_cpu_ms_per_request"], digits=3
     )
-    parser.add_argument("--requests", type=int, default=20000, help="measured requests per configuration")
-    parser.add_argument("--warmup", type=int, default=1000, help="unmeasured requests first")
-    parser.add_argument("--in-flight", type=int, default=256, help="concurrent requests")
-    parser.add_argument("--servers", default="1,2,4", help="comma-separated server counts")
-    parser.add_argument(
-        "--repeat", type=int, default=3, help="runs per configuration; the median is reported"
+    return finish(
+        args, "bench_http_backend", {"configs": configs, "failures": failures}, table, int(failures > 0)
     )
-    parser.add_argument("--out", type=Path, default=None, help="write results as JSON here")
-    args = parser.parse_args(argv)
-    load_at_start = os.getloadavg() if hasattr(os, "getloadavg") else None
-    results = []
-    for n in [int(x) for x in args.servers.split(",")]:
-        answer = "Bonjour ! Ça va très bien, merci."
-        stop, procs, urls = start_servers(n, max_seconds=600, answer=answer, model="fake-model")
-        try:
-            runs = [
-                asyncio.run(measure(urls, args.requests, args.in_flight, args.warmup, [p.pid for p in procs]))
-                for _ in range(max(1, args.repeat))
-            ]
-        finally:
-            stop.set()
-            for p in procs:
-                p.join(15)
-                if p.is_alive():
-                    p.terminate()
-        runs.sort(key=lambda run: run["requests_per_s"])
-        r = dict(
-            runs[len(runs) // 2],
-            runs_requests_per_s=[run["requests_per_s"] for run in runs],
-            failures=sum(run["failures"] for run in runs),
-        )
-        results.append(r)
-        print(
-            f"servers={r['servers']}  {r['requests_per_s']:>8.1f} req/s  "
-            f"client {r['client_cpu_ms_per_request']:.3f} / "
-            f"servers {r['server_cpu_ms_per_request']} ms CPU/request  "
-            f"failures={r['failures']}  "
-            f"spread={r['per_endpoint_requests']}  runs={r['runs_requests_per_s']}",
-            flush=True,
-        )
-    report = {
-        "machine": {
-            "cpus": os.cpu_count(),
-            "platform": platform.platform(),
-            "python": platform.python_version(),
-            "loadavg_at_start": load_at_start,
-        },
-        "results": results,
-    }
-    print(
-        "\n| servers | requests/s | client CPU ms/request | servers' CPU ms/request | failures |\n"
-        "|---|---|---|---|---|"
-    )
-    for r in results:
-        print(
-            f"| {r['servers']} | {r['requests_per_s']:.0f} | {r['client_cpu_ms_per_request']:.3f} | "
-            f"{r['server_cpu_ms_per_request']} | {r['failures']} |"
-        )
-    if args.out:
-        atomic_write_text(args.out, json.dumps(report, indent=2) + "\n")
-    return 0 if all(r["failures"] == 0 for r in results) else 1
 
 
 if __name__ == "__main__":

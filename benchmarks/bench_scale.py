@@ -5,33 +5,25 @@ Each server is a FakeOpenAIServer + ScriptedCrowdworker (native text, answered i
 process; the client is the real pipeline (prompts, parsing, per-request seeds, SQLite request cache,
 atomic shards, the multi-endpoint aiohttp backend with least-loaded routing). Reports requests/s (wall),
 client CPU per request (the generate process; for Ray the driver only), server CPU per request, and
-the 1-minute load average, since
-other work on the machine makes timings noisy.
+the 1-minute load average, since other work on the machine makes timings noisy; the configurations are
+interleaved over ``--rounds``.
 
-    python benchmarks/bench_scale.py --dialogues 150 --servers 1,2,4 --ray [--out result.json]
-    python benchmarks/bench_scale.py --tokens --languages fr,de,zh,ja,ar,sw --dialogues 30   # cost inputs
+    python -m benchmarks.bench_scale --dialogues 150 --servers 1,2,4 --ray [--json result.json]
+    python -m benchmarks.bench_scale --tokens --languages fr,de,zh,ja,ar,sw --dialogues 30   # cost inputs
 """
 
 from __future__ import annotations
 
-import argparse
-import json
+import importlib.util
 import os
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-from bench_servers import start_servers
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU time of processes (Linux /proc), in seconds."""
-    total = 0.0
-    for pid in pids:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
+from benchmarks.bench_servers import cpu_seconds, start_servers
+from benchmarks.harness import finish, interleave, parse, parser, skip, spread_table, summarize_configs
 
 
 def one_run(urls: list[str], args, executor: str = "local", server_pids: list[int] = ()) -> dict:
@@ -74,7 +66,7 @@ def one_run(urls: list[str], args, executor: str = "local", server_pids: list[in
         else:
             summary = execute_units(spec, units, cfg=cfg)
         cpu, wall = time.process_time() - cpu0, time.perf_counter() - t0
-        srv = cpu_seconds(server_pids) - srv0
+        srv1 = cpu_seconds(server_pids)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return {
@@ -85,7 +77,11 @@ def one_run(urls: list[str], args, executor: str = "local", server_pids: list[in
         "wall_s": round(wall, 2),
         "requests_per_s": round(summary.requests / wall, 1),
         "client_cpu_ms_per_request": round(1000 * cpu / max(1, summary.requests), 3),
-        "server_cpu_ms_per_request": round(1000 * srv / max(1, summary.requests), 3),
+        "server_cpu_ms_per_request": (
+            None
+            if srv0 is None or srv1 is None
+            else round(1000 * (srv1 - srv0) / max(1, summary.requests), 3)
+        ),
         "load_avg_1m_before": round(load0, 2),
         "load_avg_1m_after": round(os.getloadavg()[0], 2),
     }
@@ -146,8 +142,8 @@ def measure_dialogue_cost(languages: list[str], dialogues: int) -> dict:
     return per_language
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def main(argv=None) -> int:
+    ap = parser(__doc__)
     ap.add_argument("--dialogues", type=int, default=150, help="dialogues per language")
     ap.add_argument("--languages", default="fr,zh")
     ap.add_argument(
@@ -163,51 +159,47 @@ def main() -> None:
         action="store_true",
         help="only measure requests/characters per dialogue (for the cost estimate) and exit",
     )
-    ap.add_argument("--out", help="write results as JSON here")
-    args = ap.parse_args()
+    tiny = {"dialogues": 2, "languages": "fr", "concurrency": 8, "shard_size": 2, "servers": "1,2"}
+    args = parse(ap, argv, tiny=tiny)
     if args.tokens:
         cost = measure_dialogue_cost(args.languages.split(","), args.dialogues)
-        print(json.dumps(cost, indent=2, ensure_ascii=False))
-        if args.out:
-            Path(args.out).write_text(json.dumps(cost, indent=2, ensure_ascii=False) + "\n")
-        return
+        return finish(args, "bench_scale", {"dialogue_cost": cost})
+    if args.ray and importlib.util.find_spec("ray") is None:
+        return skip(args, "bench_scale", "ray", "--ray: ray is not installed (pip install -e '.[ray]')")
 
     counts = [int(x) for x in args.servers.split(",") if x]
     stop, procs, urls = start_servers(max(counts + ([2] if args.ray else [])))
-    results = []
-    try:
-        for n in counts:
-            results.append(one_run(urls[:n], args, server_pids=[p.pid for p in procs[:n]]))
-            r = results[-1]
-            # what the client alone could do on one idle core, from its measured CPU cost per request
-            r["client_cpu_bound_requests_per_s_per_core"] = round(
-                1000 / max(1e-9, r["client_cpu_ms_per_request"])
-            )
-            print(json.dumps(results[-1]), flush=True)
-        if args.ray:
-            import ray
+    pids = [p.pid for p in procs]
+    configs = {f"{n} server(s)": lambda n=n: one_run(urls[:n], args, server_pids=pids[:n]) for n in counts}
+    if args.ray:
+        import ray
 
-            ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False)
-            try:
-                results.append(
-                    one_run(urls[:2], args, executor="ray", server_pids=[p.pid for p in procs[:2]])
-                )
-                print(json.dumps(results[-1]), flush=True)
-            finally:
-                ray.shutdown()
+        ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False)
+        configs["ray, 2 servers"] = lambda: one_run(urls[:2], args, executor="ray", server_pids=pids[:2])
+    try:
+        runs = interleave(configs, args.rounds)
     finally:
+        if args.ray:
+            ray.shutdown()
         stop.set()
         for p in procs:
             p.join(10)
-    report = {
+    for rs in runs.values():
+        for r in rs:  # what the client alone could do on one idle core, from its CPU cost per request
+            r["client_cpu_bound_requests_per_s_per_core"] = round(
+                1000 / max(1e-9, r["client_cpu_ms_per_request"])
+            )
+    results = {
         "cpu_count": os.cpu_count(),
         "concurrency": args.concurrency,
         "cache": not args.no_cache,
-        "results": results,
+        "configs": summarize_configs(runs),
     }
-    if args.out:
-        Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
+    if args.tiny:  # the cost measurement too, so the smoke test covers it
+        results["dialogue_cost"] = measure_dialogue_cost(["fr"], 1)
+    metrics = ["requests_per_s", "client_cpu_ms_per_request", "server_cpu_ms_per_request"]
+    return finish(args, "bench_scale", results, spread_table(results["configs"], metrics, digits=3))
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -4,6 +4,8 @@ crowdworker (native text per language), or one fixed answer."""
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
+from pathlib import Path
 
 
 def _serve(port_queue, stop_event, max_seconds: float, answer: str | None, model: str) -> None:
@@ -30,3 +32,15 @@ def start_servers(n: int, max_seconds: float = 1800, answer: str | None = None, 
         p.start()
     ports = [queue.get(timeout=60) for _ in procs]
     return stop, procs, [f"http://127.0.0.1:{port}/v1" for port in ports]
+
+
+def cpu_seconds(pids: list[int]) -> float | None:
+    """User + system CPU seconds of processes (Linux /proc), or None where unavailable."""
+    try:
+        total = 0
+        for pid in pids:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        return total / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None

@@ -7,25 +7,28 @@ runs in its own process and records every injection with the exact text that mar
 dialogues kept after filtering, tokens per kept dialogue (and its ratio to the clean server's), and kept
 rows that still hold injected text, judged by the injector's own record (not by MOUD's gates).
 
-    python benchmarks/bench_yield.py                                  # fr, 60 dialogues, 'realistic' rates
-    python benchmarks/bench_yield.py --languages fr,zh,ja,ar,es,de --dialogues 20 --out yield.json
+    python -m benchmarks.bench_yield                                  # fr, 60 dialogues, 'realistic' rates
+    python -m benchmarks.bench_yield --languages fr,zh,ja,ar,es,de --dialogues 20 --json yield.json
 
-Scenarios: clean server (inline gates on), injected + inline gates (default), injected + --no-inline-gates.
+Scenarios (interleaved over ``--rounds``; the table shows medians): clean server (inline gates on), injected +
+inline gates (default), injected + --no-inline-gates.
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import io
 import json
 import multiprocessing as mp
 import os
 import shutil
+import sys
 import tempfile
 import time
 from collections import Counter
 from pathlib import Path
+
+from benchmarks.harness import finish, interleave, parse, parser, summarize_configs
 
 
 def _serve(port_queue, stop_event, rates: dict, seed: int, record: str) -> None:
@@ -55,6 +58,8 @@ def _texts(row: dict) -> list[str]:
 
 
 def scenario(name: str, rates: dict, gates: bool, args, tmp: Path) -> dict:
+    """One ``moud generate`` + ``moud filter`` against a fresh slipping server, in a fresh folder."""
+    tmp = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=tmp))
     import moud_cli
     from generation.testing.slips import load_injections
 
@@ -126,56 +131,48 @@ def scenario(name: str, rates: dict, gates: bool, args, tmp: Path) -> dict:
     }
 
 
-def main() -> None:
+def main(argv=None) -> int:
     from generation.testing.slips import REALISTIC, parse_rates
 
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = parser(__doc__)
     ap.add_argument("--languages", default="fr", help="languages the crowdworker writes (default fr)")
     ap.add_argument("--dialogues", type=int, default=60, help="dialogues per language (default 60)")
     ap.add_argument("--inject", default="realistic", help="injection rates: 'realistic' or KIND=RATE,...")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--out", help="write the results as JSON here")
-    args = ap.parse_args()
+    args = parse(ap, argv, tiny={"dialogues": 2})
     rates = parse_rates(args.inject)
     tmp = Path(tempfile.mkdtemp(prefix="moud-yield-"))
+    scenarios = {"clean": ({}, True), "injected+gates": (rates, True), "injected-no-gates": (rates, False)}
     try:
-        results = [
-            scenario("clean", {}, True, args, tmp),
-            scenario("injected+gates", rates, True, args, tmp),
-            scenario("injected-no-gates", rates, False, args, tmp),
-        ]
+        runs = interleave(
+            {name: lambda name=name, s=s: scenario(name, *s, args, tmp) for name, s in scenarios.items()},
+            args.rounds,
+        )
     finally:
         shutil.rmtree(tmp, ignore_errors=True) if not os.environ.get("MOUD_KEEP_YIELD") else print(tmp)
-    clean = results[0]["tokens_per_kept"]
-    for r in results:
-        r["tokens_per_kept_vs_clean"] = round(r["tokens_per_kept"] / clean, 3) if clean else None
-    print(f"{args.languages}: {args.dialogues} dialogues per language; injection rates {rates or REALISTIC}")
-    print(
+    for i, clean in enumerate(runs["clean"]):
+        for rs in runs.values():
+            base = clean["tokens_per_kept"]
+            rs[i]["tokens_per_kept_vs_clean"] = round(rs[i]["tokens_per_kept"] / base, 3) if base else None
+    configs = summarize_configs(runs)
+    lines = [
+        f"{args.languages}: {args.dialogues} dialogues per language; injection rates {rates or REALISTIC}; "
+        f"medians of {args.rounds} round(s)",
         "| scenario | kept after filter | completion tokens | tokens / kept dialogue | vs clean "
-        "| kept rows with injected text |"
-    )
-    print("|---|---|---|---|---|---|")
-    for r in results:
-        print(
-            f"| {r['scenario']} | {r['kept_after_filter']}/{r['requested']} ({100 * r['kept_share']:.1f}%) | "
-            f"{r['completion_tokens']:,} | {r['tokens_per_kept']:,.1f} | {r['tokens_per_kept_vs_clean']}× | "
-            f"{r['kept_rows_with_injected_text']} |"
+        "| kept rows with injected text |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, c in configs.items():
+        m = {k: v["median"] for k, v in c["spread"].items()}
+        vs = m.get("tokens_per_kept_vs_clean")
+        lines.append(
+            f"| {name} | {m['kept_after_filter']:g}/{m['requested']:g} ({100 * m['kept_share']:.1f}%) | "
+            f"{m['completion_tokens']:,.0f} | {m['tokens_per_kept']:,.1f} | {vs}× | "
+            f"{m['kept_rows_with_injected_text']:g} |"
         )
-    print(json.dumps(results, indent=2, ensure_ascii=False))
-    if args.out:
-        Path(args.out).write_text(
-            json.dumps(
-                {
-                    "languages": args.languages,
-                    "dialogues": args.dialogues,
-                    "rates": rates,
-                    "results": results,
-                },
-                indent=2,
-            )
-            + "\n"
-        )
+    results = {"languages": args.languages, "dialogues": args.dialogues, "rates": rates, "configs": configs}
+    return finish(args, "bench_yield", results, "\n".join(lines))
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,8 +1,10 @@
 """Keep rate of the default filter config on the XPersona validation dialogues (real human text), and drop
 rates on realistic corruptions of them (benchmarks/corruptions.py), per class and language.
 
-    python benchmarks/filters_acceptance.py [--xpersona DIR] [--config filters.yaml] [--json out.json]
+    python -m benchmarks.filters_acceptance [--xpersona DIR] [--config filters.yaml] [--json out.json]
                                             [--languages fr,it] [--classes gloss,near_loop] [--misses 5]
+
+XPersona: ``--xpersona``, default $MOUD_XPERSONA_DIR or ../shared/data/xpersona.
 
 A probe is one dialogue with one corruption; "right" means dropped by the expected gate (lid/script for
 language classes, leakage for labels and boilerplate, repetition for loops) naming the corrupted field.
@@ -11,18 +13,12 @@ Every rate is also printed for the dialogues with even and with odd index (a hel
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from benchmarks.corruptions import CLASSES  # noqa: E402
-from benchmarks.probe import measure  # noqa: E402
-
-DEFAULT_DIR = ROOT.parent / "shared" / "data" / "xpersona"
+from benchmarks.corruptions import CLASSES
+from benchmarks.harness import finish, parse, parser, skip, xpersona_dir
+from benchmarks.probe import measure
 
 
 def _pct(x: float) -> str:
@@ -64,10 +60,9 @@ def _class_table(res: dict, classes: list[str], width: int, cell) -> None:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--xpersona", type=Path, default=DEFAULT_DIR)
+    ap = parser(__doc__)
+    ap.add_argument("--xpersona", type=Path, default=xpersona_dir())
     ap.add_argument("--config", default=None)
-    ap.add_argument("--json", type=Path, default=None)
     ap.add_argument(
         "--languages", default=None, help="comma-separated (default: every XPersona language present)"
     )
@@ -76,8 +71,10 @@ def main(argv=None) -> int:
         "--misses", type=int, default=0, help="print this many missed probes per class and language"
     )
     ap.add_argument("--seed", type=int, default=0)
-    args = ap.parse_args(argv)
+    args = parse(ap, argv, tiny={"languages": "fr,ja"})
     if not args.xpersona.is_dir():
+        if args.tiny:
+            return skip(args, "filters_acceptance", "xpersona", f"XPersona folder not found: {args.xpersona}")
         print(f"XPersona folder not found: {args.xpersona}", file=sys.stderr)
         return 2
     classes = args.classes.split(",") if args.classes else list(CLASSES)
@@ -103,9 +100,7 @@ def main(argv=None) -> int:
             for kind, c in r["classes"].items():
                 for miss in c["misses"]:
                     print(f"[{code} {kind}] {miss['drop'] or 'KEPT'} | {' || '.join(miss['texts'])[:200]}")
-    if args.json:
-        args.json.write_text(json.dumps(res, indent=2, ensure_ascii=False))
-    return 0
+    return finish(args, "filters_acceptance", res, table="")
 
 
 if __name__ == "__main__":

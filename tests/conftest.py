@@ -36,13 +36,13 @@ def xpersona_sample(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_llama_chat(tmp_path_factory) -> Path:
-    from tests.tiny_models import make_tiny_llama_chat
+    from benchmarks.tiny_models import make_tiny_llama_chat
 
     return make_tiny_llama_chat(tmp_path_factory.mktemp("tiny-llama-chat"))
 
 
 @pytest.fixture(scope="session")
 def tiny_bloom(tmp_path_factory) -> Path:
-    from tests.tiny_models import make_tiny_bloom
+    from benchmarks.tiny_models import make_tiny_bloom
 
     return make_tiny_bloom(tmp_path_factory.mktemp("tiny-bloom"))

@@ -8,7 +8,6 @@ import json
 
 import pytest
 
-from tests import ROOT
 from tests.bad_outputs import BAD_OUT_KINDS, bad_out, snapshot, umask, wrong_modes
 from tests.baselines.helpers import ZH, write_xpersona
 from tests.cli import moud
@@ -154,13 +153,8 @@ def test_xpersona_split_that_is_absent_says_which_are_there(model, tmp_path, cap
 
 
 def test_bench_falls_back_to_synthetic_turns_with_distinct_replies(tmp_path):
-    import importlib.util
+    import benchmarks.bench_baselines as bench
 
-    spec = importlib.util.spec_from_file_location(
-        "bench_baselines", ROOT / "benchmarks" / "bench_baselines.py"
-    )
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
     items, source = bench.turns(20, tmp_path / "no-xpersona-here")
     assert source == "synthetic" and len(items) == 20
     assert all(len(set(i.candidates)) == 20 and i.candidates[i.label] == i.reply for i in items)

@@ -3,7 +3,6 @@ unchanged by LM-on-gold-only scoring, and the benchmark's FLOPs/MFU formula and 
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 
@@ -14,7 +13,6 @@ from baselines.encoder import DialogueEncoder
 from baselines.loading import load_tokenizer
 from baselines.model import MultitaskConfig, build_model
 from baselines.scoring import plan_groups, score_independent, score_shared_prefix
-from tests import ROOT
 from tests.baselines.helpers import HISTORY, PERSONA
 
 CANDS = [
@@ -135,12 +133,9 @@ def test_evaluation_metrics_match_independent_scoring(tiny_bloom):
 
 
 def _bench():
-    spec = importlib.util.spec_from_file_location(
-        "bench_baselines", ROOT / "benchmarks" / "bench_baselines.py"
-    )
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    import benchmarks.bench_baselines
+
+    return benchmarks.bench_baselines
 
 
 def test_training_flops_and_mfu_formula(tiny_bloom):
@@ -184,7 +179,7 @@ def test_gpu_code_path_runs_on_cpu_with_tiny_model(tmp_path, capsys):
                 "0.05",
                 "--turns",
                 "2",
-                "--repeats",
+                "--rounds",
                 "1",
                 "--steps",
                 "1",
@@ -196,7 +191,7 @@ def test_gpu_code_path_runs_on_cpu_with_tiny_model(tmp_path, capsys):
         )
         == 0
     )
-    res = json.loads(out.read_text())
+    res = json.loads(out.read_text())["results"]
     assert res["torch_threads"] == 1 and len(res["loadavg_before"]) == 3
     for mode in ("head", "lm"):
         assert res["scoring"][mode]["max_abs_diff"] < 1e-4

@@ -1,5 +1,5 @@
-"""Tiny models built at test time (no Hub access): a Llama-architecture chat model and a BLOOM model,
-each with a byte-level BPE tokenizer trained on the fly, saved to a folder and loadable with
+"""Tiny models built on the fly for tests and benchmarks (no Hub access): a Llama-architecture chat model and
+BLOOM models, each with a byte-level BPE tokenizer trained on the fly, saved to a folder and loadable with
 ``from_pretrained``."""
 
 from __future__ import annotations
@@ -91,12 +91,21 @@ def make_tiny_llama_chat(directory: str | Path, seed: int = 0) -> Path:
     return _save_tiny(directory, seed, build)
 
 
-def make_tiny_bloom(directory: str | Path, seed: int = 0) -> Path:
-    """~2-layer BLOOM causal LM with a trained tokenizer, saved to ``directory``."""
+def make_bloom(
+    directory: str | Path, hidden: int, layers: int, heads: int, vocab_size: int | None = None, seed: int = 0
+) -> Path:
+    """A random-init BLOOM of the given shape with the trained tokenizer, saved to ``directory``;
+    ``vocab_size`` pads the vocabulary (e.g. 250,880 for BLOOM-560M's; the tokenizer uses the first ids)."""
 
     def build(tok, ids):
         from transformers import BloomConfig, BloomForCausalLM
 
-        return BloomForCausalLM(BloomConfig(**ids, hidden_size=64, n_layer=2, n_head=4))
+        ids = {**ids, "vocab_size": vocab_size or ids["vocab_size"]}
+        return BloomForCausalLM(BloomConfig(**ids, hidden_size=hidden, n_layer=layers, n_head=heads))
 
     return _save_tiny(directory, seed, build)
+
+
+def make_tiny_bloom(directory: str | Path, seed: int = 0) -> Path:
+    """~2-layer BLOOM causal LM with a trained tokenizer, saved to ``directory``."""
+    return make_bloom(directory, hidden=64, layers=2, heads=4, seed=seed)
