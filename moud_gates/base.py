@@ -11,23 +11,11 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from moud_core.drop import Drop
 from moud_core.languages import Language
 from moud_core.text import tokenize
-
-
-@dataclass
-class Drop:
-    """Why a row was dropped: the gate's name, a one-line human reason and the scores that decided it."""
-
-    gate: str
-    reason: str
-    scores: dict = field(default_factory=dict)
-
-    def to_record(self, row) -> dict:
-        return {"row": row, "gate": self.gate, "reason": self.reason, "scores": self.scores}
 
 
 class TextItem(NamedTuple):
@@ -133,8 +121,7 @@ class Gate:
                     return drop
                 failed.append(drop)
         if limit is not None and len(failed) > limit:
-            failed[0].scores["failed"] = len(failed)
-            return failed[0]
+            return failed[0].with_scores(failed=len(failed))
         return None
 
 

@@ -5,7 +5,7 @@ ground) as soon as it is produced. ``moud filter`` runs the same per-text checks
     from moud_gates.inline import TextGates
     gates = TextGates.from_config()               # packaged defaults (data/filters.yaml) or a YAML path
     drop = gates.check("fr", "turns[3]", text, earlier_turns=previous_texts, personas=persona_sentences)
-    if drop is not None:                          # Drop(gate, reason, scores); scores["field"] == "turns[3]"
+    if drop is not None:                          # Drop(gate, reason, scores); drop.field == "turns[3]"
         ...                                       # regenerate
 """
 

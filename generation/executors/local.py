@@ -67,7 +67,7 @@ def inline_filter(cfg, registry):
     def check(row):
         drop, _signature, counters = pipeline.check_stateless(row)
         pipeline.record(row["language"], drop, counters)
-        return drop is None, (None if drop is None else drop_record(row, drop.gate, drop.reason, drop.scores))
+        return drop is None, (None if drop is None else drop_record(row, drop))
 
     return check
 

@@ -175,9 +175,9 @@ class LidGate(Gate):
         ctx.counters["undetermined"] += undetermined
         row["metadata"]["lid_scores"] = turn_scores
         if len(failed) > p["max_failed"]:
-            drop = failure_drop(self.name, *failed[0], ctx)
-            drop.scores.update(failed=len(failed), skipped_short=skipped)
-            return drop
+            return failure_drop(self.name, *failed[0], ctx).with_scores(
+                failed=len(failed), skipped_short=skipped
+            )
         judged = len(items) - skipped
         if undetermined and judged >= 3 and undetermined > p["max_undetermined_share"] * judged:
             return Drop(
