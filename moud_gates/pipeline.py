@@ -14,7 +14,7 @@ from pathlib import Path
 from moud_core.charclass import class_table
 from moud_core.languages import Language, get_language, load_registry
 from moud_core.text import compiled_patterns
-from moud_gates.base import Drop, Gate, GateContext
+from moud_gates.base import Drop, Gate, GateContext, gate_counts
 from moud_gates.config import FilterConfig
 from moud_gates.inline import TextGates, build_gates
 from moud_gates.stats import FilterStats
@@ -36,7 +36,7 @@ class FilterPipeline:
         self.registry = registry if registry is not None else load_registry()
         self.gates: list[Gate] = build_gates(config, lid_model)
         self.text_gates = TextGates(config, self.registry, gates=self.gates)
-        self.stats = FilterStats()
+        self.stats = FilterStats(gate_counts())
 
     @classmethod
     def from_config(
@@ -51,7 +51,7 @@ class FilterPipeline:
         return cls(config, registry)
 
     def _context(
-        self, lang: Language, gate: Gate, counters: Counter, memo: dict | None = None
+        self, lang: Language, gate: Gate, counters: Counter | None = None, memo: dict | None = None
     ) -> GateContext:
         return GateContext(lang, self.config.for_language(lang).get(gate.name, {}), counters, memo)
 
@@ -63,7 +63,7 @@ class FilterPipeline:
         for code in codes:
             lang = get_language(code, self.registry)
             for gate in self.gates:
-                gate.warm(self._context(lang, gate, Counter()))
+                gate.warm(self._context(lang, gate))
 
     def prefill(self, rows: list[dict]) -> list[dict]:
         """One memo per row (for ``check_stateless``) holding what the gates would compute for the row alone,
@@ -78,7 +78,7 @@ class FilterPipeline:
             for gate in self.gates:
                 if type(gate).prefill is not Gate.prefill:  # a gate with per-chunk work
                     gate.prefill(
-                        group, group_memos, [self._context(lang, gate, Counter(), m) for m in group_memos]
+                        group, group_memos, [self._context(lang, gate, None, m) for m in group_memos]
                     )
         return memos
 
@@ -109,7 +109,7 @@ class FilterPipeline:
         for gate in self.gates:
             if gate.stateful and signature is not None:
                 return gate.admit_id(
-                    row_id, signature, self._context(get_language(code, self.registry), gate, Counter())
+                    row_id, signature, self._context(get_language(code, self.registry), gate)
                 )
         return None
 

@@ -11,6 +11,7 @@ from moud_gates.base import GATES, Drop, Gate, register
 from moud_gates.config import FilterConfig
 from moud_gates.inline import TextGates
 from moud_gates.pipeline import FilterPipeline
+from moud_gates.report import format_table
 from tests.gates.helpers import TEXTS, make_row, with_turn
 
 
@@ -113,8 +114,10 @@ def test_registered_gate_runs_without_the_pipeline_naming_it(monkeypatch, tmp_pa
     class NoHello(Gate):
         name = "no_hello"
         persona = False
+        counts = ("greetings_seen",)
 
         def check_text(self, item, ctx):
+            ctx.count("greetings_seen", item.text.lower().count("salut"))
             if "hello" in item.text.lower():
                 return Drop(self.name, f"{item.where}: says hello", {"field": item.where})
             return None
@@ -127,4 +130,12 @@ def test_registered_gate_runs_without_the_pipeline_naming_it(monkeypatch, tmp_pa
     res = pipe.check(with_turn(make_row("fr"), 2, "Hello, je suis là."))
     assert not res.kept and res.drop.gate == "no_hello" and res.drop.scores == {"field": "turns[2]"}
     assert pipe.stats_dict()["languages"]["fr"]["dropped"] == {"no_hello": 1}
+    # its counter is written and printed like language ID's, by nobody who knows its name
+    pipe.check(with_turn(make_row("fr", index=1), 2, "Salut, salut !"))
+    fr = pipe.stats_dict()["languages"]["fr"]
+    assert list(fr) == ["input", "kept", "dropped", "skipped_short", "undetermined", "greetings_seen"]
+    assert fr["greetings_seen"] == 1 + 1 + 2  # turns[0] of both rows ("Salut !"), then "Salut, salut !"
+    head, line = format_table(pipe.stats_dict(), pipe.config.gates).splitlines()
+    assert head.split()[-3:] == ["skipped_short", "undetermined", "greetings_seen"]
+    assert line.split()[-1] == str(fr["greetings_seen"])
     assert pipe.text_gates.check("fr", "turns[0]", "hello").gate == "no_hello"
