@@ -55,10 +55,6 @@ class GateContext:
             tokens = cache[text] = tokenize(text, self.lang.segmentation)
         return tokens
 
-    def token_cache(self) -> dict | None:
-        """The row's text -> tokens dict that ``tokens`` fills (None without a memo)."""
-        return self._tokens
-
     def count(self, name: str, n: int = 1) -> None:
         """Add ``n`` to counter ``name``, one of the gate's ``counts`` (filter_stats.json sums them per
         language)."""

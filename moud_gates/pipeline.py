@@ -16,7 +16,7 @@ from moud_core.languages import Language, get_language, load_registry
 from moud_core.text import compiled_patterns
 from moud_gates.base import Drop, Gate, GateContext, gate_counts
 from moud_gates.config import FilterConfig
-from moud_gates.inline import TextGates, build_gates
+from moud_gates.inline import build_gates
 from moud_gates.stats import FilterStats
 
 
@@ -35,7 +35,6 @@ class FilterPipeline:
         self.config = config
         self.registry = registry if registry is not None else load_registry()
         self.gates: list[Gate] = build_gates(config, lid_model)
-        self.text_gates = TextGates(config, self.registry, gates=self.gates)
         self.stats = FilterStats(gate_counts())
 
     @classmethod
@@ -119,14 +118,12 @@ class FilterPipeline:
             if gate.stateful:
                 gate.release(code)
 
-    def record(self, code: str, drop: Drop | None, counters: Counter | None = None) -> None:
-        self.stats.record(code, None if drop is None else drop.gate, counters)
-
     def check(self, row: dict) -> FilterResult:
+        """Every gate, dedup admission included; the outcome is counted in ``stats``."""
         drop, signature, counters = self.check_stateless(row)
         if drop is None:
             drop = self.admit(row, signature)
-        self.record(row["language"], drop, counters)
+        self.stats.record(row["language"], None if drop is None else drop.gate, counters)
         return FilterResult(drop is None, row, drop)
 
     def stats_dict(self) -> dict:
