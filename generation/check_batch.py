@@ -14,16 +14,17 @@ import asyncio
 import inspect
 from collections.abc import Callable, Sequence
 
+from moud_core.drop import Drop
 
-def first_drops(gates, language: str, outputs: Sequence[Sequence]) -> list[tuple[str, str] | None]:
-    """For each output (its ``TextItem``s, in order) the first drop as (gate, reason), or None when every
-    text passes. ``gates``: a ``TextGates``."""
+
+def first_drops(gates, language: str, outputs: Sequence[Sequence]) -> list[Drop | None]:
+    """For each output (its ``TextItem``s, in order) the first failing text's Drop, or None when every text
+    passes. ``gates``: a ``TextGates``."""
     memo = gates.prefill(language, [item.text for items in outputs for item in items])
-    verdicts: list[tuple[str, str] | None] = []
-    for items in outputs:
-        drop = next(filter(None, (gates.check_item(language, item, memo) for item in items)), None)
-        verdicts.append(None if drop is None else (drop.gate, drop.reason))
-    return verdicts
+    return [
+        next(filter(None, (gates.check_item(language, item, memo) for item in items)), None)
+        for items in outputs
+    ]
 
 
 class LoopTurnBatch:

@@ -1,7 +1,7 @@
 """The inline gates in a worker process: checking every output costs the event loop's process little more
 than sending it, so a second core keeps up with a fast server. The worker is forked with the run's
-``TextGates`` already built (nothing is pickled but the outputs and the verdicts) and called from the event
-loop without threads (``moud_core.forked_worker``); it dies with the command. Verdicts are those of
+``TextGates`` already built (nothing is pickled but the outputs and the verdicts, ``Drop``s) and called from
+the event loop without threads (``moud_core.forked_worker``); it dies with the command. Verdicts are those of
 ``check_batch.first_drops`` in this process: the gates and their per-dialogue caches are the same code on the
 same inputs."""
 

@@ -6,17 +6,18 @@ last complete sentence (``on_truncated: trim``; rejected when nothing complete i
 (``on_truncated: regenerate``); then the step parses it, and the inline gates (``TextGates``, the same
 per-text code ``moud filter`` runs) judge every persona sentence, the common ground and every turn.
 
-A rejected output never enters the dialogue: the step asks again with a new derived seed. Every request
-and every rejected or trimmed output is written down in an ``OutputLog``, which becomes the row's
-``metadata.step_attempts`` / ``rejected_outputs`` / ``reasoning_tokens`` (or the failure record's
-``rejected_outputs`` when the step gives up).
+A rejected output never enters the dialogue: the step asks again with a new derived seed. Every verdict is
+one ``Drop`` (``moud_core.drop``: the gate's own, or truncation / reasoning / parse), raised inside a
+``Rejected``. Every request and every rejected or trimmed output is written down in an ``OutputLog``, which
+becomes the row's ``metadata.step_attempts`` / ``rejected_outputs`` / ``reasoning_tokens`` (or the failure
+record's ``rejected_outputs`` when the step gives up).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import regex
 
@@ -24,6 +25,8 @@ from generation.check_batch import LoopTurnBatch, first_drops
 from generation.parsing import ParseFailure
 from generation.reasoning import strip_reasoning
 from moud_core.backends.base import ChatResponse, reasoning_token_share
+from moud_core.drop import Drop
+from moud_core.records import rejection_record
 from moud_core.schema import STEPS
 from moud_gates.base import TextItem
 
@@ -43,13 +46,13 @@ _SENTENCE_END = regex.compile(
 
 
 class Rejected(Exception):
-    """An output that may not enter the dialogue. ``tag`` is the failure reason recorded when the step
-    gives up (``rejected_<gate>`` for the quality gates, else ``truncated``, ``reasoning_only``,
-    ``empty_output`` or a parser tag); ``gate`` names who rejected it; ``reason`` is one human line."""
+    """An output that may not enter the dialogue, and the verdict on it (``drop``). ``tag`` is the failure
+    reason recorded when the step gives up (and a dialogue's stop reason): ``rejected_<gate>`` for the
+    quality gates, else ``truncated``, ``reasoning_only``, ``empty_output`` or a parser tag."""
 
-    def __init__(self, tag: str, gate: str, reason: str):
-        super().__init__(f"{tag}: {reason}")
-        self.tag, self.gate, self.reason = tag, gate, reason
+    def __init__(self, drop: Drop, tag: str | None = None):
+        self.drop, self.tag = drop, f"rejected_{drop.gate}" if tag is None else tag
+        super().__init__(f"{self.tag}: {drop.reason}")
 
     @classmethod
     def unless_parsed(cls, parse, *args):
@@ -57,7 +60,18 @@ class Rejected(Exception):
         try:
             return parse(*args)
         except ParseFailure as exc:
-            raise cls(exc.reason, "parse", exc.detail or exc.reason) from None
+            raise cls(Drop("parse", exc.detail or exc.reason), exc.reason) from None
+
+
+class Rejection(NamedTuple):
+    """One rejected (or trimmed) output: the step, its field (``persona_a``, ``common_ground``, ``turns[3]``),
+    the attempt, the verdict and what followed."""
+
+    step: str
+    field: str
+    attempt: int
+    drop: Drop
+    action: str
 
 
 @dataclass
@@ -65,29 +79,21 @@ class OutputLog:
     """One dialogue's record of requests per step, rejected/trimmed outputs and reasoning tokens."""
 
     step_attempts: dict = field(default_factory=lambda: dict.fromkeys(STEPS, 0))
-    rejected: list = field(default_factory=list)
+    rejected: list[Rejection] = field(default_factory=list)
     reasoning_tokens: int = 0
 
-    def note(self, step: str, field_name: str, attempt: int, rejected: Rejected, action: str) -> None:
+    def note(self, step: str, field_name: str, attempt: int, drop: Drop, action: str) -> None:
         """``action``: regenerated (asked again), stopped (the dialogue ended there), failed (the step gave
         up) or trimmed (the complete sentences of a truncated output were kept)."""
-        self.rejected.append(
-            {
-                "step": step,
-                "field": field_name,
-                "attempt": attempt,
-                "gate": rejected.gate,
-                "reason": rejected.reason,
-                "action": action,
-            }
-        )
+        self.rejected.append(Rejection(step, field_name, attempt, drop, action))
 
     def ordered(self) -> list[dict]:
-        """The notes in step order, persona A's before B's (the two personas are made concurrently)."""
-        return sorted(
-            self.rejected,
-            key=lambda r: (STEPS.index(r["step"]), r["field"] if r["step"] == "persona" else ""),
+        """The ``rejected_outputs`` records in step order, persona A's before B's (the two personas are made
+        concurrently)."""
+        notes = sorted(
+            self.rejected, key=lambda r: (STEPS.index(r.step), r.field if r.step == "persona" else "")
         )
+        return [rejection_record(*note) for note in notes]
 
     def metadata(self) -> dict:
         return {
@@ -134,8 +140,10 @@ class OutputChecker:
         if not text:
             if vis.reasoning_chars or resp.reasoning_tokens:
                 where = "unclosed reasoning block" if vis.unclosed else "reasoning"
-                raise Rejected("reasoning_only", "reasoning", f"the answer held only {where}, no content")
-            raise Rejected("empty_output", "parse", "empty answer")
+                raise Rejected(
+                    Drop("reasoning", f"the answer held only {where}, no content"), "reasoning_only"
+                )
+            raise Rejected(Drop("parse", "empty answer"), "empty_output")
         if resp.finish_reason != "length":
             return text
         cut = " ".join(text[-40:].split())
@@ -143,23 +151,16 @@ class OutputChecker:
             kept = trim_to_sentence(text)
             if kept:
                 if kept != text:
-                    log.note(
-                        step,
-                        field_name,
-                        attempt,
-                        Rejected(
-                            "truncated",
-                            "truncation",
-                            f"cut at max_tokens; kept {len(kept)} of {len(text)} characters, dropped "
-                            f"{' '.join(text[len(kept) :].split())[:60]!r}",
-                        ),
-                        "trimmed",
+                    dropped = " ".join(text[len(kept) :].split())[:60]
+                    reason = (
+                        f"cut at max_tokens; kept {len(kept)} of {len(text)} characters, dropped {dropped!r}"
                     )
+                    log.note(step, field_name, attempt, Drop("truncation", reason), "trimmed")
                 return kept
             raise Rejected(
-                "truncated", "truncation", f"cut at max_tokens with no complete sentence: …{cut!r}"
+                Drop("truncation", f"cut at max_tokens with no complete sentence: …{cut!r}"), "truncated"
             )
-        raise Rejected("truncated", "truncation", f"cut at max_tokens: …{cut!r}")
+        raise Rejected(Drop("truncation", f"cut at max_tokens: …{cut!r}"), "truncated")
 
     async def gate(self, items: Sequence[TextItem]) -> None:
         """Raise Rejected for the first of ``items`` (one output's texts, in order) that the inline gates
@@ -167,10 +168,9 @@ class OutputChecker:
         (``check_batch``), in a worker process when there is a ``worker``."""
         if self.gates is None or not items:
             return
-        verdict = await self._batch.submit(list(items))
-        if verdict is not None:
-            gate, reason = verdict
-            raise Rejected(f"rejected_{gate}", gate, reason)
+        drop = await self._batch.submit(list(items))
+        if drop is not None:
+            raise Rejected(drop)
 
 
 def load_text_gates(cfg, registry) -> TextGates | None:

@@ -21,6 +21,7 @@ from generation.parsing import (
 )
 from generation.prompts import PromptSet, sample_demonstrations
 from moud_core.backends.base import Backend, ChatRequest, ChatResponse, SamplingParams
+from moud_core.drop import Drop
 from moud_core.errors import BackendError
 from moud_core.languages import Language
 from moud_core.seeds import derive_seed
@@ -126,8 +127,10 @@ class StepContext:
     def give_up(
         self, step: str, field_name: str, attempt: int, last: Rejected, attempts: int
     ) -> DialogueFailure:
-        self.log.note(step, field_name, attempt, last, "failed")
-        return DialogueFailure(step, last.tag, f"{field_name}: {attempts} attempt(s); last: {last.reason}")
+        self.log.note(step, field_name, attempt, last.drop, "failed")
+        return DialogueFailure(
+            step, last.tag, f"{field_name}: {attempts} attempt(s); last: {last.drop.reason}"
+        )
 
 
 async def _attempts(
@@ -153,9 +156,9 @@ async def _attempts(
             return await accept(ctx.checker.visible(resp, ctx.log, step, field_name, attempt))
         except Rejected as rej:
             if attempt + 1 < attempts:
-                ctx.log.note(step, field_name, attempt, rej, "regenerated")
+                ctx.log.note(step, field_name, attempt, rej.drop, "regenerated")
             elif stop_early:
-                ctx.log.note(step, field_name, attempt, rej, "stopped")
+                ctx.log.note(step, field_name, attempt, rej.drop, "stopped")
                 return rej
             else:
                 raise ctx.give_up(step, field_name, attempt, rej, attempts) from None
@@ -217,14 +220,14 @@ async def make_turns(
         text = clean_utterance(text)
         if gated:
             if not text:
-                raise Rejected("empty_output", "parse", "nothing left after removing labels and quotes")
+                raise Rejected(Drop("parse", "nothing left after removing labels and quotes"), "empty_output")
             await ctx.checker.gate([TextItem(f"turns[{len(history)}]", text, said, personas)])
             return text
         key = normalized_for_loop(text)
         if not key:
-            raise Rejected("empty", "parse", "empty turn")
+            raise Rejected(Drop("parse", "empty turn"), "empty")
         if key in recent[-dc["loop_window"] :]:
-            raise Rejected("loop", "repetition", f"repeats one of the last {dc['loop_window']} turns")
+            raise Rejected(Drop("repetition", f"repeats one of the last {dc['loop_window']} turns"), "loop")
         return text
 
     for t in range(plan.num_turns):

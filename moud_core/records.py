@@ -1,9 +1,11 @@
 """The three records a run folder holds, each built in one place: a dialogue row (``shards/``), a failed
-dialogue (``failures/``) and a dropped row (``drops/``). Field meanings: moud_core/schema.py and
-docs/DEVELOPING.md."""
+dialogue (``failures/``) and a dropped row (``drops/``), and the entries of ``rejected_outputs`` (in a row's
+metadata or a failure record). Drop lines and rejections are built from the one verdict, ``Drop``. Field
+meanings: moud_core/schema.py and docs/DEVELOPING.md."""
 
 from __future__ import annotations
 
+from moud_core.drop import Drop
 from moud_core.jsonl import dumps_line
 from moud_core.schema import METADATA_FIELDS, make_row_id, split_group_for
 
@@ -76,20 +78,34 @@ def is_retryable(failure: dict) -> bool:
     return bool(value) if value is not None else failure.get("reason") in BACKEND_FAILURE_REASONS
 
 
-def drop_record(row: dict | None, gate: str, reason: str, scores: dict | None = None) -> dict:
+def drop_record(row: dict | None, drop: Drop) -> dict:
     """A line of ``drops/<lang>/``: the row (None for an unreadable line), the gate that dropped it, why,
     and the scores that decided."""
-    return {"row": row, "gate": gate, "reason": reason, "scores": scores or {}}
+    return {"row": row, "gate": drop.gate, "reason": drop.reason, "scores": drop.scores}
 
 
-def drop_line(row_line: str, gate: str, reason: str, scores: dict | None = None) -> str:
-    """``dumps_line(drop_record(row, ...))`` built around the row's already serialized line (same text)."""
+def drop_line(row_line: str, drop: Drop) -> str:
+    """``dumps_line(drop_record(row, drop))`` built around the row's already serialized line (same text)."""
     return (
-        f'{{"row":{row_line},"gate":{dumps_line(gate)},"reason":{dumps_line(reason)},'
-        f'"scores":{dumps_line(scores or {})}}}'
+        f'{{"row":{row_line},"gate":{dumps_line(drop.gate)},"reason":{dumps_line(drop.reason)},'
+        f'"scores":{dumps_line(drop.scores)}}}'
     )
 
 
 def schema_drop(row: dict | None, problem: str, line: int) -> dict:
     """The drop record of a line that is not a valid row (``moud filter --skip-invalid``)."""
-    return drop_record(row, "schema", problem, {"line": line})
+    return drop_record(row, Drop("schema", problem, {"line": line}))
+
+
+def rejection_record(step: str, field: str, attempt: int, drop: Drop, action: str) -> dict:
+    """An entry of ``rejected_outputs`` (``schema.REJECTION_FIELDS``, in that order): the output of ``step``
+    for ``field`` (``persona_a``, ``common_ground``, ``turns[3]``) at ``attempt``, the verdict on it, and
+    what followed (``action``: regenerated, stopped, failed or trimmed)."""
+    return {
+        "step": step,
+        "field": field,
+        "attempt": attempt,
+        "gate": drop.gate,
+        "reason": drop.reason,
+        "action": action,
+    }

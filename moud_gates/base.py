@@ -11,23 +11,11 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from moud_core.drop import Drop
 from moud_core.languages import Language
 from moud_core.text import tokenize
-
-
-@dataclass
-class Drop:
-    """Why a row was dropped: the gate's name, a one-line human reason and the scores that decided it."""
-
-    gate: str
-    reason: str
-    scores: dict = field(default_factory=dict)
-
-    def to_record(self, row) -> dict:
-        return {"row": row, "gate": self.gate, "reason": self.reason, "scores": self.scores}
 
 
 class TextItem(NamedTuple):
@@ -41,13 +29,16 @@ class TextItem(NamedTuple):
 
 
 class GateContext:
-    """What a gate gets besides the text or row: the language, its resolved settings, shared counters and
-    ``memo``, a per-row dict in which gates share derived values (tokens, script counts, prefilled results).
+    """What a gate gets besides the text or row: the language, its resolved settings, the ``counters`` its
+    ``count`` adds to (None: nobody reads them, as while generating) and ``memo``, a per-row dict in which
+    gates share derived values (tokens, script counts, prefilled results).
     (A plain class with slots: several are made for every text checked while generating.)"""
 
     __slots__ = ("lang", "params", "counters", "memo", "_tokens")
 
-    def __init__(self, lang: Language, params: dict, counters: Counter, memo: dict | None = None):
+    def __init__(
+        self, lang: Language, params: dict, counters: Counter | None = None, memo: dict | None = None
+    ):
         self.lang, self.params, self.counters, self.memo = lang, params, counters, memo
         self._tokens = memo.setdefault("tokens", {}) if memo is not None else None
 
@@ -64,12 +55,19 @@ class GateContext:
             tokens = cache[text] = tokenize(text, self.lang.segmentation)
         return tokens
 
-    def token_cache(self) -> dict | None:
-        """The row's text -> tokens dict that ``tokens`` fills (None without a memo)."""
-        return self._tokens
+    def count(self, name: str, n: int = 1) -> None:
+        """Add ``n`` to counter ``name``, one of the gate's ``counts`` (filter_stats.json sums them per
+        language)."""
+        if self.counters is not None:
+            self.counters[name] += n
 
 
 GATES: dict[str, type[Gate]] = {}  # name -> class, filled by @register (built-ins: moud_gates.builtin)
+
+
+def gate_counts() -> list[str]:
+    """The counters of every registered gate (``Gate.counts``), in registry order, each once."""
+    return list(dict.fromkeys(name for cls in GATES.values() for name in cls.counts))
 
 
 def register(cls: type[Gate]) -> type[Gate]:
@@ -82,9 +80,12 @@ class Gate:
     """Base class. Subclasses set ``name``, register themselves (``@register``) and implement ``check_text``
     (per-text rules); ``check`` runs them over a row's texts (``texts``) and applies ``max_failed``.
     Stateful gates (dedup) implement ``signature``/``admit_id``/``release`` instead and are not run per text.
-    Gates must not depend on other rows except through that state."""
+    Gates must not depend on other rows except through that state. A gate that counts something besides its
+    drops (``GateContext.count``) names its counters in ``counts``: every language's entry of
+    filter_stats.json has each of them (0 when nothing was counted)."""
 
     name = "gate"
+    counts: tuple[str, ...] = ()  # the names this gate's ``GateContext.count`` calls use
     stateful = False
     persona = True  # whether check_text judges persona sentences and the common ground (else turns only)
     history = True  # whether check_text looks at the earlier turns and personas (else ``check`` passes none)
@@ -133,8 +134,7 @@ class Gate:
                     return drop
                 failed.append(drop)
         if limit is not None and len(failed) > limit:
-            failed[0].scores["failed"] = len(failed)
-            return failed[0]
+            return failed[0].with_scores(failed=len(failed))
         return None
 
 

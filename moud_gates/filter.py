@@ -67,9 +67,7 @@ def _process_shard(pipe: FilterPipeline, code: str, path: Path, skip_invalid: bo
             if c:
                 counters.update(c)
             if drop is not None:
-                out.append(
-                    (drop.gate, dumps_line(drop_record(obj, drop.gate, drop.reason, drop.scores)), None, None)
-                )
+                out.append((drop.gate, dumps_line(drop_record(obj, drop)), None, None))
             else:
                 out.append((None, dumps_line(obj), obj["id"], sig))
         chunk.clear()
@@ -183,7 +181,7 @@ def _run(
                     kept.append(line)
                     pipe.stats.record(code, None)
                     continue
-                gate, line = drop.gate, drop_line(line, drop.gate, drop.reason, drop.scores)
+                gate, line = drop.gate, drop_line(line, drop)
             pipe.stats.record(code, gate)
             drops.append(line)
         _write_lines(tmp / "shards" / code / path.name, kept)

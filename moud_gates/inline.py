@@ -5,14 +5,13 @@ ground) as soon as it is produced. ``moud filter`` runs the same per-text checks
     from moud_gates.inline import TextGates
     gates = TextGates.from_config()               # packaged defaults (data/filters.yaml) or a YAML path
     drop = gates.check("fr", "turns[3]", text, earlier_turns=previous_texts, personas=persona_sentences)
-    if drop is not None:                          # Drop(gate, reason, scores); scores["field"] == "turns[3]"
+    if drop is not None:                          # Drop(gate, reason, scores); drop.field == "turns[3]"
         ...                                       # regenerate
 """
 
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -75,7 +74,7 @@ class TextGates:
         for language in languages:
             lang, gates = self._for(language)
             for gate, params in gates:
-                gate.warm(GateContext(lang, params, Counter(), {}))
+                gate.warm(GateContext(lang, params, None, {}))
 
     def prefill(self, language: str, texts: Sequence[str]) -> dict:
         """A memo for ``check`` of any of ``texts`` (one language): the gates' per-text work that runs many
@@ -85,7 +84,7 @@ class TextGates:
         memo: dict = {}
         texts = list(dict.fromkeys(texts))
         for gate, params in gates:
-            gate.prefill_texts(texts, GateContext(lang, params, Counter(), memo))
+            gate.prefill_texts(texts, GateContext(lang, params, None, memo))
         return memo
 
     def check(
@@ -98,11 +97,12 @@ class TextGates:
         personas: Sequence[str] = (),
         memo: dict | None = None,
     ) -> Drop | None:
-        """None when ``text`` passes every gate, else the first failing gate's Drop (``scores["field"]`` is
-        ``field``). ``field``: "turns[i]", "persona_a[i]", "persona_b[i]" or "common_ground"; turns are also
-        judged against ``earlier_turns`` (the dialogue's previous turn texts, in order: repeats, loops, echo)
-        and ``personas`` (both speakers' persona sentences: persona copied into a turn). ``memo``: from
-        ``prefill`` for a batch of texts that holds this one (else the check computes what it needs)."""
+        """None when ``text`` passes every gate, else the first failing gate's Drop (its ``field`` is
+        ``field``; nothing the gates count is kept). ``field``: "turns[i]", "persona_a[i]", "persona_b[i]" or
+        "common_ground"; turns are also judged against ``earlier_turns`` (the dialogue's previous turn texts,
+        in order: repeats, loops, echo) and ``personas`` (both speakers' persona sentences: persona copied
+        into a turn). ``memo``: from ``prefill`` for a batch of texts that holds this one (else the check
+        computes what it needs)."""
         return self.check_item(language, TextItem(field, text, earlier_turns, personas), memo)
 
     def check_item(self, language: str, item: TextItem, memo: dict | None = None) -> Drop | None:
@@ -113,10 +113,9 @@ class TextGates:
                 "or 'common_ground'"
             )
         lang, gates = self._for(language)
-        counters: Counter = Counter()
         memo = {} if memo is None else memo
         for gate, params in gates:
-            ctx = GateContext(lang, params, counters, memo)
+            ctx = GateContext(lang, params, None, memo)
             if gate.applies(item.where, ctx):
                 drop = gate.check_text(item, ctx)
                 if drop is not None:

@@ -14,9 +14,9 @@ from pathlib import Path
 from moud_core.charclass import class_table
 from moud_core.languages import Language, get_language, load_registry
 from moud_core.text import compiled_patterns
-from moud_gates.base import Drop, Gate, GateContext
+from moud_gates.base import Drop, Gate, GateContext, gate_counts
 from moud_gates.config import FilterConfig
-from moud_gates.inline import TextGates, build_gates
+from moud_gates.inline import build_gates
 from moud_gates.stats import FilterStats
 
 
@@ -35,8 +35,7 @@ class FilterPipeline:
         self.config = config
         self.registry = registry if registry is not None else load_registry()
         self.gates: list[Gate] = build_gates(config, lid_model)
-        self.text_gates = TextGates(config, self.registry, gates=self.gates)
-        self.stats = FilterStats()
+        self.stats = FilterStats(gate_counts())
 
     @classmethod
     def from_config(
@@ -51,7 +50,7 @@ class FilterPipeline:
         return cls(config, registry)
 
     def _context(
-        self, lang: Language, gate: Gate, counters: Counter, memo: dict | None = None
+        self, lang: Language, gate: Gate, counters: Counter | None = None, memo: dict | None = None
     ) -> GateContext:
         return GateContext(lang, self.config.for_language(lang).get(gate.name, {}), counters, memo)
 
@@ -63,7 +62,7 @@ class FilterPipeline:
         for code in codes:
             lang = get_language(code, self.registry)
             for gate in self.gates:
-                gate.warm(self._context(lang, gate, Counter()))
+                gate.warm(self._context(lang, gate))
 
     def prefill(self, rows: list[dict]) -> list[dict]:
         """One memo per row (for ``check_stateless``) holding what the gates would compute for the row alone,
@@ -78,7 +77,7 @@ class FilterPipeline:
             for gate in self.gates:
                 if type(gate).prefill is not Gate.prefill:  # a gate with per-chunk work
                     gate.prefill(
-                        group, group_memos, [self._context(lang, gate, Counter(), m) for m in group_memos]
+                        group, group_memos, [self._context(lang, gate, None, m) for m in group_memos]
                     )
         return memos
 
@@ -109,7 +108,7 @@ class FilterPipeline:
         for gate in self.gates:
             if gate.stateful and signature is not None:
                 return gate.admit_id(
-                    row_id, signature, self._context(get_language(code, self.registry), gate, Counter())
+                    row_id, signature, self._context(get_language(code, self.registry), gate)
                 )
         return None
 
@@ -119,14 +118,12 @@ class FilterPipeline:
             if gate.stateful:
                 gate.release(code)
 
-    def record(self, code: str, drop: Drop | None, counters: Counter | None = None) -> None:
-        self.stats.record(code, None if drop is None else drop.gate, counters)
-
     def check(self, row: dict) -> FilterResult:
+        """Every gate, dedup admission included; the outcome is counted in ``stats``."""
         drop, signature, counters = self.check_stateless(row)
         if drop is None:
             drop = self.admit(row, signature)
-        self.record(row["language"], drop, counters)
+        self.stats.record(row["language"], None if drop is None else drop.gate, counters)
         return FilterResult(drop is None, row, drop)
 
     def stats_dict(self) -> dict:

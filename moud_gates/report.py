@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from moud_gates.stats import ROW_KEYS
+
 
 def format_table(stats: dict, gates: list[str]) -> str:
+    """One line per language: input, kept, kept share, drops per gate (``gates`` order, then others by
+    name; gates that dropped nothing are left out), then the gates' counters (``Gate.counts``)."""
     langs = stats["languages"]
     gates = [g for g in gates if any(st["dropped"].get(g) for st in langs.values())] + sorted(
         {g for st in langs.values() for g in st["dropped"]} - set(gates)
     )
-    head = ["lang", "input", "kept", "kept%", *gates, "short", "undetermined"]
+    counters = list(dict.fromkeys(k for st in langs.values() for k in st if k not in ROW_KEYS))
+    head = ["lang", "input", "kept", "kept%", *gates, *counters]
     rows = []
     for code, st in langs.items():
         pct = f"{st['kept'] / st['input']:.1%}" if st["input"] else "-"
@@ -21,8 +26,7 @@ def format_table(stats: dict, gates: list[str]) -> str:
                 st["kept"],
                 pct,
                 *[st["dropped"].get(g, 0) for g in gates],
-                st["skipped_short"],
-                st.get("undetermined", 0),
+                *[st.get(name, 0) for name in counters],
             ]
         )
     widths = [max(len(str(x)) for x in col) for col in zip(head, *rows, strict=False)]

@@ -1,11 +1,14 @@
 """Filter statistics, kept in one place for inline use and `moud filter`: per language, the rows seen, kept,
-dropped per gate, the texts counted but not judged (``skipped_short``) and the texts language ID could not
-judge (``undetermined``: the model had nothing to go on)."""
+dropped per gate, and whatever the gates counted besides (``Gate.counts``, e.g. language ID's texts too
+short to judge and texts it could not determine)."""
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+
+ROW_KEYS = ("input", "kept", "dropped")  # of a language's entry; its other keys are the gates' counters
 
 
 @dataclass
@@ -15,23 +18,27 @@ class FilterCounts:
     input: int = 0
     kept: int = 0
     dropped: Counter = field(default_factory=Counter)
-    skipped_short: int = 0
-    undetermined: int = 0
+    counted: Counter = field(default_factory=Counter)  # the gates' own counters (``GateContext.count``)
 
-    def to_dict(self) -> dict:
+    def to_dict(self, names: Sequence[str] = ()) -> dict:
+        """``names``: counters written even when nothing was counted (0), first and in this order; any other
+        counter follows, by name."""
+        counted = {name: self.counted.get(name, 0) for name in names}
+        counted.update(sorted((k, v) for k, v in self.counted.items() if k not in counted))
         return {
             "input": self.input,
             "kept": self.kept,
             "dropped": dict(sorted(self.dropped.items())),
-            "skipped_short": self.skipped_short,
-            "undetermined": self.undetermined,
+            **counted,
         }
 
 
 class FilterStats:
-    """Counts per language: ``record`` one row's outcome, ``add_counters`` the gates' per-text counters."""
+    """Counts per language: ``record`` one row's outcome, ``add_counters`` the gates' counters. ``names``: the
+    counters every language's entry has (``base.gate_counts()``: the registered gates')."""
 
-    def __init__(self):
+    def __init__(self, names: Sequence[str] = ()):
+        self.names = tuple(names)
         self.languages: dict[str, FilterCounts] = {}
 
     def of(self, code: str) -> FilterCounts:
@@ -52,9 +59,7 @@ class FilterStats:
             self.add_counters(code, counters)
 
     def add_counters(self, code: str, counters: Counter) -> None:
-        counts = self.of(code)
-        counts.skipped_short += counters.get("skipped_short", 0)
-        counts.undetermined += counters.get("undetermined", 0)
+        self.of(code).counted.update(counters)
 
     def to_dict(self) -> dict:
-        return {code: counts.to_dict() for code, counts in sorted(self.languages.items())}
+        return {code: counts.to_dict(self.names) for code, counts in sorted(self.languages.items())}

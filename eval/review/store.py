@@ -75,12 +75,6 @@ class Store:
     def session_change(token_sha256: str, rater: str) -> list[tuple[str, tuple]]:
         return [("INSERT OR REPLACE INTO sessions VALUES (?, ?, ?)", (token_sha256, rater, time.time()))]
 
-    def put_score(self, rater: str, item_id: str, criterion: str, score: int) -> None:
-        self.apply([self.score_change(rater, item_id, criterion, score)])
-
-    def put_mark(self, rater: str, item_id: str, mark: str | None) -> None:
-        self.apply([self.mark_change(rater, item_id, mark)])
-
     def item_state(self, rater: str, item_id: str) -> tuple[dict[str, int], str | None]:
         """(the rater's scores on the item by criterion, the rater's mark or None)."""
         scores = dict(
@@ -92,9 +86,6 @@ class Store:
             "SELECT mark FROM marks WHERE rater = ? AND item_id = ?", (rater, item_id)
         ).fetchone()
         return scores, mark[0] if mark else None
-
-    def add_session(self, token_sha256: str, rater: str) -> None:
-        self.apply([self.session_change(token_sha256, rater)])
 
     def session_rater(self, token_sha256: str) -> str | None:
         row = self.db.execute("SELECT rater FROM sessions WHERE token_sha256 = ?", (token_sha256,)).fetchone()

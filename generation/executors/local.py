@@ -58,16 +58,13 @@ def inline_filter(cfg, registry):
     """The quality gates as a ``row_filter`` for the runner: every gate except dedup, whose keep-the-first
     decision depends on the order rows arrive in (run ``moud filter`` afterwards for dedup). The LID gate
     fills ``metadata.lid_scores`` of kept rows in place."""
-    try:
-        from moud_gates.pipeline import FilterPipeline
-    except ImportError as exc:  # pragma: no cover - filters are part of the package
-        raise ConfigError(f"--filter: quality gates unavailable ({exc})") from None
+    from moud_gates.pipeline import FilterPipeline
+
     pipeline = FilterPipeline.from_config(cfg["filter_config"], registry=registry)
 
     def check(row):
-        drop, _signature, counters = pipeline.check_stateless(row)
-        pipeline.record(row["language"], drop, counters)
-        return drop is None, (None if drop is None else drop_record(row, drop.gate, drop.reason, drop.scores))
+        drop = pipeline.check_stateless(row)[0]
+        return drop is None, (None if drop is None else drop_record(row, drop))
 
     return check
 

@@ -28,6 +28,8 @@ __all__ = [
 class LidGate(Gate):
     name = "lid"
     history = False
+    # texts with fewer than min_chars letters (counted, not judged); texts the model had nothing to go on
+    counts = ("skipped_short", "undetermined")
 
     def __init__(self, model: LidModel):
         self.model = model
@@ -135,9 +137,8 @@ class LidGate(Gate):
         text = item.text
         pre = self._predictions([text], ctx)
         verdict = judge_text(self.model, text, letter_counts([text], ctx.memo)[0], pre, self.segments, ctx)
-        counters = ctx.counters
-        counters["skipped_short"] += verdict.short
-        counters["undetermined"] += verdict.undetermined
+        ctx.count("skipped_short", verdict.short)
+        ctx.count("undetermined", verdict.undetermined)
         return (
             None
             if verdict.failure is None
@@ -159,7 +160,7 @@ class LidGate(Gate):
             for t in texts
         ):
             # the common case: every text and segment is certainly in the target language
-            ctx.counters["skipped_short"] += sum(n < p["min_chars"] for n in letters)
+            ctx.count("skipped_short", sum(n < p["min_chars"] for n in letters))
             row["metadata"]["lid_scores"] = [round(sure[turn["text"]], 4) for turn in row["turns"]]
             return None
         failed, skipped, undetermined, turn_scores = [], 0, 0, []
@@ -171,13 +172,13 @@ class LidGate(Gate):
             undetermined += verdict.undetermined
             if verdict.failure is not None:
                 failed.append((where, text, verdict.failure))
-        ctx.counters["skipped_short"] += skipped
-        ctx.counters["undetermined"] += undetermined
+        ctx.count("skipped_short", skipped)
+        ctx.count("undetermined", undetermined)
         row["metadata"]["lid_scores"] = turn_scores
         if len(failed) > p["max_failed"]:
-            drop = failure_drop(self.name, *failed[0], ctx)
-            drop.scores.update(failed=len(failed), skipped_short=skipped)
-            return drop
+            return failure_drop(self.name, *failed[0], ctx).with_scores(
+                failed=len(failed), skipped_short=skipped
+            )
         judged = len(items) - skipped
         if undetermined and judged >= 3 and undetermined > p["max_undetermined_share"] * judged:
             return Drop(

@@ -6,20 +6,53 @@ import json
 
 import pytest
 
+from moud_core.drop import Drop
 from moud_core.jsonl import dumps_line
-from moud_core.records import dialogue_row, drop_line, drop_record, failure_record, is_retryable
-from moud_core.schema import example_row, validate_row
+from moud_core.records import (
+    dialogue_row,
+    drop_line,
+    drop_record,
+    failure_record,
+    is_retryable,
+    rejection_record,
+    schema_drop,
+)
+from moud_core.schema import REJECTION_FIELDS, example_row, validate_row
 
 
 def test_drop_line_is_the_serialized_record():
     row = example_row("ja")
     scores = {"field": "turns[2]", "target_prob": 0, "top": [["zh", 0.91], ["ja", 0.0312]]}
     reason = "turns[2]: ja not in top-3 \"quoted\" 'x' ✓"
-    line = drop_line(dumps_line(row), "lid", reason, scores)
-    assert line == json.dumps(
-        drop_record(row, "lid", reason, scores), ensure_ascii=False, separators=(",", ":")
-    )
-    assert json.loads(line)["row"] == row
+    drop = Drop("lid", reason, scores)
+    line = drop_line(dumps_line(row), drop)
+    assert line == json.dumps(drop_record(row, drop), ensure_ascii=False, separators=(",", ":"))
+    assert json.loads(line) == {"row": row, "gate": "lid", "reason": reason, "scores": scores}
+    assert list(schema_drop(None, "bad line", 3).items()) == [
+        ("row", None),
+        ("gate", "schema"),
+        ("reason", "bad line"),
+        ("scores", {"line": 3}),
+    ]
+
+
+def test_one_verdict_makes_the_drop_line_and_the_rejection():
+    drop = Drop("leakage", "turns[3]: role label 'A:'", {"field": "turns[3]", "kind": "speaker_label"})
+    assert drop.field == "turns[3]" and Drop("length", "2 turns", {"turns": 2}).field is None
+    more = drop.with_scores(failed=2)
+    assert list(more.scores) == ["field", "kind", "failed"] and "failed" not in drop.scores
+    with pytest.raises(AttributeError):
+        drop.gate = "lid"  # frozen: what was decided is what is written
+    rec = rejection_record("dialogue", "turns[3]", 1, drop, "regenerated")
+    assert list(rec) == list(REJECTION_FIELDS)
+    assert rec == {
+        "step": "dialogue",
+        "field": "turns[3]",
+        "attempt": 1,
+        "gate": "leakage",
+        "reason": "turns[3]: role label 'A:'",
+        "action": "regenerated",
+    }
 
 
 def test_dialogue_row_derives_id_and_split_group_and_needs_every_metadata_field():

@@ -11,6 +11,7 @@ from moud_gates.base import GATES, Drop, Gate, register
 from moud_gates.config import FilterConfig
 from moud_gates.inline import TextGates
 from moud_gates.pipeline import FilterPipeline
+from moud_gates.report import format_table
 from tests.gates.helpers import TEXTS, make_row, with_turn
 
 
@@ -19,9 +20,15 @@ def pipe():
     return FilterPipeline.from_config(None)
 
 
-def _per_text(pipe: FilterPipeline, row: dict) -> Drop | None:
+@pytest.fixture(scope="module")
+def text_gates(pipe):
+    """The per-text part of the pipeline's own gates."""
+    return TextGates(pipe.config, pipe.registry, gates=pipe.gates)
+
+
+def _per_text(gates: TextGates, row: dict) -> Drop | None:
     """The row's first failing text by TextGates, texts in the pipeline's order (gate by gate)."""
-    gates, turns = pipe.text_gates, [t["text"] for t in row["turns"]]
+    turns = [t["text"] for t in row["turns"]]
     personas = list(dict.fromkeys(row["persona_a"] + row["persona_b"]))
     fields = [(f"turns[{i}]", t) for i, t in enumerate(turns)]
     fields += [(f"persona_a[{i}]", s) for i, s in enumerate(row["persona_a"])]
@@ -45,18 +52,18 @@ def _per_text(pipe: FilterPipeline, row: dict) -> Drop | None:
         ("zh", 5, "   ", "length"),
     ],
 )
-def test_text_gates_and_row_check_agree(pipe, lang, i, text, gate):
+def test_text_gates_and_row_check_agree(pipe, text_gates, lang, i, text, gate):
     row = with_turn(make_row(lang), i, text)
     drop, _, _ = pipe.check_stateless(copy.deepcopy(row))
-    single = _per_text(pipe, row)
+    single = _per_text(text_gates, row)
     assert drop is not None and single is not None and drop.gate == single.gate == gate
-    assert single.scores["field"] == drop.scores["field"] == f"turns[{i}]"
+    assert single.scores["field"] == drop.scores["field"] == single.field == f"turns[{i}]"
     assert single.reason == drop.reason
-    assert pipe.check_stateless(make_row(lang))[0] is None and _per_text(pipe, make_row(lang)) is None
+    assert pipe.check_stateless(make_row(lang))[0] is None and _per_text(text_gates, make_row(lang)) is None
 
 
-def test_text_gates_use_earlier_turns_and_personas(pipe):
-    gates = pipe.text_gates
+def test_text_gates_use_earlier_turns_and_personas(pipe, text_gates):
+    gates = text_gates
     turns = TEXTS["fr"]
     # while generating, a repeated turn is regenerated the first time (filters.yaml `inline:`; moud filter
     # tolerates one repeat per dialogue of human text), and near-repeats of either speaker count
@@ -113,8 +120,10 @@ def test_registered_gate_runs_without_the_pipeline_naming_it(monkeypatch, tmp_pa
     class NoHello(Gate):
         name = "no_hello"
         persona = False
+        counts = ("greetings_seen",)
 
         def check_text(self, item, ctx):
+            ctx.count("greetings_seen", item.text.lower().count("salut"))
             if "hello" in item.text.lower():
                 return Drop(self.name, f"{item.where}: says hello", {"field": item.where})
             return None
@@ -127,4 +136,12 @@ def test_registered_gate_runs_without_the_pipeline_naming_it(monkeypatch, tmp_pa
     res = pipe.check(with_turn(make_row("fr"), 2, "Hello, je suis là."))
     assert not res.kept and res.drop.gate == "no_hello" and res.drop.scores == {"field": "turns[2]"}
     assert pipe.stats_dict()["languages"]["fr"]["dropped"] == {"no_hello": 1}
-    assert pipe.text_gates.check("fr", "turns[0]", "hello").gate == "no_hello"
+    # its counter is written and printed like language ID's, by nobody who knows its name
+    pipe.check(with_turn(make_row("fr", index=1), 2, "Salut, salut !"))
+    fr = pipe.stats_dict()["languages"]["fr"]
+    assert list(fr) == ["input", "kept", "dropped", "skipped_short", "undetermined", "greetings_seen"]
+    assert fr["greetings_seen"] == 1 + 1 + 2  # turns[0] of both rows ("Salut !"), then "Salut, salut !"
+    head, line = format_table(pipe.stats_dict(), pipe.config.gates).splitlines()
+    assert head.split()[-3:] == ["skipped_short", "undetermined", "greetings_seen"]
+    assert line.split()[-1] == str(fr["greetings_seen"])
+    assert TextGates(pipe.config, pipe.registry).check("fr", "turns[0]", "hello").gate == "no_hello"

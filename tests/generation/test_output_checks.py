@@ -85,7 +85,8 @@ def test_visible_rejects_reasoning_only_and_truncation():
             "turns[0]",
             1,
         )
-    assert err.value.tag == "reasoning_only" and "unclosed" in err.value.reason
+    assert err.value.tag == "reasoning_only" and "unclosed" in err.value.drop.reason
+    assert err.value.drop.gate == "reasoning"
     with pytest.raises(Rejected) as err:
         checker.visible(ChatResponse("   ", completion_tokens=1), log, "dialogue", "turns[0]", 2)
     assert err.value.tag == "empty_output"
@@ -99,7 +100,8 @@ def test_visible_rejects_reasoning_only_and_truncation():
         0,
     )
     assert text == "Salut !"
-    assert log.rejected[-1]["action"] == "trimmed" and "Moi je pen" in log.rejected[-1]["reason"]
+    assert log.ordered()[-1]["action"] == "trimmed" and "Moi je pen" in log.ordered()[-1]["reason"]
+    assert log.ordered()[-1]["gate"] == "truncation" and len(log.ordered()) == 1
     with pytest.raises(Rejected) as err:  # nothing complete to keep
         checker.visible(ChatResponse("Moi je pen", finish_reason="length"), log, "dialogue", "turns[3]", 1)
     assert err.value.tag == "truncated"

@@ -9,24 +9,31 @@ from eval.review.store import Store
 
 def test_upserts_marks_and_reopen(tmp_path):
     store = Store(tmp_path / "r.sqlite")
+
+    def put_score(*args):  # one change per transaction, as the server's single requests
+        store.apply([Store.score_change(*args)])
+
+    def put_mark(*args):
+        store.apply([Store.mark_change(*args)])
+
     assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     for _ in range(2):  # the same rating twice leaves one row
-        store.put_score("fr-r1", "fr-1/dialogue", "fluency", 4)
-    store.put_score("fr-r1", "fr-1/dialogue", "fluency", 5)
-    store.put_score("fr-r1", "fr-1/dialogue", "coherence", 2)
-    store.put_score("fr-r2", "fr-1/dialogue", "fluency", 1)
+        put_score("fr-r1", "fr-1/dialogue", "fluency", 4)
+    put_score("fr-r1", "fr-1/dialogue", "fluency", 5)
+    put_score("fr-r1", "fr-1/dialogue", "coherence", 2)
+    put_score("fr-r2", "fr-1/dialogue", "fluency", 1)
     assert store.item_state("fr-r1", "fr-1/dialogue") == ({"fluency": 5, "coherence": 2}, None)
-    store.put_mark("fr-r1", "fr-1/dialogue", "not_my_language")  # a mark removes the rater's scores
+    put_mark("fr-r1", "fr-1/dialogue", "not_my_language")  # a mark removes the rater's scores
     assert store.item_state("fr-r1", "fr-1/dialogue") == ({}, "not_my_language")
     assert store.item_state("fr-r2", "fr-1/dialogue") == ({"fluency": 1}, None)  # not another rater's
-    store.put_score("fr-r1", "fr-1/dialogue", "fluency", 3)  # a score clears the mark
+    put_score("fr-r1", "fr-1/dialogue", "fluency", 3)  # a score clears the mark
     assert store.item_state("fr-r1", "fr-1/dialogue") == ({"fluency": 3}, None)
-    store.put_mark("fr-r1", "fr-2/dialogue", "skip")
-    store.put_mark("fr-r1", "fr-3/dialogue", "skip")
-    store.put_mark("fr-r1", "fr-3/dialogue", None)
+    put_mark("fr-r1", "fr-2/dialogue", "skip")
+    put_mark("fr-r1", "fr-3/dialogue", "skip")
+    put_mark("fr-r1", "fr-3/dialogue", None)
     with pytest.raises(ValueError):
-        store.put_mark("fr-r1", "fr-3/dialogue", "bored")
-    store.add_session("h1", "fr-r1")
+        put_mark("fr-r1", "fr-3/dialogue", "bored")
+    store.apply([Store.session_change("h1", "fr-r1")])
     store.close()
     store = Store(tmp_path / "r.sqlite")
     assert store.all_ratings() == [
