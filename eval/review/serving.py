@@ -113,9 +113,13 @@ async def _serve(folder: ReviewFolder, host: str, port: int, max_seconds: float 
     stop: asyncio.Future = loop.create_future()
     for sig, code in ((signal.SIGINT, 130), (signal.SIGTERM, 143)):
         loop.add_signal_handler(sig, lambda c=code: stop.done() or stop.set_result(c))
-    shown = f"[{host}]" if ":" in host else host
     first, *others = (f"http://{h}:{port}/#TOKEN" for h in rater_hosts(host))
     also = f" (or {', '.join(others)})" if others else ""
+    where = (
+        first.removesuffix("#TOKEN")
+        if host not in WILDCARD
+        else f"port {port} of every address ({host or '*'})"
+    )
     if host not in LOOPBACK:
         print(
             f"moud review: note: listening on {host}, reachable from other machines over plain HTTP; "
@@ -123,8 +127,8 @@ async def _serve(folder: ReviewFolder, host: str, port: int, max_seconds: float 
             file=sys.stderr,
         )
     print(
-        f"moud review: serving {len(folder.items)} item(s) to {len(folder.raters)} rater(s) on "
-        f"http://{shown}:{port}/ ; each rater opens {first}{also} with their token from "
+        f"moud review: serving {len(folder.items)} item(s) to {len(folder.raters)} rater(s) on {where} ; "
+        f"each rater opens {first}{also} with their token from "
         f"{folder.path / 'tokens.tsv'}",
         file=sys.stderr,
         flush=True,

@@ -102,9 +102,9 @@ function renderItem(data) {
     li.appendChild(textEl("span", "text", t.text, invisible, lang.direction));
     return li;
   }));
-  const n = Object.keys(invisible).length;
-  $("invisible-note").hidden = !n;
-  $("invisible-note").textContent = n ? `This dialogue holds ${plural(n, "kind")} of invisible character, shown as boxed code points (hover for the name): ${Object.entries(invisible).map(([c, name]) => c + " " + name).join(", ")}.` : "";
+  const shown = [...new Set([...content.querySelectorAll(".invisible")].map((m) => m.dataset.code))];
+  $("invisible-note").hidden = !shown.length;
+  $("invisible-note").textContent = shown.length ? `Invisible characters in this dialogue are shown as boxed code points (hover for the name): ${shown.map((c) => c + " " + invisible[c]).join(", ")}.` : "";
 }
 
 async function load(index) {

@@ -22,6 +22,7 @@ function textEl(tag, cls, text, invisible, dir) {
     const marker = document.createElement("span");
     marker.className = "invisible";
     marker.textContent = code.slice(2);
+    marker.dataset.code = code;
     marker.dir = "ltr";
     marker.title = `${code} ${invisible[code]} (invisible in the text)`;
     box.appendChild(marker);
