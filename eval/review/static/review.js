@@ -167,6 +167,7 @@ function setMark(mark) {
   const next = S.mark === mark ? null : mark;
   const undo = { index: S.index, item_id: S.item.item_id, mark: S.mark };
   applyMark(next);
+  S.current = S.me.criteria.findIndex((c) => !(c.name in S.scores));
   send("/api/marks", { item_id: S.item.item_id, mark: next });
   const n = Object.keys(next ? S.kept : S.scores).length;
   notify(next ? `Item ${S.index + 1} marked “${MARK_NAMES[next]}”` + (n ? `; its ${plural(n, "score")} are kept, not counted.` : ".")
