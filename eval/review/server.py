@@ -149,8 +149,7 @@ class ReviewApp:
         if not 0 <= index < len(rater.items):
             raise _error(web.HTTPNotFound, "no such item")
         rec = self.folder.items[rater.items[index]]
-        scores, mark = await self.store.call("item_state", rater.id, rec["item_id"])
-        kept = await self.store.call("kept_scores", rater.id, rec["item_id"]) if mark else {}
+        scores, mark, kept = await self.store.call("item_view", rater.id, rec["item_id"])
         return web.json_response(
             {
                 "index": index,

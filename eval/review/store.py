@@ -111,6 +111,11 @@ class Store:
         ).fetchone()
         return ({} if mark else self._scores(rater, item_id)), mark[0] if mark else None
 
+    def item_view(self, rater: str, item_id: str) -> tuple[dict[str, int], str | None, dict[str, int]]:
+        """(scores, mark, the scores the mark hides) read together, so no change lands between them."""
+        scores, mark = self.item_state(rater, item_id)
+        return scores, mark, self._scores(rater, item_id) if mark else {}
+
     def kept_scores(self, rater: str, item_id: str) -> dict[str, int]:
         """The scores a mark hides on the item (they come back when the mark is removed); {} if unmarked."""
         return self._scores(rater, item_id) if self.item_state(rater, item_id)[1] else {}

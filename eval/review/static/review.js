@@ -182,6 +182,11 @@ async function undo() {
   S.undo = null;
   send("/api/marks", { item_id: u.item_id, mark: u.mark });
   await load(u.index);
+  if (S.item && S.item.item_id === u.item_id && S.mark !== u.mark) {   // the page read it before the change landed
+    applyMark(u.mark);
+    S.current = S.me.criteria.findIndex((c) => !(c.name in S.scores));
+    renderState();
+  }
   const n = Object.keys(u.mark ? S.kept : S.scores).length;
   notify(`Undone: item ${u.index + 1} is ` + (u.mark ? `marked “${MARK_NAMES[u.mark]}” again.` : `back with its ${plural(n, "score")}.`));
 }

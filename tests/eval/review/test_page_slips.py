@@ -76,7 +76,9 @@ def test_stray_marks_are_undone_and_a_stray_digit_changes_nothing(chrome, tmp_pa
         wait(driver, lambda d: item_id(d) != first)
         driver.find_element(By.ID, "undo").click()
         wait(driver, lambda d: item_id(d) == first and selected(d) == scores)
-        keys(driver, "s", Keys.ARROW_LEFT)
+        keys(driver, "s")
+        wait(driver, lambda d: item_id(d) != first)
+        keys(driver, Keys.ARROW_LEFT)
         wait(driver, lambda d: item_id(d) == first)
         keys(driver, "2")  # the highlighted (first) criterion, on the skipped item
         changed = {**scores, criteria[0]: 2}
