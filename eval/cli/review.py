@@ -59,7 +59,10 @@ def build_parser(parser: argparse.ArgumentParser) -> None:
     p = sub.add_parser("serve", help="serve the rating page (127.0.0.1 unless --host)")
     p.add_argument("folder", help="review folder from `moud review sample`")
     p.add_argument(
-        "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)"
+        "--host",
+        default="127.0.0.1",
+        help="address to bind (default 127.0.0.1: this machine only; 0.0.0.0: every address, and the "
+        "printed rater link uses this machine's name)",
     )
     p.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 picks a free one)")
     p.add_argument(

@@ -5,7 +5,8 @@ items.jsonl     one dialogue per line with its stratum, judge scores and assigne
                 order raters see them
 rubric.yaml     a copy of the judge's rubric (the page shows its criteria and 1-5 descriptors)
 tokens.tsv      rater, language, access token: a secret for the organiser (mode 0600)
-ratings.sqlite  the ratings, created by ``serve``
+ratings.sqlite  the ratings, created by ``serve`` (mode 0600)
+serve.lock      held (flock) by the one ``serve`` running on the folder
 """
 
 from __future__ import annotations

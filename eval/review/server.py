@@ -5,12 +5,13 @@ never send to a server, so it appears in no request line or log; the page sends 
 ``Authorization: Bearer TOKEN``. ``POST /api/session`` returns a per-session token that every other POST
 must carry in ``X-Review-Session`` (sessions live in SQLite and survive a restart). A rater reaches only
 the items assigned to them, by their position in their own queue; no route takes a rater id. Every
-response carries a strict Content-Security-Policy (scripts from this server only), and the page writes
-dataset text with ``textContent``, so text is never markup. The access log is off.
+response, errors included, carries a strict Content-Security-Policy (scripts from this server only), and
+the page writes dataset text with ``textContent``, so text is never markup. The access log is off.
 
 Routes: ``GET /`` (page), ``GET /static/*``, ``GET /api/me``, ``POST /api/session``,
 ``GET /api/items/{index}``, ``POST /api/ratings`` ``{item_id, criterion, score}``,
-``POST /api/marks`` ``{item_id, mark: skip | not_my_language | null}``.
+``POST /api/marks`` ``{item_id, mark: skip | not_my_language | null}`` (answers the scores the mark now
+hides, or those that removing it brought back: a mark never deletes scores).
 """
 
 from __future__ import annotations
@@ -21,11 +22,10 @@ from pathlib import Path
 
 from aiohttp import web
 
+from eval.review import views
 from eval.review.batched_store import BatchedStore
 from eval.review.folder import ReviewFolder, hash_token
 from eval.review.store import MARKS, Store
-from moud_core.errors import ConfigError
-from moud_core.languages import get_language
 from moud_core.taxonomy import load_speech_events
 
 STATIC = Path(__file__).parent / "static"
@@ -104,8 +104,10 @@ class ReviewApp:
     async def body(self, request: web.Request) -> dict:
         try:
             data = await request.json()
-        except (ValueError, UnicodeDecodeError):
-            raise _error(web.HTTPBadRequest, "expected a JSON object") from None
+        except (ValueError, UnicodeDecodeError, LookupError):  # LookupError: an unknown charset
+            raise _error(web.HTTPBadRequest, "expected a JSON object in UTF-8") from None
+        except RecursionError:
+            raise _error(web.HTTPBadRequest, "expected a JSON object (nested too deep)") from None
         if not isinstance(data, dict):
             raise _error(web.HTTPBadRequest, "expected a JSON object")
         return data
@@ -117,53 +119,15 @@ class ReviewApp:
 
     # --- views ----------------------------------------------------------------------------------------
     def progress(self, rater) -> dict:
-        scored, marks = self.scored[rater.id], self.marks[rater.id]
-        full = len(self.criteria)
-        rated = sum(1 for names in scored.values() if len(names) >= full)
-        skipped = sum(1 for m in marks.values() if m == "skip")
-        foreign = len(marks) - skipped
-        first_open = next(
-            (p for p, i in enumerate(rater.items) if i not in marks and len(scored.get(i, ())) < full), 0
-        )
-        return {
-            "total": len(rater.items),
-            "done": rated + skipped + foreign,
-            "rated": rated,
-            "skipped": skipped,
-            "not_my_language": foreign,
-            "partly_rated": sum(1 for names in scored.values() if 0 < len(names) < full),
-            "first_open": first_open,
-        }
-
-    def language(self, code: str) -> dict:
-        try:
-            lang = get_language(code)
-            return {
-                "code": code,
-                "name": lang.name,
-                "native_name": lang.native_name,
-                "direction": lang.direction,
-            }
-        except ConfigError:
-            return {"code": code, "name": code, "native_name": code, "direction": "ltr"}
+        return views.progress(rater.items, self.scored[rater.id], self.marks[rater.id], len(self.criteria))
 
     async def me(self, request: web.Request) -> web.Response:
         rater = self.rater(request)
-        criteria = [
-            {
-                "name": c.name,
-                "description": c.description,
-                "focus": c.focus.get(self.folder.manifest["kind"], ""),
-                "direction": c.direction,
-                "scale": {str(k): v for k, v in c.scale.items()},
-            }
-            for c in self.criteria.values()
-        ]
         return web.json_response(
             {
                 "rater": rater.id,
-                "language": self.language(rater.language),
-                "criteria": criteria,
+                "language": views.language(rater.language),
+                "criteria": views.criteria(self.folder),
                 "marks": list(MARKS),
                 "progress": self.progress(rater),
             }
@@ -185,26 +149,15 @@ class ReviewApp:
         if not 0 <= index < len(rater.items):
             raise _error(web.HTTPNotFound, "no such item")
         rec = self.folder.items[rater.items[index]]
-        scores, mark = await self.store.call("item_state", rater.id, rec["item_id"])
-        event = self.events.get(rec["speech_event"])
+        scores, mark, kept = await self.store.call("item_view", rater.id, rec["item_id"])
         return web.json_response(
             {
                 "index": index,
                 "total": len(rater.items),
                 "scores": scores,
                 "mark": mark,
-                "item": {
-                    "item_id": rec["item_id"],
-                    "speech_event": {
-                        "id": rec["speech_event"],
-                        "name": event.name if event else rec["speech_event"],
-                        "definition": event.definition if event else "",
-                    },
-                    "persona_a": rec["persona_a"],
-                    "persona_b": rec["persona_b"],
-                    "common_ground": rec["common_ground"],
-                    "turns": rec["turns"],
-                },
+                "kept": kept,
+                "item": views.item(rec, self.events.get(rec["speech_event"])),
             }
         )
 
@@ -237,12 +190,15 @@ class ReviewApp:
         if mark is not None and mark not in MARKS:
             raise _error(web.HTTPBadRequest, f"mark must be one of {', '.join(MARKS)} or null")
         await self.store.commit(Store.mark_change(rater.id, item_id, mark))
-        if mark is None:
+        if mark is None:  # the scores the mark hid count again
+            scores, _ = await self.store.call("item_state", rater.id, item_id)
             self.marks[rater.id].pop(item_id, None)
+            self.scored[rater.id][item_id] = set(scores)
         else:
+            scores = await self.store.call("kept_scores", rater.id, item_id)
             self.marks[rater.id][item_id] = mark
             self.scored[rater.id].pop(item_id, None)
-        return web.json_response({"ok": True, "progress": self.progress(rater)})
+        return web.json_response({"ok": True, "scores": scores, "progress": self.progress(rater)})
 
     async def page(self, _request: web.Request) -> web.FileResponse:
         return web.FileResponse(STATIC / "index.html")

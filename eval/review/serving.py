@@ -1,11 +1,16 @@
-"""Serving the review app: routes, security headers, and the server loop that stops cleanly on
-SIGINT/SIGTERM."""
+"""Serving the review app: routes, security headers on every response (errors included), one server per
+review folder (a lock that dies with the process), the rater link, and the server loop that stops cleanly
+on SIGINT/SIGTERM."""
 
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import os
 import signal
+import socket
 import sys
+from contextlib import contextmanager
 
 from aiohttp import web
 
@@ -14,23 +19,20 @@ from eval.review.server import APP_KEY, MAX_BODY, SECURITY_HEADERS, STATIC, Revi
 from moud_core.errors import MoudError
 from moud_core.loopback import LOOPBACK
 
+LOCK = "serve.lock"
+WILDCARD = ("0.0.0.0", "::", "")
 
-@web.middleware
-async def security_headers(request: web.Request, handler):
-    try:
-        response = await handler(request)
-    except web.HTTPException as exc:
-        exc.headers.update(SECURITY_HEADERS)
-        raise
+
+async def security_headers(_request: web.Request, response: web.StreamResponse) -> None:
+    """On every response the app prepares: pages, files, API answers, 4xx and 500 alike."""
     response.headers.update(SECURITY_HEADERS)
-    return response
 
 
 def install(app: web.Application, folder: ReviewFolder) -> ReviewApp:
     """Add the review routes, the store's start-up and clean-up, and the security headers to ``app``."""
     review = ReviewApp(folder)
     app[APP_KEY] = review
-    app.middlewares.append(security_headers)
+    app.on_response_prepare.append(security_headers)
     app.on_startup.append(review.open)
     app.on_cleanup.append(review.close)
     app.router.add_get("/", review.page)
@@ -50,10 +52,54 @@ def make_app(folder: ReviewFolder) -> web.Application:
     return app
 
 
+@contextmanager
+def serving_lock(folder: ReviewFolder):
+    """Hold ``FOLDER/serve.lock`` (flock, released when the process ends however it ends); a second
+    ``serve`` on the same folder is a one-line error, so no page shows progress that another server
+    changes."""
+    path = folder.path / LOCK
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise MoudError(f"{path}: cannot create the serve lock ({exc.strerror or exc})") from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "?"
+            raise MoudError(
+                f"{folder.path}: already served by another `moud review serve` (pid {holder}); "
+                "stop it first, or open its link"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)
+
+
+def rater_hosts(host: str) -> list[str]:
+    """Hosts to put in the rater link: a wildcard address is not one a rater can open, so this machine's
+    name, then its non-loopback addresses (IPv4) when its name resolves to some."""
+    if host not in WILDCARD:
+        return [f"[{host}]" if ":" in host else host]
+    name = socket.gethostname()
+    try:
+        found = {a[4][0] for a in socket.getaddrinfo(name, None, socket.AF_INET, socket.SOCK_STREAM)}
+    except OSError:
+        found = set()
+    return [name, *sorted(a for a in found if not a.startswith("127."))]
+
+
 async def serve(
     folder: ReviewFolder, host: str = "127.0.0.1", port: int = 8765, max_seconds: float | None = None
 ) -> int:
     """Serve until SIGINT (returns 130), SIGTERM (143) or ``max_seconds`` (0); the store is closed cleanly."""
+    with serving_lock(folder):
+        return await _serve(folder, host, port, max_seconds)
+
+
+async def _serve(folder: ReviewFolder, host: str, port: int, max_seconds: float | None) -> int:
     runner = web.AppRunner(make_app(folder), access_log=None, handle_signals=False)
     await runner.setup()
     try:
@@ -67,7 +113,13 @@ async def serve(
     stop: asyncio.Future = loop.create_future()
     for sig, code in ((signal.SIGINT, 130), (signal.SIGTERM, 143)):
         loop.add_signal_handler(sig, lambda c=code: stop.done() or stop.set_result(c))
-    shown = f"[{host}]" if ":" in host else host
+    first, *others = (f"http://{h}:{port}/#TOKEN" for h in rater_hosts(host))
+    also = f" (or {', '.join(others)})" if others else ""
+    where = (
+        first.removesuffix("#TOKEN")
+        if host not in WILDCARD
+        else f"port {port} of every address ({host or '*'})"
+    )
     if host not in LOOPBACK:
         print(
             f"moud review: note: listening on {host}, reachable from other machines over plain HTTP; "
@@ -75,8 +127,8 @@ async def serve(
             file=sys.stderr,
         )
     print(
-        f"moud review: serving {len(folder.items)} item(s) to {len(folder.raters)} rater(s) on "
-        f"http://{shown}:{port}/ ; each rater opens http://{shown}:{port}/#TOKEN with their token from "
+        f"moud review: serving {len(folder.items)} item(s) to {len(folder.raters)} rater(s) on {where} ; "
+        f"each rater opens {first}{also} with their token from "
         f"{folder.path / 'tokens.tsv'}",
         file=sys.stderr,
         flush=True,

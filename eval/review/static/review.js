@@ -1,11 +1,14 @@
 // MOUD review page. Dataset text is only ever set with textContent (never parsed as HTML).
 // The access token comes from the URL fragment (#TOKEN), is kept in sessionStorage for reloads and sent
 // as a Bearer header; ratings are queued (also in sessionStorage) and re-sent until the server accepts
-// them, so a server restart or a reload loses nothing.
+// them, so a server restart or a reload loses nothing. A mark (skip, not my language) hides an item's scores
+// and can be undone (u) to bring them back; after the last criterion nothing stays highlighted, so a stray
+// digit changes nothing. Each text is direction-isolated and shows invisible characters as markers.
 "use strict";
 
 const KEY = { token: "moud-review-token", session: "moud-review-session", index: "moud-review-index", queue: "moud-review-queue" };
-const S = { error: null, token: null, session: null, me: null, index: 0, item: null, scores: {}, mark: null, current: 0, queue: [], sending: false, retry: 0 };
+const S = { error: null, token: null, session: null, me: null, index: 0, item: null, scores: {}, kept: {}, mark: null, current: 0, queue: [], sending: false, retry: 0, undo: null };
+const MARK_NAMES = { skip: "skipped", not_my_language: "not my language" };
 const $ = (id) => document.getElementById(id);
 
 function el(tag, cls, text) {
@@ -15,86 +18,19 @@ function el(tag, cls, text) {
   return e;
 }
 
+function plural(n, what) { return `${n} ${what}${n === 1 ? "" : "s"}`; }
+
+function notify(text, undo) {
+  S.undo = undo || null;
+  $("notice-text").textContent = text;
+  $("undo").hidden = !undo;
+  $("notice").hidden = false;
+}
+
 function show(message) {
   $("message").textContent = message;
   $("message").hidden = false;
   $("main").hidden = true;
-}
-
-async function api(method, path, body) {
-  const headers = { "Authorization": "Bearer " + S.token };
-  if (method === "POST" && S.session) headers["X-Review-Session"] = S.session;
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: "no-store" });
-  let data = null;
-  try { data = await res.json(); } catch (e) { data = null; }
-  return { status: res.status, data };
-}
-
-function saveQueue() { sessionStorage.setItem(KEY.queue, JSON.stringify(S.queue)); }
-
-function setSave() {
-  const pending = S.queue.length;
-  const box = $("save");
-  box.classList.toggle("offline", S.retry > 0 || S.error !== null);
-  box.textContent = S.retry > 0 ? `Server unreachable: ${pending} change(s) kept, retrying…`
-    : S.error ? `Not saved: ${S.error}` : pending ? "Saving…" : "All changes saved";
-}
-
-function setProgress(p) {
-  if (!p) return;
-  const parts = [`${p.done} of ${p.total} done`];
-  if (p.skipped) parts.push(`${p.skipped} skipped`);
-  if (p.not_my_language) parts.push(`${p.not_my_language} not my language`);
-  $("progress-text").textContent = parts.join(" · ");
-  $("progress-fill").style.width = (p.total ? (100 * p.done / p.total) : 0) + "%";
-}
-
-async function newSession() {
-  const r = await api("POST", "/api/session");
-  if (r.status !== 200) throw new Error("session");
-  S.session = r.data.session;
-  sessionStorage.setItem(KEY.session, S.session);
-}
-
-async function flush() {
-  if (S.sending) return;
-  S.sending = true;
-  try {
-    while (S.queue.length) {
-      const job = S.queue[0];
-      let r;
-      try {
-        r = await api("POST", job.path, job.body);
-      } catch (e) {
-        r = { status: 0, data: null };
-      }
-      if (r.status === 403 && r.data && /session/.test(r.data.error || "")) {
-        try { await newSession(); continue; } catch (e) { r = { status: 0 }; }
-      }
-      if (r.status === 0 || r.status >= 500) {
-        S.retry += 1;
-        setSave();
-        await new Promise((ok) => setTimeout(ok, Math.min(5000, 500 * S.retry)));
-        continue;
-      }
-      S.retry = 0;
-      S.queue.shift();
-      saveQueue();
-      S.error = r.status === 200 ? null : String((r.data && r.data.error) || r.status);
-      if (r.status === 200) setProgress(r.data.progress);
-    }
-  } finally {
-    S.sending = false;
-    if (!S.queue.length) setSave();
-  }
-}
-
-function send(path, body) {
-  S.queue.push({ path, body });
-  saveQueue();
-  setSave();
-  flush();
 }
 
 function renderRubric() {
@@ -136,7 +72,11 @@ function renderState() {
   $("skip").classList.toggle("on", S.mark === "skip");
   $("foreign").classList.toggle("on", S.mark === "not_my_language");
   $("mark-badge").hidden = !S.mark;
-  $("mark-badge").textContent = S.mark === "skip" ? "skipped" : S.mark ? "not my language" : "";
+  const kept = Object.keys(S.kept).length;
+  $("mark-badge").textContent = S.mark ? MARK_NAMES[S.mark] + (kept ? ` · ${plural(kept, "score")} kept (${S.mark === "skip" ? "s" : "n"} again brings them back)` : "") : "";
+  $("done-hint").hidden = S.current >= 0;
+  $("done-hint").classList.remove("flash");
+  $("done-hint").textContent = "All criteria scored. → next item; ↑ ↓ or a click picks a criterion to change.";
   $("prev").disabled = S.index <= 0;
   $("next").disabled = S.index >= S.me.progress.total - 1;
 }
@@ -147,20 +87,24 @@ function renderItem(data) {
   $("position").textContent = `Item ${data.index + 1} of ${data.total}`;
   $("item-id").textContent = "· " + it.item_id;
   const content = $("content");
+  const invisible = it.invisible || {};
   content.lang = lang.code;
   content.dir = lang.direction;
   $("event-name").textContent = it.speech_event.name + (it.speech_event.definition ? ":" : "");
   $("event-def").textContent = it.speech_event.definition;
   for (const [id, lines] of [["persona-a", it.persona_a], ["persona-b", it.persona_b]]) {
-    $(id).replaceChildren(...lines.map((s) => el("li", null, s)));
+    $(id).replaceChildren(...lines.map((s) => { const li = el("li"); li.appendChild(textEl("span", "text", s, invisible, lang.direction)); return li; }));
   }
-  $("common-ground").textContent = it.common_ground;
+  $("common-ground").replaceChildren(textEl("span", "text", it.common_ground, invisible, lang.direction));
   $("turns").replaceChildren(...it.turns.map((t) => {
     const li = el("li", "turn " + (t.speaker === "B" ? "B" : "A"));
     li.appendChild(el("span", "speaker", t.speaker));
-    li.appendChild(el("span", "text", t.text));
+    li.appendChild(textEl("span", "text", t.text, invisible, lang.direction));
     return li;
   }));
+  const shown = [...new Set([...content.querySelectorAll(".invisible")].map((m) => m.dataset.code))];
+  $("invisible-note").hidden = !shown.length;
+  $("invisible-note").textContent = shown.length ? `Invisible characters in this dialogue are shown as boxed code points (hover for the name): ${shown.map((c) => c + " " + invisible[c]).join(", ")}.` : "";
 }
 
 async function load(index) {
@@ -169,38 +113,82 @@ async function load(index) {
   S.index = index;
   S.item = r.data.item;
   S.scores = r.data.scores || {};
+  S.kept = r.data.kept || {};
   S.mark = r.data.mark;
-  // ratings still queued for this item win over what the server has not seen yet
+  // changes still queued for this item win over what the server has not seen yet
   for (const job of S.queue) {
     if (job.body.item_id !== S.item.item_id) continue;
-    if (job.path === "/api/ratings") { S.scores[job.body.criterion] = job.body.score; S.mark = null; }
-    else { S.mark = job.body.mark; if (S.mark) S.scores = {}; }
+    if (job.path === "/api/ratings") applyScore(job.body.criterion, job.body.score);
+    else applyMark(job.body.mark);
   }
   const firstOpen = S.me.criteria.findIndex((c) => !(c.name in S.scores));
-  S.current = firstOpen < 0 ? 0 : firstOpen;
+  S.current = firstOpen;   // -1 on a fully rated item: a stray digit changes nothing
   sessionStorage.setItem(KEY.index, String(index));
   renderItem(r.data);
   renderState();
   window.scrollTo(0, 0);
 }
 
+// The server's rules, applied to the page's copy of the item: a mark hides the scores (kept), removing it
+// brings them back; a score on a marked item starts it afresh (score() removes the mark first).
+function applyMark(mark) {
+  if (mark && !S.mark) { S.kept = S.scores; S.scores = {}; }
+  if (!mark && S.mark) { S.scores = S.kept; S.kept = {}; }
+  S.mark = mark;
+}
+
+function applyScore(criterion, value) {
+  if (S.mark) { S.mark = null; S.kept = {}; S.scores = {}; }
+  S.scores[criterion] = value;
+}
+
 function score(value) {
   const c = S.me.criteria[S.current];
-  if (!c || !(String(value) in c.scale)) return;
-  S.scores[c.name] = value;
-  S.mark = null;
+  if (!c) {
+    $("done-hint").classList.add("flash");
+    $("done-hint").textContent = "Nothing changed: no criterion is highlighted. ↑ ↓ or a click picks the one to change.";
+    return;
+  }
+  if (!(String(value) in c.scale)) return;
+  if (S.mark) {   // scoring a marked item: the mark goes and its kept scores come back first
+    const n = Object.keys(S.kept).length;
+    notify(`Item ${S.index + 1}: “${MARK_NAMES[S.mark]}” removed` + (n ? `; its ${plural(n, "score")} count again` : ""));
+    applyMark(null);
+    send("/api/marks", { item_id: S.item.item_id, mark: null });
+  }
+  applyScore(c.name, value);
   send("/api/ratings", { item_id: S.item.item_id, criterion: c.name, score: value });
   if (S.current < S.me.criteria.length - 1) S.current += 1;
+  else S.current = S.me.criteria.findIndex((k) => !(k.name in S.scores));   // -1 once all are scored
   renderState();
 }
 
 function setMark(mark) {
   const next = S.mark === mark ? null : mark;
-  S.mark = next;
-  if (next) S.scores = {};
+  const undo = { index: S.index, item_id: S.item.item_id, mark: S.mark };
+  applyMark(next);
+  S.current = S.me.criteria.findIndex((c) => !(c.name in S.scores));
   send("/api/marks", { item_id: S.item.item_id, mark: next });
+  const n = Object.keys(next ? S.kept : S.scores).length;
+  notify(next ? `Item ${S.index + 1} marked “${MARK_NAMES[next]}”` + (n ? `; its ${plural(n, "score")} are kept, not counted.` : ".")
+    : `Item ${S.index + 1}: “${MARK_NAMES[undo.mark]}” removed` + (n ? `; its ${plural(n, "score")} count again.` : "."), undo);
   renderState();
   if (next) move(1);
+}
+
+async function undo() {
+  const u = S.undo;
+  if (!u) return;
+  S.undo = null;
+  send("/api/marks", { item_id: u.item_id, mark: u.mark });
+  await load(u.index);
+  if (S.item && S.item.item_id === u.item_id && S.mark !== u.mark) {   // the page read it before the change landed
+    applyMark(u.mark);
+    S.current = S.me.criteria.findIndex((c) => !(c.name in S.scores));
+    renderState();
+  }
+  const n = Object.keys(u.mark ? S.kept : S.scores).length;
+  notify(`Undone: item ${u.index + 1} is ` + (u.mark ? `marked “${MARK_NAMES[u.mark]}” again.` : `back with its ${plural(n, "score")}.`));
 }
 
 function move(step) {
@@ -213,11 +201,12 @@ function onKey(e) {
   const n = S.me.criteria.length;
   if (/^[1-9]$/.test(e.key)) { score(Number(e.key)); }
   else if (e.key === "ArrowDown") { S.current = (S.current + 1) % n; renderState(); }
-  else if (e.key === "ArrowUp") { S.current = (S.current + n - 1) % n; renderState(); }
+  else if (e.key === "ArrowUp") { S.current = S.current <= 0 ? n - 1 : S.current - 1; renderState(); }
   else if (e.key === "ArrowRight") { move(1); }
   else if (e.key === "ArrowLeft") { move(-1); }
   else if (e.key === "s" || e.key === "S") { setMark("skip"); }
   else if (e.key === "n" || e.key === "N") { setMark("not_my_language"); }
+  else if (e.key === "u" || e.key === "U") { undo(); }
   else return;
   e.preventDefault();
 }
@@ -247,6 +236,7 @@ async function start() {
   $("next").addEventListener("click", () => move(1));
   $("skip").addEventListener("click", () => setMark("skip"));
   $("foreign").addEventListener("click", () => setMark("not_my_language"));
+  $("undo").addEventListener("click", () => undo());
   document.addEventListener("keydown", onKey);
   const saved = sessionStorage.getItem(KEY.index);
   const total = S.me.progress.total;

@@ -10,70 +10,18 @@ import signal
 from pathlib import Path
 
 from eval.review.store import Store
+from tests.eval.review.browser import (
+    click_score,
+    goto,
+    item_id,
+    keys,
+    open_page,
+    saved,
+    selected,
+    text,
+    wait,
+)
 from tests.eval.review.helpers import HOSTILE, ServeProcess, free_port, make_review
-
-WAIT = 20
-
-
-def _wait(driver, condition, timeout=WAIT):
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    return WebDriverWait(driver, timeout, poll_frequency=0.05).until(condition)
-
-
-def _text(driver, element_id: str) -> str:
-    return driver.execute_script(f"return document.getElementById('{element_id}').textContent")
-
-
-def _open(driver, url: str, token: str) -> None:
-    driver.get(f"{url}/#{token}")
-    _wait(driver, lambda d: _text(d, "item-id").strip())
-
-
-def _item_id(driver) -> str:
-    return _text(driver, "item-id").lstrip("· ").strip()
-
-
-def _keys(driver, *keys) -> None:
-    from selenium.webdriver.common.action_chains import ActionChains
-
-    for key in keys:
-        ActionChains(driver).send_keys(key).perform()
-
-
-def _saved(driver) -> None:
-    _wait(driver, lambda d: _text(d, "save") == "All changes saved")
-
-
-def _selected(driver) -> dict[str, int]:
-    """Scores shown as selected on the page, by criterion."""
-    return driver.execute_script("""
-        const out = {};
-        document.querySelectorAll('.criterion').forEach((c) => {
-          const b = c.querySelector('button[aria-pressed="true"]');
-          if (b) out[c.dataset.criterion] = Number(b.dataset.score);
-        });
-        return out;""")
-
-
-def _click_score(driver, criterion: str, score: int) -> None:
-    from selenium.webdriver.common.by import By
-
-    driver.find_element(
-        By.CSS_SELECTOR, f'.criterion[data-criterion="{criterion}"] button[data-score="{score}"]'
-    ).click()
-
-
-def _goto(driver, item_id: str, total: int) -> None:
-    from selenium.webdriver.common.keys import Keys
-
-    for _ in range(total):
-        if _item_id(driver) == item_id:
-            return
-        before = _item_id(driver)
-        _keys(driver, Keys.ARROW_RIGHT)
-        _wait(driver, lambda d, b=before: _item_id(d) != b)
-    assert _item_id(driver) == item_id
 
 
 def _ratings(folder: Path) -> list[tuple]:
@@ -96,73 +44,73 @@ def test_two_raters_keyboard_mouse_reload_export_agreement(chrome, tmp_path, cap
     server = ServeProcess(folder, free_port(), tmp_path / "serve.log").start()
     a, b = chrome(), chrome()
     try:
-        _open(a, server.url, tokens["fr-r1"])
+        open_page(a, server.url, tokens["fr-r1"])
         assert tokens["fr-r1"] not in a.current_url  # the token left the address bar
-        _open(b, server.url, tokens["fr-r2"])
+        open_page(b, server.url, tokens["fr-r2"])
         criteria = a.execute_script(
             "return [...document.querySelectorAll('.criterion')].map(c => c.dataset.criterion)"
         )
         assert len(criteria) == 6
-        total = int(_text(a, "position").split(" of ")[1])
+        total = int(text(a, "position").split(" of ")[1])
 
         # rater A, item 1: keyboard only
-        first = _item_id(a)
-        _keys(a, "4", "5", "3", "4", "2", "1")
+        first = item_id(a)
+        keys(a, "4", "5", "3", "4", "2", "1")
         # rater B works at the same time: keyboard, then "not my language" on the next item, then skip
-        b_first = _item_id(b)
-        _keys(b, "2", "2", Keys.ARROW_DOWN, "5")
-        _keys(b, Keys.ARROW_RIGHT)
-        _wait(b, lambda d: _item_id(d) != b_first)
-        b_foreign = _item_id(b)
-        _keys(b, "n")
-        _wait(b, lambda d: _item_id(d) != b_foreign)
-        b_skipped = _item_id(b)
+        b_first = item_id(b)
+        keys(b, "2", "2", Keys.ARROW_DOWN, "5")
+        keys(b, Keys.ARROW_RIGHT)
+        wait(b, lambda d: item_id(d) != b_first)
+        b_foreign = item_id(b)
+        keys(b, "n")
+        wait(b, lambda d: item_id(d) != b_foreign)
+        b_skipped = item_id(b)
         b.find_element(By.ID, "skip").click()
-        _saved(a)
-        assert _selected(a) == dict(zip(criteria, [4, 5, 3, 4, 2, 1], strict=True))
+        saved(a)
+        assert selected(a) == dict(zip(criteria, [4, 5, 3, 4, 2, 1], strict=True))
 
         # rater A, item 2: mouse only
-        _keys(a, Keys.ARROW_RIGHT)
-        _wait(a, lambda d: _item_id(d) != first)
-        second = _item_id(a)
+        keys(a, Keys.ARROW_RIGHT)
+        wait(a, lambda d: item_id(d) != first)
+        second = item_id(a)
         mouse = dict(zip(criteria, [1, 2, 3, 4, 5, 3], strict=True))
         for name, score in mouse.items():
-            _click_score(a, name, score)
+            click_score(a, name, score)
         a.find_element(By.ID, "next").click()
-        _wait(a, lambda d: _item_id(d) != second)
+        wait(a, lambda d: item_id(d) != second)
 
         # rater A, item 3: both (keys for the first two criteria, a click for the fourth, then keys again)
-        third = _item_id(a)
-        _keys(a, "3", "3")
-        _click_score(a, criteria[3], 5)
-        _keys(a, Keys.ARROW_UP, Keys.ARROW_UP, "1")
-        _saved(a)
-        _saved(b)
-        assert _text(a, "progress-text").startswith("2 of ")  # item 3 is missing two criteria
-        assert "1 skipped · 1 not my language" in _text(b, "progress-text")
+        third = item_id(a)
+        keys(a, "3", "3")
+        click_score(a, criteria[3], 5)
+        keys(a, Keys.ARROW_UP, Keys.ARROW_UP, "1")
+        saved(a)
+        saved(b)
+        assert text(a, "progress-text").startswith("2 of ")  # item 3 is missing two criteria
+        assert "1 skipped · 1 not my language" in text(b, "progress-text")
 
         # reload: the page comes back on item 3 with its scores, and items 1-2 kept theirs
         a.refresh()
-        _wait(a, lambda d: _item_id(d) == third)
-        assert _selected(a) == {criteria[0]: 3, criteria[1]: 3, criteria[2]: 1, criteria[3]: 5}
-        _keys(a, Keys.ARROW_LEFT)
-        _wait(a, lambda d: _item_id(d) == second)
-        assert _selected(a) == mouse
-        _keys(a, Keys.ARROW_LEFT)
-        _wait(a, lambda d: _item_id(d) == first)
-        assert _selected(a) == dict(zip(criteria, [4, 5, 3, 4, 2, 1], strict=True))
+        wait(a, lambda d: item_id(d) == third)
+        assert selected(a) == {criteria[0]: 3, criteria[1]: 3, criteria[2]: 1, criteria[3]: 5}
+        keys(a, Keys.ARROW_LEFT)
+        wait(a, lambda d: item_id(d) == second)
+        assert selected(a) == mouse
+        keys(a, Keys.ARROW_LEFT)
+        wait(a, lambda d: item_id(d) == first)
+        assert selected(a) == dict(zip(criteria, [4, 5, 3, 4, 2, 1], strict=True))
 
         # hostile dataset text is shown as text in whichever page holds it
         holder = a if "fr-0000000/dialogue" in _queue_ids(folder, "fr-r1") else b
-        _goto(holder, "fr-0000000/dialogue", total)
+        goto(holder, "fr-0000000/dialogue", total)
         assert holder.execute_script("return window.__pwned") is None
-        assert _text(holder, "common-ground") == HOSTILE
+        assert text(holder, "common-ground") == HOSTILE
         assert not holder.find_elements(By.CSS_SELECTOR, "#content img, #content script, #turns b")
     finally:
         server.stop()
 
-    saved = _ratings(folder)
-    assert sorted(r for r in saved if r[1] == "fr-r1") == sorted(
+    stored = _ratings(folder)
+    assert sorted(r for r in stored if r[1] == "fr-r1") == sorted(
         [(first, "fr-r1", c, s) for c, s in zip(criteria, [4, 5, 3, 4, 2, 1], strict=True)]
         + [(second, "fr-r1", c, s) for c, s in mouse.items()]
         + [
@@ -170,7 +118,7 @@ def test_two_raters_keyboard_mouse_reload_export_agreement(chrome, tmp_path, cap
             for c, s in {criteria[0]: 3, criteria[1]: 3, criteria[2]: 1, criteria[3]: 5}.items()
         ]
     )
-    assert sorted(r for r in saved if r[1] == "fr-r2") == sorted(
+    assert sorted(r for r in stored if r[1] == "fr-r2") == sorted(
         [
             (b_first, "fr-r2", criteria[0], 2),
             (b_first, "fr-r2", criteria[1], 2),
@@ -224,23 +172,23 @@ def test_server_killed_while_rating_loses_nothing(chrome, tmp_path):
     server = ServeProcess(folder, free_port(), tmp_path / "serve.log").start()
     driver = chrome()
     try:
-        _open(driver, server.url, tokens["sw-r1"])
-        item = _item_id(driver)
-        _keys(driver, "5", "4")
-        _saved(driver)
+        open_page(driver, server.url, tokens["sw-r1"])
+        item = item_id(driver)
+        keys(driver, "5", "4")
+        saved(driver)
         server.stop(signal.SIGKILL)
-        _keys(driver, "3", "2", "1")  # rated while the server is gone
-        _wait(driver, lambda d: "unreachable" in _text(d, "save"))
-        assert "3 change(s) kept" in _text(driver, "save")
+        keys(driver, "3", "2", "1")  # rated while the server is gone
+        wait(driver, lambda d: "unreachable" in text(d, "save"))
+        assert "3 change(s) kept" in text(driver, "save")
         server.start()
-        _saved(driver)
+        saved(driver)
         driver.refresh()
-        _wait(driver, lambda d: _item_id(d) == item)
+        wait(driver, lambda d: item_id(d) == item)
         criteria = driver.execute_script(
             "return [...document.querySelectorAll('.criterion')].map(c => c.dataset.criterion)"
         )
         expected = dict(zip(criteria, [5, 4, 3, 2, 1], strict=False))
-        assert _selected(driver) == expected
+        assert selected(driver) == expected
     finally:
         server.stop()
     assert {r[2]: r[3] for r in _ratings(folder)} == expected
@@ -253,14 +201,14 @@ def test_screenshot_rtl_page(chrome, tmp_path):
     server = ServeProcess(folder, free_port(), tmp_path / "serve.log").start()
     driver = chrome()
     try:
-        _open(driver, server.url, tokens["ar-r1"])
+        open_page(driver, server.url, tokens["ar-r1"])
         assert driver.execute_script("return document.getElementById('content').dir") == "rtl"
         assert (
             driver.execute_script("return getComputedStyle(document.getElementById('turns')).direction")
             == "rtl"
         )
-        _keys(driver, "4", "5")
-        _saved(driver)
+        keys(driver, "4", "5")
+        saved(driver)
         shot = tmp_path / "review-page.png"
         assert driver.save_screenshot(str(shot)) and shot.stat().st_size > 20_000
     finally:

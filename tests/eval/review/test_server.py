@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from eval.review.folder import load_review
@@ -147,3 +149,55 @@ def test_dataset_text_is_data_not_markup(served):
     assert data["item"]["common_ground"] == HOSTILE and data["item"]["turns"][-1]["text"] == HOSTILE
     js = Client(server.url, None).call("GET", "/static/review.js")[1]
     assert "innerHTML" not in js and "insertAdjacentHTML" not in js and "document.write" not in js
+
+
+def test_a_mark_keeps_the_scores_and_removing_it_brings_them_back(served):
+    server, folder, tokens = served
+    a = Client(server.url, tokens["fr-r1"]).login()
+    item = _queue(folder, "fr-r1")[0]
+    scores = {c["name"]: 1 + n % 5 for n, c in enumerate(a.call("GET", "/api/me")[1]["criteria"])}
+    for name, score in scores.items():
+        assert a.rate(item, name, score)[0] == 200
+    status, data, _ = a.call("POST", "/api/marks", {"item_id": item, "mark": "skip"})
+    assert status == 200 and data["scores"] == scores  # the scores the mark hides
+    assert (data["progress"]["rated"], data["progress"]["skipped"]) == (0, 1)
+    _, data, _ = a.item(0)
+    assert (data["scores"], data["mark"], data["kept"]) == ({}, "skip", scores)
+    status, data, _ = a.call("POST", "/api/marks", {"item_id": item, "mark": None})
+    assert status == 200 and data["scores"] == scores
+    assert (data["progress"]["rated"], data["progress"]["skipped"], data["progress"]["done"]) == (1, 0, 1)
+    _, data, _ = a.item(0)
+    assert (data["scores"], data["mark"], data["kept"]) == (scores, None, {})
+
+
+def test_malformed_bodies_are_400_and_every_response_has_the_security_headers(served, monkeypatch):
+    from eval.review import views
+    from eval.review.server import SECURITY_HEADERS
+
+    server, folder, tokens = served
+    a = Client(server.url, tokens["fr-r1"]).login()
+    item = _queue(folder, "fr-r1")[0]
+    body = json.dumps({"item_id": item, "criterion": "fluency", "score": 3}).encode()
+    answers = {
+        "deep list": a.call("POST", "/api/ratings", raw=b"[" * 30_000 + b"]" * 30_000),
+        "deep object": a.call("POST", "/api/marks", raw=b'{"a":' * 10_000 + b"1" + b"}" * 10_000),
+        "unknown charset": a.call(
+            "POST", "/api/ratings", raw=body, headers={"Content-Type": "application/json; charset=x-nope"}
+        ),
+        "latin-1 bytes": a.call("POST", "/api/ratings", raw=b'{"item_id": "\xff"}'),
+    }
+    for what, (status, data, headers) in answers.items():
+        assert status == 400 and data["error"].startswith("expected a JSON object"), what
+        assert {k: headers.get(k) for k in SECURITY_HEADERS} == SECURITY_HEADERS, what
+    monkeypatch.setattr(views, "item", lambda *_: 1 / 0)  # a bug in a handler: 500 without a traceback
+    errors = {
+        500: a.item(0),
+        403: Client(server.url, "wrong").call("GET", "/api/me"),
+        404: a.call("GET", "/no/such/page"),
+        405: a.call("GET", "/api/ratings"),
+        413: a.call("POST", "/api/ratings", raw=b"x" * (70 * 1024)),
+        200: Client(server.url, None).call("GET", "/static/review.css"),
+    }
+    for code, (status, data, headers) in errors.items():
+        assert status == code and "Traceback" not in str(data), code
+        assert {k: headers.get(k) for k in SECURITY_HEADERS} == SECURITY_HEADERS, code
