@@ -24,7 +24,8 @@ from moud_core.outdir import prepare_out_dir
 from moud_experiment.commands import run_command
 from moud_experiment.recipe import Recipe, load_recipe
 from moud_experiment.servers import scripted_servers
-from moud_experiment.stages import Stage, plan_stages
+from moud_experiment.stage import Stage
+from moud_experiment.stages import plan_stages
 from moud_experiment.steps import STEPS
 
 MARKERS = ".stages"

@@ -5,34 +5,12 @@ part of its fingerprint. A stage that cannot run (XPersona absent) carries the r
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from moud_core.atomic import atomic_write_text
+from moud_experiment.baseline_stages import baseline_stages
 from moud_experiment.commands import flags
 from moud_experiment.recipe import SCRIPTED, Recipe
-
-
-@dataclass
-class Stage:
-    name: str
-    command: str | None  # a moud command, or None for an in-process step (``action``)
-    out: Path
-    argv: list[str] = field(default_factory=list)
-    inputs: tuple[str, ...] = ()
-    files: tuple[Path, ...] = ()  # generated configs and external inputs, fingerprinted by content
-    resumable: bool = False  # the command resumes a partial output itself (generate, judge): keep it
-    skip_reason: str | None = None
-    action: str | None = None  # name of an in-process step (moud_experiment.steps)
-
-
-def _write(path: Path, data: dict) -> Path:
-    """A generated config (JSON, which YAML readers read), rewritten only when its content changes."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-    if not path.is_file() or path.read_text(encoding="utf-8") != text:
-        atomic_write_text(path, text)
-    return path
+from moud_experiment.stage import Stage
 
 
 def _url(base_url: str, server_url: str | None) -> str:
@@ -213,99 +191,6 @@ def plan_stages(recipe: Recipe, out: Path, servers: dict[str, str]) -> list[Stag
         stages += baseline_stages(recipe, out)
     stages.append(
         Stage("results", None, out / "results", inputs=tuple(s.name for s in stages), action="results")
-    )
-    return stages
-
-
-def xpersona_folder(recipe: Recipe, out: Path) -> tuple[Path | None, str | None]:
-    """(the XPersona folder the baselines read, why there is none)."""
-    xp = recipe.baselines.xpersona
-    if not xp.path:
-        return None, "the recipe names no XPersona folder (baselines.xpersona.path)"
-    src = Path(recipe.resolve(xp.path))
-    if not src.is_dir():
-        return None, f"XPersona not found at {src} (the full release: HLTCHKUST/Xpersona)"
-    return (out / "xpersona" if xp.hold_out else src), None
-
-
-def baseline_stages(recipe: Recipe, out: Path) -> list[Stage]:
-    b = recipe.baselines
-    langs = list(b.languages or recipe.languages)
-    xp_dir, xp_missing = xpersona_folder(recipe, out)
-    stages: list[Stage] = []
-    xp_inputs: tuple[str, ...] = ()
-    if xp_dir is not None and b.xpersona.hold_out:
-        src = Path(recipe.resolve(b.xpersona.path))
-        stages.append(
-            Stage(
-                "xpersona", None, out / "xpersona", action="xpersona", files=tuple(sorted(src.glob("*.json")))
-            )
-        )
-        xp_inputs = ("xpersona",)
-    train_split = "train" if b.xpersona.hold_out else b.xpersona.train_split
-    test_split = "test" if b.xpersona.hold_out else b.xpersona.test_split
-    sources = {
-        "moud": [{"type": "moud", "path": str(out / "build"), "split": "train"}],
-        "xpersona": [{"type": "xpersona", "path": str(xp_dir), "split": train_split}],
-    }
-    sources["both"] = sources["moud"] + sources["xpersona"]
-    models = {}
-    for name in b.train:
-        cfg = {
-            "model": b.base_model,
-            "train": sources[name],
-            "languages": langs,
-            "lora": b.lora,
-            "epochs": b.epochs,
-            "seed": recipe.seed,
-            **b.train_options,
-        }
-        config = _write(out / "configs" / f"train-{name}.yaml", cfg)
-        needs_xp = name in ("xpersona", "both")
-        stage = Stage(
-            f"train-{name}",
-            "train",
-            out / "train" / name,
-            [
-                "--config",
-                str(config),
-                "--out",
-                str(out / "train" / name),
-                "--quiet",
-                *(["--threads", str(b.threads)] if b.threads else []),
-            ],
-            inputs=("build", *(xp_inputs if needs_xp else ())),
-            files=(config,),
-            skip_reason=xp_missing if needs_xp else None,
-        )
-        stages.append(stage)
-        if stage.skip_reason is None:
-            models[name] = str(stage.out)
-    tests = {}
-    for test in b.tests:
-        if test == "moud":
-            tests["moud"] = {"type": "moud", "path": str(out / "build"), "split": "test"}
-        elif xp_dir is not None:
-            tests["xpersona"] = {"type": "xpersona", "path": str(xp_dir), "split": test_split}
-    matrix = {"models": models, "tests": tests, "languages": langs, "seed": recipe.seed, **b.evaluate_options}
-    config = _write(out / "configs" / "matrix.yaml", matrix)
-    stages.append(
-        Stage(
-            "evaluate",
-            "evaluate",
-            out / "eval",
-            [
-                "--matrix",
-                str(config),
-                "--out",
-                str(out / "eval"),
-                "--quiet",
-                *(["--threads", str(b.threads)] if b.threads else []),
-            ],
-            inputs=tuple(s.name for s in stages if s.skip_reason is None),
-            files=(config,),
-            skip_reason=None if models else "no model was trained",
-        )
     )
     return stages
 
