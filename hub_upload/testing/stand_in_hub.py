@@ -12,52 +12,13 @@ import hashlib
 import json
 import re
 import threading
-from dataclasses import dataclass, field
 from urllib.parse import unquote
 
 import yaml
 from aiohttp import web
 
+from hub_upload.testing.hub_store import GITATTRIBUTES, Fault, Repo, apply_commit
 from moud_core.loopback import LoopbackServer
-
-
-@dataclass
-class StoredFile:
-    content: bytes | None = None  # regular file
-    lfs_oid: str | None = None  # LFS pointer (content in StandInHub.lfs)
-    size: int = 0
-
-    def oid(self) -> str:
-        data = (
-            self.content
-            if self.content is not None
-            else (
-                f"version https://git-lfs.github.com/spec/v1\noid sha256:{self.lfs_oid}\nsize {self.size}\n"
-            ).encode()
-        )
-        return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
-
-
-@dataclass
-class Repo:
-    owner: str
-    private: bool
-    branches: dict[str, dict[str, StoredFile]] = field(default_factory=dict)
-    heads: dict[str, str] = field(default_factory=dict)
-    commits: list[dict] = field(default_factory=list)
-    prs: int = 0
-
-
-@dataclass
-class Fault:
-    method: str
-    path_re: str
-    status: int
-    times: int = 1
-    after: int = 0  # let this many matching requests through first
-
-
-GITATTRIBUTES = b"*.parquet filter=lfs diff=lfs merge=lfs -text\n"
 
 
 class StandInHub(LoopbackServer):
@@ -106,27 +67,7 @@ class StandInHub(LoopbackServer):
         return web.json_response({"error": msg}, status=status, headers={"X-Error-Message": msg})
 
     def _commit(self, repo: Repo, branch: str, summary: str, ops: list[dict]) -> str:
-        files = repo.branches[branch]
-        for op in ops:
-            if op["key"] == "file":
-                data = base64.b64decode(op["value"]["content"])
-                files[op["value"]["path"]] = StoredFile(content=data, size=len(data))
-            elif op["key"] == "lfsFile":
-                files[op["value"]["path"]] = StoredFile(
-                    lfs_oid=op["value"]["oid"], size=len(self.lfs[op["value"]["oid"]])
-                )
-            elif op["key"] == "deletedFile":
-                files.pop(op["value"]["path"], None)
-            elif op["key"] == "deletedFolder":
-                prefix = op["value"]["path"].rstrip("/") + "/"
-                for p in [p for p in files if p.startswith(prefix)]:
-                    files.pop(p)
-        oid = hashlib.sha1(f"{len(repo.commits)}:{summary}:{sorted(files)}".encode()).hexdigest()
-        repo.commits.append(
-            {"oid": oid, "branch": branch, "summary": summary, "ops": [o["key"] for o in ops]}
-        )
-        repo.heads[branch] = oid
-        return oid
+        return apply_commit(repo, branch, summary, ops, self.lfs)
 
     # -- request handler --------------------------------------------------------------------------
     async def _handle(self, request: web.Request) -> web.StreamResponse:
