@@ -17,6 +17,7 @@ from moud_core.errors import ConfigError
 from moud_core.runfolder import (
     KINDS,
     MANIFEST,
+    SHARDS,
     WORKER_MANIFEST_GLOB,
     RunFolder,
     manifest_fingerprints,
@@ -48,7 +49,7 @@ def prepare_output(
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out {out}: is a file, expected a folder")
-    folder = RunFolder(out, out / "shards")
+    folder = RunFolder.at(out)
     if overwrite and out.is_dir():
         _remove_previous(folder, name, units)
     fingerprints = [cfg.fingerprint]
@@ -66,7 +67,7 @@ def prepare_output(
             )
         if path.name == name and _has_output(folder):
             fingerprints = old_fps if cfg.fingerprint in old_fps else [*old_fps, cfg.fingerprint]
-    if not paths and out.is_dir() and (out / "shards").exists():
+    if not paths and out.is_dir() and folder.kind_dir(SHARDS).exists():
         raise ConfigError(f"{out} has shards but no {MANIFEST}; refusing to mix with unknown output")
     return {
         "moud_version": __version__,
