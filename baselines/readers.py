@@ -104,38 +104,21 @@ def iter_personachat(
             )
 
 
-def _turns(row) -> list[dict]:
-    turns = row["turns"]
-    if isinstance(turns, dict):  # columnar form {"speaker": [...], "text": [...]}
-        turns = [{"speaker": s, "text": t} for s, t in zip(turns["speaker"], turns["text"], strict=True)]
-    if not isinstance(turns, list) or not all(
-        isinstance(t, dict) and isinstance(t.get("text"), str) for t in turns
-    ):
-        raise TypeError("turns")
-    return turns
-
-
-def iter_moud_rows(rows: Iterable[dict], max_history: int = 2, where: str = "MOUD") -> Iterator[Instance]:
-    """One instance per turn after the first; the responding speaker's persona is used."""
-    for n, row in enumerate(rows):
-        try:
-            turns = _turns(row)
-            personas = {"A": list(row["persona_a"]), "B": list(row["persona_b"])}
-            rid, lang = row["id"], row["language"]
-        except (KeyError, TypeError, ValueError):
-            raise MoudError(
-                f"{where}: row {n}: expected a MOUD row (moud_core/schema.py) with id, language, "
-                "persona_a, persona_b and turns (a list of {speaker, text})"
-            ) from None
+def iter_moud_rows(rows: Iterable[dict], max_history: int = 2) -> Iterator[Instance]:
+    """One instance per turn after the first; the responding speaker's persona is used. The rows come
+    checked (``moud_core.row_source.open_rows``)."""
+    for row in rows:
+        personas = {"A": list(row["persona_a"]), "B": list(row["persona_b"])}
+        turns = row["turns"]
         texts = [t["text"].strip() for t in turns]
         for t in range(1, len(turns)):
-            if texts[t] and turns[t].get("speaker") in personas:
+            if texts[t]:
                 yield Instance(
-                    lang,
+                    row["language"],
                     personas[turns[t]["speaker"]],
                     window(texts[:t], max_history),
                     texts[t],
-                    rid,
+                    row["id"],
                     t,
                     "moud",
                 )
@@ -182,5 +165,4 @@ def iter_moud(
         source.check_split(split_seed, split_ratios, "the baselines' split_seed/split_ratios")
         if not source.files(language):
             raise MoudError(f"{path}: config {language!r} has no split {splits[0]!r}")
-    where = f"{path}[{language}/{splits[0]}]" if built else str(source.run.shards / language)
-    yield from iter_moud_rows((row for _, row in source), max_history, where=where)
+    yield from iter_moud_rows((row for _, row in source), max_history)
