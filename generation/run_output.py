@@ -18,7 +18,6 @@ from moud_core.runfolder import (
     KINDS,
     MANIFEST,
     SHARDS,
-    WORKER_MANIFEST_GLOB,
     RunFolder,
     manifest_fingerprints,
     read_manifest,
@@ -86,13 +85,10 @@ def _has_output(folder: RunFolder) -> bool:
 
 
 def _remove_previous(folder: RunFolder, name: str, units: list[WorkUnit] | None) -> None:
-    out = folder.root
     if name == MANIFEST:
-        victims = [folder.kind_dir(kind) for kind in KINDS] + [out / MANIFEST]
-        victims += list(out.glob(WORKER_MANIFEST_GLOB)) + list(out.glob("cache*.sqlite*"))
+        victims = [folder.kind_dir(kind) for kind in KINDS] + folder.manifest_paths() + folder.cache_files()
     else:
-        worker = name[len("manifest-") : -len(".json")]
-        victims = [out / name, *out.glob(f"cache-{worker}.sqlite*")]
+        victims = [folder.root / name, *folder.cache_files(name)]
         for u in units or []:
             victims += [folder.unit_path(kind, u.language, u.name) for kind in KINDS]
     for p in victims:

@@ -48,6 +48,11 @@ def cache_name(num_shards: int = 1, shard_index: int = 0) -> str:
     return "cache.sqlite" if num_shards == 1 else f"cache-{shard_index:05d}.sqlite"
 
 
+def _worker(manifest: str) -> str:
+    """``IIIII`` of a worker's ``manifest-IIIII.json``."""
+    return manifest[len("manifest-") : -len(".json")]
+
+
 def _unknown_language(folder: Path, registry: dict[str, Language]) -> ConfigError:
     close = [c for c in registry if c[:1] == folder.name[:1]][:6]
     hint = f" (close: {', '.join(close)})" if close else ""
@@ -169,6 +174,12 @@ class RunFolder:
         own = self.root / MANIFEST
         paths = [own] if own.is_file() else []
         return paths + sorted(p for p in self.root.glob(WORKER_MANIFEST_GLOB) if p.is_file())
+
+    def cache_files(self, manifest: str = MANIFEST) -> list[Path]:
+        """The request cache files (SQLite's -wal/-shm included) of the whole run (``manifest.json``: every
+        worker's too) or of the sharded worker whose manifest is ``manifest``."""
+        pattern = "cache*.sqlite*" if manifest == MANIFEST else f"cache-{_worker(manifest)}.sqlite*"
+        return sorted(self.root.glob(pattern))
 
     def write_unit(self, kind: str, language: str, name: str, records: list) -> None:
         """One work unit's file of ``kind``, atomically."""
