@@ -89,9 +89,16 @@ class RowSource:
     def count(self, language: str) -> int:
         """Rows in the language's files (before any split is applied to JSONL rows)."""
         if self.kind == BUILT:
+            import pyarrow as pa
             import pyarrow.parquet as pq
 
-            return sum(pq.ParquetFile(f).metadata.num_rows for f in self.files(language))
+            n = 0
+            for f in self.files(language):
+                try:
+                    n += pq.ParquetFile(f).metadata.num_rows
+                except (pa.ArrowException, OSError) as exc:
+                    raise _unreadable(f, exc) from None
+            return n
         n = 0
         for f in self.files(language):
             with open(f, "rb") as fh:
@@ -184,9 +191,11 @@ def _parquet_rows(files: list[Path], language: str) -> Iterator[tuple[str, dict]
                         raise MoudError(f"{path}: row {n}: {problems[0]}")
                     yield f"{path}: row {n}", row
         except (pa.ArrowException, OSError) as exc:
-            raise MoudError(
-                f"{path}: not a readable Parquet file ({' '.join(str(exc).split())[:160]})"
-            ) from None
+            raise _unreadable(path, exc) from None
+
+
+def _unreadable(path: Path, exc: Exception) -> MoudError:
+    return MoudError(f"{path}: not a readable Parquet file ({' '.join(str(exc).split())[:160]})")
 
 
 def folder_kind(path: str | Path) -> str | None:
