@@ -10,9 +10,8 @@ from pathlib import Path
 from baselines.instance import Instance, window
 from moud_core.errors import MoudError
 from moud_core.jsonl import read_json
-from moud_core.languages import load_registry
-from moud_core.runfolder import SHARDS, RunFolder
-from moud_core.splits import DEFAULT_RATIOS, assign_split
+from moud_core.row_source import BUILT, folder_kind, open_rows
+from moud_core.splits import DEFAULT_RATIOS
 from moud_core.xpersona import xpersona_prefixes
 
 
@@ -105,63 +104,34 @@ def iter_personachat(
             )
 
 
-def _turns(row) -> list[dict]:
-    turns = row["turns"]
-    if isinstance(turns, dict):  # columnar form {"speaker": [...], "text": [...]}
-        turns = [{"speaker": s, "text": t} for s, t in zip(turns["speaker"], turns["text"], strict=True)]
-    if not isinstance(turns, list) or not all(
-        isinstance(t, dict) and isinstance(t.get("text"), str) for t in turns
-    ):
-        raise TypeError("turns")
-    return turns
-
-
-def iter_moud_rows(rows: Iterable[dict], max_history: int = 2, where: str = "MOUD") -> Iterator[Instance]:
-    """One instance per turn after the first; the responding speaker's persona is used."""
-    for n, row in enumerate(rows):
-        try:
-            turns = _turns(row)
-            personas = {"A": list(row["persona_a"]), "B": list(row["persona_b"])}
-            rid, lang = row["id"], row["language"]
-        except (KeyError, TypeError, ValueError):
-            raise MoudError(
-                f"{where}: row {n}: expected a MOUD row (moud_core/schema.py) with id, language, "
-                "persona_a, persona_b and turns (a list of {speaker, text})"
-            ) from None
+def iter_moud_rows(rows: Iterable[dict], max_history: int = 2) -> Iterator[Instance]:
+    """One instance per turn after the first; the responding speaker's persona is used. The rows come
+    checked (``moud_core.row_source.open_rows``)."""
+    for row in rows:
+        personas = {"A": list(row["persona_a"]), "B": list(row["persona_b"])}
+        turns = row["turns"]
         texts = [t["text"].strip() for t in turns]
         for t in range(1, len(turns)):
-            if texts[t] and turns[t].get("speaker") in personas:
+            if texts[t]:
                 yield Instance(
-                    lang,
+                    row["language"],
                     personas[turns[t]["speaker"]],
                     window(texts[:t], max_history),
                     texts[t],
-                    rid,
+                    row["id"],
                     t,
                     "moud",
                 )
 
 
-def _run_folder(path: Path) -> RunFolder | None:
-    """The run folder when ``path`` holds JSONL shards (a run folder or its shards/), else None."""
-    if (path / SHARDS).is_dir() or (path.is_dir() and any(path.glob("*/*.jsonl"))):
-        return RunFolder.open(path)
-    return None
-
-
 def moud_languages(path: str | Path) -> list[str]:
     path = Path(path)
-    folder = _run_folder(path)
-    if folder is not None:
-        return sorted(folder.language_files(load_registry()))
-    import datasets
-
-    try:
-        return [c for c in datasets.get_dataset_config_names(str(path)) if c != "all"]
-    except Exception as exc:  # datasets raises many kinds for a folder it cannot read
+    if folder_kind(path) is None:
         raise MoudError(
-            f"{path}: not a MOUD dataset folder or shards folder ({type(exc).__name__})"
-        ) from None
+            f"{path}: not a MOUD dataset folder or shards folder (expected data/<lang>/*.parquet from "
+            "`moud build`, or shards/<lang>/*.jsonl)"
+        )
+    return sorted(open_rows(path, flag="MOUD").languages)
 
 
 def iter_moud(
@@ -172,10 +142,12 @@ def iter_moud(
     split_seed: int = 0,
     split_ratios: tuple[float, float, float] = DEFAULT_RATIOS,
 ) -> Iterator[Instance]:
-    """MOUD instances for ``language``: from a built dataset folder (``load_dataset(folder, lang,
-    split=...)``) or from JSONL shards (``RUN/shards/<lang>/*.jsonl``). Shards have no split column: rows
-    get the split ``moud build --seed split_seed --split-ratios ...`` gives them (``moud_core.splits``), so a
-    dialogue is never in train on one side and in validation/test on the other; ``split=None`` keeps all."""
+    """MOUD instances for ``language`` from a built dataset folder or JSONL shards (``RUN/shards/<lang>/``),
+    read with ``moud_core.row_source.open_rows``. Shards have no split column: rows get the split
+    ``moud build --seed split_seed --split-ratios ...`` gives them (``moud_core.splits``), so a dialogue is
+    never in train on one side and in validation/test on the other; ``split=None`` keeps all. A built
+    folder's splits are fixed: split settings that disagree with the ones it records are refused, and
+    ``split=None`` reads its train split."""
     path = Path(path)
     if not path.exists():
         raise MoudError(f"{path}: MOUD folder not found")
@@ -184,21 +156,13 @@ def iter_moud(
         raise MoudError(
             f"{path}: language {language!r} absent; languages present: {', '.join(present) or 'none'}"
         )
-    folder = _run_folder(path)
-    if folder is not None:
-        rows = (
-            row
-            for _, row in folder.iter_rows(load_registry(), [language])
-            if split is None or assign_split(row["split_group"], split_seed, split_ratios) == split
-        )
-        yield from iter_moud_rows(rows, max_history, where=str(folder.shards / language))
-        return
-    import datasets
-
-    try:
-        ds = datasets.load_dataset(str(path), language, split=split or "train")
-    except ValueError as exc:
-        raise MoudError(
-            f"{path}: config {language!r} has no split {split!r} ({str(exc).splitlines()[0]})"
-        ) from None
-    yield from iter_moud_rows(iter(ds), max_history, where=f"{path}[{language}/{split}]")
+    built = folder_kind(path) == BUILT
+    splits = [split or "train"] if built else [split] if split else None
+    source = open_rows(
+        path, [language], splits, split_seed=split_seed, split_ratios=split_ratios, flag="MOUD"
+    )
+    if built:
+        source.check_split(split_seed, split_ratios, "the baselines' split_seed/split_ratios")
+        if not source.files(language):
+            raise MoudError(f"{path}: config {language!r} has no split {splits[0]!r}")
+    yield from iter_moud_rows((row for _, row in source), max_history)

@@ -1,7 +1,8 @@
-"""Judge items (personas, common grounds, dialogues) streamed from MOUD shards.
+"""Judge items (personas, common grounds, dialogues) streamed from MOUD rows.
 
-Accepts a run/filtered folder or its ``shards/`` folder (``moud_core.runfolder``). Rows are validated
-against ``moud_core/schema.py``; a bad row raises ``file:line: ...``.
+Accepts a run/filtered folder, its ``shards/`` folder or a built dataset folder
+(``moud_core.row_source.open_rows``). Every row is checked with the one row check; a bad row raises
+``file:line: field: problem``.
 """
 
 from __future__ import annotations
@@ -12,8 +13,7 @@ from pathlib import Path
 
 from eval.rubric import ITEM_KINDS
 from moud_core.errors import MoudError
-from moud_core.languages import load_registry
-from moud_core.runfolder import RunFolder
+from moud_core.row_source import RowSource, open_rows
 
 
 @dataclass(frozen=True)
@@ -34,14 +34,26 @@ class Item:
         return self.item_id.rsplit("/", 1)[1]
 
 
+def open_source(path: str | Path, languages: Iterable[str] | None = None) -> RowSource:
+    """The rows of ``path`` (``--shards``) for ``languages`` (None: every language present)."""
+    return open_rows(path, _ordered(languages), flag="--shards")
+
+
 def shard_files(path: str | Path, languages: Iterable[str] | None = None) -> list[Path]:
-    """Shard files of a run folder (or its shards/ folder) in (language, file name) order."""
-    return [f for _, f in RunFolder.open(path, "--shards").files(load_registry(), _ordered(languages))]
+    """Data files of a run folder (or its shards/ folder, or a built dataset) in (language, file) order."""
+    source = open_source(path, languages)
+    return [f for code in source.languages for f in source.files(code)]
+
+
+def row_counts(path: str | Path, languages: Iterable[str] | None = None) -> dict[str, int]:
+    """{language: rows} without parsing them."""
+    source = open_source(path, languages)
+    return {code: source.count(code) for code in source.languages}
 
 
 def iter_rows(path: str | Path, languages: Iterable[str] | None = None) -> Iterator[tuple[str, dict]]:
     """Yield (``file:line``, row) for every valid row; invalid rows raise a one-line MoudError."""
-    yield from RunFolder.open(path, "--shards").iter_rows(load_registry(), _ordered(languages))
+    yield from open_source(path, languages)
 
 
 def _ordered(languages: Iterable[str] | None) -> list[str] | None:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from eval.items import iter_items, shard_files
+from eval.items import iter_items, row_counts
 from eval.judge_batches import Judge, JudgeConfig
 from moud_core.atomic import atomic_open, atomic_write_text
 from moud_core.backends.factory import make_backend
@@ -68,10 +68,7 @@ class JudgeResult:
 
 def count_items(shards, languages, kinds, max_rows) -> int:
     """Items the run will judge (for the progress bar): rows per language x items per row."""
-    per_lang: Counter = Counter()
-    for f in shard_files(shards, languages):
-        with open(f, encoding="utf-8") as fh:
-            per_lang[f.parent.name] += sum(1 for line in fh if line.strip())
+    per_lang = row_counts(shards, languages)
     per_row = sum(2 if k == "persona" else 1 for k in kinds)
     return sum(min(n, max_rows) if max_rows is not None else n for n in per_lang.values()) * per_row
 

@@ -64,7 +64,7 @@ def generate(
     backend_options(cfg, api_key_env)  # refuse secrets / unknown options / missing key env up front
     row_filter = inline_filter(cfg, registry) if cfg["filter"] else None  # a bad filter config fails early
     text_gates = load_text_gates(cfg, registry) if executor is None else None  # (Ray tasks load their own)
-    folder = RunFolder(out, out / SHARDS)
+    folder = RunFolder.at(out)
     worker = {
         "num_shards": sharding.num_shards,
         "shard_index": sharding.shard_index,

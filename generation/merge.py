@@ -19,7 +19,9 @@ from moud_core.runfolder import (
     DROPS,
     FAILURES,
     KINDS,
+    MANIFEST,
     SHARDS,
+    WORKER_MANIFEST_GLOB,
     RunFolder,
     manifest_fingerprints,
     read_manifest,
@@ -32,10 +34,10 @@ def load_inputs(inputs: list[Path]) -> list[tuple[Path, list[tuple[Path, dict]]]
     for run in inputs:
         if not run.is_dir():
             raise ConfigError(f"--inputs {run}: no such folder")
-        paths = RunFolder(run, run / SHARDS).manifest_paths()
+        paths = RunFolder.at(run).manifest_paths()
         if not paths:
             raise ConfigError(
-                f"--inputs {run}: no manifest.json or manifest-*.json; not a `moud generate` run folder"
+                f"--inputs {run}: no {MANIFEST} or {WORKER_MANIFEST_GLOB}; not a `moud generate` run folder"
             )
         loaded.append((run, [(p, read_manifest(p)) for p in paths]))
     return loaded
@@ -88,22 +90,23 @@ def expected_units(loaded, registry) -> list:
 def collect_files(loaded, registry) -> dict[tuple[str, str, str], Path]:
     """(kind, language, shard name) -> file; the same unit in two inputs is refused."""
     files: dict[tuple[str, str, str], Path] = {}
+    owners: dict[tuple[str, str, str], Path] = {}
     for run, _ in loaded:
-        folder = RunFolder(run, run / SHARDS)
+        folder = RunFolder.at(run)
         for kind in KINDS:
             for lang, f in folder.files(registry, kind=kind, required=False):
                 key = (kind, lang, f.name)
                 if key in files:
                     raise MoudError(
-                        f"duplicate work unit {kind}/{lang}/{f.name} in {files[key].parents[2]}"
+                        f"duplicate work unit {kind}/{lang}/{f.name} in {owners[key]}"
                         f" and {run}: the same part was made twice; merge only one of them"
                     )
-                files[key] = f
+                files[key], owners[key] = f, run
     return files
 
 
 def _row_id(obj: dict, kind: str):
-    return (obj.get("row") or {}).get("id") if kind == "drops" else obj.get("id")
+    return (obj.get("row") or {}).get("id") if kind == DROPS else obj.get("id")
 
 
 def merge(
@@ -125,7 +128,7 @@ def merge(
     registry = input_registry(loaded)
     planned = expected_units(loaded, registry)
     files = collect_files(loaded, registry)
-    done = {(lang, name) for kind, lang, name in files if kind == "shards"}
+    done = {(lang, name) for kind, lang, name in files if kind == SHARDS}
     missing = [u for u in planned if (u.language, u.name) not in done]
     # failures/drops of a unit whose shard is not written yet belong to an unfinished unit: leave them out
     files = {k: f for k, f in files.items() if (k[1], k[2]) in done}
@@ -146,9 +149,11 @@ def merge(
         bar = tqdm(total=len(files), desc="merge", unit="file")
     try:
         with staged_folder(out) as tmp:
+            staged = RunFolder.at(tmp)
             for (kind, lang, name), src in sorted(files.items()):
                 sources.append(src)
-                _copy_checked(src, tmp / kind / lang / name, kind, sources, seen, fingerprints, counts)
+                dest = staged.unit_path(kind, lang, name)
+                _copy_checked(src, dest, kind, sources, seen, fingerprints, counts)
                 if bar is not None:
                     bar.update(1)
             status = "partial" if missing else "complete"
@@ -163,16 +168,16 @@ def merge(
                 "missing_units": [f"{u.language}/{u.name}" for u in missing],
                 "units": {"planned": len(planned), "done": len(planned) - len(missing)},
             }
-            RunFolder(tmp, tmp / SHARDS).write_manifest(manifest, status, extra=extra)
+            staged.write_manifest(manifest, status, extra=extra)
     finally:
         if bar is not None:
             bar.close()
     return {
         "out": str(out),
         "status": status,
-        "dialogues": counts["shards"],
-        "failed": counts["failures"],
-        "dropped": counts["drops"],
+        "dialogues": counts[SHARDS],
+        "failed": counts[FAILURES],
+        "dropped": counts[DROPS],
         "planned_units": len(planned),
         "missing_units": len(missing),
     }

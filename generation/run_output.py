@@ -17,7 +17,7 @@ from moud_core.errors import ConfigError
 from moud_core.runfolder import (
     KINDS,
     MANIFEST,
-    WORKER_MANIFEST_GLOB,
+    SHARDS,
     RunFolder,
     manifest_fingerprints,
     read_manifest,
@@ -48,7 +48,7 @@ def prepare_output(
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out {out}: is a file, expected a folder")
-    folder = RunFolder(out, out / "shards")
+    folder = RunFolder.at(out)
     if overwrite and out.is_dir():
         _remove_previous(folder, name, units)
     fingerprints = [cfg.fingerprint]
@@ -66,7 +66,7 @@ def prepare_output(
             )
         if path.name == name and _has_output(folder):
             fingerprints = old_fps if cfg.fingerprint in old_fps else [*old_fps, cfg.fingerprint]
-    if not paths and out.is_dir() and (out / "shards").exists():
+    if not paths and out.is_dir() and folder.kind_dir(SHARDS).exists():
         raise ConfigError(f"{out} has shards but no {MANIFEST}; refusing to mix with unknown output")
     return {
         "moud_version": __version__,
@@ -85,13 +85,10 @@ def _has_output(folder: RunFolder) -> bool:
 
 
 def _remove_previous(folder: RunFolder, name: str, units: list[WorkUnit] | None) -> None:
-    out = folder.root
     if name == MANIFEST:
-        victims = [folder.kind_dir(kind) for kind in KINDS] + [out / MANIFEST]
-        victims += list(out.glob(WORKER_MANIFEST_GLOB)) + list(out.glob("cache*.sqlite*"))
+        victims = [folder.kind_dir(kind) for kind in KINDS] + folder.manifest_paths() + folder.cache_files()
     else:
-        worker = name[len("manifest-") : -len(".json")]
-        victims = [out / name, *out.glob(f"cache-{worker}.sqlite*")]
+        victims = [folder.root / name, *folder.cache_files(name)]
         for u in units or []:
             victims += [folder.unit_path(kind, u.language, u.name) for kind in KINDS]
     for p in victims:

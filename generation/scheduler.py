@@ -50,7 +50,7 @@ class GenerationRun:
         text_gates=None,
     ):
         self.cfg, self.backend, self.registry = cfg, backend, registry
-        self.folder = RunFolder(Path(out), Path(out) / SHARDS)
+        self.folder = RunFolder.at(out)
         self.languages = languages
         self.units = (
             units

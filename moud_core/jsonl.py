@@ -106,24 +106,30 @@ def iter_jsonl(
         for lineno, raw in enumerate(fh, 1):
             if lineno == 1 and raw.startswith(codecs.BOM_UTF8):
                 raw = raw[3:]
-            problem = None
-            try:
-                line = raw.decode("utf-8")
-                obj = json.loads(line) if line.strip() else None
-            except UnicodeDecodeError as exc:
-                problem = f"not UTF-8 text (byte {exc.start + 1})"
-            except json.JSONDecodeError as exc:
-                problem = json_problem(exc)
-            else:
-                if obj is None and not line.strip():
-                    continue
-                if not isinstance(obj, dict):
-                    problem = "expected a JSON object"
+            obj, problem = parse_line(raw)
             if problem is None:
-                yield lineno, obj
+                if obj is not None:
+                    yield lineno, obj
                 continue
             err = JsonlError(path, lineno, problem)
             if not skip_invalid:
                 raise err from None
             if errors is not None:
                 errors.append(err)
+
+
+def parse_line(raw: bytes) -> tuple[dict | None, str | None]:
+    """(object, None) for a JSON object line, (None, None) for a blank line, else (None, problem): the one
+    reading of a JSONL line (``iter_jsonl``, and the byte-offset scan of ``moud_core.row_source``)."""
+    try:
+        line = raw.decode("utf-8")
+        if not line.strip():
+            return None, None
+        obj = json.loads(line)
+    except UnicodeDecodeError as exc:
+        return None, f"not UTF-8 text (byte {exc.start + 1})"
+    except json.JSONDecodeError as exc:
+        return None, json_problem(exc)
+    if not isinstance(obj, dict):
+        return None, "expected a JSON object"
+    return obj, None

@@ -5,31 +5,32 @@
     RUN/shards/<lang>/shard-NNNNN.jsonl    dialogue rows (moud_core/schema.py), id order
     RUN/failures/<lang>/shard-NNNNN.jsonl  dialogues that could not be made (moud_core/records.py)
     RUN/drops/<lang>/shard-NNNNN.jsonl     rows a quality gate dropped, with the reason
-    RUN/filter_stats.json                  written by `moud filter`
+    RUN/filter_stats.json                  written by `moud filter` (and filter_stats.png)
     RUN/cache.sqlite                       request cache (cache-IIIII.sqlite per worker)
 
 A folder is given as the run folder or as its ``shards/`` folder. One rule for what is inside: every
-sub-folder holding ``.jsonl`` files is a language of the registry; any other is an error naming it.
+sub-folder holding ``.jsonl`` files is a language of the registry; any other is an error naming it. Rows
+are read through ``moud_core.row_source.open_rows`` (which also reads a built dataset folder).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from moud_core.atomic import atomic_write_text
 from moud_core.errors import ConfigError, MoudError, os_error
-from moud_core.jsonl import JsonlError, iter_jsonl, read_json, write_jsonl_atomic
+from moud_core.jsonl import read_json, write_jsonl_atomic
 from moud_core.languages import Language, load_registry, parse_language_list
-from moud_core.schema import validate_row
 
 SHARDS, FAILURES, DROPS = "shards", "failures", "drops"
 KINDS = (SHARDS, FAILURES, DROPS)
 MANIFEST = "manifest.json"
 WORKER_MANIFEST_GLOB = "manifest-*.json"
 FILTER_STATS = "filter_stats.json"
+FILTER_PLOT = "filter_stats.png"
 SHARD_GLOB = "*.jsonl"
 
 
@@ -45,6 +46,11 @@ def manifest_name(num_shards: int = 1, shard_index: int = 0) -> str:
 
 def cache_name(num_shards: int = 1, shard_index: int = 0) -> str:
     return "cache.sqlite" if num_shards == 1 else f"cache-{shard_index:05d}.sqlite"
+
+
+def _worker(manifest: str) -> str:
+    """``IIIII`` of a worker's ``manifest-IIIII.json``."""
+    return manifest[len("manifest-") : -len(".json")]
 
 
 def _unknown_language(folder: Path, registry: dict[str, Language]) -> ConfigError:
@@ -78,6 +84,12 @@ class RunFolder:
             return cls(path, path / SHARDS)
         return cls(path.parent if path.name == SHARDS else path, path)
 
+    @classmethod
+    def at(cls, root: str | Path) -> RunFolder:
+        """The run folder ``root`` (which may not exist yet), e.g. one being written."""
+        root = Path(root)
+        return cls(root, root / SHARDS)
+
     @property
     def is_run(self) -> bool:
         return self.shards == self.root / SHARDS
@@ -92,6 +104,15 @@ class RunFolder:
     def filter_stats(self) -> Path | None:
         path = self.root / FILTER_STATS
         return path if self.is_run and path.is_file() else None
+
+    @property
+    def filter_stats_path(self) -> Path:
+        """Where `moud filter` writes its statistics (``filter_stats`` is the file when it exists)."""
+        return self.root / FILTER_STATS
+
+    @property
+    def filter_plot_path(self) -> Path:
+        return self.root / FILTER_PLOT
 
     # -- reading --------------------------------------------------------------------------------------
     def language_files(
@@ -147,27 +168,18 @@ class RunFolder:
             for f in fs
         ]
 
-    def iter_rows(
-        self,
-        registry: dict[str, Language] | None = None,
-        languages: Iterable[str] | None = None,
-    ) -> Iterator[tuple[str, dict]]:
-        """(``file:line``, row) for every row, streamed; an invalid row raises a one-line MoudError."""
-        for code, path in self.files(registry, languages):
-            for lineno, row in iter_jsonl(path):
-                problems = validate_row(row)
-                if not problems and row["language"] != code:
-                    problems = [f"language: expected {code!r} (the shard's folder), got {row['language']!r}"]
-                if problems:
-                    raise JsonlError(path, lineno, f"invalid row: {problems[0]}")
-                yield f"{path}:{lineno}", row
-
     # -- manifests ------------------------------------------------------------------------------------
     def manifest_paths(self) -> list[Path]:
         """Every manifest in the folder: the run's own and those of sharded workers."""
         own = self.root / MANIFEST
         paths = [own] if own.is_file() else []
         return paths + sorted(p for p in self.root.glob(WORKER_MANIFEST_GLOB) if p.is_file())
+
+    def cache_files(self, manifest: str = MANIFEST) -> list[Path]:
+        """The request cache files (SQLite's -wal/-shm included) of the whole run (``manifest.json``: every
+        worker's too) or of the sharded worker whose manifest is ``manifest``."""
+        pattern = "cache*.sqlite*" if manifest == MANIFEST else f"cache-{_worker(manifest)}.sqlite*"
+        return sorted(self.root.glob(pattern))
 
     def write_unit(self, kind: str, language: str, name: str, records: list) -> None:
         """One work unit's file of ``kind``, atomically."""

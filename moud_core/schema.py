@@ -72,6 +72,9 @@ REJECTION_FIELDS: dict[str, Any] = {
     "action": str,
 }
 
+TURN_FIELDS: dict[str, Any] = {"speaker": str, "text": str}
+SPEAKERS = ("A", "B")
+
 ROW_FIELDS: dict[str, Any] = {
     "id": str,
     "language": str,
@@ -83,6 +86,29 @@ ROW_FIELDS: dict[str, Any] = {
     "split_group": str,
     "metadata": dict,
 }
+
+# Element type of every list-valued field, by dotted path: a plain type, or the fields of an object. The
+# Parquet schema (moud_dataset/features.py) is derived from it, and validate_row checks it element by element.
+LIST_ELEMENTS: dict[str, Any] = {
+    "persona_a": str,
+    "persona_b": str,
+    "turns": TURN_FIELDS,
+    "metadata.persona_a_categories": str,
+    "metadata.persona_b_categories": str,
+    "metadata.lid_scores": float,
+    "metadata.rejected_outputs": REJECTION_FIELDS,
+}
+
+# Lists of plain elements that only need their element type checked: (metadata field, exact types, what).
+_PLAIN_META_LISTS = tuple(
+    (
+        path.split(".", 1)[1],
+        (int, float) if typ is float else (typ,),
+        "numbers" if typ is float else "strings",
+    )
+    for path, typ in LIST_ELEMENTS.items()
+    if path.startswith("metadata.") and isinstance(typ, type)
+)
 
 
 def make_row_id(language: str, index: int) -> str:
@@ -137,7 +163,7 @@ def _plainly_valid(row: Any) -> bool:
             if (
                 type(turn) is not dict
                 or len(turn) != 2
-                or turn.get("speaker") not in ("A", "B")
+                or turn.get("speaker") not in SPEAKERS
                 or type(turn.get("text")) is not str
             ):
                 return False
@@ -145,6 +171,10 @@ def _plainly_valid(row: Any) -> bool:
         for name, types in _META_EXACT:
             if type(meta[name]) not in types:
                 return False
+        for name, types, _what in _PLAIN_META_LISTS:
+            for x in meta[name]:
+                if type(x) not in types:
+                    return False
         sampling, attempts = meta["sampling"], meta["step_attempts"]
         for step in STEPS:
             params = sampling[step]
@@ -164,10 +194,16 @@ def _plainly_valid(row: Any) -> bool:
     return True
 
 
-def validate_row(row: Any) -> list[str]:
-    """Return a list of problems as 'field: what was expected' (empty when the row is valid)."""
+def language_problem(row: dict, language: str) -> str:
+    return f"language: expected {language!r} (the shard's folder), got {row['language']!r}"
+
+
+def validate_row(row: Any, language: str | None = None) -> list[str]:
+    """The one row check, used by every reader and by `moud build`: a list of problems as 'field: what was
+    expected' (empty when the row is valid). Element types are checked as the Parquet schema requires them
+    (``LIST_ELEMENTS``). With ``language`` (the shard's folder), the row's language must be it."""
     if _plainly_valid(row):
-        return []
+        return [] if language is None or row["language"] == language else [language_problem(row, language)]
     if not isinstance(row, dict):
         return ["row: expected a JSON object"]
     errors: list[str] = []
@@ -184,9 +220,9 @@ def validate_row(row: Any) -> list[str]:
     if not row["turns"]:
         errors.append("turns: expected at least one turn")
     for i, turn in enumerate(row["turns"]):
-        if not isinstance(turn, dict) or set(turn) != {"speaker", "text"}:
+        if not isinstance(turn, dict) or set(turn) != set(TURN_FIELDS):
             errors.append(f"turns[{i}]: expected an object with exactly 'speaker' and 'text'")
-        elif turn["speaker"] not in ("A", "B"):
+        elif turn["speaker"] not in SPEAKERS:
             errors.append(f"turns[{i}].speaker: expected 'A' or 'B', got {turn['speaker']!r}")
         elif not isinstance(turn["text"], str):
             errors.append(f"turns[{i}].text: expected string")
@@ -196,6 +232,10 @@ def validate_row(row: Any) -> list[str]:
             errors.append(f"metadata.{name}: missing")
         elif not _check_type(meta[name], typ):
             errors.append(f"metadata.{name}: expected {_type_name(typ)}, got {type(meta[name]).__name__}")
+    for name, types, what in _PLAIN_META_LISTS:
+        value = meta.get(name)
+        if isinstance(value, list) and not all(type(x) in types for x in value):
+            errors.append(f"metadata.{name}: expected a list of {what}")
     if isinstance(meta.get("sampling"), dict):
         for step in STEPS:
             errors += _struct_errors(
@@ -210,6 +250,8 @@ def validate_row(row: Any) -> list[str]:
         errors += _struct_errors(
             entry, REJECTION_FIELDS, f"metadata.rejected_outputs[{i}]", "expected an object"
         )
+    if language is not None and row["language"] != language:
+        errors.append(language_problem(row, language))
     return errors
 
 

@@ -23,11 +23,11 @@ from moud_core.atomic import atomic_write_text, staged_folder
 from moud_core.dataset_layout import BUILD_MARKER, CARD, DATA_DIR
 from moud_core.errors import ConfigError, MoudError
 from moud_core.languages import Language
-from moud_core.runfolder import RunFolder
+from moud_core.row_source import split_record
 from moud_core.splits import DEFAULT_RATIOS, SPLITS
 from moud_core.workers import process_pool
 from moud_dataset.card import MARKER, load_filter_stats, render_card
-from moud_dataset.shards import language_files, scan_language
+from moud_dataset.shards import language_files, open_shards, scan_language
 
 DEFAULT_ROWS_PER_FILE = 100_000
 DEFAULT_ROW_GROUP_ROWS = 1_000
@@ -144,7 +144,7 @@ def _run_languages(opts: BuildOptions, found: dict[str, list[Path]], data_dir: P
 
 def check_shards(opts: BuildOptions) -> BuildResult:
     """Validate every row (no output); errors are sorted by file and line."""
-    found = language_files(RunFolder.open(opts.shards, "--shards"), opts.languages, opts.registry)
+    found = language_files(open_shards(opts.shards, opts.languages, opts.registry))
     summaries = _run_languages(opts, found, None)
     errors = sorted((e for s in summaries for e in s["errors"]), key=_error_key)
     return BuildResult(summaries, errors)
@@ -173,8 +173,8 @@ def build_dataset(opts: BuildOptions) -> BuildResult:
     """Build the dataset folder at opts.out; raise ShardErrors (nothing written) if any row is invalid."""
     out = Path(opts.out)
     _check_out(out)
-    source = RunFolder.open(opts.shards, "--shards")
-    found = language_files(source, opts.languages, opts.registry)
+    source = open_shards(opts.shards, opts.languages, opts.registry)
+    found = language_files(source)
     filter_stats = load_filter_stats(source.filter_stats)
     with staged_folder(out) as tmp:
         summaries = _run_languages(opts, found, tmp / DATA_DIR)
@@ -200,13 +200,14 @@ def build_dataset(opts: BuildOptions) -> BuildResult:
             registry=opts.registry,
         )
         atomic_write_text(tmp / CARD, card)
-        write_build_marker(tmp)
+        write_build_marker(tmp, opts.seed, opts.ratios)
     return BuildResult(summaries, [], out)
 
 
-def write_build_marker(folder: Path) -> None:
+def write_build_marker(folder: Path, seed: int = 0, ratios=DEFAULT_RATIOS) -> None:
     """``moud_build.json``: size and sha256 of every data file, so `moud upload` (or anyone) can verify
-    the folder was not edited after the build."""
+    the folder was not edited after the build, and the split settings (``{"split": {"seed", "ratios"}}``),
+    so a reader that splits shards itself (the baselines) can check it splits as the build did."""
     import hashlib
     import json
 
@@ -222,7 +223,13 @@ def write_build_marker(folder: Path) -> None:
             "size": path.stat().st_size,
             "sha256": digest.hexdigest(),
         }
-    marker = {"format": "moud-build", "version": 1, "moud_version": __version__, "files": files}
+    marker = {
+        "format": "moud-build",
+        "version": 1,
+        "moud_version": __version__,
+        "files": files,
+        "split": split_record(seed, ratios),
+    }
     atomic_write_text(folder / BUILD_MARKER, json.dumps(marker, indent=1, sort_keys=True) + "\n")
 
 

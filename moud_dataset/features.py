@@ -1,8 +1,8 @@
 """`datasets.Features` for a MOUD row, derived from moud_core/schema.py (the one row format).
 
-Python types in ``schema.ROW_FIELDS`` / ``schema.METADATA_FIELDS`` map to Arrow types; list fields
-name their element type in ``LIST_ITEMS`` (the only thing schema.py does not say). Adding a field to
-schema.py without a mapping here fails at import, so the two cannot drift apart silently.
+Python types in ``schema.ROW_FIELDS`` / ``schema.METADATA_FIELDS`` map to Arrow types; list fields take
+their element type from ``schema.LIST_ELEMENTS``. Adding a field to schema.py without a mapping fails at
+import, so the two cannot drift apart silently.
 """
 
 from __future__ import annotations
@@ -14,18 +14,16 @@ from moud_core import schema
 
 SCALARS = {str: "string", int: "int64", float: "float64", bool: "bool"}
 
-# Element type of every list-valued field ("turns" is a list of {speaker, text} structs).
-LIST_ITEMS: dict[str, object] = {
-    "persona_a": datasets.Value("string"),
-    "persona_b": datasets.Value("string"),
-    "turns": {"speaker": datasets.Value("string"), "text": datasets.Value("string")},
-    "metadata.persona_a_categories": datasets.Value("string"),
-    "metadata.persona_b_categories": datasets.Value("string"),
-    "metadata.lid_scores": datasets.Value("float64"),
-    "metadata.rejected_outputs": {
-        name: datasets.Value(SCALARS[typ]) for name, typ in schema.REJECTION_FIELDS.items()
-    },
-}
+
+def _element(typ):
+    """A list element: a plain Value, or a struct of plain Values (``schema.LIST_ELEMENTS``)."""
+    if isinstance(typ, dict):
+        return {name: datasets.Value(SCALARS[t]) for name, t in typ.items()}
+    return datasets.Value(SCALARS[typ])
+
+
+# Element type of every list-valued field, as schema.LIST_ELEMENTS states it.
+LIST_ITEMS: dict[str, object] = {path: _element(typ) for path, typ in schema.LIST_ELEMENTS.items()}
 
 
 def _sampling_feature() -> dict:

@@ -14,7 +14,6 @@ the same rows and splits straight from shards, e.g. to inspect a run before buil
 from __future__ import annotations
 
 import hashlib
-import json
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,11 +23,11 @@ from datasets.builder import Key
 
 from moud_core.errors import MoudError
 from moud_core.languages import DEFAULT_LANGUAGES
-from moud_core.runfolder import RunFolder
+from moud_core.row_source import read_rows
 from moud_core.splits import DEFAULT_RATIOS, SPLITS, parse_ratios
 from moud_dataset.card import ALL, card_text
 from moud_dataset.features import FEATURES, encode_row
-from moud_dataset.shards import language_files, scan_language
+from moud_dataset.shards import language_files, open_shards, scan_language
 
 
 def shards_fingerprint(data_dir) -> str | None:
@@ -97,8 +96,8 @@ class MoudBuilder(datasets.GeneratorBasedBuilder):
         splits with no rows are left out."""
         if not self.config.data_dir:
             raise MoudError("MoudBuilder: data_dir: expected a generation run folder or its shards/ folder")
-        source = RunFolder.open(self.config.data_dir, "data_dir")
-        found = language_files(source, list(self.config.languages) if self.config.languages else None)
+        languages = list(self.config.languages) if self.config.languages else None
+        found = language_files(open_shards(self.config.data_dir, languages, flag="data_dir"))
         scans = [
             scan_language(lang, files, self.config.seed, self.config.split_ratios)
             for lang, files in found.items()
@@ -121,11 +120,12 @@ class MoudBuilder(datasets.GeneratorBasedBuilder):
         ]
 
     def _generate_examples(self, shards: list[tuple[list[str], list[tuple]]]):
-        """Rows of one split, language by language, sorted by id (the order `moud build` writes)."""
+        """Rows of one split, language by language, sorted by id (the order `moud build` writes), re-read
+        by byte offset from the index of pass 1 (``moud_core.row_source.read_rows``): rows must be sorted
+        across files, so they cannot simply be streamed in file order, and the index is what the build
+        writes from, so the builder and `moud build` give the same rows."""
         for shard_idx, (files, entries) in enumerate(shards):
             with ExitStack() as stack:
                 handles = [stack.enter_context(open(f, "rb")) for f in files]
-                for row_idx, (_rid, file_idx, _lineno, offset, length) in enumerate(entries):
-                    fh = handles[file_idx]
-                    fh.seek(offset)
-                    yield Key(shard_idx, row_idx), encode_row(json.loads(fh.read(length)))
+                for row_idx, row in enumerate(read_rows(handles, entries)):
+                    yield Key(shard_idx, row_idx), encode_row(row)

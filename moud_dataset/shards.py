@@ -1,52 +1,43 @@
-"""Validate generation shards (``shards/<lang>/*.jsonl``) without holding them in memory.
+"""Pass 1 of the build: index generation shards (``shards/<lang>/*.jsonl``) without holding them in memory.
 
-``scan_language`` reads one language's shards once, validates every row with
-``moud_core.schema.validate_row`` and keeps only a small index entry per row
-(id, file, byte offset, length) plus the statistics the dataset card needs.
+``scan_language`` reads one language's shards once through ``moud_core.row_source`` (every row checked with
+the one row check, ``moud_core.schema.validate_row``) and keeps only a small index entry per row
+(id, file, line, byte offset, length) plus the statistics the dataset card needs.
 """
 
 from __future__ import annotations
 
-import codecs
-import json
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from moud_core.jsonl import json_problem
+from moud_core.errors import ConfigError
 from moud_core.languages import Language, load_registry
-from moud_core.runfolder import RunFolder, resolve_languages
-from moud_core.schema import validate_row
+from moud_core.row_source import BUILT, RowSource, locate_lines, open_rows
+from moud_core.runfolder import resolve_languages
 from moud_core.splits import SPLITS, assign_split
-from moud_dataset.features import LIST_ITEMS
-
-_ITEM_TYPES = {"string": ({str}, "strings"), "float64": ({int, float}, "numbers")}
-# (path, keys, allowed element types, what) for every list field whose element is a plain Value.
-_LIST_CHECKS = [
-    (path, tuple(path.split(".")), *_ITEM_TYPES[item.dtype])
-    for path, item in LIST_ITEMS.items()
-    if getattr(item, "dtype", None) in _ITEM_TYPES
-]
 
 
-def feature_problems(row: dict) -> list[str]:
-    """Element types of list fields that validate_row leaves open (they must fit the Parquet schema)."""
-    problems = []
-    for path, keys, allowed, what in _LIST_CHECKS:
-        value = row
-        for key in keys:
-            value = value[key]
-        if not {type(v) for v in value} <= allowed:
-            problems.append(f"{path}: expected a list of {what}")
-    return problems
-
-
-def language_files(
-    source: RunFolder, languages: str | list[str] | None = None, registry: dict[str, Language] | None = None
-) -> dict[str, list[Path]]:
-    """{code: sorted shard files} for the languages present (optionally restricted to ``languages``)."""
+def open_shards(
+    path,
+    languages: str | list[str] | None = None,
+    registry: dict[str, Language] | None = None,
+    flag="--shards",
+) -> RowSource:
+    """The row source of a run / filtered / shards folder (a built dataset is refused: it is the output)."""
     registry = registry if registry is not None else load_registry()
-    return source.language_files(registry, resolve_languages(languages, registry))
+    source = open_rows(path, resolve_languages(languages, registry), flag=flag, registry=registry)
+    if source.kind == BUILT:
+        raise ConfigError(
+            f"{flag} {path}: is a dataset folder built by `moud build`; expected a run folder with "
+            "shards/<lang>/*.jsonl"
+        )
+    return source
+
+
+def language_files(source: RowSource) -> dict[str, list[Path]]:
+    """{code: sorted shard files} of the languages the source holds."""
+    return {code: source.files(code) for code in source.languages}
 
 
 @dataclass
@@ -76,41 +67,18 @@ class LanguageScan:
 def scan_language(language: str, files: list[Path], seed: int, ratios) -> LanguageScan:
     """Validate every row of one language's shards; every problem is one 'file:line: field: ...' string."""
     scan = LanguageScan(language, [str(f) for f in files])
-    for file_idx, path in enumerate(files):
-        offset = 0
-        with open(path, "rb") as fh:
-            for lineno, line in enumerate(fh, 1):
-                start, length = offset, len(line)
-                offset += length
-                if lineno == 1 and line.startswith(codecs.BOM_UTF8):  # allowed, as everywhere else
-                    start, length, line = start + 3, length - 3, line[3:]
-                if not line.strip():
-                    continue
-                where = f"{path}:{lineno}"
-                try:
-                    row = json.loads(line)
-                except ValueError as exc:
-                    problem = json_problem(exc) if isinstance(exc, json.JSONDecodeError) else "invalid UTF-8"
-                    scan.errors.append(f"{where}: {problem}")
-                    continue
-                problems = validate_row(row)
-                if not problems:
-                    problems = feature_problems(row)
-                    if row["language"] != language:
-                        problems.append(
-                            f"language: expected {language!r} (the shard folder), got {row['language']!r}"
-                        )
-                if problems:
-                    scan.errors.extend(f"{where}: {p}" for p in problems)
-                    continue
-                split = assign_split(row["split_group"], seed, ratios)
-                scan.index[split].append((row["id"], file_idx, lineno, start, length))
-                scan.turns[split] += len(row["turns"])
-                scan.split_groups[split].add(row["split_group"])
-                scan.speech_events[row["speech_event"]] += 1
-                meta = row["metadata"]
-                scan.generator_models[meta["generator_model"]] += 1
-                scan.prompt_versions[meta["prompt_version"]] += 1
+    for file_idx, lineno, start, length, row, problems in locate_lines(files, language):
+        if problems:
+            scan.errors.extend(f"{files[file_idx]}:{lineno}: {p}" for p in problems)
+            continue
+        split = assign_split(row["split_group"], seed, ratios)
+        scan.index[split].append((row["id"], file_idx, lineno, start, length))
+        scan.turns[split] += len(row["turns"])
+        scan.split_groups[split].add(row["split_group"])
+        scan.speech_events[row["speech_event"]] += 1
+        meta = row["metadata"]
+        scan.generator_models[meta["generator_model"]] += 1
+        scan.prompt_versions[meta["prompt_version"]] += 1
     _check_duplicate_ids(scan)
     return scan
 

@@ -1,7 +1,8 @@
 """Pass 2: write one language's rows to Parquet, sorted by id, streaming in bounded row groups.
 
-Rows are re-read by byte offset from the shards (index from ``shards.scan_language``) and parsed by
-Arrow's JSON reader straight into the fixed schema; nothing larger than one row group is in memory.
+Rows are re-read by byte offset from the shards (index from ``shards.scan_language``, lines from
+``moud_core.row_source.read_lines``) and parsed by Arrow's JSON reader straight into the fixed schema;
+nothing larger than one row group is in memory.
 Writer options are fixed so identical inputs give byte-identical files.
 """
 
@@ -18,6 +19,7 @@ import pyarrow.parquet as pq
 
 from moud_core.dataset_layout import data_file_name
 from moud_core.errors import MoudError
+from moud_core.row_source import read_lines
 from moud_core.splits import SPLITS
 from moud_dataset.features import arrow_schema
 from moud_dataset.shards import LanguageScan
@@ -54,7 +56,7 @@ def write_language(scan: LanguageScan, lang_dir: Path, rows_per_file: int, row_g
                     for start in range(0, len(chunk), row_group_rows):
                         batch = chunk[start : start + row_group_rows]
                         try:
-                            table = _parse(_read_lines(handles, batch), parse, schema)
+                            table = _parse(read_lines(handles, batch), parse, schema)
                         except pa.ArrowException:
                             _raise_for_bad_line(scan, handles, batch, parse, schema)
                             raise
@@ -74,19 +76,9 @@ def _raise_for_bad_line(scan: LanguageScan, handles, entries, parse, schema) -> 
     """A row passed validation but does not fit the Parquet schema (e.g. an integer beyond int64)."""
     for entry in entries:
         try:
-            _parse(_read_lines(handles, [entry]), parse, schema)
+            _parse(read_lines(handles, [entry]), parse, schema)
         except pa.ArrowException as exc:
             detail = str(exc).splitlines()[0]
             raise MoudError(
                 f"{scan.files[entry[1]]}:{entry[2]}: does not fit the dataset schema ({detail})"
             ) from None
-
-
-def _read_lines(handles, entries) -> bytes:
-    parts = []
-    for _rid, file_idx, _lineno, offset, length in entries:
-        fh = handles[file_idx]
-        fh.seek(offset)
-        line = fh.read(length)
-        parts.append(line if line.endswith(b"\n") else line + b"\n")
-    return b"".join(parts)

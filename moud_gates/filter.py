@@ -15,7 +15,7 @@ from moud_core.errors import MoudError
 from moud_core.jsonl import JsonlError, dumps_line, iter_jsonl
 from moud_core.languages import Language, load_registry
 from moud_core.records import drop_line, drop_record, schema_drop
-from moud_core.runfolder import FILTER_STATS, RunFolder
+from moud_core.runfolder import DROPS, FILTER_STATS, SHARDS, RunFolder
 from moud_core.schema import validate_row
 from moud_core.workers import process_pool
 from moud_gates.config import FilterConfig
@@ -34,9 +34,7 @@ def _read_shard(path: Path, code: str, skip_invalid: bool):
         for err in errors:
             yield "invalid", schema_drop(None, str(err), err.lineno)
         errors.clear()
-        problems = validate_row(obj)
-        if not problems and obj["language"] != code:
-            problems = [f"language: expected {code!r} (the shard's folder), got {obj['language']!r}"]
+        problems = validate_row(obj, code)
         if problems:
             msg = f"{path}:{lineno}: {problems[0]}"
             if not skip_invalid:
@@ -147,8 +145,9 @@ def filter_run(
     with staged_folder(out_dir) as tmp:
         with few_gc_passes():
             stats = _run(pipe, cfg, shards, tmp, skip_invalid, workers, progress)
-        atomic_write_text(tmp / FILTER_STATS, json.dumps(stats, ensure_ascii=False, indent=2) + "\n")
-        plot_stats(stats, tmp / "filter_stats.png")
+        staged = RunFolder.at(tmp)
+        atomic_write_text(staged.filter_stats_path, json.dumps(stats, ensure_ascii=False, indent=2) + "\n")
+        plot_stats(stats, staged.filter_plot_path)
     return stats
 
 
@@ -166,6 +165,7 @@ def _run(
     bar = tqdm(total=len(shards), unit="shard", desc="filter", disable=not progress)
 
     current = [None]  # language being admitted: shards come grouped by language
+    staged = RunFolder.at(tmp)
 
     def consume(code: str, path: Path, result) -> None:
         if current[0] is not None and code != current[0]:
@@ -184,9 +184,9 @@ def _run(
                 gate, line = drop.gate, drop_line(line, drop)
             pipe.stats.record(code, gate)
             drops.append(line)
-        _write_lines(tmp / "shards" / code / path.name, kept)
+        _write_lines(staged.unit_path(SHARDS, code, path.name), kept)
         if drops:
-            _write_lines(tmp / "drops" / code / path.name, drops)
+            _write_lines(staged.unit_path(DROPS, code, path.name), drops)
         bar.update(1)
 
     if workers <= 1:
@@ -215,7 +215,7 @@ def check_output_folder(out_dir: Path, overwrite: bool) -> None:
     if out_dir.is_dir() and any(out_dir.iterdir()):
         if not overwrite:
             raise MoudError(f"--out {out_dir}: folder exists and is not empty (use --overwrite)")
-        if not (out_dir / FILTER_STATS).is_file():
+        if not RunFolder.at(out_dir).filter_stats_path.is_file():
             raise MoudError(
                 f"--out {out_dir}: not an output of `moud filter` (no {FILTER_STATS}); refusing to "
                 "overwrite it - choose another --out"

@@ -72,9 +72,13 @@ def write_moud_shards(root: Path, languages=(("fr", FR), ("zh", ZH)), **kw) -> P
 
 
 def write_moud_dataset(root: Path, languages=(("fr", FR), ("zh", ZH)), **kw) -> Path:
-    """A built-dataset-like folder: data/<lang>/<split>-00000.parquet + README configs (for load_dataset)."""
+    """A built-dataset-like folder: data/<lang>/<split>-00000-of-00001.parquet in the dataset's schema +
+    README configs (for load_dataset); the first half of each language's rows is train, the rest test."""
     import pyarrow as pa
     import pyarrow.parquet as pq
+
+    from moud_core.dataset_layout import data_file_name
+    from moud_dataset.features import arrow_schema
 
     card = ["---", "configs:"]
     for lang, texts in languages:
@@ -83,8 +87,8 @@ def write_moud_dataset(root: Path, languages=(("fr", FR), ("zh", ZH)), **kw) -> 
         for split, part in (("train", rows[: len(rows) // 2]), ("test", rows[len(rows) // 2 :])):
             d = root / "data" / lang
             d.mkdir(parents=True, exist_ok=True)
-            flat = [{k: (json.dumps(v) if k == "metadata" else v) for k, v in r.items()} for r in part]
-            pq.write_table(pa.Table.from_pylist(flat), d / f"{split}-00000.parquet")
+            table = pa.Table.from_pylist(part, schema=arrow_schema())
+            pq.write_table(table, d / data_file_name(split, 0, 1))
             card += [f"  - split: {split}", f"    path: data/{lang}/{split}-*.parquet"]
     card += ["---", "", "# test dataset", ""]
     (root / "README.md").write_text("\n".join(card), encoding="utf-8")

@@ -106,6 +106,15 @@ def test_moud_built_dataset_via_datasets(tmp_path):
     assert parse_source(f"moud:{root}@test")["split"] == "test"
 
 
+def test_moud_built_dataset_errors_are_one_line(tmp_path):
+    root = write_moud_dataset(tmp_path / "moud")
+    with pytest.raises(MoudError, match=r"config 'fr' has no split 'validation'"):
+        load_instances(f"moud:{root}", ["fr"], "validation")
+    (tmp_path / "other").mkdir()
+    with pytest.raises(MoudError, match=r"other: not a MOUD dataset folder or shards folder"):
+        load_instances(f"moud:{tmp_path / 'other'}", ["fr"], "train")
+
+
 def test_mix_and_balance(tmp_path):
     write_xpersona(tmp_path / "xp", "Fr", "train_corrected", n_dialogues=4)
     shards = write_moud_shards(tmp_path / "run", n_dialogues=6)

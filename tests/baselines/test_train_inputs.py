@@ -106,5 +106,5 @@ def test_row_whose_turns_is_a_string_is_one_line(tiny_bloom, tmp_path, capsys):
     assert (
         moud("train", "--model", tiny_bloom, "--train", f"moud:{run}", *TRAIN, "--out", tmp_path / "o") == 2
     )
-    assert f"{shard}:3: invalid row: turns" in _one_line(capsys)
+    assert f"{shard}:3: turns: expected list, got str" in _one_line(capsys)
     assert not (tmp_path / "o").exists()

@@ -71,3 +71,35 @@ def test_quick_check_accepts_nothing_the_full_check_rejects():
         if schema._plainly_valid(row):
             assert _full(row) == [], row
         assert validate_row(row) == _full(row)
+
+
+def test_element_types_are_checked_as_the_parquet_schema_requires():
+    cases = [
+        (("metadata", "lid_scores"), ["x"], "metadata.lid_scores: expected a list of numbers"),
+        (("metadata", "lid_scores"), [True], "metadata.lid_scores: expected a list of numbers"),
+        (
+            ("metadata", "persona_a_categories"),
+            [1],
+            "metadata.persona_a_categories: expected a list of strings",
+        ),
+        (("persona_b",), ["ok", 7], "persona_b: expected a non-empty list of non-empty strings"),
+    ]
+    for (*parents, key), value, problem in cases:
+        row = example_row("fr", 0)
+        target = row
+        for p in parents:
+            target = target[p]
+        target[key] = value
+        assert not schema._plainly_valid(row)
+        assert validate_row(row) == [problem] == _full(row)
+    row = example_row("fr", 0)
+    row["metadata"]["lid_scores"] = [0.5, 1]
+    assert schema._plainly_valid(row) and validate_row(row) == []
+
+
+def test_the_shards_language_is_checked_on_both_paths():
+    row = example_row("fr", 0)
+    problem = "language: expected 'zh' (the shard's folder), got 'fr'"
+    assert validate_row(row, "zh") == [problem] and validate_row(row, "fr") == []
+    row["metadata"]["lid_scores"] = ["x"]
+    assert validate_row(row, "zh") == ["metadata.lid_scores: expected a list of numbers", problem]

@@ -173,7 +173,7 @@ def test_bad_shard_row_is_a_one_line_error(tmp_path, capsys):
             ]
         )
     err = capsys.readouterr().err.strip()
-    assert code == 2 and "shard-00000.jsonl:2: invalid row" in err and len(err.splitlines()) == 1
+    assert code == 2 and "shard-00000.jsonl:2: language: missing" in err and len(err.splitlines()) == 1
     assert not (tmp_path / "o").exists()  # nothing half-written, no empty folder
 
 
