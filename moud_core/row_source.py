@@ -10,7 +10,7 @@ Rows come language by language, JSONL line by line or Parquet batch by batch (ne
 memory), each checked with the one row check (``moud_core.schema.validate_row``, the shard's language
 included): a bad row raises a one-line MoudError ``file:line: field: problem``. A built dataset's split is
 in its file names; JSONL rows have none, so with ``splits`` a row gets the split ``moud build`` gives it
-(``moud_core.splits.assign_split`` with ``split_seed`` and ``split_ratios``).
+(``moud_core.splits.plan_splits`` over the language's rows, with ``split_seed`` and ``split_ratios``).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from moud_core.jsonl import parse_line, read_json
 from moud_core.languages import Language, load_registry
 from moud_core.runfolder import RunFolder
 from moud_core.schema import validate_row
-from moud_core.splits import DEFAULT_RATIOS, SPLITS, assign_split
+from moud_core.splits import DEFAULT_RATIOS, SPLITS, plan_splits
 
 RUN, SHARDS_ONLY, BUILT = "run", "shards", "built"
 PARQUET_BATCH_ROWS = 1_000
@@ -115,14 +115,23 @@ class RowSource:
             yield from _parquet_rows(self.files(language), language)
             return
         files = self.files(language)
+        planned = self._plan(language) if self.splits is not None else None
         for file_idx, lineno, _offset, _length, row, problems in self.located(language):
             if problems:
                 raise MoudError(f"{files[file_idx]}:{lineno}: {problems[0]}")
-            if self.splits is None or self._split(row) in self.splits:
+            if planned is None or planned[row["id"]] in self.splits:
                 yield f"{files[file_idx]}:{lineno}", row
 
-    def _split(self, row: dict) -> str:
-        return assign_split(row["split_group"], self.split_seed, self.split_ratios)
+    def _plan(self, language: str) -> dict[str, str]:
+        """Row id -> the split ``moud build`` gives it (persona groups need the language's rows first)."""
+        rows = []
+        files = self.files(language)
+        for file_idx, lineno, _offset, _length, row, problems in self.located(language):
+            if problems:
+                raise MoudError(f"{files[file_idx]}:{lineno}: {problems[0]}")
+            rows.append((row["id"], row["split_group"], row["persona_a"], row["persona_b"]))
+        plan = plan_splits([r[1:] for r in rows], self.split_seed, self.split_ratios)
+        return {r[0]: split for r, split in zip(rows, plan.splits, strict=True)}
 
     def located(self, language: str) -> Iterator[Located]:
         """Every non-blank line of a JSONL language with its byte span and its problems (none raised)."""

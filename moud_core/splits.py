@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import hashlib
 from pathlib import Path
+from typing import NamedTuple
 
 from moud_core.errors import ConfigError
 from moud_core.persona_groups import persona_components, persona_set
@@ -69,11 +70,17 @@ def _band(name: str, ratios) -> tuple[float, float]:
     return sum(ratios[:i]), sum(ratios[: i + 1])
 
 
+class SplitPlan(NamedTuple):
+    splits: list[str]  # per row
+    groups: list[str]  # per row: its persona group's name
+    notes: list[str]  # groups moved so that validation and test are not empty
+
+
 def plan_splits(
     rows: list[tuple[str, list[str], list[str]]], seed: int = 0, ratios=DEFAULT_RATIOS
-) -> tuple[list[str], list[str]]:
-    """The split of each of one language's rows, given as (split_group, persona_a, persona_b), and notes
-    on groups moved so that validation and test are not empty (see the module docstring)."""
+) -> SplitPlan:
+    """The split and persona group of each of one language's rows, given as (split_group, persona_a,
+    persona_b) (see the module docstring)."""
     threshold = near_duplicate_threshold()
     first = persona_components([(persona_set(a), persona_set(b)) for _, a, b in rows], threshold)
     name: dict[int, str] = {}
@@ -81,7 +88,7 @@ def plan_splits(
         name[root] = min(name.get(root, rows[i][0]), rows[i][0])
     group_split = {g: assign_split(g, seed, ratios) for g in set(name.values())}
     notes = _fill_empty_splits(group_split, seed, ratios)
-    return [group_split[name[root]] for root in first], notes
+    return SplitPlan([group_split[name[root]] for root in first], [name[root] for root in first], notes)
 
 
 def _fill_empty_splits(group_split: dict[str, str], seed: int, ratios) -> list[str]:

@@ -78,6 +78,7 @@ def _process_language(job: tuple) -> dict:
         "speech_events": dict(scan.speech_events),
         "generator_models": dict(scan.generator_models),
         "prompt_versions": dict(scan.prompt_versions),
+        "split_notes": scan.split_notes,
         "splits": {
             s: {
                 "dialogues": len(scan.index[s]),

@@ -15,7 +15,7 @@ from moud_core.errors import ConfigError
 from moud_core.languages import Language, load_registry
 from moud_core.row_source import BUILT, RowSource, locate_lines, open_rows
 from moud_core.runfolder import resolve_languages
-from moud_core.splits import SPLITS, assign_split
+from moud_core.splits import SPLITS, plan_splits
 
 
 def open_shards(
@@ -55,6 +55,7 @@ class LanguageScan:
     prompt_versions: Counter = field(default_factory=Counter)
     split_groups: dict[str, set] = field(default_factory=lambda: {s: set() for s in SPLITS})
     errors: list[str] = field(default_factory=list)
+    split_notes: list[str] = field(default_factory=list)  # persona groups moved to fill validation / test
 
     @property
     def rows(self) -> int:
@@ -67,18 +68,23 @@ class LanguageScan:
 def scan_language(language: str, files: list[Path], seed: int, ratios) -> LanguageScan:
     """Validate every row of one language's shards; every problem is one 'file:line: field: ...' string."""
     scan = LanguageScan(language, [str(f) for f in files])
+    kept = []  # (entry, split_group, persona_a, persona_b, turns): the split needs all the persona groups
     for file_idx, lineno, start, length, row, problems in locate_lines(files, language):
         if problems:
             scan.errors.extend(f"{files[file_idx]}:{lineno}: {p}" for p in problems)
             continue
-        split = assign_split(row["split_group"], seed, ratios)
-        scan.index[split].append((row["id"], file_idx, lineno, start, length))
-        scan.turns[split] += len(row["turns"])
-        scan.split_groups[split].add(row["split_group"])
+        entry = (row["id"], file_idx, lineno, start, length)
+        kept.append((entry, row["split_group"], row["persona_a"], row["persona_b"], len(row["turns"])))
         scan.speech_events[row["speech_event"]] += 1
         meta = row["metadata"]
         scan.generator_models[meta["generator_model"]] += 1
         scan.prompt_versions[meta["prompt_version"]] += 1
+    plan = plan_splits([k[1:4] for k in kept], seed, ratios)
+    scan.split_notes = plan.notes
+    for (entry, _, _, _, turns), split, group in zip(kept, plan.splits, plan.groups, strict=True):
+        scan.index[split].append(entry)
+        scan.turns[split] += turns
+        scan.split_groups[split].add(group)
     _check_duplicate_ids(scan)
     return scan
 

@@ -126,6 +126,9 @@ def run(args: argparse.Namespace) -> int:
         return 0
     result = build_dataset(opts)  # bad rows: ShardErrors, one line (the first; --check lists every one)
     if not args.quiet:
+        for s in result.summaries:
+            for note in s["split_notes"]:
+                print(f"moud build: note: language {s['language']!r}: persona {note}", file=sys.stderr)
         print(format_report(result.summaries, opts.ratios))
         print(f"wrote {result.out}")
     return 0

@@ -65,7 +65,7 @@ def test_no_person_is_in_two_splits_even_reordered_or_near_duplicated():
         ("x1", list(reversed(twin)), ["Autre chose."] * 1),  # the same person, sentences reordered
         ("x2", [s.upper().replace(".", " !") for s in twin[:4]] + ["Je joue du piano."], ["Rien."]),  # 4 of 5
     ]
-    splits, _ = plan_splits(rows, seed=1, ratios=(0.6, 0.2, 0.2))
+    splits = plan_splits(rows, seed=1, ratios=(0.6, 0.2, 0.2)).splits
     assert len(set(splits)) == 3
     by_person = _persons_by_split(rows, splits)
     assert {p: s for p, s in by_person.items() if len(s) > 1} == {}
@@ -86,24 +86,24 @@ def test_a_shared_hobby_sentence_is_not_the_same_person():
         (f"g{i}", [hobby, f"Je m'appelle Personne{i}.", f"J'habite à V{i}."], [f"Bonjour {i}."])
         for i in range(40)
     ]
-    splits, _ = plan_splits(rows, seed=0, ratios=(0.5, 0.25, 0.25))
+    splits = plan_splits(rows, seed=0, ratios=(0.5, 0.25, 0.25)).splits
     assert len(set(splits)) == 3  # 40 groups, not one
 
 
 def test_rows_with_new_personas_move_no_existing_row():
     old = _rows(200, seed=5)
     new = _rows(100, seed=6, bank=[s.replace("ville", "bourg") for s in BANK])  # other people
-    before, _ = plan_splits(old, seed=2, ratios=(0.8, 0.1, 0.1))
-    after, _ = plan_splits(old + new, seed=2, ratios=(0.8, 0.1, 0.1))
+    before = plan_splits(old, seed=2, ratios=(0.8, 0.1, 0.1)).splits
+    after = plan_splits(old + new, seed=2, ratios=(0.8, 0.1, 0.1)).splits
     assert after[: len(old)] == before
-    alone, _ = plan_splits(new, seed=2, ratios=(0.8, 0.1, 0.1))
+    alone = plan_splits(new, seed=2, ratios=(0.8, 0.1, 0.1)).splits
     assert after[len(old) :] == alone  # the new people's groups do not depend on the old rows
 
 
 def test_a_small_language_gets_validation_and_test_when_it_has_three_groups():
     rows = [(f"{i:04d}", [f"Je suis la personne {i}."], [f"Tu es la personne {i}."]) for i in range(3)]
     for seed in range(20):
-        splits, notes = plan_splits(rows, seed=seed, ratios=(0.9, 0.05, 0.05))
+        splits, _, notes = plan_splits(rows, seed=seed, ratios=(0.9, 0.05, 0.05))
         assert sorted(splits) == ["test", "train", "validation"], (seed, notes)
-    two, notes = plan_splits(rows[:2], seed=0, ratios=(0.9, 0.05, 0.05))
+    two, _, notes = plan_splits(rows[:2], seed=0, ratios=(0.9, 0.05, 0.05))
     assert notes == []  # two groups: nothing to guarantee (the build warns)

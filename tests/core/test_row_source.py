@@ -13,9 +13,9 @@ import pytest
 import moud_cli
 from moud_core.errors import ConfigError, MoudError
 from moud_core.row_source import BUILT, RUN, SHARDS_ONLY, folder_kind, open_rows
-from moud_core.splits import SPLITS, assign_split
+from moud_core.splits import SPLITS
 from moud_dataset.features import arrow_schema
-from tests.moud_dataset.helpers import make_shards
+from tests.moud_dataset.helpers import make_shards, split_of
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +45,7 @@ def test_rows_by_language_and_split_agree_between_shards_and_build(folders):
         built = open_rows(root / "moud", ["zh"], [split])
         from_run = sorted((row for _, row in run), key=lambda r: r["id"])
         assert from_run == [row for _, row in built]  # the build writes rows sorted by id
-        expected = [r for r in rows["zh"] if assign_split(r["split_group"], 2) == split]
+        expected = [r for r in rows["zh"] if split_of(rows["zh"], 2)[r["id"]] == split]
         assert [r["id"] for r in from_run] == sorted(r["id"] for r in expected)
     all_rows = list(open_rows(root / "run"))
     assert [r["language"] for _, r in all_rows] == ["fr"] * 60 + ["zh"] * 60

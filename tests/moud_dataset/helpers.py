@@ -8,6 +8,7 @@ from pathlib import Path
 
 from moud_core.jsonl import write_jsonl_atomic
 from moud_core.schema import example_row, split_group_for
+from moud_core.splits import DEFAULT_RATIOS, plan_splits
 
 SAMPLE_TEXT = {
     "fr": ["Salut, tu vas bien ?", "Oui, je reviens du marché.", "J'adore cuisiner le dimanche."],
@@ -84,3 +85,17 @@ def isolate_hf_cache(tmp_path: Path, monkeypatch) -> Path:
     monkeypatch.setenv("HF_DATASETS_CACHE", str(cache))
     monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", cache)
     return cache
+
+
+def split_of(
+    rows: list[dict] | dict[str, list[dict]], seed: int = 0, ratios=DEFAULT_RATIOS
+) -> dict[str, str]:
+    """Row id -> the split the build gives it (persona groups are planned per language)."""
+    by_lang = rows if isinstance(rows, dict) else {"": rows}
+    out = {}
+    for lang_rows in by_lang.values():
+        plan = plan_splits(
+            [(r["split_group"], r["persona_a"], r["persona_b"]) for r in lang_rows], seed, ratios
+        )
+        out.update({r["id"]: s for r, s in zip(lang_rows, plan.splits, strict=True)})
+    return out

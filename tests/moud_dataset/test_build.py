@@ -13,13 +13,14 @@ import yaml
 
 import moud_cli
 import moud_dataset
-from moud_core.splits import SPLITS, assign_split
+from moud_core.splits import SPLITS
 from moud_dataset.card import MARKER
 from tests import ROOT
 from tests.moud_dataset.helpers import (
     isolate_hf_cache,
     make_shards,
     normalize,
+    split_of,
     tree_bytes,
     write_filter_stats,
 )
@@ -63,7 +64,7 @@ def test_layout_and_rotation(built):
     for lang in LANGS:
         names = sorted(p.name for p in (out / "data" / lang).iterdir())
         train = [n for n in names if n.startswith("train-")]
-        n_train = sum(assign_split(r["split_group"]) == "train" for r in rows[lang])
+        n_train = sum(s == "train" for s in split_of(rows[lang]).values())
         total = -(-n_train // 20)
         assert train == [f"train-{k:05d}-of-{total:05d}.parquet" for k in range(total)]
         assert sum(pq.ParquetFile(out / "data" / lang / n).metadata.num_rows for n in train) == n_train
@@ -81,7 +82,7 @@ def test_every_config_loads_with_rows_equal_to_shards(built, tmp_path):
             ids = ds[split]["id"]
             if config != "all":
                 assert ids == sorted(ids)  # sorted by id within each language/split
-            assert all(assign_split(g) == split for g in ds[split]["split_group"])
+            assert all(split_of(rows)[i] == split for i in ds[split]["id"])
 
 
 def test_streaming_matches_and_parent_folder_name_works(built, tmp_path, monkeypatch):
@@ -120,7 +121,7 @@ def test_card_yaml_lists_every_config_and_counts(built):
     infos = {i["config_name"]: i for i in card["dataset_info"]}
     assert set(infos) == set(names)
     for lang in LANGS:
-        counts = {s: sum(assign_split(r["split_group"]) == s for r in rows[lang]) for s in SPLITS}
+        counts = {s: sum(x == s for x in split_of(rows[lang]).values()) for s in SPLITS}
         assert {s["name"]: s["num_examples"] for s in infos[lang]["splits"]} == {
             s: n for s, n in counts.items() if n
         }
@@ -156,7 +157,7 @@ def test_split_ratios_and_seed_options(built, tmp_path):
     out = tmp_path / "ratios"
     assert _build(base / "run", out, "--languages", "ar", "--split-ratios", "0.5,0.5,0", "--seed", "3") == 0
     assert sorted(p.name.split("-")[0] for p in (out / "data" / "ar").iterdir()) == ["train", "validation"]
-    n_val = sum(assign_split(r["split_group"], 3, (0.5, 0.5, 0.0)) == "validation" for r in rows["ar"])
+    n_val = sum(s == "validation" for s in split_of(rows["ar"], 3, (0.5, 0.5, 0.0)).values())
     assert (
         pq.ParquetFile(out / "data" / "ar" / "validation-00000-of-00001.parquet").metadata.num_rows == n_val
     )

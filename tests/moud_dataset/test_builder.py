@@ -7,9 +7,8 @@ import pytest
 
 import moud_dataset
 from moud_core.errors import MoudError
-from moud_core.splits import assign_split
 from moud_dataset.loader import MoudBuilder, MoudConfig
-from tests.moud_dataset.helpers import isolate_hf_cache, make_shards, normalize
+from tests.moud_dataset.helpers import isolate_hf_cache, make_shards, normalize, split_of
 
 
 @pytest.fixture(autouse=True)
@@ -38,7 +37,7 @@ def test_download_and_prepare_into_tmp_cache(run):
     assert builder.info.features == moud_dataset.features.FEATURES
     for split in ds:
         expected = sorted(
-            (normalize(r) for r in rows["zh"] if assign_split(r["split_group"]) == split),
+            (normalize(r) for r in rows["zh"] if split_of(rows["zh"])[r["id"]] == split),
             key=lambda r: r["id"],
         )
         assert list(ds[split]) == expected
@@ -57,7 +56,7 @@ def test_all_config_streaming_and_custom_ratios(run):
     stream = builder.as_streaming_dataset()
     assert set(stream) == {"train", "validation"}
     got = {r["id"]: s for s in stream for r in stream[s]}
-    want = {r["id"]: assign_split(r["split_group"], 1, (0.5, 0.5, 0.0)) for lang in rows for r in rows[lang]}
+    want = split_of(rows, 1, (0.5, 0.5, 0.0))
     assert got == want
 
 
