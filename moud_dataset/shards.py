@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from moud_core.jsonl import json_problem
-from moud_core.languages import Language, load_registry
-from moud_core.runfolder import RunFolder, resolve_languages
+from moud_core.languages import Language, load_registry, select_languages
+from moud_core.runfolder import RunFolder
 from moud_core.schema import validate_row
 from moud_core.splits import SPLITS, assign_split
 from moud_dataset.features import LIST_ITEMS
@@ -46,7 +46,9 @@ def language_files(
 ) -> dict[str, list[Path]]:
     """{code: sorted shard files} for the languages present (optionally restricted to ``languages``)."""
     registry = registry if registry is not None else load_registry()
-    return source.language_files(registry, resolve_languages(languages, registry))
+    return source.language_files(
+        registry, select_languages(languages, all_means="present", registry=registry)
+    )
 
 
 @dataclass

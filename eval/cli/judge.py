@@ -13,7 +13,7 @@ from eval.rubric import load_rubric
 from moud_core.backends.from_flags import add_backend_arguments, options_from_flags, resolve_backend_options
 from moud_core.cli_help import describe
 from moud_core.errors import ConfigError
-from moud_core.languages import parse_language_list
+from moud_core.languages import select_languages
 
 EPILOG = """example:
   moud judge --shards runs/fr-llama --out judged/fr-llama \\
@@ -40,7 +40,11 @@ def build_parser(parser: argparse.ArgumentParser) -> None:
     add_backend_arguments(parser)
     parser.add_argument("--rubric", help="rubric YAML (default: eval/rubrics/default.yaml)")
     parser.add_argument("--kinds", default=",".join(ITEM_KINDS), help="item kinds, comma-separated")
-    parser.add_argument("--languages", default="all", help="language codes, comma-separated, or 'all'")
+    parser.add_argument(
+        "--languages",
+        default="all",
+        help="language codes, comma-separated, or 'all' = every language found in --shards (default all)",
+    )
     parser.add_argument("--max-rows-per-language", type=int, help="judge only the first N rows per language")
     parser.add_argument("--batch-size", type=int, default=1, help="items per request (default 1)")
     parser.add_argument(
@@ -106,7 +110,7 @@ def run(args) -> int:
         kinds,
         args.backend,
         options,
-        languages=None if args.languages == "all" else parse_language_list(args.languages),
+        languages=select_languages(args.languages, all_means="present"),
         max_rows_per_language=args.max_rows_per_language,
         cache=not args.no_cache,
         quiet=args.quiet or not sys.stderr.isatty(),
