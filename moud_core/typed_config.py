@@ -97,7 +97,7 @@ def _build(cls, data, prefix: str):
 
         def need(ok: bool, field: str, expected: str) -> None:
             if not ok:
-                raise _Bad(f"{prefix}{field}", expected, getattr(obj, field))
+                raise _Bad(f"{prefix}{field}", expected, _plain(getattr(obj, field)))
 
         check(need)
     return obj
