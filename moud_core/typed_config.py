@@ -3,10 +3,11 @@
 ``build(cls, data, where)`` makes a ``cls`` from a mapping and refuses, in one line naming the file (or flag)
 and the dotted field: unknown keys, missing fields, values of the wrong type (``bool``, ``int``, ``float``
 (an int is a number too and is kept as given), ``str``, ``X | None``, ``Literal[...]``, ``tuple[X, ...]``
-(a YAML list), ``dict[str, X]``, ``Any`` and nested dataclasses), and values out of the range a field declares
-with ``at_least``/``between`` in its metadata. A class may add a ``check(self, need)`` method for rules across
-fields: ``need(ok, field, expected)`` raises when ``ok`` is false. ``to_dict(obj)`` gives the plain dict back
-(fields in declaration order, tuples as lists): what manifests record.
+(a YAML list), ``dict[str, X]``, ``Any``, nested dataclasses (a mapping, or one already built)), and values
+out of the range a field declares with ``at_least``/``between`` in its metadata. A class may add a
+``check(self, need)`` method for rules across fields: ``need(ok, field, expected)`` raises when ``ok`` is
+false. ``to_dict(obj)`` gives the plain dict back (fields in declaration order, tuples as lists): what
+manifests record.
 """
 
 from __future__ import annotations
@@ -120,7 +121,7 @@ def _convert(tp, value, dotted: str, meta: Mapping | None = None):
     if tp is Any:
         return copy.deepcopy(value)
     if dataclasses.is_dataclass(tp):
-        return _build(tp, value, f"{dotted}.")
+        return value if isinstance(value, tp) else _build(tp, value, f"{dotted}.")
     origin, args = get_origin(tp), get_args(tp)
     if origin in (typing.Union, types.UnionType):
         if value is None and type(None) in args:

@@ -66,6 +66,17 @@ def build_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+_OPTIONS = (
+    "seed",
+    "batch_size",
+    "repeats",
+    "max_attempts",
+    "temperature",
+    "retry_temperature",
+    "max_tokens_per_item",
+)
+
+
 def _kinds(text: str) -> list[str]:
     kinds = [k.strip() for k in text.split(",") if k.strip()]
     bad = [k for k in kinds if k not in ITEM_KINDS]
@@ -77,14 +88,17 @@ def _kinds(text: str) -> list[str]:
 
 
 def run(args) -> int:
-    for name in ("batch_size", "repeats", "max_attempts", "max_tokens_per_item"):
-        if getattr(args, name) < 1:
-            raise ConfigError(
-                f"--{name.replace('_', '-')}: expected an integer >= 1, got {getattr(args, name)}"
-            )
+    config = JudgeConfig.from_options(
+        {
+            "judge_model": args.judge_model,
+            "rubric": load_rubric(args.rubric),
+            **{k: getattr(args, k) for k in _OPTIONS},
+            "extra": {"backend": args.backend, "kinds": _kinds(args.kinds), "shards": str(args.shards)},
+        },
+        label=lambda name: "--" + name.replace("_", "-"),
+    )
     if args.max_rows_per_language is not None and args.max_rows_per_language < 1:
         raise ConfigError("--max-rows-per-language: expected an integer >= 1")
-    kinds = _kinds(args.kinds)
     options = resolve_backend_options(
         args.backend,
         args.judge_model,
@@ -92,22 +106,10 @@ def run(args) -> int:
         args.api_key_env,
         origin=lambda key: "command line",
     )
-    config = JudgeConfig(
-        args.judge_model,
-        load_rubric(args.rubric),
-        seed=args.seed,
-        batch_size=args.batch_size,
-        repeats=args.repeats,
-        max_attempts=args.max_attempts,
-        temperature=args.temperature,
-        retry_temperature=args.retry_temperature,
-        max_tokens_per_item=args.max_tokens_per_item,
-        extra={"backend": args.backend, "kinds": kinds, "shards": str(args.shards)},
-    )
     job = JudgeJob(
         args.shards,
         Path(args.out),
-        kinds,
+        config.extra["kinds"],
         args.backend,
         options,
         languages=select_languages(args.languages, all_means="present"),
