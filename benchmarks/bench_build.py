@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from moud_core.languages import DEFAULT_LANGUAGES, get_language  # noqa: E402
+from moud_core.languages import get_language, select_languages  # noqa: E402
 from moud_core.schema import STEPS, make_row_id, split_group_for  # noqa: E402
 
 ALPHABETS = {
@@ -229,11 +229,11 @@ print(f"{time.perf_counter() - t:.2f}", sum(len(s) for s in ds.values()))
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dialogues", type=int, default=493_000)
-    ap.add_argument("--languages", default="all")
+    ap.add_argument("--languages", default="all", help="codes, or 'all' = every registered language")
     ap.add_argument("--keep", type=Path, help="work folder to keep (default: a temp dir, removed)")
     ap.add_argument("--reuse", action="store_true", help="reuse shards already in --keep")
     args = ap.parse_args()
-    languages = list(DEFAULT_LANGUAGES) if args.languages == "all" else args.languages.split(",")
+    languages = select_languages(args.languages, all_means="registered")
     work = args.keep or Path(tempfile.mkdtemp(prefix="moud-bench-"))
     try:
         if not (args.reuse and (work / "shards").is_dir()):
