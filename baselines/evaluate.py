@@ -9,53 +9,41 @@ saved file scores exactly the same turns with the same candidates.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
-from baselines.settings import check_rules, language_list, merge_layers
+from baselines.settings import language_selection, resolve
 from moud_core.errors import ConfigError, MoudError
+from moud_core.typed_config import at_least, to_dict
 
-DEFAULTS: dict = {
-    "num_candidates": 20,
-    "seed": 0,
-    "max_history": 2,
-    "rank_by": "mc",
-    "max_turns": None,
-    "max_generate": None,
-    "max_new_tokens": 40,
-    "batch_size": 16,
-    "no_generate": False,
-    "no_bertscore": False,
-    "bertscore_model": None,
-    "bertscore_layer": None,
-    "device": None,
-    "quiet": False,
-}
-_TYPES = {
-    **DEFAULTS,
-    "max_turns": 0,
-    "max_generate": 0,
-    "bertscore_model": "",
-    "bertscore_layer": 0,
-    "device": "",
-}
-_RULES = {
-    "num_candidates": ("int", 1),
-    "seed": ("int", 0),
-    "max_history": ("int", -1),
-    "rank_by": ("choice", ("mc", "lm")),
-    "max_turns": ("optional_int", 1),
-    "max_generate": ("optional_int", 1),
-    "max_new_tokens": ("int", 1),
-    "batch_size": ("int", 1),
-    "bertscore_layer": ("optional_int", 0),
-}
+
+@dataclass(frozen=True)
+class EvalSettings:
+    """``moud evaluate``'s options (``quiet`` is display only and not recorded)."""
+
+    num_candidates: int = field(default=20, metadata=at_least(1))
+    seed: int = field(default=0, metadata=at_least(0))
+    max_history: int = field(default=2, metadata=at_least(-1))
+    rank_by: Literal["mc", "lm"] = "mc"
+    max_turns: int | None = field(default=None, metadata=at_least(1))
+    max_generate: int | None = field(default=None, metadata=at_least(1))
+    max_new_tokens: int = field(default=40, metadata=at_least(1))
+    batch_size: int = field(default=16, metadata=at_least(1))
+    no_generate: bool = False
+    no_bertscore: bool = False
+    bertscore_model: str | None = None
+    bertscore_layer: int | None = field(default=None, metadata=at_least(0))
+    device: str | None = None
+    quiet: bool = False
+
+
+DEFAULTS: dict = to_dict(EvalSettings())
 
 
 def evaluation_options(*layers: tuple[dict, str]) -> dict:
     """The evaluation options: defaults, then each ``(settings, where)`` layer, checked."""
-    opts, origins = merge_layers(DEFAULTS, list(layers), _TYPES)
-    check_rules(opts, _RULES, origins)
-    return opts
+    return to_dict(resolve(EvalSettings, list(layers)))
 
 
 def public_options(opts: dict) -> dict:
@@ -263,7 +251,7 @@ def run_evaluation(
     library_progress_bars(not opts.get("quiet"))
     check_model_source(model_dir)  # a missing model first: the cheapest check names the first problem
     resolve_bertscore(opts)
-    languages = language_list(languages, "--languages")
+    languages = language_selection(languages, "--languages")
     model, tok, has_head = load_model(
         model_dir, device=_device(opts.get("device"))
     )  # fail fast on a bad path

@@ -20,7 +20,7 @@ from baselines.evaluate import (
 )
 from baselines.metrics import resolve_bertscore
 from baselines.report import matrix_chart, matrix_markdown, write_results
-from baselines.settings import language_list
+from baselines.settings import language_selection
 from moud_core.atomic import atomic_write_text
 from moud_core.errors import ConfigError
 from moud_core.outdir import os_errors, prepare_out_dir
@@ -54,7 +54,9 @@ def load_matrix(path: str, overrides: dict) -> tuple[dict, dict, list[str] | Non
     file_opts = {k: v for k, v in cfg.items() if k not in MATRIX_KEYS}
     opts = evaluation_options((file_opts, path), (overrides, "command line"))
     langs = (
-        language_list(flag_langs, "--languages") if flag_langs else language_list(cfg.get("languages"), path)
+        language_selection(flag_langs, "--languages")
+        if flag_langs
+        else language_selection(cfg.get("languages"), f"{path}: field 'languages'")
     )
     return cfg["models"], cfg["tests"], langs, opts
 

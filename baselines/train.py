@@ -7,65 +7,56 @@ from __future__ import annotations
 import json
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Literal
 
-from baselines.settings import check_rules, language_list, merge_layers
+from baselines.settings import resolve
 from moud_core.errors import ConfigError, MoudError
+from moud_core.typed_config import at_least, to_dict
 from moud_core.yamlio import load_yaml
 
-DEFAULTS: dict = {
-    "model": "bigscience/bloom-560m",
-    "train": [],  # sources: "type:path" or {type, path, split, language}
-    "languages": None,  # list or "fr,ja"; None = every language in the sources
-    "per_language": False,  # one run per language (OUT/<lang>/) instead of one multilingual run
-    "balance": "none",  # none | cap | upsample
-    "per_language_cap": None,  # instances per language for cap/upsample
-    "max_history": 2,  # utterance pairs of history (2 * max_history + 1 utterances)
-    "train_candidates": 2,  # gold + distractors per training instance (TransferTransfo: 2)
-    "max_instances": None,  # keep only the first N instances after balancing (smoke runs)
-    "max_length": 256,
-    "max_reply_tokens": 64,
-    "lm_coef": 2.0,
-    "mc_coef": 1.0,
-    "lora": False,
-    "lora_r": 16,
-    "lora_alpha": 32,
-    "lora_dropout": 0.05,
-    "export": "adapter",  # LoRA only: adapter | merged
-    "learning_rate": 6.25e-5,
-    "epochs": 1.0,
-    "max_steps": -1,
-    "batch_size": 4,
-    "grad_accum": 8,
-    "warmup_steps": 0,
-    "weight_decay": 0.0,
-    "precision": "auto",  # auto | bf16 | fp16 | fp32
-    "gradient_checkpointing": False,
-    "save_steps": 500,
-    "save_total_limit": 2,
-    "logging_steps": 10,
-    "seed": 42,
-    "out": None,
-    "resume": None,  # checkpoint folder, or "auto" for the latest in OUT
-}
-# the kind each field must have where the default is None (languages: a list or "fr,ja", checked apart)
-_TYPES = {**DEFAULTS, "per_language_cap": 0, "max_instances": 0, "out": "", "resume": ""}
-_RULES = {
-    **dict.fromkeys("max_history max_steps".split(), ("int", -1)),
-    **dict.fromkeys("warmup_steps seed".split(), ("int", 0)),
-    **dict.fromkeys(
-        "train_candidates max_reply_tokens lora_r batch_size grad_accum save_steps logging_steps".split(),
-        ("int", 1),
-    ),
-    "max_length": ("int", 8),
-    **dict.fromkeys("per_language_cap max_instances save_total_limit".split(), ("optional_int", 1)),
-    **dict.fromkeys(
-        "lm_coef mc_coef lora_alpha lora_dropout learning_rate epochs weight_decay".split(), ("number", 0)
-    ),
-    "balance": ("choice", ("none", "cap", "upsample")),
-    "export": ("choice", ("adapter", "merged")),
-    "precision": ("choice", ("auto", "bf16", "fp16", "fp32")),
-}
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """``moud train``'s options; ``to_dict`` is the config dict the summaries record."""
+
+    model: str = "bigscience/bloom-560m"
+    train: tuple[str | dict[str, Any], ...] = ()  # sources: "type:path" or {type, path, split, language}
+    languages: tuple[str, ...] | None = None  # list or "fr,ja"; None = every language in the sources
+    per_language: bool = False  # one run per language (OUT/<lang>/) instead of one multilingual run
+    balance: Literal["none", "cap", "upsample"] = "none"
+    per_language_cap: int | None = field(default=None, metadata=at_least(1))  # instances per language
+    max_history: int = field(default=2, metadata=at_least(-1))  # utterance pairs of history (2n+1 utterances)
+    train_candidates: int = field(default=2, metadata=at_least(1))  # gold + distractors (TransferTransfo: 2)
+    max_instances: int | None = field(default=None, metadata=at_least(1))  # first N after balancing (smoke)
+    max_length: int = field(default=256, metadata=at_least(8))
+    max_reply_tokens: int = field(default=64, metadata=at_least(1))
+    lm_coef: float = field(default=2.0, metadata=at_least(0))
+    mc_coef: float = field(default=1.0, metadata=at_least(0))
+    lora: bool = False
+    lora_r: int = field(default=16, metadata=at_least(1))
+    lora_alpha: float = field(default=32, metadata=at_least(0))
+    lora_dropout: float = field(default=0.05, metadata=at_least(0))
+    export: Literal["adapter", "merged"] = "adapter"  # LoRA only
+    learning_rate: float = field(default=6.25e-5, metadata=at_least(0))
+    epochs: float = field(default=1.0, metadata=at_least(0))
+    max_steps: int = field(default=-1, metadata=at_least(-1))
+    batch_size: int = field(default=4, metadata=at_least(1))
+    grad_accum: int = field(default=8, metadata=at_least(1))
+    warmup_steps: int = field(default=0, metadata=at_least(0))
+    weight_decay: float = field(default=0.0, metadata=at_least(0))
+    precision: Literal["auto", "bf16", "fp16", "fp32"] = "auto"
+    gradient_checkpointing: bool = False
+    save_steps: int = field(default=500, metadata=at_least(1))
+    save_total_limit: int | None = field(default=2, metadata=at_least(1))
+    logging_steps: int = field(default=10, metadata=at_least(1))
+    seed: int = field(default=42, metadata=at_least(0))
+    out: str | None = None
+    resume: str | None = None  # checkpoint folder, or "auto" for the latest in OUT
+
+
+DEFAULTS: dict = to_dict(TrainSettings())
 _FLOATS = [k for k, v in DEFAULTS.items() if isinstance(v, float)]
 
 
@@ -91,9 +82,7 @@ def resolve_config(config_file: str | None, flags: dict) -> dict:
             raise ConfigError(f"{config_file}: expected a mapping of training options")
         layers.append((_yaml_numbers(data), config_file))
     layers.append((flags, "command line"))
-    cfg, origins = merge_layers(DEFAULTS, layers, _TYPES)
-    check_rules(cfg, _RULES, origins)
-    cfg["languages"] = language_list(cfg["languages"], origins.get("languages", "defaults"))
+    cfg = to_dict(resolve(TrainSettings, layers))
     if not cfg["train"]:
         raise ConfigError("no training data: give --train TYPE:PATH or 'train:' in the config")
     if not cfg["out"]:

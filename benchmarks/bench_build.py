@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 from benchmarks.harness import ROOT, finish, interleave, parse, parser, spread_lines, summarize
-from moud_core.languages import DEFAULT_LANGUAGES, get_language
+from moud_core.languages import get_language, select_languages
 from moud_core.records import dialogue_row
 from moud_core.schema import example_row, validate_row
 from moud_core.taxonomy import load_speech_events
@@ -240,11 +240,11 @@ def measure_build(work: Path, languages: list[str]) -> dict:
 def main(argv=None) -> int:
     ap = parser(__doc__)
     ap.add_argument("--dialogues", type=int, default=493_000)
-    ap.add_argument("--languages", default="all")
+    ap.add_argument("--languages", default="all", help="codes, or 'all' = every registered language")
     ap.add_argument("--keep", type=Path, help="work folder to keep (default: a temp dir, removed)")
     ap.add_argument("--reuse", action="store_true", help="reuse shards already in --keep")
     args = parse(ap, argv, tiny={"dialogues": 60, "languages": "fr,ja,ar"})
-    languages = list(DEFAULT_LANGUAGES) if args.languages == "all" else args.languages.split(",")
+    languages = select_languages(args.languages, all_means="registered")
     work = args.keep or Path(tempfile.mkdtemp(prefix="moud-bench-"))
     try:
         if not (args.reuse and (work / "shards").is_dir()):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from eval.items import Item
 from eval.parse import Parsed, parse_answer
@@ -23,21 +24,30 @@ from moud_core.backends.base import Backend, ChatRequest, SamplingParams
 from moud_core.errors import BackendError
 from moud_core.languages import Language, get_language, load_registry
 from moud_core.seeds import derive_seed
+from moud_core.typed_config import at_least, build
 
 
-@dataclass
+@dataclass(frozen=True)
 class JudgeConfig:
+    """The judge's settings: ``from_options`` checks types and ranges; manifests record ``describe``."""
+
     judge_model: str
     rubric: Rubric
     seed: int = 0
-    batch_size: int = 1
-    repeats: int = 1
-    max_attempts: int = 3
-    temperature: float = 0.0
-    retry_temperature: float = 0.7
-    max_tokens_per_item: int = 400
-    batches_per_wave: int = 64
-    extra: dict = field(default_factory=dict)
+    batch_size: int = field(default=1, metadata=at_least(1))
+    repeats: int = field(default=1, metadata=at_least(1))
+    max_attempts: int = field(default=3, metadata=at_least(1))
+    temperature: float = field(default=0.0, metadata=at_least(0))
+    retry_temperature: float = field(default=0.7, metadata=at_least(0))
+    max_tokens_per_item: int = field(default=400, metadata=at_least(1))
+    batches_per_wave: int = field(default=64, metadata=at_least(1))
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_options(cls, options: dict, where: str = "command line", label=None) -> JudgeConfig:
+        """A checked config from a mapping of options (``label(field)``: how to name a field in an error,
+        e.g. as its flag)."""
+        return build(cls, options, where, label=label)
 
     def describe(self) -> dict:
         return {

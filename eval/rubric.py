@@ -8,11 +8,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from moud_core.errors import ConfigError
+from moud_core.schema import STEPS
 from moud_core.yamlio import load_yaml
 
 RUBRICS_DIR = Path(__file__).parent / "rubrics"
 DEFAULT_RUBRIC = RUBRICS_DIR / "default.yaml"
-ITEM_KINDS = ("persona", "common_ground", "dialogue")
+ITEM_KINDS = STEPS  # a judged item is the output of one generation step
 LEVELS = (1, 2, 3, 4, 5)
 DIRECTIONS = ("higher_is_better", "lower_is_better")
 

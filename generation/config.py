@@ -12,49 +12,91 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Literal
 
 from generation.output_checks import TRUNCATION_POLICIES
 from moud_core.backends.base import SamplingParams
 from moud_core.config_merge import merge_settings
 from moud_core.errors import ConfigError
+from moud_core.languages import select_languages
+from moud_core.schema import STEPS
+from moud_core.typed_config import at_least, build, source_of, to_dict
 from moud_core.yamlio import load_yaml
 
-DEFAULTS: dict = {
-    "languages": ["fr"],
-    "dialogues_per_language": 10,
-    "seed": 0,
-    "backend": "openai",
-    "model": "meta-llama/Llama-3.1-8B-Instruct",
-    "backend_options": {},
-    "prompt_version": "moud-prompts-v1",
-    "languages_file": None,
-    "demos": None,
-    "num_demos": 3,
-    "concurrency": 256,
-    "shard_size": 1000,
-    "cache": True,
-    "filter": False,
-    "filter_config": None,
-    "inline_gates": True,
-    "gate_process": True,
-    "on_truncated": "trim",
-    "persona": {
-        "sentences": 5,
-        "min_sentences": 4,
-        "max_attempts": 3,
-        "sampling": {"temperature": 0.9, "top_p": 0.95, "max_tokens": 320},
-    },
-    "common_ground": {"max_attempts": 3, "sampling": {"temperature": 0.8, "top_p": 0.95, "max_tokens": 320}},
-    "dialogue": {
-        "min_turns": 12,
-        "max_turns": 16,
-        "max_attempts": 5,
-        "loop_window": 4,
-        "sampling": {"temperature": 0.8, "top_p": 0.95, "max_tokens": 160, "frequency_penalty": 0.3},
-    },
-}
+
+def _sampling(**values) -> Callable[[], dict]:
+    return lambda: dict(values)
+
+
+@dataclass(frozen=True)
+class PersonaSettings:
+    sentences: int = field(default=5, metadata=at_least(1))
+    min_sentences: int = 4
+    max_attempts: int = field(default=3, metadata=at_least(1))
+    sampling: dict[str, Any] = field(default_factory=_sampling(temperature=0.9, top_p=0.95, max_tokens=320))
+
+    def check(self, need) -> None:
+        need(
+            1 <= self.min_sentences <= self.sentences,
+            "min_sentences",
+            "an integer between 1 and persona.sentences",
+        )
+
+
+@dataclass(frozen=True)
+class CommonGroundSettings:
+    max_attempts: int = field(default=3, metadata=at_least(1))
+    sampling: dict[str, Any] = field(default_factory=_sampling(temperature=0.8, top_p=0.95, max_tokens=320))
+
+
+@dataclass(frozen=True)
+class DialogueSettings:
+    min_turns: int = field(default=12, metadata=at_least(2))
+    max_turns: int = 16
+    max_attempts: int = field(default=5, metadata=at_least(1))
+    loop_window: int = 4
+    sampling: dict[str, Any] = field(
+        default_factory=_sampling(temperature=0.8, top_p=0.95, max_tokens=160, frequency_penalty=0.3)
+    )
+
+    def check(self, need) -> None:
+        need(self.max_turns >= self.min_turns, "max_turns", "an integer >= dialogue.min_turns")
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """The run config's fields, typed (defaults here; a YAML file and flags are laid over them)."""
+
+    languages: str | tuple[str, ...] = ("fr",)  # codes, "fr,ja" or "all" (every registered language)
+    dialogues_per_language: int = field(default=10, metadata=at_least(0))
+    seed: int = 0
+    backend: str = "openai"
+    model: str = "meta-llama/Llama-3.1-8B-Instruct"
+    backend_options: dict[str, Any] = field(default_factory=dict)  # checked by the backend factory
+    prompt_version: str = "moud-prompts-v1"
+    languages_file: str | None = None
+    demos: str | None = None
+    num_demos: int = field(default=3, metadata=at_least(0))
+    concurrency: int = field(default=256, metadata=at_least(1))
+    shard_size: int = field(default=1000, metadata=at_least(1))
+    cache: bool = True
+    filter: bool = False
+    filter_config: str | None = None
+    inline_gates: bool = True
+    gate_process: bool = True
+    on_truncated: Literal[TRUNCATION_POLICIES] = "trim"
+    persona: PersonaSettings = field(default_factory=PersonaSettings)
+    common_ground: CommonGroundSettings = field(default_factory=CommonGroundSettings)
+    dialogue: DialogueSettings = field(default_factory=DialogueSettings)
+
+    def check(self, need) -> None:
+        need(bool(self.model), "model", "a model name or path")
+
+
+DEFAULTS: dict = to_dict(RunSettings())
 
 # Keys that do not change the content of dialogue i (see module docstring).
 NOT_FINGERPRINTED = frozenset(
@@ -76,23 +118,22 @@ _SCHEMA = {**DEFAULTS, "languages": None}  # a list or a comma-separated string
 
 @dataclass
 class RunConfig:
+    """The merged run config: ``settings`` (typed) and ``data`` (its dict, as manifests record it)."""
+
     data: dict
     source: str = "<defaults>"
     demos_digest: str = ""
     gates_digest: str = ""  # the filter config's content, when inline gates use it
     sampling: dict = field(default_factory=dict)
     origins: dict = field(default_factory=dict)  # dotted field -> the file or "command line" that set it
+    settings: RunSettings = field(default_factory=RunSettings)
 
     def __getitem__(self, key):
         return self.data[key]
 
     def origin(self, dotted: str) -> str:
         """Where a field's value came from (the most specific source that set it or a parent of it)."""
-        while dotted:
-            if dotted in self.origins:
-                return self.origins[dotted]
-            dotted = dotted.rpartition(".")[0]
-        return "defaults"
+        return source_of(self.origins, dotted, "defaults")
 
     @property
     def fingerprint(self) -> str:
@@ -105,6 +146,14 @@ class RunConfig:
 
     def to_dict(self) -> dict:
         return copy.deepcopy(self.data)
+
+    def language_codes(self, registry: dict) -> list[str]:
+        """The run's languages; 'all' means every registered language (``languages_file`` ones included)."""
+        origin = self.origin("languages")
+        where = "--languages" if origin == "command line" else f"{origin}: field 'languages'"
+        return select_languages(
+            self.data["languages"], all_means="registered", registry=registry, where=where
+        )
 
 
 def changed_fields(old: dict, new: dict, prefix: str = "") -> list[str]:
@@ -139,49 +188,9 @@ def load_run_config(path: str | None = None, overrides: dict | None = None) -> R
 
 
 def _validate(cfg: RunConfig) -> RunConfig:
-    d = cfg.data
-
-    def need(cond: bool, field_name: str, expected: str):
-        if not cond:
-            value = d
-            for part in field_name.split("."):
-                value = value.get(part) if isinstance(value, dict) else None
-            raise ConfigError(
-                f"{cfg.origin(field_name)}: field {field_name!r}: expected {expected}, got {value!r}"
-            )
-
-    need(
-        isinstance(d["dialogues_per_language"], int) and d["dialogues_per_language"] >= 0,
-        "dialogues_per_language",
-        "an integer >= 0",
-    )
-    need(isinstance(d["seed"], int), "seed", "an integer")
-    need(isinstance(d["concurrency"], int) and d["concurrency"] >= 1, "concurrency", "an integer >= 1")
-    need(isinstance(d["shard_size"], int) and d["shard_size"] >= 1, "shard_size", "an integer >= 1")
-    need(isinstance(d["model"], str) and d["model"], "model", "a model name or path")
-    need(isinstance(d["num_demos"], int) and d["num_demos"] >= 0, "num_demos", "an integer >= 0")
-    need(isinstance(d["inline_gates"], bool), "inline_gates", "true or false")
-    need(isinstance(d["gate_process"], bool), "gate_process", "true or false")
-    need(d["on_truncated"] in TRUNCATION_POLICIES, "on_truncated", " or ".join(TRUNCATION_POLICIES))
-    p, dl = d["persona"], d["dialogue"]
-    need(isinstance(p["sentences"], int) and p["sentences"] >= 1, "persona.sentences", "an integer >= 1")
-    need(
-        isinstance(p["min_sentences"], int) and 1 <= p["min_sentences"] <= p["sentences"],
-        "persona.min_sentences",
-        "an integer between 1 and persona.sentences",
-    )
-    need(isinstance(dl["min_turns"], int) and dl["min_turns"] >= 2, "dialogue.min_turns", "an integer >= 2")
-    need(
-        isinstance(dl["max_turns"], int) and dl["max_turns"] >= dl["min_turns"],
-        "dialogue.max_turns",
-        "an integer >= dialogue.min_turns",
-    )
-    for step in ("persona", "common_ground", "dialogue"):
-        need(
-            isinstance(d[step]["max_attempts"], int) and d[step]["max_attempts"] >= 1,
-            f"{step}.max_attempts",
-            "an integer >= 1",
-        )
+    cfg.settings = build(RunSettings, cfg.data, "defaults", origins=cfg.origins)
+    d = cfg.data = to_dict(cfg.settings)
+    for step in STEPS:
         cfg.sampling[step] = SamplingParams.from_dict(
             d[step]["sampling"], f"{cfg.origin(step + '.sampling')}: {step}.sampling"
         )

@@ -20,7 +20,7 @@ from generation.summary import RunSummary
 from generation.unit_state import unit_state
 from generation.units import plan_units, select_units
 from moud_core.errors import MoudError, os_error
-from moud_core.languages import load_registry, parse_language_list
+from moud_core.languages import load_registry
 from moud_core.runfolder import SHARDS, RunFolder, cache_name, manifest_name
 
 
@@ -56,7 +56,7 @@ def generate(
     sharding = sharding or Sharding()
     out = Path(out)
     registry = load_registry([cfg["languages_file"]] if cfg["languages_file"] else [])
-    languages = parse_language_list(cfg["languages"], registry)
+    languages = cfg.language_codes(registry)
     all_units = plan_units(languages, cfg["dialogues_per_language"], cfg["shard_size"])
     units = select_units(all_units, sharding.num_shards, sharding.shard_index)
     name = manifest_name(sharding.num_shards, sharding.shard_index)

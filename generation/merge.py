@@ -14,7 +14,7 @@ from moud_core import __version__
 from moud_core.atomic import atomic_open, staged_folder
 from moud_core.errors import ConfigError, MoudError
 from moud_core.jsonl import dumps_line, iter_jsonl
-from moud_core.languages import load_registry, parse_language_list
+from moud_core.languages import load_registry, select_languages
 from moud_core.runfolder import (
     DROPS,
     FAILURES,
@@ -78,7 +78,14 @@ def expected_units(loaded, registry) -> list:
         for path, data in manifests:
             cfg = data.get("config") or {}
             try:
-                langs = parse_language_list(cfg["languages"], registry)
+                if cfg["languages"] is None:
+                    raise KeyError("languages")
+                langs = select_languages(
+                    cfg["languages"],
+                    all_means="registered",
+                    registry=registry,
+                    where=f"{path}: config.languages",
+                )
                 units.update(plan_units(langs, int(cfg["dialogues_per_language"]), int(cfg["shard_size"])))
             except (KeyError, TypeError, ValueError) as exc:
                 raise MoudError(

@@ -5,8 +5,7 @@ from __future__ import annotations
 from generation.steps import DialogueFailure, DialoguePlan, Usage
 from moud_core import __version__
 from moud_core.records import dialogue_row, failure_record
-
-STEP_NAMES = ("persona", "common_ground", "dialogue")
+from moud_core.schema import STEPS
 
 
 def made_row(plan: DialoguePlan, parts: dict, usage: Usage, run) -> dict:
@@ -31,7 +30,7 @@ def made_row(plan: DialoguePlan, parts: dict, usage: Usage, run) -> dict:
             "first_speaker": plan.first_speaker,
             "persona_a_categories": plan.categories_a,
             "persona_b_categories": plan.categories_b,
-            "sampling": {step: cfg.sampling[step].to_dict() for step in STEP_NAMES},
+            "sampling": {step: cfg.sampling[step].to_dict() for step in STEPS},
             "prompt_tokens": usage.prompt_tokens,
             "completion_tokens": usage.completion_tokens,
             "num_requests": usage.requests,

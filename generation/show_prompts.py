@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from generation.prompts import PromptSet, load_demonstrations
 from generation.steps import plan_dialogue
-from moud_core.languages import load_registry, parse_language_list
+from moud_core.languages import load_registry
 from moud_core.taxonomy import load_persona_taxonomy, load_speech_events
 
 
@@ -17,7 +17,7 @@ def show_prompts(cfg) -> int:
         f"<persona {w} sentence {i + 1}>" for w in "AB" for i in range(cfg["persona"]["sentences"])
     ]
     pa, pb = placeholder[: len(placeholder) // 2], placeholder[len(placeholder) // 2 :]
-    for code in parse_language_list(cfg["languages"], registry):
+    for code in cfg.language_codes(registry):
         lang = registry[code]
         plan = plan_dialogue(cfg, code, 0, taxonomy, events, demos)
         own = pa if plan.first_speaker == "A" else pb

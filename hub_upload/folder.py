@@ -32,8 +32,8 @@ class FolderPlan:
 
     def managed_prefixes(self) -> list[str]:
         settings = load_settings()
-        return list(settings["managed_prefixes"]) + (
-            list(settings["managed_prefixes_with_drops"]) if self.include_drops else []
+        return list(settings.managed_prefixes) + (
+            list(settings.managed_prefixes_with_drops) if self.include_drops else []
         )
 
 

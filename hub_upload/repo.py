@@ -33,7 +33,7 @@ class UploadResult:
 
 
 def validate_repo_id(repo_id: str) -> tuple[str, str]:
-    m = re.match(load_settings()["repo_id_pattern"], repo_id or "")
+    m = re.match(load_settings().repo_id_pattern, repo_id or "")
     if not m or ".." in repo_id or "--" in repo_id or repo_id.endswith((".", "-", ".git")):
         raise ConfigError(
             f"--repo {repo_id!r}: invalid repo id; expected OWNER/NAME with letters, digits, "

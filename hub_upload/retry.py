@@ -4,24 +4,25 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
-from hub_upload.settings import load_settings
+from moud_core.typed_config import at_least
 
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    attempts: int = 5
-    base_delay_s: float = 2.0
-    max_delay_s: float = 60.0
-    status_codes: tuple[int, ...] = (408, 429, 500, 502, 503, 504)
+    """Backoff for transient failures: the ``retry`` section of settings.yaml (``from_settings``)."""
+
+    attempts: int = field(metadata=at_least(1))
+    base_delay_s: float = field(metadata=at_least(0))
+    max_delay_s: float = field(metadata=at_least(0))
+    status_codes: tuple[int, ...] = field(default_factory=lambda: RetryPolicy.from_settings().status_codes)
 
     @classmethod
     def from_settings(cls, **overrides) -> RetryPolicy:
-        cfg = dict(load_settings()["retry"])
-        cfg["status_codes"] = tuple(cfg["status_codes"])
-        cfg.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**cfg)
+        from hub_upload.settings import load_settings
+
+        return replace(load_settings().retry, **{k: v for k, v in overrides.items() if v is not None})
 
     def delay(self, attempt: int) -> float:
         """Seconds to wait after failed attempt number ``attempt`` (1-based)."""

@@ -1,16 +1,42 @@
-"""Upload rules and defaults, read from ``hub_upload/settings.yaml``."""
+"""Upload rules and defaults, read from ``hub_upload/settings.yaml`` into a typed ``UploadSettings``."""
 
 from __future__ import annotations
 
 import functools
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
+from hub_upload.retry import RetryPolicy
+from moud_core.typed_config import at_least, build
+from moud_core.yamlio import load_yaml
 
 SETTINGS_PATH = Path(__file__).with_name("settings.yaml")
 
 
+@dataclass(frozen=True)
+class CommitLimits:
+    """A multi-commit upload's batches: data files per commit and bytes per commit."""
+
+    max_files: int = field(metadata=at_least(1))
+    max_bytes: int = field(metadata=at_least(1))
+
+
+@dataclass(frozen=True)
+class UploadSettings:
+    managed_prefixes: tuple[str, ...]
+    managed_prefixes_with_drops: tuple[str, ...]
+    commit: CommitLimits
+    retry: RetryPolicy
+    repo_id_pattern: str
+
+    def check(self, need) -> None:
+        try:
+            re.compile(self.repo_id_pattern)
+        except re.error as exc:
+            need(False, "repo_id_pattern", f"a regular expression ({exc})")
+
+
 @functools.lru_cache(maxsize=1)
-def load_settings() -> dict:
-    with open(SETTINGS_PATH, encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
+def load_settings(path: str | Path = SETTINGS_PATH) -> UploadSettings:
+    return build(UploadSettings, load_yaml(path), str(path))

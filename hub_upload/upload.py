@@ -93,7 +93,7 @@ def upload_dataset(
             "set HF_HUB_OFFLINE=0 to upload"
         )
     token = resolve_token(token)
-    settings = load_settings()["commit"]
+    limits = load_settings().commit
     from huggingface_hub.utils import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars
 
     bars_were_disabled = are_progress_bars_disabled()
@@ -110,8 +110,8 @@ def upload_dataset(
             create_pr=create_pr,
             message=message,
             policy=retry or RetryPolicy.from_settings(),
-            max_files=max_files_per_commit or settings["max_files"],
-            max_bytes=max_bytes_per_commit or settings["max_bytes"],
+            max_files=max_files_per_commit or limits.max_files,
+            max_bytes=max_bytes_per_commit or limits.max_bytes,
             progress=progress,
             out=out,
             sleep=sleep or time.sleep,

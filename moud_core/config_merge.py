@@ -5,7 +5,8 @@ file, a command-line flag) changes only the fields it names, never a whole secti
 not know are one-line errors naming where they came from; ``open_keys`` are free-form mappings (merged
 key by key, checked later by their owner); with ``check_types`` a leaf must have the kind of the schema's
 value. ``origins`` (optional) records, per dotted field, which source set it last, so a later check can
-name the file or flag to blame.
+name the file or flag to blame. The merged dict is then built into its typed, frozen config
+(``moud_core.typed_config.build``), which checks types, ranges and rules across fields.
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,18 +86,46 @@ def get_language(code: str, registry: dict[str, Language] | None = None) -> Lang
     return reg[code]
 
 
-def parse_language_list(spec: str | list[str], registry: dict[str, Language] | None = None) -> list[str]:
-    """'fr,de' / ['fr', 'de'] / 'all' -> validated list of codes (registry order for 'all')."""
+ALL = "all"
+
+
+def select_languages(
+    spec,
+    *,
+    all_means: str,
+    present: Iterable[str] | None = None,
+    registry: dict[str, Language] | None = None,
+    check_registry: bool = True,
+    where: str = "--languages",
+) -> list[str] | None:
+    """The languages a command works on, from ``spec``: codes as 'fr,de' or ['fr', 'de'] (validated against
+    the registry unless ``check_registry`` is false; order kept, repeats dropped), or None / 'all'.
+
+    What 'all' (or None) means is the command's choice, stated in its --help: ``all_means="registered"``
+    is every language of the registry (registry order); ``all_means="present"`` is every language found in
+    the input: ``present`` in its order, or None (the reader then takes every language it finds)."""
+    if all_means not in ("registered", "present"):
+        raise ValueError(f"all_means: expected 'registered' or 'present', got {all_means!r}")
     reg = registry if registry is not None else _default_registry()
-    codes = [c.strip() for c in spec.split(",")] if isinstance(spec, str) else [str(c).strip() for c in spec]
-    codes = [c for c in codes if c]
-    if not codes:
+    if spec is None or spec == ALL or spec == [ALL]:
+        if all_means == "registered":
+            return list(reg)
+        return None if present is None else list(present)
+    codes = None
+    if isinstance(spec, str):
+        codes = [c.strip() for c in spec.split(",")]
+    elif isinstance(spec, (list, tuple)) and all(isinstance(c, str) for c in spec):
+        codes = [c.strip() for c in spec]
+    codes = [c for c in codes or () if c]
+    if not codes or ALL in codes:
+        valid = f"; valid codes: {', '.join(sorted(reg))}" if check_registry else ""
         raise ConfigError(
-            f"--languages {spec!r}: expected comma-separated language codes or 'all'; valid codes: "
-            f"{', '.join(sorted(reg))}"
+            f"{where}: expected comma-separated language codes, a list of them or 'all', got {spec!r}{valid}"
         )
-    if codes == ["all"]:
-        return list(reg)
-    for c in codes:
-        get_language(c, reg)
+    if check_registry:
+        for c in codes:
+            if c not in reg:
+                raise ConfigError(
+                    f"{where}: unknown language code {c!r}; valid codes: {', '.join(sorted(reg))}"
+                )
     return list(dict.fromkeys(codes))

@@ -23,7 +23,7 @@ from pathlib import Path
 from moud_core.atomic import atomic_write_text
 from moud_core.errors import ConfigError, MoudError, os_error
 from moud_core.jsonl import read_json, write_jsonl_atomic
-from moud_core.languages import Language, load_registry, parse_language_list
+from moud_core.languages import Language, load_registry
 
 SHARDS, FAILURES, DROPS = "shards", "failures", "drops"
 KINDS = (SHARDS, FAILURES, DROPS)
@@ -232,10 +232,3 @@ def read_manifest(path: Path) -> dict:
 
 def manifest_fingerprints(data: dict) -> list[str]:
     return list(data.get("fingerprints") or [data.get("fingerprint")])
-
-
-def resolve_languages(spec: str | list[str] | None, registry: dict[str, Language]) -> list[str] | None:
-    """``--languages`` as given (None or 'all': every language found)."""
-    if spec is None or spec == "all" or spec == ["all"]:
-        return None
-    return parse_language_list(spec, registry)

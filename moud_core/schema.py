@@ -31,7 +31,7 @@ SAMPLING_FIELDS = {
     "presence_penalty": float,
 }
 
-STEPS = ("persona", "common_ground", "dialogue")
+STEPS = ("persona", "common_ground", "dialogue")  # the generation steps; every stage imports them from here
 
 METADATA_FIELDS: dict[str, Any] = {
     "generator_model": str,  # model name/path as given to the backend

@@ -12,9 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from moud_core.errors import ConfigError
-from moud_core.languages import Language, load_registry
+from moud_core.languages import Language, load_registry, select_languages
 from moud_core.row_source import BUILT, RowSource, locate_lines, open_rows
-from moud_core.runfolder import resolve_languages
 from moud_core.splits import SPLITS, plan_splits
 
 
@@ -26,7 +25,12 @@ def open_shards(
 ) -> RowSource:
     """The row source of a run / filtered / shards folder (a built dataset is refused: it is the output)."""
     registry = registry if registry is not None else load_registry()
-    source = open_rows(path, resolve_languages(languages, registry), flag=flag, registry=registry)
+    source = open_rows(
+        path,
+        select_languages(languages, all_means="present", registry=registry),
+        flag=flag,
+        registry=registry,
+    )
     if source.kind == BUILT:
         raise ConfigError(
             f"{flag} {path}: is a dataset folder built by `moud build`; expected a run folder with "

@@ -35,7 +35,10 @@ def build_parser(parser: argparse.ArgumentParser) -> None:
         default="test",
         help="split of the test set (default test; XPersona: valid|test; or TYPE:PATH@SPLIT)",
     )
-    a("--languages", help="comma-separated language codes (default: every language of the test set)")
+    a(
+        "--languages",
+        help="codes, comma-separated, or 'all' = every language of the test set (default)",
+    )
     a("--candidates", help="re-score the instances and candidates saved in this JSONL file")
     a("--matrix", help="YAML listing models and test sets: run every model on every test set and language")
     a("--num-candidates", type=int, help="gold + distractors per turn (default 20)")

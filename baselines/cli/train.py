@@ -67,7 +67,10 @@ def build_parser(parser: argparse.ArgumentParser) -> None:
         help="training source (repeatable): moud:DIR (built dataset or shards), xpersona:DIR, "
         "personachat:FILE; append @SPLIT to read another split (e.g. xpersona:DIR@valid)",
     )
-    a("--languages", help="comma-separated language codes (default: all in the sources)")
+    a(
+        "--languages",
+        help="codes, comma-separated, or 'all' = every language in the sources (default)",
+    )
     a("--per-language", action="store_true", default=None, help="one run per language into OUT/<lang>/")
     a("--balance", choices=["none", "cap", "upsample"], help="per-language balancing of the training mix")
     a("--per-language-cap", type=int, help="instances per language for --balance cap/upsample")

@@ -13,7 +13,7 @@ from eval.rubric import load_rubric
 from moud_core.backends.from_flags import add_backend_arguments, options_from_flags, resolve_backend_options
 from moud_core.cli_help import describe
 from moud_core.errors import ConfigError
-from moud_core.languages import parse_language_list
+from moud_core.languages import select_languages
 
 EPILOG = """example:
   moud judge --shards runs/fr-llama --out judged/fr-llama \\
@@ -40,7 +40,11 @@ def build_parser(parser: argparse.ArgumentParser) -> None:
     add_backend_arguments(parser)
     parser.add_argument("--rubric", help="rubric YAML (default: eval/rubrics/default.yaml)")
     parser.add_argument("--kinds", default=",".join(ITEM_KINDS), help="item kinds, comma-separated")
-    parser.add_argument("--languages", default="all", help="language codes, comma-separated, or 'all'")
+    parser.add_argument(
+        "--languages",
+        default="all",
+        help="language codes, comma-separated, or 'all' = every language found in --shards (default all)",
+    )
     parser.add_argument("--max-rows-per-language", type=int, help="judge only the first N rows per language")
     parser.add_argument("--batch-size", type=int, default=1, help="items per request (default 1)")
     parser.add_argument(
@@ -62,6 +66,17 @@ def build_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+_OPTIONS = (
+    "seed",
+    "batch_size",
+    "repeats",
+    "max_attempts",
+    "temperature",
+    "retry_temperature",
+    "max_tokens_per_item",
+)
+
+
 def _kinds(text: str) -> list[str]:
     kinds = [k.strip() for k in text.split(",") if k.strip()]
     bad = [k for k in kinds if k not in ITEM_KINDS]
@@ -73,14 +88,17 @@ def _kinds(text: str) -> list[str]:
 
 
 def run(args) -> int:
-    for name in ("batch_size", "repeats", "max_attempts", "max_tokens_per_item"):
-        if getattr(args, name) < 1:
-            raise ConfigError(
-                f"--{name.replace('_', '-')}: expected an integer >= 1, got {getattr(args, name)}"
-            )
+    config = JudgeConfig.from_options(
+        {
+            "judge_model": args.judge_model,
+            "rubric": load_rubric(args.rubric),
+            **{k: getattr(args, k) for k in _OPTIONS},
+            "extra": {"backend": args.backend, "kinds": _kinds(args.kinds), "shards": str(args.shards)},
+        },
+        label=lambda name: "--" + name.replace("_", "-"),
+    )
     if args.max_rows_per_language is not None and args.max_rows_per_language < 1:
         raise ConfigError("--max-rows-per-language: expected an integer >= 1")
-    kinds = _kinds(args.kinds)
     options = resolve_backend_options(
         args.backend,
         args.judge_model,
@@ -88,25 +106,13 @@ def run(args) -> int:
         args.api_key_env,
         origin=lambda key: "command line",
     )
-    config = JudgeConfig(
-        args.judge_model,
-        load_rubric(args.rubric),
-        seed=args.seed,
-        batch_size=args.batch_size,
-        repeats=args.repeats,
-        max_attempts=args.max_attempts,
-        temperature=args.temperature,
-        retry_temperature=args.retry_temperature,
-        max_tokens_per_item=args.max_tokens_per_item,
-        extra={"backend": args.backend, "kinds": kinds, "shards": str(args.shards)},
-    )
     job = JudgeJob(
         args.shards,
         Path(args.out),
-        kinds,
+        config.extra["kinds"],
         args.backend,
         options,
-        languages=None if args.languages == "all" else parse_language_list(args.languages),
+        languages=select_languages(args.languages, all_means="present"),
         max_rows_per_language=args.max_rows_per_language,
         cache=not args.no_cache,
         quiet=args.quiet or not sys.stderr.isatty(),

@@ -41,7 +41,11 @@ def build_parser(parser: argparse.ArgumentParser) -> None:
 
     p = sub.add_parser("sample", help="draw a stratified sample, assign raters, write tokens")
     p.add_argument("--dataset", required=True, help="folder built by `moud build`, or a run/filtered folder")
-    p.add_argument("--languages", required=True, help="language codes, comma-separated (or 'all')")
+    p.add_argument(
+        "--languages",
+        required=True,
+        help="language codes, comma-separated, or 'all' = every registered language",
+    )
     p.add_argument("--per-language", type=_count, required=True, help="dialogues per language")
     p.add_argument("--raters", type=_count, required=True, help="raters per language (at least 2)")
     p.add_argument("--raters-per-item", type=_count, default=2, help="raters per item (default 2)")

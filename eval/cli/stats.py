@@ -7,7 +7,7 @@ import sys
 
 from eval.report import run_stats
 from moud_core.cli_help import describe
-from moud_core.languages import parse_language_list
+from moud_core.languages import select_languages
 
 EPILOG = """example:
   moud stats --shards filtered/ --out reports/stats --languages fr,zh,ja
@@ -29,7 +29,11 @@ def build_parser(parser: argparse.ArgumentParser) -> None:
     describe(parser, DESCRIPTION, EPILOG)
     parser.add_argument("--shards", required=True, help="run/filtered folder or its shards/ folder")
     parser.add_argument("--out", required=True, help="output folder")
-    parser.add_argument("--languages", default="all", help="language codes, comma-separated, or 'all'")
+    parser.add_argument(
+        "--languages",
+        default="all",
+        help="language codes, comma-separated, or 'all' = every language found in --shards (default all)",
+    )
     parser.add_argument(
         "--by-model",
         action="store_true",
@@ -39,7 +43,7 @@ def build_parser(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
-    languages = None if args.languages == "all" else parse_language_list(args.languages)
+    languages = select_languages(args.languages, all_means="present")
     path, stats = run_stats(
         args.shards, args.out, languages, args.by_model, quiet=args.quiet or not sys.stderr.isatty()
     )

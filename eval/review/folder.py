@@ -25,7 +25,7 @@ from eval.rubric import Criterion, Rubric, load_rubric
 from moud_core.atomic import atomic_write_text, staged_folder
 from moud_core.errors import MoudError
 from moud_core.jsonl import iter_jsonl, write_jsonl_atomic
-from moud_core.languages import parse_language_list
+from moud_core.languages import select_languages
 
 FORMAT = "moud-review"
 MANIFEST, ITEMS, RUBRIC, TOKENS, DB = (
@@ -109,7 +109,7 @@ def create_review(
             f"--out {out}: exists and is not empty; a review folder is never overwritten "
             "(its tokens and ratings would be lost)"
         )
-    codes = parse_language_list(languages)
+    codes = select_languages(languages, all_means="registered")
     source = check_source(dataset)
     rubric = load_rubric(rubric_path)
     judgment_paths = [Path(p) for p in judgments or []] or (

@@ -50,7 +50,8 @@ def build_parser(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--languages",
-        help="comma-separated codes, or 'all' for the 29 defaults (default "
+        help="comma-separated codes, or 'all' = every registered language (the 29 defaults and those of "
+        "--languages-file) (default "
         f"{','.join(DEFAULTS['languages'])})",
     )
     parser.add_argument(

@@ -61,7 +61,7 @@ def build_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--languages",
         default=None,
-        help="comma-separated language codes to include (default: every language present)",
+        help="comma-separated language codes to include, or 'all' = every language present (the default)",
     )
     parser.add_argument(
         "--split-ratios",

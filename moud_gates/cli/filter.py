@@ -7,7 +7,7 @@ import os
 import sys
 
 from moud_core.cli_help import describe
-from moud_core.languages import load_registry, parse_language_list
+from moud_core.languages import load_registry, select_languages
 from moud_gates.config import DEFAULT_CONFIG_PATH, FilterConfig
 from moud_gates.filter import filter_run, format_summary
 
@@ -38,7 +38,11 @@ def build_parser(parser: argparse.ArgumentParser) -> None:
         "--out", required=True, help="output folder (created; must be empty unless --overwrite)"
     )
     parser.add_argument("--config", default=None, help="YAML merged over the packaged defaults")
-    parser.add_argument("--languages", default=None, help="comma-separated codes (default: all found)")
+    parser.add_argument(
+        "--languages",
+        default=None,
+        help="comma-separated codes, or 'all' = every language found in --in (the default)",
+    )
     parser.add_argument(
         "--lid-model",
         default=None,
@@ -81,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
     if args.lid_backend:
         cfg.raw["lid_backend"] = args.lid_backend
     registry = load_registry(args.languages_file)
-    languages = parse_language_list(args.languages, registry) if args.languages else None
+    languages = select_languages(args.languages, all_means="present", registry=registry)
     stats = filter_run(
         args.in_dir,
         args.out,

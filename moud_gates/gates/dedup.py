@@ -7,11 +7,13 @@ admits or rejects them in input (id) order.
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass, field
 
 import numpy as np
 import xxhash
 
 from moud_core.text import tokenize
+from moud_core.typed_config import at_least, between
 from moud_gates.base import Drop, Gate, GateContext, register
 
 _MASK32 = np.uint64(0xFFFFFFFF)
@@ -184,6 +186,19 @@ def exact_key(row: dict) -> int:
 class DedupGate(Gate):
     name = "dedup"
     stateful = True
+
+    @dataclass(frozen=True)
+    class Params:
+        """``dedup`` settings (data/filters.yaml): MinHash, ``num_perm`` permutations in ``bands`` bands."""
+
+        shingle_n: int = field(metadata=at_least(1))
+        num_perm: int = field(metadata=at_least(1))
+        bands: int = field(metadata=at_least(1))
+        jaccard_threshold: float = field(metadata=between(0, 1))
+        seed: int
+
+        def check(self, need) -> None:
+            need(self.num_perm % self.bands == 0, "num_perm", f"a multiple of bands ({self.bands})")
 
     def __init__(self):
         self.indexes: dict[str, DedupIndex] = {}

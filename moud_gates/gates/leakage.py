@@ -6,12 +6,14 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import regex
 
 from moud_core.errors import ConfigError
 from moud_core.text import normalize
+from moud_core.typed_config import at_least
 from moud_core.yamlio import load_yaml
 from moud_gates.base import Drop, Gate, GateContext, TextItem, clip, register, row_personas, row_texts
 from moud_gates.context_cache import ContextCache
@@ -150,6 +152,14 @@ class LeakageGate(Gate):
 
     def __init__(self):
         self._persona_keys = ContextCache()  # inline checks: a dialogue's persona keys, once per dialogue
+
+    @dataclass(frozen=True)
+    class Params:
+        """``leakage`` settings (data/filters.yaml)."""
+
+        persona_copy_min_tokens: int = field(metadata=at_least(1))
+        check_english_prompt_phrases: bool
+        short_opening_boilerplate: bool
 
     def warm(self, ctx: GateContext) -> None:
         """Load and compile the leakage patterns and the labels/boilerplate of ``ctx.lang`` now."""

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
+from moud_core.typed_config import at_least
 from moud_gates.base import Drop, Gate, GateContext, TextItem, clip, register
 
 
@@ -10,6 +13,19 @@ class LengthGate(Gate):
     name = "length"
     persona = False
     history = False
+
+    @dataclass(frozen=True)
+    class Params:
+        """``length`` settings (data/filters.yaml)."""
+
+        min_chars: int = field(metadata=at_least(0))
+        max_chars: int = field(metadata=at_least(1))
+        min_turns: int = field(metadata=at_least(0))
+        max_turns: int = field(metadata=at_least(1))
+
+        def check(self, need) -> None:
+            need(self.max_chars >= self.min_chars, "max_chars", "an integer >= min_chars")
+            need(self.max_turns >= self.min_turns, "max_turns", "an integer >= min_turns")
 
     def check(self, row: dict, ctx: GateContext) -> Drop | None:
         p = ctx.params

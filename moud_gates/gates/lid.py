@@ -5,7 +5,10 @@ rules of ``lid_rules.py``; failures become drops with ``lid_drops.py``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from moud_core.charclass import letter_counts
+from moud_core.typed_config import at_least, between
 from moud_gates.base import Drop, Gate, GateContext, TextItem, register, row_texts
 from moud_gates.lid.drops import failure_drop
 from moud_gates.lid.model import LidModel, bundled_model_path, glotlid_labels
@@ -30,6 +33,33 @@ class LidGate(Gate):
     history = False
     # texts with fewer than min_chars letters (counted, not judged); texts the model had nothing to go on
     counts = ("skipped_short", "undetermined")
+
+    @dataclass(frozen=True)
+    class Params:
+        """``lid`` settings (data/filters.yaml); ``*_max_target`` above 1 turns a rule off."""
+
+        top_k: int = field(metadata=at_least(1))
+        min_prob: float = field(metadata=between(0, 1))
+        min_chars: int = field(metadata=at_least(0))
+        min_other_prob: float = field(metadata=between(0, 1))
+        also_accept: tuple[str, ...]
+        check_persona: bool
+        check_common_ground: bool
+        max_failed: int = field(metadata=at_least(0))
+        english_min_prob: float = field(metadata=between(0, 1))
+        english_min_share: float = field(metadata=between(0, 1))
+        english_confident_prob: float = field(metadata=between(0, 1))
+        english_confident_share: float = field(metadata=between(0, 1))
+        english_words_share: float = field(metadata=between(0, 1))
+        english_min_tokens: int = field(metadata=at_least(0))
+        foreign_min_prob: float = field(metadata=between(0, 1))
+        foreign_max_target: float = field(metadata=at_least(0))
+        target_min_share: float = field(metadata=between(0, 1))
+        segment_min_chars: int = field(metadata=at_least(0))
+        sentence_min_chars: int = field(metadata=at_least(0))
+        segment_min_prob: float = field(metadata=between(0, 1))
+        segment_max_target: float = field(metadata=at_least(0))
+        max_undetermined_share: float = field(metadata=between(0, 1))
 
     def __init__(self, model: LidModel):
         self.model = model

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from moud_core.typed_config import at_least, between
 from moud_gates.base import Drop, Gate, GateContext, TextItem, clip, register
 from moud_gates.context_cache import ContextCache
 
@@ -87,6 +89,22 @@ def common_run(a: Sequence[str], b: Sequence[str], need: int) -> bool:
 class RepetitionGate(Gate):
     name = "repetition"
     persona = False
+
+    @dataclass(frozen=True)
+    class Params:
+        """``repetition`` settings (data/filters.yaml)."""
+
+        min_tokens: int = field(metadata=at_least(0))
+        max_repeated_turns: int = field(metadata=at_least(0))
+        near_window: int = field(metadata=at_least(0))
+        near_min_tokens: int = field(metadata=at_least(1))
+        near_min_share: float = field(metadata=between(0, 1))
+        near_any_speaker: bool
+        ngram_n: int = field(metadata=at_least(1))
+        max_dup_ngram_frac: float = field(metadata=between(0, 1))
+        min_ngrams: int = field(metadata=at_least(0))
+        echo_min_tokens: int = field(metadata=at_least(0))
+        max_echo_containment: float = field(metadata=between(0, 1))
 
     def __init__(self):
         self._histories = ContextCache()  # inline checks: the History after a dialogue's earlier turns

@@ -11,11 +11,13 @@ needs kana: a long Han-only text is Chinese) or absent (kana in Chinese).
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass, field
 
 import regex
 
 from moud_core.charclass import CHAR_SCRIPTS, TextCounts, class_table, count_texts
 from moud_core.errors import ConfigError
+from moud_core.typed_config import at_least, between
 from moud_core.writing_systems import WRITING_SYSTEMS_PATH, unicode_scripts
 from moud_gates.base import Drop, Gate, GateContext, TextItem, clip, register, row_texts
 from moud_gates.segments import split_segments
@@ -64,6 +66,16 @@ def script_class_table(script: str, required=(), forbidden=()):
 
 
 @functools.cache
+def _known_script(name: str) -> bool:
+    """Whether ``name`` is a Unicode script name the regex module knows (``Hiragana``, ``Hangul``)."""
+    try:
+        regex.compile(rf"\p{{Script={name}}}")
+    except regex.error:
+        return False
+    return True
+
+
+@functools.cache
 def _counting(script: str, required: tuple, forbidden: tuple) -> tuple[tuple, object]:
     """(memo key, codepoint table) of a script setting."""
     return ("script_counts", script, required, forbidden), script_class_table(script, required, forbidden)
@@ -103,6 +115,26 @@ def text_counts(
 class ScriptGate(Gate):
     name = "script"
     history = False
+
+    @dataclass(frozen=True)
+    class Params:
+        """``script`` settings (data/filters.yaml); script names are Unicode script names (``Hiragana``)."""
+
+        min_share: float = field(metadata=between(0, 1))
+        min_tokens: int = field(metadata=at_least(0))
+        require_any: tuple[str, ...]
+        require_min_tokens: int = field(metadata=at_least(0))
+        segment_require_min_tokens: int = field(metadata=at_least(0))
+        forbid_any: tuple[str, ...]
+        forbid_min_letters: int = field(metadata=at_least(1))
+        foreign_only_min_letters: int = field(metadata=at_least(1))
+        segment_max_share: float = field(metadata=between(0, 1))
+        max_failed: int = field(metadata=at_least(0))
+
+        def check(self, need) -> None:
+            for key in ("require_any", "forbid_any"):
+                bad = [n for n in getattr(self, key) if not _known_script(n)]
+                need(not bad, key, f"Unicode script names (Hiragana, Hangul...); unknown: {', '.join(bad)}")
 
     @staticmethod
     def _counts(texts: list[str], ctx: GateContext, memo: dict | None) -> dict[str, TextCounts]:

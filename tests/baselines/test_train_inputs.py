@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+from moud_core.errors import ConfigError
 from tests.baselines.helpers import write_moud_shards, write_xpersona
 from tests.cli import moud
 
@@ -70,7 +71,11 @@ def test_missing_model_fails_at_once_without_the_hub(xp, tmp_path):
         ("max_steps: 2.5", "cfg.yaml: field 'max_steps': expected an integer >= -1, got 2.5"),
         ("batch_size: 0", "cfg.yaml: field 'batch_size': expected an integer >= 1, got 0"),
         ("balance: some", "cfg.yaml: field 'balance': expected one of none, cap, upsample, got 'some'"),
-        ("languages: 5", "cfg.yaml: field 'languages': expected a list of language codes"),
+        (
+            "languages: 5",
+            "cfg.yaml: field 'languages': expected comma-separated language codes, a list of them or 'all', "
+            "got 5",
+        ),
         ("train: xpersona:x", "cfg.yaml: field 'train': expected a list, got 'xpersona:x'"),
         ("max_stepz: 3", "cfg.yaml: unknown field 'max_stepz'"),
         ("- 1", "cfg.yaml: expected a mapping of training options"),
@@ -108,3 +113,18 @@ def test_row_whose_turns_is_a_string_is_one_line(tiny_bloom, tmp_path, capsys):
     )
     assert f"{shard}:3: turns: expected list, got str" in _one_line(capsys)
     assert not (tmp_path / "o").exists()
+
+
+def test_training_config_is_typed_and_records_the_same_dict(tmp_path):
+    from baselines.train import DEFAULTS, TrainSettings, resolve_config
+
+    cfg = tmp_path / "cfg.yaml"
+    cfg.write_text(
+        "train: [xpersona:x]\nout: o\nlanguages: all\nepochs: 2\nprecision: bf16\n", encoding="utf-8"
+    )
+    got = resolve_config(str(cfg), {"languages": "fr,ja", "max_steps": 3})
+    assert list(got) == list(DEFAULTS) == [f.name for f in TrainSettings.__dataclass_fields__.values()]
+    assert got["languages"] == ["fr", "ja"] and got["train"] == ["xpersona:x"] and got["epochs"] == 2
+    assert resolve_config(str(cfg), {})["languages"] is None  # 'all': every language of the sources
+    with pytest.raises(ConfigError, match=r"^command line: field 'precision': expected one of auto, bf16"):
+        resolve_config(str(cfg), {"precision": "fp8"})

@@ -199,3 +199,22 @@ def test_http_errors_become_judge_failures_not_scores(shards):
         r = recs[item_id]
         assert r["status"] == "failed" and r["scores"] is None and r["attempts"] == 2
         assert r["failure_reason"] not in ("", "unparsable", "out_of_range"), r["failure_reason"]
+
+
+def test_judge_options_are_checked_and_frozen(tmp_path, capsys):
+    import dataclasses
+
+    import moud_cli
+
+    config = JudgeConfig.from_options({"judge_model": "m", "rubric": load_rubric(), "batch_size": 2})
+    assert config.batch_size == 2 and config.describe()["batch_size"] == 2
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.batch_size = 3  # type: ignore[misc]
+    for flag, value, message in (
+        ("--batch-size", "0", "--batch-size: expected an integer >= 1, got 0"),
+        ("--retry-temperature", "-1", "--retry-temperature: expected a number >= 0, got -1.0"),
+    ):
+        argv = ["judge", "--shards", str(tmp_path), "--out", str(tmp_path / "o"), "--judge-model", "m"]
+        assert moud_cli.main([*argv, flag, value]) == 2
+        assert message in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()

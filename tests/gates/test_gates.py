@@ -312,5 +312,50 @@ def test_config_overrides_and_errors(tmp_path):
     ):
         FilterConfig.load(user)
     user.write_text("gates: [lid, spelling]\n")
-    with pytest.raises(ConfigError, match="gates: expected a list"):
+    with pytest.raises(
+        ConfigError,
+        match=r"f.yaml: field 'gates': expected a list of names from dedup, leakage, length, lid, "
+        r"repetition, script, got \['lid', 'spelling'\]$",
+    ):
         FilterConfig.load(user)
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (
+            "defaults:\n  dedup: {num_perm: 100}\n",
+            "f.yaml: defaults: field 'dedup.num_perm': expected a multiple of bands (16), got 100",
+        ),
+        (
+            "languages:\n  ja:\n    script: {require_any: [Hiragan]}\n",
+            "f.yaml: languages.ja: field 'script.require_any': expected Unicode script names "
+            "(Hiragana, Hangul...); unknown: Hiragan, got ['Hiragan']",
+        ),
+        (
+            "scripts:\n  Latn:\n    lid: {min_prob: 2}\n",
+            "f.yaml: scripts.Latn: field 'lid.min_prob': expected a number between 0 and 1, got 2",
+        ),
+        (
+            "inline:\n  length: {max_turns: 2}\n",
+            "f.yaml: inline: field 'length.max_turns': expected an integer >= min_turns, got 2",
+        ),
+        (
+            "lid_backend: gpu\n",
+            "f.yaml: field 'lid_backend': expected one of auto, numpy, fasttext, got 'gpu'",
+        ),
+        ("lid_model: 5\n", "f.yaml: field 'lid_model': expected a string or null, got 5"),
+    ],
+)
+def test_each_gate_checks_its_params_when_the_file_loads(tmp_path, text, message):
+    user = tmp_path / "f.yaml"
+    user.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        FilterConfig.load(user)
+    assert str(err.value) == f"{tmp_path}/{message}"
+
+
+def test_typed_params_per_language():
+    params = CFG.params(get_language("ja"))
+    assert params["script"].require_any == ("Hiragana", "Katakana") and params["dedup"].shingle_n == 5
+    assert CFG.params(get_language("fr"), inline=True)["repetition"].max_repeated_turns == 0

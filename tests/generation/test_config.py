@@ -74,7 +74,10 @@ def test_merged_options_are_still_checked(tmp_path, monkeypatch):
             ["--set", "dialogue.max_turns=abc"],
             "command line: field 'dialogue.max_turns': expected a number, got 'abc'",
         ),
-        (["--languages", ""], "--languages '': expected comma-separated language codes"),
+        (
+            ["--languages", ""],
+            "--languages: expected comma-separated language codes, a list of them or 'all', got ''",
+        ),
         (["--set", "persona.sentence=4"], "command line: unknown field 'persona.sentence'"),
     ],
 )

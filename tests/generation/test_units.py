@@ -12,7 +12,7 @@ from generation.prompts import PromptSet, load_demonstrations
 from generation.steps import derive_seed, plan_dialogue
 from moud_core.backends.base import SamplingParams, fold_system_messages
 from moud_core.errors import ConfigError
-from moud_core.languages import DEFAULT_LANGUAGES, get_language, load_registry, parse_language_list
+from moud_core.languages import DEFAULT_LANGUAGES, get_language, load_registry, select_languages
 from moud_core.schema import example_row, validate_row
 from moud_core.taxonomy import load_persona_taxonomy, load_speech_events, sample_persona_categories
 
@@ -29,9 +29,9 @@ def test_registry_has_the_29_default_languages():
 
 def test_unknown_language_lists_valid_codes():
     with pytest.raises(ConfigError) as err:
-        parse_language_list("fr,xx")
+        select_languages("fr,xx", all_means="registered")
     assert "'xx'" in str(err.value) and "fr" in str(err.value) and "zh" in str(err.value)
-    assert parse_language_list("all") == list(DEFAULT_LANGUAGES)
+    assert select_languages("all", all_means="registered") == list(DEFAULT_LANGUAGES)
 
 
 def test_user_languages_file_adds_a_language(tmp_path):

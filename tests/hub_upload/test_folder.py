@@ -260,3 +260,21 @@ def test_retry_gives_up_and_skips_client_errors():
         call_with_retries(lambda: (_ for _ in ()).throw(_HTTPError(401)), policy, "s", sleep=waits.append)
     assert waits == []
     assert not is_transient(ValueError("bad"), policy)
+
+
+def test_upload_settings_are_typed_and_checked(tmp_path):
+    from hub_upload.settings import SETTINGS_PATH, load_settings
+    from moud_core.errors import ConfigError
+
+    settings = load_settings()
+    assert settings.commit.max_files == 100 and settings.retry.status_codes == (408, 429, 500, 502, 503, 504)
+    assert RetryPolicy(attempts=2, base_delay_s=0, max_delay_s=0).status_codes == settings.retry.status_codes
+    bad = tmp_path / "settings.yaml"
+    bad.write_text(SETTINGS_PATH.read_text(encoding="utf-8").replace("attempts: 5", "attempts: 0"))
+    with pytest.raises(
+        ConfigError, match=r"settings.yaml: field 'retry.attempts': expected an integer >= 1, got 0"
+    ):
+        load_settings(bad)
+    bad.write_text(SETTINGS_PATH.read_text(encoding="utf-8").replace("max_files:", "max_filez:"))
+    with pytest.raises(ConfigError, match=r"settings.yaml: unknown field 'commit.max_filez'"):
+        load_settings(bad)
