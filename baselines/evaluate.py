@@ -3,64 +3,21 @@ per byte, ROUGE-L and BERTScore of a trained baseline on a set of turns with can
 
 The turns scored are chosen once (``prepare_instances``: a test source with freshly drawn candidates, or a
 saved candidates file, then ``--languages`` and ``--max-turns``) and saved as they are, so re-scoring the
-saved file scores exactly the same turns with the same candidates.
+saved file scores exactly the same turns with the same candidates. Every aggregate is computed from the
+per-turn records (``baselines.eval_records``), written to ``<out>/<language>.jsonl``.
 """
 
 from __future__ import annotations
 
+import sys
 from collections import Counter
 from pathlib import Path
 
-from baselines.settings import check_rules, language_list, merge_layers
+from baselines.eval_options import DEFAULTS, evaluation_options, public_options, set_threads
+from baselines.eval_records import CONVENTIONS, aggregate, not_evaluated
 from moud_core.errors import ConfigError, MoudError
 
-DEFAULTS: dict = {
-    "num_candidates": 20,
-    "seed": 0,
-    "max_history": 2,
-    "rank_by": "mc",
-    "max_turns": None,
-    "max_generate": None,
-    "max_new_tokens": 40,
-    "batch_size": 16,
-    "no_generate": False,
-    "no_bertscore": False,
-    "bertscore_model": None,
-    "bertscore_layer": None,
-    "device": None,
-    "quiet": False,
-}
-_TYPES = {
-    **DEFAULTS,
-    "max_turns": 0,
-    "max_generate": 0,
-    "bertscore_model": "",
-    "bertscore_layer": 0,
-    "device": "",
-}
-_RULES = {
-    "num_candidates": ("int", 1),
-    "seed": ("int", 0),
-    "max_history": ("int", -1),
-    "rank_by": ("choice", ("mc", "lm")),
-    "max_turns": ("optional_int", 1),
-    "max_generate": ("optional_int", 1),
-    "max_new_tokens": ("int", 1),
-    "batch_size": ("int", 1),
-    "bertscore_layer": ("optional_int", 0),
-}
-
-
-def evaluation_options(*layers: tuple[dict, str]) -> dict:
-    """The evaluation options: defaults, then each ``(settings, where)`` layer, checked."""
-    opts, origins = merge_layers(DEFAULTS, list(layers), _TYPES)
-    check_rules(opts, _RULES, origins)
-    return opts
-
-
-def public_options(opts: dict) -> dict:
-    """The options recorded with the results (not the display ones)."""
-    return {k: v for k, v in opts.items() if k != "quiet"}
+__all__ = ["DEFAULTS", "evaluation_options", "public_options", "prepare_instances", "run_evaluation"]
 
 
 def _device(name: str | None) -> str:
@@ -69,104 +26,15 @@ def _device(name: str | None) -> str:
     return name or ("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def _segmentation(language: str) -> str:
-    from moud_core.languages import load_registry
-
-    lang = load_registry().get(language)
-    return lang.segmentation if lang else "words"
-
-
-def _mean(xs) -> float:
-    return sum(xs) / len(xs) if xs else float("nan")
-
-
-def _score_language(model, tokenizer, encoder, items, rank_by: str, quiet: bool) -> tuple[dict, list[dict]]:
-    """hits@1, perplexity and bits per byte of one language's turns, and one record per turn."""
-    from tqdm import tqdm
-
-    from baselines import metrics as M
-    from baselines.scoring import score_shared_prefix
-
-    scores, labels, nll, ntok, nbytes, recs = [], [], 0.0, 0, 0, []
-    for inst in tqdm(items, desc=f"score {items[0].language}", disable=quiet):
-        prefix, suffixes = encoder.encode(inst.persona, inst.history, inst.candidates)
-        # LM statistics over the vocabulary only where needed: the gold reply (perplexity, bits/byte),
-        # or every candidate when ranking by the LM
-        s = score_shared_prefix(
-            model, prefix, suffixes, tokenizer.pad_token_id, need_lm=True if rank_by == "lm" else {inst.label}
-        )
-        ranking = s["mc"] if rank_by == "mc" else -s["lm_mean"]
-        scores.append(ranking.tolist())
-        labels.append(inst.label)
-        gold_ids = suffixes[inst.label][:-1] if encoder.eos is not None else suffixes[inst.label]
-        nll += float(s["nll_sum"][inst.label])
-        ntok += int(s["ntok"][inst.label])
-        scored = (
-            inst.reply
-            if len(gold_ids) < model.cfg.max_reply_tokens
-            else tokenizer.decode(gold_ids, skip_special_tokens=True).strip()
-        )
-        nbytes += M.utf8_len(scored)
-        recs.append(
-            {
-                "language": inst.language,
-                "dialogue_id": inst.dialogue_id,
-                "turn": inst.turn,
-                "label": inst.label,
-                "predicted": max(range(len(scores[-1])), key=scores[-1].__getitem__),
-                "gold_nll": float(s["nll_sum"][inst.label]),
-                "gold_tokens": int(s["ntok"][inst.label]),
-                "reply": inst.reply,
-            }
-        )
-    res = {
-        "turns": len(items),
-        "hits@1": M.hits_at_1(scores, labels),
-        "ppl": M.perplexity(nll, ntok),
-        "bpb": M.bits_per_byte(nll, nbytes),
-        "candidates": len(items[0].candidates),
-    }
-    return res, recs
-
-
-def _generate_language(model, encoder, items, recs: list[dict], res: dict, opts: dict) -> None:
-    """Greedy replies of the first ``max_generate`` turns: ROUGE-L (and BERTScore) into ``res`` and
-    ``recs``."""
-    from tqdm import tqdm
-
-    from baselines import metrics as M
-    from baselines.scoring import generate_replies
-
-    gen_items = items[: opts["max_generate"]] if opts.get("max_generate") is not None else items
-    budget = model.cfg.max_length - opts.get("max_new_tokens", 40)
-    gens, bs = [], opts.get("batch_size", 16)
-    for i in tqdm(
-        range(0, len(gen_items), bs), desc=f"generate {items[0].language}", disable=opts.get("quiet")
-    ):
-        batch = gen_items[i : i + bs]
-        gens += generate_replies(
-            model,
-            encoder,
-            [encoder.prefix(x.persona, x.history, budget) for x in batch],
-            opts.get("max_new_tokens", 40),
-        )
-    refs = [x.reply for x in gen_items]
-    rouge = M.rouge_l(gens, refs, _segmentation(items[0].language))
-    res["rouge_l"], res["generated"] = _mean(rouge), len(gens)
-    for rec, g, r in zip(recs, gens, rouge, strict=False):
-        rec["generation"], rec["rouge_l"] = g, r
-    if opts.get("bertscore_model"):
-        bs_f1 = M.bertscore_f1(
-            gens, refs, opts["bertscore_model"], opts["bertscore_layer"], device=str(model.device)
-        )
-        res["bertscore_f1"] = _mean(bs_f1)
-        for rec, f in zip(recs, bs_f1, strict=False):
-            rec["bertscore_f1"] = f
+def warn(message: str) -> None:
+    print(f"moud evaluate: warning: {message}", file=sys.stderr)
 
 
 def evaluate_instances(model, tokenizer, has_head: bool, instances, opts: dict) -> tuple[dict, list[dict]]:
     """Metrics per language and one record per turn for ``instances`` (candidates attached), all of them."""
     from baselines.encoder import DialogueEncoder
+    from baselines.eval_generate import generate_language
+    from baselines.eval_score import score_language
 
     rank_by = opts.get("rank_by", "mc")
     if rank_by == "mc" and not has_head:
@@ -179,12 +47,10 @@ def evaluate_instances(model, tokenizer, has_head: bool, instances, opts: dict) 
         by_lang.setdefault(inst.language, []).append(inst)
     results, records = {}, []
     for lang in sorted(by_lang):
-        res, recs = _score_language(
-            model, tokenizer, encoder, by_lang[lang], rank_by, opts.get("quiet", False)
-        )
+        recs = score_language(model, tokenizer, encoder, by_lang[lang], rank_by, opts.get("quiet", False))
         if not opts.get("no_generate"):
-            _generate_language(model, encoder, by_lang[lang], recs, res, opts)
-        results[lang] = res
+            generate_language(model, encoder, by_lang[lang], recs, opts)
+        results[lang] = aggregate(recs, opts.get("num_candidates", 20))
         records += recs
     return results, records
 
@@ -202,15 +68,44 @@ def first_turns(instances: list, max_turns: int | None) -> list:
     return out
 
 
+def _drop_starved(instances: list, requested: int) -> tuple[list, dict]:
+    """Keep turns with at least one distractor (when distractors were asked for); warn in one line per
+    language that got fewer candidates than ``requested``; a language left with no turn is not evaluated."""
+    if requested <= 1:
+        return instances, {}
+    kept, skipped = [], {}
+    for lang in sorted({i.language for i in instances}):
+        items = [i for i in instances if i.language == lang]
+        fed = [i for i in items if len(i.candidates) > 1]
+        if not fed:
+            reason = "no reply of another dialogue of this source and language to draw a distractor from"
+            skipped[lang] = not_evaluated(reason)
+            warn(f"language {lang!r}: not evaluated: {reason}")
+            continue
+        fewest = min(len(i.candidates) for i in fed)
+        if fewest < requested or len(fed) < len(items):
+            dropped = (
+                f"; {len(items) - len(fed)} turn(s) without any left out" if len(fed) < len(items) else ""
+            )
+            warn(
+                f"language {lang!r}: too few replies of other dialogues for {requested} candidates: "
+                f"{fewest} to {max(len(i.candidates) for i in fed)} per turn{dropped}"
+            )
+        kept += fed
+    return kept, skipped
+
+
 def prepare_instances(
     test: str | dict | None, languages, split: str, opts: dict, candidates_file=None
-) -> list:
-    """The exact turns to score, with candidates: read from ``candidates_file`` or built from ``test``
-    (distractors drawn, seeded, from every turn of the language), then the first ``max_turns`` per
-    language."""
+) -> tuple[list, dict]:
+    """(the exact turns to score, with candidates; {language: not-evaluated results}): read from
+    ``candidates_file`` or built from ``test`` (distractors drawn, seeded, from every turn of the source's
+    language in any split, other dialogues only), then the first ``max_turns`` per language."""
     from baselines.candidates import attach_candidates, load_candidates
-    from baselines.data import load_instances
+    from baselines.data import load_instances, parse_source
+    from baselines.pools import distractor_pool
 
+    skipped: dict = {}
     if candidates_file:
         instances = load_candidates(candidates_file)
         if languages:
@@ -226,12 +121,16 @@ def prepare_instances(
         if not test:
             raise ConfigError("give --test TYPE:PATH (or --candidates FILE)")
         instances = load_instances(test, languages, split, opts.get("max_history", 2))
-        instances = attach_candidates(instances, opts.get("num_candidates", 20), opts.get("seed", 0))
+        langs = sorted({i.language for i in instances})
+        pool = distractor_pool(parse_source(test), langs, opts.get("max_history", 2))
+        k = opts.get("num_candidates", 20)
+        instances = attach_candidates(instances, k, opts.get("seed", 0), pool=pool or None, allow_fewer=True)
+        instances, skipped = _drop_starved(instances, k)
     instances = first_turns(instances, opts.get("max_turns"))
-    if not instances:
+    if not instances and not skipped:
         where = candidates_file or (test.get("path") if isinstance(test, dict) else test)
         raise MoudError(f"{where}: no turns to evaluate")
-    return instances
+    return instances, skipped
 
 
 def evaluate_model_dir(model_dir: str, instances, opts: dict) -> tuple[dict, list[dict]]:
@@ -239,6 +138,31 @@ def evaluate_model_dir(model_dir: str, instances, opts: dict) -> tuple[dict, lis
 
     model, tok, has_head = load_model(model_dir, device=_device(opts.get("device")))
     return evaluate_instances(model, tok, has_head, instances, opts)
+
+
+def result_meta(model_dir: str, opts: dict, not_computed: dict) -> dict:
+    """What every results.json says beside the numbers: options, conventions, what was not computed, and
+    the meaningless-results note of a tiny model."""
+    from baselines.tiny import tiny_marker
+
+    meta = {"model": model_dir, "options": public_options(opts), "conventions": CONVENTIONS}
+    if not_computed:
+        meta["not_computed"] = not_computed
+    marker = tiny_marker(model_dir)
+    if marker:
+        meta["note"] = marker.get("note")
+    return meta
+
+
+def bertscore_status(opts: dict) -> dict:
+    """{"bertscore_f1": reason} when BERTScore cannot be computed (warned in one line), else {}."""
+    from baselines.metrics import resolve_bertscore
+
+    reason = resolve_bertscore(opts)
+    if reason:
+        warn(f"BERTScore not computed: {reason}")
+        return {"bertscore_f1": reason}
+    return {}
 
 
 def run_evaluation(
@@ -255,14 +179,15 @@ def run_evaluation(
     from baselines.candidates import save_candidates
     from baselines.data import parse_source
     from baselines.loading import check_model_source, library_progress_bars
-    from baselines.metrics import resolve_bertscore
     from baselines.model import load_model
     from baselines.report import write_results
+    from baselines.settings import language_list
     from moud_core.outdir import os_errors, prepare_out_dir
 
+    set_threads(opts.get("threads"))
     library_progress_bars(not opts.get("quiet"))
     check_model_source(model_dir)  # a missing model first: the cheapest check names the first problem
-    resolve_bertscore(opts)
+    not_computed = bertscore_status(opts)
     languages = language_list(languages, "--languages")
     model, tok, has_head = load_model(
         model_dir, device=_device(opts.get("device"))
@@ -271,18 +196,20 @@ def run_evaluation(
     if source:
         source.setdefault("split", split)
         split = source["split"]
-    instances = prepare_instances(source, languages, split, opts, candidates_file)
+    instances, skipped = prepare_instances(source, languages, split, opts, candidates_file)
+    if candidates_file:  # the file says how many candidates were asked for
+        opts = {**opts, "num_candidates": max(len(i.candidates) for i in instances)}
     out = prepare_out_dir(out)
     saved = out / "candidates.jsonl"
     if not candidates_file or Path(candidates_file).resolve() != saved.resolve():
         with os_errors(saved):
             save_candidates(saved, instances)  # exactly the turns scored below
-    results, records = evaluate_instances(model, tok, has_head, instances, opts)
+    results, records = evaluate_instances(model, tok, has_head, instances, opts) if instances else ({}, [])
+    results = dict(sorted({**results, **skipped}.items()))
     meta = {
-        "model": model_dir,
+        **result_meta(model_dir, opts, not_computed),
         "test": test,
         "split": split,
-        "options": public_options(opts),
         "candidates_file": str(saved),
         "source_candidates": candidates_file,
     }

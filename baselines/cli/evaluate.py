@@ -6,14 +6,17 @@ from __future__ import annotations
 import argparse
 import sys
 
-from baselines.evaluate import DEFAULTS
+from baselines.eval_options import DEFAULTS
 from moud_core.cli_help import describe
 
 DESCRIPTION = (
     "Evaluate a model written by 'moud train' per language: hits@1 over gold + 19 "
     "distractors, perplexity and bits per byte of the gold reply, ROUGE-L and BERTScore of "
-    "greedy generations. Writes results.json, results.md, results.png and the candidates "
-    "used (candidates.jsonl; pass it back with --candidates to re-score the same set)."
+    "greedy generations. Writes results.json, results.md, results.png, one <language>.jsonl of "
+    "per-turn records per language (every aggregate can be recomputed from them) and the candidates "
+    "used (candidates.jsonl; pass it back with --candidates to re-score the same set). Distractors come "
+    "from other dialogues of the test source's language in any split; fewer are used (with a warning) "
+    "when fewer exist."
 )
 EPILOG = (
     "examples:\n  moud evaluate --model runs/both --test xpersona:XPERSONA_DIR --split test "
@@ -60,6 +63,7 @@ def build_parser(parser: argparse.ArgumentParser) -> None:
     a("--no-bertscore", action="store_true", help="skip BERTScore")
     a("--device", help="cpu or cuda (default: cuda when available)")
     a("--out", required=True, help="output folder")
+    a("--threads", type=int, help="torch CPU threads (default: leave torch's setting as it is)")
     a("--quiet", action="store_true", help="no progress bars")
 
 
@@ -90,6 +94,10 @@ def run(args: argparse.Namespace) -> int:
     results = run_evaluation(
         args.model, args.out, opts, args.test, args.split, args.languages, args.candidates
     )
+    from baselines.tiny import tiny_marker
+
     print("\n".join(summary_lines(results)))
+    if tiny_marker(args.model):
+        print(f"note: {tiny_marker(args.model).get('note')}")
     print(f"-> {args.out}/results.md")
     return 0

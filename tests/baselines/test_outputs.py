@@ -116,7 +116,8 @@ def test_train_and_evaluate_outputs_follow_the_umask(data, tiny_bloom, tmp_path,
         "results.json",
         "results.md",
         "results.png",
-        "predictions.jsonl",
+        "fr.jsonl",
+        "zh.jsonl",
         "candidates.jsonl",
     }
     assert wrong_modes(tmp_path / "model", mask) == []
