@@ -95,6 +95,27 @@ def _drop_starved(instances: list, requested: int) -> tuple[list, dict]:
     return kept, skipped
 
 
+def _load_test(src: dict, languages, split: str, max_history: int, skipped: dict) -> list:
+    """The test turns; a MOUD language whose built dataset lacks the split is not evaluated (reason in
+    ``skipped``) instead of failing the run."""
+    from baselines.data import load_instances
+
+    if src["type"] != "moud":
+        return load_instances(src, languages, split, max_history)
+    from baselines.data import source_languages
+
+    out = []
+    for lang in languages or source_languages(src, split):
+        try:
+            out += load_instances(src, [lang], split, max_history)
+        except MoudError as exc:
+            if "has no split" not in str(exc):
+                raise
+            skipped[lang] = not_evaluated(str(exc))
+            warn(f"language {lang!r}: not evaluated: {exc}")
+    return out
+
+
 def prepare_instances(
     test: str | dict | None, languages, split: str, opts: dict, candidates_file=None
 ) -> tuple[list, dict]:
@@ -102,7 +123,7 @@ def prepare_instances(
     ``candidates_file`` or built from ``test`` (distractors drawn, seeded, from every turn of the source's
     language in any split, other dialogues only), then the first ``max_turns`` per language."""
     from baselines.candidates import attach_candidates, load_candidates
-    from baselines.data import load_instances, parse_source
+    from baselines.data import parse_source, source_languages
     from baselines.pools import distractor_pool
 
     skipped: dict = {}
@@ -120,12 +141,19 @@ def prepare_instances(
     else:
         if not test:
             raise ConfigError("give --test TYPE:PATH (or --candidates FILE)")
-        instances = load_instances(test, languages, split, opts.get("max_history", 2))
+        src = parse_source(test)
+        instances = _load_test(src, languages, split, opts.get("max_history", 2), skipped)
         langs = sorted({i.language for i in instances})
-        pool = distractor_pool(parse_source(test), langs, opts.get("max_history", 2))
+        pool = distractor_pool(src, langs, opts.get("max_history", 2))
         k = opts.get("num_candidates", 20)
         instances = attach_candidates(instances, k, opts.get("seed", 0), pool=pool or None, allow_fewer=True)
-        instances, skipped = _drop_starved(instances, k)
+        instances, starved = _drop_starved(instances, k)
+        skipped.update(starved)
+        split = src.get("split", split)
+        for lang in languages or source_languages(src, split):
+            if lang not in langs and lang not in skipped:
+                skipped[lang] = not_evaluated(f"no turns in the {split} split")
+                warn(f"language {lang!r}: not evaluated: no turns in the {split} split")
     instances = first_turns(instances, opts.get("max_turns"))
     if not instances and not skipped:
         where = candidates_file or (test.get("path") if isinstance(test, dict) else test)
