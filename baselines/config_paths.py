@@ -4,12 +4,13 @@ relative to the current folder."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 
 def _resolve(path: str, config_file: str | Path) -> str:
     p = Path(path).expanduser()
-    return str(p) if p.is_absolute() else str(Path(config_file).resolve().parent / p)
+    return str(p) if p.is_absolute() else os.path.normpath(Path(config_file).resolve().parent / p)
 
 
 def relative_to_file(value, config_file: str | Path, source: bool = False, maybe_hub: bool = False):

@@ -139,3 +139,23 @@ def test_bertscore_equals_bert_score_on_the_same_model(evaluated):
         )
         got = evaluated["results"]["languages"][lang]["bertscore_f1"]
         assert got == pytest.approx(float(f1.mean()), abs=1e-5)
+
+
+PAIRS = {  # (generation, reference) with partial overlap: a broken tokenizer changes the scores
+    ("fr", "words"): [("j'habite à Lyon près du Rhône", "J'habite à Lyon près de la Saône."), ("oui", "non")],
+    ("zh", "chars"): [("我喜欢吃火锅和喝茶", "我喜欢喝茶"), ("我住在成都", "他住在北京")],
+}
+
+
+def test_rouge_l_function_equals_rouge_score_on_overlapping_pairs():
+    from rouge_score import rouge_scorer
+
+    from baselines.metrics import rouge_l
+
+    for (_, segmentation), pairs in PAIRS.items():
+        scorer = rouge_scorer.RougeScorer(["rougeL"], tokenizer=_rouge_tokenizer(segmentation))
+        ref = [scorer.score(r, g)["rougeL"].fmeasure for g, r in pairs]
+        assert rouge_l([g for g, _ in pairs], [r for _, r in pairs], segmentation) == pytest.approx(
+            ref, abs=1e-12
+        )
+        assert 0 < ref[0] < 1
