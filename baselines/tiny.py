@@ -28,6 +28,11 @@ def tiny_names() -> list[str]:
     return sorted(_spec()["models"])
 
 
+def tiny_spec(name: str) -> dict:
+    """``{architecture, config}`` of tiny model ``name``."""
+    return _spec()["models"][name]
+
+
 def is_tiny_name(name: str) -> bool:
     return name in _spec()["models"]
 
@@ -79,7 +84,7 @@ def make_tiny_model(name: str, texts: Iterable[str], directory: str | Path, seed
     to ``directory``."""
     import torch
 
-    spec = _spec()["models"][name]
+    spec = tiny_spec(name)
     directory = Path(directory)
     tok = train_tokenizer(texts)
     torch.manual_seed(seed)

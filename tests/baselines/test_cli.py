@@ -126,6 +126,12 @@ def test_matrix_writes_paper_table(setup):
     table = json.loads((out / "matrix.json").read_text())["results"]
     assert table["mix"] == table["mix2"]  # same model, same saved candidates -> same numbers
     assert (out / "candidates" / "moud.jsonl").is_file() and (out / "matrix.png").stat().st_size > 0
+    for model in ("mix", "mix2"):  # per-turn records: <out>/<model>/<test>/<language>.jsonl
+        for test in ("xpersona", "moud"):
+            for lang in ("fr", "zh"):
+                lines = (out / model / test / f"{lang}.jsonl").read_text().splitlines()
+                assert len(lines) == table[model][test][lang]["turns"] == 3
+    assert "| *chance* | 25.00 |" in md
 
 
 def test_cli_errors_and_help_as_subprocess(setup, tmp_path):

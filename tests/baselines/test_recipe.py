@@ -82,9 +82,9 @@ def test_gold_nll_does_not_depend_on_the_distractors_drawn(tiny_bloom):
     torch.manual_seed(0)
     model = build_model(cfg).eval()
     tok = load_tokenizer(str(tiny_bloom))
-    history = HISTORY * 4  # longer than the context: cut to fit
-    gold = "Oui, je rentre du marché."
-    draws = (["Non.", "Peut-être."], ["Je ne sais pas du tout, " * 8, "Non."])  # short vs very long
+    history = [" ".join(HISTORY * 4)]  # one utterance longer than the context: cut token by token to fit
+    gold = "Oui."
+    draws = (["Non.", "Bof."], ["Je ne sais pas du tout, " * 8, "Non."])  # short vs very long
     nll = []
     for distractors in draws:
         inst = Instance(
