@@ -25,6 +25,17 @@ from moud_core.yamlio import load_yaml
 MATRIX_KEYS = ("models", "tests", "languages")
 
 
+def named_values(items: list[str], flag: str) -> dict:
+    """``["NAME=VALUE", ...]`` -> ``{NAME: VALUE}`` (paths relative to the current folder)."""
+    out = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name or not value:
+            raise ConfigError(f"{flag} {item!r}: expected NAME=VALUE")
+        out[name] = value
+    return out
+
+
 def load_matrix(path: str, overrides: dict) -> tuple[dict, dict, list[str] | None, dict]:
     """(models, tests, languages, evaluation options) of a matrix file with ``overrides`` (flags) on top."""
     cfg = load_yaml(path)
@@ -44,10 +55,14 @@ def load_matrix(path: str, overrides: dict) -> tuple[dict, dict, list[str] | Non
         )
     cfg["models"] = {name: relative_to_file(folder, path) for name, folder in cfg["models"].items()}
     cfg["tests"] = {name: relative_to_file(spec, path, source=True) for name, spec in cfg["tests"].items()}
+    overrides = dict(overrides)
+    for key, flag in (("models", "--matrix-model"), ("tests", "--matrix-test")):
+        given = overrides.pop(key, None)
+        if given:  # the command line's set replaces the file's
+            cfg[key] = named_values(given, flag)
     for name, folder in cfg["models"].items():
         if not isinstance(folder, str) or not Path(folder).is_dir():
             raise ConfigError(f"{path}: models.{name}: {folder!r}: no such model folder")
-    overrides = dict(overrides)
     flag_langs = overrides.pop("languages", None)
     file_opts = {k: v for k, v in cfg.items() if k not in MATRIX_KEYS}
     opts = evaluation_options((file_opts, path), (overrides, "command line"))

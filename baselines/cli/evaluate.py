@@ -24,7 +24,9 @@ EPILOG = (
     "  moud evaluate --model runs/both --test xpersona:../shared/data/xpersona@valid --out eval/valid"
     "   # ../shared has the validation files only\n"
     "  moud evaluate --model runs/moud --candidates eval/both/candidates.jsonl --out eval/moud\n"
-    "  moud evaluate --matrix baselines/configs/matrix.yaml --out eval/matrix"
+    "  moud evaluate --matrix baselines/configs/matrix.yaml --out eval/matrix\n"
+    "  moud evaluate --matrix baselines/configs/matrix.yaml --matrix-model moud=runs/moud "
+    "--matrix-test moud=moud:moud@test --languages fr,zh --threads 2 --out eval/mini"
 )
 
 
@@ -41,6 +43,18 @@ def build_parser(parser: argparse.ArgumentParser) -> None:
     a("--languages", help="comma-separated language codes (default: every language of the test set)")
     a("--candidates", help="re-score the instances and candidates saved in this JSONL file")
     a("--matrix", help="YAML listing models and test sets: run every model on every test set and language")
+    a(
+        "--matrix-model",
+        action="append",
+        metavar="NAME=DIR",
+        help="with --matrix: a model of the table (repeatable; when given, replaces the file's models)",
+    )
+    a(
+        "--matrix-test",
+        action="append",
+        metavar="NAME=TYPE:PATH[@SPLIT]",
+        help="with --matrix: a test set of the table (repeatable; when given, replaces the file's tests)",
+    )
     a("--num-candidates", type=int, help="gold + distractors per turn (default 20)")
     a("--seed", type=int, help="seed for drawing distractors (default 0)")
     a("--max-history", type=int, help="utterance pairs of history (default 2)")
@@ -83,6 +97,7 @@ def run(args: argparse.Namespace) -> int:
 
         if args.languages:
             given["languages"] = args.languages
+        given["models"], given["tests"] = args.matrix_model, args.matrix_test
         table = run_matrix(args.matrix, args.out, given)
         print(f"matrix: {len(table)} model(s) -> {args.out}/matrix.md")
         return 0

@@ -161,3 +161,20 @@ def test_config_paths_are_relative_to_the_config_file(tmp_path, monkeypatch):
         str(ROOT / "moud"),
         str(ROOT.parent / "shared" / "data" / "xpersona"),
     ]
+
+
+def test_matrix_models_and_tests_from_the_command_line(tmp_path):
+    from baselines.matrix import load_matrix
+    from moud_core.errors import ConfigError
+
+    (tmp_path / "m2").mkdir()
+    mx = tmp_path / "matrix.yaml"
+    mx.write_text(json.dumps({"models": {"m": "missing"}, "tests": {"t": "moud:x"}}))
+    with pytest.raises(ConfigError, match="models.m: .*no such model folder"):
+        load_matrix(str(mx), {})
+    models, tests, _, _ = load_matrix(
+        str(mx), {"models": [f"mine={tmp_path / 'm2'}"], "tests": ["xp=xpersona:XP@valid"]}
+    )
+    assert models == {"mine": str(tmp_path / "m2")} and tests == {"xp": "xpersona:XP@valid"}
+    with pytest.raises(ConfigError, match="--matrix-model 'nope': expected NAME=VALUE"):
+        load_matrix(str(mx), {"models": ["nope"]})

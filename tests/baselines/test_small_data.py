@@ -55,9 +55,9 @@ def test_tiny_model_is_built_offline_labelled_and_loads_back(model, capsys):
     assert {k.split("/")[0] for k in summary["per_source"]} == {"moud"}
 
 
-def test_tiny_llama_trains_too(run, tmp_path):
+def test_tiny_llama_trains_with_lora_and_evaluates(run, tmp_path):
     out = tmp_path / "llama"
-    args = ["--max-steps", "1", "--max-instances", "4", "--logging-steps", "1"]
+    args = ["--max-steps", "1", "--max-instances", "4", "--lora"]
     assert (
         moud(
             "train",
@@ -73,6 +73,11 @@ def test_tiny_llama_trains_too(run, tmp_path):
         == 0
     )
     assert json.loads((out / "tiny-base" / "config.json").read_text())["model_type"] == "llama"
+    assert (out / "adapter_config.json").is_file()  # the adapter's base is the tiny model in OUT/tiny-base
+    ev = tmp_path / "eval"
+    flags = ["--split", "train", "--max-turns", "1", "--no-generate", "--num-candidates", "4"]
+    assert moud("evaluate", "--model", out, "--test", f"moud:{run['run']}", *flags, "--out", ev) == 0
+    assert json.loads((ev / "results.json").read_text())["note"] == NOTE
 
 
 def test_wrong_model_name_gets_advice_that_fits(run, tmp_path, capsys):
