@@ -223,7 +223,7 @@ def matrix_chart(table: dict, path: Path) -> None:
     top.set_xticks(
         range(len(cols)),
         [
-            f"n={_column_stat(table, t, lg, 'turns') or '?'}\nchance {fmt('hits@1', c)}"
+            f"n={_column_stat(table, t, lg, 'turns') or '?'}\nchance {fmt('hits@1', c)}%"
             for (t, lg), c in zip(cols, chances, strict=True)
         ],
         fontsize=7,

@@ -106,7 +106,7 @@ def test_matrix_chart_fixed_scale_with_n_and_chance(tmp_path, monkeypatch):
     image = fig.axes[0].get_images()[0]
     assert (image.norm.vmin, image.norm.vmax) == (0, 100)  # noise near chance is not stretched to contrast
     top = fig.axes[0].child_axes[0]
-    assert [t.get_text() for t in top.get_xticklabels()] == ["n=40\nchance 5.00"]
+    assert [t.get_text() for t in top.get_xticklabels()] == ["n=40\nchance 5.00%"]
     colourbar = fig.axes[1]
     assert [line.get_ydata()[0] for line in colourbar.get_lines()] == [5.0]
     md = matrix_markdown(table, ["**Note:** tiny"])
