@@ -10,16 +10,14 @@ import pytest
 
 import moud_cli
 from tests import ROOT
-from tests.baselines.helpers import ZH, make_tiny_bert, write_moud_shards, write_xpersona
+from tests.baselines.helpers import make_tiny_bert, write_moud_shards, write_xpersona_fr_zh
 
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory, tiny_bloom):
     tmp = tmp_path_factory.mktemp("bl-cli")
     xp = tmp / "xp"
-    write_xpersona(xp, "Fr", "train_corrected", n_dialogues=6)
-    write_xpersona(xp, "Fr", n_dialogues=6, pairs=2)
-    write_xpersona(xp, "Zh", texts=ZH, n_dialogues=6, pairs=2)
+    write_xpersona_fr_zh(xp)
     run = write_moud_shards(tmp / "moudrun", n_dialogues=8)
     cfg = tmp / "cfg.yaml"
     cfg.write_text(

@@ -11,7 +11,7 @@ import math
 import pytest
 import torch
 
-from tests.baselines.helpers import ZH, make_tiny_bert, write_xpersona
+from tests.baselines.helpers import make_tiny_bert, write_xpersona_fr_zh
 from tests.cli import moud
 
 TRAIN = "--max-steps 4 --batch-size 2 --grad-accum 1 --max-length 64 --logging-steps 1 --quiet".split()
@@ -20,10 +20,7 @@ TRAIN = "--max-steps 4 --batch-size 2 --grad-accum 1 --max-length 64 --logging-s
 @pytest.fixture(scope="module")
 def evaluated(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("bl-recompute")
-    xp = tmp / "xp"
-    write_xpersona(xp, "Fr", "train_corrected", n_dialogues=6)
-    write_xpersona(xp, "Fr", n_dialogues=6, pairs=2)
-    write_xpersona(xp, "Zh", texts=ZH, n_dialogues=6, pairs=2)
+    xp = write_xpersona_fr_zh(tmp / "xp")
     model, out, bert = tmp / "model", tmp / "eval", make_tiny_bert(tmp / "bert")
     assert moud("train", "--model", "tiny-bloom", "--train", f"xpersona:{xp}", *TRAIN, "--out", model) == 0
     args = [
