@@ -50,7 +50,7 @@ class DialogueEncoder:
         return self.bos + ctx + self.self_ids
 
     def encode(self, persona: list[str], history: list[str], candidates: list[str]):
-        """(prefix ids, [suffix ids per candidate]) fitting ``max_length``."""
-        suffixes = [self.suffix(c) for c in candidates]
-        longest = max(map(len, suffixes)) if suffixes else 0
-        return self.prefix(persona, history, self.cfg.max_length - longest), suffixes
+        """(prefix ids, [suffix ids per candidate]) fitting ``max_length``. The prefix's budget leaves room
+        for the longest possible reply (``max_reply_tokens`` + eos), whatever the candidates: the gold reply's
+        context, hence its perplexity, never depends on which distractors were drawn."""
+        return self.prefix(persona, history), [self.suffix(c) for c in candidates]

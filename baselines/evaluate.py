@@ -3,52 +3,22 @@ per byte, ROUGE-L and BERTScore of a trained baseline on a set of turns with can
 
 The turns scored are chosen once (``prepare_instances``: a test source with freshly drawn candidates, or a
 saved candidates file, then ``--languages`` and ``--max-turns``) and saved as they are, so re-scoring the
-saved file scores exactly the same turns with the same candidates.
+saved file scores exactly the same turns with the same candidates. Every aggregate is computed from the
+per-turn records (``baselines.eval_records``), written to ``<out>/<language>.jsonl``.
 """
 
 from __future__ import annotations
 
+import sys
 from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
-from baselines.settings import language_selection, resolve
+from baselines.eval_options import DEFAULTS, evaluation_options, public_options, set_threads
+from baselines.eval_records import CONVENTIONS, aggregate, not_evaluated
+from baselines.settings import language_selection
 from moud_core.errors import ConfigError, MoudError
-from moud_core.typed_config import at_least, to_dict
 
-
-@dataclass(frozen=True)
-class EvalSettings:
-    """``moud evaluate``'s options (``quiet`` is display only and not recorded)."""
-
-    num_candidates: int = field(default=20, metadata=at_least(1))
-    seed: int = field(default=0, metadata=at_least(0))
-    max_history: int = field(default=2, metadata=at_least(-1))
-    rank_by: Literal["mc", "lm"] = "mc"
-    max_turns: int | None = field(default=None, metadata=at_least(1))
-    max_generate: int | None = field(default=None, metadata=at_least(1))
-    max_new_tokens: int = field(default=40, metadata=at_least(1))
-    batch_size: int = field(default=16, metadata=at_least(1))
-    no_generate: bool = False
-    no_bertscore: bool = False
-    bertscore_model: str | None = None
-    bertscore_layer: int | None = field(default=None, metadata=at_least(0))
-    device: str | None = None
-    quiet: bool = False
-
-
-DEFAULTS: dict = to_dict(EvalSettings())
-
-
-def evaluation_options(*layers: tuple[dict, str]) -> dict:
-    """The evaluation options: defaults, then each ``(settings, where)`` layer, checked."""
-    return to_dict(resolve(EvalSettings, list(layers)))
-
-
-def public_options(opts: dict) -> dict:
-    """The options recorded with the results (not the display ones)."""
-    return {k: v for k, v in opts.items() if k != "quiet"}
+__all__ = ["DEFAULTS", "evaluation_options", "public_options", "prepare_instances", "run_evaluation"]
 
 
 def _device(name: str | None) -> str:
@@ -57,104 +27,15 @@ def _device(name: str | None) -> str:
     return name or ("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def _segmentation(language: str) -> str:
-    from moud_core.languages import load_registry
-
-    lang = load_registry().get(language)
-    return lang.segmentation if lang else "words"
-
-
-def _mean(xs) -> float:
-    return sum(xs) / len(xs) if xs else float("nan")
-
-
-def _score_language(model, tokenizer, encoder, items, rank_by: str, quiet: bool) -> tuple[dict, list[dict]]:
-    """hits@1, perplexity and bits per byte of one language's turns, and one record per turn."""
-    from tqdm import tqdm
-
-    from baselines import metrics as M
-    from baselines.scoring import score_shared_prefix
-
-    scores, labels, nll, ntok, nbytes, recs = [], [], 0.0, 0, 0, []
-    for inst in tqdm(items, desc=f"score {items[0].language}", disable=quiet):
-        prefix, suffixes = encoder.encode(inst.persona, inst.history, inst.candidates)
-        # LM statistics over the vocabulary only where needed: the gold reply (perplexity, bits/byte),
-        # or every candidate when ranking by the LM
-        s = score_shared_prefix(
-            model, prefix, suffixes, tokenizer.pad_token_id, need_lm=True if rank_by == "lm" else {inst.label}
-        )
-        ranking = s["mc"] if rank_by == "mc" else -s["lm_mean"]
-        scores.append(ranking.tolist())
-        labels.append(inst.label)
-        gold_ids = suffixes[inst.label][:-1] if encoder.eos is not None else suffixes[inst.label]
-        nll += float(s["nll_sum"][inst.label])
-        ntok += int(s["ntok"][inst.label])
-        scored = (
-            inst.reply
-            if len(gold_ids) < model.cfg.max_reply_tokens
-            else tokenizer.decode(gold_ids, skip_special_tokens=True).strip()
-        )
-        nbytes += M.utf8_len(scored)
-        recs.append(
-            {
-                "language": inst.language,
-                "dialogue_id": inst.dialogue_id,
-                "turn": inst.turn,
-                "label": inst.label,
-                "predicted": max(range(len(scores[-1])), key=scores[-1].__getitem__),
-                "gold_nll": float(s["nll_sum"][inst.label]),
-                "gold_tokens": int(s["ntok"][inst.label]),
-                "reply": inst.reply,
-            }
-        )
-    res = {
-        "turns": len(items),
-        "hits@1": M.hits_at_1(scores, labels),
-        "ppl": M.perplexity(nll, ntok),
-        "bpb": M.bits_per_byte(nll, nbytes),
-        "candidates": len(items[0].candidates),
-    }
-    return res, recs
-
-
-def _generate_language(model, encoder, items, recs: list[dict], res: dict, opts: dict) -> None:
-    """Greedy replies of the first ``max_generate`` turns: ROUGE-L (and BERTScore) into ``res`` and
-    ``recs``."""
-    from tqdm import tqdm
-
-    from baselines import metrics as M
-    from baselines.scoring import generate_replies
-
-    gen_items = items[: opts["max_generate"]] if opts.get("max_generate") is not None else items
-    budget = model.cfg.max_length - opts.get("max_new_tokens", 40)
-    gens, bs = [], opts.get("batch_size", 16)
-    for i in tqdm(
-        range(0, len(gen_items), bs), desc=f"generate {items[0].language}", disable=opts.get("quiet")
-    ):
-        batch = gen_items[i : i + bs]
-        gens += generate_replies(
-            model,
-            encoder,
-            [encoder.prefix(x.persona, x.history, budget) for x in batch],
-            opts.get("max_new_tokens", 40),
-        )
-    refs = [x.reply for x in gen_items]
-    rouge = M.rouge_l(gens, refs, _segmentation(items[0].language))
-    res["rouge_l"], res["generated"] = _mean(rouge), len(gens)
-    for rec, g, r in zip(recs, gens, rouge, strict=False):
-        rec["generation"], rec["rouge_l"] = g, r
-    if opts.get("bertscore_model"):
-        bs_f1 = M.bertscore_f1(
-            gens, refs, opts["bertscore_model"], opts["bertscore_layer"], device=str(model.device)
-        )
-        res["bertscore_f1"] = _mean(bs_f1)
-        for rec, f in zip(recs, bs_f1, strict=False):
-            rec["bertscore_f1"] = f
+def warn(message: str) -> None:
+    print(f"moud evaluate: warning: {message}", file=sys.stderr)
 
 
 def evaluate_instances(model, tokenizer, has_head: bool, instances, opts: dict) -> tuple[dict, list[dict]]:
     """Metrics per language and one record per turn for ``instances`` (candidates attached), all of them."""
     from baselines.encoder import DialogueEncoder
+    from baselines.eval_generate import generate_language
+    from baselines.eval_score import score_language
 
     rank_by = opts.get("rank_by", "mc")
     if rank_by == "mc" and not has_head:
@@ -167,12 +48,10 @@ def evaluate_instances(model, tokenizer, has_head: bool, instances, opts: dict) 
         by_lang.setdefault(inst.language, []).append(inst)
     results, records = {}, []
     for lang in sorted(by_lang):
-        res, recs = _score_language(
-            model, tokenizer, encoder, by_lang[lang], rank_by, opts.get("quiet", False)
-        )
+        recs = score_language(model, tokenizer, encoder, by_lang[lang], rank_by, opts.get("quiet", False))
         if not opts.get("no_generate"):
-            _generate_language(model, encoder, by_lang[lang], recs, res, opts)
-        results[lang] = res
+            generate_language(model, encoder, by_lang[lang], recs, opts)
+        results[lang] = aggregate(recs, opts.get("num_candidates", 20))
         records += recs
     return results, records
 
@@ -190,15 +69,65 @@ def first_turns(instances: list, max_turns: int | None) -> list:
     return out
 
 
-def prepare_instances(
-    test: str | dict | None, languages, split: str, opts: dict, candidates_file=None
-) -> list:
-    """The exact turns to score, with candidates: read from ``candidates_file`` or built from ``test``
-    (distractors drawn, seeded, from every turn of the language), then the first ``max_turns`` per
-    language."""
-    from baselines.candidates import attach_candidates, load_candidates
+def _drop_starved(instances: list, requested: int) -> tuple[list, dict]:
+    """Keep turns with at least one distractor (when distractors were asked for); warn in one line per
+    language that got fewer candidates than ``requested``; a language left with no turn is not evaluated."""
+    if requested <= 1:
+        return instances, {}
+    kept, skipped = [], {}
+    for lang in sorted({i.language for i in instances}):
+        items = [i for i in instances if i.language == lang]
+        fed = [i for i in items if len(i.candidates) > 1]
+        if not fed:
+            reason = "no reply of another dialogue of this source and language to draw a distractor from"
+            skipped[lang] = not_evaluated(reason)
+            warn(f"language {lang!r}: not evaluated: {reason}")
+            continue
+        fewest = min(len(i.candidates) for i in fed)
+        if fewest < requested or len(fed) < len(items):
+            dropped = (
+                f"; {len(items) - len(fed)} turn(s) without any left out" if len(fed) < len(items) else ""
+            )
+            warn(
+                f"language {lang!r}: too few replies of other dialogues for {requested} candidates: "
+                f"{fewest} to {max(len(i.candidates) for i in fed)} per turn{dropped}"
+            )
+        kept += fed
+    return kept, skipped
+
+
+def _load_test(src: dict, languages, split: str, max_history: int, skipped: dict) -> list:
+    """The test turns; a MOUD language whose built dataset lacks the split is not evaluated (reason in
+    ``skipped``) instead of failing the run."""
     from baselines.data import load_instances
 
+    if src["type"] != "moud":
+        return load_instances(src, languages, split, max_history)
+    from baselines.data import source_languages
+
+    out = []
+    for lang in languages or source_languages(src, split):
+        try:
+            out += load_instances(src, [lang], split, max_history)
+        except MoudError as exc:
+            if "has no split" not in str(exc):
+                raise
+            skipped[lang] = not_evaluated(str(exc))
+            warn(f"language {lang!r}: not evaluated: {exc}")
+    return out
+
+
+def prepare_instances(
+    test: str | dict | None, languages, split: str, opts: dict, candidates_file=None
+) -> tuple[list, dict]:
+    """(the exact turns to score, with candidates; {language: not-evaluated results}): read from
+    ``candidates_file`` or built from ``test`` (distractors drawn, seeded, from every turn of the source's
+    language in any split, other dialogues only), then the first ``max_turns`` per language."""
+    from baselines.candidates import attach_candidates, load_candidates
+    from baselines.data import parse_source, source_languages
+    from baselines.pools import distractor_pool
+
+    skipped: dict = {}
     if candidates_file:
         instances = load_candidates(candidates_file)
         if languages:
@@ -213,13 +142,24 @@ def prepare_instances(
     else:
         if not test:
             raise ConfigError("give --test TYPE:PATH (or --candidates FILE)")
-        instances = load_instances(test, languages, split, opts.get("max_history", 2))
-        instances = attach_candidates(instances, opts.get("num_candidates", 20), opts.get("seed", 0))
+        src = parse_source(test)
+        instances = _load_test(src, languages, split, opts.get("max_history", 2), skipped)
+        langs = sorted({i.language for i in instances})
+        pool = distractor_pool(src, langs, opts.get("max_history", 2))
+        k = opts.get("num_candidates", 20)
+        instances = attach_candidates(instances, k, opts.get("seed", 0), pool=pool or None, allow_fewer=True)
+        instances, starved = _drop_starved(instances, k)
+        skipped.update(starved)
+        split = src.get("split", split)
+        for lang in languages or source_languages(src, split):
+            if lang not in langs and lang not in skipped:
+                skipped[lang] = not_evaluated(f"no turns in the {split} split")
+                warn(f"language {lang!r}: not evaluated: no turns in the {split} split")
     instances = first_turns(instances, opts.get("max_turns"))
-    if not instances:
+    if not instances and not skipped:
         where = candidates_file or (test.get("path") if isinstance(test, dict) else test)
         raise MoudError(f"{where}: no turns to evaluate")
-    return instances
+    return instances, skipped
 
 
 def evaluate_model_dir(model_dir: str, instances, opts: dict) -> tuple[dict, list[dict]]:
@@ -227,6 +167,31 @@ def evaluate_model_dir(model_dir: str, instances, opts: dict) -> tuple[dict, lis
 
     model, tok, has_head = load_model(model_dir, device=_device(opts.get("device")))
     return evaluate_instances(model, tok, has_head, instances, opts)
+
+
+def result_meta(model_dir: str, opts: dict, not_computed: dict) -> dict:
+    """What every results.json says beside the numbers: options, conventions, what was not computed, and
+    the meaningless-results note of a tiny model."""
+    from baselines.tiny import tiny_marker
+
+    meta = {"model": model_dir, "options": public_options(opts), "conventions": CONVENTIONS}
+    if not_computed:
+        meta["not_computed"] = not_computed
+    marker = tiny_marker(model_dir)
+    if marker:
+        meta["note"] = marker.get("note")
+    return meta
+
+
+def bertscore_status(opts: dict) -> dict:
+    """{"bertscore_f1": reason} when BERTScore cannot be computed (warned in one line), else {}."""
+    from baselines.metrics import resolve_bertscore
+
+    reason = resolve_bertscore(opts)
+    if reason:
+        warn(f"BERTScore not computed: {reason}")
+        return {"bertscore_f1": reason}
+    return {}
 
 
 def run_evaluation(
@@ -243,14 +208,14 @@ def run_evaluation(
     from baselines.candidates import save_candidates
     from baselines.data import parse_source
     from baselines.loading import check_model_source, library_progress_bars
-    from baselines.metrics import resolve_bertscore
     from baselines.model import load_model
     from baselines.report import write_results
     from moud_core.outdir import os_errors, prepare_out_dir
 
+    set_threads(opts.get("threads"))
     library_progress_bars(not opts.get("quiet"))
     check_model_source(model_dir)  # a missing model first: the cheapest check names the first problem
-    resolve_bertscore(opts)
+    not_computed = bertscore_status(opts)
     languages = language_selection(languages, "--languages")
     model, tok, has_head = load_model(
         model_dir, device=_device(opts.get("device"))
@@ -259,18 +224,20 @@ def run_evaluation(
     if source:
         source.setdefault("split", split)
         split = source["split"]
-    instances = prepare_instances(source, languages, split, opts, candidates_file)
+    instances, skipped = prepare_instances(source, languages, split, opts, candidates_file)
+    if candidates_file:  # the file says how many candidates were asked for
+        opts = {**opts, "num_candidates": max(len(i.candidates) for i in instances)}
     out = prepare_out_dir(out)
     saved = out / "candidates.jsonl"
     if not candidates_file or Path(candidates_file).resolve() != saved.resolve():
         with os_errors(saved):
             save_candidates(saved, instances)  # exactly the turns scored below
-    results, records = evaluate_instances(model, tok, has_head, instances, opts)
+    results, records = evaluate_instances(model, tok, has_head, instances, opts) if instances else ({}, [])
+    results = dict(sorted({**results, **skipped}.items()))
     meta = {
-        "model": model_dir,
+        **result_meta(model_dir, opts, not_computed),
         "test": test,
         "split": split,
-        "options": public_options(opts),
         "candidates_file": str(saved),
         "source_candidates": candidates_file,
     }

@@ -21,6 +21,12 @@ class Instance:
     source: str
     candidates: list[str] = field(default_factory=list)  # gold included once candidates are attached
     label: int = -1  # index of the gold reply in ``candidates``
+    candidate_ids: list[str] = field(default_factory=list)  # where each candidate comes from (``reply_id``)
+
+    @property
+    def id(self) -> str:
+        """The instance's id: ``<dialogue id>/<turn>``, also the id of its gold reply as a candidate."""
+        return reply_id(self.dialogue_id, self.turn)
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -28,7 +34,7 @@ class Instance:
     @classmethod
     def from_json(cls, obj: dict, where: str = "") -> Instance:
         try:
-            inst = cls(**{k: obj[k] for k in cls.__dataclass_fields__})
+            inst = cls(**{k: obj[k] for k in cls.__dataclass_fields__ if k in obj or k not in OPTIONAL})
         except (KeyError, TypeError) as exc:
             raise MoudError(
                 f"{where}: expected an instance with fields {', '.join(cls.__dataclass_fields__)} ({exc})"
@@ -39,8 +45,15 @@ class Instance:
         return inst
 
 
+OPTIONAL = ("candidate_ids",)  # absent from candidates files written before it existed
+
+
+def reply_id(dialogue_id: str, turn: int) -> str:
+    return f"{dialogue_id}/{turn}"
+
+
 def _problem(inst: Instance) -> str | None:
-    for name in ("persona", "history", "candidates"):
+    for name in ("persona", "history", "candidates", "candidate_ids"):
         value = getattr(inst, name)
         if not isinstance(value, list) or not all(isinstance(s, str) for s in value):
             return f"field {name!r}: expected a list of strings"
@@ -52,6 +65,8 @@ def _problem(inst: Instance) -> str | None:
             return f"field {name!r}: expected an integer"
     if inst.candidates and not (0 <= inst.label < len(inst.candidates)):
         return f"label {inst.label} outside the {len(inst.candidates)} candidates"
+    if inst.candidate_ids and len(inst.candidate_ids) != len(inst.candidates):
+        return f"{len(inst.candidate_ids)} candidate_ids for {len(inst.candidates)} candidates"
     if inst.candidates and inst.candidates[inst.label] != inst.reply:
         return f"candidate {inst.label} (the label) is not the gold reply"
     return None

@@ -26,9 +26,9 @@ def _looks_local(name: str) -> bool:
     return "/" in name and Path(name.split("/", 1)[0]).is_dir()
 
 
-def check_model_source(name: str, what: str = "model") -> None:
+def check_model_source(name: str, what: str = "model", extra: str = "") -> None:
     """A local model folder, or a Hub id already in the local Hugging Face cache; else a one-line
-    MoudError."""
+    MoudError (``extra``: more advice that fits the command)."""
     path = Path(name).expanduser()
     if path.is_dir():
         return
@@ -43,9 +43,11 @@ def check_model_source(name: str, what: str = "model") -> None:
     except Exception:  # an id the Hub would refuse (HFValidationError)
         cached = None
     if not isinstance(cached, str):
+        fetch = f"fetch it first with `hf download {name}`, " if "/" in name else ""
         raise MoudError(
             f"{what} {name!r}: no such folder, and not in the local Hugging Face cache (nothing is "
-            f"downloaded at run time: fetch it first with `hf download {name}`, or give a folder)"
+            f"downloaded at run time: {fetch}give a local folder or a Hub id owner/name already in the cache"
+            f"{extra})"
         )
 
 

@@ -72,15 +72,21 @@ def check_bertscore_model(model: str) -> None:
         ) from None
 
 
-def resolve_bertscore(opts: dict) -> None:
-    """Fill the evaluation options' BERTScore model and layer (None when skipped); fail now when the model is
-    not available offline, before hours of scoring."""
+def resolve_bertscore(opts: dict) -> str | None:
+    """Fill the evaluation options' BERTScore model and layer (None when skipped). When the model is not
+    available offline BERTScore is not computed: the model is set to None and the reason returned (checked
+    now, before hours of scoring)."""
     if opts.get("no_bertscore") or opts.get("no_generate"):
         opts["bertscore_model"] = None
-        return
+        return None
     opts["bertscore_model"] = opts.get("bertscore_model") or DEFAULT_BERTSCORE_MODEL
     opts["bertscore_layer"] = opts.get("bertscore_layer") or DEFAULT_BERTSCORE_LAYER
-    check_bertscore_model(opts["bertscore_model"])
+    try:
+        check_bertscore_model(opts["bertscore_model"])
+    except MoudError as exc:
+        opts["bertscore_model"] = None
+        return str(exc)
+    return None
 
 
 def bertscore_f1(

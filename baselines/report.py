@@ -19,7 +19,8 @@ METRIC_LABELS = {
     "rouge_l": "ROUGE-L",
     "bertscore_f1": "BERTScore F1",
 }
-RESULT_FILES = ("results.json", "results.md", "results.png", "predictions.jsonl")
+RESULT_FILES = ("results.json", "results.md", "results.png", "predictions.jsonl")  # predictions: before 0.x
+CANDIDATES_FILE = "candidates.jsonl"
 
 
 def fmt(metric: str, v) -> str:
@@ -33,24 +34,52 @@ def fmt(metric: str, v) -> str:
 def summary_lines(results: dict) -> list[str]:
     """One printed line per language."""
     return [
-        f"{lang}: " + ", ".join(f"{METRIC_LABELS[m]} {fmt(m, r.get(m))}" for m in METRICS if m in r)
+        f"{lang}: not evaluated ({r['reason']})"
+        if r.get("evaluated") is False
+        else f"{lang}: " + ", ".join(f"{METRIC_LABELS[m]} {fmt(m, r.get(m))}" for m in METRICS if m in r)
         for lang, r in results.items()
     ]
 
 
-def results_markdown(results: dict, title: str) -> str:
+def _chance(r: dict) -> str:
+    return fmt("hits@1", r.get("chance"))
+
+
+def notes(meta: dict) -> list[str]:
+    """Lines under a table: the tiny-model note and the metrics not computed, with their reasons."""
+    lines = [f"**Note:** {meta['note']}."] if meta.get("note") else []
+    lines += [
+        f"{METRIC_LABELS.get(m, m)}: not computed ({why})" for m, why in meta.get("not_computed", {}).items()
+    ]
+    return lines
+
+
+def results_markdown(results: dict, title: str, meta: dict | None = None) -> str:
+    meta = meta or {}
     lines = [
         f"# {title}",
         "",
-        "hits@1, ROUGE-L and BERTScore F1 in %; PPL per model token; bits/byte of the "
-        "gold reply's UTF-8 bytes.",
+        "hits@1, chance level, ROUGE-L and BERTScore F1 in %; PPL per model token (end-of-reply token "
+        "excluded, micro-averaged over tokens); bits/byte of the gold reply's UTF-8 bytes; candidates: "
+        "per turn (fewest-most when some turns had fewer).",
         "",
-        "| language | turns | " + " | ".join(METRIC_LABELS[m] for m in METRICS) + " |",
-        "|---|---:|" + "---:|" * len(METRICS),
+        "| language | turns | candidates | chance | " + " | ".join(METRIC_LABELS[m] for m in METRICS) + " |",
+        "|---|---:|---:|---:|" + "---:|" * len(METRICS),
     ]
     for lang, r in results.items():
-        lines.append(f"| {lang} | {r['turns']} | " + " | ".join(fmt(m, r.get(m)) for m in METRICS) + " |")
-    return "\n".join(lines) + "\n"
+        cands = r.get("candidates", "—")
+        if r.get("candidates_max", cands) != cands:
+            cands = f"{cands}-{r['candidates_max']}"
+        lines.append(
+            f"| {lang} | {r['turns']} | {cands} | {_chance(r)} | "
+            + " | ".join(fmt(m, r.get(m)) for m in METRICS)
+            + " |"
+        )
+    extra = [
+        f"{lang}: not evaluated ({r['reason']})" for lang, r in results.items() if r.get("evaluated") is False
+    ]
+    extra += notes(meta)
+    return "\n".join(lines + ([""] + [f"- {x}" for x in extra] if extra else [])) + "\n"
 
 
 def _pyplot():
@@ -84,7 +113,7 @@ def results_chart(results: dict, path: Path, title: str) -> None:
     ax1.set_xticks([i + width * (len(shown) - 1) / 2 for i in range(len(langs))], langs)
     ax1.set_ylabel("%")
     ax1.legend(fontsize=8, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=len(shown), frameon=False)
-    ax2.bar(langs, [results[lg]["bpb"] for lg in langs], color="tab:gray")
+    ax2.bar(langs, [results[lg].get("bpb", float("nan")) for lg in langs], color="tab:gray")
     ax2.set_ylabel("bits per byte (lower is better)")
     fig.suptitle(title)
     fig.tight_layout()
@@ -92,14 +121,20 @@ def results_chart(results: dict, path: Path, title: str) -> None:
 
 
 def write_results(out: Path, results: dict, records: list[dict], meta: dict, title: str) -> None:
-    """The four result files of one evaluation, replacing those of an earlier one as a whole."""
+    """The result files of one evaluation (results.json/.md/.png and one ``<language>.jsonl`` of per-turn
+    records per language), replacing those of an earlier one as a whole."""
     out.mkdir(parents=True, exist_ok=True)
-    with replace_outputs(out, RESULT_FILES) as tmp:
-        atomic_write_text(
-            tmp / "results.json", json.dumps({**meta, "languages": results}, indent=2, ensure_ascii=False)
-        )
-        atomic_write_text(tmp / "results.md", results_markdown(results, title))
-        write_jsonl_atomic(tmp / "predictions.jsonl", records)
+    by_lang: dict[str, list[dict]] = {}
+    for rec in records:
+        by_lang.setdefault(rec["language"], []).append(rec)
+    old = [p.name for p in out.glob("*.jsonl") if p.name != CANDIDATES_FILE]
+    with replace_outputs(out, (*RESULT_FILES, *old)) as tmp:
+        files = {lang: f"{lang}.jsonl" for lang in sorted(by_lang)}
+        body = {**meta, "languages": results, "instance_files": files}
+        atomic_write_text(tmp / "results.json", json.dumps(body, indent=2, ensure_ascii=False))
+        atomic_write_text(tmp / "results.md", results_markdown(results, title, meta))
+        for lang, name in files.items():
+            write_jsonl_atomic(tmp / name, by_lang[lang])
         results_chart(results, tmp / "results.png", title)
 
 
@@ -114,10 +149,24 @@ def matrix_columns(table: dict) -> list[tuple[str, str]]:
     return cols
 
 
-def matrix_markdown(table: dict) -> str:
-    """Paper-style: one table per metric, rows = training set, columns = test set / language."""
+def _column_stat(table: dict, test: str, lang: str, key: str):
+    """A per-column figure (turns, chance level) from the first model that has the column."""
+    for per_test in table.values():
+        r = per_test.get(test, {}).get(lang)
+        if r and r.get(key) is not None:
+            return r[key]
+    return None
+
+
+def matrix_markdown(table: dict, notes_: list[str] = ()) -> str:
+    """Paper-style: one table per metric, rows = training set, columns = test set / language; every table
+    starts with the number of turns (n) of each column, the hits@1 table with the chance level."""
     cols = matrix_columns(table)
     lines = ["# Baselines: train set x test set x language", ""]
+    n_row = "| *n (turns)* | " + " | ".join(str(_column_stat(table, t, lg, "turns") or "—") for t, lg in cols)
+    chance_row = "| *chance* | " + " | ".join(
+        fmt("hits@1", _column_stat(table, t, lg, "chance")) for t, lg in cols
+    )
     for m in METRICS:
         if not any(m in table[mod].get(t, {}).get(lg, {}) for mod in table for t, lg in cols):
             continue
@@ -126,7 +175,10 @@ def matrix_markdown(table: dict) -> str:
             "",
             "| train \\ test | " + " | ".join(f"{t}/{lg}" for t, lg in cols) + " |",
             "|---|" + "---:|" * len(cols),
+            n_row + " |",
         ]
+        if m == "hits@1":
+            lines.append(chance_row + " |")
         for mod, per_test in table.items():
             lines.append(
                 f"| {mod} | "
@@ -134,7 +186,15 @@ def matrix_markdown(table: dict) -> str:
                 + " |"
             )
         lines.append("")
-    return "\n".join(lines)
+    skipped = [
+        f"{t}/{lg}: not evaluated ({r['reason']})"
+        for per_test in list(table.values())[:1]
+        for t, res in per_test.items()
+        for lg, r in res.items()
+        if r.get("evaluated") is False
+    ]
+    extra = skipped + list(notes_)
+    return "\n".join(lines + [f"- {x}" for x in extra] + ([""] if extra else []))
 
 
 def text_colour(rgba) -> str:
@@ -144,6 +204,8 @@ def text_colour(rgba) -> str:
 
 
 def matrix_chart(table: dict, path: Path) -> None:
+    """hits@1 heat map on the metric's natural range (0-100 %, never stretched to the data), the chance
+    level(s) marked on the colour bar, n and chance per column on the top axis."""
     plt = _pyplot()
     cols = matrix_columns(table)
     models = list(table)
@@ -152,10 +214,20 @@ def matrix_chart(table: dict, path: Path) -> None:
     grid = [
         [100 * table[m].get(t, {}).get(lg, {}).get("hits@1", float("nan")) for t, lg in cols] for m in models
     ]
-    fig, ax = plt.subplots(figsize=(max(5, 0.9 * len(cols) + 2), 0.7 * len(models) + 1.8))
-    im = ax.imshow(grid, cmap="viridis", aspect="auto")
+    fig, ax = plt.subplots(figsize=(max(5, 0.9 * len(cols) + 2), 0.7 * len(models) + 2.2))
+    im = ax.imshow(grid, cmap="viridis", aspect="auto", vmin=0, vmax=100)
     ax.set_xticks(range(len(cols)), [f"{t}/{lg}" for t, lg in cols], rotation=45, ha="right")
     ax.set_yticks(range(len(models)), models)
+    chances = [_column_stat(table, t, lg, "chance") for t, lg in cols]
+    top = ax.secondary_xaxis("top")
+    top.set_xticks(
+        range(len(cols)),
+        [
+            f"n={_column_stat(table, t, lg, 'turns') or '?'}\nchance {fmt('hits@1', c)}%"
+            for (t, lg), c in zip(cols, chances, strict=True)
+        ],
+        fontsize=7,
+    )
     for i, row in enumerate(grid):
         for j, v in enumerate(row):
             if not math.isnan(v):
@@ -168,7 +240,9 @@ def matrix_chart(table: dict, path: Path) -> None:
                     color=text_colour(im.cmap(im.norm(v))),
                     fontsize=8,
                 )
-    fig.colorbar(im, ax=ax, label="hits@1 (%)")
-    ax.set_title("hits@1: train set (rows) x test set/language (columns)")
+    bar = fig.colorbar(im, ax=ax, label="hits@1 (%); white lines: chance level")
+    for c in sorted({round(100 * c, 2) for c in chances if c is not None}):
+        bar.ax.axhline(c, color="white", linewidth=1.5)
+    ax.set_title("hits@1: train set (rows) x test set/language (columns)", pad=28)
     fig.tight_layout()
     _save_png(fig, path)

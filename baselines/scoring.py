@@ -26,8 +26,9 @@ def _lm_rows(need_lm, n: int) -> list[int]:
 
 
 def _lm_stats(model: MultitaskModel, hidden: torch.Tensor, targets: torch.Tensor, lengths: torch.Tensor):
-    """Per-candidate (sum NLL of reply tokens excluding eos, mean NLL including eos) from ``hidden`` [C, S, H]
-    (position j predicts ``targets[:, j]``). The LM head runs only on the real (unpadded) positions."""
+    """Per-candidate (sum NLL of reply tokens excluding eos, mean NLL including eos, NLL of the last
+    token: the eos) from ``hidden`` [C, S, H] (position j predicts ``targets[:, j]``). The LM head runs
+    only on the real (unpadded) positions."""
     pos = torch.arange(targets.size(1), device=targets.device)[None, :]
     valid = pos < lengths[:, None]
     logits = model.lm_head(hidden[valid]).float()  # [T, V]
@@ -35,7 +36,8 @@ def _lm_stats(model: MultitaskModel, hidden: torch.Tensor, targets: torch.Tensor
     nll = torch.zeros(targets.shape, dtype=nll_valid.dtype, device=targets.device)
     nll[valid] = nll_valid
     reply = pos < (lengths[:, None] - 1)
-    return (nll * reply).sum(1), nll.sum(1) / lengths.clamp(min=1)
+    last = nll.gather(1, (lengths - 1).clamp(min=0)[:, None]).squeeze(1)
+    return (nll * reply).sum(1), nll.sum(1) / lengths.clamp(min=1), last
 
 
 def _pad(seqs: list[list[int]], pad: int, device) -> tuple[torch.Tensor, torch.Tensor]:
@@ -58,6 +60,7 @@ def _empty_scores(n: int) -> dict:
         "mc": torch.full((n,), float("nan")),
         "lm_mean": torch.full((n,), float("nan")),
         "nll_sum": torch.full((n,), float("nan")),
+        "eos_nll": torch.full((n,), float("nan")),
         "ntok": torch.zeros(n, dtype=torch.long),
     }
 
@@ -122,8 +125,9 @@ def score_shared_prefix(
     """Score all candidates of one turn, running the shared prefix once and reusing its KV cache.
 
     Returns tensors ``mc`` (head logit), ``lm_mean`` (mean NLL incl. eos), ``nll_sum`` (NLL of the reply
-    tokens excl. eos) and ``ntok`` per candidate. ``need_lm`` (True, False or candidate indices) says whose
-    LM statistics to compute (the LM head over the vocabulary is the costly part); the others are NaN.
+    tokens excl. eos), ``eos_nll`` (NLL of the end-of-reply token) and ``ntok`` per candidate.
+    ``need_lm`` (True, False or candidate indices) says whose LM statistics to compute (the LM head over
+    the vocabulary is the costly part); the others are NaN.
     Candidates run in length-sorted batches chosen by ``plan_groups`` behind a batch-expanded copy of the
     prefix cache, so short candidates are not padded to the longest one. ``overhead_tokens`` (cost of one
     extra batch, in tokens) defaults to 32 on CPU and 4096 on accelerators (one batch)."""
@@ -158,8 +162,9 @@ def score_shared_prefix(
             hidden = torch.cat(
                 [last_prefix.expand(len(sel), 1, -1), hs[rows, :-1]], dim=1
             )  # j predicts token j
-            nll_sum, mean_all = _lm_stats(model, hidden, ids[rows], lengths[rows])
+            nll_sum, mean_all, eos = _lm_stats(model, hidden, ids[rows], lengths[rows])
             res["nll_sum"][index[sel]], res["lm_mean"][index[sel]] = nll_sum.cpu(), mean_all.cpu()
+            res["eos_nll"][index[sel]] = eos.cpu()
     return res
 
 
@@ -190,8 +195,9 @@ def score_independent(
         sel = [j for j, i in enumerate(g) if i in lm_rows]
         if sel:
             rows = torch.tensor(sel, device=dev)
-            nll_sum, mean_all = _lm_stats(model, hs[rows, p - 1 : -1], ids[rows, p:], lengths[rows])
+            nll_sum, mean_all, eos = _lm_stats(model, hs[rows, p - 1 : -1], ids[rows, p:], lengths[rows])
             res["nll_sum"][index[sel]], res["lm_mean"][index[sel]] = nll_sum.cpu(), mean_all.cpu()
+            res["eos_nll"][index[sel]] = eos.cpu()
     return res
 
 

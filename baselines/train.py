@@ -7,11 +7,14 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from baselines.settings import resolve
+from baselines.tiny import NOTE, mark_tiny
+from baselines.train_summary import count_languages, plot_losses, task_losses
 from moud_core.errors import ConfigError, MoudError
 from moud_core.typed_config import at_least, to_dict
 from moud_core.yamlio import load_yaml
@@ -29,7 +32,9 @@ class TrainSettings:
     per_language_cap: int | None = field(default=None, metadata=at_least(1))  # instances per language
     max_history: int = field(default=2, metadata=at_least(-1))  # utterance pairs of history (2n+1 utterances)
     train_candidates: int = field(default=2, metadata=at_least(1))  # gold + distractors (TransferTransfo: 2)
-    max_instances: int | None = field(default=None, metadata=at_least(1))  # first N after balancing (smoke)
+    max_instances: int | None = field(
+        default=None, metadata=at_least(1)
+    )  # N sampled across sources/languages
     max_length: int = field(default=256, metadata=at_least(8))
     max_reply_tokens: int = field(default=64, metadata=at_least(1))
     lm_coef: float = field(default=2.0, metadata=at_least(0))
@@ -54,6 +59,7 @@ class TrainSettings:
     seed: int = field(default=42, metadata=at_least(0))
     out: str | None = None
     resume: str | None = None  # checkpoint folder, or "auto" for the latest in OUT
+    threads: int | None = field(default=None, metadata=at_least(1))  # torch CPU threads (None: leave as is)
 
 
 DEFAULTS: dict = to_dict(TrainSettings())
@@ -72,6 +78,19 @@ def _yaml_numbers(data: dict) -> dict:
     return out
 
 
+def _file_paths(data: dict, config_file: str) -> dict:
+    """The config file's sources, output folder and local model folder, relative to the file's folder."""
+    from baselines.config_paths import relative_to_file
+
+    out = dict(data)
+    if isinstance(out.get("train"), list):
+        out["train"] = [relative_to_file(src, config_file, source=True) for src in out["train"]]
+    for key, hub in (("model", True), ("out", False), ("resume", False)):
+        if isinstance(out.get(key), str) and out[key] != "auto":
+            out[key] = relative_to_file(out[key], config_file, maybe_hub=hub)
+    return out
+
+
 def resolve_config(config_file: str | None, flags: dict) -> dict:
     """The training config: ``DEFAULTS``, then ``config_file``, then ``flags`` (options given on the
     command line)."""
@@ -80,7 +99,7 @@ def resolve_config(config_file: str | None, flags: dict) -> dict:
         data = load_yaml(config_file)
         if not isinstance(data, dict):
             raise ConfigError(f"{config_file}: expected a mapping of training options")
-        layers.append((_yaml_numbers(data), config_file))
+        layers.append((_file_paths(_yaml_numbers(data), config_file), config_file))
     layers.append((flags, "command line"))
     cfg = to_dict(resolve(TrainSettings, layers))
     if not cfg["train"]:
@@ -109,7 +128,9 @@ def _instances(cfg: dict, languages: list[str] | None) -> list:
     )
     instances = attach_candidates(instances, cfg["train_candidates"], cfg["seed"])
     if cfg["max_instances"]:
-        instances = instances[: cfg["max_instances"]]
+        from baselines.sampling import stratified_sample
+
+        instances = stratified_sample(instances, cfg["max_instances"], cfg["seed"])
     if not instances:
         raise MoudError("no training instances after loading and balancing")
     return instances
@@ -144,8 +165,9 @@ def train_one(cfg: dict, out: Path, languages: list[str] | None, quiet: bool = F
     instances = _instances(cfg, languages)
     resume = _resume_from(cfg["resume"], out)
     out = prepare_out_dir(out)
+    base, tiny = _base_model(cfg, instances, out)
     mcfg = MultitaskConfig(
-        base_model=cfg["model"],
+        base_model=base,
         lm_coef=cfg["lm_coef"],
         mc_coef=cfg["mc_coef"],
         max_length=cfg["max_length"],
@@ -155,7 +177,7 @@ def train_one(cfg: dict, out: Path, languages: list[str] | None, quiet: bool = F
         lora_alpha=cfg["lora_alpha"],
         lora_dropout=cfg["lora_dropout"],
     )
-    tokenizer = load_tokenizer(cfg["model"])
+    tokenizer = load_tokenizer(base)
     model = build_model(mcfg)
     encoder = DialogueEncoder(tokenizer, mcfg)
     trainer = trainer_class()(
@@ -170,18 +192,27 @@ def train_one(cfg: dict, out: Path, languages: list[str] | None, quiet: bool = F
         result = trainer.train(resume_from_checkpoint=resume)
         seconds = time.perf_counter() - start
         model.save(out, tokenizer, export=cfg["export"])
+        if tiny:
+            mark_tiny(out, {"tiny_model": cfg["model"], "note": NOTE, "base": base})
     history = [h for h in trainer.state.log_history if "loss" in h]
+    pending = trainer.pending_task_losses()  # the batches after the last log
+    losses = task_losses(history + ([pending] if pending else []), cfg["train_candidates"])
+    for warning in losses["warnings"]:
+        print(f"moud train: warning: {warning}", file=sys.stderr)
     summary = {
+        **({"note": NOTE, "tiny_model": cfg["model"]} if tiny else {}),
         "config": dict(cfg),
         "languages": sorted({i.language for i in instances}),
         "instances": len(instances),
-        "per_language": _count(instances),
+        "per_language": count_languages(instances),
+        "per_source": dict(sorted(Counter(f"{i.source}/{i.language}" for i in instances).items())),
         "steps": trainer.state.global_step,
         "train_loss": result.training_loss,
         "seconds": seconds,
         "tokens_per_second": trainer.tokens_seen / seconds if seconds else None,
         "trainable_parameters": sum(p.numel() for p in model.parameters() if p.requires_grad),
         "total_parameters": sum(p.numel() for p in model.parameters()),
+        **losses,
         "loss_history": history,
         "device": "cuda" if torch.cuda.is_available() else "cpu",
     }
@@ -189,44 +220,35 @@ def train_one(cfg: dict, out: Path, languages: list[str] | None, quiet: bool = F
         atomic_write_text(
             out / "train_summary.json", json.dumps(summary, indent=2, ensure_ascii=False, default=str)
         )
-        _plot_loss(history, out / "loss.png")
+        plot_losses(history, out / "loss.png", losses["mc_loss_chance"])
     return summary
 
 
-def _count(instances) -> dict:
-    counts: dict[str, int] = {}
-    for i in instances:
-        counts[i.language] = counts.get(i.language, 0) + 1
-    return dict(sorted(counts.items()))
+def _base_model(cfg: dict, instances, out: Path) -> tuple[str, bool]:
+    """(the base model to fine-tune, whether it is a tiny local model): a tiny name builds one in
+    OUT/tiny-base/ with a tokenizer trained on this run's own text (kept when it exists: a resumed run)."""
+    from baselines.tiny import instance_texts, is_tiny_name, make_tiny_model
 
-
-def _plot_loss(history: list[dict], path: Path) -> None:
-    if not history:
-        return
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from moud_core.atomic import atomic_open
-
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    ax.plot([h["step"] for h in history], [h["loss"] for h in history], marker=".")
-    ax.set_xlabel("step")
-    ax.set_ylabel("training loss (lm_coef*LM + mc_coef*MC)")
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    with atomic_open(path, "wb") as fh:
-        fig.savefig(fh, format="png", dpi=120)
-    plt.close(fig)
+    if not is_tiny_name(cfg["model"]):
+        return cfg["model"], False
+    base = (out / "tiny-base").resolve()
+    if not (base / "config.json").is_file():
+        make_tiny_model(cfg["model"], instance_texts(instances), base, cfg["seed"])
+    return str(base), True
 
 
 def run_training(cfg: dict, quiet: bool = False, on_done=None) -> list[tuple[Path, dict]]:
     """One multilingual run into ``cfg["out"]``, or (``per_language``) one run per language into OUT/<lang>/;
     returns (folder, summary) per run; ``on_done(folder, summary)`` is called as each run ends."""
+    from baselines.eval_options import set_threads
     from baselines.loading import check_model_source, library_progress_bars
+    from baselines.tiny import is_tiny_name, tiny_names
 
-    check_model_source(cfg["model"])  # a missing model fails at once, before loading any data
+    set_threads(cfg["threads"])
+    if not is_tiny_name(cfg["model"]):  # a missing model fails at once, before loading any data
+        check_model_source(
+            cfg["model"], extra=f"; or a tiny local model for a smoke run: {', '.join(tiny_names())}"
+        )
     library_progress_bars(not quiet)
     out = Path(cfg["out"])
     runs = [(out, cfg["languages"])]

@@ -55,11 +55,37 @@ def trainer_class():
         """Saves/loads the multitask model (adapter or full weights + head) in checkpoints."""
 
         tokens_seen = 0
+        _task_sums: dict | None = None
 
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
             self.tokens_seen += int(inputs["attention_mask"].sum())
             out = model(**inputs)
+            if model.training:  # each task's loss, averaged over the batches between two logs
+                sums = self._task_sums = self._task_sums or {"lm_loss": 0.0, "mc_loss": 0.0, "n": 0}
+                sums["lm_loss"] += out["lm_loss"]  # detached tensors: no device sync per step
+                sums["mc_loss"] += out["mc_loss"]
+                sums["n"] += 1
             return (out["loss"], out) if return_outputs else out["loss"]
+
+        def pending_task_losses(self) -> dict | None:
+            """Each task's mean loss over the batches since the last log (None when there were none)."""
+            sums = self._task_sums
+            if not sums or not sums["n"]:
+                return None
+            n, step = sums["n"], self.state.global_step
+            return {
+                "step": step,
+                "lm_loss": float(sums["lm_loss"]) / n,
+                "mc_loss": float(sums["mc_loss"]) / n,
+            }
+
+        def log(self, logs, *args, **kwargs):
+            sums = self._task_sums
+            if "loss" in logs and sums and sums["n"]:
+                n = sums["n"]
+                logs = {**logs, "lm_loss": float(sums["lm_loss"]) / n, "mc_loss": float(sums["mc_loss"]) / n}
+                self._task_sums = None
+            return super().log(logs, *args, **kwargs)
 
         def _save(self, output_dir=None, state_dict=None):
             output_dir = output_dir or self.args.output_dir

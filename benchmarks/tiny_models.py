@@ -28,67 +28,41 @@ CORPUS = [
 
 
 def train_tokenizer(vocab_size: int = 600):
-    """A byte-level BPE tokenizer wrapped as a transformers fast tokenizer."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
+    """A byte-level BPE tokenizer trained on ``CORPUS`` (``baselines.tiny``, as ``moud train --model tiny-*``
+    does on a run's own text), with a chat template."""
+    from baselines.tiny import train_tokenizer as train
 
-    special = ["<pad>", "<s>", "</s>", "<unk>", "<|system|>", "<|user|>", "<|assistant|>", "<|end|>"]
-    tok = Tokenizer(models.BPE(unk_token="<unk>"))
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=vocab_size, special_tokens=special, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
-    )
-    tok.train_from_iterator(CORPUS, trainer=trainer)
-    hf = PreTrainedTokenizerFast(
-        tokenizer_object=tok, bos_token="<s>", eos_token="<|end|>", pad_token="<pad>", unk_token="<unk>"
-    )
-    hf.chat_template = CHAT_TEMPLATE
-    return hf
+    return train(CORPUS, vocab_size, CHAT_TEMPLATE)
 
 
-def _save_tiny(directory: str | Path, seed: int, build) -> Path:
-    """Train the tokenizer, seed torch, ``build(tok, ids)`` the model (``ids``: vocabulary size and special
-    token ids for its config) and save both to ``directory``."""
-    import torch
+def _save_tiny(directory: str | Path, seed: int, name: str) -> Path:
+    """Train the tokenizer, seed torch, build tiny model ``name`` of ``baselines/data/tiny_models.yaml`` and
+    save both to ``directory``."""
+    from baselines.tiny import tiny_spec
 
-    directory = Path(directory)
-    tok = train_tokenizer()
-    torch.manual_seed(seed)
-    ids = {
-        "vocab_size": len(tok),
-        "bos_token_id": tok.bos_token_id,
-        "eos_token_id": tok.eos_token_id,
-        "pad_token_id": tok.pad_token_id,
-    }
-    model = build(tok, ids)
-    model.save_pretrained(directory)
-    tok.save_pretrained(directory)
-    return directory
+    spec = tiny_spec(name)
+    return _save(directory, seed, spec["architecture"], spec["config"])
 
 
 def make_tiny_llama_chat(directory: str | Path, seed: int = 0) -> Path:
     """~2-layer Llama chat model with a chat template, saved to ``directory``."""
+    return _save_tiny(directory, seed, "tiny-llama")
 
-    def build(tok, ids):
-        from transformers import LlamaConfig, LlamaForCausalLM
 
-        config = LlamaConfig(
-            **ids,
-            hidden_size=64,
-            intermediate_size=128,
-            num_hidden_layers=2,
-            num_attention_heads=4,
-            num_key_value_heads=2,
-            max_position_embeddings=2048,
-            tie_word_embeddings=True,
-        )
-        model = LlamaForCausalLM(config)
-        model.generation_config.pad_token_id = tok.pad_token_id
-        model.generation_config.eos_token_id = tok.eos_token_id
-        return model
+def _save(directory: str | Path, seed: int, architecture: str, config: dict) -> Path:
+    """Train the tokenizer, seed torch, build a model of ``architecture`` with ``config`` (``baselines.tiny``)
+    and save both to ``directory``."""
+    import torch
 
-    return _save_tiny(directory, seed, build)
+    from baselines.tiny import build_tiny
+
+    directory = Path(directory)
+    tok = train_tokenizer()
+    torch.manual_seed(seed)
+    model = build_tiny(architecture, tok, config)
+    model.save_pretrained(directory)
+    tok.save_pretrained(directory)
+    return directory
 
 
 def make_bloom(
@@ -96,16 +70,12 @@ def make_bloom(
 ) -> Path:
     """A random-init BLOOM of the given shape with the trained tokenizer, saved to ``directory``;
     ``vocab_size`` pads the vocabulary (e.g. 250,880 for BLOOM-560M's; the tokenizer uses the first ids)."""
-
-    def build(tok, ids):
-        from transformers import BloomConfig, BloomForCausalLM
-
-        ids = {**ids, "vocab_size": vocab_size or ids["vocab_size"]}
-        return BloomForCausalLM(BloomConfig(**ids, hidden_size=hidden, n_layer=layers, n_head=heads))
-
-    return _save_tiny(directory, seed, build)
+    config = {"hidden_size": hidden, "n_layer": layers, "n_head": heads}
+    if vocab_size:
+        config["vocab_size"] = vocab_size
+    return _save(directory, seed, "bloom", config)
 
 
 def make_tiny_bloom(directory: str | Path, seed: int = 0) -> Path:
     """~2-layer BLOOM causal LM with a trained tokenizer, saved to ``directory``."""
-    return make_bloom(directory, hidden=64, layers=2, heads=4, seed=seed)
+    return _save_tiny(directory, seed, "tiny-bloom")

@@ -6,14 +6,17 @@ from __future__ import annotations
 import argparse
 import sys
 
-from baselines.evaluate import DEFAULTS
+from baselines.eval_options import DEFAULTS
 from moud_core.cli_help import describe
 
 DESCRIPTION = (
     "Evaluate a model written by 'moud train' per language: hits@1 over gold + 19 "
     "distractors, perplexity and bits per byte of the gold reply, ROUGE-L and BERTScore of "
-    "greedy generations. Writes results.json, results.md, results.png and the candidates "
-    "used (candidates.jsonl; pass it back with --candidates to re-score the same set)."
+    "greedy generations. Writes results.json, results.md, results.png, one <language>.jsonl of "
+    "per-turn records per language (every aggregate can be recomputed from them) and the candidates "
+    "used (candidates.jsonl; pass it back with --candidates to re-score the same set). Distractors come "
+    "from other dialogues of the test source's language in any split; fewer are used (with a warning) "
+    "when fewer exist."
 )
 EPILOG = (
     "examples:\n  moud evaluate --model runs/both --test xpersona:XPERSONA_DIR --split test "
@@ -21,7 +24,9 @@ EPILOG = (
     "  moud evaluate --model runs/both --test xpersona:../shared/data/xpersona@valid --out eval/valid"
     "   # ../shared has the validation files only\n"
     "  moud evaluate --model runs/moud --candidates eval/both/candidates.jsonl --out eval/moud\n"
-    "  moud evaluate --matrix baselines/configs/matrix.yaml --out eval/matrix"
+    "  moud evaluate --matrix baselines/configs/matrix.yaml --out eval/matrix\n"
+    "  moud evaluate --matrix baselines/configs/matrix.yaml --matrix-model moud=runs/moud "
+    "--matrix-test moud=moud:moud@test --languages fr,zh --threads 2 --out eval/mini"
 )
 
 
@@ -41,6 +46,18 @@ def build_parser(parser: argparse.ArgumentParser) -> None:
     )
     a("--candidates", help="re-score the instances and candidates saved in this JSONL file")
     a("--matrix", help="YAML listing models and test sets: run every model on every test set and language")
+    a(
+        "--matrix-model",
+        action="append",
+        metavar="NAME=DIR",
+        help="with --matrix: a model of the table (repeatable; when given, replaces the file's models)",
+    )
+    a(
+        "--matrix-test",
+        action="append",
+        metavar="NAME=TYPE:PATH[@SPLIT]",
+        help="with --matrix: a test set of the table (repeatable; when given, replaces the file's tests)",
+    )
     a("--num-candidates", type=int, help="gold + distractors per turn (default 20)")
     a("--seed", type=int, help="seed for drawing distractors (default 0)")
     a("--max-history", type=int, help="utterance pairs of history (default 2)")
@@ -63,6 +80,7 @@ def build_parser(parser: argparse.ArgumentParser) -> None:
     a("--no-bertscore", action="store_true", help="skip BERTScore")
     a("--device", help="cpu or cuda (default: cuda when available)")
     a("--out", required=True, help="output folder")
+    a("--threads", type=int, help="torch CPU threads (default: leave torch's setting as it is)")
     a("--quiet", action="store_true", help="no progress bars")
 
 
@@ -82,6 +100,7 @@ def run(args: argparse.Namespace) -> int:
 
         if args.languages:
             given["languages"] = args.languages
+        given["models"], given["tests"] = args.matrix_model, args.matrix_test
         table = run_matrix(args.matrix, args.out, given)
         print(f"matrix: {len(table)} model(s) -> {args.out}/matrix.md")
         return 0
@@ -93,6 +112,10 @@ def run(args: argparse.Namespace) -> int:
     results = run_evaluation(
         args.model, args.out, opts, args.test, args.split, args.languages, args.candidates
     )
+    from baselines.tiny import tiny_marker
+
     print("\n".join(summary_lines(results)))
+    if tiny_marker(args.model):
+        print(f"note: {tiny_marker(args.model).get('note')}")
     print(f"-> {args.out}/results.md")
     return 0

@@ -35,6 +35,7 @@ _CLI_KEYS = {  # argparse dest -> config key
     "out": "out",
     "resume": "resume",
     "gradient_checkpointing": "gradient_checkpointing",
+    "threads": "threads",
 }
 
 
@@ -48,7 +49,9 @@ EPILOG = (
     "  moud train --model ./bloom-560m --train xpersona:XPERSONA_DIR --train moud:moud_out "
     "--languages fr,ja --lora --max-steps 1000 --out runs/mix\n"
     "  moud train --model ./bloom-560m --train xpersona:../shared/data/xpersona@valid --max-steps 50 "
-    "--out runs/smoke   # ../shared has the validation files only"
+    "--out runs/smoke   # ../shared has the validation files only\n"
+    "  moud train --model tiny-bloom --train moud:moud --max-steps 20 --threads 2 --out runs/tiny"
+    "   # offline smoke run, meaningless numbers"
 )
 
 
@@ -59,7 +62,12 @@ def build_parser(parser: argparse.ArgumentParser) -> None:
         "--config",
         help="YAML config (keys as in baselines/configs/*.yaml; values checked, unknown keys refused)",
     )
-    a("--model", help="base causal LM: a local folder or Hub id available offline")
+    a(
+        "--model",
+        help="base causal LM: a local folder, a Hub id already in the local cache (nothing is downloaded), "
+        "or tiny-bloom / tiny-llama: a 2-layer model built here with a tokenizer trained on the run's own "
+        "text, for smoke runs (its results are meaningless)",
+    )
     a(
         "--train",
         action="append",
@@ -76,7 +84,11 @@ def build_parser(parser: argparse.ArgumentParser) -> None:
     a("--per-language-cap", type=int, help="instances per language for --balance cap/upsample")
     a("--max-history", type=int, help="utterance pairs of history kept (default 2)")
     a("--train-candidates", type=int, help="candidates per training instance, gold included (default 2)")
-    a("--max-instances", type=int, help="train on the first N instances only (smoke runs)")
+    a(
+        "--max-instances",
+        type=int,
+        help="train on N instances sampled (seeded) across sources and languages (smoke runs)",
+    )
     a("--max-length", type=int, help="max tokens per sequence; history is cut from the left (default 256)")
     a("--lm-coef", type=float, help="LM loss weight (default 2.0)")
     a("--mc-coef", type=float, help="classification loss weight (default 1.0)")
@@ -94,19 +106,22 @@ def build_parser(parser: argparse.ArgumentParser) -> None:
     a("--seed", type=int, help="random seed (data order, distractors, init of the head)")
     a("--out", help="output folder (final model, checkpoints, train_summary.json, loss.png)")
     a("--resume", nargs="?", const="auto", help="resume from a checkpoint folder (no value: latest in --out)")
+    a("--threads", type=int, help="torch CPU threads (default: leave torch's setting as it is)")
     a("--quiet", action="store_true", help="no progress bars")
 
 
 def _line(out, s: dict, per_language: bool) -> str:
-    if per_language:
-        return (
-            f"{s['languages'][0]}: {s['instances']} instances, {s['steps']} steps, "
-            f"loss {s['train_loss']:.4f} -> {out}"
+    tasks = ""
+    if s.get("final_mc_loss") is not None:
+        tasks = (
+            f" (LM {s['final_lm_loss']:.3f}, classification {s['final_mc_loss']:.3f}, "
+            f"chance {s['mc_loss_chance']:.3f})"
         )
-    return (
-        f"{','.join(s['languages'])}: {s['instances']} instances, {s['steps']} steps, "
-        f"loss {s['train_loss']:.4f}, {s['tokens_per_second']:.0f} tokens/s -> {out}"
-    )
+    speed = "" if per_language else f", {s['tokens_per_second']:.0f} tokens/s"
+    tiny = f" [{s['tiny_model']}: {s['note']}]" if s.get("note") else ""
+    langs = s["languages"][0] if per_language else ",".join(s["languages"])
+    head = f"{langs}: {s['instances']} instances, {s['steps']} steps, loss {s['train_loss']:.4f}"
+    return f"{head}{tasks}{speed} -> {out}{tiny}"
 
 
 def run(args: argparse.Namespace) -> int:

@@ -118,6 +118,15 @@ def write_xpersona(
     return path
 
 
+def write_xpersona_fr_zh(root: Path) -> Path:
+    """An XPersona folder with French train (6 dialogues x 3 pairs) and French and Chinese test files (6
+    dialogues x 2 pairs each: 12 turns per language)."""
+    write_xpersona(root, "Fr", "train_corrected", n_dialogues=6)
+    write_xpersona(root, "Fr", n_dialogues=6, pairs=2)
+    write_xpersona(root, "Zh", texts=ZH, n_dialogues=6, pairs=2)
+    return root
+
+
 def write_personachat(path: Path, n_dialogues: int = 3) -> Path:
     def dlg(d):
         return {

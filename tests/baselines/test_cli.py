@@ -10,16 +10,14 @@ import pytest
 
 import moud_cli
 from tests import ROOT
-from tests.baselines.helpers import ZH, make_tiny_bert, write_moud_shards, write_xpersona
+from tests.baselines.helpers import make_tiny_bert, write_moud_shards, write_xpersona_fr_zh
 
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory, tiny_bloom):
     tmp = tmp_path_factory.mktemp("bl-cli")
     xp = tmp / "xp"
-    write_xpersona(xp, "Fr", "train_corrected", n_dialogues=6)
-    write_xpersona(xp, "Fr", n_dialogues=6, pairs=2)
-    write_xpersona(xp, "Zh", texts=ZH, n_dialogues=6, pairs=2)
+    write_xpersona_fr_zh(xp)
     run = write_moud_shards(tmp / "moudrun", n_dialogues=8)
     cfg = tmp / "cfg.yaml"
     cfg.write_text(
@@ -126,6 +124,12 @@ def test_matrix_writes_paper_table(setup):
     table = json.loads((out / "matrix.json").read_text())["results"]
     assert table["mix"] == table["mix2"]  # same model, same saved candidates -> same numbers
     assert (out / "candidates" / "moud.jsonl").is_file() and (out / "matrix.png").stat().st_size > 0
+    for model in ("mix", "mix2"):  # per-turn records: <out>/<model>/<test>/<language>.jsonl
+        for test in ("xpersona", "moud"):
+            for lang in ("fr", "zh"):
+                lines = (out / model / test / f"{lang}.jsonl").read_text().splitlines()
+                assert len(lines) == table[model][test][lang]["turns"] == 3
+    assert "| *chance* | 25.00 |" in md
 
 
 def test_cli_errors_and_help_as_subprocess(setup, tmp_path):

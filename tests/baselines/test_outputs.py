@@ -9,7 +9,7 @@ import json
 import pytest
 
 from tests.bad_outputs import BAD_OUT_KINDS, bad_out, snapshot, umask, wrong_modes
-from tests.baselines.helpers import ZH, write_xpersona
+from tests.baselines.helpers import write_xpersona, write_xpersona_fr_zh
 from tests.cli import moud
 
 EVALUATE = "--no-generate --num-candidates 5 --quiet".split()
@@ -20,9 +20,7 @@ TRAIN = "--max-steps 2 --batch-size 2 --grad-accum 1 --max-length 64 --save-step
 def data(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("bl-out")
     xp = tmp / "xp"
-    write_xpersona(xp, "Fr", "train_corrected", n_dialogues=6)
-    write_xpersona(xp, "Fr", n_dialogues=6, pairs=2)
-    write_xpersona(xp, "Zh", texts=ZH, n_dialogues=6, pairs=2)
+    write_xpersona_fr_zh(xp)
     return {"tmp": tmp, "xp": xp}
 
 
@@ -115,7 +113,8 @@ def test_train_and_evaluate_outputs_follow_the_umask(data, tiny_bloom, tmp_path,
         "results.json",
         "results.md",
         "results.png",
-        "predictions.jsonl",
+        "fr.jsonl",
+        "zh.jsonl",
         "candidates.jsonl",
     }
     assert wrong_modes(tmp_path / "model", mask) == []
