@@ -4,29 +4,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
 
-from moud_core.typed_config import at_least
+from hub_upload.settings import RetryPolicy
 
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Backoff for transient failures: the ``retry`` section of settings.yaml (``from_settings``)."""
-
-    attempts: int = field(metadata=at_least(1))
-    base_delay_s: float = field(metadata=at_least(0))
-    max_delay_s: float = field(metadata=at_least(0))
-    status_codes: tuple[int, ...] = field(default_factory=lambda: RetryPolicy.from_settings().status_codes)
-
-    @classmethod
-    def from_settings(cls, **overrides) -> RetryPolicy:
-        from hub_upload.settings import load_settings
-
-        return replace(load_settings().retry, **{k: v for k, v in overrides.items() if v is not None})
-
-    def delay(self, attempt: int) -> float:
-        """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
-        return min(self.max_delay_s, self.base_delay_s * 2 ** (attempt - 1))
+__all__ = ["RetryPolicy", "call_with_retries", "describe", "http_status", "is_transient"]
 
 
 def http_status(exc: BaseException) -> int | None:

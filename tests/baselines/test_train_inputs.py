@@ -124,7 +124,8 @@ def test_training_config_is_typed_and_records_the_same_dict(tmp_path):
     )
     got = resolve_config(str(cfg), {"languages": "fr,ja", "max_steps": 3})
     assert list(got) == list(DEFAULTS) == [f.name for f in TrainSettings.__dataclass_fields__.values()]
-    assert got["languages"] == ["fr", "ja"] and got["train"] == ["xpersona:x"] and got["epochs"] == 2
+    assert got["languages"] == ["fr", "ja"] and got["epochs"] == 2
+    assert got["train"] == [f"xpersona:{tmp_path / 'x'}"]  # a config file's paths: relative to its folder
     assert resolve_config(str(cfg), {})["languages"] is None  # 'all': every language of the sources
     with pytest.raises(ConfigError, match=r"^command line: field 'precision': expected one of auto, bf16"):
         resolve_config(str(cfg), {"precision": "fp8"})
