@@ -56,7 +56,7 @@ def _texts(row: dict) -> list[str]:
 
 def scenario(name: str, rates: dict, gates: bool, args, tmp: Path) -> dict:
     import moud_cli
-    from generation.testing.slips import load_injections
+    from generation.testing.slips import load_injections, persona_twins
 
     ctx = mp.get_context("spawn")
     port_q, stop = ctx.Queue(), ctx.Event()
@@ -119,6 +119,7 @@ def scenario(name: str, rates: dict, gates: bool, args, tmp: Path) -> dict:
         "tokens_per_kept": round(summary["completion_tokens"] / max(1, len(kept)), 1),
         "kept_rows_with_injected_text": corrupted_rows,
         "injected_kinds_in_kept_rows": dict(corrupted_kinds),
+        "kept_rows_with_persona_twins": sum(persona_twins(row) for row in kept),
         "injections": dict(Counter(i.kind for i in injections)),
         "rejected_by_gate": dict(rejected),
         "failure_reasons": summary["failure_reasons"],
@@ -152,14 +153,14 @@ def main() -> None:
     print(f"{args.languages}: {args.dialogues} dialogues per language; injection rates {rates or REALISTIC}")
     print(
         "| scenario | kept after filter | completion tokens | tokens / kept dialogue | vs clean "
-        "| kept rows with injected text |"
+        "| kept rows with injected text | kept rows with persona twins |"
     )
-    print("|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|")
     for r in results:
         print(
             f"| {r['scenario']} | {r['kept_after_filter']}/{r['requested']} ({100 * r['kept_share']:.1f}%) | "
             f"{r['completion_tokens']:,} | {r['tokens_per_kept']:,.1f} | {r['tokens_per_kept_vs_clean']}× | "
-            f"{r['kept_rows_with_injected_text']} |"
+            f"{r['kept_rows_with_injected_text']} | {r['kept_rows_with_persona_twins']} |"
         )
     print(json.dumps(results, indent=2, ensure_ascii=False))
     if args.out:
