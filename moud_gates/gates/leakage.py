@@ -17,6 +17,7 @@ from moud_gates.base import Drop, Gate, GateContext, TextItem, clip, register, r
 from moud_gates.context_cache import ContextCache
 from moud_gates.data_dir import DATA_DIR
 from moud_gates.gates.labels import has_colon, language_leakage
+from moud_gates.gates.preamble import opening_rule
 
 LEAKAGE_PATH = DATA_DIR / "leakage.yaml"
 
@@ -157,6 +158,7 @@ class LeakageGate(Gate):
         pattern_needs()
         phrase_literals()
         language_leakage(ctx.lang.code)
+        opening_rule(ctx.lang.code, ctx.lang.segmentation)
 
     @staticmethod
     def persona_keys(personas: Sequence[str], ctx: GateContext) -> list[tuple[str, str]]:
@@ -252,26 +254,36 @@ class LeakageGate(Gate):
         personas = tuple(item.personas)
         keys = self._persona_keys.get(ctx, personas, lambda: self.persona_keys(personas, ctx))
         plan = self.plan([item.text], keys, ctx)
-        return None if plan is None else self.judge(item.where, item.text, plan, ctx)
+        drop = None if plan is None else self.judge(item.where, item.text, plan, ctx)
+        return drop or self.preamble(item.where, item.text, ctx, bare=False)
+
+    def preamble(self, where: str, text: str, ctx: GateContext, bare: bool) -> Drop | None:
+        """An assistant preamble opening the text or a line of it (``preamble.py``; acknowledgement required
+        in turns, ``bare``: not in persona sentences and the common ground)."""
+        rule = opening_rule(ctx.lang.code, ctx.lang.segmentation)
+        found = rule.find(text, ctx.tokens(text), bare)
+        return None if found is None else self._drop(where, "assistant_preamble", found, text)
 
     def judge_boilerplate(self, where: str, text: str, ctx: GateContext) -> Drop | None:
-        """Assistant boilerplate in a persona sentence or the common ground."""
+        """Assistant boilerplate or a preamble in a persona sentence or the common ground."""
         rules = language_leakage(ctx.lang.code)
         tokens = ctx.tokens(text)
         if not (has_colon(text) or rules.any_phrase(set(tokens))):
-            return None
+            return self.preamble(where, text, ctx, bare=True)
         found = rules.boilerplate_phrase(tokens) or rules.preamble_clause(
             text, ctx.params["short_opening_boilerplate"]
         )
-        return None if found is None else self._drop(where, "assistant_boilerplate", found, text)
+        if found is None:
+            return self.preamble(where, text, ctx, bare=True)
+        return self._drop(where, "assistant_boilerplate", found, text)
 
     def check(self, row: dict, ctx: GateContext) -> Drop | None:
         texts = [turn["text"] for turn in row["turns"]]
         plan = self.plan(texts, self.persona_keys(row_personas(row, ctx.memo), ctx), ctx)
-        if plan is None:
-            return self._check_other_fields(row, ctx)
         for i, text in enumerate(texts):
-            drop = self.judge(f"turns[{i}]", text, plan, ctx)
+            where = f"turns[{i}]"
+            drop = None if plan is None else self.judge(where, text, plan, ctx)
+            drop = drop or self.preamble(where, text, ctx, bare=False)
             if drop is not None:
                 return drop
         return self._check_other_fields(row, ctx)
