@@ -17,6 +17,7 @@ from moud_gates.base import Drop, Gate, GateContext, TextItem, clip, register, r
 from moud_gates.context_cache import ContextCache
 from moud_gates.data_dir import DATA_DIR
 from moud_gates.gates.labels import has_colon, language_leakage
+from moud_gates.gates.meta_remarks import meta_rule
 from moud_gates.gates.preamble import opening_rule
 
 LEAKAGE_PATH = DATA_DIR / "leakage.yaml"
@@ -159,6 +160,7 @@ class LeakageGate(Gate):
         phrase_literals()
         language_leakage(ctx.lang.code)
         opening_rule(ctx.lang.code, ctx.lang.segmentation)
+        meta_rule(ctx.lang.code, ctx.lang.segmentation)
 
     @staticmethod
     def persona_keys(personas: Sequence[str], ctx: GateContext) -> list[tuple[str, str]]:
@@ -259,10 +261,14 @@ class LeakageGate(Gate):
 
     def preamble(self, where: str, text: str, ctx: GateContext, bare: bool) -> Drop | None:
         """An assistant preamble opening the text or a line of it (``preamble.py``; acknowledgement required
-        in turns, ``bare``: not in persona sentences and the common ground)."""
-        rule = opening_rule(ctx.lang.code, ctx.lang.segmentation)
-        found = rule.find(text, ctx.tokens(text), bare)
-        return None if found is None else self._drop(where, "assistant_preamble", found, text)
+        in turns, ``bare``: not in persona sentences and the common ground), or a remark about the language
+        or the task (``meta_remarks.py``)."""
+        tokens = ctx.tokens(text)
+        found = opening_rule(ctx.lang.code, ctx.lang.segmentation).find(text, tokens, bare)
+        if found is not None:
+            return self._drop(where, "assistant_preamble", found, text)
+        found = meta_rule(ctx.lang.code, ctx.lang.segmentation).find(tokens)
+        return None if found is None else self._drop(where, "meta_remark", found, text)
 
     def judge_boilerplate(self, where: str, text: str, ctx: GateContext) -> Drop | None:
         """Assistant boilerplate or a preamble in a persona sentence or the common ground."""
