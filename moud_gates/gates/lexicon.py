@@ -42,6 +42,14 @@ def known_words(code: str) -> tuple | None:
     return wordlist(name), wordlist(data["english"])
 
 
+@functools.cache
+def label_words(label: str):
+    """wordfreq's list for a language-ID label ("pt", "en"), or None when wordfreq has none."""
+    import wordfreq
+
+    return wordlist(label) if label in wordfreq.available_languages() else None
+
+
 def long_words(tokens: list[str], min_letters: int) -> list[str]:
     """The words judged: parts of tokens split at apostrophes (elisions dropped), without digits, of at least
     ``min_letters`` characters."""

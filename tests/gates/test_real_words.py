@@ -175,3 +175,19 @@ def test_common_ground_restating_personas_or_copying_a_label_is_rejected(gates, 
 def test_a_common_ground_using_persona_facts_is_kept(gates):
     text = "Camille, infirmière à Lyon, retrouve Julien au marché de la Croix-Rousse un samedi matin."
     assert gate_of(gates, "fr", "common_ground", text, personas=PERSONAS) is None
+
+
+@pytest.mark.parametrize(
+    ("code", "text", "kept"),
+    [
+        ("it", "si é okay ma preferisco il rock.", True),  # a wrong accent: lid.176 says Portuguese
+        ("it", "Saya suka sekali makan nasi goreng di warung dekat rumah.", False),  # Indonesian
+        ("id", "Mi piace molto mangiare la pizza con i miei amici.", False),  # Italian
+        ("fr", "Mi piace molto mangiare la pizza con i miei amici.", False),
+    ],
+)
+def test_informal_native_text_is_kept_and_a_neighbour_language_is_not(gates, code, text, kept):
+    drop = gates.check(code, "turns[3]", text)
+    assert (drop is None) == kept, drop
+    if not kept:
+        assert drop.gate == "lid"
