@@ -18,7 +18,7 @@ from moud_gates.context_cache import ContextCache
 from moud_gates.data_dir import DATA_DIR
 from moud_gates.gates.labels import has_colon, language_leakage
 from moud_gates.gates.meta_remarks import meta_rule
-from moud_gates.gates.preamble import opening_rule
+from moud_gates.gates.preamble import opening_remark, opening_rule
 
 LEAKAGE_PATH = DATA_DIR / "leakage.yaml"
 
@@ -260,15 +260,9 @@ class LeakageGate(Gate):
         return drop or self.preamble(item.where, item.text, ctx, bare=False)
 
     def preamble(self, where: str, text: str, ctx: GateContext, bare: bool) -> Drop | None:
-        """An assistant preamble opening the text or a line of it (``preamble.py``; acknowledgement required
-        in turns, ``bare``: not in persona sentences and the common ground), or a remark about the language
-        or the task (``meta_remarks.py``)."""
-        tokens = ctx.tokens(text)
-        found = opening_rule(ctx.lang.code, ctx.lang.segmentation).find(text, tokens, bare)
-        if found is not None:
-            return self._drop(where, "assistant_preamble", found, text)
-        found = meta_rule(ctx.lang.code, ctx.lang.segmentation).find(tokens)
-        return None if found is None else self._drop(where, "meta_remark", found, text)
+        """An assistant preamble or a meta-remark (``preamble.opening_remark``)."""
+        found = opening_remark(text, ctx.tokens(text), ctx.lang.code, ctx.lang.segmentation, bare)
+        return None if found is None else self._drop(where, found[0], found[1], text)
 
     def judge_boilerplate(self, where: str, text: str, ctx: GateContext) -> Drop | None:
         """Assistant boilerplate or a preamble in a persona sentence or the common ground."""

@@ -16,6 +16,7 @@ from moud_core.text import tokenize
 from moud_core.yamlio import load_yaml
 from moud_gates.data_dir import DATA_DIR
 from moud_gates.gates.labels import Needles, _plain, phrase_form
+from moud_gates.gates.meta_remarks import meta_rule
 
 PREAMBLES_PATH = DATA_DIR / "preambles.yaml"
 FIELDS = ("ack", "present", "copula", "nouns")
@@ -89,3 +90,14 @@ def opening_rule(code: str, segmentation: str) -> OpeningRule:
         data["window"],
         segmentation,
     )
+
+
+def opening_remark(text: str, tokens: list[str], code: str, segmentation: str, bare: bool):
+    """(kind, match) of an assistant preamble opening ``text`` or one of its lines ("assistant_preamble";
+    the acknowledgement is required unless ``bare``: persona sentences and the common ground) or of a remark
+    about the language or the task ("meta_remark", ``meta_remarks.py``), else None."""
+    found = opening_rule(code, segmentation).find(text, tokens, bare)
+    if found is not None:
+        return "assistant_preamble", found
+    found = meta_rule(code, segmentation).find(tokens)
+    return None if found is None else ("meta_remark", found)
