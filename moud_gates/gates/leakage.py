@@ -18,7 +18,7 @@ from moud_gates.context_cache import ContextCache
 from moud_gates.data_dir import DATA_DIR
 from moud_gates.gates.labels import has_colon, language_leakage
 from moud_gates.gates.meta_remarks import meta_rule
-from moud_gates.gates.preamble import opening_remark, opening_rule
+from moud_gates.gates.preamble import opening_possible, opening_remark, opening_rule
 
 LEAKAGE_PATH = DATA_DIR / "leakage.yaml"
 
@@ -280,10 +280,12 @@ class LeakageGate(Gate):
     def check(self, row: dict, ctx: GateContext) -> Drop | None:
         texts = [turn["text"] for turn in row["turns"]]
         plan = self.plan(texts, self.persona_keys(row_personas(row, ctx.memo), ctx), ctx)
+        tokens = set().union(*(ctx.tokens(text) for text in texts))
+        openings = opening_possible(tokens, ctx.lang.code, ctx.lang.segmentation)
         for i, text in enumerate(texts):
             where = f"turns[{i}]"
             drop = None if plan is None else self.judge(where, text, plan, ctx)
-            drop = drop or self.preamble(where, text, ctx, bare=False)
+            drop = drop or (self.preamble(where, text, ctx, bare=False) if openings else None)
             if drop is not None:
                 return drop
         return self._check_other_fields(row, ctx)

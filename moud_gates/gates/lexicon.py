@@ -55,11 +55,12 @@ def long_words(tokens: list[str], min_letters: int) -> list[str]:
     ``min_letters`` characters."""
     out = []
     for token in tokens:
-        if any(c.isdigit() for c in token):
+        if len(token) < min_letters:  # its parts are shorter still
             continue
-        for part in token.replace("’", "'").split("'"):
-            if len(part) >= min_letters:
-                out.append(part)
+        if token.isalpha():  # the common case: letters only, no apostrophe
+            out.append(token)
+        elif not any(c.isdigit() for c in token):
+            out.extend(part for part in token.replace("’", "'").split("'") if len(part) >= min_letters)
     return out
 
 

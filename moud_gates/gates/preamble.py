@@ -101,3 +101,13 @@ def opening_remark(text: str, tokens: list[str], code: str, segmentation: str, b
         return "assistant_preamble", found
     found = meta_rule(code, segmentation).find(tokens)
     return None if found is None else ("meta_remark", found)
+
+
+def opening_possible(tokens: set[str], code: str, segmentation: str) -> bool:
+    """Whether texts whose tokens are all in ``tokens`` (a dialogue's turns) may hold a preamble or a
+    meta-remark (a pre-check: each needs every token of a presentation phrase or of a task noun)."""
+    plain = {_plain(t).replace("i\u0307", "i") for t in tokens}
+    return bool(
+        opening_rule(code, segmentation).present.candidates(plain)
+        or meta_rule(code, segmentation).nouns.candidates(tokens)
+    )
