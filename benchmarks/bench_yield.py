@@ -61,7 +61,7 @@ def scenario(name: str, rates: dict, gates: bool, args, tmp: Path) -> dict:
     """One ``moud generate`` + ``moud filter`` against a fresh slipping server, in a fresh folder."""
     tmp = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=tmp))
     import moud_cli
-    from generation.testing.slips import load_injections
+    from generation.testing.slips import load_injections, persona_twins
 
     ctx = mp.get_context("spawn")
     port_q, stop = ctx.Queue(), ctx.Event()
@@ -124,6 +124,7 @@ def scenario(name: str, rates: dict, gates: bool, args, tmp: Path) -> dict:
         "tokens_per_kept": round(summary["completion_tokens"] / max(1, len(kept)), 1),
         "kept_rows_with_injected_text": corrupted_rows,
         "injected_kinds_in_kept_rows": dict(corrupted_kinds),
+        "kept_rows_with_persona_twins": sum(persona_twins(row) for row in kept),
         "injections": dict(Counter(i.kind for i in injections)),
         "rejected_by_gate": dict(rejected),
         "failure_reasons": summary["failure_reasons"],
@@ -159,8 +160,8 @@ def main(argv=None) -> int:
         f"{args.languages}: {args.dialogues} dialogues per language; injection rates {rates or REALISTIC}; "
         f"medians of {args.rounds} round(s)",
         "| scenario | kept after filter | completion tokens | tokens / kept dialogue | vs clean "
-        "| kept rows with injected text |",
-        "|---|---|---|---|---|---|",
+        "| kept rows with injected text | kept rows with persona twins |",
+        "|---|---|---|---|---|---|---|",
     ]
     for name, c in configs.items():
         m = {k: v["median"] for k, v in c["spread"].items()}
@@ -168,7 +169,7 @@ def main(argv=None) -> int:
         lines.append(
             f"| {name} | {m['kept_after_filter']:g}/{m['requested']:g} ({100 * m['kept_share']:.1f}%) | "
             f"{m['completion_tokens']:,.0f} | {m['tokens_per_kept']:,.1f} | {vs}× | "
-            f"{m['kept_rows_with_injected_text']:g} |"
+            f"{m['kept_rows_with_injected_text']:g} | {m['kept_rows_with_persona_twins']:g} |"
         )
     results = {"languages": args.languages, "dialogues": args.dialogues, "rates": rates, "configs": configs}
     return finish(args, "bench_yield", results, "\n".join(lines))

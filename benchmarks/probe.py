@@ -23,18 +23,23 @@ def xpersona_file(directory: Path, code: str, split: str = "valid") -> Path:
 
 
 def xpersona_rows(directory: Path, code: str, split: str = "valid") -> list[dict]:
-    """Each dialogue as a row: its persona for both speakers, the [user, response] pairs as A/B turns."""
+    """Each dialogue as a row: its persona as persona A, the next dialogue's persona that shares no sentence
+    with it as persona B (two different real people: XPersona gives one persona per dialogue, and PersonaChat
+    reuses personas across dialogues), the [user, response] pairs as A/B turns."""
     data = json.loads(xpersona_file(directory, code, split).read_text(encoding="utf-8"))
+    personas = [[s for s in item["persona"] if s.strip()] for item in data]
     rows = []
     for i, item in enumerate(data):
         turns = [(spk, text) for pair in item["dialogue"] for spk, text in zip("AB", pair, strict=False)]
         row = example_row(code, i, turns)
-        persona = [s for s in item["persona"] if s.strip()]
+        persona = personas[i]
+        others = (personas[(i + k) % len(personas)] for k in range(1, len(personas)))
+        persona_b = next((p for p in others if p and not set(p) & set(persona)), list(persona))
         row.update(
             persona_a=persona,
-            persona_b=list(persona),
+            persona_b=list(persona_b),
             common_ground="",
-            split_group=split_group_for(code, persona, persona),
+            split_group=split_group_for(code, persona, persona_b),
             speech_event="small_talk",
         )
         rows.append(row)

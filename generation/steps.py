@@ -8,6 +8,7 @@ derived from the dialogue seed, the step and the attempt number.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 from dataclasses import dataclass, field
 
@@ -165,7 +166,11 @@ async def _attempts(
     raise AssertionError("unreachable: attempts >= 1")
 
 
-async def make_persona(ctx: StepContext, plan: DialoguePlan, who: str) -> list[str]:
+async def make_persona(
+    ctx: StepContext, plan: DialoguePlan, who: str, other: asyncio.Future | None = None
+) -> list[str]:
+    """Persona ``who``'s sentences. ``other`` (for B): persona A's, awaited before B's sentences are judged
+    (against A's: the persona_twin gate) so that B is regenerated when it repeats A."""
     pc = ctx.cfg["persona"]
     cats, demos = (plan.categories_a, plan.demos_a) if who == "A" else (plan.categories_b, plan.demos_b)
     messages = ctx.prompts.persona_messages(ctx.language, cats, pc["sentences"], demos)
@@ -173,7 +178,13 @@ async def make_persona(ctx: StepContext, plan: DialoguePlan, who: str) -> list[s
 
     async def accept(text: str) -> list[str]:
         sentences = Rejected.unless_parsed(parse_persona, text, pc["sentences"], pc["min_sentences"])
-        await ctx.checker.gate([TextItem(f"{name}[{i}]", sentence) for i, sentence in enumerate(sentences)])
+        against: list[str] = []
+        if other is not None and ctx.checker.gates is not None:
+            with contextlib.suppress(DialogueFailure):  # A failed: B still finishes its own checks
+                against = await other
+        await ctx.checker.gate(
+            [TextItem(f"{name}[{i}]", sentence, (), against) for i, sentence in enumerate(sentences)]
+        )
         return sentences
 
     return await _attempts(ctx, plan, "persona", name, f"persona_{who}", pc["max_attempts"], messages, accept)
@@ -264,8 +275,9 @@ async def make_dialogue(ctx: StepContext, plan: DialoguePlan) -> dict:
     log becomes the row's output metadata."""
     try:
         # both personas finish before a failure is raised (A's first): the outcome never depends on timing
+        persona_a_task = asyncio.ensure_future(make_persona(ctx, plan, "A"))
         personas = await asyncio.gather(
-            make_persona(ctx, plan, "A"), make_persona(ctx, plan, "B"), return_exceptions=True
+            persona_a_task, make_persona(ctx, plan, "B", persona_a_task), return_exceptions=True
         )
         for result in personas:
             if isinstance(result, BaseException):

@@ -1,6 +1,17 @@
 """The built-in gates: importing this module registers them in ``base.GATES`` (name -> class)."""
 
 from moud_gates.base import GATES
-from moud_gates.gates import dedup, leakage, length, lid, repetition, script  # noqa: F401
+from moud_gates.gates import (  # noqa: F401
+    common_ground,
+    dedup,
+    leakage,
+    length,
+    lexicon,
+    lid,
+    persona_form,
+    persona_twin,
+    repetition,
+    script,
+)
 
 __all__ = ["GATES"]

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import random
 from pathlib import Path
 
 import yaml
@@ -27,10 +26,17 @@ from moud_core.languages import load_registry
 BANK = yaml.safe_load((Path(__file__).parent / "crowdworker_bank.yaml").read_text(encoding="utf-8"))
 LANGUAGES = tuple(BANK)
 _TARGET = "Target language: "
+PERSON = 5  # sentences per person in the bank's ``persona`` list
 
 
 def _h(*parts) -> int:
     return int.from_bytes(hashlib.sha256("\x1f".join(map(str, parts)).encode()).digest()[:8], "big")
+
+
+def person(bank: dict, key: int) -> list[str]:
+    """One of the bank's people (``persona`` holds them five sentences each), drawn by ``key``."""
+    people = [bank["persona"][i : i + PERSON] for i in range(0, len(bank["persona"]), PERSON)]
+    return people[key % len(people)]
 
 
 def request_kind(everything: str) -> str:
@@ -96,8 +102,7 @@ class ScriptedCrowdworker:
         if kind == "persona":
             if roll < self.malformed_rate:
                 return "Sure! Here is a persona for you."
-            picked = random.Random(key).sample(bank["persona"], k=min(5, len(bank["persona"])))
-            return "\n".join(f"{i + 1}. {s}" for i, s in enumerate(picked))
+            return "\n".join(f"{i + 1}. {s}" for i, s in enumerate(person(bank, key)))
         if kind == "common_ground":
             return " ".join(bank["common_ground"])
         if roll < self.empty_rate:

@@ -17,6 +17,11 @@ Kinds (material in ``slips_bank.yaml``, hand-written) and the answers they apply
 - ``english_persona``: the whole persona in English                                   (personas)
 - ``truncation``: the answer cut mid-word, ``finish_reason: "length"``                (all)
 - ``near_repeat``: "Ah, " (in the language) + an earlier turn of the dialogue           (turns)
+- ``persona_twin``: a collapsed model's one favourite persona, in a random order, whatever it is asked;
+  a dialogue whose personas A and B both get it has a persona twin (the injection has no markers: a twin
+  is a pair of personas, not a text; ``persona_twins`` finds them in rows)                (personas)
+- ``preamble_common_ground``: an acknowledgement and "here is the scene" in the language, without a colon,
+  before the common ground ("Bien sûr ! Voici la scène.")                             (common ground)
 
 Whether and how an answer is corrupted is a hash of (seed, request), so a run is reproducible and a
 request asked again with another seed gets a fresh draw. Each injection is recorded with the exact text
@@ -51,10 +56,12 @@ KINDS = (
     "english_persona",
     "truncation",
     "near_repeat",
+    "persona_twin",
+    "preamble_common_ground",
 )
 APPLIES = {
-    "persona": ("english_persona", "think", "boilerplate", "truncation"),
-    "common_ground": ("think", "boilerplate", "truncation"),
+    "persona": ("english_persona", "think", "boilerplate", "truncation", "persona_twin"),
+    "common_ground": ("think", "boilerplate", "truncation", "preamble_common_ground"),
     "turn": ("english_turn", "gloss", "label", "think", "boilerplate", "truncation", "near_repeat"),
 }
 # About 20% of turns corrupted, as measured on small real models (issue #13).
@@ -67,6 +74,8 @@ REALISTIC = {
     "english_persona": 0.03,
     "truncation": 0.02,
     "near_repeat": 0.02,
+    "persona_twin": 0.1,  # models collapse to a favourite persona (issue #23: real ones often do)
+    "preamble_common_ground": 0.05,
 }
 _SENTENCE_START = regex.compile(r"(?<=[.!?。！？])\s*")
 _LIST_MARK = regex.compile(r"^\d+\.\s*")
@@ -228,6 +237,17 @@ class SlipInjector:
         text = MATERIAL["languages"][language]["near_repeat_prefix"] + rng.choice(earlier)
         return text, [text], {}
 
+    @staticmethod
+    def _persona_twin(rng, step, language, clean, body):
+        sentences = list(MATERIAL["languages"][language]["favorite_persona"])
+        rng.shuffle(sentences)
+        return "\n".join(f"{i + 1}. {s}" for i, s in enumerate(sentences)), [], {}
+
+    @staticmethod
+    def _preamble_common_ground(rng, step, language, clean, body):
+        line = rng.choice(MATERIAL["languages"][language]["scene_preamble"])
+        return f"{line} {clean}", [line], {}
+
     # -- the record -------------------------------------------------------------------------------
     def counts(self) -> Counter:
         return Counter(i.kind for i in self.injections)
@@ -240,6 +260,11 @@ class SlipInjector:
         with open(path, "w", encoding="utf-8") as fh:
             for inj in list(self.injections):
                 fh.write(json.dumps(asdict(inj), ensure_ascii=False) + "\n")
+
+
+def persona_twins(row: dict) -> bool:
+    """Whether a row's persona B shares a sentence with its persona A."""
+    return bool(set(row["persona_a"]) & set(row["persona_b"]))
 
 
 def load_injections(path: str | Path) -> list[Injection]:

@@ -19,6 +19,8 @@ from moud_gates.base import Drop, Gate, GateContext, TextItem, clip, register, r
 from moud_gates.context_cache import ContextCache
 from moud_gates.data_dir import DATA_DIR
 from moud_gates.gates.labels import has_colon, language_leakage
+from moud_gates.gates.meta_remarks import meta_rule
+from moud_gates.gates.preamble import opening_possible, opening_remark, opening_rule
 
 LEAKAGE_PATH = DATA_DIR / "leakage.yaml"
 
@@ -167,6 +169,8 @@ class LeakageGate(Gate):
         pattern_needs()
         phrase_literals()
         language_leakage(ctx.lang.code)
+        opening_rule(ctx.lang.code, ctx.lang.segmentation)
+        meta_rule(ctx.lang.code, ctx.lang.segmentation)
 
     @staticmethod
     def persona_keys(personas: Sequence[str], ctx: GateContext) -> list[tuple[str, str]]:
@@ -262,26 +266,36 @@ class LeakageGate(Gate):
         personas = tuple(item.personas)
         keys = self._persona_keys.get(ctx, personas, lambda: self.persona_keys(personas, ctx))
         plan = self.plan([item.text], keys, ctx)
-        return None if plan is None else self.judge(item.where, item.text, plan, ctx)
+        drop = None if plan is None else self.judge(item.where, item.text, plan, ctx)
+        return drop or self.preamble(item.where, item.text, ctx, bare=False)
+
+    def preamble(self, where: str, text: str, ctx: GateContext, bare: bool) -> Drop | None:
+        """An assistant preamble or a meta-remark (``preamble.opening_remark``)."""
+        found = opening_remark(text, ctx.tokens(text), ctx.lang.code, ctx.lang.segmentation, bare)
+        return None if found is None else self._drop(where, found[0], found[1], text)
 
     def judge_boilerplate(self, where: str, text: str, ctx: GateContext) -> Drop | None:
-        """Assistant boilerplate in a persona sentence or the common ground."""
+        """Assistant boilerplate or a preamble in a persona sentence or the common ground."""
         rules = language_leakage(ctx.lang.code)
         tokens = ctx.tokens(text)
         if not (has_colon(text) or rules.any_phrase(set(tokens))):
-            return None
+            return self.preamble(where, text, ctx, bare=True)
         found = rules.boilerplate_phrase(tokens) or rules.preamble_clause(
             text, ctx.params["short_opening_boilerplate"]
         )
-        return None if found is None else self._drop(where, "assistant_boilerplate", found, text)
+        if found is None:
+            return self.preamble(where, text, ctx, bare=True)
+        return self._drop(where, "assistant_boilerplate", found, text)
 
     def check(self, row: dict, ctx: GateContext) -> Drop | None:
         texts = [turn["text"] for turn in row["turns"]]
         plan = self.plan(texts, self.persona_keys(row_personas(row, ctx.memo), ctx), ctx)
-        if plan is None:
-            return self._check_other_fields(row, ctx)
+        tokens = set().union(*(ctx.tokens(text) for text in texts))
+        openings = opening_possible(tokens, ctx.lang.code, ctx.lang.segmentation)
         for i, text in enumerate(texts):
-            drop = self.judge(f"turns[{i}]", text, plan, ctx)
+            where = f"turns[{i}]"
+            drop = None if plan is None else self.judge(where, text, plan, ctx)
+            drop = drop or (self.preamble(where, text, ctx, bare=False) if openings else None)
             if drop is not None:
                 return drop
         return self._check_other_fields(row, ctx)

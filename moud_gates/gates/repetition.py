@@ -85,6 +85,27 @@ def common_run(a: Sequence[str], b: Sequence[str], need: int) -> bool:
     return any(r in runs for r in zip(*(b[i:] for i in range(need)), strict=False))
 
 
+def changed_tokens(a: Sequence[str], b: Sequence[str], most: int) -> int | None:
+    """How many tokens differ between ``a`` and ``b`` when at most ``most`` do (the same length: position by
+    position; else one run of tokens inserted, removed or replaced between a common start and end), else
+    None. "Je vais au marché demain" / "Je vais au cinéma demain": 1."""
+    la, lb = len(a), len(b)
+    if abs(la - lb) > most:
+        return None
+    if la == lb:
+        diff = sum(x != y for x, y in zip(a, b, strict=True))
+        if diff <= most:
+            return diff
+    start = 0
+    while start < min(la, lb) and a[start] == b[start]:
+        start += 1
+    end = 0
+    while end < min(la, lb) - start and a[la - 1 - end] == b[lb - 1 - end]:
+        end += 1
+    diff = max(la, lb) - start - end
+    return diff if diff <= most else None
+
+
 @register
 class RepetitionGate(Gate):
     name = "repetition"
@@ -160,10 +181,23 @@ class RepetitionGate(Gate):
                 other = len(turn.tokens)
                 short, long = (size, other) if size <= other else (other, size)
                 need = max(least, math.ceil(share * long - 1e-9))
-                if short < need or (need >= n and gram_set.isdisjoint(turn.grams)):
-                    continue  # no common run of ``need`` tokens (it would be a common n-gram)
-                if common_run(tokens, turn.tokens, need):
+                # no common run of ``need`` tokens when no common n-gram (the run would hold one)
+                if not (short < need or (need >= n and gram_set.isdisjoint(turn.grams))) and common_run(
+                    tokens, turn.tokens, need
+                ):
                     repeat_of, similarity = turn.index, need / long
+                    break
+                # a word or two changed ("... au marché demain" / "... au cinéma demain")
+                if (
+                    long >= p["near_changed_min_tokens"]
+                    and (
+                        changed := changed_tokens(
+                            tokens, turn.tokens, int(p["near_max_changed_share"] * long)
+                        )
+                    )
+                    is not None
+                ):
+                    repeat_of, similarity = turn.index, 1 - changed / long
                     break
         result = (key, repeat_of is not None, tokens, gram_set)
         if not check:

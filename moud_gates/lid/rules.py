@@ -16,7 +16,14 @@ from typing import NamedTuple
 
 from moud_core.charclass import letter_counts
 from moud_gates.base import GateContext
-from moud_gates.lid.words import english_share, plausible, target_words, word_share
+from moud_gates.lid.words import (
+    english_share,
+    plausible,
+    target_words,
+    target_words_plain,
+    without_accents,
+    word_share,
+)
 
 
 class Failure(NamedTuple):
@@ -85,13 +92,42 @@ def english_scores(text: str, pred: list, ctx: GateContext) -> dict | None:
     return None
 
 
-def native_rescue(text: str, ctx: GateContext) -> tuple[bool, dict]:
-    """(whether ``text`` has enough common target-language words to be rescued, their share as scores)."""
+def native_rescue(text: str, ctx: GateContext, pred: list | None = None) -> tuple[bool, dict]:
+    """(whether ``text`` is rescued, scores): it has enough common target-language words (accent-insensitive),
+    or (with the model's labels ``pred``) every one of its words is a word of the target language and more of
+    them are than of the foreign label on top (``lexical_rescue``)."""
     words = target_words(ctx.lang.code)
-    if not words:
-        return False, {}
-    share = word_share(ctx.tokens(text), words)
-    return share >= ctx.params["target_min_share"], {"target_share": round(share, 4)}
+    scores: dict = {}
+    if words:
+        share = word_share(ctx.tokens(text), words, target_words_plain(ctx.lang.code))
+        scores["target_share"] = round(share, 4)
+        if share >= ctx.params["target_min_share"]:
+            return True, scores
+    if pred and lexical_rescue(text, pred, ctx):
+        scores["lexical_rescue"] = True
+        return True, scores
+    return False, scores
+
+
+def lexical_rescue(text: str, pred: list, ctx: GateContext) -> bool:
+    """Whether ``text`` (at least ``lexical_min_words`` words) has only words of the target language's
+    wordfreq list (accent-insensitive) and strictly more of them than the top foreign label's list has: short
+    informal text ("tu as un yacht sympa") that language ID gives to a neighbour, while a neighbour's sentence
+    has words the target's list lacks."""
+    from moud_gates.gates.lexicon import known_words, label_words
+
+    lists = known_words(ctx.lang.code)
+    targets = (ctx.lang.lid_label, *ctx.params["also_accept"])
+    foreign = next((lab for lab, _ in pred if lab not in targets), None)
+    other = label_words(foreign) if foreign is not None else None
+    if lists is None or other is None:
+        return False
+    tokens = [t for t in ctx.tokens(text) if not any(c.isdigit() for c in t)]
+    if len(tokens) < ctx.params["lexical_min_words"]:
+        return False
+    target = lists[0]
+    mine = sum(t in target or without_accents(t) in target for t in tokens)
+    return mine == len(tokens) and mine > sum(t in other for t in tokens)
 
 
 def foreign_on_top(pred: list, target: float, min_prob: float, max_target: float, ctx: GateContext) -> bool:
@@ -112,7 +148,7 @@ def judge_whole(text: str, pred: list, ctx: GateContext) -> Failure | None:
         if (scores := english_scores(text, pred, ctx)) is not None:
             return Failure("english_turn", target, pred, scores)
         if foreign_on_top(pred, target, p["foreign_min_prob"], p["foreign_max_target"], ctx):
-            rescued, scores = native_rescue(text, ctx)
+            rescued, scores = native_rescue(text, ctx, pred)
             if not rescued:
                 return Failure("foreign_top1", target, pred, scores)
         return None
@@ -121,7 +157,7 @@ def judge_whole(text: str, pred: list, ctx: GateContext) -> Failure | None:
     if other is None:  # no plausible label but the target's, which is weak: no evidence either way
         return None
     if other >= p["min_other_prob"]:
-        rescued, scores = native_rescue(text, ctx)
+        rescued, scores = native_rescue(text, ctx, pred)
         if not rescued:
             return Failure("not_target", target, pred, scores)
     if (scores := english_scores(text, pred, ctx)) is not None:

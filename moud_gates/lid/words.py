@@ -5,6 +5,7 @@ label is written in (a label is only plausible for a text that has letters of it
 from __future__ import annotations
 
 import functools
+import unicodedata
 
 import regex
 
@@ -38,8 +39,27 @@ def target_words(code: str) -> frozenset[str]:
     return frozenset(str(w).casefold() for w in words)
 
 
-def word_share(tokens: list[str], words: frozenset[str]) -> float:
-    return sum(t in words for t in tokens) / len(tokens) if tokens else 0.0
+def without_accents(word: str) -> str:
+    """``word`` without combining marks on Latin letters ("perché" -> "perche", "é" -> "e"): chat text often
+    has a missing or wrong accent mark."""
+    decomposed = unicodedata.normalize("NFD", word)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)) if decomposed != word else word
+
+
+@functools.cache
+def target_words_plain(code: str) -> frozenset[str]:
+    """``target_words(code)`` without accents."""
+    return frozenset(without_accents(w) for w in target_words(code))
+
+
+def word_share(tokens: list[str], words: frozenset[str], plain: frozenset[str] | None = None) -> float:
+    """Share of ``tokens`` in ``words``; with ``plain`` (the words without accents) a token also counts when
+    it matches one of them once its accents are removed ("e" and "é" for "è")."""
+    if not tokens:
+        return 0.0
+    if plain is None:
+        return sum(t in words for t in tokens) / len(tokens)
+    return sum(t in words or without_accents(t) in plain for t in tokens) / len(tokens)
 
 
 _CAPITAL_I = regex.compile(r"(?<![\p{L}\p{N}'’])I(?![\p{L}\p{N}'’])")

@@ -73,6 +73,15 @@ PERSONAS = {
     "id": ["Saya tinggal di Bandung.", "Saya punya seekor anjing."],
     "it": ["Vivo a Bologna.", "Ho un cane di nome Leo."],
 }
+PERSONAS_B = {  # another person than PERSONAS (the persona_twin gate drops a persona B that repeats A)
+    "fr": ["Je suis étudiante à Lille.", "J'ai un chat qui s'appelle Moka."],
+    "ja": ["私は東京の大学で勉強しています。", "猫を一匹飼っています。"],
+    "ko": ["저는 서울에서 대학교에 다녀요.", "고양이 한 마리를 키우고 있어요."],
+    "zh": ["我是北京的一名大学生。", "我家里有一只白色的猫。"],
+    "ru": ["Я учусь в университете в Москве.", "У меня живёт белая кошка."],
+    "id": ["Saya kuliah di Yogyakarta.", "Saya memelihara seekor kucing putih."],
+    "it": ["Studio all'università di Torino.", "Ho una gatta bianca che si chiama Neve."],
+}
 COMMON_GROUND = {
     "fr": "Deux voisins se croisent au marché un samedi matin.",
     "ja": "二人の隣人が公園で出会う。",
@@ -88,11 +97,12 @@ def make_row(lang: str = "fr", texts: list[str] | None = None, index: int = 0) -
     texts = texts or TEXTS[lang]
     row = example_row(lang, index, [("AB"[i % 2], t) for i, t in enumerate(texts)])
     persona = PERSONAS.get(lang, row["persona_a"])
+    persona_b = PERSONAS_B.get(lang, row["persona_b"])
     row.update(
         persona_a=list(persona),
-        persona_b=list(persona),
+        persona_b=list(persona_b),
         common_ground=COMMON_GROUND.get(lang, ""),
-        split_group=split_group_for(lang, persona, persona),
+        split_group=split_group_for(lang, persona, persona_b),
     )
     return row
 

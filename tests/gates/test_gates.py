@@ -106,10 +106,15 @@ def test_lid_foreign_top1_rule_and_target_words(lid_gate):
     assert drop.scores["kind"] == "not_target" and drop.scores["top"] == [["zh", 0.9328], ["ja", 0.0088]], (
         drop
     )
-    # real Indonesian that lid.176 calls Italian (it 0.87) is kept thanks to common Indonesian words
+    # real Indonesian that lid.176 calls Italian (it 0.87) is kept thanks to common Indonesian words (and to
+    # its words all being Indonesian ones, more than Italian ones: the lexical rescue)
     real = "hai teman, apa kabar?"
     assert lid_gate.check(with_turn(make_row("id"), 0, real), ctx("id", "lid")) is None
-    drop = lid_gate.check(with_turn(make_row("id"), 0, real), ctx("id", "lid", target_min_share=1.01))
+    no_words = ctx("id", "lid", target_min_share=1.01)
+    assert lid_gate.check(with_turn(make_row("id"), 0, real), no_words) is None
+    drop = lid_gate.check(
+        with_turn(make_row("id"), 0, real), ctx("id", "lid", target_min_share=1.01, lexical_min_words=99)
+    )
     assert drop.scores["kind"] == "not_target" and drop.scores["top"][0][0] == "it"
 
 

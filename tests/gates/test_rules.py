@@ -242,8 +242,10 @@ def test_near_loop_names_both_turns():
     assert drop.scores["repeats"] == "turns[3]" and "turns[7] nearly repeats turns[3]" in drop.reason
     # one near-repeat is tolerated (max_repeated_turns 1), like one identical repeat
     assert RepetitionGate().check(make_row("fr", texts[:7]), ctx("fr", "repetition")) is None
-    # without the near-repeat rule (a common run must cover more than the longer turn) nothing fires
-    assert RepetitionGate().check(make_row("fr", texts), ctx("fr", "repetition", near_min_share=1.01)) is None
+    # without the near-repeat rules (a common run must cover more than the longer turn; no token may differ)
+    # nothing fires
+    off = ctx("fr", "repetition", near_min_share=1.01, near_max_changed_share=0)
+    assert RepetitionGate().check(make_row("fr", texts), off) is None
 
 
 def test_echo_reason_and_bound():

@@ -239,12 +239,17 @@ def test_inline_filter_records_drops_and_lid_scores(tmp_path, capsys):
     drops = read_rows(tmp_path / "run", "drops")["fr"]
     failed = read_rows(tmp_path / "run", "failures").get("fr", [])
     assert len(kept) + len(drops) + len(failed) == 10 and kept and drops
-    assert all(english in [t["text"] for t in d["row"]["turns"]] for d in drops)
+    # without inline gates persona B is never judged against persona A: the crowdworker's twins (same person
+    # drawn twice) are dropped by persona_twin; every other drop is the English turn's
+    twins = [d for d in drops if d["gate"] == "persona_twin"]
+    assert all(set(d["row"]["persona_a"]) & set(d["row"]["persona_b"]) for d in twins)
+    drops = [d for d in drops if d["gate"] != "persona_twin"]
+    assert drops and all(english in [t["text"] for t in d["row"]["turns"]] for d in drops)
     assert {d["gate"] for d in drops} <= {"lid", "script"} and all(d["reason"] for d in drops)
     assert all(english not in [t["text"] for t in r["turns"]] for r in kept)
     assert all(len(r["metadata"]["lid_scores"]) == len(r["turns"]) for r in kept)
     assert (
-        f"made {len(kept)} dialogues, failed {len(failed)}, dropped {len(drops)} (--filter)"
+        f"made {len(kept)} dialogues, failed {len(failed)}, dropped {len(drops) + len(twins)} (--filter)"
         in capsys.readouterr().err
     )
 
