@@ -78,6 +78,7 @@ def _process_language(job: tuple) -> dict:
         "speech_events": dict(scan.speech_events),
         "generator_models": dict(scan.generator_models),
         "prompt_versions": dict(scan.prompt_versions),
+        "persona_collapse": scan.collapse.summary(top=1),
         "splits": {
             s: {
                 "dialogues": len(scan.index[s]),

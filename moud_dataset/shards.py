@@ -15,6 +15,7 @@ from pathlib import Path
 
 from moud_core.jsonl import json_problem
 from moud_core.languages import Language, load_registry
+from moud_core.persona_collapse import PersonaCollapse
 from moud_core.runfolder import RunFolder, resolve_languages
 from moud_core.schema import validate_row
 from moud_core.splits import SPLITS, assign_split
@@ -64,6 +65,7 @@ class LanguageScan:
     prompt_versions: Counter = field(default_factory=Counter)
     split_groups: dict[str, set] = field(default_factory=lambda: {s: set() for s in SPLITS})
     errors: list[str] = field(default_factory=list)
+    collapse: PersonaCollapse | None = None  # persona-collapse measures (the card)
 
     @property
     def rows(self) -> int:
@@ -75,7 +77,7 @@ class LanguageScan:
 
 def scan_language(language: str, files: list[Path], seed: int, ratios) -> LanguageScan:
     """Validate every row of one language's shards; every problem is one 'file:line: field: ...' string."""
-    scan = LanguageScan(language, [str(f) for f in files])
+    scan = LanguageScan(language, [str(f) for f in files], collapse=PersonaCollapse(language))
     for file_idx, path in enumerate(files):
         offset = 0
         with open(path, "rb") as fh:
@@ -111,6 +113,7 @@ def scan_language(language: str, files: list[Path], seed: int, ratios) -> Langua
                 meta = row["metadata"]
                 scan.generator_models[meta["generator_model"]] += 1
                 scan.prompt_versions[meta["prompt_version"]] += 1
+                scan.collapse.add_row(row)
     _check_duplicate_ids(scan)
     return scan
 
