@@ -146,3 +146,31 @@ def test_real_xpersona_personas_are_varied(xpersona_dir):
 def test_collapse_of_an_empty_corpus():
     c = collapse_of([], "fr")
     assert c["personas"] == 0 and c["top_sentences"] == [] and c["near_duplicate_pairs"] == 0
+
+
+def test_collapse_plot_shows_moud_beside_xpersona(tmp_path, monkeypatch):
+    from eval.persona_collapse import collapse_section
+    from tests.plot_checks import captured_figures
+
+    rows = [row("fr", i, ["Je m'appelle Camille.", *HOBBIES[:2]], HOBBIES) for i in range(4)]
+    rows.append(row("zh", 0, ["我叫王丽。"], ["我是老师。"]))
+    stats = compute_stats(rows)
+    human = collapse_of([[["J'ai un chat.", "Je lis."]], [["Je suis pilote."]]], "fr")
+    stats["xpersona"] = {"folder": "xp", "split": "valid", "languages": {"fr": human}}
+    with captured_figures(monkeypatch) as figs:
+        collapse_section(stats, tmp_path)
+    (fig,) = figs
+    axes = fig.axes
+    assert len(axes) == 3 and [t.get_text() for t in axes[0].get_xticklabels()] == ["fr", "zh"]
+    # first panel: distinct share, MOUD (fr, zh) then XPersona (fr only; zh has no bar height)
+    heights = [p.get_height() for p in axes[0].patches]
+    fr = stats["languages"]["fr"]["persona_collapse"]["distinct_share"]
+    assert (
+        heights[0] == pytest.approx(fr)
+        and heights[1] == pytest.approx(1.0)
+        and heights[2] == pytest.approx(1.0)
+    )
+    (legend,) = fig.legends
+    assert [t.get_text() for t in legend.get_texts()] == ["MOUD", "XPersona (human)"]
+    box = legend.get_window_extent()
+    assert not any(box.overlaps(ax.get_window_extent()) for ax in axes)
