@@ -17,7 +17,7 @@ from pathlib import Path
 import regex
 
 from moud_core.errors import ConfigError
-from moud_core.persona_groups import near_duplicate_pairs, normalize_sentence, persona_set
+from moud_core.persona_groups import near_duplicate_pairs, normalize_sentence
 from moud_core.yamlio import load_yaml
 
 ENTITIES_FILE = Path(__file__).parent / "data" / "persona_entities.yaml"
@@ -104,14 +104,15 @@ class PersonaCollapse:
         """The personas of one dialogue (a MOUD row has two, an XPersona dialogue one)."""
         d = self.dialogues
         self.dialogues += 1
+        forms = self.forms
         for persona in personas:
             self.personas += 1
-            keys = persona_set(persona)
-            self.sentences += sum(1 for s in persona if normalize_sentence(s))
-            for s in persona:
-                key = normalize_sentence(s)
-                if key and key not in self.forms:
-                    self.forms[key] = " ".join(s.split())
+            normalized = [normalize_sentence(s) for s in persona]
+            keys = frozenset(filter(None, normalized))  # persona_groups.persona_set
+            self.sentences += sum(1 for key in normalized if key)
+            for key, s in zip(normalized, persona, strict=True):
+                if key and key not in forms:
+                    forms[key] = " ".join(s.split())
             self.sentence_counts.update(keys)
             if keys:
                 self.owners.setdefault(keys, []).append(d)

@@ -47,7 +47,10 @@ class _UnionFind:
 
 
 def jaccard(a: frozenset, b: frozenset) -> float:
-    return len(a & b) / len(a | b) if a or b else 1.0
+    if not (a or b):
+        return 1.0
+    shared = len(a & b)
+    return shared / (len(a) + len(b) - shared)
 
 
 def near_duplicate_pairs(sets: Sequence[frozenset], threshold: float) -> list[tuple[int, int]]:
