@@ -45,7 +45,10 @@ def build_parser(parser: argparse.ArgumentParser) -> None:
         help="XPersona folder: measure persona collapse on its human personas too (default: none)",
     )
     parser.add_argument(
-        "--xpersona-split", default="valid", help="XPersona split to read: valid (default), test or train"
+        "--xpersona-split",
+        default="valid",
+        choices=["valid", "validation", "test", "train"],
+        help="XPersona split to read (default: valid)",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 

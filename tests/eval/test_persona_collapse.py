@@ -174,3 +174,26 @@ def test_collapse_plot_shows_moud_beside_xpersona(tmp_path, monkeypatch):
     assert [t.get_text() for t in legend.get_texts()] == ["MOUD", "XPersona (human)"]
     box = legend.get_window_extent()
     assert not any(box.overlaps(ax.get_window_extent()) for ax in axes)
+
+
+def test_moud_stats_cli_with_xpersona(tmp_path, xpersona_sample, capsys):
+    import moud_cli
+
+    run = write_shards(
+        tmp_path / "run", [row("it", i, ["Mi chiamo Giulia.", "Vivo a Roma."], HOBBIES) for i in range(2)]
+    )
+    out = tmp_path / "stats"
+    assert (
+        moud_cli.main(["stats", "--shards", str(run), "--out", str(out), "--xpersona", str(xpersona_sample)])
+        == 0
+    )
+    stats = json.loads((out / "stats.json").read_text(encoding="utf-8"))
+    it = stats["languages"]["it"]["persona_collapse"]
+    assert it["top_names"][0]["text"] == "Giulia" and it["top_places"][0]["text"] == "Roma"
+    assert list(stats["xpersona"]["languages"]) == ["it"] and stats["xpersona"]["split"] == "valid"
+    assert "| it | XPersona |" in (out / "report.md").read_text(encoding="utf-8")
+    assert (
+        moud_cli.main(["stats", "--shards", str(run), "--out", str(out), "--xpersona", str(tmp_path / "x")])
+        == 2
+    )
+    assert "--xpersona" in capsys.readouterr().err
