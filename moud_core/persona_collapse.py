@@ -18,6 +18,7 @@ import regex
 
 from moud_core.errors import ConfigError
 from moud_core.persona_groups import near_duplicate_pairs, normalize_sentence
+from moud_core.splits import near_duplicate_threshold
 from moud_core.yamlio import load_yaml
 
 ENTITIES_FILE = Path(__file__).parent / "data" / "persona_entities.yaml"
@@ -86,11 +87,8 @@ class PersonaCollapse:
     (``summary``)."""
 
     def __init__(self, language: str, threshold: float | None = None):
-        if threshold is None:
-            from moud_core.splits import near_duplicate_threshold
-
-            threshold = near_duplicate_threshold()
-        self.language, self.threshold = language, threshold
+        self.language = language
+        self.threshold = near_duplicate_threshold() if threshold is None else threshold
         self.has_patterns = bool(entity_patterns().get(language))
         self.personas = self.sentences = 0
         self.sentence_counts: Counter = Counter()  # normalized sentence -> personas stating it
