@@ -164,3 +164,29 @@ def judge_vs_human(panels: dict[str, dict[str, tuple[list, list]]], path: Path, 
         fig.savefig(fh, format="png", dpi=110)
     plt.close(fig)
     return path
+
+
+def panel_bars(panels: dict[str, dict[str, dict[str, float]]], title: str, path: Path) -> Path:
+    """One panel per measure (outer keys, its title), grouped bars in each: groups on the x axis, series
+    (inner keys, e.g. MOUD and XPersona) side by side, one colour per series in every panel."""
+    series = list(dict.fromkeys(s for p in panels.values() for g in p.values() for s in g))
+    colours = {s: plt.cm.tab10(i % 10) for i, s in enumerate(series)}
+    groups = list(dict.fromkeys(g for p in panels.values() for g in p))
+    width = 0.8 / max(1, len(series))
+    fig, axes = plt.subplots(
+        1, len(panels), figsize=(max(4.5, 0.45 * len(groups) * len(series) + 1.5) * len(panels), 3.8)
+    )
+    for ax, (name, values) in zip(np.atleast_1d(axes), panels.items(), strict=True):
+        for i, s in enumerate(series):
+            ys = [values.get(g, {}).get(s, np.nan) for g in groups]
+            ax.bar(np.arange(len(groups)) + (i - (len(series) - 1) / 2) * width, ys, width, color=colours[s])
+        crowded = len(groups) > 6 or max(map(len, groups), default=0) > 6
+        ax.set_xticks(
+            range(len(groups)), groups, rotation=35 if crowded else 0, ha="right" if crowded else "center"
+        )
+        ax.set_ylim(0, 1.0)
+        ax.set_title(name, fontsize=9)
+    handles = [plt.Rectangle((0, 0), 1, 1, color=colours[s]) for s in series]
+    fig.legend(handles, series, loc="upper right", fontsize=8, frameon=False)
+    fig.suptitle(title, fontsize=11, x=0.02, ha="left")
+    return _save(fig, path)

@@ -11,6 +11,7 @@ from tqdm import tqdm
 
 from eval.aggregate import ItemScores, collect, iter_judgments, judgment_files
 from eval.items import iter_rows, shard_files
+from eval.persona_collapse import xpersona_collapse
 from eval.report_stats import stats_section
 from eval.report_writer import REPORT_FILES, judge_section, write_report
 from eval.rubric import Rubric
@@ -103,11 +104,19 @@ def run_stats(
     languages: list[str] | None = None,
     by_model: bool = False,
     quiet: bool = False,
+    xpersona: str | Path | None = None,
+    xpersona_split: str = "valid",
 ) -> tuple[Path, dict]:
-    """Dataset statistics of ``shards`` into ``out`` (report.md, stats.json, plots); returns the report
+    """Dataset statistics of ``shards`` into ``out`` (report.md, stats.json, plots); with ``xpersona`` (an
+    XPersona folder) the persona-collapse measures of its human personas beside them. Returns the report
     path."""
     shard_files(shards, languages)  # fail before creating anything
+    if xpersona is not None and not Path(xpersona).is_dir():
+        raise MoudError(f"--xpersona {xpersona}: not a folder")
     stats = _shard_stats(shards, languages, by_model, quiet)
+    if xpersona is not None:
+        codes = {s["language"] for s in stats["languages"].values()}
+        stats["xpersona"] = xpersona_collapse(xpersona, codes, xpersona_split)
     out = prepare_out_dir(out)
     with replace_outputs(out, REPORT_FILES) as tmp:
         write_report(tmp, [stats_section(stats, tmp)], "MOUD dataset statistics")

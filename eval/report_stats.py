@@ -1,11 +1,13 @@
 """The dataset-statistics section of a report (``moud stats``, ``moud report --shards``): stats.json, tables
-and plots of dialogues, turns, lengths, distinct-n, language-ID confidence and taxonomy coverage."""
+and plots of dialogues, turns, lengths, distinct-n, language-ID confidence, taxonomy coverage and persona
+collapse."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from eval import plots
+from eval.persona_collapse import collapse_section
 from eval.report_writer import json_text, md_table
 from moud_core.atomic import atomic_write_text
 
@@ -133,5 +135,6 @@ def stats_section(stats: dict, out: Path) -> str:
         "",
         "![Coverage](coverage.png)",
         "",
+        collapse_section(stats, out),
     ]
     return "\n".join(parts)

@@ -31,6 +31,7 @@ REPORT_FILES = (
     "turn_lengths.png",
     "distinct_n.png",
     "coverage.png",
+    "persona_collapse.png",
 )
 
 

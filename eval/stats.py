@@ -2,7 +2,8 @@
 
 Per language: dialogues, turns, characters and tokens per turn, distinct-1/2 (script-aware tokens from
 ``moud_core.text.tokenize``: characters for zh/ja/th, never whitespace words), language-ID
-confidence distribution (``metadata.lid_scores``), speech-event and persona-category coverage.
+confidence distribution (``metadata.lid_scores``), speech-event and persona-category coverage, and persona
+collapse (``moud_core.persona_collapse``: repeated persona sentences, names, places, near-duplicate personas).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from moud_core.languages import load_registry
+from moud_core.persona_collapse import PersonaCollapse
 from moud_core.taxonomy import load_persona_taxonomy, load_speech_events
 from moud_core.text import tokenize
 
@@ -51,6 +53,11 @@ class LanguageStats:
     persona_categories: Counter = field(default_factory=Counter)
     persona_subcategories: Counter = field(default_factory=Counter)
     generator_models: Counter = field(default_factory=Counter)
+    collapse: PersonaCollapse | None = None
+
+    def __post_init__(self):
+        if self.collapse is None:
+            self.collapse = PersonaCollapse(self.language)
 
     def add(self, row: dict) -> None:
         turns = row["turns"]
@@ -79,6 +86,7 @@ class LanguageStats:
             self.persona_categories[cat.split("/", 1)[0]] += 1
             self.persona_subcategories[cat] += 1
         self.generator_models[meta.get("generator_model", "")] += 1
+        self.collapse.add_row(row)
 
     def summary(self, n_events: int, n_categories: int, n_subcategories: int) -> dict:
         lid_n = int(self.lid_hist.sum())
@@ -119,6 +127,7 @@ class LanguageStats:
                 len(self.persona_subcategories) / n_subcategories if n_subcategories else math.nan
             ),
             "generator_models": dict(sorted(self.generator_models.items())),
+            "persona_collapse": self.collapse.summary(),
         }
 
 

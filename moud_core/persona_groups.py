@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import regex
 
@@ -47,30 +47,42 @@ class _UnionFind:
 
 
 def jaccard(a: frozenset, b: frozenset) -> float:
-    return len(a & b) / len(a | b) if a or b else 1.0
+    if not (a or b):
+        return 1.0
+    shared = len(a & b)
+    return shared / (len(a) + len(b) - shared)
 
 
-def persona_components(dialogues: list[tuple[frozenset, frozenset]], threshold: float) -> list[int]:
-    """For each dialogue (its two persona sets), the index of the first dialogue of its group."""
-    personas = [p for pair in dialogues for p in pair]  # persona 2i and 2i+1 belong to dialogue i
-    freq = Counter(s for p in set(personas) for s in p)
-    uf = _UnionFind(len(dialogues))
-    owner: dict[frozenset, int] = {}  # exact persona -> first dialogue that has it
-    index: dict[str, list[int]] = {}  # prefix sentence -> personas (as positions) indexed so far
-    for pos, p in enumerate(personas):
-        d = pos // 2
-        first = owner.setdefault(p, d)
-        uf.union(d, first)
-        if first != d or not p:  # an exact repeat: already linked to everything its twin is
+def near_duplicate_pairs(sets: Sequence[frozenset], threshold: float) -> list[tuple[int, int]]:
+    """Pairs ``(i, j)``, ``i < j``, of the non-empty ``sets`` (distinct) whose Jaccard similarity reaches
+    ``threshold``, found by the prefix-filtered join of the module docstring."""
+    freq = Counter(s for p in sets for s in p)
+    index: dict[str, list[int]] = {}  # prefix sentence -> sets indexed so far
+    pairs = []
+    for i, p in enumerate(sets):
+        if not p:
             continue
         ordered = sorted(p, key=lambda s: (freq[s], s))
         prefix = ordered[: len(p) - math.ceil(threshold * len(p)) + 1]
         seen: set[int] = set()
         for s in prefix:
-            for other in index.get(s, ()):
-                if other not in seen and other // 2 != d:
-                    seen.add(other)
-                    if jaccard(p, personas[other]) >= threshold:
-                        uf.union(d, other // 2)
-            index.setdefault(s, []).append(pos)
+            for j in index.get(s, ()):
+                if j not in seen:
+                    seen.add(j)
+                    if jaccard(p, sets[j]) >= threshold:
+                        pairs.append((j, i))
+            index.setdefault(s, []).append(i)
+    return sorted(pairs)
+
+
+def persona_components(dialogues: list[tuple[frozenset, frozenset]], threshold: float) -> list[int]:
+    """For each dialogue (its two persona sets), the index of the first dialogue of its group."""
+    owner: dict[frozenset, int] = {}  # exact persona -> first dialogue that has it
+    uf = _UnionFind(len(dialogues))
+    for d, pair in enumerate(dialogues):
+        for p in pair:
+            uf.union(d, owner.setdefault(p, d))
+    distinct = list(owner)
+    for i, j in near_duplicate_pairs(distinct, threshold):
+        uf.union(owner[distinct[i]], owner[distinct[j]])
     return [uf.find(i) for i in range(len(dialogues))]

@@ -79,6 +79,7 @@ def _process_language(job: tuple) -> dict:
         "generator_models": dict(scan.generator_models),
         "prompt_versions": dict(scan.prompt_versions),
         "split_notes": scan.split_notes,
+        "persona_collapse": scan.collapse.summary(top=1),
         "splits": {
             s: {
                 "dialogues": len(scan.index[s]),

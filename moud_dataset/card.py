@@ -142,6 +142,7 @@ def render_card(
     ]
     filter_part = _filter_section(summaries, filter_stats) if filter_stats else []
     parts += filter_part or ["## Filtering", "", text["no_filter_stats"], ""]
+    parts += _collapse_section(summaries, text["persona_collapse"])
     parts += [
         "## Speech events",
         "",
@@ -225,6 +226,38 @@ def _filter_section(summaries: list[dict], stats: dict) -> list[str]:
         _table(["language", "generated", "kept", "yield", *(f"dropped: {g}" for g in gates)], rows),
         "",
     ]
+
+
+def _collapse_section(summaries: list[dict], intro: str) -> list[str]:
+    """Persona-collapse measures per language (``moud_core.persona_collapse``), one compact table."""
+
+    def top(c: dict, key: str, of: str | None = None) -> str:
+        if of and not c["entity_patterns"]:
+            return "–"
+        e = c[key][0] if c[key] else None
+        return f"{_escape_cell(e['text'])} ({e['share']:.1%})" if e else "none"
+
+    rows = [
+        [
+            f"`{x['language']}`",
+            f"{c['personas']:,}",
+            f"{c['distinct_share']:.1%}" if c["persona_sentences"] else "–",
+            top(c, "top_sentences"),
+            top(c, "top_names", "name"),
+            top(c, "top_places", "place"),
+            f"{c['near_duplicate_share']:.1%}" if c["personas"] else "–",
+        ]
+        for x in summaries
+        if (c := x.get("persona_collapse"))
+    ]
+    if not rows:
+        return []
+    header = ["language", "personas", "distinct sentences", "top sentence", "top first name", "top place"]
+    return ["## Persona collapse", "", intro, "", _table([*header, "near-duplicate personas"], rows), ""]
+
+
+def _escape_cell(text: str) -> str:
+    return text.replace("|", "\\|")
 
 
 def _dtype(path: str) -> str:

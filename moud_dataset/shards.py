@@ -13,6 +13,7 @@ from pathlib import Path
 
 from moud_core.errors import ConfigError
 from moud_core.languages import Language, load_registry, select_languages
+from moud_core.persona_collapse import PersonaCollapse
 from moud_core.row_source import BUILT, RowSource, locate_lines, open_rows
 from moud_core.splits import SPLITS, plan_splits
 
@@ -60,6 +61,7 @@ class LanguageScan:
     split_groups: dict[str, set] = field(default_factory=lambda: {s: set() for s in SPLITS})
     errors: list[str] = field(default_factory=list)
     split_notes: list[str] = field(default_factory=list)  # persona groups moved to fill validation / test
+    collapse: PersonaCollapse | None = None  # persona-collapse measures (the card)
 
     @property
     def rows(self) -> int:
@@ -71,7 +73,7 @@ class LanguageScan:
 
 def scan_language(language: str, files: list[Path], seed: int, ratios) -> LanguageScan:
     """Validate every row of one language's shards; every problem is one 'file:line: field: ...' string."""
-    scan = LanguageScan(language, [str(f) for f in files])
+    scan = LanguageScan(language, [str(f) for f in files], collapse=PersonaCollapse(language))
     kept = []  # (entry, split_group, persona_a, persona_b, turns): the split needs all the persona groups
     for file_idx, lineno, start, length, row, problems in locate_lines(files, language):
         if problems:
@@ -83,6 +85,7 @@ def scan_language(language: str, files: list[Path], seed: int, ratios) -> Langua
         meta = row["metadata"]
         scan.generator_models[meta["generator_model"]] += 1
         scan.prompt_versions[meta["prompt_version"]] += 1
+        scan.collapse.add_row(row)
     plan = plan_splits([k[1:4] for k in kept], seed, ratios)
     scan.split_notes = plan.notes
     for (entry, _, _, _, turns), split, group in zip(kept, plan.splits, plan.groups, strict=True):

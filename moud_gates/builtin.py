@@ -8,6 +8,7 @@ from moud_gates.gates import (  # noqa: F401
     length,
     lexicon,
     lid,
+    persona_cap,
     persona_form,
     persona_twin,
     repetition,

@@ -27,6 +27,10 @@ class FilterResult:
     drop: Drop | None = None
 
 
+class Signatures(list):
+    """The signatures of a row for several stateful gates, in config order."""
+
+
 class FilterPipeline:
     """``check(row)`` -> FilterResult; ``stats`` (FilterStats) holds per-language counts
     (``stats_dict()``)."""
@@ -82,34 +86,43 @@ class FilterPipeline:
         return memos
 
     def check_stateless(self, row: dict, memo: dict | None = None) -> tuple[Drop | None, object, Counter]:
-        """Run every gate except the stateful admission; returns (drop, dedup signature or None, counters).
-        ``memo``: from ``prefill`` (optional)."""
+        """Run every gate except the stateful admission; returns (drop, signature or None, counters): the
+        stateful gate's signature (dedup's), or ``Signatures`` (one per stateful gate, in order) when the
+        config has several. ``memo``: from ``prefill`` (optional)."""
         counters: Counter = Counter()
         if memo is None:
             memo = {}  # tokens and script/letter counts shared by the gates for this row
         lang = get_language(row["language"], self.registry)
-        signature = None
+        signatures = []
         for gate in self.gates:
             ctx = self._context(lang, gate, counters, memo)
             if gate.stateful:
-                signature = gate.signature(row, ctx)
+                signatures.append(gate.signature(row, ctx))
                 continue
             drop = gate.check(row, ctx)
             if drop is not None:
                 return drop, None, counters
-        return None, signature, counters
+        if not signatures:
+            return None, None, counters
+        return None, signatures[0] if len(signatures) == 1 else Signatures(signatures), counters
 
     def admit(self, row: dict, signature) -> Drop | None:
-        """Stateful step (dedup) for a row that passed ``check_stateless``."""
+        """Stateful step (dedup, persona cap) for a row that passed ``check_stateless``."""
         return self.admit_id(row["id"], row["language"], signature)
 
     def admit_id(self, row_id: str, code: str, signature) -> Drop | None:
-        """``admit`` given only the row's id and language (the runner's parent process keeps rows as text)."""
-        for gate in self.gates:
-            if gate.stateful and signature is not None:
-                return gate.admit_id(
-                    row_id, signature, self._context(get_language(code, self.registry), gate)
-                )
+        """``admit`` given only the row's id and language (the runner's parent process keeps rows as text).
+        Stateful gates admit in config order; the first that refuses decides (the ones before it have
+        recorded the row)."""
+        if signature is None:
+            return None
+        stateful = [g for g in self.gates if g.stateful]
+        sigs = signature if isinstance(signature, Signatures) else [signature]
+        lang = get_language(code, self.registry)
+        for gate, sig in zip(stateful, sigs, strict=True):
+            drop = gate.admit_id(row_id, sig, self._context(lang, gate))
+            if drop is not None:
+                return drop
         return None
 
     def release(self, code: str) -> None:
