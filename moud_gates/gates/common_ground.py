@@ -5,9 +5,11 @@ person B", "personne A": a speaker word of data/leakage_languages.yaml followed 
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass, field
 
 import regex
 
+from moud_core.typed_config import at_least, between
 from moud_gates.base import Drop, Gate, GateContext, TextItem, clip, register
 from moud_gates.gates.labels import leakage_languages
 from moud_gates.gates.repetition import _ngrams
@@ -28,6 +30,15 @@ def prompt_label(code: str) -> regex.Pattern:
 @register
 class CommonGroundGate(Gate):
     name = "common_ground"
+
+    @dataclass(frozen=True)
+    class Params:
+        """``common_ground`` settings (data/filters.yaml)."""
+
+        ngram_n: int = field(metadata=at_least(1))
+        max_persona_share: float = field(metadata=between(0, 1))
+        min_ngrams: int = field(metadata=at_least(0))
+        max_failed: int = field(metadata=at_least(0))
 
     def warm(self, ctx: GateContext) -> None:
         prompt_label(ctx.lang.code)

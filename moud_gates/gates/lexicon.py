@@ -6,8 +6,10 @@ scores as the language. Word lists and the languages without one: data/lexicon.y
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass, field
 
 from moud_core.errors import ConfigError
+from moud_core.typed_config import at_least, between
 from moud_core.yamlio import load_yaml
 from moud_gates.base import Drop, Gate, GateContext, TextItem, clip, register
 from moud_gates.data_dir import DATA_DIR
@@ -67,6 +69,16 @@ def long_words(tokens: list[str], min_letters: int) -> list[str]:
 @register
 class LexiconGate(Gate):
     name = "lexicon"
+
+    @dataclass(frozen=True)
+    class Params:
+        """``lexicon`` settings (data/filters.yaml)."""
+
+        min_letters: int = field(metadata=at_least(1))
+        min_words: int = field(metadata=at_least(1))
+        min_unknown: int = field(metadata=at_least(1))
+        max_unknown_share: float = field(metadata=between(0, 1))
+        max_failed: int = field(metadata=at_least(0))
 
     def warm(self, ctx: GateContext) -> None:
         known_words(ctx.lang.code)

@@ -55,6 +55,7 @@ class LidGate(Gate):
         foreign_min_prob: float = field(metadata=between(0, 1))
         foreign_max_target: float = field(metadata=at_least(0))
         target_min_share: float = field(metadata=between(0, 1))
+        lexical_min_words: int = field(metadata=at_least(1))
         segment_min_chars: int = field(metadata=at_least(0))
         sentence_min_chars: int = field(metadata=at_least(0))
         segment_min_prob: float = field(metadata=between(0, 1))

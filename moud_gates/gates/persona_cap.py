@@ -11,9 +11,11 @@ Enable it in a filter config: add ``persona_cap`` to ``gates`` after ``dedup`` a
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass, field
 
 from moud_core.persona_collapse import persona_entities
 from moud_core.persona_groups import normalize_sentence
+from moud_core.typed_config import at_least
 from moud_gates.base import Drop, Gate, GateContext, clip, register
 
 
@@ -38,6 +40,13 @@ def _uses(row: dict, code: str) -> tuple[list[tuple[str, str]], list[tuple[str, 
 class PersonaCapGate(Gate):
     name = "persona_cap"
     stateful = True
+
+    @dataclass(frozen=True)
+    class Params:
+        """``persona_cap`` settings (data/filters.yaml)."""
+
+        max_sentence_uses: int = field(metadata=at_least(0))  # 0: no cap
+        max_name_uses: int = field(metadata=at_least(0))  # 0: no cap
 
     def __init__(self):
         self.counts: dict[str, tuple[Counter, Counter]] = {}  # language -> (sentence uses, name uses)

@@ -3,8 +3,11 @@ Camille", "Age: 34"), a number or a timestamp ("34", "14:30"), or a word or two 
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import regex
 
+from moud_core.typed_config import at_least, between
 from moud_gates.base import Drop, Gate, GateContext, TextItem, clip, register
 
 # "Key: value" with a short key (at most two words) and a short value: a form field, not a sentence
@@ -15,6 +18,15 @@ _LABEL = regex.compile(r"^\W*(?P<key>\p{L}[\p{L}\p{M}]*(?:[ \t]\p{L}[\p{L}\p{M}]
 class PersonaFormGate(Gate):
     name = "persona_form"
     history = False
+
+    @dataclass(frozen=True)
+    class Params:
+        """``persona_form`` settings (data/filters.yaml)."""
+
+        min_tokens: int = field(metadata=at_least(1))
+        max_digit_share: float = field(metadata=between(0, 1))
+        label_max_tokens: int = field(metadata=at_least(0))
+        max_failed: int = field(metadata=at_least(0))
 
     def applies(self, where: str, ctx: GateContext) -> bool:
         return where.startswith("persona_")

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import regex
 
 from moud_core.errors import ConfigError
 from moud_core.text import ngrams, normalize
+from moud_core.typed_config import at_least, between
 from moud_core.yamlio import load_yaml
 from moud_gates.base import Drop, Gate, GateContext, TextItem, clip, register
 from moud_gates.data_dir import DATA_DIR
@@ -77,6 +79,15 @@ def jaccard(a: frozenset, b: frozenset) -> float:
 @register
 class PersonaTwinGate(Gate):
     name = "persona_twin"
+
+    @dataclass(frozen=True)
+    class Params:
+        """``persona_twin`` settings (data/filters.yaml)."""
+
+        jaccard: float = field(metadata=between(0, 1))
+        min_tokens: int = field(metadata=at_least(1))
+        shingle_n: int = field(metadata=at_least(1))
+        max_failed: int = field(metadata=at_least(0))
 
     def warm(self, ctx: GateContext) -> None:
         name_rule(ctx.lang.code)

@@ -121,6 +121,8 @@ class RepetitionGate(Gate):
         near_min_tokens: int = field(metadata=at_least(1))
         near_min_share: float = field(metadata=between(0, 1))
         near_any_speaker: bool
+        near_changed_min_tokens: int = field(metadata=at_least(1))
+        near_max_changed_share: float = field(metadata=between(0, 1))
         ngram_n: int = field(metadata=at_least(1))
         max_dup_ngram_frac: float = field(metadata=between(0, 1))
         min_ngrams: int = field(metadata=at_least(0))
