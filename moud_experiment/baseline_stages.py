@@ -37,8 +37,10 @@ def baseline_stages(recipe: Recipe, out: Path) -> list[Stage]:
         xp_inputs = ("xpersona",)
     train_split = "train" if b.xpersona.hold_out else b.xpersona.train_split
     test_split = "test" if b.xpersona.hold_out else b.xpersona.test_split
+    split = {"split_seed": recipe.build.seed, "split_ratios": list(recipe.build.split_ratios)}
+    moud = {"type": "moud", "path": str(out / "build"), **split}  # the split the build made, checked
     sources = {
-        "moud": [{"type": "moud", "path": str(out / "build"), "split": "train"}],
+        "moud": [{**moud, "split": "train"}],
         "xpersona": [{"type": "xpersona", "path": str(xp_dir), "split": train_split}],
     }
     sources["both"] = sources["moud"] + sources["xpersona"]
@@ -77,7 +79,7 @@ def baseline_stages(recipe: Recipe, out: Path) -> list[Stage]:
     tests = {}
     for test in b.tests:
         if test == "moud":
-            tests["moud"] = {"type": "moud", "path": str(out / "build"), "split": "test"}
+            tests["moud"] = {**moud, "split": "test"}
         elif xp_dir is not None:
             tests["xpersona"] = {"type": "xpersona", "path": str(xp_dir), "split": test_split}
     matrix = {"models": models, "tests": tests, "languages": langs, "seed": recipe.seed, **b.evaluate_options}
