@@ -14,6 +14,7 @@ Every choice is drawn from the ``random.Random`` the caller seeds (from the requ
 
 from __future__ import annotations
 
+import math
 import random
 import re
 
@@ -56,12 +57,19 @@ def persona(bank: Bank, rng: random.Random, prompt: str) -> list[str]:
         asked.append(rng.choice(sorted(templates)))
     gender = rng.choice("mf")
     me = Person(gender, rng.choice(bank.names[gender]))
-    sentences = [bank.render(rng.choice(templates[c]), rng, me) for c in asked[:n]]
+    sentences = [bank.render(_draw(bank, rng, templates[c]), rng, me) for c in asked[:n]]
     first = sentences[0]
     if bank.data.get("lower_first"):
         first = first[0].lower() + first[1:]
     sentences[0] = bank.render(bank.data["intro"].replace("{rest}", first), rng, me)
     return sentences
+
+
+def _draw(bank: Bank, rng: random.Random, templates: list[str]) -> str:
+    """A template drawn in proportion to the sentences it can make, so that every sentence of a category is
+    about as likely as any other: two people given the same category rarely write the same sentence."""
+    weights = [math.prod(len(bank.slots[k]) for k in bank.needs(t) if k in bank.slots) for t in templates]
+    return rng.choices(templates, weights=weights)[0]
 
 
 # -- common grounds ---------------------------------------------------------------------------------
