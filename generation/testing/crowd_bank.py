@@ -62,9 +62,12 @@ class Bank:
         return list(dict.fromkeys(m.group(1) for m in self._names_re.finditer(text)))
 
     # -- writing -----------------------------------------------------------------------------------
-    def render(self, template: str, rng: random.Random, me: Person, you: Person | None = None) -> str:
-        """``template`` with its fields filled: ``me``'s facts first, else a value drawn with ``rng``."""
-        you = you or Person()
+    def render(
+        self, template: str, rng: random.Random, me: Person, you: Person | None = None, keep: tuple = ()
+    ) -> str:
+        """``template`` with its fields filled: ``me``'s facts first, else a value drawn with ``rng`` (the
+        same one for a slot named twice; kept in ``me.facts`` for the slots in ``keep``)."""
+        you, drawn = you or Person(), {}
 
         def fill(m: re.Match) -> str:
             key, choice = m.group(1), m.group(2)
@@ -75,9 +78,11 @@ class Bank:
                 return fem if female else masc
             if key in _NAMES:
                 return (me.name if key in ("name", "a") else you.name) or ""
-            value = me.facts.get(key)
+            value = me.facts.get(key) or drawn.get(key)
             if value is None:
-                value = me.facts[key] = rng.choice(self.slots[key])
+                value = drawn[key] = rng.choice(self.slots[key])
+                if key in keep:
+                    me.facts[key] = value
             return value if isinstance(value, str) else value[me.gender == "f"]
 
         return _FIELD.sub(fill, template)

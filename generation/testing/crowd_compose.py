@@ -57,7 +57,8 @@ def persona(bank: Bank, rng: random.Random, prompt: str) -> list[str]:
         asked.append(rng.choice(sorted(templates)))
     gender = rng.choice("mf")
     me = Person(gender, rng.choice(bank.names[gender]))
-    sentences = [bank.render(_draw(bank, rng, templates[c]), rng, me) for c in asked[:n]]
+    # one home town per person; the other slots drawn afresh in each sentence
+    sentences = [bank.render(_draw(bank, rng, templates[c]), rng, me, keep=("city",)) for c in asked[:n]]
     first = sentences[0]
     if bank.data.get("lower_first"):
         first = first[0].lower() + first[1:]
@@ -158,7 +159,7 @@ def _body(bank, rng, me, you, family, history, last, pick) -> list[str]:
         topic = _topic_of(history[-2][1], mine)
     if topic is not None:
         own = T["answer"][topic] if T["slot"][topic] in me.facts else T["unknown_answer"][topic]
-        answers = pick(own)
+        answers = sorted(pick(own), key=lambda a: _overlap(a, last))  # not in the words the other just used
         if not asked_back and rng.random() < 0.4:
             answers = [
                 f"{a}{join}{c}" for a, c in zip(answers, pick(T["counter"]) * len(answers), strict=False)
@@ -190,6 +191,12 @@ def _body(bank, rng, me, you, family, history, last, pick) -> list[str]:
         react = rng.choice(T["react"])
         options = [f"{react}{join}{x}" for x in options]
     return options or pick(T["event"][family])
+
+
+def _overlap(text: str, other: str) -> float:
+    """Share of ``text``'s character trigrams found in ``other``."""
+    grams = {text[i : i + 3] for i in range(len(text) - 2)}
+    return len(grams & {other[i : i + 3] for i in range(len(other) - 2)}) / max(1, len(grams))
 
 
 def _value_said(me: Person, slot: str, history) -> bool:
