@@ -128,7 +128,8 @@ def turn(bank: Bank, rng: random.Random, system: str, history: list[tuple[bool, 
         options = pick(T["close_back"] if t > CLOSE_FROM else T["close"])
     else:
         options = _body(bank, rng, me, you, family, history, last, pick)
-    fresh = [o for o in options if not any(o in text or text in o for _, text in history)]
+    # nothing said before, nor half of it in other words (the repetition gate would drop it)
+    fresh = [o for o in options if not any(text in o or _overlap(o, text) >= 0.5 for _, text in history)]
     return (fresh or [e for e in pick(T["event"][family]) if e not in {x for _, x in history}] or options)[0]
 
 
