@@ -152,6 +152,9 @@ def _topic_of(text: str, questions: dict[str, list[str]]) -> str | None:
 
 
 def _body(bank, rng, me, you, family, history, last, pick) -> list[str]:
+    """Turns for the middle of a dialogue, best first: an answer from my persona to the other's question
+    (perhaps asking it back), else questions not asked yet, things about myself not told yet and lines of
+    the speech event's family, in a drawn order, sometimes after a reaction to the other's last turn."""
     T, join = bank.data["turns"], bank.data.get("joiner", " ")
     theirs, mine = _questions(bank, you, me), _questions(bank, me, you)
     topic = _topic_of(last, theirs) if last else None
