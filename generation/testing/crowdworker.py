@@ -1,42 +1,40 @@
 """A scripted "crowdworker" responder for the loopback OpenAI server: answers MOUD's persona, common
-ground and dialogue prompts with hand-written native text, deterministically from the request
+ground and dialogue prompts with native text composed from hand-written per-language banks
+(``crowdworker_bank/<code>.yaml``, composed by ``crowd_compose.py``): personas from slot banks per taxonomy
+category, common grounds from both personas and the speech event's family, and dialogues that open, follow
+the speaker's persona and the speech event, and close only at the end. Deterministic from the request
 (messages + seed), so runs are reproducible and parsers see realistic multilingual output.
 
     server = FakeOpenAIServer(responder=ScriptedCrowdworker(malformed_rate=0.1))
 
-It writes only the languages of ``crowdworker_bank.yaml`` (``LANGUAGES``); a request for another language
+It writes only the languages of ``crowdworker_bank/`` (``LANGUAGES``); a request for another language
 is refused with HTTP 400 naming the ones it writes, unless ``fallback_language`` is set (then it answers in
 that language, which the quality gates will rightly drop). ``generation/testing/slips.py`` wraps it to
 inject the mistakes real models make. ``moud judge`` prompts, in any language, are answered by the scripted
 judge (``generation/testing/scripted_judge.py``): deterministic scores computed from the judged text.
+``BANK`` holds plain texts of each bank by kind (``persona``, ``common_ground``, ``utterance``: the turns
+it may say word for word), for tests and slips.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from pathlib import Path
+import random
 
-import yaml
-
+from generation.testing import crowd_compose
+from generation.testing.crowd_bank import bank_languages, load_bank, sample_texts
 from generation.testing.replies import Reply
 from generation.testing.scripted_judge import ScriptedJudge, is_judge_prompt
 from moud_core.languages import load_registry
 
-BANK = yaml.safe_load((Path(__file__).parent / "crowdworker_bank.yaml").read_text(encoding="utf-8"))
-LANGUAGES = tuple(BANK)
+LANGUAGES = bank_languages()
+BANK = {code: sample_texts(load_bank(code)) for code in LANGUAGES}
 _TARGET = "Target language: "
-PERSON = 5  # sentences per person in the bank's ``persona`` list
 
 
 def _h(*parts) -> int:
     return int.from_bytes(hashlib.sha256("\x1f".join(map(str, parts)).encode()).digest()[:8], "big")
-
-
-def person(bank: dict, key: int) -> list[str]:
-    """One of the bank's people (``persona`` holds them five sentences each), drawn by ``key``."""
-    people = [bank["persona"][i : i + PERSON] for i in range(0, len(bank["persona"]), PERSON)]
-    return people[key % len(people)]
 
 
 def request_kind(everything: str) -> str:
@@ -96,18 +94,23 @@ class ScriptedCrowdworker:
                 f"{', '.join(LANGUAGES)} (python -m generation.testing.fake_openai --help)",
             )
         key = _h(json.dumps(messages, ensure_ascii=False, sort_keys=True), body.get("seed"))
-        bank = BANK[lang]
+        bank, rng = load_bank(lang), random.Random(key)
         roll = (key % 10_000) / 10_000
         kind = request_kind(everything)
         if kind == "persona":
             if roll < self.malformed_rate:
                 return "Sure! Here is a persona for you."
-            return "\n".join(f"{i + 1}. {s}" for i, s in enumerate(person(bank, key)))
+            sentences = crowd_compose.persona(bank, rng, everything)
+            return "\n".join(f"{i + 1}. {s}" for i, s in enumerate(sentences))
         if kind == "common_ground":
-            return " ".join(bank["common_ground"])
+            return crowd_compose.common_ground(bank, rng, everything)
         if roll < self.empty_rate:
             return ""
-        # like a good crowdworker, avoid saying what was already said (repeats only once exhausted)
-        said = {m.get("content") for m in messages}
-        fresh = [u for u in bank["utterance"] if u not in said] or bank["utterance"]
-        return fresh[key % len(fresh)]
+        system = (messages[0].get("content") or "") if messages else ""
+        turns = [m for m in messages[1:] if m.get("role") in ("user", "assistant")]
+        if turns and turns[0]["role"] == "user":
+            asked = self.registry[self.asked_language(everything) or lang].name
+            if crowd_compose.is_opening_request(turns[0].get("content") or "", asked):
+                turns = turns[1:]
+        history = [(m["role"] == "assistant", m.get("content") or "") for m in turns]
+        return crowd_compose.turn(bank, rng, system, history)
