@@ -20,20 +20,25 @@ METRICS = {  # name in the evaluation's results -> (label, higher is better, nat
 COUNTS = ("turns", "instances", "n")  # how many instances a language's figures are over
 
 
-def collect(eval_dir: Path, missing: dict[str, str]) -> list[dict]:
-    """Records from ``eval_dir/matrix.json``; ``missing``: model or test set name -> why it has no rows."""
+def collect(eval_dir: Path, missing: dict[str, str]) -> tuple[list[dict], dict]:
+    """Records from ``eval_dir/matrix.json``, and its conventions and metrics not computed; ``missing``:
+    model or test set name -> why it has no rows."""
     records: list[dict] = []
     matrix = eval_dir / "matrix.json"
-    table = json.loads(matrix.read_text(encoding="utf-8"))["results"] if matrix.is_file() else {}
-    for model, tests in table.items():
+    doc = json.loads(matrix.read_text(encoding="utf-8")) if matrix.is_file() else {}
+    for model, tests in doc.get("results", {}).items():
         for test, languages in tests.items():
             for lang, res in languages.items():
+                where = {"model": model, "test": test, "language": lang}
+                if res.get("evaluated") is False:
+                    records.append({**where, "metric": None, "value": None, "note": res.get("reason", "?")})
+                    continue
                 n = next((res[k] for k in COUNTS if isinstance(res.get(k), int)), None)
                 for key, value in res.items():
                     if key not in METRICS:
                         continue
-                    rec = {"model": model, "test": test, "language": lang, "metric": key, "value": value}
-                    rec |= {"candidates": res.get("candidates"), "instances": n}
+                    rec = {**where, "metric": key, "value": value, "candidates": res.get("candidates")}
+                    rec["instances"] = n
                     if not isinstance(value, (int, float)):
                         rec["value"], rec["note"] = None, str(value)
                     records.append(rec)
@@ -41,14 +46,15 @@ def collect(eval_dir: Path, missing: dict[str, str]) -> list[dict]:
         records.append(
             {"model": name, "test": None, "language": None, "metric": None, "value": None, "note": why}
         )
-    return records
+    extra = {k: doc[k] for k in ("conventions", "not_computed", "note") if doc.get(k)}
+    return records, extra
 
 
 def _fmt(value) -> str:
     return "—" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
 
 
-def markdown(records: list[dict]) -> str:
+def markdown(records: list[dict], extra: dict | None = None) -> str:
     """One table per metric: rows = trained model, columns = test set / language, each cell with n."""
     out = ["# Results", ""]
     for key, (label, higher, _) in METRICS.items():
@@ -76,9 +82,19 @@ def markdown(records: list[dict]) -> str:
             out.append(f"| {m} | " + " | ".join(cells) + " |")
         out.append("")
     notes = [r for r in records if r["metric"] is None or r.get("note")]
+    extra = extra or {}
+    for metric, why in (extra.get("not_computed") or {}).items():
+        notes.append({"model": metric, "note": why if isinstance(why, str) else json.dumps(why)})
     if notes:
         out += ["## Not computed", ""]
-        out += [f"- {r['model']}{' / ' + r['test'] if r.get('test') else ''}: {r['note']}" for r in notes]
+        for r in notes:
+            where = " / ".join(str(r[k]) for k in ("model", "test", "language") if r.get(k))
+            out.append(f"- {where}: {r['note']}")
+        out.append("")
+    if extra.get("conventions"):
+        out += ["## Conventions", ""]
+        conv = extra["conventions"]
+        out += [f"- {k}: {v}" for k, v in conv.items()] if isinstance(conv, dict) else [str(conv)]
         out.append("")
     return "\n".join(out)
 
@@ -109,8 +125,7 @@ def chart(records: list[dict], path: Path) -> bool:
                 )
         ax.bar(xs, ys, width, label=f"trained on {m}")
     for c in sorted({r["candidates"] for r in rows if r.get("candidates")}):
-        ax.axhline(1 / c, color="grey", linestyle="--", linewidth=1)
-        ax.text(len(cols) - 0.5, 1 / c, f"chance (1/{c})", ha="right", va="bottom", fontsize=8, color="grey")
+        ax.axhline(1 / c, color="grey", linestyle="--", linewidth=1, label=f"chance (1/{c})")
     ax.set_xticks(range(len(cols)), [f"{t}\n{lang}" for t, lang in cols])
     ax.set_ylim(0, 1)
     ax.set_ylabel("hits@1")
@@ -126,6 +141,6 @@ def write_results(out: Path, records: list[dict], extra: dict) -> None:
     atomic_write_text(
         out / "results.json", json.dumps({**extra, "records": records}, indent=2, ensure_ascii=False) + "\n"
     )
-    atomic_write_text(out / "results.md", markdown(records) + "\n")
+    atomic_write_text(out / "results.md", markdown(records, extra) + "\n")
     if not chart(records, out / "results.png"):
         (out / "results.png").unlink(missing_ok=True)

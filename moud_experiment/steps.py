@@ -69,10 +69,10 @@ def step_results(recipe, out: Path, stage, stages, result) -> None:
             out / "configs" / "matrix.yaml"
         ).read_text(encoding="utf-8"):
             missing["xpersona (test set)"] = why or "XPersona not available"
-    records = collect(out / "eval", missing)
+    records, evaluation = collect(out / "eval", missing)
     stage.out.mkdir(parents=True, exist_ok=True)
     conventions_file = out / "eval" / "matrix.json"
-    extra = {"recipe": str(recipe.path), "seed": recipe.seed}
+    extra = {"recipe": str(recipe.path), "seed": recipe.seed, **evaluation}
     if conventions_file.is_file():
         extra["evaluation"] = json.loads(conventions_file.read_text(encoding="utf-8")).get("options", {})
     write_results(out, records, extra)

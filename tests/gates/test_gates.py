@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from benchmarks.corruptions import romanize_hangul
 from moud_core.errors import ConfigError
 from moud_core.languages import get_language
-from moud_gates.base import GateContext
+from moud_gates.base import GATES, GateContext
 from moud_gates.config import FilterConfig
 from moud_gates.gates.dedup import DedupGate
 from moud_gates.gates.leakage import LeakageGate
@@ -319,8 +320,9 @@ def test_config_overrides_and_errors(tmp_path):
     user.write_text("gates: [lid, spelling]\n")
     with pytest.raises(
         ConfigError,
-        match=r"f.yaml: field 'gates': expected a list of names from dedup, leakage, length, lid, "
-        r"repetition, script, got \['lid', 'spelling'\]$",
+        match=r"f.yaml: field 'gates': expected a list of names from "
+        + re.escape(", ".join(sorted(GATES)))  # every registered gate, named
+        + r", got \['lid', 'spelling'\]$",
     ):
         FilterConfig.load(user)
 
