@@ -75,7 +75,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, default=2000, help="rows per language for the statistics benchmark")
     ap.add_argument("--judge-rows", type=int, default=300, help="rows (x4 items) judged per batch size")
-    ap.add_argument("--out", default="bench_eval.json")
+    ap.add_argument("--out", default="runs/bench_eval.json", help="results JSON (default %(default)s)")
     args = ap.parse_args()
     rng = random.Random(0)
     results: dict = {
