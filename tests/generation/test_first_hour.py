@@ -155,3 +155,26 @@ def test_the_docs_gguf_one_liner_works_after_a_no_deps_install():
     )
     proc = subprocess.run(["bash", "-c", f'{line}\necho "$GGUF"'], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0 and proc.stdout.strip().endswith(".gguf"), proc.stderr
+
+
+def test_rejection_counts_survive_adding_worker_summaries():
+    """Ray tasks' summaries are added up from their to_dict(): the new counts go through too."""
+    one = RunSummary(inline_gates=True, rejected_prompt_tokens=10, rejected_completion_tokens=3)
+    one.count_rejections(
+        [
+            {"gate": "lid", "action": "regenerated"},
+            {"gate": "lid", "action": "failed"},
+            {"gate": "truncation", "action": "trimmed"},  # kept: not a rejection
+        ]
+    )
+    one.count_unit("fr", 0, [{"step": "persona", "reason": "client_error", "detail": "HTTP 404:  x"}], 0)
+    total = RunSummary()
+    total.add(one.to_dict())
+    total.add(one.to_dict())
+    assert (total.rejected, total.regenerated, dict(total.rejected_by)) == (4, 2, {"lid": 4})
+    assert (total.rejected_prompt_tokens, total.rejected_completion_tokens) == (20, 6)
+    assert total.inline_gates is True and total.failure_details == {"persona/client_error": "HTTP 404: x"}
+    assert (
+        "(first: HTTP 404: x)" in total.render()
+        and "inline gates on: 4 output(s) rejected (lid 4)" in total.render()
+    )
