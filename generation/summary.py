@@ -34,7 +34,7 @@ class RunSummary:
     completion_tokens: int = 0
     wall_seconds: float = 0.0
     gate_process: bool = False  # whether the inline gates ran in a worker process
-    inline_gates: bool | None = None  # whether outputs were checked while generating (None: nothing made)
+    inline_gates: bool | None = None  # outputs checked while generating? (None: nothing was to make)
     rejected: int = 0  # outputs rejected while generating (every attempt, trimmed ones not counted)
     regenerated: int = 0  # ... of which were asked again
     rejected_by: Counter = field(default_factory=Counter)  # who rejected them (gate, parse, truncation...)
