@@ -6,7 +6,7 @@
     python -m benchmarks.bench_baselines --gpu --tiny --device cpu --peak-tflops 0.1
                                                   # the --gpu code path on a tiny model on CPU
                                                   # (checks it runs; numbers mean nothing)
-    python -m benchmarks.bench_baselines --json out.json
+    python -m benchmarks.bench_baselines --json runs/bench_baselines.json
 
 Scoring uses XPersona turns (persona + history, gold + 19 distractors) from ``--xpersona DIR`` (default
 $MOUD_XPERSONA_DIR, else ../shared/data/xpersona; fr valid) when present, else synthetic French turns of the

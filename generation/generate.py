@@ -8,14 +8,17 @@ command), ``interrupted`` (SIGINT/SIGTERM; re-run to resume) or ``failed`` (an e
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+from generation.advice import nothing_made
 from generation.config import RunConfig
 from generation.executors.local import RunSpec, backend_options, execute_units, inline_filter
 from generation.output_checks import load_text_gates
 from generation.run_output import prepare_output
+from generation.scheduler import PreflightError
 from generation.summary import RunSummary
 from generation.unit_state import unit_state
 from generation.units import plan_units, select_units
@@ -37,6 +40,7 @@ class GenerateResult:
     units_done: int  # units of the whole run that are complete
     units_planned: int
     status: str
+    output_failures: int = 0  # dialogues of this worker whose output failed (made again by --retry-failed)
 
 
 def generate(
@@ -60,6 +64,7 @@ def generate(
     all_units = plan_units(languages, cfg["dialogues_per_language"], cfg["shard_size"])
     units = select_units(all_units, sharding.num_shards, sharding.shard_index)
     name = manifest_name(sharding.num_shards, sharding.shard_index)
+    existed = out.exists()
     manifest = prepare_output(out, cfg, overwrite=overwrite, allow_mixed=allow_mixed, name=name, units=units)
     backend_options(cfg, api_key_env)  # refuse secrets / unknown options / missing key env up front
     row_filter = inline_filter(cfg, registry) if cfg["filter"] else None  # a bad filter config fails early
@@ -93,6 +98,9 @@ def generate(
                 else RunSummary()
             )
     except BaseException as exc:
+        if isinstance(exc, PreflightError) and not existed:
+            shutil.rmtree(out, ignore_errors=True)  # nothing was asked yet: leave no folder behind
+            raise
         status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
         try:
             folder.write_manifest(
@@ -106,7 +114,8 @@ def generate(
         if isinstance(exc, (OSError, sqlite3.Error)):
             raise os_error(out, exc) from None
         raise
-    left = [u for u in units if not unit_state(folder, u, retry_failed=False).done]
+    states = [unit_state(folder, u, retry_failed=False) for u in units]
+    left = [s for s in states if not s.done]
     done = [u for u in all_units if folder.unit_path(SHARDS, u.language, u.name).exists()]
     status = "partial" if left else "complete"
     worker["run_units_done"] = f"{len(done)}/{len(all_units)}"
@@ -114,9 +123,7 @@ def generate(
         manifest, status, name=name, extra={"worker": worker, "last_run": summary.to_dict()}
     )
     if summary.failed and not summary.made and not summary.dropped:
-        reasons = ", ".join(f"{r} x{n}" for r, n in summary.failure_reasons.most_common(3))
-        raise MoudError(
-            f"no dialogue was made: all {summary.failed} failed ({reasons}); {out} is kept resumable "
-            "- fix the cause and re-run the same command"
-        )
-    return GenerateResult(summary, len(units), len(done), len(all_units), status)
+        names = ", ".join(registry[code].name for code in languages)
+        raise MoudError(nothing_made(summary, out, names))
+    earlier = sum("failure" in item for s in states for item in s.kept.values())
+    return GenerateResult(summary, len(units), len(done), len(all_units), status, earlier)

@@ -34,6 +34,10 @@ from moud_core.runfolder import DROPS, FAILURES, KINDS, SHARDS, RunFolder
 from moud_core.taxonomy import load_persona_taxonomy, load_speech_events
 
 
+class PreflightError(MoudError):
+    """The backend's check before the first request failed (server unreachable, model not served)."""
+
+
 class GenerationRun:
     def __init__(
         self,
@@ -95,6 +99,7 @@ class GenerationRun:
         pending = [s for s in self.states() if not s.done]
         async with self._gate_worker(bool(pending)) as worker:
             self.summary.gate_process = worker is not None
+            self.summary.inline_gates = (self.text_gates is not None) if pending else None
             return await self._run(pending, worker, t0)
 
     @contextlib.asynccontextmanager
@@ -118,7 +123,10 @@ class GenerationRun:
         self.summary.skipped_units = len(self.units) - len(pending)
         self._remove_stale_temp_files(pending)
         if pending:
-            await self.backend.check()
+            try:
+                await self.backend.check()
+            except MoudError as exc:
+                raise PreflightError(str(exc)) from None
         bars = self._make_bars(pending)
         sem = asyncio.Semaphore(self.cfg["concurrency"])
         contexts = {
@@ -138,10 +146,14 @@ class GenerationRun:
         finished = asyncio.Event()
         scheduling = True
 
+        seeds = {s.unit: s.seeds for s in pending}
+
         async def one(unit: WorkUnit, index: int) -> None:
             try:
                 try:
-                    item = await self._dialogue(contexts[unit.language], unit.language, index)
+                    item = await self._dialogue(
+                        contexts[unit.language], unit.language, index, seeds[unit].get(index)
+                    )
                 finally:
                     sem.release()
                 results[unit][index] = item
@@ -189,6 +201,8 @@ class GenerationRun:
             s.cache_hits += ctx.usage.cached
             s.prompt_tokens += ctx.usage.prompt_tokens
             s.completion_tokens += ctx.usage.completion_tokens
+            s.rejected_prompt_tokens += ctx.usage.rejected_prompt_tokens
+            s.rejected_completion_tokens += ctx.usage.rejected_completion_tokens
         self.summary.wall_seconds = time.perf_counter() - t0
         if fatal:
             raise fatal[0]
@@ -206,8 +220,8 @@ class GenerationRun:
             return os_error(self.out, exc)
         return exc
 
-    async def _dialogue(self, ctx: StepContext, language: str, index: int) -> dict:
-        plan = plan_dialogue(self.cfg, language, index, self.taxonomy, self.events, self.demos)
+    async def _dialogue(self, ctx: StepContext, language: str, index: int, seed: int | None = None) -> dict:
+        plan = plan_dialogue(self.cfg, language, index, self.taxonomy, self.events, self.demos, seed)
         local = ctx.fork()
         try:
             parts = await make_dialogue(local, plan)
@@ -215,6 +229,7 @@ class GenerationRun:
             return {"failure": failed_dialogue(plan, exc, self)}
         finally:
             ctx.usage.merge(local.usage)
+            self.summary.count_rejections(local.log.rejected)
         return {"row": made_row(plan, parts, local.usage, self)}
 
     def _write_unit(self, unit: WorkUnit, results: dict[int, dict]) -> None:

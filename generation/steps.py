@@ -45,9 +45,17 @@ class DialoguePlan:
 
 
 def plan_dialogue(
-    cfg: RunConfig, language: str, index: int, taxonomy: dict, events: tuple, demos: list[list[str]]
+    cfg: RunConfig,
+    language: str,
+    index: int,
+    taxonomy: dict,
+    events: tuple,
+    demos: list[list[str]],
+    seed: int | None = None,
 ) -> DialoguePlan:
-    seed = derive_seed(cfg["seed"], language, index)
+    """The plan of dialogue ``index``, drawn from its seed (derived from the run seed, language and index
+    unless given: a ``--retry-failed`` retry passes a new one)."""
+    seed = derive_seed(cfg["seed"], language, index) if seed is None else seed
     rng = random.Random(seed)
     n_cat = cfg["persona"]["sentences"]
     return DialoguePlan(
@@ -82,6 +90,8 @@ class Usage:
     requests: int = 0
     cached: int = 0
     seconds: float = 0.0
+    rejected_prompt_tokens: int = 0  # spent on outputs that were rejected
+    rejected_completion_tokens: int = 0
 
     def add(self, r: ChatResponse) -> None:
         self.prompt_tokens += r.prompt_tokens
@@ -91,7 +101,15 @@ class Usage:
         self.seconds += r.latency_s
 
     def merge(self, other: Usage) -> None:
-        for name in ("prompt_tokens", "completion_tokens", "requests", "cached", "seconds"):
+        for name in (
+            "prompt_tokens",
+            "completion_tokens",
+            "requests",
+            "cached",
+            "seconds",
+            "rejected_prompt_tokens",
+            "rejected_completion_tokens",
+        ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
@@ -156,6 +174,8 @@ async def _attempts(
         try:
             return await accept(ctx.checker.visible(resp, ctx.log, step, field_name, attempt))
         except Rejected as rej:
+            ctx.usage.rejected_prompt_tokens += resp.prompt_tokens
+            ctx.usage.rejected_completion_tokens += resp.completion_tokens
             if attempt + 1 < attempts:
                 ctx.log.note(step, field_name, attempt, rej.drop, "regenerated")
             elif stop_early:

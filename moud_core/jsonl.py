@@ -62,10 +62,24 @@ def write_jsonl_atomic(path: str | Path, rows) -> int:
 
 
 def json_problem(exc: json.JSONDecodeError, with_line: bool = False) -> str:
-    """``invalid JSON at column 7 (Expecting ',' delimiter)``: json's message without its dangling "at"."""
+    """``invalid JSON at column 7 (Expecting ',' delimiter)``: json's message without its dangling "at";
+    for text that stops before its closing brace (a file cut off mid-line) it also says where it stops:
+    ``...: the line is cut off after 3,201 characters (no closing brace), as when a file is truncated``."""
     what = re.sub(r"\s+(?:starting\s+)?at$", "", exc.msg)
-    where = f"line {exc.lineno} column {exc.colno}" if with_line else f"column {exc.colno}"
-    return f"invalid JSON at {where} ({what})"
+    doc = exc.doc or ""
+    pos = min(exc.pos, len(doc.rstrip()))  # not past the end: "column 1" of the line after a cut one
+    lineno, colno = doc.count("\n", 0, pos) + 1, pos - doc.rfind("\n", 0, pos)
+    where = f"line {lineno} column {colno}" if with_line else f"column {colno}"
+    problem = f"invalid JSON at {where} ({what})"
+    text = doc.strip()
+    closing = {"{": "brace", "[": "bracket"}.get(text[:1])
+    if closing and (pos == len(doc.rstrip()) or exc.msg.startswith("Unterminated string")):
+        subject = "the file" if "\n" in text else f"line {lineno}" if with_line else "the line"
+        problem += (
+            f": {subject} is cut off after {len(text):,} characters (no closing {closing}), "
+            "as when a file is truncated"
+        )
+    return problem
 
 
 def read_json(path: str | Path, what: str = "JSON"):

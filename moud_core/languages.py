@@ -82,11 +82,37 @@ def get_language(code: str, registry: dict[str, Language] | None = None) -> Lang
     """Look up one language; unknown codes raise a ConfigError listing the valid ones."""
     reg = registry if registry is not None else _default_registry()
     if code not in reg:
-        raise ConfigError(f"unknown language code {code!r}; valid codes: {', '.join(sorted(reg))}")
+        near = suggest_language(code, reg)
+        hint = f" (did you mean {near.code!r}, {near.name}?)" if near else ""
+        raise ConfigError(f"unknown language code {code!r}{hint}; valid codes: {', '.join(sorted(reg))}")
     return reg[code]
 
 
 ALL = "all"
+
+
+def suggest_language(text: str, registry: dict[str, Language]) -> Language | None:
+    """The registry language closest to a mistyped code or name ('jp' -> ja, 'french' -> fr), or None:
+    difflib similarity to its code, name and native name, with a bonus when the text starts like its name,
+    and more when its letters appear in the name in order (an abbreviation: 'jp' of Japanese)."""
+    import difflib
+
+    typed = text.strip().lower()
+    if not typed:
+        return None
+
+    def score(lang: Language) -> float:
+        name = lang.name.lower()
+        best = max(
+            difflib.SequenceMatcher(None, typed, other).ratio()
+            for other in (lang.code.lower(), name, lang.native_name.lower())
+        )
+        letters = iter(name)
+        abbreviates = all(ch in letters for ch in typed)
+        return best + 0.25 * (name[:1] == typed[:1]) * (1 + abbreviates)
+
+    best = max(registry.values(), key=score, default=None)
+    return best if best is not None and score(best) >= 0.8 else None
 
 
 def select_languages(
@@ -125,7 +151,9 @@ def select_languages(
     if check_registry:
         for c in codes:
             if c not in reg:
+                near = suggest_language(c, reg)
+                hint = f" (did you mean {near.code!r}, {near.name}?)" if near is not None else ""
                 raise ConfigError(
-                    f"{where}: unknown language code {c!r}; valid codes: {', '.join(sorted(reg))}"
+                    f"{where}: unknown language code {c!r}{hint}; valid codes: {', '.join(sorted(reg))}"
                 )
     return list(dict.fromkeys(codes))

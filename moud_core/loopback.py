@@ -25,6 +25,7 @@ class LoopbackServer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ready = threading.Event()
         self._stop: asyncio.Event | None = None
+        self._error: BaseException | None = None  # why it could not start (e.g. the port is in use)
 
     def add_routes(self, app: web.Application) -> None:
         raise NotImplementedError
@@ -49,13 +50,21 @@ class LoopbackServer:
     def start(self):
         def target():
             self._loop = asyncio.new_event_loop()
-            self._loop.run_until_complete(self._serve())
-            self._loop.close()
+            try:
+                self._loop.run_until_complete(self._serve())
+            except BaseException as exc:  # noqa: B036 - re-raised by start() in the caller's thread
+                self._error = exc
+                self._ready.set()
+            finally:
+                self._loop.close()
 
         self._thread = threading.Thread(target=target, name=self.name, daemon=True)
         self._thread.start()
         if not self._ready.wait(30):
             raise RuntimeError(f"{self.name} did not start")
+        if self._error is not None:
+            self._thread.join(10)
+            raise self._error
         return self
 
     @property

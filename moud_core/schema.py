@@ -40,7 +40,7 @@ METADATA_FIELDS: dict[str, Any] = {
     "library_version": str,  # moud package version
     "run_fingerprint": str,  # sha256 prefix of the run config that produced the row
     "seed": int,  # run seed
-    "dialogue_seed": int,  # seed derived from (run seed, language, index)
+    "dialogue_seed": int,  # from (run seed, language, index); after --retry-failed: from the failed one
     "first_speaker": str,  # "A" or "B"
     "persona_a_categories": list,  # sampled "category/subcategory" guides
     "persona_b_categories": list,

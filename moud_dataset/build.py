@@ -193,6 +193,7 @@ def build_dataset(opts: BuildOptions) -> BuildResult:
         summaries = [s for s in summaries if s["language"] not in empty]
         if not summaries:
             raise MoudError(f"{opts.shards}: no rows to build (every language is empty)")
+        warn_build(opts, summaries, filter_stats)
         card = render_card(
             summaries,
             ratios=opts.ratios,
@@ -204,6 +205,28 @@ def build_dataset(opts: BuildOptions) -> BuildResult:
         atomic_write_text(tmp / CARD, card)
         write_build_marker(tmp, opts.seed, opts.ratios)
     return BuildResult(summaries, [], out)
+
+
+def warn_build(opts: BuildOptions, summaries: list[dict], filter_stats: dict | None) -> None:
+    """One line on stderr each: rows that did not pass `moud filter`, and a language left without a
+    validation or test split (``load_dataset(..., split=...)`` then raises)."""
+    if filter_stats is None:
+        print(
+            f"moud build: warning: {opts.shards} was not filtered (no filter_stats.json): run "
+            "`moud filter --in RUN --out FILTERED` and build from FILTERED (the card says so too)",
+            file=sys.stderr,
+        )
+    ratios = "/".join(f"{r:g}" for r in opts.ratios)
+    for s in summaries:
+        missing = [k for k in SPLITS[1:] if not s["splits"][k]["dialogues"]]
+        if missing:
+            total = sum(sp["dialogues"] for sp in s["splits"].values())
+            print(
+                f"moud build: warning: language {s['language']!r} has no {' and no '.join(missing)} split "
+                f"({total} dialogue(s), split ratios {ratios}): load_dataset(..., {s['language']!r}, "
+                f"split={missing[0]!r}) will fail; make more dialogues or change --split-ratios",
+                file=sys.stderr,
+            )
 
 
 def write_build_marker(folder: Path, seed: int = 0, ratios=DEFAULT_RATIOS) -> None:

@@ -20,13 +20,13 @@ DESCRIPTION = (
 )
 EPILOG = (
     "examples:\n  moud evaluate --model runs/both --test xpersona:XPERSONA_DIR --split test "
-    "--languages fr,ja --out eval/both\n"
-    "  moud evaluate --model runs/both --test xpersona:../shared/data/xpersona@valid --out eval/valid"
+    "--languages fr,ja --out runs/eval/both\n"
+    "  moud evaluate --model runs/both --test xpersona:../shared/data/xpersona@valid --out runs/eval/valid"
     "   # ../shared has the validation files only\n"
-    "  moud evaluate --model runs/moud --candidates eval/both/candidates.jsonl --out eval/moud\n"
-    "  moud evaluate --matrix baselines/configs/matrix.yaml --out eval/matrix\n"
+    "  moud evaluate --model runs/moud --candidates runs/eval/both/candidates.jsonl --out runs/eval/moud\n"
+    "  moud evaluate --matrix baselines/configs/matrix.yaml --out runs/eval/matrix\n"
     "  moud evaluate --matrix baselines/configs/matrix.yaml --matrix-model moud=runs/moud "
-    "--matrix-test moud=moud:moud@test --languages fr,zh --threads 2 --out eval/mini"
+    "--matrix-test moud=moud:moud@test --languages fr,zh --threads 2 --out runs/eval/mini"
 )
 
 

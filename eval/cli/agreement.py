@@ -8,7 +8,7 @@ from eval.rubric import load_rubric
 from moud_core.cli_help import describe
 
 EPILOG = """example:
-  moud agreement --ratings human_ratings.csv --judgments judged/llama --out reports/agreement
+  moud agreement --ratings human_ratings.csv --judgments runs/judged/llama --out runs/reports/agreement
 
 ratings CSV columns: item_id,rater,criterion,score (e.g. fr-0000042/dialogue,r1,fluency,4); an optional
 generator_model column disambiguates item ids judged for several models (`moud review export` writes

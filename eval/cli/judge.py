@@ -16,7 +16,7 @@ from moud_core.errors import ConfigError
 from moud_core.languages import select_languages
 
 EPILOG = """example:
-  moud judge --shards runs/fr-llama --out judged/fr-llama \\
+  moud judge --shards runs/fr-llama --out runs/judged/fr-llama \\
       --judge-model gpt-4o --base-url https://api.openai.com/v1 --api-key-env OPENAI_API_KEY \\
       --kinds dialogue,common_ground --batch-size 4 --repeats 2 --max-rows-per-language 200
 

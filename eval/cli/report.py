@@ -11,7 +11,7 @@ from moud_core.cli_help import describe
 from moud_core.errors import ConfigError
 
 EPILOG = """example:
-  moud report --judgments judged/llama judged/mistral --shards filtered/ --out reports/main
+  moud report --judgments runs/judged/llama runs/judged/mistral --shards runs/filtered --out runs/reports/main
 
 writes OUT/report.md with tables and PNG plots (heatmap_<i>.png per generator model: language x
 criterion; score_distribution.png; statistics plots with --shards), plus means.csv (mean, 95% bootstrap

@@ -11,13 +11,13 @@ from moud_core.cli_help import describe
 from moud_core.errors import MoudError
 
 EPILOG = """examples:
-  moud review sample --dataset moud/ --judgments judged/gpt4o --languages sw,yo,fr \\
-      --per-language 50 --raters 3 --out review/
-  moud review serve review/                 # http://127.0.0.1:8765/ ; each rater opens /#TOKEN
-  moud review export review/                # review/ratings.csv (+ review/marks.csv)
-  moud agreement --ratings review/ratings.csv --judgments judged/gpt4o --out reports/agreement
+  moud review sample --dataset runs/moud --judgments runs/judged/gpt4o --languages sw,yo,fr \\
+      --per-language 50 --raters 3 --out runs/review
+  moud review serve runs/review                # http://127.0.0.1:8765/ ; each rater opens /#TOKEN
+  moud review export runs/review               # runs/review/ratings.csv (+ marks.csv)
+  moud agreement --ratings runs/review/ratings.csv --judgments runs/judged/gpt4o --out runs/reports/agreement
 
-sample writes review/tokens.tsv (mode 0600): one secret access token per rater; send each rater the
+sample writes FOLDER/tokens.tsv (mode 0600): one secret access token per rater; send each rater the
 link http://HOST:PORT/#TOKEN. Tokens are never printed or logged.
 """
 

@@ -10,9 +10,9 @@ from moud_core.cli_help import describe
 from moud_core.languages import select_languages
 
 EPILOG = """example:
-  moud stats --shards filtered/ --out reports/stats --languages fr,zh,ja
-  moud stats --shards merged/ --out reports/stats-by-model --by-model
-  moud stats --shards filtered/ --out reports/stats --xpersona data/xpersona   # human personas beside
+  moud stats --shards runs/filtered --out runs/reports/stats --languages fr,zh,ja
+  moud stats --shards runs/merged --out runs/reports/stats-by-model --by-model
+  moud stats --shards runs/filtered --out runs/reports/stats --xpersona data/xpersona  # XPersona beside
 
 writes OUT/report.md (tables), OUT/stats.json (all figures, histograms included) and PNG plots:
 lid_confidence.png (when metadata.lid_scores are filled), turn_lengths.png, distinct_n.png, coverage.png,

@@ -32,7 +32,8 @@ examples:
   moud generate --config run.yaml --out /shared/runs/big --executor ray --ray-address auto
 
 Re-running the same command resumes: finished shards are kept and completed requests come from the
-cache (RUN/cache.sqlite). Outputs: RUN/shards/<lang>/shard-NNNNN.jsonl, RUN/failures/<lang>/...,
+cache (RUN/cache.sqlite); --retry-failed also makes again the dialogues whose output was rejected, with
+new seeds. Outputs: RUN/shards/<lang>/shard-NNNNN.jsonl, RUN/failures/<lang>/...,
 RUN/manifest.json (RUN/manifest-IIIII.json for worker I of a sharded run). See docs/scale.md."""  # noqa: E501 (verbatim help)
 
 
@@ -209,6 +210,9 @@ def run(args) -> int:
         return show_prompts(cfg)
     if not args.out:
         raise ConfigError("--out is required: the run folder to write (or resume)")
+    if cfg["dialogues_per_language"] < 1:
+        where = "--dialogues" if args.dialogues is not None else cfg.origin("dialogues_per_language")
+        raise ConfigError(f"{where}: expected at least 1 dialogue per language, got 0 (nothing to make)")
     executor = None
     if args.executor == "ray":
         from generation.executors.ray_executor import RayExecutor
@@ -235,6 +239,13 @@ def run(args) -> int:
         print(
             f"some dialogues are still to make (e.g. the server failed): re-run the same command to resume "
             f"{args.out}",
+            file=sys.stderr,
+        )
+    if result.output_failures and not args.retry_failed:
+        print(
+            f"{result.output_failures} dialogue(s) in {args.out} failed on the model's output (failures/): "
+            "--retry-failed makes them again with new seeds; a changed setting (another --model, --set ...) "
+            "needs a new --out or --overwrite",
             file=sys.stderr,
         )
     if args.num_shards > 1:

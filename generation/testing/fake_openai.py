@@ -107,7 +107,7 @@ class FakeOpenAIServer(LoopbackServer):
 
 def serve_forever(
     responder: Responder = echo_responder,
-    port: int = 8000,
+    port: int = 8011,
     max_seconds: float = 3600,
     model: str = "fake-model",
     on_stop: Callable[[], None] | None = None,
@@ -117,9 +117,17 @@ def serve_forever(
     import signal
     import sys
 
-    server = FakeOpenAIServer(
-        responder, model=model, port=port, max_seconds=max_seconds, log_requests=False
-    ).start()
+    server = FakeOpenAIServer(responder, model=model, port=port, max_seconds=max_seconds, log_requests=False)
+    try:
+        server.start()
+    except OSError as exc:  # one line and exit 2, within a second (a background `&` start must not hang)
+        print(
+            f"fake OpenAI server: cannot listen on 127.0.0.1:{port} ({_why(exc)}); "
+            "pick another --port (0 = any free port)",
+            file=sys.stderr,
+            flush=True,
+        )
+        raise SystemExit(2) from None
     print(f"fake OpenAI server on {server.base_url}", flush=True)  # (the URL ends the line: scripts read it)
     print(f"model {model!r}; stops after {max_seconds:g} s (--max-seconds) or on Ctrl-C", flush=True)
     previous = signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
@@ -147,18 +155,23 @@ def main(argv: list[str] | None = None) -> int:
         "It echoes the last message, answers --reply, or (--crowdworker) answers MOUD's prompts with "
         "hand-written native text, optionally with the mistakes real models make (--inject).",
         epilog="examples:\n"
-        "  python -m generation.testing.fake_openai --crowdworker --port 8000 --model demo\n"
+        "  python -m generation.testing.fake_openai --crowdworker --port 8011 --model demo\n"
         "  moud generate --languages fr,zh --dialogues 20 --out runs/demo --model demo \\\n"
-        "      --base-url http://127.0.0.1:8000/v1\n\n"
+        "      --base-url http://127.0.0.1:8011/v1\n\n"
         "  # the same, with about 20% of turns corrupted as small real models do; the inline gates\n"
         "  # reject them (see metadata.rejected_outputs), and --no-inline-gates shows what gets through:\n"
         "  python -m generation.testing.fake_openai --crowdworker --inject realistic "
-        "--port 8000 --model demo\n"
+        "--port 8011 --model demo\n"
         "  python -m generation.testing.fake_openai --crowdworker --inject think=0.2,label=0.1 "
         "--inject-record injected.jsonl",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--port", type=int, default=8000, help="port (0 = any free port; printed at start)")
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=8011,
+        help="port (default %(default)s; 0 = any free port; printed at start)",
+    )
     parser.add_argument("--model", default="fake-model", help="model id listed by /v1/models")
     parser.add_argument("--reply", default=None, help="fixed answer text (default: echo the last message)")
     parser.add_argument(
@@ -211,6 +224,14 @@ def main(argv: list[str] | None = None) -> int:
             on_stop = (lambda: responder.dump(record)) if args.inject else (lambda: open(record, "w").close())
     serve_forever(responder, port=args.port, max_seconds=args.max_seconds, model=args.model, on_stop=on_stop)
     return 0
+
+
+def _why(exc: OSError) -> str:
+    import errno
+
+    if exc.errno == errno.EADDRINUSE:
+        return "the port is already in use, e.g. by another server"
+    return exc.strerror or str(exc)
 
 
 def _crowdworker_languages() -> list[str]:

@@ -18,10 +18,10 @@ Token: HF_TOKEN or the stored login (`hf auth login`); it is never printed.
 Endpoint: HF_ENDPOINT (default https://huggingface.co).
 
 examples:
-  moud upload --folder moud/ --repo my-org/moud --dry-run
-  moud upload --folder moud/ --repo my-org/moud --private
-  moud upload --folder moud/ --repo my-org/moud --revision v1.1 --message "Add Thai"
-  moud upload --folder moud/ --repo other-org/moud --create-pr
+  moud upload --folder runs/moud --repo my-org/moud --dry-run
+  moud upload --folder runs/moud --repo my-org/moud --private
+  moud upload --folder runs/moud --repo my-org/moud --revision v1.1 --message "Add Thai"
+  moud upload --folder runs/moud --repo other-org/moud --create-pr
 """
 
 

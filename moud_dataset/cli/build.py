@@ -22,8 +22,8 @@ from moud_dataset.build import (
 
 EPILOG = """\
 examples:
-  moud build --shards runs/filtered --out moud/
-  moud build --shards runs/filtered/shards --out moud/ --languages fr,zh,ar --split-ratios 0.8,0.1,0.1
+  moud build --shards runs/filtered --out runs/moud
+  moud build --shards runs/filtered/shards --out runs/moud --languages fr,zh,ar --split-ratios 0.8,0.1,0.1
   moud build --shards runs/filtered --check          # validate only: every bad row as file:line: field
 
 Writes moud/data/<lang>/{train,validation,test}-NNNNN-of-NNNNN.parquet and moud/README.md (dataset

@@ -19,7 +19,7 @@ All thresholds: {DEFAULT_CONFIG_PATH} (a --config file is merged over it).
 
 example:
   moud filter --in runs/moud-v1 --out runs/moud-v1-filtered --languages fr,ja --workers 2
-  moud filter --in runs/moud-v1 --out filtered --lid-model ~/models/lid.176.bin --skip-invalid
+  moud filter --in runs/moud-v1 --out runs/filtered --lid-model ~/models/lid.176.bin --skip-invalid
 """
 
 

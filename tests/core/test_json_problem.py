@@ -57,3 +57,27 @@ def test_every_reader_says_where_without_at_at(tmp_path, reader):
         read(path)
     message = str(info.value)
     assert f"{path}:1: invalid JSON at column 21 (Unterminated string)" in message and "at at" not in message
+
+
+def test_a_line_cut_off_says_where_it_stops_not_column_1_of_the_next(tmp_path):
+    """A file truncated mid-line (issue #24): the message says where the line stops, never "column 1"."""
+    import json
+
+    from moud_core.jsonl import iter_jsonl, json_problem
+
+    row = json.dumps({"id": "fr-0000001", "common_ground": "x" * 5_000, "turns": []})
+    path = tmp_path / "shard-00000.jsonl"
+    path.write_text(row + "\n" + row[:3_201] + "\n", encoding="utf-8")
+    with pytest.raises(MoudError) as info:
+        list(iter_jsonl(path))
+    message = str(info.value)
+    assert message.startswith(f"{path}:2: invalid JSON at column 3202 (")
+    assert "cut off after 3,201 characters (no closing brace), as when a file is truncated" in message
+    assert "column 1 " not in message
+    try:
+        json.loads('{"a": 1,, "b": 2}')
+    except json.JSONDecodeError as exc:
+        assert (
+            json_problem(exc)
+            == "invalid JSON at column 9 (Expecting property name enclosed in double quotes)"
+        )

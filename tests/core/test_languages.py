@@ -43,3 +43,18 @@ def test_select_languages_says_what_all_means():
         select_languages("fr,all", all_means="present")
     with pytest.raises(ValueError, match="all_means"):
         select_languages("fr", all_means="every")
+
+
+def test_an_unknown_code_suggests_the_nearest_language():
+    from moud_core.languages import get_language, suggest_language
+
+    reg = load_registry()
+    typed = {"jp": "ja", "french": "fr", "ger": "de", "cn": "zh", "kr": "ko", "ua": "uk", "swahili": "sw"}
+    assert {t: suggest_language(t, reg).code for t in typed} == typed
+    assert suggest_language("en", reg) is None and suggest_language("xx", reg) is None  # no wild guesses
+    with pytest.raises(ConfigError) as info:
+        get_language("jp", reg)
+    assert "unknown language code 'jp' (did you mean 'ja', Japanese?); valid codes: ar, " in str(info.value)
+    with pytest.raises(ConfigError) as info:
+        get_language("xx", reg)
+    assert "did you mean" not in str(info.value)

@@ -265,8 +265,9 @@ def test_show_prompts_renders_without_a_backend(tmp_path, capsys):
 
 
 def test_a_failed_first_attempt_does_not_lock_the_run_folder(tmp_path, capsys):
-    """A wrong --model fails before anything is written; the corrected command is then accepted (it used to
-    be refused as "different config")."""
+    """A wrong --model fails before anything is written and leaves no run folder behind (issue #24); the
+    corrected command is then accepted (it used to be refused as "different config"). A folder that existed
+    before is kept, with its manifest saying the attempt failed."""
     out = tmp_path / "run"
     with FakeOpenAIServer(ScriptedCrowdworker(), model="m") as server:
         base = [
@@ -283,6 +284,9 @@ def test_a_failed_first_attempt_does_not_lock_the_run_folder(tmp_path, capsys):
         ]
         assert moud_cli.main([*base, "--model", "typo"]) == 2
         assert "model 'typo' is not served" in capsys.readouterr().err
+        assert not out.exists()
+        out.mkdir()
+        assert moud_cli.main([*base, "--model", "typo"]) == 2
         assert json.loads((out / "manifest.json").read_text())["status"] == "failed"
         assert moud_cli.main([*base, "--model", "m"]) == 0
     assert len(read_rows(out)["fr"]) == 2

@@ -198,6 +198,41 @@ def test_server_stops_after_max_seconds_and_says_so():
     assert "--max-seconds 1 reached" in proc.stderr
 
 
+def test_server_on_a_port_in_use_exits_at_once_naming_the_port():
+    """Started in the background (``&``) on a taken port, it must not hang or look alive (issue #24)."""
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        t0 = time.perf_counter()
+        proc = subprocess.run(
+            [sys.executable, "-m", "generation.testing.fake_openai", "--port", str(port)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        took = time.perf_counter() - t0
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.count("\n") == 1 and f"127.0.0.1:{port}" in proc.stderr and "in use" in proc.stderr
+    assert "Traceback" not in proc.stderr and not proc.stdout
+    assert took < 10  # the interpreter's start-up included; the server itself gives up at once
+
+
+def test_loopback_server_start_raises_the_bind_error():
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        t0 = time.perf_counter()
+        with pytest.raises(OSError):
+            FakeOpenAIServer(port=taken.getsockname()[1]).start()
+        assert time.perf_counter() - t0 < 1
+
+
 def test_inline_gates_keep_injected_slips_out_of_rows_deterministically(tmp_path):
     """English turns and personas, <think> blocks and truncation injected into 40% of answers: none reaches
     a row, every rejection is recorded, and the same seed gives the same rows (rejections included)."""

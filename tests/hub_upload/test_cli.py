@@ -25,7 +25,7 @@ def test_help_has_description_and_example(capsys):
         moud_cli.main(["upload", "--help"])
     assert exc.value.code == 0
     out = capsys.readouterr().out
-    assert "--dry-run" in out and "moud upload --folder moud/ --repo my-org/moud" in out
+    assert "--dry-run" in out and "moud upload --folder runs/moud --repo my-org/moud" in out
 
 
 def test_invalid_repo_id_one_line_error(built, capsys):

@@ -164,6 +164,21 @@ def test_split_ratios_and_seed_options(built, tmp_path):
     assert "0.5/0.5/0, seed 3" in (out / "README.md").read_text(encoding="utf-8")
 
 
+def test_warns_on_an_unfiltered_run_and_on_a_missing_split(built, tmp_path, capsys):
+    """One stderr line each (issue #24): rows that skipped `moud filter`; a language without validation or
+    test rows, whose load_dataset(..., split="validation") would raise."""
+    base, _, _ = built
+    assert _build(base / "run", tmp_path / "filtered", "--languages", "fr") == 0
+    assert "not filtered" not in capsys.readouterr().err
+    make_shards(tmp_path / "raw", ("zh",), rows=3, shards=1)
+    assert _build(tmp_path / "raw", tmp_path / "moud") == 0
+    warnings = [x for x in capsys.readouterr().err.splitlines() if x.startswith("moud build: warning:")]
+    assert len(warnings) == 2
+    assert f"{tmp_path / 'raw'} was not filtered" in warnings[0] and "moud filter" in warnings[0]
+    assert "language 'zh' has no validation" in warnings[1] and "3 dialogue(s)" in warnings[1]
+    assert "split='validation') will fail" in warnings[1] and "--split-ratios" in warnings[1]
+
+
 def test_cli_subprocess_help_and_check(built):
     base, _, _ = built
     help_ = subprocess.run(

@@ -88,6 +88,10 @@ def test_damaged_gguf_is_one_line_exit_2(tmp_path, capsys):
     assert generate(bad, tmp_path / "run") == 2
     line = one_error_line(capsys)
     assert "damaged or unsupported" in line and str(bad) in line
+    assert not (tmp_path / "run").exists()  # a pre-flight failure leaves no run folder (issue #24)
+    (tmp_path / "run").mkdir()  # a folder that was there is kept, its manifest saying what happened
+    assert generate(bad, tmp_path / "run") == 2
+    assert "damaged or unsupported" in one_error_line(capsys)
     assert json.loads((tmp_path / "run" / "manifest.json").read_text())["status"] == "failed"
     assert not list((tmp_path / "run").glob("shards/*/*.jsonl"))
 
