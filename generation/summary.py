@@ -87,13 +87,14 @@ class RunSummary:
             if f.get("detail"):
                 self.failure_details.setdefault(key, " ".join(str(f["detail"]).split())[:300])
 
-    def count_rejections(self, rejected_outputs: list[dict]) -> None:
-        """Add one dialogue's ``rejected_outputs`` notes (trimmed outputs were kept: not counted)."""
-        for note in rejected_outputs:
-            if note["action"] != "trimmed":
+    def count_rejections(self, rejections) -> None:
+        """Add one dialogue's rejections (``output_checks.Rejection``: step, field, attempt, the verdict,
+        action); trimmed outputs were kept: not counted."""
+        for note in rejections:
+            if note.action != "trimmed":
                 self.rejected += 1
-                self.regenerated += note["action"] == "regenerated"
-                self.rejected_by[note["gate"]] += 1
+                self.regenerated += note.action == "regenerated"
+                self.rejected_by[note.drop.gate] += 1
 
     def render(self) -> str:
         dropped = f", dropped {self.dropped} (--filter)" if self.dropped else ""

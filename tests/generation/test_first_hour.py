@@ -8,11 +8,13 @@ import socket
 
 import moud_cli
 from generation.advice import base_url_hint, nothing_made
+from generation.output_checks import Rejection
 from generation.summary import RunSummary
 from generation.testing.crowdworker import ScriptedCrowdworker
 from generation.testing.fake_openai import FakeOpenAIServer, Reply
 from generation.testing.slips import REALISTIC, SlipInjector
 from generation.unit_state import retry_seed
+from moud_core.drop import Drop
 from moud_core.seeds import derive_seed
 from tests.generation.helpers import read_rows
 
@@ -162,9 +164,11 @@ def test_rejection_counts_survive_adding_worker_summaries():
     one = RunSummary(inline_gates=True, rejected_prompt_tokens=10, rejected_completion_tokens=3)
     one.count_rejections(
         [
-            {"gate": "lid", "action": "regenerated"},
-            {"gate": "lid", "action": "failed"},
-            {"gate": "truncation", "action": "trimmed"},  # kept: not a rejection
+            Rejection("dialogue", "turns[1]", 0, Drop("lid", "English"), "regenerated"),
+            Rejection("dialogue", "turns[1]", 1, Drop("lid", "English"), "failed"),
+            Rejection(
+                "dialogue", "turns[2]", 0, Drop("truncation", "cut"), "trimmed"
+            ),  # kept: not a rejection
         ]
     )
     one.count_unit("fr", 0, [{"step": "persona", "reason": "client_error", "detail": "HTTP 404:  x"}], 0)
