@@ -7,7 +7,7 @@ import itertools
 import threading
 
 import moud_cli
-from generation.testing.crowdworker import BANK, ScriptedCrowdworker, prompt_text, request_kind
+from generation.testing.crowdworker import ScriptedCrowdworker, prompt_text, request_kind
 from generation.testing.fake_openai import FakeOpenAIServer
 from generation.testing.slips import MATERIAL, SlipInjector, persona_twins
 from moud_core.languages import get_language
@@ -73,18 +73,3 @@ def test_new_slip_kinds_are_injected_and_recorded():
     assert inj.kind == "preamble_common_ground" and inj.found_in(reply.content)
     assert reply.content.startswith(inj.markers[0])
     assert inj.markers[0] in MATERIAL["languages"]["es"]["scene_preamble"]
-
-
-def test_the_crowdworker_answers_one_person_of_its_bank():
-    """Each persona answer is one of the bank's people (five sentences that no other person shares), so the
-    scripted personas A and B share sentences only when the same person is drawn twice."""
-    worker = ScriptedCrowdworker()
-    bank = BANK["fr"]["persona"]
-    people = [tuple(bank[i : i + 5]) for i in range(0, len(bank), 5)]
-    assert len(set(bank)) == len(bank) and len(people) >= 6
-    drawn = set()
-    for seed in range(60):
-        answer = tuple(line[3:] for line in worker(persona_body("fr", seed)).splitlines())
-        assert answer in people
-        drawn.add(answer)
-    assert len(drawn) == len(people)
