@@ -4,7 +4,7 @@ actual time.
 
     python -m benchmarks.bench_experiment                  # the shipped mini recipe, with the forecast first
     python -m benchmarks.bench_experiment --skip-plan      # the run only
-    python -m benchmarks.bench_experiment --tiny           # 3 dialogues per language, a few steps: it runs
+    python -m benchmarks.bench_experiment --tiny           # 6 dialogues per language, a few steps: it runs
 
 The run is a fresh ``python -m moud_cli experiment`` process in a temporary folder; memory is the peak of the
 summed resident memory of that process and its children, sampled every 0.2 s.
@@ -30,7 +30,7 @@ MINI = ROOT / "recipes" / "mini-cpu.yaml"
 def tiny_recipe(folder: Path) -> Path:
     """The mini recipe at smoke size, written to ``folder`` (its XPersona path made absolute)."""
     data = yaml.safe_load(MINI.read_text(encoding="utf-8"))
-    data["generate"]["dialogues_per_language"] = 3
+    data["generate"]["dialogues_per_language"] = 6  # a train split with other dialogues for distractors
     data["judge"]["max_rows_per_language"] = 2
     data["review"]["per_language"] = 1
     b = data["baselines"]
@@ -71,7 +71,7 @@ def run(recipe: Path, out: Path, plan: bool) -> dict:
 def stage_seconds(out: Path) -> dict[str, float]:
     return {
         p.stem: json.loads(p.read_text(encoding="utf-8"))["seconds"]
-        for p in sorted((out / ".stages").glob("*.json"))
+        for p in sorted((out / ".stages").glob("*.json"), key=lambda p: p.stat().st_mtime)  # run order
         if not p.stem.endswith(".started")
     }
 
