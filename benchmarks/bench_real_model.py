@@ -26,10 +26,11 @@ from benchmarks.harness import finish, interleave, parse, parser, skip, spread_t
 def requests_for(n: int, max_tokens: int):
     """``n`` MOUD requests (personas, common grounds, first turns) in French, Spanish and German."""
     from generation.config import load_run_config
+    from generation.dialogue_plan import plan_dialogue
     from generation.prompts import PromptSet
-    from generation.steps import derive_seed, plan_dialogue
     from moud_core.backends.base import ChatRequest, SamplingParams
     from moud_core.languages import get_language
+    from moud_core.seeds import derive_seed
     from moud_core.taxonomy import load_persona_taxonomy, load_speech_events
 
     cfg = load_run_config(None, {})

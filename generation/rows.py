@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from generation.steps import DialogueFailure, DialoguePlan, Usage
+from generation.dialogue_plan import DialoguePlan
+from generation.steps import DialogueFailure, Usage
 from moud_core import __version__
 from moud_core.records import dialogue_row, failure_record
 from moud_core.schema import STEPS

@@ -18,11 +18,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from generation.config import RunConfig
+from generation.dialogue_plan import plan_dialogue
 from generation.gate_process import can_fork_worker, gate_worker
 from generation.output_checks import OutputChecker, load_text_gates
 from generation.prompts import PromptSet, load_demonstrations
 from generation.rows import failed_dialogue, made_row
-from generation.steps import DialogueFailure, StepContext, make_dialogue, plan_dialogue
+from generation.steps import DialogueFailure, StepContext, make_dialogue
 from generation.summary import RunSummary
 from generation.unit_state import UnitState, unit_state
 from generation.units import WorkUnit, plan_units

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from generation.dialogue_plan import plan_dialogue
 from generation.prompts import PromptSet, load_demonstrations
-from generation.steps import plan_dialogue
 from moud_core.languages import load_registry
 from moud_core.taxonomy import load_persona_taxonomy, load_speech_events
 

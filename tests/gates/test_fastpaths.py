@@ -76,7 +76,7 @@ def test_phrase_precheck_is_sound():
     normalize(), so a match in normalized text contains the phrase literally."""
     from moud_core.charclass import _all_codepoints
     from moud_core.text import normalize
-    from moud_gates.gates.leakage import phrase_literals
+    from moud_gates.gates.leakage_patterns import phrase_literals
 
     literals = phrase_literals()
     assert literals and "common ground" in literals
@@ -148,7 +148,13 @@ def test_leakage_needs_are_sound():
     per pattern on leaky and random texts, and per character (re's case variants include regex's)."""
     from moud_core.charclass import _all_codepoints
     from moud_core.yamlio import load_yaml
-    from moud_gates.gates.leakage import LEAKAGE_PATH, fold, leakage_rules, needs_found, pattern_needs
+    from moud_gates.gates.leakage_patterns import (
+        LEAKAGE_PATH,
+        fold,
+        leakage_rules,
+        needs_found,
+        pattern_needs,
+    )
 
     combined, _ = leakage_rules()
     needs = pattern_needs()

@@ -10,9 +10,9 @@ import re
 import pytest
 
 from generation.config import DEFAULTS
+from generation.dialogue_plan import plan_dialogue
 from generation.parsing import parse_persona
 from generation.prompts import PromptSet, load_demonstrations
-from generation.steps import plan_dialogue
 from generation.testing.crowd_bank import load_bank
 from generation.testing.crowd_compose import CLOSE_FROM
 from generation.testing.crowdworker import BANK, LANGUAGES, ScriptedCrowdworker

@@ -9,11 +9,12 @@ import asyncio
 import pytest
 
 from generation.config import load_run_config
+from generation.dialogue_plan import plan_dialogue
 from generation.output_checks import OutputChecker, OutputLog, Rejected, trim_to_sentence
 from generation.parsing import clean_utterance, parse_persona
 from generation.prompts import PromptSet
 from generation.reasoning import strip_reasoning
-from generation.steps import DialogueFailure, StepContext, make_dialogue, plan_dialogue
+from generation.steps import DialogueFailure, StepContext, make_dialogue
 from generation.testing.crowdworker import ScriptedCrowdworker, prompt_text, request_kind
 from generation.testing.fake_openai import Reply
 from generation.testing.local_backend import ResponderBackend

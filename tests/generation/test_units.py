@@ -7,13 +7,14 @@ import random
 import pytest
 
 from generation.config import load_run_config
+from generation.dialogue_plan import plan_dialogue
 from generation.parsing import ParseFailure, clean_common_ground, clean_utterance, parse_persona
 from generation.prompts import PromptSet, load_demonstrations
-from generation.steps import derive_seed, plan_dialogue
 from moud_core.backends.base import SamplingParams, fold_system_messages
 from moud_core.errors import ConfigError
 from moud_core.languages import DEFAULT_LANGUAGES, get_language, load_registry, select_languages
 from moud_core.schema import example_row, validate_row
+from moud_core.seeds import derive_seed
 from moud_core.taxonomy import load_persona_taxonomy, load_speech_events, sample_persona_categories
 
 EXPECTED = "ar bn de el es fa fi fr he hi hu id it ja ko nl pl pt ro ru sv sw ta th tr uk vi yo zh".split()
