@@ -25,8 +25,8 @@ def build_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--plan",
         action="store_true",
-        help="run a small pilot (2 dialogues per language) in DIR/plan/ and print the expected requests, "
-        "tokens and time of each stage at the recipe's full size; runs nothing else",
+        help="run two small pilots (2 and 4 dialogues per language) in DIR/plan/ and print the expected "
+        "requests, tokens and time of each stage at the recipe's full size; runs nothing else",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
 
