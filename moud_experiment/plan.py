@@ -19,7 +19,7 @@ from moud_core.atomic import atomic_write_text
 from moud_experiment.experiment import run_experiment
 from moud_experiment.recipe import Recipe, load_recipe
 
-PILOTS = (2, 4)  # dialogues per language of the two pilots; each stage's time is fitted as a + b x size
+PILOTS = (4, 8)  # dialogues per language of the pilots (a train split needs other dialogues: distractors)
 STEPS_PER_DIALOGUE = 2  # pilot training steps and evaluated turns per pilot dialogue
 
 

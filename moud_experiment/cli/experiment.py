@@ -25,7 +25,7 @@ def build_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--plan",
         action="store_true",
-        help="run two small pilots (2 and 4 dialogues per language) in DIR/plan/ and print the expected "
+        help="run two small pilots (4 and 8 dialogues per language) in DIR/plan/ and print the expected "
         "requests, tokens and time of each stage at the recipe's full size; runs nothing else",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
