@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from pathlib import Path
 
 from moud_core.atomic import atomic_write_text
@@ -20,16 +21,21 @@ def _persona_key(persona: list[str]) -> str:
 
 
 def carve_xpersona(src: Path, dst: Path, split: str, hold_out: float, seed: int, languages) -> dict:
-    """Write XPersona ``train`` and ``test`` files into ``dst`` from ``src``'s ``split``: a seeded share
-    ``hold_out`` of the personas goes to test. Returns {language: {"train": n, "test": n}} (dialogues)."""
+    """Write XPersona ``train`` and ``test`` files into ``dst`` from ``src``'s ``split``: the personas are
+    ranked by a seeded hash and the first ``ceil(hold_out x personas)`` go to test (at least one, and at least
+    one left for train), so no persona is in both. Returns {language: {"train": n, "test": n}} (dialogues)."""
     counts = {}
     for lang in [lg for lg in languages if lg in xpersona_languages(src, split)]:
         dialogues = json.loads(xpersona_file(src, lang, split).read_text(encoding="utf-8"))
+        keys = sorted(
+            {_persona_key(d["persona"]) for d in dialogues},
+            key=lambda k: hashlib.sha256(f"{seed}\x1f{k}".encode()).digest(),
+        )
+        n_test = min(max(1, math.ceil(hold_out * len(keys))), len(keys) - 1) if len(keys) > 1 else 0
+        test_keys = set(keys[:n_test])
         halves: dict[str, list] = {"train": [], "test": []}
         for d in dialogues:
-            h = hashlib.sha256(f"{seed}\x1f{_persona_key(d['persona'])}".encode()).digest()
-            share = int.from_bytes(h[:8], "big") / 2**64
-            halves["test" if share < hold_out else "train"].append(d)
+            halves["test" if _persona_key(d["persona"]) in test_keys else "train"].append(d)
         for part, items in halves.items():
             atomic_write_text(
                 xpersona_file_candidates(dst, lang, part)[0], json.dumps(items, ensure_ascii=False)
