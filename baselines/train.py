@@ -126,6 +126,8 @@ def _instances(cfg: dict, languages: list[str] | None) -> list:
         cfg["per_language_cap"],
         cfg["seed"],
     )
+    if cfg["train_candidates"] > 1:
+        instances = _with_distractor_dialogues(instances)
     instances = attach_candidates(instances, cfg["train_candidates"], cfg["seed"])
     if cfg["max_instances"]:
         from baselines.sampling import stratified_sample
@@ -134,6 +136,22 @@ def _instances(cfg: dict, languages: list[str] | None) -> list:
     if not instances:
         raise MoudError("no training instances after loading and balancing")
     return instances
+
+
+def _with_distractor_dialogues(instances: list) -> list:
+    """Instances of the (source, language) pools with another dialogue to draw distractors from; a pool of
+    one dialogue (a tiny language's train split) is left out with a one-line warning, not a failed run."""
+    dialogues: dict[tuple[str, str], set] = {}
+    for inst in instances:
+        dialogues.setdefault((inst.source, inst.language), set()).add(inst.dialogue_id)
+    lone = {key for key, ids in dialogues.items() if len(ids) < 2}
+    for source, language in sorted(lone):
+        print(
+            f"moud train: warning: {source} language {language!r} has one training dialogue, no other one to "
+            "draw a distractor from; left out of training (make more dialogues)",
+            file=sys.stderr,
+        )
+    return [i for i in instances if (i.source, i.language) not in lone]
 
 
 def _resume_from(resume: str | None, out: Path) -> str | None:

@@ -129,3 +129,19 @@ def test_training_config_is_typed_and_records_the_same_dict(tmp_path):
     assert resolve_config(str(cfg), {})["languages"] is None  # 'all': every language of the sources
     with pytest.raises(ConfigError, match=r"^command line: field 'precision': expected one of auto, bf16"):
         resolve_config(str(cfg), {"precision": "fp8"})
+
+
+def test_a_language_with_one_training_dialogue_is_left_out_with_a_warning(capsys):
+    from baselines.instance import Instance
+    from baselines.train import _with_distractor_dialogues
+
+    def inst(lang, dialogue, turn):
+        return Instance(
+            lang, ["Je suis là."], ["Salut"], f"r{dialogue}{turn}", f"{lang}-{dialogue}", turn, "moud"
+        )
+
+    instances = [inst("fr", d, t) for d in (1, 2) for t in (1, 3)] + [inst("ja", 1, 1), inst("ja", 1, 3)]
+    kept = _with_distractor_dialogues(instances)
+    assert {i.language for i in kept} == {"fr"} and len(kept) == 4
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "moud language 'ja' has one training dialogue" in err
