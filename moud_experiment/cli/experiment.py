@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 
 EPILOG = """examples:
-  moud experiment recipes/mini-cpu.yaml --out runs/mini        # everything local, about 10 min on 2 CPU cores
-  moud experiment recipes/mini-cpu.yaml --out runs/mini --plan # pilot run, then a per-stage forecast
+  moud experiment recipes/mini-cpu.yaml --out runs/mini        # everything local: under a minute, 2 CPUs
+  moud experiment recipes/mini-cpu.yaml --out runs/mini --plan # two pilots, then a per-stage forecast
   moud experiment recipes/paper.yaml --out runs/paper          # the paper's setup on a GPU server
 
 Each stage writes DIR/<stage>/ (its log: DIR/logs/<stage>.log). Run the same command again after an
