@@ -3,22 +3,15 @@ language, judge scores per language, judge-human agreement where ratings exist, 
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from importlib import metadata
 from pathlib import Path
 
 from moud_core.atomic import atomic_write_text
 from moud_core.jsonl import iter_jsonl
+from moud_experiment.stage import json_or_empty
 
 LIBRARIES = ("moud", "torch", "transformers", "datasets", "peft", "numpy")
-
-
-def _json(path: Path) -> dict:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
 
 
 def _versions() -> str:
@@ -33,8 +26,8 @@ def _versions() -> str:
 
 def _sizes(out: Path) -> list[str]:
     """Per language: dialogues made, kept by the gates, and rows per split of the built dataset."""
-    made = _json(out / "generate" / "manifest.json").get("languages", {})
-    kept = _json(out / "filter" / "filter_stats.json").get("languages", {})
+    made = json_or_empty(out / "generate" / "manifest.json").get("languages", {})
+    kept = json_or_empty(out / "filter" / "filter_stats.json").get("languages", {})
     splits: dict[str, dict[str, int]] = defaultdict(dict)
     data = out / "build" / "data"
     if data.is_dir():

@@ -24,7 +24,7 @@ from moud_core.outdir import prepare_out_dir
 from moud_experiment.commands import run_command
 from moud_experiment.recipe import Recipe, load_recipe
 from moud_experiment.servers import scripted_servers
-from moud_experiment.stage import Stage
+from moud_experiment.stage import Stage, json_or_empty
 from moud_experiment.stages import plan_stages
 from moud_experiment.steps import STEPS
 
@@ -78,16 +78,9 @@ def _marker(out: Path, name: str, kind: str = "") -> Path:
     return out / MARKERS / f"{name}{kind}.json"
 
 
-def _read_marker(path: Path) -> dict:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-
-
 def _prepare(stage: Stage, out: Path, fp: str) -> None:
     """Clear a stale output; keep a resumable stage's partial output made with the same fingerprint."""
-    started = _read_marker(_marker(out, stage.name, ".started"))
+    started = json_or_empty(_marker(out, stage.name, ".started"))
     keep = stage.resumable and started.get("fingerprint") == fp
     if stage.out.exists() and not keep:
         shutil.rmtree(stage.out) if stage.out.is_dir() else stage.out.unlink()
@@ -119,7 +112,7 @@ def run_experiment(recipe: Recipe | str | Path, out: str | Path, quiet: bool = F
                 record = StageRecord(stage.name, "not run", reason=stage.skip_reason)
             else:
                 fp = fingerprint(stage, out, urls, done)
-                marker = _read_marker(_marker(out, stage.name))
+                marker = json_or_empty(_marker(out, stage.name))
                 if marker.get("fingerprint") == fp and stage.out.exists():
                     record = StageRecord(stage.name, "unchanged", marker.get("seconds", 0.0))
                 else:

@@ -18,16 +18,10 @@ from pathlib import Path
 from moud_core.atomic import atomic_write_text
 from moud_experiment.experiment import run_experiment
 from moud_experiment.recipe import Recipe, load_recipe
+from moud_experiment.stage import json_or_empty
 
 PILOTS = (4, 8)  # dialogues per language of the pilots (a train split needs other dialogues: distractors)
 STEPS_PER_DIALOGUE = 2  # pilot training steps and evaluated turns per pilot dialogue
-
-
-def _json(path: Path) -> dict:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
 
 
 def pilot_recipe(recipe: Recipe, n: int) -> Recipe:
@@ -74,14 +68,14 @@ def forecast(recipe: Recipe, dirs: list[Path], seconds: list[dict[str, float]]) 
     """One row per stage: what the full run is expected to cost, from the two pilots' figures."""
     (_, d2), (s1, s2), (n1, n2) = dirs, seconds, PILOTS
     full = recipe.generate.dialogues_per_language
-    made = _json(d2 / "generate" / "manifest.json").get("last_run", {})
+    made = json_or_empty(d2 / "generate" / "manifest.json").get("last_run", {})
     per_dialogue = full / max(1, made.get("made", 0) / len(recipe.languages))
     rows = [{"stage": "generate", "seconds": fit(s1["generate"], s2["generate"], n1, n2, full)}]
     rows[0] |= {k: made.get(k, 0) * per_dialogue for k in ("requests", "prompt_tokens", "completion_tokens")}
     for name in ("filter", "build"):
         rows.append({"stage": name, "seconds": fit(s1[name], s2[name], n1, n2, full)})
     if recipe.judge is not None:
-        usage = _json(d2 / "judge" / "judge_manifest.json").get("usage", {})
+        usage = json_or_empty(d2 / "judge" / "judge_manifest.json").get("usage", {})
         rows_full = min(recipe.judge.max_rows_per_language or full, full)
         row = {"stage": "judge", "seconds": fit(s1["judge"], s2["judge"], n1, n2, rows_full)}
         row |= {
@@ -97,7 +91,7 @@ def _baseline_rows(recipe: Recipe, pilot: Path, s1: dict, s2: dict, scale: float
     rows = []
     b = recipe.baselines
     for name in b.train:
-        summary = _json(pilot / "train" / name / "train_summary.json")
+        summary = json_or_empty(pilot / "train" / name / "train_summary.json")
         if not summary:
             rows.append({"stage": f"train-{name}", "note": "not run in the pilot"})
             continue

@@ -29,3 +29,11 @@ def write_config(path: Path, data: dict) -> Path:
     if not path.is_file() or path.read_text(encoding="utf-8") != text:
         atomic_write_text(path, text)
     return path
+
+
+def json_or_empty(path: Path) -> dict:
+    """The JSON object in ``path``; {} when the file is absent or unreadable (a stage not run, or cut off)."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
