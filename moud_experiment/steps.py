@@ -10,6 +10,7 @@ from pathlib import Path
 
 from moud_core.atomic import atomic_write_text
 from moud_core.xpersona import xpersona_file, xpersona_file_candidates, xpersona_languages
+from moud_experiment.baseline_stages import xpersona_folder
 from moud_experiment.card import write_card
 from moud_experiment.results import collect, write_results
 
@@ -70,11 +71,9 @@ def step_results(recipe, out: Path, stage, stages, result) -> None:
         s.name.removeprefix("train-"): s.skip_reason for s in stages if s.skip_reason and s.command == "train"
     }
     if recipe.baselines is not None and "xpersona" in recipe.baselines.tests:
-        why = next((s.skip_reason for s in stages if s.skip_reason and s.command == "train"), None)
-        if not (out / "configs" / "matrix.yaml").is_file() or "xpersona" not in (
-            out / "configs" / "matrix.yaml"
-        ).read_text(encoding="utf-8"):
-            missing["xpersona (test set)"] = why or "XPersona not available"
+        folder, why = xpersona_folder(recipe, out)  # the stages' own answer: no test set without a folder
+        if folder is None:
+            missing["xpersona (test set)"] = why
     records, evaluation = collect(out / "eval", missing)
     stage.out.mkdir(parents=True, exist_ok=True)
     conventions_file = out / "eval" / "matrix.json"
