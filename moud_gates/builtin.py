@@ -4,6 +4,7 @@ from moud_gates.base import GATES
 from moud_gates.gates import (  # noqa: F401
     common_ground,
     dedup,
+    english_opener,
     leakage,
     length,
     lexicon,
@@ -13,6 +14,7 @@ from moud_gates.gates import (  # noqa: F401
     persona_twin,
     repetition,
     script,
+    sentence_repeat,
 )
 
 __all__ = ["GATES"]

@@ -1,5 +1,6 @@
-"""Persona-form gate: a persona sentence must be a sentence about the person, not a bare label ("Nom :
-Camille", "Age: 34"), a number or a timestamp ("34", "14:30"), or a word or two ("Camille.")."""
+"""Persona-form gate: a persona sentence must be a sentence about the person, not a label ("Nom : Camille",
+"Age: 34"; or of any length when a capital opens the value, as a new field's does: "La vue : Leur dernier
+joueur et les enfants"), a number or a timestamp ("34", "14:30"), or a word or two ("Camille.")."""
 
 from __future__ import annotations
 
@@ -10,8 +11,11 @@ import regex
 from moud_core.typed_config import at_least, between
 from moud_gates.base import Drop, Gate, GateContext, TextItem, clip, register
 
-# "Key: value" with a short key (at most two words) and a short value: a form field, not a sentence
-_LABEL = regex.compile(r"^\W*(?P<key>\p{L}[\p{L}\p{M}]*(?:[ \t]\p{L}[\p{L}\p{M}]*)?)\W*[:：]\s*\S")
+# "Key: value": the text before the first colon (no sentence end in it) and something after it; a colon
+# between digits ("14:30") is a time, not a key's colon
+_LABEL = regex.compile(
+    r"^(?P<key>[^:：.!?。！？\n]*?\p{L}[^:：.!?。！？\n]*?)(?<!\d)\s*[:：](?!\d)\s*[\"'«“„‘「『(]*(?P<value>\S)"
+)
 
 
 @register
@@ -26,6 +30,7 @@ class PersonaFormGate(Gate):
         min_tokens: int = field(metadata=at_least(1))
         max_digit_share: float = field(metadata=between(0, 1))
         label_max_tokens: int = field(metadata=at_least(0))
+        label_key_max_tokens: int = field(metadata=at_least(0))
         max_failed: int = field(metadata=at_least(0))
 
     def applies(self, where: str, ctx: GateContext) -> bool:
@@ -45,11 +50,16 @@ class PersonaFormGate(Gate):
             kind = "number"
         elif len(letters) < p["min_tokens"]:
             kind = "too_short"
-        elif len(tokens) <= p["label_max_tokens"] and _LABEL.match(text):
-            kind = "label"
+        elif (m := _LABEL.match(text)) and len(ctx.tokens(m.group("key"))) <= p["label_key_max_tokens"]:
+            if len(tokens) <= p["label_max_tokens"] or m.group("value").isupper():
+                kind = "label"
         if kind is None:
             return None
-        what = {"number": "a number or a time", "too_short": "a word or two", "label": "a bare label"}[kind]
+        what = {
+            "number": "a number or a time",
+            "too_short": "a word or two",
+            "label": "a label (a short key and a colon)",
+        }[kind]
         return Drop(
             self.name,
             f"{where}: {what}, not a persona sentence ({clip(text, 40)!r})",

@@ -18,9 +18,15 @@ from tests.gates.helpers import TEXTS, make_row, with_turn
 @pytest.fixture()
 def run_dir(tmp_path) -> Path:
     fr = [make_row("fr", index=i) for i in range(3)]  # 1 and 2 are duplicates of 0
-    fr[1] = make_row(
-        "fr", [t + f" Au fait, mon frère s'appelle Paul{n}." for n, t in enumerate(TEXTS["fr"])], 1
-    )
+    asides = [
+        "Au fait, je m'appelle Paul.",
+        "Il pleut.",
+        "Mon frère vit à Nantes.",
+        "J'ai faim.",
+        "Bof.",
+        "Vraiment ?",
+    ]
+    fr[1] = make_row("fr", [f"{t} {a}" for t, a in zip(TEXTS["fr"], asides, strict=True)], 1)
     fr[2] = with_turn(make_row("fr", index=2), 3, "I really love hiking in the mountains with my dog.")
     fr.append(make_row("fr", index=3))  # exact duplicate of fr-0000000
     ja = [
