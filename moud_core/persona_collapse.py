@@ -17,7 +17,7 @@ from pathlib import Path
 import regex
 
 from moud_core.errors import ConfigError
-from moud_core.persona_groups import near_duplicate_pairs, normalize_sentence
+from moud_core.persona_groups import normalize_sentence, set_pairs
 from moud_core.splits import near_duplicate_threshold
 from moud_core.yamlio import load_yaml
 
@@ -97,16 +97,21 @@ class PersonaCollapse:
         self.forms: dict[str, str] = {}  # normalized key -> first form seen
         self.owners: dict[frozenset, list[int]] = {}  # persona set -> dialogues holding it (repeats kept)
         self.dialogues = 0
+        self._pairs: list | None = None  # set_pairs(), once
 
-    def add_dialogue(self, personas: Iterable[list[str]]) -> None:
-        """The personas of one dialogue (a MOUD row has two, an XPersona dialogue one)."""
+    def add_dialogue(self, personas: Iterable[list[str]]) -> tuple[frozenset, ...]:
+        """The personas of one dialogue (a MOUD row has two, an XPersona dialogue one); returns their persona
+        sets (``persona_groups.persona_set``), which the split by person uses too."""
         d = self.dialogues
         self.dialogues += 1
         forms = self.forms
+        self._pairs = None
+        out = []
         for persona in personas:
             self.personas += 1
             normalized = [normalize_sentence(s) for s in persona]
             keys = frozenset(filter(None, normalized))  # persona_groups.persona_set
+            out.append(keys)
             self.sentences += sum(1 for key in normalized if key)
             for key, s in zip(normalized, persona, strict=True):
                 if key and key not in forms:
@@ -119,17 +124,27 @@ class PersonaCollapse:
                 self.forms.setdefault(key, value)
                 self.entity_counts[kind][key] += 1
                 self.with_entity[kind] += 1
+        return tuple(out)
 
-    def add_row(self, row: dict) -> None:
-        self.add_dialogue((row["persona_a"], row["persona_b"]))
+    def add_row(self, row: dict) -> tuple[frozenset, frozenset]:
+        return self.add_dialogue((row["persona_a"], row["persona_b"]))
+
+    def set_pairs(self) -> list[tuple[frozenset, frozenset]]:
+        """The near-duplicate pairs (Jaccard >= threshold) of the distinct non-empty persona sets so far,
+        computed once."""
+        if self._pairs is None:
+            self._pairs = set_pairs(list(self.owners), self.threshold)
+        return self._pairs
 
     def near_duplicates(self) -> tuple[int, int]:
         """(pairs of personas from different dialogues that are the same person, personas with such a twin
         elsewhere): exact repeats and near-duplicates (Jaccard >= threshold) alike."""
         sets = list(self.owners)
+        position = {s: i for i, s in enumerate(sets)}
         neighbours: dict[int, list[int]] = {}
         pairs = 0
-        for i, j in near_duplicate_pairs(sets, self.threshold):
+        for a, b in self.set_pairs():
+            i, j = position[a], position[b]
             neighbours.setdefault(i, []).append(j)
             neighbours.setdefault(j, []).append(i)
             a, b = Counter(self.owners[sets[i]]), Counter(self.owners[sets[j]])

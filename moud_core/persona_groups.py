@@ -75,14 +75,24 @@ def near_duplicate_pairs(sets: Sequence[frozenset], threshold: float) -> list[tu
     return sorted(pairs)
 
 
-def persona_components(dialogues: list[tuple[frozenset, frozenset]], threshold: float) -> list[int]:
-    """For each dialogue (its two persona sets), the index of the first dialogue of its group."""
+def persona_components(
+    dialogues: list[tuple[frozenset, frozenset]],
+    threshold: float,
+    pairs: Iterable[tuple[frozenset, frozenset]] | None = None,
+) -> list[int]:
+    """For each dialogue (its two persona sets), the index of the first dialogue of its group. ``pairs``: the
+    near-duplicate pairs of the distinct persona sets at ``threshold`` when already known (as
+    ``set_pairs`` gives them), else they are computed here."""
     owner: dict[frozenset, int] = {}  # exact persona -> first dialogue that has it
     uf = _UnionFind(len(dialogues))
     for d, pair in enumerate(dialogues):
         for p in pair:
             uf.union(d, owner.setdefault(p, d))
-    distinct = list(owner)
-    for i, j in near_duplicate_pairs(distinct, threshold):
-        uf.union(owner[distinct[i]], owner[distinct[j]])
+    for a, b in set_pairs(list(owner), threshold) if pairs is None else pairs:
+        uf.union(owner[a], owner[b])
     return [uf.find(i) for i in range(len(dialogues))]
+
+
+def set_pairs(sets: Sequence[frozenset], threshold: float) -> list[tuple[frozenset, frozenset]]:
+    """``near_duplicate_pairs`` of distinct ``sets``, as the pairs of sets themselves."""
+    return [(sets[i], sets[j]) for i, j in near_duplicate_pairs(sets, threshold)]

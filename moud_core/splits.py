@@ -81,11 +81,24 @@ def plan_splits(
 ) -> SplitPlan:
     """The split and persona group of each of one language's rows, given as (split_group, persona_a,
     persona_b) (see the module docstring)."""
-    threshold = near_duplicate_threshold()
-    first = persona_components([(persona_set(a), persona_set(b)) for _, a, b in rows], threshold)
+    sets = [(persona_set(a), persona_set(b)) for _, a, b in rows]
+    return plan_splits_of_sets([r[0] for r in rows], sets, seed, ratios)
+
+
+def plan_splits_of_sets(
+    split_groups: list[str],
+    persona_sets: list[tuple[frozenset, frozenset]],
+    seed: int = 0,
+    ratios=DEFAULT_RATIOS,
+    pairs: list[tuple[frozenset, frozenset]] | None = None,
+) -> SplitPlan:
+    """``plan_splits`` of rows given as their split groups and persona sets (``persona_groups.persona_set``);
+    ``pairs``: the near-duplicate pairs of the distinct persona sets at ``near_duplicate_threshold()`` when
+    already computed (``PersonaCollapse.set_pairs``)."""
+    first = persona_components(persona_sets, near_duplicate_threshold(), pairs)
     name: dict[int, str] = {}
     for i, root in enumerate(first):
-        name[root] = min(name.get(root, rows[i][0]), rows[i][0])
+        name[root] = min(name.get(root, split_groups[i]), split_groups[i])
     group_split = {g: assign_split(g, seed, ratios) for g in set(name.values())}
     notes = _fill_empty_splits(group_split, seed, ratios)
     return SplitPlan([group_split[name[root]] for root in first], [name[root] for root in first], notes)

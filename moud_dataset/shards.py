@@ -15,7 +15,7 @@ from moud_core.errors import ConfigError
 from moud_core.languages import Language, load_registry, select_languages
 from moud_core.persona_collapse import PersonaCollapse
 from moud_core.row_source import BUILT, RowSource, locate_lines, open_rows
-from moud_core.splits import SPLITS, plan_splits
+from moud_core.splits import SPLITS, plan_splits_of_sets
 
 
 def open_shards(
@@ -74,21 +74,23 @@ class LanguageScan:
 def scan_language(language: str, files: list[Path], seed: int, ratios) -> LanguageScan:
     """Validate every row of one language's shards; every problem is one 'file:line: field: ...' string."""
     scan = LanguageScan(language, [str(f) for f in files], collapse=PersonaCollapse(language))
-    kept = []  # (entry, split_group, persona_a, persona_b, turns): the split needs all the persona groups
+    kept = []  # (entry, split_group, persona sets, turns): the split needs all the persona groups
     for file_idx, lineno, start, length, row, problems in locate_lines(files, language):
         if problems:
             scan.errors.extend(f"{files[file_idx]}:{lineno}: {p}" for p in problems)
             continue
         entry = (row["id"], file_idx, lineno, start, length)
-        kept.append((entry, row["split_group"], row["persona_a"], row["persona_b"], len(row["turns"])))
+        sets = scan.collapse.add_row(row)  # persona sets, normalized once for the measures and the split
+        kept.append((entry, row["split_group"], sets, len(row["turns"])))
         scan.speech_events[row["speech_event"]] += 1
         meta = row["metadata"]
         scan.generator_models[meta["generator_model"]] += 1
         scan.prompt_versions[meta["prompt_version"]] += 1
-        scan.collapse.add_row(row)
-    plan = plan_splits([k[1:4] for k in kept], seed, ratios)
+    plan = plan_splits_of_sets(
+        [k[1] for k in kept], [k[2] for k in kept], seed, ratios, scan.collapse.set_pairs()
+    )
     scan.split_notes = plan.notes
-    for (entry, _, _, _, turns), split, group in zip(kept, plan.splits, plan.groups, strict=True):
+    for (entry, _, _, turns), split, group in zip(kept, plan.splits, plan.groups, strict=True):
         scan.index[split].append(entry)
         scan.turns[split] += turns
         scan.split_groups[split].add(group)

@@ -6,7 +6,7 @@ them: one English word ahead of a French sentence leaves the text French. Two ru
   sentences opens with an English function word (data/english_words.yaml);
 * a dialogue fails when more than ``max_same_opener`` of its turns open with the same English word: people
   code-switch ("lol", "well, ..."), but no one in the XPersona validation dialogues opened more than two turns
-  of a dialogue with the same English word.
+  of a dialogue with the same English word (the model above: five turns of "Madam, ...").
 
 "English" means: a word of the English `wordfreq` list at least ``min_zipf`` frequent whose frequency there is
 at least ``min_zipf_margin`` above its frequency in the language's list (data/lexicon.yaml; "ok", "cool" and

@@ -126,10 +126,15 @@ def test_the_same_english_opener_turn_after_turn_is_dropped(gates, pipeline):
         "Madam, vous êtes très gentille, merci beaucoup.",
         "De rien, bonne journée à vous !",
         "Madam, une dernière question sur les horaires.",
+        "Ils ouvrent à huit heures et ferment à midi.",
+        "Madam, merci encore et à bientôt !",
     ]
     row = make_row("fr", turns)
     drop = drop_of(pipeline, row)
-    assert drop is not None and drop.gate == "english_opener" and drop.field == "turns[4]", drop
+    assert drop is not None and drop.gate == "english_opener" and drop.field == "turns[6]", drop
+    # inline (two tolerated) the third one is regenerated
+    drop = gates.check("fr", "turns[4]", turns[4], earlier_turns=turns[:4])
+    assert drop is not None and drop.gate == "english_opener" and drop.scores["turns"] == 3, drop
     # people's code-switching: "lol" and "well" twice, and "ok", a French word too, in every turn
     rest = [
         "je suis d'accord avec toi.",
