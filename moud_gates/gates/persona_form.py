@@ -11,11 +11,19 @@ import regex
 from moud_core.typed_config import at_least, between
 from moud_gates.base import Drop, Gate, GateContext, TextItem, clip, register
 
-# "Key: value": the text before the first colon (no sentence end in it) and something after it; a colon
-# between digits ("14:30") is a time, not a key's colon
+# "Key: value": the text before the first colon (with a letter and no sentence end in it), then the value's
+# first character after spaces and opening quotes; a colon between digits ("14:30") is a time, not a key's
 _LABEL = regex.compile(
-    r"^(?P<key>[^:：.!?。！？\n]*?\p{L}[^:：.!?。！？\n]*?)(?<!\d)\s*[:：](?!\d)\s*[\"'«“„‘「『(]*(?P<value>\S)"
+    r"(?P<key>[^:：.!?。！？\n]*\p{L}[^:：.!?。！？\n]*?)(?<!\d)\s*[:：](?!\d)\s*[\"'«“„‘「『(]*(?P<value>\S)"
 )
+
+
+def label_parts(text: str) -> tuple[str, str] | None:
+    """(key, the value's first character) of a "Key: value" text, else None."""
+    if ":" not in text and "：" not in text:
+        return None
+    m = _LABEL.match(text)
+    return (m.group("key"), m.group("value")) if m else None
 
 
 @register
@@ -50,8 +58,8 @@ class PersonaFormGate(Gate):
             kind = "number"
         elif len(letters) < p["min_tokens"]:
             kind = "too_short"
-        elif (m := _LABEL.match(text)) and len(ctx.tokens(m.group("key"))) <= p["label_key_max_tokens"]:
-            if len(tokens) <= p["label_max_tokens"] or m.group("value").isupper():
+        elif (label := label_parts(text)) and len(ctx.tokens(label[0])) <= p["label_key_max_tokens"]:
+            if len(tokens) <= p["label_max_tokens"] or label[1].isupper():
                 kind = "label"
         if kind is None:
             return None
