@@ -18,6 +18,17 @@ _LABEL = regex.compile(
 )
 
 
+def _word_count(tokens: list[str], enough: int) -> int:
+    """How many ``tokens`` hold a letter, counted up to ``enough``."""
+    n = 0
+    for token in tokens:
+        if any(map(str.isalpha, token)):
+            n += 1
+            if n >= enough:
+                break
+    return n
+
+
 def label_parts(text: str) -> tuple[str, str] | None:
     """(key, the value's first character) of a "Key: value" text, else None."""
     if ":" not in text and "：" not in text:
@@ -50,13 +61,12 @@ class PersonaFormGate(Gate):
     def check_text(self, item: TextItem, ctx: GateContext) -> Drop | None:
         p, (where, text, *_) = ctx.params, item
         tokens = ctx.tokens(text)
-        letters = [t for t in tokens if any(c.isalpha() for c in t)]
-        digits = sum(c.isdigit() for c in text)
-        alnum = digits + sum(c.isalpha() for c in text)
+        digits = sum(map(str.isdigit, text)) if any(map(str.isdigit, text)) else 0
+        alnum = digits + sum(map(str.isalpha, text))
         kind = None
         if alnum and digits / alnum > p["max_digit_share"]:
             kind = "number"
-        elif len(letters) < p["min_tokens"]:
+        elif _word_count(tokens, p["min_tokens"]) < p["min_tokens"]:
             kind = "too_short"
         elif (label := label_parts(text)) and len(ctx.tokens(label[0])) <= p["label_key_max_tokens"]:
             if len(tokens) <= p["label_max_tokens"] or label[1].isupper():
