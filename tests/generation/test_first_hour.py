@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import socket
 
+import pytest
+
 import moud_cli
 from generation.advice import base_url_hint, nothing_made
 from generation.output_checks import Rejection
@@ -182,3 +184,20 @@ def test_rejection_counts_survive_adding_worker_summaries():
         "(first: HTTP 404: x)" in total.render()
         and "inline gates on: 4 output(s) rejected (lid 4)" in total.render()
     )
+
+
+@pytest.mark.parametrize(
+    ("gate", "words"),
+    [
+        ("lexicon", "not French words"),
+        ("english_opener", "thinks in English"),
+        ("persona_form", "instead of persona sentences"),
+        ("sentence_repeat", "--retry-failed"),
+    ],
+)
+def test_the_real_model_gates_have_advice_that_fits(gate, words):
+    summary = RunSummary(failed=2, rejected=5)
+    summary.failure_reasons.update({f"persona/rejected_{gate}": 2})
+    summary.rejected_by.update({gate: 5})
+    message = nothing_made(summary, "runs/smol", "French")
+    assert f"{gate} x5" in message and words in message, message
