@@ -13,7 +13,7 @@ from moud_gates.base import Drop, Gate, GateContext, TextItem, register, row_tex
 from moud_gates.lid.drops import failure_drop
 from moud_gates.lid.model import LidModel, bundled_model_path, glotlid_labels
 from moud_gates.lid.rules import LidVerdict, judge_text, lid_depth
-from moud_gates.lid.words import english_share, english_words, target_words
+from moud_gates.lid.words import english_share, english_words, has_english_word, target_words
 from moud_gates.segments import split_segments
 
 __all__ = [
@@ -112,7 +112,7 @@ class LidGate(Gate):
         cache = ctx.memo.setdefault("lid_segments", {}) if ctx.memo is not None else {}
         got = cache.get(text)
         if got is None:
-            english = english_share(ctx.tokens(text), ctx.lang.code, text) > 0
+            english = has_english_word(ctx.tokens(text), ctx.lang.code, text)
             got = cache[text] = tuple(seg for seg in segments if english or seg.kind != "sentence")
         return got
 
@@ -123,9 +123,8 @@ class LidGate(Gate):
         out: dict[str, None] = {}
         for text in texts:
             out[text] = None
-            if split_segments(text):
-                for seg in self.segments(text, ctx):
-                    out[seg.text] = None
+            for seg in self.segments(text, ctx):
+                out[seg.text] = None
         return list(out)
 
     def prefill(self, rows: list[dict], memos: list[dict], ctxs: list[GateContext]) -> None:

@@ -77,6 +77,16 @@ def english_share(tokens: list[str], code: str, text: str | None = None) -> floa
     return min(hits, len(tokens)) / len(tokens)
 
 
+def has_english_word(tokens: list[str], code: str, text: str) -> bool:
+    """Whether ``english_share(tokens, code, text) > 0``, stopping at the first English function word."""
+    if not tokens:
+        return False
+    words = english_words(code)
+    if not words.isdisjoint(tokens):
+        return True
+    return "i" not in words and "I" in text and _CAPITAL_I.search(text) is not None
+
+
 def _share_score(words: frozenset[str], share: float) -> dict:
     return {"target_share": round(share, 4)} if words else {}
 
