@@ -59,3 +59,9 @@ def split_segments(text: str) -> tuple[Segment, ...]:
             seen.add(part)
             kept.append(Segment(kind, part))
     return tuple(kept)
+
+
+def sentences(text: str) -> list[str]:
+    """The sentences of ``text`` (its sentence segments), or the text itself when it has one."""
+    parts = [s.text for s in split_segments(text) if s.kind == "sentence"]
+    return parts or [text]

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from moud_core.typed_config import at_least
 from moud_gates.base import Drop, Gate, GateContext, TextItem, clip, register
 from moud_gates.gates.lexicon import known_words, wordlist
-from moud_gates.gates.sentence_repeat import sentences
 from moud_gates.lid.words import english_words
+from moud_gates.segments import sentences
 
 
 def zipf(frequency: float) -> float:

@@ -55,21 +55,15 @@ def plain_wordlist(name: str) -> frozenset[str]:
 
 
 @functools.lru_cache(maxsize=1 << 16)
-def is_known(word: str, code: str) -> bool:
-    """Whether ``word`` (case-folded) is a word of language ``code``'s list or of the English one: as written,
-    as wordfreq normalizes text of the language (Arabic without its optional vowel marks: "جداً" is "جدا"), or
-    without accents ("tres", "ecole": people drop them in chat)."""
-    lists = known_words(code)
-    if lists is None:
-        return True
-    target, english = lists
-    if word in target or word in english:
-        return True
+def known_when_normalized(word: str, code: str) -> bool:
+    """Whether ``word`` (case-folded, in neither list as written) is a word of language ``code``'s list once
+    normalized as wordfreq normalizes text of the language (Arabic without its optional vowel marks: "جداً" is
+    "جدا") or without accents on both sides ("tres", "ecole": people drop them in chat)."""
     from wordfreq.preprocess import preprocess_text
 
     name = lexicon_data()["wordlists"][code]
     normalized = preprocess_text(word, name)
-    if normalized in target:
+    if normalized in wordlist(name):
         return True
     return without_accents(normalized) in plain_wordlist(name)
 
@@ -122,7 +116,7 @@ class LexiconGate(Gate):
         target, english = lists
         code = ctx.lang.code
         return len(words), [
-            w for w in words if w not in target and w not in english and not is_known(w, code)
+            w for w in words if w not in target and w not in english and not known_when_normalized(w, code)
         ]
 
     def check_text(self, item: TextItem, ctx: GateContext) -> Drop | None:

@@ -13,13 +13,7 @@ from moud_core.typed_config import at_least, between
 from moud_gates.base import Drop, Gate, GateContext, TextItem, clip, register
 from moud_gates.context_cache import ContextCache
 from moud_gates.gates.repetition import changed_tokens
-from moud_gates.segments import split_segments
-
-
-def sentences(text: str) -> list[str]:
-    """The sentences of a text (the text itself when it has one)."""
-    parts = [s.text for s in split_segments(text) if s.kind == "sentence"]
-    return parts or [text]
+from moud_gates.segments import sentences
 
 
 class Said:
@@ -50,6 +44,12 @@ class Said:
         self.exact.add(tokens)
         self.by_length.setdefault(len(tokens), []).append(tokens)
 
+    def add_turn(self, long: list[tuple[str, tuple[str, ...]]], repeats: int) -> None:
+        """Add a kept turn: its long sentences (``SentenceRepeatGate._long``) and how many repeated."""
+        for _, tokens in long:
+            self.add(tokens)
+        self.repeats += repeats
+
 
 @register
 class SentenceRepeatGate(Gate):
@@ -77,27 +77,34 @@ class SentenceRepeatGate(Gate):
                 out.append((sentence, tokens))
         return out
 
-    def _judge(self, where: str, text: str, said: Said, ctx: GateContext, check: bool = True) -> Drop | None:
-        """Add ``text``'s long sentences to ``said``; with ``check``, the Drop when the dialogue's repeated
-        sentences go over ``max_repeated`` with this turn's."""
+    def _judge(self, where: str, text: str, said: Said, ctx: GateContext) -> tuple[Drop | None, list, int]:
+        """(the Drop when the dialogue's repeated sentences go over ``max_repeated`` with this turn's, else
+        None; the turn's long sentences; how many of them repeat an earlier one, of an earlier turn or of this
+        turn). ``said`` is not changed: ``Said.add_turn`` adds a turn that is kept."""
         p = ctx.params
-        found = None
-        for sentence, tokens in self._long(text, ctx):
-            if said.find(tokens, p["max_changed_share"]) is not None:
-                said.repeats += 1
+        long = self._long(text, ctx)
+        own = Said()  # the turn's sentences so far: a sentence said twice within one turn counts too
+        found, repeats = None, 0
+        for sentence, tokens in long:
+            share = p["max_changed_share"]
+            if said.find(tokens, share) is not None or own.find(tokens, share) is not None:
+                repeats += 1
                 found = found or sentence
-            said.add(tokens)
-        if not check or found is None or said.repeats <= p["max_repeated"]:
-            return None
-        return Drop(
+            own.add(tokens)
+        if found is None or said.repeats + repeats <= p["max_repeated"]:
+            return None, long, repeats
+        total = said.repeats + repeats
+        drop = Drop(
             self.name,
-            f"{where} says again a sentence of an earlier turn ({said.repeats} repeated sentences, at most "
+            f"{where} says again a sentence of an earlier turn ({total} repeated sentences, at most "
             f"{p['max_repeated']} allowed) ({clip(found, 40)!r})",
-            {"field": where, "kind": "repeated_sentence", "repeated_sentences": said.repeats},
+            {"field": where, "kind": "repeated_sentence", "repeated_sentences": total},
         )
+        return drop, long, repeats
 
     def _state(self, turns: Sequence[str], ctx: GateContext) -> Said:
-        """A copy of the Said after ``turns`` (built on the cached one of ``turns[:-1]`` when present)."""
+        """The Said after ``turns``, taken out of the cache (built on the cached one of ``turns[:-1]`` when
+        present)."""
         turns = tuple(turns)
         said = self._said.take(ctx, turns)
         if said is None:
@@ -105,26 +112,26 @@ class SentenceRepeatGate(Gate):
             start = len(turns) - 1 if said is not None else 0
             said = said if said is not None else Said()
             for i in range(start, len(turns)):
-                self._judge(f"turns[{i}]", turns[i], said, ctx, check=False)
+                _, long, repeats = self._judge(f"turns[{i}]", turns[i], said, ctx)
+                said.add_turn(long, repeats)
         return said
 
     def check_text(self, item: TextItem, ctx: GateContext) -> Drop | None:
         earlier = tuple(item.earlier_turns)
         said = self._state(earlier, ctx)
-        before = (said.repeats, {k: len(v) for k, v in said.by_length.items()}, set(said.exact))
-        drop = self._judge(item.where, item.text, said, ctx)
+        drop, long, repeats = self._judge(item.where, item.text, said, ctx)
         if drop is None:  # the next check of this dialogue starts from here
+            said.add_turn(long, repeats)
             self._said.put(ctx, (*earlier, item.text), said)
-        else:  # a regenerated turn is judged against the earlier turns again
-            said.repeats, lengths, said.exact = before
-            said.by_length = {k: v[: lengths[k]] for k, v in said.by_length.items() if k in lengths}
+        else:  # a regenerated turn is judged against the same earlier turns
             self._said.put(ctx, earlier, said)
         return drop
 
     def check(self, row: dict, ctx: GateContext) -> Drop | None:
         said = Said()
         for i, turn in enumerate(row["turns"]):
-            drop = self._judge(f"turns[{i}]", turn["text"], said, ctx)
+            drop, long, repeats = self._judge(f"turns[{i}]", turn["text"], said, ctx)
             if drop is not None:
                 return drop
+            said.add_turn(long, repeats)
         return None
